@@ -1,0 +1,309 @@
+//! Decoding events from untrusted bytes: NDJSON or a JSON array, bounded, with errors that name the
+//! line and the field so that a client can fix its batch and resend it.
+
+use chrono::{DateTime, Datelike, Utc};
+
+use crate::event::{Event, EventData, GeoPoint, Money};
+use crate::limits::Limits;
+
+/// Why a batch was refused. Any error rejects the whole batch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// A line is not a valid event.
+    #[error("line {line}: {}{message}", field.as_ref().map(|f| format!("field `{f}`: ")).unwrap_or_default())]
+    Invalid {
+        /// 1-based line number in the batch.
+        line: usize,
+        /// Path of the offending field (`data.amount.currency`), when known.
+        field: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A line is longer than allowed.
+    #[error("line {line}: {len} bytes is over the limit of {limit} bytes per event")]
+    LineTooLong {
+        /// 1-based line number.
+        line: usize,
+        /// Its length.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The batch holds more events than allowed.
+    #[error("batch holds more than {limit} events")]
+    TooManyEvents {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl DecodeError {
+    /// The line the error is on, when it is about one line.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            DecodeError::Invalid { line, .. } | DecodeError::LineTooLong { line, .. } => {
+                Some(*line)
+            }
+            DecodeError::TooManyEvents { .. } => None,
+        }
+    }
+
+    /// The field the error is about, when known.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            DecodeError::Invalid { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Decodes a batch: a JSON array if its first non-blank byte is `[`, NDJSON otherwise (blank
+/// lines are allowed). `now` is the receiving clock, for the future-skew check.
+pub fn decode_batch(
+    body: &[u8],
+    limits: &Limits,
+    now: DateTime<Utc>,
+) -> Result<Vec<Event>, DecodeError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        return decode_array(body, limits, now);
+    }
+    let mut events = Vec::with_capacity(memchr::memchr_iter(b'\n', body).count() + 1);
+    for (index, raw) in body.split(|b| *b == b'\n').enumerate() {
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if events.len() == limits.max_batch_events {
+            return Err(DecodeError::TooManyEvents {
+                limit: limits.max_batch_events,
+            });
+        }
+        events.push(decode_line(line, index + 1, limits, now)?);
+    }
+    Ok(events)
+}
+
+/// Decodes and validates one NDJSON line; `line_no` is used in errors.
+pub fn decode_line(
+    line: &[u8],
+    line_no: usize,
+    limits: &Limits,
+    now: DateTime<Utc>,
+) -> Result<Event, DecodeError> {
+    if line.len() > limits.max_line_bytes {
+        return Err(DecodeError::LineTooLong {
+            line: line_no,
+            len: line.len(),
+            limit: limits.max_line_bytes,
+        });
+    }
+    let event: Event = match serde_json::from_slice(line) {
+        Ok(event) => event,
+        // The fast path failed: decode again, slowly, to learn which field is wrong.
+        Err(_) => return Err(explain(line, line_no)),
+    };
+    validate(&event, limits, now).map_err(|(field, message)| DecodeError::Invalid {
+        line: line_no,
+        field: Some(field),
+        message,
+    })?;
+    Ok(event)
+}
+
+fn explain(line: &[u8], line_no: usize) -> DecodeError {
+    let mut de = serde_json::Deserializer::from_slice(line);
+    match serde_path_to_error::deserialize::<_, Event>(&mut de) {
+        Ok(_) => DecodeError::Invalid {
+            line: line_no,
+            field: None,
+            message: "trailing characters after the event".into(),
+        },
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            DecodeError::Invalid {
+                line: line_no,
+                field: (path != ".").then_some(path),
+                message: format!("{} (column {})", strip_position(&inner), inner.column()),
+            }
+        }
+    }
+}
+
+/// serde_json appends "at line L column C"; we report our own line numbers instead.
+fn strip_position(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" at line ") {
+        Some(cut) => text[..cut].to_string(),
+        None => text,
+    }
+}
+
+fn decode_array(
+    body: &[u8],
+    limits: &Limits,
+    now: DateTime<Utc>,
+) -> Result<Vec<Event>, DecodeError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let events: Vec<Event> = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        DecodeError::Invalid {
+            line: inner.line(),
+            field: (path != ".").then_some(path),
+            message: format!("{} (column {})", strip_position(&inner), inner.column()),
+        }
+    })?;
+    de.end().map_err(|e| DecodeError::Invalid {
+        line: e.line(),
+        field: None,
+        message: "trailing characters after the array".into(),
+    })?;
+    if events.len() > limits.max_batch_events {
+        return Err(DecodeError::TooManyEvents {
+            limit: limits.max_batch_events,
+        });
+    }
+    for (index, event) in events.iter().enumerate() {
+        validate(event, limits, now).map_err(|(field, message)| DecodeError::Invalid {
+            line: 1,
+            field: Some(format!("[{index}].{field}")),
+            message,
+        })?;
+    }
+    Ok(events)
+}
+
+type Invalid = (String, String);
+
+fn invalid(field: &str, message: impl Into<String>) -> Invalid {
+    (field.to_string(), message.into())
+}
+
+/// Checks what the types alone cannot: ranges, codes, sizes, plausible times.
+fn validate(event: &Event, limits: &Limits, now: DateTime<Utc>) -> Result<(), Invalid> {
+    if event.time.year() < 1990 {
+        return Err(invalid("time", format!("{} is before 1990", event.time)));
+    }
+    if (event.time - now).num_seconds() > limits.max_future_skew_seconds {
+        return Err(invalid(
+            "time",
+            format!(
+                "{} is more than {} s ahead of the receiving clock",
+                event.time, limits.max_future_skew_seconds
+            ),
+        ));
+    }
+    if event.source.trim().is_empty() {
+        return Err(invalid("source", "must not be empty"));
+    }
+    if event.labels.len() > limits.max_labels {
+        return Err(invalid(
+            "labels",
+            format!("{} labels is over the limit of {}", event.labels.len(), limits.max_labels),
+        ));
+    }
+    match &event.data {
+        EventData::HttpRequest(r) => {
+            if r.method.is_empty() || !r.method.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(invalid("data.method", "must be a non-empty token"));
+            }
+            if r.status.is_some_and(|s| !(100..=599).contains(&s)) {
+                return Err(invalid("data.status", "must be between 100 and 599"));
+            }
+            non_negative("data.duration_ms", r.duration_ms)?;
+        }
+        EventData::Auth(a) => non_empty("data.account", &a.account)?,
+        EventData::Order(o) => {
+            non_empty("data.order_id", &o.order_id)?;
+            if let Some(total) = &o.total {
+                money("data.total", total, false)?;
+            }
+        }
+        EventData::PaymentAuthorization(p) => {
+            non_empty("data.payment_id", &p.payment_id)?;
+            non_empty("data.card_fingerprint", &p.card_fingerprint)?;
+            money("data.amount", &p.amount, false)?;
+            if let Some(bin) = &p.bin
+                && !(6..=8).contains(&bin.len())
+            {
+                return Err(invalid("data.bin", "must be 6 to 8 digits"));
+            }
+            if let Some(bin) = &p.bin
+                && !bin.bytes().all(|b| b.is_ascii_digit())
+            {
+                return Err(invalid("data.bin", "must be 6 to 8 digits"));
+            }
+        }
+        EventData::Chargeback(c) => {
+            non_empty("data.payment_id", &c.payment_id)?;
+            money("data.amount", &c.amount, false)?;
+        }
+        EventData::DeliveryScan(s) => {
+            non_empty("data.parcel_id", &s.parcel_id)?;
+            geo("data.location", s.location)?;
+        }
+        EventData::SensorReading(s) => {
+            non_empty("data.sensor", &s.sensor)?;
+            geo("data.location", s.location)?;
+            percent("data.humidity_pct", s.humidity_pct)?;
+            percent("data.battery_pct", s.battery_pct)?;
+            non_negative("data.shock_g", s.shock_g)?;
+            non_negative("data.light_lux", s.light_lux)?;
+            if s.temperature_c.is_some_and(|t| !(-273.15..=1000.0).contains(&t)) {
+                return Err(invalid("data.temperature_c", "must be between -273.15 and 1000"));
+            }
+        }
+        EventData::NetworkFlow(_) => {}
+        EventData::FileChange(f) => non_empty("data.path", &f.path)?,
+        EventData::PageSnapshot(p) => non_empty("data.url", &p.url)?,
+    }
+    Ok(())
+}
+
+fn non_empty(field: &str, value: &str) -> Result<(), Invalid> {
+    if value.trim().is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    Ok(())
+}
+
+fn non_negative(field: &str, value: Option<f64>) -> Result<(), Invalid> {
+    if value.is_some_and(|v| v.is_nan() || v < 0.0) {
+        return Err(invalid(field, "must not be negative"));
+    }
+    Ok(())
+}
+
+fn percent(field: &str, value: Option<f64>) -> Result<(), Invalid> {
+    if value.is_some_and(|v| !(0.0..=100.0).contains(&v)) {
+        return Err(invalid(field, "must be between 0 and 100"));
+    }
+    Ok(())
+}
+
+fn geo(field: &str, point: Option<GeoPoint>) -> Result<(), Invalid> {
+    if let Some(p) = point {
+        if !(-90.0..=90.0).contains(&p.lat) {
+            return Err(invalid(&format!("{field}.lat"), "must be between -90 and 90"));
+        }
+        if !(-180.0..=180.0).contains(&p.lon) {
+            return Err(invalid(&format!("{field}.lon"), "must be between -180 and 180"));
+        }
+    }
+    Ok(())
+}
+
+fn money(field: &str, m: &Money, allow_negative: bool) -> Result<(), Invalid> {
+    if m.currency.len() != 3 || !m.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(invalid(
+            &format!("{field}.currency"),
+            format!("`{}` is not an ISO 4217 code (three upper-case letters)", m.currency),
+        ));
+    }
+    if !allow_negative && m.minor < 0 {
+        return Err(invalid(&format!("{field}.minor"), "must not be negative"));
+    }
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! The shared vocabulary of ensuresec: what an event, an entity, an alert and an incident are, and
+//! the [`Detector`] trait that every detection module implements.
+//!
+//! Architecture invariant: this crate does no IO, spawns nothing and never reads the clock. Every
+//! other crate depends on it, so it stays small and fast to compile.
+
+pub mod alert;
+pub mod decode;
+pub mod detector;
+pub mod entity;
+pub mod event;
+pub mod incident;
+pub mod limits;
+pub mod ocsf;
+pub mod schema;
+pub mod severity;
+
+pub use alert::{Alert, AlertId};
+pub use decode::{DecodeError, decode_batch, decode_line};
+pub use detector::Detector;
+pub use entity::{EntityKey, EntityKind, EntityRef};
+pub use event::{Event, EventData, EventType};
+pub use incident::{Incident, IncidentId, IncidentStatus, Transition};
+pub use limits::Limits;
+pub use severity::Severity;
