@@ -1,1 +1,10 @@
-pub fn x(){}
+//! The tamper-evident audit trail of ensuresec: an append-only Merkle log (RFC 9162 hashing) with
+//! durable group-committed storage, C2SP signed checkpoints and cosignatures, a witness, receipts
+//! and an offline verifier.
+//!
+//! See `ARCHITECTURE.md` beside this crate for the code map and invariants.
+
+pub mod hash;
+pub mod merkle;
+pub mod checkpoint;
+pub mod note;

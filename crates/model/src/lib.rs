@@ -4,6 +4,7 @@
 //! Architecture invariant: this crate does no IO, spawns nothing and never reads the clock. Every
 //! other crate depends on it, so it stays small and fast to compile.
 
+pub mod action;
 pub mod alert;
 pub mod decode;
 pub mod detector;
@@ -15,6 +16,7 @@ pub mod ocsf;
 pub mod schema;
 pub mod severity;
 
+pub use action::{Action, ActionId};
 pub use alert::{Alert, AlertId};
 pub use decode::{DecodeError, decode_batch, decode_line};
 pub use detector::Detector;

@@ -371,14 +371,12 @@ fn locate(text: &str, id: &str, key: Option<&str>) -> usize {
     let Some(key) = key else {
         return start + 1;
     };
-    let indent = |l: &str| l.len() - l.trim_start().len();
-    let base = indent(lines[start].trim_start_matches(|c: char| c == ' ')) + indent(lines[start]);
     for (i, l) in lines.iter().enumerate().skip(start + 1) {
         let t = l.trim_start();
-        if t.starts_with("- id:") && indent(l) + 2 <= base {
+        if t.starts_with("- id:") {
             break;
         }
-        if t.starts_with(&format!("{key}:")) {
+        if t.trim_start_matches("- ").starts_with(&format!("{key}:")) {
             return i + 1;
         }
     }

@@ -1,0 +1,105 @@
+//! RFC 9162 (RFC 6962) Merkle tree hashing: the two domain-separated hash functions every other
+//! part of the log builds on.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use sha2::{Digest, Sha256};
+
+/// Size in bytes of every hash in the tree (SHA-256).
+pub const HASH_SIZE: usize = 32;
+
+/// A Merkle tree hash: kept as a fixed-size array so a hash of the wrong length cannot exist.
+pub type Hash = [u8; HASH_SIZE];
+
+/// Domain-separation prefix of a leaf hash, so a leaf can never be mistaken for an inner node.
+pub const LEAF_PREFIX: u8 = 0x00;
+
+/// Domain-separation prefix of an inner node hash.
+pub const NODE_PREFIX: u8 = 0x01;
+
+/// A byte string that should have been a hash but has the wrong length.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HashDecodeError {
+    /// The decoded bytes are not exactly 32 bytes long.
+    #[error("hash has {0} bytes, expected 32")]
+    Length(usize),
+    /// The text is not valid standard base64.
+    #[error("hash is not valid base64")]
+    Base64,
+}
+
+/// Hashes one log entry into its leaf hash: `SHA-256(0x00 || entry)`.
+pub fn leaf_hash(entry: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update([LEAF_PREFIX]);
+    h.update(entry);
+    h.finalize().into()
+}
+
+/// Hashes two children into their parent: `SHA-256(0x01 || left || right)`.
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut buf = [0u8; 1 + 2 * HASH_SIZE];
+    buf[0] = NODE_PREFIX;
+    buf[1..1 + HASH_SIZE].copy_from_slice(left);
+    buf[1 + HASH_SIZE..].copy_from_slice(right);
+    Sha256::digest(buf).into()
+}
+
+/// The root hash of the empty tree, `SHA-256("")`, which RFC 9162 fixes for size zero.
+pub fn empty_root() -> Hash {
+    Sha256::digest([]).into()
+}
+
+/// Converts a byte slice into a hash, refusing any other length.
+pub fn hash_from_slice(bytes: &[u8]) -> Result<Hash, HashDecodeError> {
+    bytes
+        .try_into()
+        .map_err(|_| HashDecodeError::Length(bytes.len()))
+}
+
+/// Encodes a hash as standard base64, the form used in checkpoints and proofs.
+pub fn hash_to_base64(hash: &Hash) -> String {
+    STANDARD.encode(hash)
+}
+
+/// Decodes a standard-base64 hash, refusing bad base64 and wrong lengths.
+pub fn hash_from_base64(text: &str) -> Result<Hash, HashDecodeError> {
+    if text.len() > 64 {
+        return Err(HashDecodeError::Length(text.len() * 3 / 4));
+    }
+    let bytes = STANDARD
+        .decode(text)
+        .map_err(|_| HashDecodeError::Base64)?;
+    hash_from_slice(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_root_is_sha256_of_nothing() {
+        assert_eq!(
+            hash_to_base64(&empty_root()),
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
+    }
+
+    #[test]
+    fn leaf_and_node_are_domain_separated() {
+        let a = leaf_hash(b"");
+        let b = node_hash(&a, &a);
+        assert_ne!(a, empty_root());
+        assert_ne!(b, leaf_hash(&[a, a].concat()));
+        assert_eq!(
+            hash_to_base64(&a),
+            "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0="
+        );
+    }
+
+    #[test]
+    fn decode_refuses_wrong_length() {
+        assert_eq!(hash_from_base64("V3JvbmdMZWFm"), Err(HashDecodeError::Length(9)));
+        assert_eq!(hash_from_base64("!!"), Err(HashDecodeError::Base64));
+    }
+}

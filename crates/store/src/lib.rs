@@ -1,0 +1,100 @@
+//! Durable storage for ensuresec: events (for a configurable retention), alerts, incidents,
+//! actions and API tokens, behind the [`Store`] trait.
+//!
+//! The embedded backend is SQLite ([`SqliteStore`]): one writer thread with group commit, so that
+//! many concurrent batches share one `fsync`, and a small pool of readers. A batch of events is
+//! acknowledged only when it is durable. Every backend must pass the contract suite in
+//! `tests/contract/`.
+//!
+//! Architecture invariant: this crate knows nothing about HTTP or the pipeline; it stores what it
+//! is given and answers queries.
+
+mod error;
+mod query;
+mod sqlite;
+mod tokens;
+
+pub use error::StoreError;
+pub use query::{AlertFilter, IncidentDetail, IncidentFilter, Page, PageRequest};
+pub use sqlite::{SqliteOptions, SqliteStore};
+pub use tokens::{NewToken, Scope, TokenInfo, hash_token};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use ensuresec_model::{Action, Alert, AlertId, Event, Incident, IncidentId};
+
+/// A contiguous range of event sequence numbers, as assigned to one stored batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeqRange {
+    /// First sequence number of the batch.
+    pub first: u64,
+    /// Number of events.
+    pub len: u64,
+}
+
+/// What the pipeline produced for a batch, written in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Findings {
+    /// New alerts, with their ids and incident ids already assigned.
+    pub alerts: Vec<Alert>,
+    /// Incidents created or changed (full new state).
+    pub incidents: Vec<Incident>,
+    /// Actions taken.
+    pub actions: Vec<Action>,
+}
+
+/// Storage as the rest of ensuresec sees it. Implementations must be durable: when a write
+/// returns `Ok`, it survives a crash of the process.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores a batch of events (their `ingest_time` set) and returns their sequence numbers once
+    /// durable.
+    async fn append_events(&self, events: Vec<Event>) -> Result<SeqRange, StoreError>;
+
+    /// Stores alerts, incident updates and actions together.
+    async fn record(&self, findings: Findings) -> Result<(), StoreError>;
+
+    /// Number of stored events.
+    async fn count_events(&self) -> Result<u64, StoreError>;
+
+    /// Stored events with sequence numbers in `[from, from + limit)`, oldest first.
+    async fn events_from(&self, from: u64, limit: usize) -> Result<Vec<(u64, Event)>, StoreError>;
+
+    /// Deletes events ingested before `cutoff`; returns how many went.
+    async fn purge_events_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Alerts matching the filter, newest first.
+    async fn list_alerts(
+        &self,
+        filter: AlertFilter,
+        page: PageRequest,
+    ) -> Result<Page<Alert>, StoreError>;
+
+    /// Incidents matching the filter, newest first.
+    async fn list_incidents(
+        &self,
+        filter: IncidentFilter,
+        page: PageRequest,
+    ) -> Result<Page<Incident>, StoreError>;
+
+    /// One incident with its alerts and actions.
+    async fn incident(&self, id: IncidentId) -> Result<Option<IncidentDetail>, StoreError>;
+
+    /// Incidents not yet closed, for the correlator to resume after a restart.
+    async fn open_incidents(&self) -> Result<Vec<Incident>, StoreError>;
+
+    /// The highest alert and incident ids in use, so that new ids continue after them.
+    async fn max_ids(&self) -> Result<(AlertId, IncidentId), StoreError>;
+
+    /// Creates an API token and returns its secret (shown once; only its hash is stored).
+    async fn create_token(&self, new: NewToken) -> Result<String, StoreError>;
+
+    /// Looks a presented secret up; `None` if unknown or revoked.
+    async fn authenticate(&self, secret: &str) -> Result<Option<TokenInfo>, StoreError>;
+
+    /// All tokens (without secrets).
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
+
+    /// Revokes a token by name; `false` if there was none.
+    async fn revoke_token(&self, name: &str) -> Result<bool, StoreError>;
+}

@@ -1,0 +1,82 @@
+//! The SQLite schema and its migrations, applied in order and tracked in `PRAGMA user_version`.
+//! A migration is never edited once released; a change is a new entry at the end.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the foundation.
+    "CREATE TABLE events (
+         seq INTEGER PRIMARY KEY,
+         ingest_ms INTEGER NOT NULL,
+         time_ms INTEGER NOT NULL,
+         type TEXT NOT NULL,
+         body BLOB NOT NULL
+     );
+     CREATE TABLE event_batches (
+         last_seq INTEGER PRIMARY KEY,
+         ingest_ms INTEGER NOT NULL
+     );
+     CREATE TABLE alerts (
+         id INTEGER PRIMARY KEY,
+         time_ms INTEGER NOT NULL,
+         detector TEXT NOT NULL,
+         rule_id TEXT NOT NULL,
+         severity INTEGER NOT NULL,
+         entity_kind TEXT NOT NULL,
+         entity_value TEXT NOT NULL,
+         incident_id INTEGER,
+         body TEXT NOT NULL
+     );
+     CREATE INDEX alerts_incident ON alerts(incident_id, id);
+     CREATE INDEX alerts_entity ON alerts(entity_kind, entity_value, id);
+     CREATE INDEX alerts_time ON alerts(time_ms);
+     CREATE TABLE incidents (
+         id INTEGER PRIMARY KEY,
+         status TEXT NOT NULL,
+         severity INTEGER NOT NULL,
+         entity_kind TEXT NOT NULL,
+         entity_value TEXT NOT NULL,
+         first_ms INTEGER NOT NULL,
+         last_ms INTEGER NOT NULL,
+         body TEXT NOT NULL
+     );
+     CREATE INDEX incidents_status ON incidents(status, id);
+     CREATE INDEX incidents_entity ON incidents(entity_kind, entity_value, id);
+     CREATE TABLE actions (
+         id INTEGER PRIMARY KEY,
+         time_ms INTEGER NOT NULL,
+         incident_id INTEGER,
+         kind TEXT NOT NULL,
+         body TEXT NOT NULL
+     );
+     CREATE INDEX actions_incident ON actions(incident_id, id);
+     CREATE TABLE api_tokens (
+         name TEXT PRIMARY KEY,
+         hash BLOB NOT NULL UNIQUE,
+         scopes TEXT NOT NULL,
+         created_ms INTEGER NOT NULL,
+         revoked INTEGER NOT NULL DEFAULT 0
+     );",
+];
+
+/// Brings the database up to the latest schema.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let latest = MIGRATIONS.len() as i64;
+    if current > latest {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            supported: latest,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = index + 1, "applied database migration");
+    }
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! The contract every `Store` backend must pass. A backend's test file calls [`run_all`] with a
+//! fresh, empty store; each check states one promise of the trait.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use ensuresec_model::event::{AuthAction, AuthEvent, AuthOutcome};
+use ensuresec_model::{
+    Action, Alert, EntityKey, EntityKind, Event, EventData, Incident, IncidentStatus, Severity,
+    Transition,
+};
+use ensuresec_store::{
+    AlertFilter, Findings, IncidentFilter, NewToken, PageRequest, Scope, Store, StoreError,
+};
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap()
+}
+
+pub fn login(account: &str, at: DateTime<Utc>) -> Event {
+    Event {
+        time: at,
+        ingest_time: Some(at),
+        source: "test".into(),
+        labels: Default::default(),
+        data: EventData::Auth(AuthEvent {
+            account: account.into(),
+            ip: "198.51.100.1".parse().unwrap(),
+            action: AuthAction::Login,
+            outcome: AuthOutcome::Failure,
+            reason: None,
+            device: None,
+            user_agent: None,
+        }),
+    }
+}
+
+pub fn alert(id: u64, severity: Severity, ip: &str, incident: Option<u64>) -> Alert {
+    Alert {
+        id,
+        time: t0() + Duration::seconds(id as i64),
+        detector: "threshold".into(),
+        rule_id: format!("rule-{}", id % 2),
+        title: "test alert".into(),
+        severity,
+        confidence: 0.9,
+        entity: EntityKey::new(EntityKind::Ip, ip),
+        evidence: serde_json::json!({"count": id}),
+        tags: vec!["attack:T1110".into()],
+        incident_id: incident,
+    }
+}
+
+pub fn incident(id: u64, status: IncidentStatus, ip: &str) -> Incident {
+    Incident {
+        id,
+        title: format!("incident {id}"),
+        status,
+        severity: Severity::High,
+        entity: EntityKey::new(EntityKind::Ip, ip),
+        first_seen: t0(),
+        last_seen: t0() + Duration::seconds(id as i64),
+        alert_count: 1,
+        detectors: vec!["threshold".into()],
+        rule_ids: vec!["rule-1".into()],
+        tags: vec![],
+        history: vec![Transition {
+            at: t0(),
+            from: None,
+            to: status,
+            by: "test".into(),
+            reason: "opened".into(),
+        }],
+    }
+}
+
+pub async fn run_all(store: &dyn Store) {
+    events_get_consecutive_sequence_numbers(store).await;
+    findings_are_listed_filtered_and_paged(store).await;
+    incident_detail_holds_its_alerts_and_actions(store).await;
+    incident_updates_replace_the_stored_state(store).await;
+    retention_purges_only_old_batches(store).await;
+    tokens_are_hashed_scoped_and_revocable(store).await;
+}
+
+async fn events_get_consecutive_sequence_numbers(store: &dyn Store) {
+    let before = store.count_events().await.unwrap();
+    let a = store
+        .append_events(vec![login("a", t0()), login("b", t0())])
+        .await
+        .unwrap();
+    let b = store.append_events(vec![login("c", t0())]).await.unwrap();
+    assert_eq!(a.len, 2);
+    assert_eq!(b.first, a.first + 2, "sequence numbers continue across batches");
+    assert_eq!(store.count_events().await.unwrap(), before + 3);
+    let back = store.events_from(a.first, 10).await.unwrap();
+    assert_eq!(back.len(), 3);
+    assert_eq!(back[2].1, login("c", t0()), "an event reads back as written");
+    assert_eq!(back[0].0, a.first);
+}
+
+async fn findings_are_listed_filtered_and_paged(store: &dyn Store) {
+    let alerts: Vec<Alert> = (1..=25)
+        .map(|i| {
+            let sev = if i % 5 == 0 { Severity::Critical } else { Severity::Low };
+            alert(i, sev, if i % 2 == 0 { "10.0.0.2" } else { "10.0.0.1" }, Some(100))
+        })
+        .collect();
+    store
+        .record(Findings {
+            alerts,
+            incidents: vec![incident(100, IncidentStatus::Open, "10.0.0.1")],
+            actions: vec![],
+        })
+        .await
+        .unwrap();
+
+    let first = store
+        .list_alerts(AlertFilter::default(), PageRequest::new(10, None))
+        .await
+        .unwrap();
+    assert_eq!(first.items.len(), 10);
+    assert_eq!(first.items[0].id, 25, "newest first");
+    let second = store
+        .list_alerts(AlertFilter::default(), PageRequest::new(10, first.next_cursor))
+        .await
+        .unwrap();
+    assert_eq!(second.items[0].id, 15, "the cursor continues below the last id");
+    let third = store
+        .list_alerts(AlertFilter::default(), PageRequest::new(10, second.next_cursor))
+        .await
+        .unwrap();
+    assert_eq!(third.items.len(), 5);
+    assert_eq!(third.next_cursor, None, "the last page has no cursor");
+
+    let critical = store
+        .list_alerts(
+            AlertFilter {
+                min_severity: Some(Severity::High),
+                ..Default::default()
+            },
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        critical.items.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![25, 20, 15, 10, 5]
+    );
+    let by_entity = store
+        .list_alerts(
+            AlertFilter {
+                entity: Some(EntityKey::new(EntityKind::Ip, "10.0.0.2")),
+                rule_id: Some("rule-0".into()),
+                ..Default::default()
+            },
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_entity.items.len(), 12);
+    assert!(by_entity.items.iter().all(|a| a.entity.value == "10.0.0.2"));
+    let since = store
+        .list_alerts(
+            AlertFilter {
+                since: Some(t0() + Duration::seconds(23)),
+                ..Default::default()
+            },
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(since.items.len(), 3);
+    assert_eq!(store.max_ids().await.unwrap(), (25, 100));
+}
+
+async fn incident_detail_holds_its_alerts_and_actions(store: &dyn Store) {
+    store
+        .record(Findings {
+            alerts: vec![alert(200, Severity::High, "10.9.9.9", Some(200))],
+            incidents: vec![incident(200, IncidentStatus::Open, "10.9.9.9")],
+            actions: vec![Action {
+                id: 0,
+                time: t0(),
+                incident_id: Some(200),
+                kind: "incident_opened".into(),
+                target: None,
+                by: "correlator".into(),
+                detail: serde_json::Value::Null,
+            }],
+        })
+        .await
+        .unwrap();
+    let detail = store.incident(200).await.unwrap().expect("incident 200 exists");
+    assert_eq!(detail.incident.id, 200);
+    assert_eq!(detail.alerts.len(), 1);
+    assert_eq!(detail.alerts[0].id, 200);
+    assert_eq!(detail.actions.len(), 1);
+    assert!(detail.actions[0].id > 0, "actions get ids");
+    assert!(store.incident(99_999).await.unwrap().is_none());
+}
+
+async fn incident_updates_replace_the_stored_state(store: &dyn Store) {
+    let mut inc = incident(300, IncidentStatus::Open, "10.3.3.3");
+    store
+        .record(Findings {
+            incidents: vec![inc.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(store.open_incidents().await.unwrap().iter().any(|i| i.id == 300));
+    inc.status = IncidentStatus::Resolved;
+    inc.alert_count = 7;
+    store
+        .record(Findings {
+            incidents: vec![inc],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let stored = store.incident(300).await.unwrap().unwrap().incident;
+    assert_eq!(stored.alert_count, 7);
+    assert!(!store.open_incidents().await.unwrap().iter().any(|i| i.id == 300));
+    let resolved = store
+        .list_incidents(
+            IncidentFilter {
+                status: Some(IncidentStatus::Resolved),
+                ..Default::default()
+            },
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resolved.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![300]);
+}
+
+async fn retention_purges_only_old_batches(store: &dyn Store) {
+    let old = t0() - Duration::days(10);
+    let before = store.count_events().await.unwrap();
+    let mut e = login("old", old);
+    e.ingest_time = Some(old);
+    store.append_events(vec![e.clone(), e]).await.unwrap();
+    store.append_events(vec![login("new", t0())]).await.unwrap();
+    // Everything ingested before the cutoff goes, including the earlier checks' events at t0.
+    let purged = store
+        .purge_events_before(t0() - Duration::days(1))
+        .await
+        .unwrap();
+    assert!(purged >= 2, "the two old events are purged (purged {purged})");
+    assert_eq!(store.count_events().await.unwrap(), before + 3 - purged);
+    assert_eq!(store.purge_events_before(t0() - Duration::days(1)).await.unwrap(), 0);
+}
+
+async fn tokens_are_hashed_scoped_and_revocable(store: &dyn Store) {
+    let secret = store
+        .create_token(NewToken {
+            name: "shipper".into(),
+            scopes: vec![Scope::Ingest],
+            secret: None,
+            replace: false,
+            created: t0(),
+        })
+        .await
+        .unwrap();
+    assert!(secret.starts_with("es_") && secret.len() == 67, "{secret}");
+    let info = store.authenticate(&secret).await.unwrap().expect("token is known");
+    assert!(info.allows(Scope::Ingest));
+    assert!(!info.allows(Scope::Read));
+    assert!(store.authenticate("es_wrong").await.unwrap().is_none());
+    let dup = store
+        .create_token(NewToken {
+            name: "shipper".into(),
+            scopes: vec![Scope::Read],
+            secret: None,
+            replace: false,
+            created: t0(),
+        })
+        .await;
+    assert!(matches!(dup, Err(StoreError::DuplicateToken(_))), "{dup:?}");
+    assert!(store.revoke_token("shipper").await.unwrap());
+    assert!(store.authenticate(&secret).await.unwrap().is_none(), "revoked tokens fail");
+    assert!(!store.revoke_token("nobody").await.unwrap());
+    let fixed = store
+        .create_token(NewToken {
+            name: "admin".into(),
+            scopes: vec![Scope::Admin],
+            secret: Some("es_fixed".into()),
+            replace: true,
+            created: t0(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(fixed, "es_fixed");
+    let admin = store.authenticate("es_fixed").await.unwrap().unwrap();
+    assert!(admin.allows(Scope::Read) && admin.allows(Scope::Ingest));
+    let listed = store.list_tokens().await.unwrap();
+    assert_eq!(listed.len(), 2);
+}

@@ -1,0 +1,67 @@
+//! The SQLite backend against the store contract, plus what only an embedded file can promise.
+
+mod contract;
+
+use ensuresec_store::{SqliteOptions, SqliteStore, Store};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_passes_the_store_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
+    contract::run_all(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_survives_reopening_and_sequence_numbers_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = {
+        let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
+        store
+            .append_events(vec![contract::login("a", contract::t0())])
+            .await
+            .unwrap()
+    };
+    let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
+    assert_eq!(store.count_events().await.unwrap(), 1);
+    let next = store
+        .append_events(vec![contract::login("b", contract::t0())])
+        .await
+        .unwrap();
+    assert_eq!(next.first, first.first + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_batches_are_all_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap());
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let batch = (0..50)
+                .map(|j| contract::login(&format!("u{i}-{j}"), contract::t0()))
+                .collect();
+            store.append_events(batch).await.unwrap()
+        }));
+    }
+    let mut ranges = Vec::new();
+    for t in tasks {
+        ranges.push(t.await.unwrap());
+    }
+    ranges.sort_by_key(|r| r.first);
+    for pair in ranges.windows(2) {
+        assert_eq!(pair[1].first, pair[0].first + pair[0].len, "ranges neither overlap nor gap");
+    }
+    assert_eq!(store.count_events().await.unwrap(), 32 * 50);
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap());
+    let conn = rusqlite::Connection::open(dir.path().join("ensuresec.db")).unwrap();
+    conn.pragma_update(None, "user_version", 999).unwrap();
+    drop(conn);
+    let err = SqliteStore::open(dir.path(), SqliteOptions::default()).err().unwrap();
+    assert!(err.to_string().contains("newer"), "{err}");
+}

@@ -1,0 +1,1 @@
+//! Access-log parsers (stub while the engine is built).
