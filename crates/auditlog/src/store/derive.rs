@@ -53,7 +53,7 @@ impl Deriver {
 
     /// Writes the buffered index records and node hashes, then clears the buffers (keeping the
     /// new nodes of levels `from_level..` in `kept` for the caller's memory levels).
-    pub(crate) fn flush(&mut self, files: &mut LevelFiles, index: &File, from_level: u8, kept: &mut Vec<LevelBuf>) -> Result<(), StoreError> {
+    pub(crate) fn flush(&mut self, files: &mut LevelFiles, index: &File, from_level: u8, kept: &mut Vec<(u8, LevelBuf)>) -> Result<(), StoreError> {
         index
             .write_all_at(&self.index_buf, self.index_first * INDEX_RECORD)
             .map_err(io("writing index.bin"))?;
@@ -75,7 +75,7 @@ impl Deriver {
                 .write_all_at(&bytes, buf.first * HASH_SIZE as u64)
                 .map_err(io(format!("writing node hashes of level {level}")))?;
             if level >= from_level {
-                kept.push(std::mem::take(buf));
+                kept.push((level, std::mem::take(buf)));
             } else {
                 buf.hashes.clear();
             }
