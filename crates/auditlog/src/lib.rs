@@ -4,7 +4,11 @@
 //!
 //! See `ARCHITECTURE.md` beside this crate for the code map and invariants.
 
+pub mod checkpoint;
 pub mod hash;
 pub mod merkle;
-pub mod checkpoint;
 pub mod note;
+pub mod store;
+pub mod tiles;
+
+pub use store::{Ack, AppendError, Log, LogConfig, LogReader, StoreError};

@@ -25,3 +25,11 @@ pub use event::{Event, EventData, EventType};
 pub use incident::{Incident, IncidentId, IncidentStatus, Transition};
 pub use limits::Limits;
 pub use severity::Severity;
+
+/// Where the wall-clock time comes from. Detection never reads it; the edges of the system (the
+/// ingest path, the correlator's lifecycle records) do, through this trait, so that tests can fix
+/// the time.
+pub trait Clock: Send + Sync + 'static {
+    /// The current time.
+    fn now(&self) -> chrono::DateTime<chrono::Utc>;
+}

@@ -49,7 +49,7 @@ pub struct Findings {
 pub trait Store: Send + Sync + 'static {
     /// Stores a batch of events (their `ingest_time` set) and returns their sequence numbers once
     /// durable.
-    async fn append_events(&self, events: Vec<Event>) -> Result<SeqRange, StoreError>;
+    async fn append_events(&self, events: &[Event]) -> Result<SeqRange, StoreError>;
 
     /// Stores alerts, incident updates and actions together.
     async fn record(&self, findings: Findings) -> Result<(), StoreError>;

@@ -269,7 +269,7 @@ impl Engine {
                 }
             }
         }
-        for &ri in &self.absent {
+        for &ri in self.absent.iter().filter(|_| !parsed.partial) {
             let r = &self.rules[ri];
             if !parsed.fields.iter().any(|f| r.selects(f.target, &f.name)) {
                 let target = r.targets.first().map_or(Target::Header, |t| t.target);

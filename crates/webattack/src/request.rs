@@ -25,6 +25,10 @@ pub struct InspectRequest {
     pub headers: Vec<(String, String)>,
     /// Raw body bytes (possibly empty).
     pub body: Bytes,
+    /// True when the request was rebuilt from an access log, which keeps only some headers and
+    /// no body: checks that need the full header set (missing Host, POST without length, ...)
+    /// are then skipped instead of firing on every request.
+    pub partial: bool,
 }
 
 impl InspectRequest {
@@ -37,6 +41,7 @@ impl InspectRequest {
             http_version: "HTTP/1.1".to_owned(),
             headers: Vec::new(),
             body: Bytes::new(),
+            partial: false,
         }
     }
 
@@ -111,6 +116,12 @@ pub enum ParseAnomaly {
     MalformedMultipart,
     /// `Content-Length` disagrees with the body or is not a number.
     BadContentLength,
+    /// A GET or HEAD request carries a body.
+    BodyOnGet,
+    /// An HTTP/1 POST has neither `Content-Length` nor `Transfer-Encoding`.
+    PostWithoutLength,
+    /// Both `Content-Length` and `Transfer-Encoding` are present (a request-smuggling hint).
+    LengthAndChunked,
 }
 
 impl ParseAnomaly {
@@ -129,6 +140,9 @@ impl ParseAnomaly {
             Self::MalformedJson => "malformed_json",
             Self::MalformedMultipart => "malformed_multipart",
             Self::BadContentLength => "bad_content_length",
+            Self::BodyOnGet => "body_on_get",
+            Self::PostWithoutLength => "post_without_length",
+            Self::LengthAndChunked => "length_and_chunked",
         }
     }
 }
@@ -241,6 +255,8 @@ pub struct ParsedRequest {
     pub fields: Vec<Field>,
     /// Anomalies met, each at most once, in first-seen order.
     pub anomalies: Vec<ParseAnomaly>,
+    /// Copied from [`InspectRequest::partial`].
+    pub partial: bool,
 }
 
 impl ParsedRequest {
@@ -345,6 +361,7 @@ pub(crate) fn parse_urlencoded(data: &[u8], sink: &mut FieldSink<'_>) {
 #[must_use]
 pub fn parse(req: &InspectRequest, limits: &Limits) -> ParsedRequest {
     let mut sink = FieldSink::new(limits);
+    sink.out.partial = req.partial;
     sink.push(Target::Method, "", req.method.as_bytes().to_vec());
     sink.push(Target::Protocol, "", req.http_version.as_bytes().to_vec());
     sink.push(Target::Uri, "", req.uri.as_bytes().to_vec());
@@ -386,8 +403,8 @@ pub fn parse(req: &InspectRequest, limits: &Limits) -> ParsedRequest {
         }
     }
 
-    if !req.body.is_empty() || req.header("content-length").is_some() {
-        check_content_length(req, &mut sink);
+    if !req.partial {
+        check_framing(req, &mut sink);
     }
     if !req.body.is_empty() {
         let body = if req.body.len() > limits.max_body_bytes {
@@ -409,14 +426,25 @@ pub fn parse(req: &InspectRequest, limits: &Limits) -> ParsedRequest {
     sink.out
 }
 
-fn check_content_length(req: &InspectRequest, sink: &mut FieldSink<'_>) {
-    match req.header("content-length") {
-        Some(v) => match v.trim().parse::<usize>() {
+fn check_framing(req: &InspectRequest, sink: &mut FieldSink<'_>) {
+    let cl = req.header("content-length");
+    let te = req.header("transfer-encoding");
+    if let Some(v) = cl {
+        match v.trim().parse::<usize>() {
             Ok(n) if n == req.body.len() => {}
             _ => sink.anomaly(ParseAnomaly::BadContentLength),
-        },
-        // A body without Content-Length is legitimate with chunked encoding.
-        None => {}
+        }
+        if te.is_some() {
+            sink.anomaly(ParseAnomaly::LengthAndChunked);
+        }
+    }
+    let method = req.method.to_ascii_uppercase();
+    let declared = cl.and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(0);
+    if (method == "GET" || method == "HEAD") && (!req.body.is_empty() || declared > 0) {
+        sink.anomaly(ParseAnomaly::BodyOnGet);
+    }
+    if method == "POST" && req.http_version.starts_with("HTTP/1") && cl.is_none() && te.is_none() {
+        sink.anomaly(ParseAnomaly::PostWithoutLength);
     }
 }
 

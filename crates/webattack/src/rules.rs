@@ -168,9 +168,10 @@ pub struct TestRequest {
     /// Protocol version (default `HTTP/1.1`).
     #[serde(default = "default_version")]
     pub version: String,
-    /// Headers; `Host` and `User-Agent` get harmless defaults unless given.
+    /// Headers; `Host`, `User-Agent` and `Accept` get harmless defaults unless given. A null
+    /// value (`~`) removes the header, to test rules about missing headers.
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, Option<String>>,
     /// Body.
     #[serde(default)]
     pub body: String,

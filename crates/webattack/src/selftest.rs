@@ -30,7 +30,11 @@ impl std::fmt::Display for TestFailure {
 /// Builds the request a [`TestRequest`] describes.
 #[must_use]
 pub fn to_request(t: &TestRequest) -> InspectRequest {
-    let mut headers: Vec<(String, String)> = t.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut headers: Vec<(String, String)> = t
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+        .collect();
     for (k, v) in [("Host", "localhost"), ("User-Agent", "Mozilla/5.0"), ("Accept", "*/*")] {
         if !t.headers.keys().any(|h| h.eq_ignore_ascii_case(k)) {
             headers.push((k.to_owned(), v.to_owned()));
@@ -50,6 +54,7 @@ pub fn to_request(t: &TestRequest) -> InspectRequest {
         http_version: t.version.clone(),
         headers,
         body: Bytes::from(t.body.clone().into_bytes()),
+        partial: false,
     }
 }
 

@@ -144,9 +144,9 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn append_events(&self, events: Vec<Event>) -> Result<SeqRange, StoreError> {
+    async fn append_events(&self, events: &[Event]) -> Result<SeqRange, StoreError> {
         let mut encoded = Vec::with_capacity(events.len());
-        for e in &events {
+        for e in events {
             encoded.push(EncodedEvent {
                 ingest_ms: e.ingest_time.unwrap_or(e.time).timestamp_millis(),
                 time_ms: e.time.timestamp_millis(),

@@ -84,10 +84,10 @@ pub async fn run_all(store: &dyn Store) {
 async fn events_get_consecutive_sequence_numbers(store: &dyn Store) {
     let before = store.count_events().await.unwrap();
     let a = store
-        .append_events(vec![login("a", t0()), login("b", t0())])
+        .append_events(&[login("a", t0()), login("b", t0())])
         .await
         .unwrap();
-    let b = store.append_events(vec![login("c", t0())]).await.unwrap();
+    let b = store.append_events(&[login("c", t0())]).await.unwrap();
     assert_eq!(a.len, 2);
     assert_eq!(b.first, a.first + 2, "sequence numbers continue across batches");
     assert_eq!(store.count_events().await.unwrap(), before + 3);
@@ -238,8 +238,8 @@ async fn retention_purges_only_old_batches(store: &dyn Store) {
     let before = store.count_events().await.unwrap();
     let mut e = login("old", old);
     e.ingest_time = Some(old);
-    store.append_events(vec![e.clone(), e]).await.unwrap();
-    store.append_events(vec![login("new", t0())]).await.unwrap();
+    store.append_events(&[e.clone(), e]).await.unwrap();
+    store.append_events(&[login("new", t0())]).await.unwrap();
     // Everything ingested before the cutoff goes, including the earlier checks' events at t0.
     let purged = store
         .purge_events_before(t0() - Duration::days(1))

@@ -122,6 +122,7 @@ fn parse_raw(raw: &[u8]) -> Option<InspectRequest> {
         http_version: version,
         headers,
         body: Bytes::copy_from_slice(&raw[text_end.1..]),
+        partial: false,
     })
 }
 
@@ -197,6 +198,7 @@ fn build_request(input: &Value) -> Option<InspectRequest> {
         http_version: version,
         headers,
         body: Bytes::from(body),
+        partial: false,
     })
 }
 

@@ -55,6 +55,7 @@ pub fn form_post(payload: &[u8]) -> InspectRequest {
             ("Content-Length".into(), body.len().to_string()),
         ],
         body: body.into_bytes().into(),
+        partial: false,
     }
 }
 

@@ -1,0 +1,66 @@
+//! The one entry for events: stamp, store durably, then detect.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use ensuresec_model::{Clock, Event};
+use ensuresec_store::{SeqRange, Store, StoreError};
+
+use crate::metric as m;
+use crate::pipeline::{Batch, PipelineHandle};
+
+/// Why a batch was not ingested.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The store could not make it durable; nothing of the batch was acknowledged.
+    #[error("storing the batch failed: {0}")]
+    Store(#[from] StoreError),
+    /// The batch is durable but the pipeline has stopped (shutdown under way).
+    #[error("the batch is stored but detection has stopped")]
+    PipelineStopped,
+}
+
+/// Stores batches durably and feeds them to the pipeline. Cheap to clone.
+#[derive(Clone)]
+pub struct Ingestor {
+    store: Arc<dyn Store>,
+    pipeline: PipelineHandle,
+    clock: Arc<dyn Clock>,
+}
+
+impl Ingestor {
+    /// An ingestor writing to `store` and feeding `pipeline`.
+    pub fn new(store: Arc<dyn Store>, pipeline: PipelineHandle, clock: Arc<dyn Clock>) -> Self {
+        Ingestor {
+            store,
+            pipeline,
+            clock,
+        }
+    }
+
+    /// Ingests one batch: when this returns `Ok`, every event of it is durable and queued for
+    /// detection. On `Err`, nothing of the batch is acknowledged.
+    pub async fn ingest(&self, mut events: Vec<Event>) -> Result<SeqRange, IngestError> {
+        if events.is_empty() {
+            return Ok(SeqRange { first: 0, len: 0 });
+        }
+        let received = Instant::now();
+        let now = self.clock.now();
+        for e in &mut events {
+            e.ingest_time = Some(now);
+        }
+        let range = self.store.append_events(&events).await?;
+        for e in &events {
+            metrics::counter!(m::EVENTS_INGESTED, "type" => e.event_type().as_str()).increment(1);
+        }
+        self.pipeline
+            .submit(Batch {
+                events,
+                first_seq: range.first,
+                received,
+            })
+            .await
+            .map_err(|_| IngestError::PipelineStopped)?;
+        Ok(range)
+    }
+}

@@ -1,0 +1,27 @@
+//! The event pipeline: sources → normalise → detect → correlate → sinks.
+//!
+//! * [`Ingestor`] is the one entry for events: it stamps the ingest time, makes the batch durable
+//!   in the [`Store`](ensuresec_store::Store) and only then hands it to the pipeline, waiting when
+//!   the pipeline is full (back-pressure reaches the client).
+//! * [`Pipeline`] runs one worker thread per partition. Every worker holds its own instance of
+//!   every detector and processes only the events whose grouping entity hashes to it, so detector
+//!   state needs no locks.
+//! * One correlator task turns alerts into incidents and hands the findings to every [`Sink`].
+//!
+//! New sources implement [`Source`]; new detectors implement
+//! [`Detector`](ensuresec_model::Detector) and are registered in [`detectors`]; new responders
+//! implement [`Sink`].
+
+mod clock;
+pub mod detectors;
+mod ingest;
+pub mod metric;
+mod pipeline;
+mod sink;
+mod source;
+
+pub use clock::SystemClock;
+pub use ingest::{IngestError, Ingestor};
+pub use pipeline::{Batch, Pipeline, PipelineConfig, PipelineHandle};
+pub use sink::{BroadcastSink, Sink, SinkError, StoreSink};
+pub use source::{Source, SourceError};

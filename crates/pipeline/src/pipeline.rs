@@ -1,0 +1,262 @@
+//! Partitioned detection and the correlator task.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::Instant;
+
+use ensuresec_correlate::{Correlator, CorrelatorConfig};
+use ensuresec_model::detector::DetectorFactory;
+use ensuresec_model::{Alert, Clock, Detector, EntityKind, EntityRef, Event};
+use ensuresec_store::{Findings, Store, StoreError};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::metric as m;
+use crate::sink::Sink;
+
+/// Tuning of the pipeline.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// Worker threads, each owning one partition of detector state.
+    pub partitions: usize,
+    /// Batches queued per partition before submitters wait.
+    pub queue_batches: usize,
+    /// Correlation settings.
+    pub correlator: CorrelatorConfig,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            partitions: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            queue_batches: 64,
+            correlator: CorrelatorConfig::default(),
+        }
+    }
+}
+
+/// A durable batch of events on its way through detection.
+#[derive(Debug)]
+pub struct Batch {
+    /// The events, with `ingest_time` set.
+    pub events: Vec<Event>,
+    /// Sequence number of the first event in the store.
+    pub first_seq: u64,
+    /// When the batch was received, for the latency metric.
+    pub received: Instant,
+}
+
+/// Alerts from one worker's pass over one batch.
+struct AlertBatch {
+    alerts: Vec<Alert>,
+    received: Instant,
+}
+
+/// A cloneable handle to submit batches into a running pipeline.
+#[derive(Clone)]
+pub struct PipelineHandle {
+    inputs: Arc<Vec<mpsc::Sender<Arc<Batch>>>>,
+}
+
+/// Why a batch could not enter the pipeline.
+#[derive(Debug, thiserror::Error)]
+#[error("the pipeline has stopped")]
+pub struct PipelineStopped;
+
+impl PipelineHandle {
+    /// Hands a batch to every partition, waiting while any partition's queue is full.
+    pub async fn submit(&self, batch: Batch) -> Result<(), PipelineStopped> {
+        let batch = Arc::new(batch);
+        for (index, input) in self.inputs.iter().enumerate() {
+            input.send(Arc::clone(&batch)).await.map_err(|_| PipelineStopped)?;
+            metrics::gauge!(m::PARTITION_QUEUE, "partition" => index.to_string())
+                .set((input.max_capacity() - input.capacity()) as f64);
+        }
+        Ok(())
+    }
+}
+
+/// A running pipeline.
+pub struct Pipeline {
+    handle: PipelineHandle,
+    workers: Vec<std::thread::JoinHandle<()>>,
+    correlator: JoinHandle<()>,
+}
+
+impl Pipeline {
+    /// Starts the workers and the correlator. `store` gives the ids and open incidents to resume
+    /// from; findings go to every sink in order.
+    pub async fn start(
+        config: PipelineConfig,
+        detectors: Vec<DetectorFactory>,
+        store: Arc<dyn Store>,
+        sinks: Vec<Arc<dyn Sink>>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Pipeline, StoreError> {
+        let (last_alert, last_incident) = store.max_ids().await?;
+        let open = store.open_incidents().await?;
+        let correlator = Correlator::new(config.correlator.clone(), open, last_alert, last_incident);
+        let partitions = config.partitions.max(1);
+        let (alert_tx, alert_rx) = mpsc::channel::<AlertBatch>(partitions * config.queue_batches.max(1));
+        let mut inputs = Vec::with_capacity(partitions);
+        let mut workers = Vec::with_capacity(partitions);
+        for index in 0..partitions {
+            let (tx, rx) = mpsc::channel::<Arc<Batch>>(config.queue_batches.max(1));
+            inputs.push(tx);
+            let instances: Vec<Box<dyn Detector>> = detectors.iter().map(|f| f()).collect();
+            let alerts = alert_tx.clone();
+            let worker = std::thread::Builder::new()
+                .name(format!("detect-{index}"))
+                .spawn(move || run_partition(index, partitions, instances, rx, alerts))
+                .map_err(|e| StoreError::Commit(format!("cannot start worker thread: {e}")))?;
+            workers.push(worker);
+        }
+        drop(alert_tx);
+        let correlator = tokio::spawn(run_correlator(correlator, alert_rx, sinks, clock));
+        Ok(Pipeline {
+            handle: PipelineHandle {
+                inputs: Arc::new(inputs),
+            },
+            workers,
+            correlator,
+        })
+    }
+
+    /// A handle for submitting batches.
+    pub fn handle(&self) -> PipelineHandle {
+        self.handle.clone()
+    }
+
+    /// Stops taking batches, finishes everything queued, delivers the last findings and returns.
+    /// Handles still held elsewhere must be dropped first, or this waits for them.
+    pub async fn shutdown(self) {
+        drop(self.handle);
+        let workers = self.workers;
+        let _ = tokio::task::spawn_blocking(move || {
+            for w in workers {
+                let _ = w.join();
+            }
+        })
+        .await;
+        let _ = self.correlator.await;
+    }
+}
+
+/// Which partition owns an entity value.
+fn partition_of(kind: EntityKind, value: EntityRef<'_>, partitions: usize) -> usize {
+    let mut h = DefaultHasher::new();
+    kind.hash(&mut h);
+    value.hash(&mut h);
+    (h.finish() % partitions as u64) as usize
+}
+
+/// Detectors of one partition, grouped by the entity kind that routes to them.
+struct Group {
+    kind: Option<EntityKind>,
+    detectors: Vec<Box<dyn Detector>>,
+}
+
+fn run_partition(
+    index: usize,
+    partitions: usize,
+    instances: Vec<Box<dyn Detector>>,
+    mut rx: mpsc::Receiver<Arc<Batch>>,
+    alerts_tx: mpsc::Sender<AlertBatch>,
+) {
+    let mut groups: Vec<Group> = Vec::new();
+    for d in instances {
+        let kind = d.group_by();
+        match groups.iter_mut().find(|g| g.kind == kind) {
+            Some(g) => g.detectors.push(d),
+            None => groups.push(Group {
+                kind,
+                detectors: vec![d],
+            }),
+        }
+    }
+    let processed = metrics::counter!(m::EVENTS_PROCESSED);
+    while let Some(batch) = rx.blocking_recv() {
+        let mut alerts = Vec::new();
+        let mut mine = 0u64;
+        for (offset, event) in batch.events.iter().enumerate() {
+            let event_type = event.event_type();
+            for group in &mut groups {
+                let owned = match group.kind {
+                    Some(kind) => event
+                        .entity(kind)
+                        .is_some_and(|v| partition_of(kind, v, partitions) == index),
+                    None => (batch.first_seq + offset as u64) % partitions as u64 == index as u64,
+                };
+                if !owned {
+                    continue;
+                }
+                mine += 1;
+                for d in &mut group.detectors {
+                    if d.accepts(event_type) {
+                        d.on_event(event, &mut alerts);
+                    }
+                }
+            }
+        }
+        processed.increment(mine);
+        for group in &groups {
+            for d in &group.detectors {
+                metrics::gauge!(m::DETECTOR_ENTITIES, "detector" => d.name().to_string(), "partition" => index.to_string())
+                    .set(d.tracked_entities() as f64);
+            }
+        }
+        if !alerts.is_empty()
+            && alerts_tx
+                .blocking_send(AlertBatch {
+                    alerts,
+                    received: batch.received,
+                })
+                .is_err()
+        {
+            tracing::error!(partition = index, "correlator stopped; partition worker exits");
+            return;
+        }
+    }
+}
+
+/// Most alert batches the correlator takes in one round.
+const CORRELATE_ROUND: usize = 64;
+
+async fn run_correlator(
+    mut correlator: Correlator,
+    mut rx: mpsc::Receiver<AlertBatch>,
+    sinks: Vec<Arc<dyn Sink>>,
+    clock: Arc<dyn Clock>,
+) {
+    let latency = metrics::histogram!(m::EVENT_TO_ALERT_SECONDS);
+    let mut round = Vec::with_capacity(CORRELATE_ROUND);
+    while rx.recv_many(&mut round, CORRELATE_ROUND).await > 0 {
+        let received: Vec<Instant> = round
+            .iter()
+            .flat_map(|b: &AlertBatch| std::iter::repeat_n(b.received, b.alerts.len()))
+            .collect();
+        let alerts: Vec<Alert> = round.drain(..).flat_map(|b| b.alerts).collect();
+        for a in &alerts {
+            metrics::counter!(m::ALERTS, "detector" => a.detector.clone(), "rule" => a.rule_id.clone())
+                .increment(1);
+        }
+        let out = correlator.correlate(alerts, clock.now());
+        metrics::counter!(m::INCIDENTS_OPENED).increment(out.opened.len() as u64);
+        metrics::gauge!(m::CORRELATOR_INCIDENTS).set(correlator.tracked() as f64);
+        metrics::counter!(m::CORRELATOR_DROPPED).absolute(correlator.dropped());
+        let findings = Findings {
+            alerts: out.alerts,
+            incidents: out.incidents,
+            actions: out.actions,
+        };
+        for sink in &sinks {
+            if let Err(e) = sink.deliver(&findings).await {
+                metrics::counter!(m::SINK_ERRORS, "sink" => sink.name().to_string()).increment(1);
+                tracing::error!(error = %e, "sink failed");
+            }
+        }
+        for r in received {
+            latency.record(r.elapsed().as_secs_f64());
+        }
+    }
+}
