@@ -8,7 +8,10 @@ pub mod checkpoint;
 pub mod hash;
 pub mod merkle;
 pub mod note;
+pub mod receipt;
 pub mod store;
 pub mod tiles;
+pub mod verify_dir;
+pub mod witness;
 
 pub use store::{Ack, AppendError, Log, LogConfig, LogReader, StoreError};

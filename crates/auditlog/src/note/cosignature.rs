@@ -10,8 +10,9 @@ use super::{NoteError, NoteSigner, NoteVerifier};
 /// Largest timestamp the format allows (2^63 - 1).
 const MAX_TIMESTAMP: u64 = i64::MAX as u64;
 
-/// The signed message: `cosignature/v1\ntime <t>\n` followed by the checkpoint note text.
-fn message(timestamp: u64, text: &[u8]) -> Vec<u8> {
+/// The message an Ed25519 cosignature signs: `cosignature/v1\ntime <t>\n` followed by the
+/// checkpoint note text.
+pub fn cosigned_message(timestamp: u64, text: &[u8]) -> Vec<u8> {
     let mut m = format!("cosignature/v1\ntime {timestamp}\n").into_bytes();
     m.extend_from_slice(text);
     m
@@ -56,7 +57,7 @@ impl Cosigner {
     /// Cosigns a checkpoint note text at `timestamp` (POSIX seconds, passed in by the caller).
     pub fn cosign(&self, checkpoint_text: &str, timestamp: u64) -> NoteSignature {
         let timestamp = timestamp.min(MAX_TIMESTAMP);
-        let sig = self.key.sign(&message(timestamp, checkpoint_text.as_bytes()));
+        let sig = self.key.sign(&cosigned_message(timestamp, checkpoint_text.as_bytes()));
         let mut bytes = timestamp.to_be_bytes().to_vec();
         bytes.extend_from_slice(&sig.to_bytes());
         NoteSignature { name: self.name.clone(), key_id: self.id, signature: bytes }
@@ -103,7 +104,7 @@ impl NoteSigner for TimedCosigner<'_> {
         self.cosigner.id
     }
     fn sign(&self, text: &[u8]) -> Vec<u8> {
-        let sig = self.cosigner.key.sign(&message(self.timestamp, text));
+        let sig = self.cosigner.key.sign(&cosigned_message(self.timestamp, text));
         let mut bytes = self.timestamp.to_be_bytes().to_vec();
         bytes.extend_from_slice(&sig.to_bytes());
         bytes
@@ -151,7 +152,7 @@ impl NoteVerifier for CosignatureVerifier {
         let Some((ts, sig)) = split(signature) else {
             return false;
         };
-        self.key.verify_strict(&message(ts, text), &sig).is_ok()
+        self.key.verify_strict(&cosigned_message(ts, text), &sig).is_ok()
     }
     fn timestamp(&self, signature: &[u8]) -> Option<u64> {
         split(signature).map(|(ts, _)| ts)

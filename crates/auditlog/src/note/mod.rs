@@ -7,7 +7,7 @@ mod ed25519;
 mod keys;
 mod text;
 
-pub use cosignature::{CosignatureVerifier, Cosigner, TimedCosigner};
+pub use cosignature::{CosignatureVerifier, Cosigner, TimedCosigner, cosigned_message};
 pub use ed25519::{Ed25519Signer, Ed25519Verifier};
 pub use keys::{
     KeyKind, SIG_TYPE_COSIGNATURE_ED25519, SIG_TYPE_ED25519, generate_key, key_id, parse_signer_key,

@@ -19,7 +19,10 @@ use std::time::Duration;
 
 pub use ack::Ack;
 pub use log::Log;
-pub use reader::LogReader;
+pub use reader::{LogReader, MAX_ENTRIES_PER_READ};
+
+pub(crate) use checkpoints::read_records as read_checkpoint_records;
+pub(crate) use layout::write_atomic;
 
 pub(crate) use layout::{CHECKPOINTS, ENTRIES, INDEX, INDEX_RECORD, level_path};
 pub(crate) use record::{Decoded, HEADER as RECORD_HEADER, decode as decode_record};

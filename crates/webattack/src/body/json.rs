@@ -74,6 +74,7 @@ mod tests {
         r.method = "POST".into();
         r.headers.push(("Content-Type".into(), "application/json; charset=utf-8".into()));
         r.body = Bytes::from_static(body.as_bytes());
+        r.headers.push(("Content-Length".into(), body.len().to_string()));
         parse(&r, limits)
     }
 

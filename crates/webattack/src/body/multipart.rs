@@ -110,6 +110,7 @@ mod tests {
         r.method = "POST".into();
         r.headers.push(("Content-Type".into(), ct.into()));
         r.body = Bytes::from_static(body.as_bytes());
+        r.headers.push(("Content-Length".into(), body.len().to_string()));
         parse(&r, &Limits::default())
     }
 

@@ -48,13 +48,15 @@ pub enum Transform {
     JsDecode,
     /// Windows command-line obfuscation undone.
     CmdLine,
+    /// Shell quoting and escaping removed (`c'a't`, `c\at`, `c^at` → `cat`), separators kept.
+    StripQuotes,
     /// Lenient base64 decode.
     Base64Decode,
 }
 
 impl Transform {
     /// All transforms.
-    pub const ALL: [Transform; 18] = [
+    pub const ALL: [Transform; 19] = [
         Self::UrlDecode,
         Self::UrlDecodeUni,
         Self::UrlDecodeMulti,
@@ -72,6 +74,7 @@ impl Transform {
         Self::Trim,
         Self::JsDecode,
         Self::CmdLine,
+        Self::StripQuotes,
         Self::Base64Decode,
     ];
 
@@ -96,6 +99,7 @@ impl Transform {
             Self::Trim => "trim",
             Self::JsDecode => "js_decode",
             Self::CmdLine => "cmd_line",
+            Self::StripQuotes => "strip_quotes",
             Self::Base64Decode => "base64_decode",
         }
     }
@@ -127,6 +131,7 @@ impl Transform {
             Self::Trim => text::trim(input),
             Self::JsDecode => text::js_decode(input),
             Self::CmdLine => text::cmd_line(input),
+            Self::StripQuotes => text::strip_quotes(input),
             Self::Base64Decode => text::base64_decode(input),
         }
     }

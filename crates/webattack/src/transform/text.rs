@@ -205,6 +205,17 @@ pub fn cmd_line(input: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Removes shell quoting and escapes (`'`, `"`, `\`, `^`) but keeps separators, so
+/// `c'a't /et""c/pas\swd` reads `cat /etc/passwd`.
+#[must_use]
+pub fn strip_quotes(input: &[u8]) -> Vec<u8> {
+    input
+        .iter()
+        .copied()
+        .filter(|b| !matches!(b, b'\'' | b'"' | b'\\' | b'^'))
+        .collect()
+}
+
 /// Lenient base64 decode (standard and URL alphabets, whitespace skipped), stopping at the first
 /// byte outside the alphabet; used to look inside encoded Java and PHP payloads.
 #[must_use]
@@ -297,6 +308,11 @@ mod tests {
                 ("POWERSHELL,;IEX (x)", "powershell iex(x)"),
             ],
         );
+    }
+
+    #[test]
+    fn shell_quotes() {
+        check(strip_quotes, &[("c'a't /et\"\"c/pas\\swd;id", "cat /etc/passwd;id")]);
     }
 
     #[test]

@@ -1,0 +1,402 @@
+//! The offline verifier of a whole log directory: recomputes every leaf and node hash from the
+//! entries, checks them against the stored index and node hashes, checks every stored checkpoint
+//! signature (and cosignature, under a witness policy) and that each checkpoint's root is the
+//! recomputed one. On tampering it names the first bad index and what is wrong.
+//!
+//! It needs no running log and no lock: it only reads the files.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::os::unix::fs::FileExt as _;
+use std::path::{Path, PathBuf};
+
+use crate::checkpoint::{Checkpoint, SignedCheckpoint};
+use crate::hash::{HASH_SIZE, Hash, hash_to_base64, leaf_hash};
+use crate::merkle::Frontier;
+use crate::note::{Note, VerifierSet};
+use crate::store::{CHECKPOINTS, Decoded, ENTRIES, INDEX, INDEX_RECORD, RECORD_HEADER, decode_record, level_path};
+use crate::witness::WitnessPolicy;
+
+/// Bytes of the entries file processed at a time.
+const CHUNK_BYTES: usize = 16 << 20;
+
+/// What to trust while verifying.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// The log's public keys: every stored checkpoint must verify under them.
+    pub log_keys: VerifierSet,
+    /// When set, every checkpoint must be for this origin.
+    pub origin: Option<String>,
+    /// When set, cosignatures are checked: a bad one from a known witness is tampering, and the
+    /// report counts the checkpoints that meet the policy.
+    pub witness_policy: Option<WitnessPolicy>,
+    /// Largest entry the log accepts (entries above it count as damaged records).
+    pub max_entry_bytes: usize,
+    /// Threads hashing leaves (1 or more).
+    pub threads: usize,
+}
+
+impl VerifyOptions {
+    /// Options trusting `log_keys`, with the defaults of [`crate::LogConfig`].
+    pub fn new(log_keys: VerifierSet) -> Self {
+        Self {
+            log_keys,
+            origin: None,
+            witness_policy: None,
+            max_entry_bytes: crate::store::TILES_MAX_ENTRY_BYTES,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()).min(8),
+        }
+    }
+}
+
+/// A log that verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Number of entries.
+    pub entries: u64,
+    /// Bytes of entry data hashed.
+    pub entry_bytes: u64,
+    /// Recomputed root of the whole log.
+    pub root: Hash,
+    /// Stored checkpoints checked.
+    pub checkpoints: usize,
+    /// Of those, how many meet the witness policy (0 without a policy).
+    pub cosigned: usize,
+}
+
+/// What the verifier found wrong: always the first problem, naming the index when there is one.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// A file could not be read.
+    #[error("reading {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The first entry that is wrong, and how.
+    #[error("entry {index}: {problem}")]
+    Entry {
+        /// Leaf index.
+        index: u64,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A stored checkpoint is not acceptable.
+    #[error("checkpoint #{number} (size {size}): {problem}")]
+    Checkpoint {
+        /// Position in the checkpoint history, from 0.
+        number: usize,
+        /// Its tree size (0 when unreadable).
+        size: u64,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Entries were altered consistently with the derived files, so only a signed root tells.
+    #[error("entries in [{from}, {to}) were altered: the root at size {to} differs from checkpoint #{number}")]
+    Altered {
+        /// Largest checkpointed size known good before the mismatch.
+        from: u64,
+        /// Checkpoint size whose root differs.
+        to: u64,
+        /// The checkpoint.
+        number: usize,
+    },
+    /// A checkpoint covers entries the log no longer has.
+    #[error("entries from index {entries} are missing: checkpoint #{number} covers {size} entries")]
+    Missing {
+        /// Entries present.
+        entries: u64,
+        /// Size of the checkpoint.
+        size: u64,
+        /// The checkpoint.
+        number: usize,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> VerifyError + '_ {
+    move |source| VerifyError::Io { path: path.to_owned(), source }
+}
+
+/// Verifies the log directory `dir`.
+pub fn verify_log_dir(dir: &Path, options: &VerifyOptions) -> Result<VerifyReport, VerifyError> {
+    let (checkpoints, cosigned) = load_checkpoints(dir, options)?;
+    let mut by_size: BTreeMap<u64, Vec<(usize, Hash)>> = BTreeMap::new();
+    for (n, cp) in checkpoints.iter().enumerate() {
+        by_size.entry(cp.size).or_default().push((n, cp.root));
+    }
+    let mut walker = Walker::open(dir, by_size)?;
+    walker.walk(dir, options)?;
+    let entries = walker.frontier.size();
+    if let Some((&size, list)) = walker.pending.range(entries + 1..).next() {
+        return Err(VerifyError::Missing { entries, size, number: list.first().map_or(0, |c| c.0) });
+    }
+    Ok(VerifyReport {
+        entries,
+        entry_bytes: walker.entry_bytes,
+        root: walker.frontier.root(),
+        checkpoints: checkpoints.len(),
+        cosigned,
+    })
+}
+
+/// Reads and checks every stored checkpoint's signatures.
+fn load_checkpoints(dir: &Path, options: &VerifyOptions) -> Result<(Vec<Checkpoint>, usize), VerifyError> {
+    let path = dir.join(CHECKPOINTS);
+    let (records, end, len) = crate::store::read_checkpoint_records(&path).map_err(|e| VerifyError::Checkpoint {
+        number: 0,
+        size: 0,
+        problem: e.to_string(),
+    })?;
+    if end != len {
+        return Err(VerifyError::Checkpoint {
+            number: records.len(),
+            size: 0,
+            problem: format!("checkpoints.log is damaged at byte {end}"),
+        });
+    }
+    let mut out = Vec::new();
+    let mut cosigned = 0;
+    for (number, bytes) in records.iter().enumerate() {
+        let bad = |size, problem: String| VerifyError::Checkpoint { number, size, problem };
+        let size_hint = Note::parse(bytes).ok().and_then(|n| Checkpoint::parse(&n.text).ok()).map_or(0, |c| c.size);
+        let signed = SignedCheckpoint::open(bytes, &options.log_keys, options.origin.as_deref())
+            .map_err(|e| bad(size_hint, e.to_string()))?;
+        if let Some(policy) = &options.witness_policy {
+            match policy.check(&signed.note) {
+                Ok(_) => cosigned += 1,
+                Err(e @ crate::witness::PolicyError::BadCosignature(_)) => return Err(bad(size_hint, e.to_string())),
+                Err(_) => {}
+            }
+        }
+        out.push(signed.checkpoint);
+    }
+    Ok((out, cosigned))
+}
+
+/// The streaming pass over the entries.
+struct Walker {
+    frontier: Frontier,
+    entry_bytes: u64,
+    pending: BTreeMap<u64, Vec<(usize, Hash)>>,
+    last_good_size: u64,
+    index: File,
+    index_path: PathBuf,
+    levels: Vec<Option<BufReader<File>>>,
+}
+
+impl Walker {
+    fn open(dir: &Path, pending: BTreeMap<u64, Vec<(usize, Hash)>>) -> Result<Self, VerifyError> {
+        let index_path = dir.join(INDEX);
+        let index = File::open(&index_path).map_err(io(&index_path))?;
+        let mut levels = Vec::with_capacity(64);
+        for level in 0..64u8 {
+            let path = level_path(dir, level);
+            levels.push(match File::open(&path) {
+                Ok(f) => Some(BufReader::with_capacity(1 << 16, f)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(VerifyError::Io { path, source: e }),
+            });
+        }
+        Ok(Self {
+            frontier: Frontier::new(),
+            entry_bytes: 0,
+            pending,
+            last_good_size: 0,
+            index,
+            index_path,
+            levels,
+        })
+    }
+
+    fn walk(&mut self, dir: &Path, options: &VerifyOptions) -> Result<(), VerifyError> {
+        self.check_checkpoints()?; // size-zero checkpoints
+        let path = dir.join(ENTRIES);
+        let file = File::open(&path).map_err(io(&path))?;
+        let len = file.metadata().map_err(io(&path))?.len();
+        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES * 2);
+        let mut buf_at = 0u64;
+        let mut records: Vec<(u64, usize, usize)> = Vec::new(); // (file offset, data start, data len)
+        loop {
+            // Refill: keep the unconsumed tail, read the next chunk.
+            let read_from = buf_at + buf.len() as u64;
+            let want = usize::try_from((len - read_from).min(CHUNK_BYTES as u64)).unwrap_or(CHUNK_BYTES);
+            let old = buf.len();
+            buf.resize(old + want, 0);
+            file.read_exact_at(&mut buf[old..], read_from).map_err(io(&path))?;
+            let at_end = read_from + want as u64 == len;
+            records.clear();
+            let mut cursor = 0usize;
+            loop {
+                match decode_record(&buf[cursor..], options.max_entry_bytes) {
+                    Decoded::Record(data, n) => {
+                        records.push((buf_at + cursor as u64, cursor + RECORD_HEADER, data.len()));
+                        cursor += n;
+                    }
+                    Decoded::Incomplete if !at_end => break,
+                    Decoded::Incomplete | Decoded::Bad => {
+                        self.consume(&buf, &records, options)?;
+                        let index = self.frontier.size();
+                        let problem = if matches!(decode_record(&buf[cursor..], options.max_entry_bytes), Decoded::Incomplete) {
+                            format!("entries.log ends inside the record at byte {} (torn tail)", buf_at + cursor as u64)
+                        } else {
+                            format!("record at byte {} is damaged (length or checksum)", buf_at + cursor as u64)
+                        };
+                        if cursor == buf.len() {
+                            return Ok(());
+                        }
+                        return Err(VerifyError::Entry { index, problem });
+                    }
+                }
+            }
+            self.consume(&buf, &records, options)?;
+            if at_end && cursor == buf.len() {
+                return Ok(());
+            }
+            buf.drain(..cursor);
+            buf_at += cursor as u64;
+        }
+    }
+
+    /// Hashes a run of records (in parallel), then checks them in order.
+    fn consume(&mut self, buf: &[u8], records: &[(u64, usize, usize)], options: &VerifyOptions) -> Result<(), VerifyError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let leaves = hash_parallel(buf, records, options.threads.max(1));
+        let first = self.frontier.size();
+        let count = records.len();
+        let mut stored_offsets = vec![0u8; count * INDEX_RECORD as usize];
+        read_or_short(&self.index, &mut stored_offsets, first * INDEX_RECORD).map_err(|e| match e {
+            Short::Io(source) => VerifyError::Io { path: self.index_path.clone(), source },
+            Short::At(bytes) => VerifyError::Entry {
+                index: first + bytes / INDEX_RECORD,
+                problem: "index.bin ends before this entry".into(),
+            },
+        })?;
+        let level0 = self.level0()?;
+        let mut stored_leaves = vec![0u8; count * HASH_SIZE];
+        read_or_short(level0, &mut stored_leaves, first * HASH_SIZE as u64).map_err(|e| match e {
+            Short::Io(source) => VerifyError::Io { path: PathBuf::from("tree/level-00.bin"), source },
+            Short::At(bytes) => VerifyError::Entry {
+                index: first + bytes / HASH_SIZE as u64,
+                problem: "tree/level-00.bin ends before this entry".into(),
+            },
+        })?;
+        for (i, ((offset, _, len), leaf)) in records.iter().zip(&leaves).enumerate() {
+            let index = first + i as u64;
+            let stored = u64::from_be_bytes(stored_offsets[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+            if stored != *offset {
+                return Err(VerifyError::Entry {
+                    index,
+                    problem: format!("index.bin says the record is at byte {stored}, it is at byte {offset} (an entry was dropped or inserted)"),
+                });
+            }
+            if stored_leaves[i * HASH_SIZE..(i + 1) * HASH_SIZE] != leaf[..] {
+                return Err(VerifyError::Entry {
+                    index,
+                    problem: "entry does not hash to its stored leaf hash (entry bytes were changed)".into(),
+                });
+            }
+            self.entry_bytes += *len as u64;
+            let mut mismatch = None;
+            let levels = &mut self.levels;
+            self.frontier.push(*leaf, |level, node, hash| {
+                if level == 0 || mismatch.is_some() {
+                    return;
+                }
+                if let Some(Some(r)) = levels.get_mut(usize::from(level)) {
+                    let mut h = [0u8; HASH_SIZE];
+                    if r.read_exact(&mut h).is_err() || h != *hash {
+                        mismatch = Some((level, node));
+                    }
+                } else {
+                    mismatch = Some((level, node));
+                }
+            });
+            if let Some((level, node)) = mismatch {
+                return Err(VerifyError::Entry {
+                    index: node << level,
+                    problem: format!(
+                        "stored node hash at level {level}, index {node} is missing or does not match the entries below it"
+                    ),
+                });
+            }
+            self.check_checkpoints()?;
+        }
+        Ok(())
+    }
+
+    /// Compares the root with every checkpoint of the current size.
+    fn check_checkpoints(&mut self) -> Result<(), VerifyError> {
+        let size = self.frontier.size();
+        if let Some(list) = self.pending.remove(&size) {
+            let root = self.frontier.root();
+            for (number, want) in list {
+                if want != root {
+                    return Err(VerifyError::Altered { from: self.last_good_size, to: size, number });
+                }
+            }
+            self.last_good_size = size;
+        }
+        Ok(())
+    }
+
+    /// The level-0 file, read positionally.
+    fn level0(&self) -> Result<&File, VerifyError> {
+        self.levels
+            .first()
+            .and_then(Option::as_ref)
+            .map(BufReader::get_ref)
+            .ok_or_else(|| VerifyError::Entry { index: 0, problem: "tree/level-00.bin is missing".into() })
+    }
+}
+
+/// A positional read that reports where the file ended short.
+enum Short {
+    Io(std::io::Error),
+    At(u64),
+}
+
+fn read_or_short(f: &File, buf: &mut [u8], at: u64) -> Result<(), Short> {
+    let mut done = 0usize;
+    while done < buf.len() {
+        match f.read_at(&mut buf[done..], at + done as u64) {
+            Ok(0) => return Err(Short::At(done as u64)),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Short::Io(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Leaf hashes of the records, computed by `threads` threads over contiguous runs.
+fn hash_parallel(buf: &[u8], records: &[(u64, usize, usize)], threads: usize) -> Vec<Hash> {
+    let mut out = vec![[0u8; HASH_SIZE]; records.len()];
+    if threads <= 1 || records.len() < 1024 {
+        for (o, (_, start, len)) in out.iter_mut().zip(records) {
+            *o = leaf_hash(&buf[*start..*start + *len]);
+        }
+        return out;
+    }
+    let per = records.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        for (outs, recs) in out.chunks_mut(per).zip(records.chunks(per)) {
+            s.spawn(move || {
+                for (o, (_, start, len)) in outs.iter_mut().zip(recs) {
+                    *o = leaf_hash(&buf[*start..*start + *len]);
+                }
+            });
+        }
+    });
+    out
+}
+
+/// Short text for a root, for reports.
+pub fn describe_root(root: &Hash) -> String {
+    hash_to_base64(root)
+}
