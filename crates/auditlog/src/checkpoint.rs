@@ -42,18 +42,35 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// A checkpoint without extension lines.
     pub fn new(origin: &str, size: u64, root: Hash) -> Self {
-        Self { origin: origin.to_owned(), size, root, extensions: Vec::new() }
+        Self {
+            origin: origin.to_owned(),
+            size,
+            root,
+            extensions: Vec::new(),
+        }
     }
 
     /// Parses the note text of a checkpoint.
     pub fn parse(text: &str) -> Result<Self, CheckpointError> {
-        let body = text.strip_suffix('\n').ok_or(CheckpointError::Malformed("text must end in a newline"))?;
+        let body = text
+            .strip_suffix('\n')
+            .ok_or(CheckpointError::Malformed("text must end in a newline"))?;
         let mut lines = body.split('\n');
-        let origin = lines.next().filter(|l| !l.is_empty()).ok_or(CheckpointError::Malformed("empty origin"))?;
-        let size_line = lines.next().ok_or(CheckpointError::Malformed("missing tree size"))?;
-        let size = parse_decimal(size_line).ok_or(CheckpointError::Malformed("tree size is not a canonical decimal"))?;
-        let root_line = lines.next().ok_or(CheckpointError::Malformed("missing root hash"))?;
-        let root = hash_from_base64(root_line).map_err(|_| CheckpointError::Malformed("root hash is not 32 bytes of base64"))?;
+        let origin = lines
+            .next()
+            .filter(|l| !l.is_empty())
+            .ok_or(CheckpointError::Malformed("empty origin"))?;
+        let size_line = lines
+            .next()
+            .ok_or(CheckpointError::Malformed("missing tree size"))?;
+        let size = parse_decimal(size_line).ok_or(CheckpointError::Malformed(
+            "tree size is not a canonical decimal",
+        ))?;
+        let root_line = lines
+            .next()
+            .ok_or(CheckpointError::Malformed("missing root hash"))?;
+        let root = hash_from_base64(root_line)
+            .map_err(|_| CheckpointError::Malformed("root hash is not 32 bytes of base64"))?;
         let mut extensions = Vec::new();
         for line in lines {
             if line.is_empty() {
@@ -64,12 +81,22 @@ impl Checkpoint {
             }
             extensions.push(line.to_owned());
         }
-        Ok(Self { origin: origin.to_owned(), size, root, extensions })
+        Ok(Self {
+            origin: origin.to_owned(),
+            size,
+            root,
+            extensions,
+        })
     }
 
     /// The note text of this checkpoint, ending in a newline.
     pub fn to_text(&self) -> String {
-        let mut s = format!("{}\n{}\n{}\n", self.origin, self.size, hash_to_base64(&self.root));
+        let mut s = format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            hash_to_base64(&self.root)
+        );
         for e in &self.extensions {
             s.push_str(e);
             s.push('\n');
@@ -80,7 +107,9 @@ impl Checkpoint {
     /// Signs this checkpoint with the given signers (normally the log's own key).
     pub fn sign(&self, signers: &[&dyn NoteSigner]) -> Result<Note, CheckpointError> {
         if self.origin.is_empty() || self.origin.contains('\n') {
-            return Err(CheckpointError::Malformed("origin must be one non-empty line"));
+            return Err(CheckpointError::Malformed(
+                "origin must be one non-empty line",
+            ));
         }
         Ok(sign_note(&self.to_text(), signers)?)
     }
@@ -88,7 +117,8 @@ impl Checkpoint {
 
 /// Parses an ASCII decimal without sign or leading zeroes (except `0` itself).
 pub(crate) fn parse_decimal(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0')) {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
+    {
         return None;
     }
     s.parse().ok()
@@ -107,13 +137,20 @@ pub struct SignedCheckpoint {
 impl SignedCheckpoint {
     /// Parses a signed checkpoint and verifies it against the log's trusted keys; when `origin` is
     /// given the checkpoint must be for that log.
-    pub fn open(bytes: &[u8], log_keys: &VerifierSet, origin: Option<&str>) -> Result<Self, CheckpointError> {
+    pub fn open(
+        bytes: &[u8],
+        log_keys: &VerifierSet,
+        origin: Option<&str>,
+    ) -> Result<Self, CheckpointError> {
         let note = Note::parse(bytes)?;
         let checkpoint = Checkpoint::parse(&note.text)?;
-        if let Some(expected) = origin {
-            if checkpoint.origin != expected {
-                return Err(CheckpointError::WrongOrigin { expected: expected.to_owned(), found: checkpoint.origin });
-            }
+        if let Some(expected) = origin
+            && checkpoint.origin != expected
+        {
+            return Err(CheckpointError::WrongOrigin {
+                expected: expected.to_owned(),
+                found: checkpoint.origin,
+            });
         }
         note.verify(log_keys)?;
         Ok(Self { checkpoint, note })
@@ -126,7 +163,8 @@ mod tests {
 
     #[test]
     fn parse_and_format_round_trip() {
-        let text = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
+        let text =
+            "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
         let c = Checkpoint::parse(text).expect("valid checkpoint");
         assert_eq!(c.size, 20852163);
         assert_eq!(c.to_text(), text);

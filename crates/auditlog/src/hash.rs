@@ -67,9 +67,7 @@ pub fn hash_from_base64(text: &str) -> Result<Hash, HashDecodeError> {
     if text.len() > 64 {
         return Err(HashDecodeError::Length(text.len() * 3 / 4));
     }
-    let bytes = STANDARD
-        .decode(text)
-        .map_err(|_| HashDecodeError::Base64)?;
+    let bytes = STANDARD.decode(text).map_err(|_| HashDecodeError::Base64)?;
     hash_from_slice(&bytes)
 }
 
@@ -99,7 +97,10 @@ mod tests {
 
     #[test]
     fn decode_refuses_wrong_length() {
-        assert_eq!(hash_from_base64("V3JvbmdMZWFm"), Err(HashDecodeError::Length(9)));
+        assert_eq!(
+            hash_from_base64("V3JvbmdMZWFm"),
+            Err(HashDecodeError::Length(9))
+        );
         assert_eq!(hash_from_base64("!!"), Err(HashDecodeError::Base64));
     }
 }

@@ -74,7 +74,10 @@ impl Receipt {
     pub fn build(reader: &LogReader, index: u64, checkpoint: &Note) -> Result<Self, ReceiptError> {
         let cp = Checkpoint::parse(&checkpoint.text)?;
         if index >= cp.size {
-            return Err(ReceiptError::Malformed(format!("entry {index} is not in the checkpoint of size {}", cp.size)));
+            return Err(ReceiptError::Malformed(format!(
+                "entry {index} is not in the checkpoint of size {}",
+                cp.size
+            )));
         }
         let entry = reader.entry(index)?;
         let proof = reader.inclusion_proof(index, cp.size)?;
@@ -97,9 +100,13 @@ impl Receipt {
         if text.len() > MAX_RECEIPT_BYTES {
             return Err(ReceiptError::Malformed("receipt too large".into()));
         }
-        let r: Self = serde_json::from_str(text).map_err(|e| ReceiptError::Malformed(e.to_string()))?;
+        let r: Self =
+            serde_json::from_str(text).map_err(|e| ReceiptError::Malformed(e.to_string()))?;
         if r.version != RECEIPT_VERSION {
-            return Err(ReceiptError::Malformed(format!("unknown receipt version {:?}", r.version)));
+            return Err(ReceiptError::Malformed(format!(
+                "unknown receipt version {:?}",
+                r.version
+            )));
         }
         Ok(r)
     }
@@ -127,11 +134,18 @@ impl Receipt {
         let proof = self
             .inclusion_proof
             .iter()
-            .map(|h| hash_from_base64(h).map_err(|e| ReceiptError::Malformed(format!("proof hash: {e}"))))
+            .map(|h| {
+                hash_from_base64(h).map_err(|e| ReceiptError::Malformed(format!("proof hash: {e}")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let cp = signed.checkpoint;
         verify_inclusion(self.index, cp.size, &leaf_hash(&entry), &proof, &cp.root)?;
-        Ok(VerifiedReceipt { index: self.index, entry, checkpoint: cp, witnesses })
+        Ok(VerifiedReceipt {
+            index: self.index,
+            entry,
+            checkpoint: cp,
+            witnesses,
+        })
     }
 
     /// The C2SP `tlog-proof` text of this receipt (the entry itself travels separately).
@@ -153,7 +167,9 @@ impl Receipt {
             return Err(ReceiptError::Malformed("proof too large".into()));
         }
         let bad = |m: &str| ReceiptError::Malformed(m.to_owned());
-        let (head, checkpoint) = text.split_once("\n\n").ok_or_else(|| bad("missing blank line before the checkpoint"))?;
+        let (head, checkpoint) = text
+            .split_once("\n\n")
+            .ok_or_else(|| bad("missing blank line before the checkpoint"))?;
         let mut lines = head.split('\n').peekable();
         if lines.next() != Some(TLOG_PROOF_HEADER) {
             return Err(bad("first line is not c2sp.org/tlog-proof@v1"));

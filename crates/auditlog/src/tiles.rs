@@ -49,15 +49,25 @@ pub fn encode_index(index: u64) -> String {
 }
 
 fn suffix(width: u16) -> String {
-    if usize::from(width) == TILE_WIDTH { String::new() } else { format!(".p/{width}") }
+    if usize::from(width) == TILE_WIDTH {
+        String::new()
+    } else {
+        format!(".p/{width}")
+    }
 }
 
 impl TilePath {
     /// The resource path below the log prefix, e.g. `tile/0/x001/234.p/7`.
     pub fn to_path(&self) -> String {
         match *self {
-            TilePath::Hashes { level, index, width } => format!("tile/{level}/{}{}", encode_index(index), suffix(width)),
-            TilePath::Entries { index, width } => format!("tile/entries/{}{}", encode_index(index), suffix(width)),
+            TilePath::Hashes {
+                level,
+                index,
+                width,
+            } => format!("tile/{level}/{}{}", encode_index(index), suffix(width)),
+            TilePath::Entries { index, width } => {
+                format!("tile/entries/{}{}", encode_index(index), suffix(width))
+            }
         }
     }
 
@@ -86,7 +96,11 @@ impl TilePath {
             return None;
         }
         let level: u8 = kind.parse().ok().filter(|l| *l < 64)?;
-        Some(TilePath::Hashes { level, index, width })
+        Some(TilePath::Hashes {
+            level,
+            index,
+            width,
+        })
     }
 }
 
@@ -94,11 +108,17 @@ fn decode_index(s: &str) -> Option<u64> {
     let parts: Vec<&str> = s.split('/').collect();
     let mut index: u64 = 0;
     for (i, p) in parts.iter().enumerate() {
-        let digits = if i + 1 < parts.len() { p.strip_prefix('x')? } else { p };
+        let digits = if i + 1 < parts.len() {
+            p.strip_prefix('x')?
+        } else {
+            p
+        };
         if digits.len() != 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        index = index.checked_mul(1000)?.checked_add(digits.parse::<u64>().ok()?)?;
+        index = index
+            .checked_mul(1000)?
+            .checked_add(digits.parse::<u64>().ok()?)?;
     }
     // Leading all-zero groups are not canonical.
     (parts.len() == 1 || !parts[0].eq("x000")).then_some(index)
@@ -140,7 +160,11 @@ pub fn tiles_for_size(size: u64) -> Vec<TilePath> {
         }
         for index in 0..nodes.div_ceil(TILE_WIDTH as u64) {
             let width = tile_width(size, level, index);
-            out.push(TilePath::Hashes { level, index, width });
+            out.push(TilePath::Hashes {
+                level,
+                index,
+                width,
+            });
             if level == 0 {
                 out.push(TilePath::Entries { index, width });
             }
@@ -165,7 +189,10 @@ mod tests {
     #[test]
     fn spec_example_of_size_70000() {
         let tiles = tiles_for_size(70_000);
-        let hashes: Vec<_> = tiles.iter().filter(|t| matches!(t, TilePath::Hashes { .. })).collect();
+        let hashes: Vec<_> = tiles
+            .iter()
+            .filter(|t| matches!(t, TilePath::Hashes { .. }))
+            .collect();
         // 273 full + 1 partial (112) at level 0; 1 full + 1 partial (17) at level 1; 1 partial (1) at level 2.
         assert_eq!(hashes.len(), 273 + 1 + 2 + 1);
         assert_eq!(tile_width(70_000, 0, 273), 112);
@@ -177,9 +204,20 @@ mod tests {
     #[test]
     fn path_round_trip() {
         for t in [
-            TilePath::Hashes { level: 0, index: 1234067, width: 256 },
-            TilePath::Hashes { level: 2, index: 0, width: 1 },
-            TilePath::Entries { index: 273, width: 112 },
+            TilePath::Hashes {
+                level: 0,
+                index: 1234067,
+                width: 256,
+            },
+            TilePath::Hashes {
+                level: 2,
+                index: 0,
+                width: 1,
+            },
+            TilePath::Entries {
+                index: 273,
+                width: 112,
+            },
         ] {
             assert_eq!(TilePath::parse(&t.to_path()), Some(t));
         }

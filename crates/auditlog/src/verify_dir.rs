@@ -15,7 +15,9 @@ use crate::checkpoint::{Checkpoint, SignedCheckpoint};
 use crate::hash::{HASH_SIZE, Hash, hash_to_base64, leaf_hash};
 use crate::merkle::Frontier;
 use crate::note::{Note, VerifierSet};
-use crate::store::{CHECKPOINTS, Decoded, ENTRIES, INDEX, INDEX_RECORD, RECORD_HEADER, decode_record, level_path};
+use crate::store::{
+    CHECKPOINTS, Decoded, ENTRIES, INDEX, INDEX_RECORD, RECORD_HEADER, decode_record, level_path,
+};
 use crate::witness::WitnessPolicy;
 
 /// Bytes of the entries file processed at a time.
@@ -45,7 +47,9 @@ impl VerifyOptions {
             origin: None,
             witness_policy: None,
             max_entry_bytes: crate::store::TILES_MAX_ENTRY_BYTES,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()).min(8),
+            threads: std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(8),
         }
     }
 }
@@ -96,7 +100,9 @@ pub enum VerifyError {
         problem: String,
     },
     /// Entries were altered consistently with the derived files, so only a signed root tells.
-    #[error("entries in [{from}, {to}) were altered: the root at size {to} differs from checkpoint #{number}")]
+    #[error(
+        "entries in [{from}, {to}) were altered: the root at size {to} differs from checkpoint #{number}"
+    )]
     Altered {
         /// Largest checkpointed size known good before the mismatch.
         from: u64,
@@ -118,7 +124,10 @@ pub enum VerifyError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> VerifyError + '_ {
-    move |source| VerifyError::Io { path: path.to_owned(), source }
+    move |source| VerifyError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Verifies the log directory `dir`.
@@ -132,7 +141,11 @@ pub fn verify_log_dir(dir: &Path, options: &VerifyOptions) -> Result<VerifyRepor
     walker.walk(dir, options)?;
     let entries = walker.frontier.size();
     if let Some((&size, list)) = walker.pending.range(entries + 1..).next() {
-        return Err(VerifyError::Missing { entries, size, number: list.first().map_or(0, |c| c.0) });
+        return Err(VerifyError::Missing {
+            entries,
+            size,
+            number: list.first().map_or(0, |c| c.0),
+        });
     }
     Ok(VerifyReport {
         entries,
@@ -144,13 +157,17 @@ pub fn verify_log_dir(dir: &Path, options: &VerifyOptions) -> Result<VerifyRepor
 }
 
 /// Reads and checks every stored checkpoint's signatures.
-fn load_checkpoints(dir: &Path, options: &VerifyOptions) -> Result<(Vec<Checkpoint>, usize), VerifyError> {
+fn load_checkpoints(
+    dir: &Path,
+    options: &VerifyOptions,
+) -> Result<(Vec<Checkpoint>, usize), VerifyError> {
     let path = dir.join(CHECKPOINTS);
-    let (records, end, len) = crate::store::read_checkpoint_records(&path).map_err(|e| VerifyError::Checkpoint {
-        number: 0,
-        size: 0,
-        problem: e.to_string(),
-    })?;
+    let (records, end, len) =
+        crate::store::read_checkpoint_records(&path).map_err(|e| VerifyError::Checkpoint {
+            number: 0,
+            size: 0,
+            problem: e.to_string(),
+        })?;
     if end != len {
         return Err(VerifyError::Checkpoint {
             number: records.len(),
@@ -161,14 +178,23 @@ fn load_checkpoints(dir: &Path, options: &VerifyOptions) -> Result<(Vec<Checkpoi
     let mut out = Vec::new();
     let mut cosigned = 0;
     for (number, bytes) in records.iter().enumerate() {
-        let bad = |size, problem: String| VerifyError::Checkpoint { number, size, problem };
-        let size_hint = Note::parse(bytes).ok().and_then(|n| Checkpoint::parse(&n.text).ok()).map_or(0, |c| c.size);
+        let bad = |size, problem: String| VerifyError::Checkpoint {
+            number,
+            size,
+            problem,
+        };
+        let size_hint = Note::parse(bytes)
+            .ok()
+            .and_then(|n| Checkpoint::parse(&n.text).ok())
+            .map_or(0, |c| c.size);
         let signed = SignedCheckpoint::open(bytes, &options.log_keys, options.origin.as_deref())
             .map_err(|e| bad(size_hint, e.to_string()))?;
         if let Some(policy) = &options.witness_policy {
             match policy.check(&signed.note) {
                 Ok(_) => cosigned += 1,
-                Err(e @ crate::witness::PolicyError::BadCosignature(_)) => return Err(bad(size_hint, e.to_string())),
+                Err(e @ crate::witness::PolicyError::BadCosignature(_)) => {
+                    return Err(bad(size_hint, e.to_string()));
+                }
                 Err(_) => {}
             }
         }
@@ -223,10 +249,12 @@ impl Walker {
         loop {
             // Refill: keep the unconsumed tail, read the next chunk.
             let read_from = buf_at + buf.len() as u64;
-            let want = usize::try_from((len - read_from).min(CHUNK_BYTES as u64)).unwrap_or(CHUNK_BYTES);
+            let want =
+                usize::try_from((len - read_from).min(CHUNK_BYTES as u64)).unwrap_or(CHUNK_BYTES);
             let old = buf.len();
             buf.resize(old + want, 0);
-            file.read_exact_at(&mut buf[old..], read_from).map_err(io(&path))?;
+            file.read_exact_at(&mut buf[old..], read_from)
+                .map_err(io(&path))?;
             let at_end = read_from + want as u64 == len;
             records.clear();
             let mut cursor = 0usize;
@@ -240,10 +268,19 @@ impl Walker {
                     Decoded::Incomplete | Decoded::Bad => {
                         self.consume(&buf, &records, options)?;
                         let index = self.frontier.size();
-                        let problem = if matches!(decode_record(&buf[cursor..], options.max_entry_bytes), Decoded::Incomplete) {
-                            format!("entries.log ends inside the record at byte {} (torn tail)", buf_at + cursor as u64)
+                        let problem = if matches!(
+                            decode_record(&buf[cursor..], options.max_entry_bytes),
+                            Decoded::Incomplete
+                        ) {
+                            format!(
+                                "entries.log ends inside the record at byte {} (torn tail)",
+                                buf_at + cursor as u64
+                            )
                         } else {
-                            format!("record at byte {} is damaged (length or checksum)", buf_at + cursor as u64)
+                            format!(
+                                "record at byte {} is damaged (length or checksum)",
+                                buf_at + cursor as u64
+                            )
                         };
                         if cursor == buf.len() {
                             return Ok(());
@@ -262,7 +299,12 @@ impl Walker {
     }
 
     /// Hashes a run of records (in parallel), then checks them in order.
-    fn consume(&mut self, buf: &[u8], records: &[(u64, usize, usize)], options: &VerifyOptions) -> Result<(), VerifyError> {
+    fn consume(
+        &mut self,
+        buf: &[u8],
+        records: &[(u64, usize, usize)],
+        options: &VerifyOptions,
+    ) -> Result<(), VerifyError> {
         if records.is_empty() {
             return Ok(());
         }
@@ -270,35 +312,51 @@ impl Walker {
         let first = self.frontier.size();
         let count = records.len();
         let mut stored_offsets = vec![0u8; count * INDEX_RECORD as usize];
-        read_or_short(&self.index, &mut stored_offsets, first * INDEX_RECORD).map_err(|e| match e {
-            Short::Io(source) => VerifyError::Io { path: self.index_path.clone(), source },
-            Short::At(bytes) => VerifyError::Entry {
-                index: first + bytes / INDEX_RECORD,
-                problem: "index.bin ends before this entry".into(),
+        read_or_short(&self.index, &mut stored_offsets, first * INDEX_RECORD).map_err(
+            |e| match e {
+                Short::Io(source) => VerifyError::Io {
+                    path: self.index_path.clone(),
+                    source,
+                },
+                Short::At(bytes) => VerifyError::Entry {
+                    index: first + bytes / INDEX_RECORD,
+                    problem: "index.bin ends before this entry".into(),
+                },
             },
-        })?;
+        )?;
         let level0 = self.level0()?;
         let mut stored_leaves = vec![0u8; count * HASH_SIZE];
-        read_or_short(level0, &mut stored_leaves, first * HASH_SIZE as u64).map_err(|e| match e {
-            Short::Io(source) => VerifyError::Io { path: PathBuf::from("tree/level-00.bin"), source },
-            Short::At(bytes) => VerifyError::Entry {
-                index: first + bytes / HASH_SIZE as u64,
-                problem: "tree/level-00.bin ends before this entry".into(),
+        read_or_short(level0, &mut stored_leaves, first * HASH_SIZE as u64).map_err(
+            |e| match e {
+                Short::Io(source) => VerifyError::Io {
+                    path: PathBuf::from("tree/level-00.bin"),
+                    source,
+                },
+                Short::At(bytes) => VerifyError::Entry {
+                    index: first + bytes / HASH_SIZE as u64,
+                    problem: "tree/level-00.bin ends before this entry".into(),
+                },
             },
-        })?;
+        )?;
         for (i, ((offset, _, len), leaf)) in records.iter().zip(&leaves).enumerate() {
             let index = first + i as u64;
-            let stored = u64::from_be_bytes(stored_offsets[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+            let stored = u64::from_be_bytes(
+                stored_offsets[i * 8..i * 8 + 8]
+                    .try_into()
+                    .unwrap_or_default(),
+            );
             if stored != *offset {
                 return Err(VerifyError::Entry {
                     index,
-                    problem: format!("index.bin says the record is at byte {stored}, it is at byte {offset} (an entry was dropped or inserted)"),
+                    problem: format!(
+                        "index.bin says the record is at byte {stored}, it is at byte {offset} (an entry was dropped or inserted)"
+                    ),
                 });
             }
             if stored_leaves[i * HASH_SIZE..(i + 1) * HASH_SIZE] != leaf[..] {
                 return Err(VerifyError::Entry {
                     index,
-                    problem: "entry does not hash to its stored leaf hash (entry bytes were changed)".into(),
+                    problem: "entry does not hash to its stored leaf hash (entry changed, dropped or inserted)".into(),
                 });
             }
             self.entry_bytes += *len as u64;
@@ -337,7 +395,11 @@ impl Walker {
             let root = self.frontier.root();
             for (number, want) in list {
                 if want != root {
-                    return Err(VerifyError::Altered { from: self.last_good_size, to: size, number });
+                    return Err(VerifyError::Altered {
+                        from: self.last_good_size,
+                        to: size,
+                        number,
+                    });
                 }
             }
             self.last_good_size = size;
@@ -351,7 +413,10 @@ impl Walker {
             .first()
             .and_then(Option::as_ref)
             .map(BufReader::get_ref)
-            .ok_or_else(|| VerifyError::Entry { index: 0, problem: "tree/level-00.bin is missing".into() })
+            .ok_or_else(|| VerifyError::Entry {
+                index: 0,
+                problem: "tree/level-00.bin is missing".into(),
+            })
     }
 }
 

@@ -44,7 +44,9 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 struct BadHash;
 
 fn hash(v: &Value) -> Result<Hash, BadHash> {
-    let bytes = STANDARD.decode(v.as_str().unwrap_or_default()).map_err(|_| BadHash)?;
+    let bytes = STANDARD
+        .decode(v.as_str().unwrap_or_default())
+        .map_err(|_| BadHash)?;
     hash_from_slice(&bytes).map_err(|_| BadHash)
 }
 
@@ -57,7 +59,9 @@ fn proof(v: &Value) -> Result<Vec<Hash>, BadHash> {
 }
 
 fn num(v: &Value, key: &str) -> u64 {
-    v[key].as_u64().unwrap_or_else(|| panic!("vector field {key} is a number"))
+    v[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("vector field {key} is a number"))
 }
 
 /// Runs one vector; `Ok(true)` means the proof verified.
@@ -109,13 +113,21 @@ fn every_vector_gives_the_expected_verdict() {
     let root = corpus.join("testdata");
     let mut all = Vec::new();
     files(&root, &mut all);
-    assert!(all.len() >= 500, "expected the full vector set, found {}", all.len());
+    assert!(
+        all.len() >= 500,
+        "expected the full vector set, found {}",
+        all.len()
+    );
 
     let mut wrong = Vec::new();
     let mut stricter = Vec::new();
     let (mut valid, mut broken) = (0, 0);
     for path in &all {
-        let rel = path.strip_prefix(&root).expect("under root").to_string_lossy().into_owned();
+        let rel = path
+            .strip_prefix(&root)
+            .expect("under root")
+            .to_string_lossy()
+            .into_owned();
         let kind = rel.split('/').next().expect("kind folder");
         let text = std::fs::read_to_string(path).expect("vector readable");
         let v: Value = serde_json::from_str(&text).expect("vector is JSON");
@@ -128,14 +140,29 @@ fn every_vector_gives_the_expected_verdict() {
         }
         if got_ok != want_ok {
             if want_ok && STRICTER_ON_HASH_LENGTH.contains(&rel.as_str()) {
-                assert!(verdict(kind, &v).is_err(), "{rel}: listed as a hash-length case but decodes");
+                assert!(
+                    verdict(kind, &v).is_err(),
+                    "{rel}: listed as a hash-length case but decodes"
+                );
                 stricter.push(rel);
             } else {
                 wrong.push(format!("{rel}: want ok={want_ok}, got ok={got_ok}"));
             }
         }
     }
-    assert!(wrong.is_empty(), "{} wrong verdicts:\n{}", wrong.len(), wrong.join("\n"));
-    assert_eq!(stricter.len(), STRICTER_ON_HASH_LENGTH.len(), "stale entries in the stricter list");
-    eprintln!("{} vectors: {valid} valid verified, {broken} broken rejected", all.len());
+    assert!(
+        wrong.is_empty(),
+        "{} wrong verdicts:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert_eq!(
+        stricter.len(),
+        STRICTER_ON_HASH_LENGTH.len(),
+        "stale entries in the stricter list"
+    );
+    eprintln!(
+        "{} vectors: {valid} valid verified, {broken} broken rejected",
+        all.len()
+    );
 }

@@ -40,7 +40,11 @@ impl Simulator {
         for (slot, w) in diurnal.iter_mut().zip(&config.profile.shop.diurnal) {
             *slot = w / mean;
         }
-        let ctx = Ctx::new(config.profile);
+        let mut profile = config.profile;
+        if let Some(per_hour) = config.campaigns_per_hour.filter(|r| *r > 0.0 && r.is_finite()) {
+            profile.attacks.campaigns_per_hour = per_hour;
+        }
+        let ctx = Ctx::new(profile);
         let per_session = events_per_session(&ctx, config.seed);
         let mut sim = Simulator {
             rng: ChaCha8Rng::seed_from_u64(config.seed),
@@ -56,8 +60,8 @@ impl Simulator {
             diurnal,
         };
         if !sim.attacks.is_empty() {
-            // The first campaign comes early so that short runs see one.
-            let first = config.start + Duration::seconds(sim.rng.random_range(30..300));
+            // The first campaign comes early so that short runs and demos see one.
+            let first = config.start + Duration::seconds(sim.rng.random_range(10..60));
             sim.next_campaign = Some(first);
         }
         Ok(sim)

@@ -103,4 +103,6 @@ pub struct SimConfig {
     pub scenario: Scenario,
     /// The shop.
     pub profile: Profile,
+    /// Attack campaigns per simulated hour, instead of the profile's (the demo wants more).
+    pub campaigns_per_hour: Option<f64>,
 }

@@ -17,6 +17,7 @@ fn sim(scenario: &str, seed: u64, rate: f64) -> Simulator {
         rate,
         scenario: Scenario::named(scenario).unwrap(),
         profile: Profile::from_yaml("shop.yaml", DEFAULT_PROFILE).unwrap(),
+        campaigns_per_hour: None,
     })
     .unwrap()
 }
@@ -107,6 +108,7 @@ fn bad_settings_are_refused_with_reasons() {
         rate: 0.0,
         scenario: Scenario::named("shop").unwrap(),
         profile: Profile::from_yaml("shop.yaml", DEFAULT_PROFILE).unwrap(),
+        campaigns_per_hour: None,
     })
     .err()
     .unwrap();

@@ -16,7 +16,7 @@ use crate::error::{ConfigError, RuleError};
 use crate::request::{InspectRequest, Limits, ParseAnomaly, ParsedRequest, Target, parse};
 use crate::rules::{Operator, Rule};
 use crate::scoring::{AttackClass, Severity};
-use crate::transform::{Transform, apply_chain, chain_name};
+use crate::transform::{Transform, chain_name};
 
 /// Size limit of one group's combined regex program.
 pub const GROUP_SIZE_LIMIT: usize = 64 << 20;
@@ -129,6 +129,7 @@ impl Verdict {
 struct Group {
     chain: Vec<Transform>,
     mask: u32,
+    members: Vec<usize>,
     set: Option<RegexSet>,
     set_rules: Vec<usize>,
     phrases: Option<AhoCorasick>,
@@ -225,25 +226,47 @@ impl Engine {
     #[must_use]
     pub fn inspect_parsed(&self, parsed: &ParsedRequest) -> Verdict {
         let mut hits: Vec<Option<Finding>> = vec![None; self.rules.len()];
+        // Groups are ordered by transform chain, so chains sharing a prefix are adjacent: keep
+        // the intermediate results of the last chain and only compute the new suffix.
+        let mut cache: Vec<Vec<u8>> = Vec::new();
         for field in &parsed.fields {
             let bit = field.target.bit();
+            cache.clear();
+            let mut cached_chain: &[Transform] = &[];
             for g in &self.groups {
-                if g.mask & bit == 0 {
+                if g.mask & bit == 0
+                    || !g.members.iter().any(|&ri| {
+                        hits[ri].is_none() && self.rules[ri].selects(field.target, &field.name)
+                    })
+                {
                     continue;
                 }
-                let value = apply_chain(&g.chain, &field.value);
+                let common = cached_chain
+                    .iter()
+                    .zip(&g.chain)
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                cache.truncate(common);
+                for t in &g.chain[common..] {
+                    let next = t.apply(cache.last().map_or(&field.value[..], Vec::as_slice));
+                    cache.push(next);
+                }
+                cached_chain = &g.chain;
+                let value: &[u8] = cache.last().map_or(&field.value[..], Vec::as_slice);
                 let record = |hits: &mut Vec<Option<Finding>>, ri: usize, matched: &[u8]| {
                     if hits[ri].is_none() {
                         let r = &self.rules[ri];
-                        hits[ri] = Some(finding(r, field.target, &field.name, matched, &value));
+                        hits[ri] = Some(finding(r, field.target, &field.name, matched, value));
                     }
                 };
-                if let Some(set) = &g.set {
-                    for si in set.matches(&value).iter() {
+                if let Some(set) = g.set.as_ref().filter(|set| set.is_match(value)) {
+                    for si in set.matches(value).iter() {
                         let ri = g.set_rules[si];
                         if hits[ri].is_none() && self.rules[ri].selects(field.target, &field.name) {
                             let matched = match &self.rules[ri].operator {
-                                Operator::Regex(re) => re.find(&value).map_or(&b""[..], |m| m.as_bytes()),
+                                Operator::Regex(re) => {
+                                    re.find(value).map_or(&b""[..], |m| m.as_bytes())
+                                }
                                 _ => &b""[..],
                             };
                             record(&mut hits, ri, matched);
@@ -251,7 +274,7 @@ impl Engine {
                     }
                 }
                 if let Some(ac) = &g.phrases {
-                    for m in ac.find_overlapping_iter(&value) {
+                    for m in ac.find_overlapping_iter(value) {
                         let ri = g.phrase_rules[m.pattern().as_usize()];
                         if hits[ri].is_none() && self.rules[ri].selects(field.target, &field.name) {
                             record(&mut hits, ri, &value[m.start()..m.end()]);
@@ -262,7 +285,7 @@ impl Engine {
                     let r = &self.rules[ri];
                     if hits[ri].is_none()
                         && r.selects(field.target, &field.name)
-                        && let Some(m) = eval_value(r, &value)
+                        && let Some(m) = eval_value(r, value)
                     {
                         record(&mut hits, ri, &m);
                     }
@@ -316,11 +339,33 @@ pub(crate) fn eval_value(r: &Rule, value: &[u8]) -> Option<Vec<u8>> {
                 value.len() >= p.len() && value.windows(p.len()).any(|w| w.eq_ignore_ascii_case(p))
             })
             .map(|p| p.as_bytes().to_vec()),
+        // libinjection needs punctuation or spaces to see a query fragment: skip plain tokens
+        // (ids, slugs, session cookies), which are most values.
+        Operator::DetectSqli
+            if value
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+                && memchr::memmem::find(value, b"--").is_none() =>
+        {
+            None
+        }
+        Operator::DetectXss
+            if !value.iter().any(|b| {
+                matches!(
+                    b,
+                    b'<' | b'>' | b'"' | b'\'' | b'`' | b'=' | b':' | b'&' | b'('
+                )
+            }) =>
+        {
+            None
+        }
         Operator::DetectSqli => {
             let res = libinjectionrs::detect_sqli(value);
             res.is_injection().then(|| {
-                res.fingerprint
-                    .map_or_else(|| b"sqli".to_vec(), |f| format!("fingerprint {f}").into_bytes())
+                res.fingerprint.map_or_else(
+                    || b"sqli".to_vec(),
+                    |f| format!("fingerprint {f}").into_bytes(),
+                )
             })
         }
         Operator::DetectXss => libinjectionrs::detect_xss(value)
@@ -335,13 +380,21 @@ pub(crate) fn eval_value(r: &Rule, value: &[u8]) -> Option<Vec<u8>> {
         Operator::Absent => None,
     };
     if r.negate {
-        if hit.is_some() { None } else { Some(value.to_vec()) }
+        if hit.is_some() {
+            None
+        } else {
+            Some(value.to_vec())
+        }
     } else {
         hit
     }
 }
 
-fn build_group(rules: &[Rule], chain: Vec<Transform>, members: &[usize]) -> Result<Group, RuleError> {
+fn build_group(
+    rules: &[Rule],
+    chain: Vec<Transform>,
+    members: &[usize],
+) -> Result<Group, RuleError> {
     let mut set_src = Vec::new();
     let mut set_rules = Vec::new();
     let mut phrases = Vec::new();
@@ -395,6 +448,7 @@ fn build_group(rules: &[Rule], chain: Vec<Transform>, members: &[usize]) -> Resu
     Ok(Group {
         chain,
         mask,
+        members: members.to_vec(),
         set,
         set_rules,
         phrases,

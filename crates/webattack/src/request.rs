@@ -479,13 +479,21 @@ mod tests {
         p.fields
             .iter()
             .filter(|f| f.target == t)
-            .map(|f| (f.name.clone(), String::from_utf8_lossy(&f.value).into_owned()))
+            .map(|f| {
+                (
+                    f.name.clone(),
+                    String::from_utf8_lossy(&f.value).into_owned(),
+                )
+            })
             .collect()
     }
 
     #[test]
     fn query_args_are_decoded_once() {
-        let p = parse(&InspectRequest::get("/a%20b/c.php?x=1%2527&y=a+b&z"), &Limits::default());
+        let p = parse(
+            &InspectRequest::get("/a%20b/c.php?x=1%2527&y=a+b&z"),
+            &Limits::default(),
+        );
         assert_eq!(
             values(&p, Target::Arg),
             vec![
@@ -494,8 +502,14 @@ mod tests {
                 ("z".into(), String::new())
             ]
         );
-        assert_eq!(values(&p, Target::Path), vec![(String::new(), "/a b/c.php".into())]);
-        assert_eq!(values(&p, Target::Basename), vec![(String::new(), "c.php".into())]);
+        assert_eq!(
+            values(&p, Target::Path),
+            vec![(String::new(), "/a b/c.php".into())]
+        );
+        assert_eq!(
+            values(&p, Target::Basename),
+            vec![(String::new(), "c.php".into())]
+        );
         assert!(p.anomalies.is_empty());
     }
 
@@ -506,28 +520,44 @@ mod tests {
         let p = parse(&r, &Limits::default());
         assert_eq!(
             values(&p, Target::Cookie),
-            vec![("a".into(), "1".into()), ("b".into(), "two=2".into()), ("c".into(), String::new())]
+            vec![
+                ("a".into(), "1".into()),
+                ("b".into(), "two=2".into()),
+                ("c".into(), String::new())
+            ]
         );
     }
 
     #[test]
     fn arg_limit_is_reported() {
-        let limits = Limits { max_args: 2, ..Limits::default() };
+        let limits = Limits {
+            max_args: 2,
+            ..Limits::default()
+        };
         let p = parse(&InspectRequest::get("/?a=1&b=2&c=3"), &limits);
         assert_eq!(values(&p, Target::Arg).len(), 2);
         assert_eq!(p.anomalies, vec![ParseAnomaly::TooManyArgs]);
-        assert_eq!(values(&p, Target::Anomaly), vec![(String::new(), "too_many_args".into())]);
+        assert_eq!(
+            values(&p, Target::Anomaly),
+            vec![(String::new(), "too_many_args".into())]
+        );
     }
 
     #[test]
     fn body_limit_is_reported() {
-        let limits = Limits { max_body_bytes: 4, ..Limits::default() };
+        let limits = Limits {
+            max_body_bytes: 4,
+            ..Limits::default()
+        };
         let mut r = InspectRequest::get("/");
         r.method = "POST".into();
         r.body = Bytes::from_static(b"a=123456");
         let p = parse(&r, &limits);
         assert!(p.anomalies.contains(&ParseAnomaly::BodyTooLarge));
-        assert_eq!(values(&p, Target::Body), vec![(String::new(), "a=12".into())]);
+        assert_eq!(
+            values(&p, Target::Body),
+            vec![(String::new(), "a=12".into())]
+        );
     }
 
     #[test]
@@ -538,7 +568,10 @@ mod tests {
 
     #[test]
     fn header_limit_is_reported() {
-        let limits = Limits { max_headers: 1, ..Limits::default() };
+        let limits = Limits {
+            max_headers: 1,
+            ..Limits::default()
+        };
         let mut r = InspectRequest::get("/");
         r.headers = vec![("A".into(), "1".into()), ("B".into(), "2".into())];
         let p = parse(&r, &limits);

@@ -53,7 +53,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("sqli.yaml", include_str!("../rules/sqli.yaml")),
     ("session.yaml", include_str!("../rules/session.yaml")),
     ("ssrf.yaml", include_str!("../rules/ssrf.yaml")),
-    ("restricted_files.yaml", include_str!("../rules/restricted_files.yaml")),
+    (
+        "restricted_files.yaml",
+        include_str!("../rules/restricted_files.yaml"),
+    ),
     ("ecommerce.yaml", include_str!("../rules/ecommerce.yaml")),
 ];
 
@@ -414,7 +417,10 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
             return Err(bad("id", "rule id is empty".into()));
         }
         if !(1..=4).contains(&r.paranoia) {
-            return Err(bad("paranoia", format!("paranoia level {} is out of range 1..=4", r.paranoia)));
+            return Err(bad(
+                "paranoia",
+                format!("paranoia level {} is out of range 1..=4", r.paranoia),
+            ));
         }
         if r.targets.is_empty() {
             return Err(bad("targets", "no target given".into()));
@@ -434,7 +440,10 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
             .map(|t| {
                 Transform::from_name(t).ok_or_else(|| {
                     let known: Vec<_> = Transform::ALL.iter().map(|t| t.name()).collect();
-                    bad("transforms", format!("unknown transform `{t}` (known: {})", known.join(", ")))
+                    bad(
+                        "transforms",
+                        format!("unknown transform `{t}` (known: {})", known.join(", ")),
+                    )
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -446,20 +455,33 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
                 other => {
                     return Err(bad(
                         "operator",
-                        format!("unknown operator `{other}` (known: detect_sqli, detect_xss, absent, regex, phrases, numeric, length)"),
+                        format!(
+                            "unknown operator `{other}` (known: detect_sqli, detect_xss, absent, regex, phrases, numeric, length)"
+                        ),
                     ));
                 }
             },
             RawOperator::Map(m) => {
-                let given = [m.regex.is_some(), m.phrases.is_some(), m.numeric.is_some(), m.length.is_some()];
+                let given = [
+                    m.regex.is_some(),
+                    m.phrases.is_some(),
+                    m.numeric.is_some(),
+                    m.length.is_some(),
+                ];
                 if given.iter().filter(|g| **g).count() != 1 {
-                    return Err(bad("operator", "give exactly one of regex, phrases, numeric, length".into()));
+                    return Err(bad(
+                        "operator",
+                        "give exactly one of regex, phrases, numeric, length".into(),
+                    ));
                 }
                 if let Some(src) = &m.regex {
                     Operator::Regex(compile_regex(src).map_err(|e| bad("operator", e))?)
                 } else if let Some(p) = &m.phrases {
                     if p.is_empty() || p.len() > MAX_PHRASES {
-                        return Err(bad("operator", format!("phrase list must hold 1..={MAX_PHRASES} phrases")));
+                        return Err(bad(
+                            "operator",
+                            format!("phrase list must hold 1..={MAX_PHRASES} phrases"),
+                        ));
                     }
                     if p.iter().any(String::is_empty) {
                         return Err(bad("operator", "empty phrase".into()));
@@ -474,7 +496,11 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
                     if b.lt.is_none() && b.gt.is_none() {
                         return Err(bad("operator", "numeric bounds need `lt` or `gt`".into()));
                     }
-                    if numeric { Operator::Numeric(b) } else { Operator::Length(b) }
+                    if numeric {
+                        Operator::Numeric(b)
+                    } else {
+                        Operator::Length(b)
+                    }
                 }
             }
         };
@@ -514,7 +540,10 @@ fn unreachable_bounds() -> (NumericBounds, bool) {
 /// Compiles a rule regex under the crate's safety bounds.
 pub(crate) fn compile_regex(src: &str) -> Result<Regex, String> {
     if src.len() > REGEX_MAX_SOURCE {
-        return Err(format!("regex is {} bytes, limit is {REGEX_MAX_SOURCE}", src.len()));
+        return Err(format!(
+            "regex is {} bytes, limit is {REGEX_MAX_SOURCE}",
+            src.len()
+        ));
     }
     RegexBuilder::new(src)
         .unicode(false)
@@ -522,7 +551,9 @@ pub(crate) fn compile_regex(src: &str) -> Result<Regex, String> {
         .build()
         .map_err(|e| match e {
             regex::Error::CompiledTooBig(n) => {
-                format!("regex compiles beyond the {n}-byte limit (too many or too large repetitions)")
+                format!(
+                    "regex compiles beyond the {n}-byte limit (too many or too large repetitions)"
+                )
             }
             regex::Error::Syntax(s) if s.contains("look-around") || s.contains("backreference") => {
                 format!("regex uses look-around or backreferences, which are not linear-time: {s}")
@@ -604,13 +635,34 @@ mod tests {
     #[test]
     fn errors_name_file_line_and_key() {
         for (text, want) in [
-            (GOOD.replace("'a+b'", "'a(?=b)'"), "f.yaml: line 7: rule T-1: key `operator`: regex uses look-around"),
-            (GOOD.replace("'a+b'", "'(a{1000}){1000}'"), "key `operator`: regex compiles beyond"),
-            (GOOD.replace("paranoia: 1", "paranoia: 7"), "line 9: rule T-1: key `paranoia`"),
-            (GOOD.replace("[args]", "[argz]"), "line 6: rule T-1: key `targets`: unknown target `argz`"),
-            (GOOD.replace("    paranoia", "    transforms: [rot13]\n    paranoia"), "key `transforms`: unknown transform `rot13`"),
-            (GOOD.replace("severity: critical", "severity: critical\n    colour: red"), "invalid yaml at line"),
-            (GOOD.replace("severity: critical", "severity: dire"), "invalid yaml at line 10"),
+            (
+                GOOD.replace("'a+b'", "'a(?=b)'"),
+                "f.yaml: line 7: rule T-1: key `operator`: regex uses look-around",
+            ),
+            (
+                GOOD.replace("'a+b'", "'(a{1000}){1000}'"),
+                "key `operator`: regex compiles beyond",
+            ),
+            (
+                GOOD.replace("paranoia: 1", "paranoia: 7"),
+                "line 9: rule T-1: key `paranoia`",
+            ),
+            (
+                GOOD.replace("[args]", "[argz]"),
+                "line 6: rule T-1: key `targets`: unknown target `argz`",
+            ),
+            (
+                GOOD.replace("    paranoia", "    transforms: [rot13]\n    paranoia"),
+                "key `transforms`: unknown transform `rot13`",
+            ),
+            (
+                GOOD.replace("severity: critical", "severity: critical\n    colour: red"),
+                "invalid yaml at line",
+            ),
+            (
+                GOOD.replace("severity: critical", "severity: dire"),
+                "invalid yaml at line 10",
+            ),
         ] {
             let e = err(&text);
             assert!(e.contains(want), "got `{e}`, want `{want}`");
@@ -632,7 +684,11 @@ mod tests {
         assert!(!s.selects(Target::Header, "referer"));
         let p = TargetSpec::parse("args:~(?i)qty$").expect("valid");
         assert!(p.selects(Target::Arg, "cart.QTY"));
-        assert!(TargetSpec::parse("!cookies:session").expect("valid").exclude);
+        assert!(
+            TargetSpec::parse("!cookies:session")
+                .expect("valid")
+                .exclude
+        );
     }
 
     #[test]

@@ -22,8 +22,16 @@ pub struct TestFailure {
 
 impl std::fmt::Display for TestFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let want = if self.expected_match { "match" } else { "no match" };
-        write!(f, "{} ({}): expected {want} for {}", self.rule_id, self.location, self.input)
+        let want = if self.expected_match {
+            "match"
+        } else {
+            "no match"
+        };
+        write!(
+            f,
+            "{} ({}): expected {want} for {}",
+            self.rule_id, self.location, self.input
+        )
     }
 }
 
@@ -35,16 +43,31 @@ pub fn to_request(t: &TestRequest) -> InspectRequest {
         .iter()
         .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
         .collect();
-    for (k, v) in [("Host", "localhost"), ("User-Agent", "Mozilla/5.0"), ("Accept", "*/*")] {
+    for (k, v) in [
+        ("Host", "localhost"),
+        ("User-Agent", "Mozilla/5.0"),
+        ("Accept", "*/*"),
+    ] {
         if !t.headers.keys().any(|h| h.eq_ignore_ascii_case(k)) {
             headers.push((k.to_owned(), v.to_owned()));
         }
     }
     if !t.body.is_empty() {
-        if !t.headers.keys().any(|h| h.eq_ignore_ascii_case("content-type")) {
-            headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+        if !t
+            .headers
+            .keys()
+            .any(|h| h.eq_ignore_ascii_case("content-type"))
+        {
+            headers.push((
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ));
         }
-        if !t.headers.keys().any(|h| h.eq_ignore_ascii_case("content-length")) {
+        if !t
+            .headers
+            .keys()
+            .any(|h| h.eq_ignore_ascii_case("content-length"))
+        {
             headers.push(("Content-Length".into(), t.body.len().to_string()));
         }
     }

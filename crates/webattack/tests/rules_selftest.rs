@@ -8,7 +8,12 @@ fn embedded_rule_cases_pass() {
     let rules = rules::embedded().expect("embedded rules load");
     let (failures, count) = selftest::run(&rules);
     let report: Vec<String> = failures.iter().map(ToString::to_string).collect();
-    assert!(report.is_empty(), "{} of {count} cases failed:\n{}", report.len(), report.join("\n"));
+    assert!(
+        report.is_empty(),
+        "{} of {count} cases failed:\n{}",
+        report.len(),
+        report.join("\n")
+    );
     assert!(count > 150, "only {count} embedded cases");
 }
 

@@ -92,7 +92,10 @@ mod tests {
         for i in 0..4u8 {
             f.push(leaf_hash(&[i]), |l, n, _| seen.push((l, n)));
         }
-        assert_eq!(seen, vec![(0, 0), (0, 1), (1, 0), (0, 2), (0, 3), (1, 1), (2, 0)]);
+        assert_eq!(
+            seen,
+            vec![(0, 0), (0, 1), (1, 0), (0, 2), (0, 3), (1, 1), (2, 0)]
+        );
         assert_eq!(f.size(), 4);
     }
 }

@@ -54,6 +54,8 @@ impl NodeSource for MemoryTree {
             .get(usize::from(level))
             .and_then(|l| usize::try_from(index).ok().and_then(|i| l.get(i)))
             .copied()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "node outside the tree"))
+            .ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::NotFound, "node outside the tree")
+            })
     }
 }

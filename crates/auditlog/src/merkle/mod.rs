@@ -10,8 +10,8 @@ mod verify;
 pub use frontier::Frontier;
 pub use memory::MemoryTree;
 pub use prove::{
-    NodeSource, ProveError, consistency_proof, inclusion_proof, range_hash, subtree_consistency_proof,
-    subtree_inclusion_proof, tree_root,
+    NodeSource, ProveError, consistency_proof, inclusion_proof, range_hash,
+    subtree_consistency_proof, subtree_inclusion_proof, tree_root,
 };
 pub use verify::{
     MAX_PROOF_HASHES, ProofError, is_valid_subtree, root_from_inclusion_proof, verify_consistency,

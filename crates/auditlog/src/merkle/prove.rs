@@ -36,8 +36,11 @@ pub enum ProveError {
 }
 
 fn read(src: &(impl NodeSource + ?Sized), level: u8, index: u64) -> Result<Hash, ProveError> {
-    src.node(level, index)
-        .map_err(|source| ProveError::Node { level, index, source })
+    src.node(level, index).map_err(|source| ProveError::Node {
+        level,
+        index,
+        source,
+    })
 }
 
 /// Computes the Merkle tree hash of the leaves `[lo, hi)`, where `lo` is aligned to a power of two
@@ -73,9 +76,16 @@ pub fn tree_root(src: &(impl NodeSource + ?Sized), size: u64) -> Result<Hash, Pr
 }
 
 /// The inclusion proof (RFC 9162 `PATH`) for leaf `index` in the tree of `size` leaves.
-pub fn inclusion_proof(src: &(impl NodeSource + ?Sized), index: u64, size: u64) -> Result<Vec<Hash>, ProveError> {
+pub fn inclusion_proof(
+    src: &(impl NodeSource + ?Sized),
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, ProveError> {
     if index >= size {
-        return Err(ProveError::OutOfRange { what: format!("leaf {index}"), size });
+        return Err(ProveError::OutOfRange {
+            what: format!("leaf {index}"),
+            size,
+        });
     }
     subtree_inclusion_proof(src, index, 0, size)
 }
@@ -88,7 +98,10 @@ pub fn subtree_inclusion_proof(
     end: u64,
 ) -> Result<Vec<Hash>, ProveError> {
     if !is_valid_subtree(start, end) || index < start || index >= end {
-        return Err(ProveError::OutOfRange { what: format!("leaf {index} in [{start}, {end})"), size: end });
+        return Err(ProveError::OutOfRange {
+            what: format!("leaf {index} in [{start}, {end})"),
+            size: end,
+        });
     }
     let mut proof = Vec::with_capacity(64);
     let (mut first, mut node, mut last, mut level) = (start, index, end - 1, 0u8);
@@ -109,7 +122,11 @@ pub fn subtree_inclusion_proof(
 
 /// The consistency proof (RFC 9162 `PROOF`) from the tree of `old_size` leaves to the tree of
 /// `new_size` leaves. Empty when the sizes are equal.
-pub fn consistency_proof(src: &(impl NodeSource + ?Sized), old_size: u64, new_size: u64) -> Result<Vec<Hash>, ProveError> {
+pub fn consistency_proof(
+    src: &(impl NodeSource + ?Sized),
+    old_size: u64,
+    new_size: u64,
+) -> Result<Vec<Hash>, ProveError> {
     if old_size == 0 || old_size > new_size {
         return Err(ProveError::OutOfRange {
             what: format!("consistency from size {old_size}"),
@@ -130,7 +147,10 @@ pub fn subtree_consistency_proof(
     size: u64,
 ) -> Result<Vec<Hash>, ProveError> {
     if !is_valid_subtree(start, end) || end > size {
-        return Err(ProveError::OutOfRange { what: format!("subtree [{start}, {end})"), size });
+        return Err(ProveError::OutOfRange {
+            what: format!("subtree [{start}, {end})"),
+            size,
+        });
     }
     let mut proof = Vec::with_capacity(64);
     sub_proof(src, start, end, 0, size, true, &mut proof)?;
@@ -160,7 +180,15 @@ fn sub_proof(
         sub_proof(src, start, end, base, split, known, out)?;
         out.push(range_hash(src, base + split, base + size)?);
     } else if split <= start {
-        sub_proof(src, start - split, end - split, base + split, size - split, known, out)?;
+        sub_proof(
+            src,
+            start - split,
+            end - split,
+            base + split,
+            size - split,
+            known,
+            out,
+        )?;
         out.push(range_hash(src, base, base + split)?);
     } else {
         // A valid subtree straddling the split starts at zero.

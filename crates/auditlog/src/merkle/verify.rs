@@ -76,7 +76,7 @@ pub fn is_valid_subtree(start: u64, end: u64) -> bool {
     }
     let width = end - start;
     match width.checked_next_power_of_two() {
-        Some(p) => start % p == 0,
+        Some(p) => start.is_multiple_of(p),
         // Widths above 2^63 fit only the subtree starting at zero.
         None => start == 0,
     }
@@ -84,7 +84,13 @@ pub fn is_valid_subtree(start: u64, end: u64) -> bool {
 
 /// Computes the root a subtree consistency proof leads to, after checking that it also leads to
 /// `subtree_hash` for `[start, end)`. Callers have checked the range is a valid subtree.
-fn evaluate(start: u64, end: u64, size: u64, proof: &[Hash], subtree_hash: &Hash) -> Result<Hash, ProofError> {
+fn evaluate(
+    start: u64,
+    end: u64,
+    size: u64,
+    proof: &[Hash],
+    subtree_hash: &Hash,
+) -> Result<Hash, ProofError> {
     if proof.len() > MAX_PROOF_HASHES {
         return Err(ProofError::TooLong);
     }
@@ -141,15 +147,30 @@ fn evaluate(start: u64, end: u64, size: u64, proof: &[Hash], subtree_hash: &Hash
 }
 
 /// Computes the root hash that an inclusion proof for leaf `index` in a tree of `size` leads to.
-pub fn root_from_inclusion_proof(index: u64, size: u64, leaf: &Hash, proof: &[Hash]) -> Result<Hash, ProofError> {
+pub fn root_from_inclusion_proof(
+    index: u64,
+    size: u64,
+    leaf: &Hash,
+    proof: &[Hash],
+) -> Result<Hash, ProofError> {
     if index >= size {
-        return Err(ProofError::IndexOutOfRange { index, start: 0, end: size });
+        return Err(ProofError::IndexOutOfRange {
+            index,
+            start: 0,
+            end: size,
+        });
     }
     evaluate(index, index + 1, size, proof, leaf)
 }
 
 /// Verifies that `leaf` is at `index` in the tree of `size` leaves whose root is `root`.
-pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root: &Hash) -> Result<(), ProofError> {
+pub fn verify_inclusion(
+    index: u64,
+    size: u64,
+    leaf: &Hash,
+    proof: &[Hash],
+    root: &Hash,
+) -> Result<(), ProofError> {
     if root_from_inclusion_proof(index, size, leaf, proof)? != *root {
         return Err(ProofError::RootMismatch { size });
     }
@@ -167,7 +188,10 @@ pub fn verify_consistency(
     proof: &[Hash],
 ) -> Result<(), ProofError> {
     if size1 > size2 {
-        return Err(ProofError::BeyondTree { end: size1, size: size2 });
+        return Err(ProofError::BeyondTree {
+            end: size1,
+            size: size2,
+        });
     }
     if size1 == 0 {
         return Err(ProofError::EmptyOldTree);

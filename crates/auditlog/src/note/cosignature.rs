@@ -3,7 +3,9 @@
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 
-use super::keys::{SIG_TYPE_COSIGNATURE_ED25519, format_skey, format_vkey, key_id, validate_key_name};
+use super::keys::{
+    SIG_TYPE_COSIGNATURE_ED25519, format_skey, format_vkey, key_id, validate_key_name,
+};
 use super::text::NoteSignature;
 use super::{NoteError, NoteSigner, NoteVerifier};
 
@@ -40,8 +42,16 @@ impl Cosigner {
     pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, NoteError> {
         validate_key_name(name)?;
         let key = SigningKey::from_bytes(seed);
-        let id = key_id(name, SIG_TYPE_COSIGNATURE_ED25519, key.verifying_key().as_bytes());
-        Ok(Self { name: name.to_owned(), id, key })
+        let id = key_id(
+            name,
+            SIG_TYPE_COSIGNATURE_ED25519,
+            key.verifying_key().as_bytes(),
+        );
+        Ok(Self {
+            name: name.to_owned(),
+            id,
+            key,
+        })
     }
 
     /// Key name of the cosigner.
@@ -57,25 +67,42 @@ impl Cosigner {
     /// Cosigns a checkpoint note text at `timestamp` (POSIX seconds, passed in by the caller).
     pub fn cosign(&self, checkpoint_text: &str, timestamp: u64) -> NoteSignature {
         let timestamp = timestamp.min(MAX_TIMESTAMP);
-        let sig = self.key.sign(&cosigned_message(timestamp, checkpoint_text.as_bytes()));
+        let sig = self
+            .key
+            .sign(&cosigned_message(timestamp, checkpoint_text.as_bytes()));
         let mut bytes = timestamp.to_be_bytes().to_vec();
         bytes.extend_from_slice(&sig.to_bytes());
-        NoteSignature { name: self.name.clone(), key_id: self.id, signature: bytes }
+        NoteSignature {
+            name: self.name.clone(),
+            key_id: self.id,
+            signature: bytes,
+        }
     }
 
     /// This cosigner as a [`NoteSigner`] fixed at one timestamp.
     pub fn at(&self, timestamp: u64) -> TimedCosigner<'_> {
-        TimedCosigner { cosigner: self, timestamp }
+        TimedCosigner {
+            cosigner: self,
+            timestamp,
+        }
     }
 
     /// The matching verifier.
     pub fn verifier(&self) -> CosignatureVerifier {
-        CosignatureVerifier { name: self.name.clone(), id: self.id, key: self.key.verifying_key() }
+        CosignatureVerifier {
+            name: self.name.clone(),
+            id: self.id,
+            key: self.key.verifying_key(),
+        }
     }
 
     /// The matching verifier key string, safe to publish.
     pub fn vkey(&self) -> String {
-        format_vkey(&self.name, SIG_TYPE_COSIGNATURE_ED25519, self.key.verifying_key().as_bytes())
+        format_vkey(
+            &self.name,
+            SIG_TYPE_COSIGNATURE_ED25519,
+            self.key.verifying_key().as_bytes(),
+        )
     }
 
     /// The signer key string; secret.
@@ -104,7 +131,10 @@ impl NoteSigner for TimedCosigner<'_> {
         self.cosigner.id
     }
     fn sign(&self, text: &[u8]) -> Vec<u8> {
-        let sig = self.cosigner.key.sign(&cosigned_message(self.timestamp, text));
+        let sig = self
+            .cosigner
+            .key
+            .sign(&cosigned_message(self.timestamp, text));
         let mut bytes = self.timestamp.to_be_bytes().to_vec();
         bytes.extend_from_slice(&sig.to_bytes());
         bytes
@@ -123,8 +153,13 @@ impl CosignatureVerifier {
     /// Builds a verifier from a 32-byte public key.
     pub fn new(name: &str, public: &[u8; 32]) -> Result<Self, NoteError> {
         validate_key_name(name)?;
-        let key = VerifyingKey::from_bytes(public).map_err(|_| NoteError::BadKey("invalid ed25519 public key"))?;
-        Ok(Self { name: name.to_owned(), id: key_id(name, SIG_TYPE_COSIGNATURE_ED25519, public), key })
+        let key = VerifyingKey::from_bytes(public)
+            .map_err(|_| NoteError::BadKey("invalid ed25519 public key"))?;
+        Ok(Self {
+            name: name.to_owned(),
+            id: key_id(name, SIG_TYPE_COSIGNATURE_ED25519, public),
+            key,
+        })
     }
 }
 
@@ -152,7 +187,9 @@ impl NoteVerifier for CosignatureVerifier {
         let Some((ts, sig)) = split(signature) else {
             return false;
         };
-        self.key.verify_strict(&cosigned_message(ts, text), &sig).is_ok()
+        self.key
+            .verify_strict(&cosigned_message(ts, text), &sig)
+            .is_ok()
     }
     fn timestamp(&self, signature: &[u8]) -> Option<u64> {
         split(signature).map(|(ts, _)| ts)

@@ -28,22 +28,39 @@ impl Ed25519Signer {
         validate_key_name(name)?;
         let key = SigningKey::from_bytes(seed);
         let id = key_id(name, SIG_TYPE_ED25519, key.verifying_key().as_bytes());
-        Ok(Self { name: name.to_owned(), id, key })
+        Ok(Self {
+            name: name.to_owned(),
+            id,
+            key,
+        })
     }
 
     /// The matching verifier.
     pub fn verifier(&self) -> Ed25519Verifier {
-        Ed25519Verifier { name: self.name.clone(), id: self.id, key: self.key.verifying_key() }
+        Ed25519Verifier {
+            name: self.name.clone(),
+            id: self.id,
+            key: self.key.verifying_key(),
+        }
     }
 
     /// The matching verifier key string (`vkey`), safe to publish.
     pub fn vkey(&self) -> String {
-        format_vkey(&self.name, SIG_TYPE_ED25519, self.key.verifying_key().as_bytes())
+        format_vkey(
+            &self.name,
+            SIG_TYPE_ED25519,
+            self.key.verifying_key().as_bytes(),
+        )
     }
 
     /// The signer key string; secret.
     pub fn skey(&self) -> String {
-        format_skey(&self.name, SIG_TYPE_ED25519, self.key.verifying_key().as_bytes(), &self.key.to_bytes())
+        format_skey(
+            &self.name,
+            SIG_TYPE_ED25519,
+            self.key.verifying_key().as_bytes(),
+            &self.key.to_bytes(),
+        )
     }
 }
 
@@ -71,8 +88,13 @@ impl Ed25519Verifier {
     /// Builds a verifier from a 32-byte public key.
     pub fn new(name: &str, public: &[u8; 32]) -> Result<Self, NoteError> {
         validate_key_name(name)?;
-        let key = VerifyingKey::from_bytes(public).map_err(|_| NoteError::BadKey("invalid ed25519 public key"))?;
-        Ok(Self { name: name.to_owned(), id: key_id(name, SIG_TYPE_ED25519, public), key })
+        let key = VerifyingKey::from_bytes(public)
+            .map_err(|_| NoteError::BadKey("invalid ed25519 public key"))?;
+        Ok(Self {
+            name: name.to_owned(),
+            id: key_id(name, SIG_TYPE_ED25519, public),
+            key,
+        })
     }
 }
 

@@ -36,7 +36,12 @@ impl KeyKind {
 
 /// Checks a key name: non-empty, no Unicode whitespace, no `+`.
 pub fn validate_key_name(name: &str) -> Result<(), NoteError> {
-    if name.is_empty() || name.len() > 256 || name.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control()) {
+    if name.is_empty()
+        || name.len() > 256
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c == '+' || c.is_control())
+    {
         return Err(NoteError::BadKeyName(name.to_owned()));
     }
     Ok(())
@@ -57,17 +62,27 @@ pub fn key_id(name: &str, sig_type: u8, public_key: &[u8]) -> u32 {
 /// checking that the key ID matches the name and key.
 pub fn parse_verifier_key(vkey: &str) -> Result<Arc<dyn NoteVerifier>, NoteError> {
     let mut parts = vkey.trim().split('+');
-    let (Some(name), Some(id_hex), Some(key_b64), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(NoteError::BadKey("verifier key must have three parts separated by +"));
+    let (Some(name), Some(id_hex), Some(key_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(NoteError::BadKey(
+            "verifier key must have three parts separated by +",
+        ));
     };
     validate_key_name(name)?;
     let id = parse_key_id(id_hex)?;
-    let key = STANDARD.decode(key_b64).map_err(|_| NoteError::BadKey("key material is not base64"))?;
-    let (&ty, public) = key.split_first().ok_or(NoteError::BadKey("empty key material"))?;
+    let key = STANDARD
+        .decode(key_b64)
+        .map_err(|_| NoteError::BadKey("key material is not base64"))?;
+    let (&ty, public) = key
+        .split_first()
+        .ok_or(NoteError::BadKey("empty key material"))?;
     if key_id(name, ty, public) != id {
         return Err(NoteError::KeyIdMismatch(name.to_owned()));
     }
-    let public: [u8; 32] = public.try_into().map_err(|_| NoteError::BadKey("ed25519 public key must be 32 bytes"))?;
+    let public: [u8; 32] = public
+        .try_into()
+        .map_err(|_| NoteError::BadKey("ed25519 public key must be 32 bytes"))?;
     match ty {
         SIG_TYPE_ED25519 => Ok(Arc::new(Ed25519Verifier::new(name, &public)?)),
         SIG_TYPE_COSIGNATURE_ED25519 => Ok(Arc::new(CosignatureVerifier::new(name, &public)?)),
@@ -91,14 +106,24 @@ pub fn parse_signer_key(skey: &str) -> Result<SignerKey, NoteError> {
         .strip_prefix("PRIVATE+KEY+")
         .ok_or(NoteError::BadKey("signer key must start with PRIVATE+KEY+"))?;
     let mut parts = rest.split('+');
-    let (Some(name), Some(id_hex), Some(key_b64), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(NoteError::BadKey("signer key must have name, key id and key"));
+    let (Some(name), Some(id_hex), Some(key_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(NoteError::BadKey(
+            "signer key must have name, key id and key",
+        ));
     };
     validate_key_name(name)?;
     let id = parse_key_id(id_hex)?;
-    let key = STANDARD.decode(key_b64).map_err(|_| NoteError::BadKey("key material is not base64"))?;
-    let (&ty, seed) = key.split_first().ok_or(NoteError::BadKey("empty key material"))?;
-    let seed: [u8; 32] = seed.try_into().map_err(|_| NoteError::BadKey("ed25519 seed must be 32 bytes"))?;
+    let key = STANDARD
+        .decode(key_b64)
+        .map_err(|_| NoteError::BadKey("key material is not base64"))?;
+    let (&ty, seed) = key
+        .split_first()
+        .ok_or(NoteError::BadKey("empty key material"))?;
+    let seed: [u8; 32] = seed
+        .try_into()
+        .map_err(|_| NoteError::BadKey("ed25519 seed must be 32 bytes"))?;
     let signer = match ty {
         SIG_TYPE_ED25519 => SignerKey::Ed25519(Ed25519Signer::from_seed(name, &seed)?),
         SIG_TYPE_COSIGNATURE_ED25519 => SignerKey::Cosigner(Cosigner::from_seed(name, &seed)?),
@@ -125,7 +150,11 @@ fn parse_key_id(hex: &str) -> Result<u32, NoteError> {
 pub(crate) fn format_vkey(name: &str, sig_type: u8, public_key: &[u8]) -> String {
     let mut material = vec![sig_type];
     material.extend_from_slice(public_key);
-    format!("{name}+{:08x}+{}", key_id(name, sig_type, public_key), STANDARD.encode(material))
+    format!(
+        "{name}+{:08x}+{}",
+        key_id(name, sig_type, public_key),
+        STANDARD.encode(material)
+    )
 }
 
 /// Formats a signer key string.
@@ -148,7 +177,10 @@ pub fn generate_key(name: &str, kind: KeyKind) -> Result<(String, String), NoteE
     let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
     let public = signing.verifying_key().to_bytes();
     let ty = kind.type_byte();
-    let out = (format_skey(name, ty, &public, &seed), format_vkey(name, ty, &public));
+    let out = (
+        format_skey(name, ty, &public, &seed),
+        format_vkey(name, ty, &public),
+    );
     seed.fill(0);
     Ok(out)
 }

@@ -83,9 +83,15 @@ impl Note {
             if signatures.len() == MAX_SIGNATURES {
                 return Err(NoteError::TooManySignatures);
             }
-            signatures.push(NoteSignature::parse_line(line).ok_or(NoteError::BadSignatureLine { line: i + 1 })?);
+            signatures.push(
+                NoteSignature::parse_line(line)
+                    .ok_or(NoteError::BadSignatureLine { line: i + 1 })?,
+            );
         }
-        Ok(Self { text: text.to_owned(), signatures })
+        Ok(Self {
+            text: text.to_owned(),
+            signatures,
+        })
     }
 
     /// Verifies the note against trusted keys: signatures from unknown keys are ignored, a failing
@@ -98,7 +104,9 @@ impl Note {
                 continue;
             };
             if !key.verify(self.text.as_bytes(), &sig.signature) {
-                return Err(NoteError::BadSignature { name: sig.name.clone() });
+                return Err(NoteError::BadSignature {
+                    name: sig.name.clone(),
+                });
             }
             verified.push(i);
         }
@@ -110,7 +118,11 @@ impl Note {
 
     /// Adds a signature line unless one with the same key name and ID is already present.
     pub fn add_signature(&mut self, sig: NoteSignature) {
-        if !self.signatures.iter().any(|s| s.name == sig.name && s.key_id == sig.key_id) {
+        if !self
+            .signatures
+            .iter()
+            .any(|s| s.name == sig.name && s.key_id == sig.key_id)
+        {
             self.signatures.push(sig);
         }
     }
@@ -137,9 +149,16 @@ pub fn sign_note(text: &str, signers: &[&dyn NoteSigner]) -> Result<Note, NoteEr
     }
     let signatures = signers
         .iter()
-        .map(|s| NoteSignature { name: s.name().to_owned(), key_id: s.key_id(), signature: s.sign(text.as_bytes()) })
+        .map(|s| NoteSignature {
+            name: s.name().to_owned(),
+            key_id: s.key_id(),
+            signature: s.sign(text.as_bytes()),
+        })
         .collect();
-    Ok(Note { text: text.to_owned(), signatures })
+    Ok(Note {
+        text: text.to_owned(),
+        signatures,
+    })
 }
 
 /// The trusted keys a note is verified against, looked up by key name and ID.
@@ -161,7 +180,9 @@ impl VerifierSet {
 
     /// Finds the key with this name and ID.
     pub fn find(&self, name: &str, key_id: u32) -> Option<&Arc<dyn NoteVerifier>> {
-        self.keys.iter().find(|k| k.name() == name && k.key_id() == key_id)
+        self.keys
+            .iter()
+            .find(|k| k.name() == name && k.key_id() == key_id)
     }
 
     /// The keys in the set.
@@ -190,14 +211,23 @@ mod tests {
         let keys = VerifierSet::new(vec![Arc::new(signer.verifier())]);
         assert_eq!(parsed.verify(&keys), Ok(vec![0]));
         let tampered = Note::parse(text.replace("world", "World").as_bytes()).expect("parses");
-        assert!(matches!(tampered.verify(&keys), Err(NoteError::BadSignature { .. })));
-        assert_eq!(parsed.verify(&VerifierSet::default()), Err(NoteError::NoTrustedSignature));
+        assert!(matches!(
+            tampered.verify(&keys),
+            Err(NoteError::BadSignature { .. })
+        ));
+        assert_eq!(
+            parsed.verify(&VerifierSet::default()),
+            Err(NoteError::NoTrustedSignature)
+        );
     }
 
     #[test]
     fn rejects_bad_shapes() {
         assert_eq!(Note::parse(b"no blank line\n"), Err(NoteError::Malformed));
         assert_eq!(Note::parse(b"a\n\n\x01\n"), Err(NoteError::BadCharacters));
-        assert_eq!(Note::parse(b"a\n\nnot a sig\n"), Err(NoteError::BadSignatureLine { line: 1 }));
+        assert_eq!(
+            Note::parse(b"a\n\nnot a sig\n"),
+            Err(NoteError::BadSignatureLine { line: 1 })
+        );
     }
 }

@@ -41,8 +41,16 @@ pub(crate) struct AckSender<T> {
 
 /// Creates a connected sender and ack.
 pub(crate) fn channel<T>() -> (AckSender<T>, Ack<T>) {
-    let slot = Arc::new(Slot { state: Mutex::new(State::Pending(None)), ready: Condvar::new() });
-    (AckSender { slot: Some(slot.clone()) }, Ack { slot })
+    let slot = Arc::new(Slot {
+        state: Mutex::new(State::Pending(None)),
+        ready: Condvar::new(),
+    });
+    (
+        AckSender {
+            slot: Some(slot.clone()),
+        },
+        Ack { slot },
+    )
 }
 
 impl<T> AckSender<T> {
@@ -90,7 +98,11 @@ impl<T> Ack<T> {
                 State::Taken => return Err(AppendError::Closed),
                 pending @ State::Pending(_) => {
                     *state = pending;
-                    state = self.slot.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+                    state = self
+                        .slot
+                        .ready
+                        .wait(state)
+                        .unwrap_or_else(|e| e.into_inner());
                 }
             }
         }

@@ -43,10 +43,13 @@ impl CheckpointStore {
         let (records, end, len) = read_records(&path)?;
         let file = open_rw(&path).map_err(io("opening checkpoints.log"))?;
         if len - end > (MAX_NOTE_BYTES + record::HEADER) as u64 {
-            return Err(StoreError::Corrupt(format!("checkpoints.log is damaged at byte {end}")));
+            return Err(StoreError::Corrupt(format!(
+                "checkpoints.log is damaged at byte {end}"
+            )));
         }
         if len > end {
-            file.set_len(end).map_err(io("truncating torn tail of checkpoints.log"))?;
+            file.set_len(end)
+                .map_err(io("truncating torn tail of checkpoints.log"))?;
             file.sync_all().map_err(io("syncing checkpoints.log"))?;
         }
         let latest = match records.last() {
@@ -73,7 +76,9 @@ impl CheckpointStore {
         self.file
             .write_all_at(&buf, self.end)
             .map_err(io("writing checkpoints.log"))?;
-        self.file.sync_data().map_err(io("syncing checkpoints.log"))?;
+        self.file
+            .sync_data()
+            .map_err(io("syncing checkpoints.log"))?;
         self.end += buf.len() as u64;
         self.latest = Some((checkpoint, note));
         Ok(())

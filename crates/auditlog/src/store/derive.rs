@@ -31,7 +31,12 @@ impl Deriver {
     /// Continues a tree whose frontier is `frontier`.
     pub(crate) fn new(frontier: Frontier) -> Self {
         let size = frontier.size();
-        Self { frontier, index_first: size, index_buf: Vec::new(), levels: Vec::new() }
+        Self {
+            frontier,
+            index_first: size,
+            index_buf: Vec::new(),
+            levels: Vec::new(),
+        }
     }
 
     /// Adds one record, at byte `offset` of the entries file, with its leaf hash.
@@ -53,7 +58,13 @@ impl Deriver {
 
     /// Writes the buffered index records and node hashes, then clears the buffers (keeping the
     /// new nodes of levels `from_level..` in `kept` for the caller's memory levels).
-    pub(crate) fn flush(&mut self, files: &mut LevelFiles, index: &File, from_level: u8, kept: &mut Vec<(u8, LevelBuf)>) -> Result<(), StoreError> {
+    pub(crate) fn flush(
+        &mut self,
+        files: &mut LevelFiles,
+        index: &File,
+        from_level: u8,
+        kept: &mut Vec<(u8, LevelBuf)>,
+    ) -> Result<(), StoreError> {
         index
             .write_all_at(&self.index_buf, self.index_first * INDEX_RECORD)
             .map_err(io("writing index.bin"))?;
@@ -65,7 +76,8 @@ impl Deriver {
             if buf.hashes.is_empty() {
                 continue;
             }
-            let level = u8::try_from(level).map_err(|_| StoreError::Corrupt("tree deeper than 64 levels".into()))?;
+            let level = u8::try_from(level)
+                .map_err(|_| StoreError::Corrupt("tree deeper than 64 levels".into()))?;
             bytes.clear();
             for h in &buf.hashes {
                 bytes.extend_from_slice(h);
@@ -97,9 +109,16 @@ impl LevelFiles {
         let mut files = Vec::with_capacity(64);
         for level in 0..64u8 {
             let path = level_path(dir, level);
-            files.push(if path.exists() { Some(open_rw(&path).map_err(io(format!("opening {}", path.display())))?) } else { None });
+            files.push(if path.exists() {
+                Some(open_rw(&path).map_err(io(format!("opening {}", path.display())))?)
+            } else {
+                None
+            });
         }
-        Ok(Self { dir: dir.to_owned(), files })
+        Ok(Self {
+            dir: dir.to_owned(),
+            files,
+        })
     }
 
     /// The file of one level, created if needed.
@@ -112,7 +131,8 @@ impl LevelFiles {
             let path = level_path(&self.dir, level);
             *slot = Some(open_rw(&path).map_err(io(format!("creating {}", path.display())))?);
         }
-        slot.as_ref().ok_or_else(|| StoreError::Corrupt("level file vanished".into()))
+        slot.as_ref()
+            .ok_or_else(|| StoreError::Corrupt("level file vanished".into()))
     }
 
     /// The file of one level if it exists.
@@ -124,7 +144,8 @@ impl LevelFiles {
     pub(crate) fn sync(&self) -> Result<(), StoreError> {
         for (level, f) in self.files.iter().enumerate() {
             if let Some(f) = f {
-                f.sync_data().map_err(io(format!("syncing node hashes of level {level}")))?;
+                f.sync_data()
+                    .map_err(io(format!("syncing node hashes of level {level}")))?;
             }
         }
         Ok(())

@@ -38,7 +38,12 @@ pub(crate) fn level_path(dir: &Path, level: u8) -> PathBuf {
 
 /// Opens (creating if needed) a file for reading and positional writing.
 pub(crate) fn open_rw(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
 }
 
 /// Flushes a directory so that files created or renamed in it survive a crash.

@@ -45,10 +45,16 @@ impl Log {
             if cp.size > state.size {
                 return Err(StoreError::CheckpointMismatch {
                     size: cp.size,
-                    reason: format!("log has only {} entries: acknowledged entries are missing", state.size),
+                    reason: format!(
+                        "log has only {} entries: acknowledged entries are missing",
+                        state.size
+                    ),
                 });
             }
-            let view = NodeView { shared: &opened.shared, state: &state };
+            let view = NodeView {
+                shared: &opened.shared,
+                state: &state,
+            };
             if tree_root(&view, cp.size)? != cp.root {
                 return Err(StoreError::CheckpointMismatch {
                     size: cp.size,
@@ -84,7 +90,10 @@ impl Log {
     /// Blocks only when the queue is full (back-pressure).
     pub fn append(&self, entry: Vec<u8>) -> Result<Ack<u64>, AppendError> {
         if entry.len() > self.shared.max_entry_bytes {
-            return Err(AppendError::TooLarge { len: entry.len(), max: self.shared.max_entry_bytes });
+            return Err(AppendError::TooLarge {
+                len: entry.len(),
+                max: self.shared.max_entry_bytes,
+            });
         }
         let (tx, ack) = ack::channel();
         self.send(Request::One(entry, tx))?;
@@ -102,12 +111,18 @@ impl Log {
         let mut total = 0usize;
         for e in &entries {
             if e.len() > self.shared.max_entry_bytes {
-                return Err(AppendError::TooLarge { len: e.len(), max: self.shared.max_entry_bytes });
+                return Err(AppendError::TooLarge {
+                    len: e.len(),
+                    max: self.shared.max_entry_bytes,
+                });
             }
             total += e.len() + HEADER;
         }
         if total > self.max_request_bytes {
-            return Err(AppendError::TooLarge { len: total, max: self.max_request_bytes });
+            return Err(AppendError::TooLarge {
+                len: total,
+                max: self.max_request_bytes,
+            });
         }
         let (tx, ack) = ack::channel();
         self.send(Request::Many(entries, tx))?;
@@ -121,19 +136,23 @@ impl Log {
 
     /// Signs a checkpoint of the current durable tree with the log key and stores it durably in
     /// the checkpoint history. Refuses to sign a tree smaller than the latest stored checkpoint.
-    pub fn publish_checkpoint(&self, origin: &str, signer: &dyn NoteSigner) -> Result<Note, StoreError> {
+    pub fn publish_checkpoint(
+        &self,
+        origin: &str,
+        signer: &dyn NoteSigner,
+    ) -> Result<Note, StoreError> {
         let mut store = self.checkpoints.lock().unwrap_or_else(|e| e.into_inner());
         let (size, root) = {
             let s = self.shared.read();
             (s.size, s.root)
         };
-        if let Some((latest, _)) = store.latest() {
-            if latest.size > size || (latest.size == size && latest.root != root) {
-                return Err(StoreError::CheckpointMismatch {
-                    size: latest.size,
-                    reason: "signing a smaller or different tree would fork the log".into(),
-                });
-            }
+        if let Some((latest, _)) = store.latest()
+            && (latest.size > size || (latest.size == size && latest.root != root))
+        {
+            return Err(StoreError::CheckpointMismatch {
+                size: latest.size,
+                reason: "signing a smaller or different tree would fork the log".into(),
+            });
         }
         let cp = Checkpoint::new(origin, size, root);
         let note = cp.sign(&[signer])?;
@@ -148,7 +167,10 @@ impl Log {
         let (cp, mut note) = store
             .latest()
             .cloned()
-            .ok_or_else(|| StoreError::OutOfRange { what: "a checkpoint to cosign".into(), size: 0 })?;
+            .ok_or_else(|| StoreError::OutOfRange {
+                what: "a checkpoint to cosign".into(),
+                size: 0,
+            })?;
         for sig in cosignatures {
             note.add_signature(sig);
         }
@@ -174,10 +196,10 @@ impl Log {
 
     fn stop(&mut self) {
         self.tx = None;
-        if let Some(h) = self.writer.take() {
-            if h.join().is_err() {
-                self.shared.fail("writer thread panicked".into());
-            }
+        if let Some(h) = self.writer.take()
+            && h.join().is_err()
+        {
+            self.shared.fail("writer thread panicked".into());
         }
     }
 }

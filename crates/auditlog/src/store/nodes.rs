@@ -51,7 +51,10 @@ impl Shared {
 
     /// The failure message, if storage has failed.
     pub(crate) fn failure(&self) -> Option<String> {
-        self.failure.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Records a storage failure.
@@ -71,9 +74,16 @@ pub(crate) struct NodeView<'a> {
 
 impl NodeSource for NodeView<'_> {
     fn node(&self, level: u8, index: u64) -> std::io::Result<Hash> {
-        let level_size = if level >= 64 { 0 } else { self.state.size >> level };
+        let level_size = if level >= 64 {
+            0
+        } else {
+            self.state.size >> level
+        };
         if index >= level_size {
-            return Err(std::io::Error::new(std::io::ErrorKind::NotFound, "node is not in the committed tree"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "node is not in the committed tree",
+            ));
         }
         if level < self.shared.memory_level {
             let file = self

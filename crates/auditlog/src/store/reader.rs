@@ -42,36 +42,60 @@ impl LogReader {
     pub fn root_at(&self, size: u64) -> Result<Hash, StoreError> {
         let state = self.shared.read();
         check_size(size, state.size)?;
-        Ok(merkle::tree_root(&NodeView { shared: &self.shared, state: &state }, size)?)
+        Ok(merkle::tree_root(
+            &NodeView {
+                shared: &self.shared,
+                state: &state,
+            },
+            size,
+        )?)
     }
 
     /// The stored leaf hash of entry `index`.
     pub fn leaf_hash(&self, index: u64) -> Result<Hash, StoreError> {
         let state = self.shared.read();
         check_index(index, state.size)?;
-        Ok(NodeView { shared: &self.shared, state: &state }
-            .node(0, index)
-            .map_err(io(format!("reading leaf hash {index}")))?)
+        NodeView {
+            shared: &self.shared,
+            state: &state,
+        }
+        .node(0, index)
+        .map_err(io(format!("reading leaf hash {index}")))
     }
 
     /// The inclusion proof of entry `index` in the tree of `size` entries.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
         let state = self.shared.read();
         check_size(size, state.size)?;
-        Ok(merkle::inclusion_proof(&NodeView { shared: &self.shared, state: &state }, index, size)?)
+        Ok(merkle::inclusion_proof(
+            &NodeView {
+                shared: &self.shared,
+                state: &state,
+            },
+            index,
+            size,
+        )?)
     }
 
     /// The consistency proof from the tree of `old_size` entries to the one of `new_size`.
     pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, StoreError> {
         let state = self.shared.read();
         check_size(new_size, state.size)?;
-        Ok(merkle::consistency_proof(&NodeView { shared: &self.shared, state: &state }, old_size, new_size)?)
+        Ok(merkle::consistency_proof(
+            &NodeView {
+                shared: &self.shared,
+                state: &state,
+            },
+            old_size,
+            new_size,
+        )?)
     }
 
     /// Entry `index`.
     pub fn entry(&self, index: u64) -> Result<Vec<u8>, StoreError> {
         let mut v = self.entries(index, index + 1)?;
-        v.pop().ok_or_else(|| StoreError::Corrupt(format!("entry {index} missing")))
+        v.pop()
+            .ok_or_else(|| StoreError::Corrupt(format!("entry {index} missing")))
     }
 
     /// Entries `[start, end)`, at most [`MAX_ENTRIES_PER_READ`] of them, with one read.
@@ -81,10 +105,17 @@ impl LogReader {
             (s.size, s.entries_end)
         };
         if start >= end || end > size || end - start > MAX_ENTRIES_PER_READ {
-            return Err(StoreError::OutOfRange { what: format!("entries [{start}, {end})"), size });
+            return Err(StoreError::OutOfRange {
+                what: format!("entries [{start}, {end})"),
+                size,
+            });
         }
         let from = self.offset(start)?;
-        let to = if end == size { entries_end } else { self.offset(end)? };
+        let to = if end == size {
+            entries_end
+        } else {
+            self.offset(end)?
+        };
         let len = usize::try_from(to.saturating_sub(from))
             .map_err(|_| StoreError::Corrupt(format!("entries [{start}, {end}) too large")))?;
         let mut buf = vec![0u8; len];
@@ -121,11 +152,17 @@ impl LogReader {
     /// level `8 * level`, for a tree the log has reached.
     pub fn tile(&self, level: u8, index: u64, width: u16) -> Result<Vec<u8>, StoreError> {
         let state = self.shared.read();
-        let (tree_level, first) = tile_node_range(level, index, width)
-            .ok_or_else(|| StoreError::OutOfRange { what: format!("tile {level}/{index}"), size: state.size })?;
+        let (tree_level, first) =
+            tile_node_range(level, index, width).ok_or_else(|| StoreError::OutOfRange {
+                what: format!("tile {level}/{index}"),
+                size: state.size,
+            })?;
         let end = first + u64::from(width);
         if tree_level >= 64 || end > state.size >> tree_level {
-            return Err(StoreError::OutOfRange { what: format!("tile {level}/{index} width {width}"), size: state.size });
+            return Err(StoreError::OutOfRange {
+                what: format!("tile {level}/{index} width {width}"),
+                size: state.size,
+            });
         }
         let mut out = vec![0u8; usize::from(width) * HASH_SIZE];
         if tree_level < self.shared.memory_level {
@@ -141,7 +178,9 @@ impl LogReader {
                 .high
                 .get(usize::from(tree_level - self.shared.memory_level))
                 .and_then(|l| l.get(first as usize..end as usize))
-                .ok_or_else(|| StoreError::Corrupt(format!("tile {level}/{index} missing from memory")))?;
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("tile {level}/{index} missing from memory"))
+                })?;
             for (chunk, h) in out.chunks_exact_mut(HASH_SIZE).zip(nodes) {
                 chunk.copy_from_slice(h);
             }
@@ -153,16 +192,25 @@ impl LogReader {
     /// length-prefixed entries.
     pub fn entry_bundle(&self, index: u64, width: u16) -> Result<Vec<u8>, StoreError> {
         if width == 0 || usize::from(width) > TILE_WIDTH {
-            return Err(StoreError::OutOfRange { what: format!("entry bundle width {width}"), size: self.size() });
+            return Err(StoreError::OutOfRange {
+                what: format!("entry bundle width {width}"),
+                size: self.size(),
+            });
         }
         let start = index
             .checked_mul(TILE_WIDTH as u64)
-            .ok_or_else(|| StoreError::OutOfRange { what: format!("entry bundle {index}"), size: self.size() })?;
+            .ok_or_else(|| StoreError::OutOfRange {
+                what: format!("entry bundle {index}"),
+                size: self.size(),
+            })?;
         let entries = self.entries(start, start + u64::from(width))?;
         let mut out = Vec::new();
         for (i, e) in entries.iter().enumerate() {
             let len = u16::try_from(e.len()).map_err(|_| {
-                StoreError::Corrupt(format!("entry {} exceeds {TILES_MAX_ENTRY_BYTES} bytes", start + i as u64))
+                StoreError::Corrupt(format!(
+                    "entry {} exceeds {TILES_MAX_ENTRY_BYTES} bytes",
+                    start + i as u64
+                ))
             })?;
             out.extend_from_slice(&len.to_be_bytes());
             out.extend_from_slice(e);
@@ -173,14 +221,20 @@ impl LogReader {
 
 fn check_size(size: u64, committed: u64) -> Result<(), StoreError> {
     if size > committed {
-        return Err(StoreError::OutOfRange { what: format!("tree size {size}"), size: committed });
+        return Err(StoreError::OutOfRange {
+            what: format!("tree size {size}"),
+            size: committed,
+        });
     }
     Ok(())
 }
 
 fn check_index(index: u64, committed: u64) -> Result<(), StoreError> {
     if index >= committed {
-        return Err(StoreError::OutOfRange { what: format!("entry {index}"), size: committed });
+        return Err(StoreError::OutOfRange {
+            what: format!("entry {index}"),
+            size: committed,
+        });
     }
     Ok(())
 }

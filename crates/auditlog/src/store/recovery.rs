@@ -31,7 +31,8 @@ pub(crate) struct Opened {
 
 /// Opens (creating if needed) and recovers the log in `dir`.
 pub(crate) fn open(dir: &Path, config: &LogConfig) -> Result<Opened, StoreError> {
-    std::fs::create_dir_all(dir.join(TREE_DIR)).map_err(io(format!("creating {}", dir.display())))?;
+    std::fs::create_dir_all(dir.join(TREE_DIR))
+        .map_err(io(format!("creating {}", dir.display())))?;
     let lock = open_rw(&dir.join(LOCK)).map_err(io("opening LOCK"))?;
     match lock.try_lock() {
         Ok(()) => {}
@@ -41,23 +42,37 @@ pub(crate) fn open(dir: &Path, config: &LogConfig) -> Result<Opened, StoreError>
     let entries = open_rw(&dir.join(ENTRIES)).map_err(io("opening entries.log"))?;
     let index = open_rw(&dir.join(INDEX)).map_err(io("opening index.bin"))?;
     let mut files = LevelFiles::open(dir)?;
-    let entries_len = entries.metadata().map_err(io("reading entries.log size"))?.len();
+    let entries_len = entries
+        .metadata()
+        .map_err(io("reading entries.log size"))?
+        .len();
 
     let mut synced = Derived::load(dir);
     if !watermark_holds(&synced, entries_len, &index, &files)? {
         synced = Derived::default();
     }
     let frontier = frontier_at(synced.size, &files)?;
-    index.set_len(synced.size * INDEX_RECORD).map_err(io("truncating index.bin"))?;
+    index
+        .set_len(synced.size * INDEX_RECORD)
+        .map_err(io("truncating index.bin"))?;
     for level in 0..64u8 {
         if let Some(f) = files.existing(level) {
             let keep = (synced.size >> level) * HASH_SIZE as u64;
-            f.set_len(keep).map_err(io(format!("truncating node hashes of level {level}")))?;
+            f.set_len(keep)
+                .map_err(io(format!("truncating node hashes of level {level}")))?;
         }
     }
 
     let mut deriver = Deriver::new(frontier);
-    let good_end = rederive(&entries, synced.entries_end, entries_len, config, &mut deriver, &mut files, &index)?;
+    let good_end = rederive(
+        &entries,
+        synced.entries_end,
+        entries_len,
+        config,
+        &mut deriver,
+        &mut files,
+        &index,
+    )?;
     let tail = entries_len - good_end;
     if tail > 0 {
         let limit = (2 * config.max_batch_bytes + config.max_entry_bytes + HEADER) as u64;
@@ -68,13 +83,18 @@ pub(crate) fn open(dir: &Path, config: &LogConfig) -> Result<Opened, StoreError>
                 deriver.frontier.size()
             )));
         }
-        entries.set_len(good_end).map_err(io("truncating torn tail of entries.log"))?;
+        entries
+            .set_len(good_end)
+            .map_err(io("truncating torn tail of entries.log"))?;
     }
     entries.sync_all().map_err(io("syncing entries.log"))?;
     index.sync_data().map_err(io("syncing index.bin"))?;
     files.sync()?;
     let size = deriver.frontier.size();
-    let derived = Derived { size, entries_end: good_end };
+    let derived = Derived {
+        size,
+        entries_end: good_end,
+    };
     derived.store(dir).map_err(io("writing derived.json"))?;
     layout::sync_dir(&dir.join(TREE_DIR)).map_err(io("syncing tree folder"))?;
 
@@ -89,7 +109,12 @@ pub(crate) fn open(dir: &Path, config: &LogConfig) -> Result<Opened, StoreError>
     }
     let mut low = Vec::new();
     for level in 0..memory_level {
-        low.push(files.get(level)?.try_clone().map_err(io("cloning a level file handle"))?);
+        low.push(
+            files
+                .get(level)?
+                .try_clone()
+                .map_err(io("cloning a level file handle"))?,
+        );
     }
     let shared = Arc::new(Shared {
         dir: dir.to_owned(),
@@ -98,7 +123,12 @@ pub(crate) fn open(dir: &Path, config: &LogConfig) -> Result<Opened, StoreError>
         low,
         memory_level,
         max_entry_bytes: config.max_entry_bytes,
-        state: RwLock::new(TreeState { size, entries_end: good_end, root: deriver.frontier.root(), high }),
+        state: RwLock::new(TreeState {
+            size,
+            entries_end: good_end,
+            root: deriver.frontier.root(),
+            high,
+        }),
         failure: Mutex::new(None),
     });
     let writer = Writer {
@@ -111,15 +141,27 @@ pub(crate) fn open(dir: &Path, config: &LogConfig) -> Result<Opened, StoreError>
         buf: Vec::new(),
         kept: Vec::new(),
     };
-    Ok(Opened { lock, shared, writer })
+    Ok(Opened {
+        lock,
+        shared,
+        writer,
+    })
 }
 
 /// Whether the derived files are at least as long as the watermark says they were synced.
-fn watermark_holds(d: &Derived, entries_len: u64, index: &File, files: &LevelFiles) -> Result<bool, StoreError> {
+fn watermark_holds(
+    d: &Derived,
+    entries_len: u64,
+    index: &File,
+    files: &LevelFiles,
+) -> Result<bool, StoreError> {
     if d.entries_end > entries_len {
         return Ok(false);
     }
-    let index_len = index.metadata().map_err(io("reading index.bin size"))?.len();
+    let index_len = index
+        .metadata()
+        .map_err(io("reading index.bin size"))?
+        .len();
     if index_len < d.size * INDEX_RECORD {
         return Ok(false);
     }
@@ -150,7 +192,8 @@ fn frontier_at(size: u64, files: &LevelFiles) -> Result<Frontier, StoreError> {
             .map_err(io(format!("reading node hashes of level {level}")))?;
         nodes.push(h);
     }
-    Frontier::from_nodes(size, nodes).ok_or_else(|| StoreError::Corrupt("frontier does not match size".into()))
+    Frontier::from_nodes(size, nodes)
+        .ok_or_else(|| StoreError::Corrupt("frontier does not match size".into()))
 }
 
 /// Re-derives every whole record from byte `from`; returns the end of the last good record.
@@ -187,7 +230,8 @@ fn rederive(
                 buf.drain(..cursor);
                 buf_at += cursor as u64;
                 cursor = 0;
-                let want = usize::try_from((len - read_from).min(SCAN_CHUNK as u64)).unwrap_or(SCAN_CHUNK);
+                let want =
+                    usize::try_from((len - read_from).min(SCAN_CHUNK as u64)).unwrap_or(SCAN_CHUNK);
                 let old = buf.len();
                 buf.resize(old + want, 0);
                 entries

@@ -79,7 +79,9 @@ impl Writer {
                         }
                         match rx.recv_timeout(deadline - now) {
                             Ok(r) => r,
-                            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
+                                break;
+                            }
                         }
                     }
                 };
@@ -89,10 +91,11 @@ impl Writer {
             }
             self.commit(&mut batch);
         }
-        if self.shared.failure().is_none() {
-            if let Err(e) = self.sync_derived() {
-                self.shared.fail(format!("syncing derived files at shutdown: {e}"));
-            }
+        if self.shared.failure().is_none()
+            && let Err(e) = self.sync_derived()
+        {
+            self.shared
+                .fail(format!("syncing derived files at shutdown: {e}"));
         }
     }
 
@@ -130,10 +133,10 @@ impl Writer {
                 }
             }
         }
-        if self.deriver.frontier.size() - self.synced.size >= self.config.derived_sync_entries {
-            if let Err(e) = self.sync_derived() {
-                self.shared.fail(format!("syncing derived files: {e}"));
-            }
+        if self.deriver.frontier.size() - self.synced.size >= self.config.derived_sync_entries
+            && let Err(e) = self.sync_derived()
+        {
+            self.shared.fail(format!("syncing derived files: {e}"));
         }
     }
 
@@ -161,9 +164,16 @@ impl Writer {
             .entries
             .write_all_at(&self.buf, self.entries_end)
             .map_err(super::io("writing entries.log"))?;
-        self.deriver
-            .flush(&mut self.files, &shared.index, shared.memory_level, &mut self.kept)?;
-        shared.entries.sync_data().map_err(super::io("syncing entries.log"))?;
+        self.deriver.flush(
+            &mut self.files,
+            &shared.index,
+            shared.memory_level,
+            &mut self.kept,
+        )?;
+        shared
+            .entries
+            .sync_data()
+            .map_err(super::io("syncing entries.log"))?;
         self.entries_end = offset;
         let root = self.deriver.frontier.root();
         let mut state = shared.write();
@@ -182,12 +192,18 @@ impl Writer {
 
     /// Syncs the derived files and advances the watermark.
     fn sync_derived(&mut self) -> Result<(), StoreError> {
-        self.shared.index.sync_data().map_err(super::io("syncing index.bin"))?;
+        self.shared
+            .index
+            .sync_data()
+            .map_err(super::io("syncing index.bin"))?;
         self.files.sync()?;
-        let d = Derived { size: self.deriver.frontier.size(), entries_end: self.entries_end };
-        d.store(&self.shared.dir).map_err(super::io("writing derived.json"))?;
+        let d = Derived {
+            size: self.deriver.frontier.size(),
+            entries_end: self.entries_end,
+        };
+        d.store(&self.shared.dir)
+            .map_err(super::io("writing derived.json"))?;
         self.synced = d;
         Ok(())
     }
 }
-

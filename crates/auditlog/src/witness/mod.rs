@@ -58,7 +58,9 @@ pub enum WitnessError {
         old: u64,
     },
     /// The new checkpoint is not an extension of the cosigned one: the log forked.
-    #[error("fork: checkpoint of size {size} is inconsistent with the cosigned size {latest}: {reason}")]
+    #[error(
+        "fork: checkpoint of size {size} is inconsistent with the cosigned size {latest}: {reason}"
+    )]
     Fork {
         /// Size of the latest cosigned checkpoint.
         latest: u64,
@@ -97,7 +99,8 @@ impl WitnessError {
     /// For a 409, the size the client should retry from (the response body of the protocol).
     pub fn conflict_size(&self) -> Option<u64> {
         match self {
-            WitnessError::Rollback { latest, .. } | WitnessError::OldSizeMismatch { latest, .. } => Some(*latest),
+            WitnessError::Rollback { latest, .. }
+            | WitnessError::OldSizeMismatch { latest, .. } => Some(*latest),
             _ => None,
         }
     }
@@ -114,10 +117,21 @@ pub struct Witness {
 
 impl Witness {
     /// Opens a witness whose state lives in `state_path` (created on first cosignature).
-    pub fn open(state_path: &Path, cosigner: Cosigner, logs: Vec<(String, VerifierSet)>) -> Result<Self, WitnessError> {
-        let state = WitnessState::load(state_path)
-            .map_err(|source| WitnessError::State { context: format!("reading {}", state_path.display()), source })?;
-        Ok(Self { cosigner, logs: logs.into_iter().collect(), state_path: state_path.to_owned(), state: Mutex::new(state) })
+    pub fn open(
+        state_path: &Path,
+        cosigner: Cosigner,
+        logs: Vec<(String, VerifierSet)>,
+    ) -> Result<Self, WitnessError> {
+        let state = WitnessState::load(state_path).map_err(|source| WitnessError::State {
+            context: format!("reading {}", state_path.display()),
+            source,
+        })?;
+        Ok(Self {
+            cosigner,
+            logs: logs.into_iter().collect(),
+            state_path: state_path.to_owned(),
+            state: Mutex::new(state),
+        })
     }
 
     /// The cosigner's name.
@@ -127,18 +141,35 @@ impl Witness {
 
     /// What the witness last cosigned for a log.
     pub fn latest(&self, origin: &str) -> Option<LogState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).logs.get(origin).cloned()
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .logs
+            .get(origin)
+            .cloned()
     }
 
     /// Handles an `add-checkpoint` request at time `now_unix_seconds` (passed in, never read
     /// from the clock here): verifies and, if all is well, persists and cosigns.
-    pub fn add_checkpoint(&self, req: &AddCheckpoint, now_unix_seconds: u64) -> Result<NoteSignature, WitnessError> {
-        let note = Note::parse(&req.checkpoint).map_err(|_| WitnessError::Malformed("checkpoint is not a signed note"))?;
-        let cp = Checkpoint::parse(&note.text).map_err(|_| WitnessError::Malformed("note is not a checkpoint"))?;
-        let keys = self.logs.get(&cp.origin).ok_or_else(|| WitnessError::UnknownOrigin(cp.origin.clone()))?;
+    pub fn add_checkpoint(
+        &self,
+        req: &AddCheckpoint,
+        now_unix_seconds: u64,
+    ) -> Result<NoteSignature, WitnessError> {
+        let note = Note::parse(&req.checkpoint)
+            .map_err(|_| WitnessError::Malformed("checkpoint is not a signed note"))?;
+        let cp = Checkpoint::parse(&note.text)
+            .map_err(|_| WitnessError::Malformed("note is not a checkpoint"))?;
+        let keys = self
+            .logs
+            .get(&cp.origin)
+            .ok_or_else(|| WitnessError::UnknownOrigin(cp.origin.clone()))?;
         note.verify(keys)?;
         if req.old_size > cp.size {
-            return Err(WitnessError::OldSizeAboveNew { old: req.old_size, new: cp.size });
+            return Err(WitnessError::OldSizeAboveNew {
+                old: req.old_size,
+                new: cp.size,
+            });
         }
         // Check and persist under one lock, so two requests cannot roll each other back.
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -153,21 +184,33 @@ impl Witness {
             None => (0, empty_root()),
         };
         if cp.size < latest_size {
-            return Err(WitnessError::Rollback { latest: latest_size, submitted: cp.size });
+            return Err(WitnessError::Rollback {
+                latest: latest_size,
+                submitted: cp.size,
+            });
         }
         if req.old_size != latest_size {
-            return Err(WitnessError::OldSizeMismatch { latest: latest_size, old: req.old_size });
+            return Err(WitnessError::OldSizeMismatch {
+                latest: latest_size,
+                old: req.old_size,
+            });
         }
         if cp.size == 0 && cp.root != empty_root() {
-            return Err(WitnessError::Unprocessable("checkpoint of size zero must have the empty-tree root"));
+            return Err(WitnessError::Unprocessable(
+                "checkpoint of size zero must have the empty-tree root",
+            ));
         }
         if req.old_size == 0 {
             if !req.proof.is_empty() {
-                return Err(WitnessError::Unprocessable("proof must be empty when the old size is zero"));
+                return Err(WitnessError::Unprocessable(
+                    "proof must be empty when the old size is zero",
+                ));
             }
         } else if req.old_size == cp.size {
             if !req.proof.is_empty() {
-                return Err(WitnessError::Unprocessable("proof must be empty when the sizes are equal"));
+                return Err(WitnessError::Unprocessable(
+                    "proof must be empty when the sizes are equal",
+                ));
             }
             if cp.root != latest_root {
                 return Err(WitnessError::Fork {
@@ -176,7 +219,9 @@ impl Witness {
                     reason: "same size, different root hash".into(),
                 });
             }
-        } else if let Err(e) = verify_consistency(req.old_size, cp.size, &latest_root, &cp.root, &req.proof) {
+        } else if let Err(e) =
+            verify_consistency(req.old_size, cp.size, &latest_root, &cp.root, &req.proof)
+        {
             return Err(fork(latest_size, cp.size, &e));
         }
         let mut next = state.clone();
@@ -189,12 +234,19 @@ impl Witness {
             },
         );
         next.store(&self.state_path)
-            .map_err(|source| WitnessError::State { context: format!("writing {}", self.state_path.display()), source })?;
+            .map_err(|source| WitnessError::State {
+                context: format!("writing {}", self.state_path.display()),
+                source,
+            })?;
         *state = next;
         Ok(self.cosigner.cosign(&note.text, now_unix_seconds))
     }
 }
 
 fn fork(latest: u64, size: u64, e: &ProofError) -> WitnessError {
-    WitnessError::Fork { latest, size, reason: e.to_string() }
+    WitnessError::Fork {
+        latest,
+        size,
+        reason: e.to_string(),
+    }
 }

@@ -39,11 +39,20 @@ pub struct WitnessPolicy {
 
 impl WitnessPolicy {
     /// A policy needing `threshold` of `witnesses` (cosignature verifier keys).
-    pub fn new(witnesses: Vec<Arc<dyn NoteVerifier>>, threshold: usize) -> Result<Self, PolicyError> {
+    pub fn new(
+        witnesses: Vec<Arc<dyn NoteVerifier>>,
+        threshold: usize,
+    ) -> Result<Self, PolicyError> {
         if threshold == 0 || threshold > witnesses.len() {
-            return Err(PolicyError::BadThreshold { threshold, witnesses: witnesses.len() });
+            return Err(PolicyError::BadThreshold {
+                threshold,
+                witnesses: witnesses.len(),
+            });
         }
-        Ok(Self { witnesses: VerifierSet::new(witnesses), threshold })
+        Ok(Self {
+            witnesses: VerifierSet::new(witnesses),
+            threshold,
+        })
     }
 
     /// Checks a checkpoint note; returns the names of the witnesses whose cosignatures verified.
@@ -62,7 +71,10 @@ impl WitnessPolicy {
             }
         }
         if valid.len() < self.threshold {
-            return Err(PolicyError::NotEnough { valid: valid.len(), needed: self.threshold });
+            return Err(PolicyError::NotEnough {
+                valid: valid.len(),
+                needed: self.threshold,
+            });
         }
         Ok(valid)
     }

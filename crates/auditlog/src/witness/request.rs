@@ -27,10 +27,11 @@ impl AddCheckpoint {
         if body.len() > MAX_NOTE_BYTES + 4096 {
             return Err(WitnessError::Malformed("request body too large"));
         }
-        let text = std::str::from_utf8(body).map_err(|_| WitnessError::Malformed("request is not utf-8"))?;
-        let (head, checkpoint) = text
-            .split_once("\n\n")
-            .ok_or(WitnessError::Malformed("missing blank line before the checkpoint"))?;
+        let text = std::str::from_utf8(body)
+            .map_err(|_| WitnessError::Malformed("request is not utf-8"))?;
+        let (head, checkpoint) = text.split_once("\n\n").ok_or(WitnessError::Malformed(
+            "missing blank line before the checkpoint",
+        ))?;
         let mut lines = head.split('\n');
         let old = lines
             .next()
@@ -42,9 +43,16 @@ impl AddCheckpoint {
             if proof.len() == MAX_PROOF_LINES.min(MAX_PROOF_HASHES) {
                 return Err(WitnessError::Malformed("more than 63 proof lines"));
             }
-            proof.push(hash_from_base64(line).map_err(|_| WitnessError::Malformed("proof line is not a base64 hash"))?);
+            proof.push(
+                hash_from_base64(line)
+                    .map_err(|_| WitnessError::Malformed("proof line is not a base64 hash"))?,
+            );
         }
-        Ok(Self { old_size: old, proof, checkpoint: checkpoint.as_bytes().to_vec() })
+        Ok(Self {
+            old_size: old,
+            proof,
+            checkpoint: checkpoint.as_bytes().to_vec(),
+        })
     }
 
     /// Formats the request body.

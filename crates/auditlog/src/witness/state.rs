@@ -36,12 +36,16 @@ impl WitnessState {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
             Err(e) => return Err(e),
             Ok(m) if m.len() > MAX_STATE_BYTES => {
-                return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "witness state file too large"));
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "witness state file too large",
+                ));
             }
             Ok(_) => {}
         }
         let bytes = std::fs::read(path)?;
-        serde_json::from_slice(&bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
 
     /// Writes the state atomically and durably.

@@ -16,6 +16,9 @@ pub fn tlog_corpus() -> Option<PathBuf> {
         "shared corpus missing at {} (required when CI=true)",
         dir.display()
     );
-    eprintln!("SKIP: shared corpus not found at {}; skipping", dir.display());
+    eprintln!(
+        "SKIP: shared corpus not found at {}; skipping",
+        dir.display()
+    );
     None
 }

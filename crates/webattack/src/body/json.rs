@@ -72,9 +72,13 @@ mod tests {
     fn post_json(body: &'static str, limits: &Limits) -> crate::ParsedRequest {
         let mut r = InspectRequest::get("/api");
         r.method = "POST".into();
-        r.headers.push(("Content-Type".into(), "application/json; charset=utf-8".into()));
+        r.headers.push((
+            "Content-Type".into(),
+            "application/json; charset=utf-8".into(),
+        ));
         r.body = Bytes::from_static(body.as_bytes());
-        r.headers.push(("Content-Length".into(), body.len().to_string()));
+        r.headers
+            .push(("Content-Length".into(), body.len().to_string()));
         parse(&r, limits)
     }
 
@@ -82,13 +86,21 @@ mod tests {
         p.fields
             .iter()
             .filter(|f| f.target == Target::Arg)
-            .map(|f| (f.name.clone(), String::from_utf8_lossy(&f.value).into_owned()))
+            .map(|f| {
+                (
+                    f.name.clone(),
+                    String::from_utf8_lossy(&f.value).into_owned(),
+                )
+            })
             .collect()
     }
 
     #[test]
     fn nested_values_get_dotted_names() {
-        let p = post_json(r#"{"items":[{"qty":-3,"sku":"A1"}],"ok":true}"#, &Limits::default());
+        let p = post_json(
+            r#"{"items":[{"qty":-3,"sku":"A1"}],"ok":true}"#,
+            &Limits::default(),
+        );
         assert_eq!(
             args(&p),
             vec![
@@ -101,7 +113,10 @@ mod tests {
 
     #[test]
     fn depth_limit_is_reported() {
-        let limits = Limits { max_json_depth: 2, ..Limits::default() };
+        let limits = Limits {
+            max_json_depth: 2,
+            ..Limits::default()
+        };
         let p = post_json(r#"{"a":{"b":{"c":{"d":1}}},"e":2}"#, &limits);
         assert!(p.anomalies.contains(&ParseAnomaly::JsonTooDeep));
         assert_eq!(args(&p), vec![("e".into(), "2".into())]);
@@ -116,7 +131,13 @@ mod tests {
     #[test]
     fn hostile_nesting_does_not_overflow() {
         let deep: &'static str = Box::leak("[".repeat(100_000).into_boxed_str());
-        let p = post_json(deep, &Limits { max_body_bytes: 200_000, ..Limits::default() });
+        let p = post_json(
+            deep,
+            &Limits {
+                max_body_bytes: 200_000,
+                ..Limits::default()
+            },
+        );
         assert!(p.anomalies.contains(&ParseAnomaly::MalformedJson));
     }
 }

@@ -55,7 +55,9 @@ pub(crate) fn parse_multipart(content_type: &str, body: &[u8], sink: &mut FieldS
         }
         let to = starts.get(w + 1).copied().unwrap_or(body.len());
         let part = &body[from..to.max(from)];
-        let part = part.strip_prefix(b"\r\n").or_else(|| part.strip_prefix(b"\n"));
+        let part = part
+            .strip_prefix(b"\r\n")
+            .or_else(|| part.strip_prefix(b"\n"));
         let Some(part) = part else {
             sink.anomaly(ParseAnomaly::MalformedMultipart);
             continue;
@@ -77,7 +79,9 @@ pub(crate) fn parse_multipart(content_type: &str, body: &[u8], sink: &mut FieldS
         let head = String::from_utf8_lossy(head);
         let cd = head.lines().find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case("content-disposition").then_some(v)
+            k.trim()
+                .eq_ignore_ascii_case("content-disposition")
+                .then_some(v)
         });
         let Some(cd) = cd else {
             sink.anomaly(ParseAnomaly::MalformedMultipart);
@@ -110,7 +114,8 @@ mod tests {
         r.method = "POST".into();
         r.headers.push(("Content-Type".into(), ct.into()));
         r.body = Bytes::from_static(body.as_bytes());
-        r.headers.push(("Content-Length".into(), body.len().to_string()));
+        r.headers
+            .push(("Content-Length".into(), body.len().to_string()));
         parse(&r, &Limits::default())
     }
 
@@ -118,7 +123,12 @@ mod tests {
         p.fields
             .iter()
             .filter(|f| f.target == t)
-            .map(|f| (f.name.clone(), String::from_utf8_lossy(&f.value).into_owned()))
+            .map(|f| {
+                (
+                    f.name.clone(),
+                    String::from_utf8_lossy(&f.value).into_owned(),
+                )
+            })
             .collect()
     }
 

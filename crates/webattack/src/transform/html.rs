@@ -105,13 +105,21 @@ fn entity(s: &[u8]) -> Option<(usize, Emit)> {
         // Never expand: a 2-byte UTF-8 result needs at least `&#` plus 2 more bytes, which holds.
         return Some((used, emit));
     }
-    let len = s.iter().take(10).take_while(|b| b.is_ascii_alphabetic()).count();
+    let len = s
+        .iter()
+        .take(10)
+        .take_while(|b| b.is_ascii_alphabetic())
+        .count();
     if len == 0 {
         return None;
     }
     let name = std::str::from_utf8(&s[..len]).ok()?.to_ascii_lowercase();
     let (_, b) = NAMED.iter().find(|(n, _)| *n == name)?;
-    let used = if s.get(len) == Some(&b';') { len + 1 } else { len };
+    let used = if s.get(len) == Some(&b';') {
+        len + 1
+    } else {
+        len
+    };
     Some((used, Emit::Byte(*b)))
 }
 
@@ -132,7 +140,11 @@ mod tests {
             ("&#99999999999;", "\u{FFFD}"),
             ("&#", "&#"),
         ] {
-            assert_eq!(decode_entities(input.as_bytes()), want.as_bytes(), "{input}");
+            assert_eq!(
+                decode_entities(input.as_bytes()),
+                want.as_bytes(),
+                "{input}"
+            );
         }
     }
 }

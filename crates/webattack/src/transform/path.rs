@@ -53,13 +53,20 @@ mod tests {
             ("/dir/", "/dir/"),
             ("", ""),
         ] {
-            assert_eq!(normalize(input.as_bytes(), false), want.as_bytes(), "{input}");
+            assert_eq!(
+                normalize(input.as_bytes(), false),
+                want.as_bytes(),
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn windows() {
-        assert_eq!(normalize(br"..\..\windows\win.ini", true), b"../../windows/win.ini");
+        assert_eq!(
+            normalize(br"..\..\windows\win.ini", true),
+            b"../../windows/win.ini"
+        );
         assert_eq!(normalize(br"a\b", false), br"a\b");
     }
 }

@@ -47,8 +47,14 @@ pub fn remove_whitespace(input: &[u8]) -> Vec<u8> {
 /// Trims leading and trailing whitespace.
 #[must_use]
 pub fn trim(input: &[u8]) -> Vec<u8> {
-    let start = input.iter().position(|&b| !is_space(b)).unwrap_or(input.len());
-    let end = input.iter().rposition(|&b| !is_space(b)).map_or(start, |e| e + 1);
+    let start = input
+        .iter()
+        .position(|&b| !is_space(b))
+        .unwrap_or(input.len());
+    let end = input
+        .iter()
+        .rposition(|&b| !is_space(b))
+        .map_or(start, |e| e + 1);
     input[start..end].to_vec()
 }
 
@@ -85,7 +91,8 @@ pub fn remove_comments(input: &[u8]) -> Vec<u8> {
     while i < input.len() {
         let rest = &input[i..];
         let skip_to = |open: usize, close: &[u8]| -> usize {
-            memchr::memmem::find(&rest[open..], close).map_or(input.len(), |e| i + open + e + close.len())
+            memchr::memmem::find(&rest[open..], close)
+                .map_or(input.len(), |e| i + open + e + close.len())
         };
         if rest.starts_with(b"/*") {
             i = skip_to(2, b"*/");
@@ -271,7 +278,10 @@ mod tests {
 
     #[test]
     fn comments() {
-        check(replace_comments, &[("UNION/**/SELECT", "UNION SELECT"), ("a/*open", "a ")]);
+        check(
+            replace_comments,
+            &[("UNION/**/SELECT", "UNION SELECT"), ("a/*open", "a ")],
+        );
         check(
             remove_comments,
             &[
@@ -312,11 +322,20 @@ mod tests {
 
     #[test]
     fn shell_quotes() {
-        check(strip_quotes, &[("c'a't /et\"\"c/pas\\swd;id", "cat /etc/passwd;id")]);
+        check(
+            strip_quotes,
+            &[("c'a't /et\"\"c/pas\\swd;id", "cat /etc/passwd;id")],
+        );
     }
 
     #[test]
     fn base64() {
-        check(base64_decode, &[("amF2YS5sYW5nLlJ1bnRpbWU=", "java.lang.Runtime"), ("aGk$garbage", "hi")]);
+        check(
+            base64_decode,
+            &[
+                ("amF2YS5sYW5nLlJ1bnRpbWU=", "java.lang.Runtime"),
+                ("aGk$garbage", "hi"),
+            ],
+        );
     }
 }

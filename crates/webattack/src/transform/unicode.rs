@@ -10,7 +10,8 @@ pub(crate) fn push_char(out: &mut Vec<u8>, cp: u32) {
 }
 
 fn cont(b: Option<&u8>) -> Option<u32> {
-    b.filter(|&&b| b & 0xC0 == 0x80).map(|&b| u32::from(b & 0x3F))
+    b.filter(|&&b| b & 0xC0 == 0x80)
+        .map(|&b| u32::from(b & 0x3F))
 }
 
 /// Decodes overlong UTF-8 encodings of ASCII (`C0 AE` → `.`, `E0 80 AF` → `/`), a classic way
@@ -41,8 +42,11 @@ pub fn decode_overlong(input: &[u8]) -> Vec<u8> {
                 continue;
             }
         } else if b == 0xF0
-            && let (Some(c1), Some(c2), Some(c3)) =
-                (cont(input.get(i + 1)), cont(input.get(i + 2)), cont(input.get(i + 3)))
+            && let (Some(c1), Some(c2), Some(c3)) = (
+                cont(input.get(i + 1)),
+                cont(input.get(i + 2)),
+                cont(input.get(i + 3)),
+            )
             && c1 < 0x10
         {
             let cp = c1 << 12 | c2 << 6 | c3;
@@ -113,7 +117,11 @@ mod tests {
             ("日本", "日本"),
             ("plain", "plain"),
         ] {
-            assert_eq!(fullwidth_to_ascii(input.as_bytes()), want.as_bytes(), "{input}");
+            assert_eq!(
+                fullwidth_to_ascii(input.as_bytes()),
+                want.as_bytes(),
+                "{input}"
+            );
         }
     }
 }

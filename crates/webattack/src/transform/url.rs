@@ -135,7 +135,11 @@ mod tests {
             ("%2527", false, "%27"),
             ("%41%42", false, "AB"),
         ] {
-            assert_eq!(decode_once(input.as_bytes(), plus), want.as_bytes(), "{input}");
+            assert_eq!(
+                decode_once(input.as_bytes(), plus),
+                want.as_bytes(),
+                "{input}"
+            );
         }
     }
 
@@ -166,7 +170,13 @@ mod tests {
 
     #[test]
     fn validity() {
-        for (input, ok) in [("a%20", true), ("%", false), ("%2", false), ("%g0", false), ("", true)] {
+        for (input, ok) in [
+            ("a%20", true),
+            ("%", false),
+            ("%2", false),
+            ("%g0", false),
+            ("", true),
+        ] {
             assert_eq!(is_valid_url_encoding(input.as_bytes()), ok, "{input}");
         }
     }

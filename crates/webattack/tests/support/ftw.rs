@@ -104,7 +104,11 @@ fn parse_raw(raw: &[u8]) -> Option<InspectRequest> {
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .map(|p| (p, p + 4))
-        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|p| (p, p + 2)))
+        .or_else(|| {
+            raw.windows(2)
+                .position(|w| w == b"\n\n")
+                .map(|p| (p, p + 2))
+        })
         .unwrap_or((raw.len(), raw.len()));
     let head = String::from_utf8_lossy(&raw[..text_end.0]);
     let mut lines = head.lines();
@@ -160,9 +164,13 @@ fn build_request(input: &Value) -> Option<InspectRequest> {
     if let Some(raw) = get(input, "raw_request").and_then(s) {
         return parse_raw(&latin1_or_utf8(&raw));
     }
-    let method = get(input, "method").and_then(s).unwrap_or_else(|| "GET".into());
+    let method = get(input, "method")
+        .and_then(s)
+        .unwrap_or_else(|| "GET".into());
     let uri = get(input, "uri").and_then(s).unwrap_or_else(|| "/".into());
-    let version = get(input, "version").and_then(s).unwrap_or_else(|| "HTTP/1.1".into());
+    let version = get(input, "version")
+        .and_then(s)
+        .unwrap_or_else(|| "HTTP/1.1".into());
     let mut headers: Vec<(String, String)> = get(input, "headers")
         .and_then(Value::as_mapping)
         .map(|m| {
@@ -171,13 +179,20 @@ fn build_request(input: &Value) -> Option<InspectRequest> {
                 .collect()
         })
         .unwrap_or_default();
-    let magic = !get(input, "stop_magic").and_then(Value::as_bool).unwrap_or(false)
-        && get(input, "autocomplete_headers").and_then(Value::as_bool).unwrap_or(true);
+    let magic = !get(input, "stop_magic")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+        && get(input, "autocomplete_headers")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
     let mut data = get(input, "data").and_then(s).unwrap_or_default();
     let has = |h: &[(String, String)], n: &str| h.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
     if magic && !data.is_empty() {
         if !has(&headers, "content-type") {
-            headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+            headers.push((
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ));
         }
         let ct = headers
             .iter()
@@ -205,7 +220,11 @@ fn build_request(input: &Value) -> Option<InspectRequest> {
 fn rule_ids(output: &Value) -> (Vec<u32>, Vec<u32>) {
     let parse_id = |v: &Value| -> Option<u32> {
         let t = s(v)?;
-        t.chars().filter(char::is_ascii_digit).collect::<String>().parse().ok()
+        t.chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .ok()
     };
     let mut fire = Vec::new();
     let mut nofire = Vec::new();

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)] // each user needs a different subset
 
+pub mod benign;
 pub mod ftw;
 
 use std::path::PathBuf;
@@ -14,14 +15,19 @@ use ensuresec_webattack::InspectRequest;
 /// Root of `shared/corpora`, or `None` (with a printed skip message) when it is absent.
 /// Under `CI=true` an absent corpus is a failure, not a skip.
 pub fn corpus(sub: &str) -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora").join(sub);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora")
+        .join(sub);
     if dir.is_dir() {
         return Some(dir);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("corpus {} is missing and CI=true", dir.display());
     }
-    eprintln!("SKIP: corpus {} is absent (it lives in shared/, beside the project)", dir.display());
+    eprintln!(
+        "SKIP: corpus {} is absent (it lives in shared/, beside the project)",
+        dir.display()
+    );
     None
 }
 
@@ -49,9 +55,18 @@ pub fn form_post(payload: &[u8]) -> InspectRequest {
         http_version: "HTTP/1.1".into(),
         headers: vec![
             ("Host".into(), "shop.example".into()),
-            ("User-Agent".into(), "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into()),
-            ("Accept".into(), "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8".into()),
-            ("Content-Type".into(), "application/x-www-form-urlencoded".into()),
+            (
+                "User-Agent".into(),
+                "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into(),
+            ),
+            (
+                "Accept".into(),
+                "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8".into(),
+            ),
+            (
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ),
             ("Content-Length".into(), body.len().to_string()),
         ],
         body: body.into_bytes().into(),

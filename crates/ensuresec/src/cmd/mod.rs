@@ -1,0 +1,25 @@
+//! One module per subcommand.
+
+pub mod config;
+pub mod ingest;
+pub mod schema;
+pub mod serve;
+pub mod simulate;
+pub mod token;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use ensuresec_server::config::Config;
+
+/// Loads the configuration: `file` (or `./ensuresec.toml` when present), then the environment,
+/// then a `--data-dir` flag.
+pub fn load_config(file: Option<&Path>, data_dir: Option<PathBuf>) -> anyhow::Result<Config> {
+    let default = Path::new("ensuresec.toml");
+    let file = file.or_else(|| default.exists().then_some(default));
+    let mut config = Config::load(file, std::env::vars()).context("configuration")?;
+    if let Some(dir) = data_dir {
+        config.storage.data_dir = dir;
+    }
+    Ok(config)
+}

@@ -1,0 +1,155 @@
+//! `ensuresec serve`: the platform, with `--demo` feeding it simulated shop traffic.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ensuresec_pipeline::Source;
+use ensuresec_server::Platform;
+use ensuresec_server::app::{AppState, router};
+use ensuresec_server::demo::DemoSource;
+use ensuresec_store::{NewToken, Scope};
+use owo_colors::OwoColorize;
+
+/// Arguments of `ensuresec serve`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Configuration file [default: ./ensuresec.toml when present].
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Directory of the embedded database [default: ./ensuresec-data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Feed the platform with a simulated shop's traffic, attacks included.
+    #[arg(long)]
+    demo: bool,
+    /// Demo events per second [default: 20].
+    #[arg(long, requires = "demo")]
+    demo_rate: Option<f64>,
+    /// Demo scenario: shop, sqli, xss, credential-stuffing, card-testing or mixed [default: mixed].
+    #[arg(long, requires = "demo")]
+    demo_scenario: Option<String>,
+}
+
+/// Runs until interrupted.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Metrics must be recorded from the first event on.
+    ensuresec_server::telemetry::prometheus();
+    let mut config = super::load_config(args.config.as_deref(), args.data_dir)?;
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    if let Some(rate) = args.demo_rate {
+        config.demo.rate = rate;
+    }
+    if let Some(scenario) = args.demo_scenario {
+        config.demo.scenario = scenario;
+    }
+    let platform = Arc::new(Platform::start(&config).await.context("starting the platform")?);
+    let admin_line = admin_token(&platform).await?;
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    println!("ensuresec {} listening on {}", env!("CARGO_PKG_VERSION"), format!("http://{addr}").bold());
+    println!("{admin_line}");
+    println!("data directory: {}", config.storage.data_dir.display());
+    let mut background = tokio::task::JoinSet::new();
+    if args.demo {
+        let source = DemoSource::new(&config.demo, platform.clock().now()).context("demo")?;
+        println!(
+            "demo traffic: scenario `{}` at {} events/s — open incidents: curl -H 'Authorization: Bearer TOKEN' http://{addr}/v1/incidents",
+            config.demo.scenario, config.demo.rate
+        );
+        let ingestor = platform.ingestor().clone();
+        background.spawn(async move {
+            if let Err(e) = Box::new(source).run(ingestor).await {
+                tracing::error!(error = %e, "demo source stopped");
+            }
+        });
+    }
+    let retention = platform.clone();
+    background.spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match retention.apply_retention().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, "purged events past retention"),
+                Err(e) => tracing::error!(error = %e, "retention failed"),
+            }
+        }
+    });
+    let app = router(AppState::new(platform.clone()));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server")?;
+    tracing::info!("shutting down: finishing queued detection");
+    background.shutdown().await;
+    match Arc::try_unwrap(platform) {
+        Ok(platform) => platform.shutdown().await,
+        Err(_) => tracing::warn!("platform still in use at exit; queued detection is abandoned (events are stored)"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Makes sure an admin token exists and says how to get it. `ENSURESEC_ADMIN_TOKEN` sets it;
+/// otherwise one is generated on first start and shown once.
+async fn admin_token(platform: &Platform) -> anyhow::Result<String> {
+    let store = platform.store();
+    let now = platform.clock().now();
+    if let Ok(secret) = std::env::var("ENSURESEC_ADMIN_TOKEN") {
+        anyhow::ensure!(secret.len() >= 16, "ENSURESEC_ADMIN_TOKEN must be at least 16 characters");
+        store
+            .create_token(NewToken {
+                name: "admin".into(),
+                scopes: vec![Scope::Admin],
+                secret: Some(secret),
+                replace: true,
+                created: now,
+            })
+            .await?;
+        return Ok("admin token: from ENSURESEC_ADMIN_TOKEN".into());
+    }
+    if store.list_tokens().await?.iter().any(|t| t.name == "admin" && !t.revoked) {
+        return Ok("admin token: created at first start (make another with `ensuresec token create`)".into());
+    }
+    let secret = store
+        .create_token(NewToken {
+            name: "admin".into(),
+            scopes: vec![Scope::Admin],
+            secret: None,
+            replace: false,
+            created: now,
+        })
+        .await?;
+    Ok(format!("admin token (shown once, keep it): {}", secret.bold()))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,125 @@
+//! `ensuresec simulate`: a simulated shop's events, with labelled attacks, as NDJSON on stdout or
+//! posted to a server.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use ensuresec_simulator::{DEFAULT_PROFILE, Profile, Scenario, SimConfig, Simulator};
+use indicatif::ProgressBar;
+
+use crate::client::EventsClient;
+
+/// Arguments of `ensuresec simulate`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// shop (no attacks), sqli, xss, credential-stuffing, card-testing or mixed.
+    #[arg(long, default_value = "mixed")]
+    scenario: String,
+    /// Mean events per simulated second of normal traffic (attacks come on top).
+    #[arg(long, default_value_t = 20.0)]
+    rate: f64,
+    /// Random seed: the same seed, start and scenario give the same events.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Stop after this many events.
+    #[arg(long)]
+    count: Option<u64>,
+    /// Stop after this much simulated time [default: 3600 unless --count is given].
+    #[arg(long)]
+    duration_seconds: Option<u64>,
+    /// Simulated start time, RFC 3339 [default: now].
+    #[arg(long)]
+    start: Option<DateTime<Utc>>,
+    /// A YAML shop profile instead of the built-in pharmacy.
+    #[arg(long)]
+    profile: Option<std::path::PathBuf>,
+    /// Attack campaigns per simulated hour [default: the profile's].
+    #[arg(long)]
+    campaigns_per_hour: Option<f64>,
+    /// Post the events to this server instead of writing them to stdout.
+    #[arg(long)]
+    server: Option<String>,
+    /// API token with the ingest scope, for --server.
+    #[arg(long, env = "ENSURESEC_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Events per posted batch.
+    #[arg(long, default_value_t = 5000)]
+    batch_events: usize,
+}
+
+/// Runs the command.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let profile = match &args.profile {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            Profile::from_yaml(&path.display().to_string(), &text)?
+        }
+        None => Profile::from_yaml("shop.yaml (built in)", DEFAULT_PROFILE)?,
+    };
+    #[allow(clippy::disallowed_methods)] // a CLI default, not detection: the simulated day starts now
+    let start = args.start.unwrap_or_else(Utc::now);
+    let simulator = Simulator::new(SimConfig {
+        seed: args.seed,
+        start,
+        rate: args.rate,
+        scenario: Scenario::named(&args.scenario)?,
+        profile,
+        campaigns_per_hour: args.campaigns_per_hour,
+    })?;
+    let end = match (args.count, args.duration_seconds) {
+        (Some(_), None) => None,
+        (_, Some(d)) => Some(start + chrono::Duration::seconds(d as i64)),
+        (None, None) => Some(start + chrono::Duration::hours(1)),
+    };
+    let limit = args.count.unwrap_or(u64::MAX);
+    let events = simulator
+        .take_while(move |e| end.is_none_or(|end| e.time < end))
+        .take(limit as usize);
+    match args.server {
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            for e in events {
+                serde_json::to_writer(&mut out, &e)?;
+                if let Err(err) = out.write_all(b"\n") {
+                    // A closed pipe (`| head`) is the reader's choice, not a failure.
+                    if err.kind() == std::io::ErrorKind::BrokenPipe {
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    return Err(err.into());
+                }
+            }
+            match out.flush() {
+                Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => return Err(err.into()),
+                _ => {}
+            }
+        }
+        Some(server) => {
+            let token = args.token.context("--server needs a token: --token or ENSURESEC_TOKEN")?;
+            let client = EventsClient::new(&server, token)?;
+            let bar = ProgressBar::new_spinner();
+            let mut sent = 0u64;
+            let mut body = Vec::new();
+            let mut in_batch = 0;
+            for e in events {
+                serde_json::to_writer(&mut body, &e)?;
+                body.push(b'\n');
+                in_batch += 1;
+                if in_batch == args.batch_events.max(1) {
+                    sent += client.post(std::mem::take(&mut body)).await?;
+                    in_batch = 0;
+                    bar.set_message(format!("{sent} events sent"));
+                    bar.tick();
+                }
+            }
+            if in_batch > 0 {
+                sent += client.post(body).await?;
+            }
+            bar.finish_and_clear();
+            eprintln!("{sent} events sent to {server}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,70 @@
+//! `ensuresec`: the platform (`serve`), its feeders (`ingest`, `simulate`) and its admin tools.
+
+mod client;
+mod cmd;
+mod logging;
+
+use clap::{Parser, Subcommand};
+
+/// End-to-end security for e-commerce: detect attacks on the web shop, payments and deliveries,
+/// correlate them into incidents, and show what is happening.
+#[derive(Parser)]
+#[command(name = "ensuresec", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = logging::Format::Text)]
+    log_format: logging::Format,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform: HTTP API, detection pipeline and embedded store.
+    Serve(cmd::serve::Args),
+    /// Send events (NDJSON) to a running server, or through the pipeline in-process (--offline).
+    Ingest(cmd::ingest::Args),
+    /// Generate a simulated shop's events with labelled attacks, to stdout or a server.
+    Simulate(cmd::simulate::Args),
+    /// Check a configuration file.
+    Config {
+        #[command(subcommand)]
+        command: cmd::config::Command,
+    },
+    /// Manage API tokens in the data directory.
+    Token {
+        #[command(subcommand)]
+        command: cmd::token::Command,
+    },
+    /// Print the JSON Schema of an event, alert or incident.
+    Schema(cmd::schema::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => cmd::serve::run(args).await,
+            Command::Ingest(args) => cmd::ingest::run(args).await,
+            Command::Simulate(args) => cmd::simulate::run(args).await,
+            Command::Config { command } => cmd::config::run(command),
+            Command::Token { command } => cmd::token::run(command).await,
+            Command::Schema(args) => cmd::schema::run(args),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

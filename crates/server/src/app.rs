@@ -1,0 +1,58 @@
+//! The HTTP application: routes and shared state.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use ensuresec_model::Limits;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::Platform;
+use crate::routes::{alerts, events, health, incidents, meta};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The running platform.
+    pub platform: Arc<Platform>,
+    /// Metrics rendering.
+    pub metrics: PrometheusHandle,
+    /// Event decoding limits.
+    pub limits: Limits,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Time allowed to read a body.
+    pub body_timeout: Duration,
+}
+
+impl AppState {
+    /// State for a platform, with limits from its configuration.
+    pub fn new(platform: Arc<Platform>) -> AppState {
+        let config = platform.config().clone();
+        AppState {
+            metrics: crate::telemetry::prometheus(),
+            limits: config.limits(),
+            max_body_bytes: config.server.max_body_bytes,
+            body_timeout: Duration::from_secs(config.server.body_timeout_seconds),
+            platform,
+        }
+    }
+}
+
+/// The router with every endpoint.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/events", post(events::post_events))
+        .route("/v1/alerts", get(alerts::list_alerts))
+        .route("/v1/incidents", get(incidents::list_incidents))
+        .route("/v1/incidents/{id}", get(incidents::get_incident))
+        .route("/v1/openapi.json", get(meta::openapi))
+        .route("/v1/schema/{name}", get(meta::schema))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        // Our own limit applies to /v1/events; this one bounds every other route.
+        .layer(axum::extract::DefaultBodyLimit::max(state.max_body_bytes))
+        .with_state(state)
+}

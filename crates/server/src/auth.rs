@@ -1,0 +1,64 @@
+//! Bearer-token authentication: handlers state the scope they need by taking a `Scoped<S>`.
+
+use std::marker::PhantomData;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use ensuresec_store::{Scope, TokenInfo};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// A scope as a type, so that a handler's signature says what it needs.
+pub trait RequiredScope: Send + Sync + 'static {
+    /// The scope.
+    const SCOPE: Scope;
+}
+
+/// Needs the `ingest` scope.
+pub struct Ingest;
+impl RequiredScope for Ingest {
+    const SCOPE: Scope = Scope::Ingest;
+}
+
+/// Needs the `read` scope.
+pub struct Read;
+impl RequiredScope for Read {
+    const SCOPE: Scope = Scope::Read;
+}
+
+/// An authenticated caller holding scope `S`.
+pub struct Scoped<S: RequiredScope> {
+    /// The token used.
+    pub token: TokenInfo,
+    _scope: PhantomData<S>,
+}
+
+impl<S: RequiredScope> FromRequestParts<AppState> for Scoped<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let secret = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && s.len() <= 256)
+            .ok_or(ApiError::Unauthorized)?;
+        let token = state
+            .platform
+            .store()
+            .authenticate(secret)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        if !token.allows(S::SCOPE) {
+            return Err(ApiError::Forbidden(S::SCOPE.as_str()));
+        }
+        Ok(Scoped {
+            token,
+            _scope: PhantomData,
+        })
+    }
+}

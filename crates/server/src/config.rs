@@ -1,0 +1,349 @@
+//! Configuration: `ensuresec.toml` (optional; every key has a default), then `ENSURESEC_*`
+//! environment variables, then command-line flags. Raw → validated: unknown keys are errors, and
+//! every error names the file, line and key (or the variable).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has a bad key or value.
+    #[error("{path}: line {line}, column {column}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+    /// An environment variable has a bad value or names an unknown key.
+    #[error("environment variable {var}: {message}")]
+    Env {
+        /// The variable.
+        var: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The values parse but do not make sense together.
+    #[error("{key}: {message}")]
+    Invalid {
+        /// The key, as `section.key`.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The HTTP server.
+    pub server: ServerConfig,
+    /// Where and how long data is kept.
+    pub storage: StorageConfig,
+    /// Limits on ingested events.
+    pub ingest: IngestConfig,
+    /// Detection workers.
+    pub pipeline: PipelineSection,
+    /// Which detection rules run.
+    pub detection: DetectionConfig,
+    /// How alerts are grouped into incidents.
+    pub correlation: CorrelationConfig,
+    /// The demo traffic of `serve --demo`.
+    pub demo: DemoConfig,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Time allowed to read a request body, in seconds.
+    pub body_timeout_seconds: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 16 * 1024 * 1024,
+            body_timeout_seconds: 30,
+        }
+    }
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Directory of the embedded database.
+    pub data_dir: PathBuf,
+    /// How long raw events are kept, in hours (alerts and incidents are kept).
+    pub event_retention_hours: u64,
+    /// Read connections in the pool.
+    pub readers: usize,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: PathBuf::from("./ensuresec-data"),
+            event_retention_hours: 72,
+            readers: 4,
+        }
+    }
+}
+
+/// `[ingest]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Longest event (NDJSON line), in bytes.
+    pub max_line_bytes: usize,
+    /// Most events per request.
+    pub max_batch_events: usize,
+    /// How far ahead of the server's clock an event may be, in seconds.
+    pub max_future_skew_seconds: i64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        let l = ensuresec_model::Limits::default();
+        IngestConfig {
+            max_line_bytes: l.max_line_bytes,
+            max_batch_events: l.max_batch_events,
+            max_future_skew_seconds: l.max_future_skew_seconds,
+        }
+    }
+}
+
+/// `[pipeline]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineSection {
+    /// Detection worker threads; 0 means one per core.
+    pub partitions: usize,
+    /// Batches queued per worker before ingest waits.
+    pub queue_batches: Option<usize>,
+}
+
+/// `[detection]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectionConfig {
+    /// Run the threshold rules shipped with ensuresec.
+    pub default_rules: bool,
+    /// More threshold rule files (YAML).
+    pub rule_files: Vec<PathBuf>,
+}
+
+impl Default for DetectionConfig {
+    fn default() -> Self {
+        DetectionConfig {
+            default_rules: true,
+            rule_files: vec![],
+        }
+    }
+}
+
+/// `[correlation]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorrelationConfig {
+    /// An alert joins an incident about the same entity seen within this many seconds.
+    pub group_window_seconds: u64,
+    /// Most incidents the correlator keeps in memory.
+    pub max_tracked_incidents: usize,
+}
+
+impl Default for CorrelationConfig {
+    fn default() -> Self {
+        CorrelationConfig {
+            group_window_seconds: 3600,
+            max_tracked_incidents: 100_000,
+        }
+    }
+}
+
+/// `[demo]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoConfig {
+    /// Simulated events per second.
+    pub rate: f64,
+    /// Random seed.
+    pub seed: u64,
+    /// Simulator scenario.
+    pub scenario: String,
+    /// Attack campaigns per simulated hour (frequent, so that a demo shows incidents soon).
+    pub campaigns_per_hour: f64,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig {
+            rate: 20.0,
+            seed: 42,
+            scenario: "mixed".into(),
+            campaigns_per_hour: 30.0,
+        }
+    }
+}
+
+/// Environment variables that are shortcuts for a key.
+const SHORTCUTS: &[(&str, &str, &str)] = &[
+    ("ENSURESEC_LISTEN", "server", "listen"),
+    ("ENSURESEC_DATA_DIR", "storage", "data_dir"),
+];
+
+/// Variables read elsewhere, not configuration keys.
+const NOT_KEYS: &[&str] = &["ENSURESEC_ADMIN_TOKEN", "ENSURESEC_TOKEN", "ENSURESEC_LOG", "ENSURESEC_SERVER"];
+
+impl Config {
+    /// Loads the file (if any), then applies `ENSURESEC_*` variables from `env`:
+    /// `ENSURESEC_SECTION__KEY=value` sets `section.key` (values parse as TOML, else as text).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                // Deserialising the typed config first gives errors with a line for bad keys.
+                parse_typed(path, &text)?;
+                text.parse::<toml::Table>().map_err(|e| file_error(path, &text, &e))?
+            }
+            None => toml::Table::new(),
+        };
+        let mut from_env = Vec::new();
+        for (var, value) in env {
+            let Some(rest) = var.strip_prefix("ENSURESEC_") else { continue };
+            if NOT_KEYS.contains(&var.as_str()) {
+                continue;
+            }
+            let (section, key) = match SHORTCUTS.iter().find(|(v, _, _)| *v == var) {
+                Some((_, s, k)) => (s.to_string(), k.to_string()),
+                None => match rest.split_once("__") {
+                    Some((s, k)) => (s.to_ascii_lowercase(), k.to_ascii_lowercase()),
+                    None => {
+                        return Err(ConfigError::Env {
+                            var,
+                            message: "not a known variable; use ENSURESEC_SECTION__KEY".into(),
+                        });
+                    }
+                },
+            };
+            let parsed = format!("v = {value}")
+                .parse::<toml::Table>()
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or(toml::Value::String(value));
+            let section_table = table
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(t) = section_table {
+                t.insert(key, parsed);
+            }
+            from_env.push(var);
+        }
+        let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+            match from_env.as_slice() {
+                [] => ConfigError::Invalid {
+                    key: "config",
+                    message: e.message().to_string(),
+                },
+                vars => ConfigError::Env {
+                    var: vars.join(", "),
+                    message: e.message().to_string(),
+                },
+            }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks a file alone, as `ensuresec config check` does.
+    pub fn check_file(path: &Path) -> Result<Config, ConfigError> {
+        Config::load(Some(path), std::iter::empty())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, message: &str| ConfigError::Invalid {
+            key,
+            message: message.into(),
+        };
+        if self.server.max_body_bytes < 1024 {
+            return Err(invalid("server.max_body_bytes", "must be at least 1024"));
+        }
+        if self.ingest.max_line_bytes < 256 || self.ingest.max_line_bytes > self.server.max_body_bytes {
+            return Err(invalid("ingest.max_line_bytes", "must be between 256 and server.max_body_bytes"));
+        }
+        if self.ingest.max_batch_events == 0 {
+            return Err(invalid("ingest.max_batch_events", "must be positive"));
+        }
+        if self.storage.event_retention_hours == 0 {
+            return Err(invalid("storage.event_retention_hours", "must be positive"));
+        }
+        if self.correlation.group_window_seconds == 0 {
+            return Err(invalid("correlation.group_window_seconds", "must be positive"));
+        }
+        if !(self.demo.rate > 0.0 && self.demo.rate <= 1_000_000.0) {
+            return Err(invalid("demo.rate", "must be between 0 and 1000000 events per second"));
+        }
+        if ensuresec_simulator::Scenario::named(&self.demo.scenario).is_err() {
+            return Err(invalid(
+                "demo.scenario",
+                "must be one of shop, sqli, xss, credential-stuffing, card-testing, mixed",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The ingest limits as the decoder takes them.
+    pub fn limits(&self) -> ensuresec_model::Limits {
+        ensuresec_model::Limits {
+            max_line_bytes: self.ingest.max_line_bytes,
+            max_batch_events: self.ingest.max_batch_events,
+            max_future_skew_seconds: self.ingest.max_future_skew_seconds,
+            max_labels: ensuresec_model::Limits::default().max_labels,
+        }
+    }
+}
+
+fn parse_typed(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    toml::from_str::<Config>(text).map_err(|e| file_error(path, text, &e))
+}
+
+fn file_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let offset = e.span().map_or(0, |s| s.start).min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    ConfigError::File {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message: e.message().to_string(),
+    }
+}

@@ -1,0 +1,142 @@
+//! The one place where errors become HTTP answers. Every error body has the same shape:
+//! `{"error": {"code": …, "message": …, "line"?: …, "field"?: …, "limit"?: …}}`. Server-side
+//! failures are logged with their details and answered with a generic message.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ensuresec_model::DecodeError;
+use ensuresec_pipeline::IngestError;
+use ensuresec_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An API failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No or an unknown bearer token.
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    /// The token lacks the scope.
+    #[error("this token lacks the `{0}` scope")]
+    Forbidden(&'static str),
+    /// A batch of events was refused.
+    #[error("{0}")]
+    Decode(#[from] DecodeError),
+    /// A query parameter or path segment is bad.
+    #[error("parameter `{param}`: {message}")]
+    BadParam {
+        /// The parameter.
+        param: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The body is too large.
+    #[error("request body is over the limit of {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// The body could not be read in time or at all.
+    #[error("request body could not be read: {0}")]
+    BodyRead(String),
+    /// Not found.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Storage failed.
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+    /// Ingest failed after validation.
+    #[error("ingest failed")]
+    Ingest(#[from] IngestError),
+}
+
+/// The JSON error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code.
+    pub code: &'static str,
+    /// A sentence for people.
+    pub message: String,
+    /// The 1-based line of the batch at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The field or parameter at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The limit that was exceeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::Decode(DecodeError::TooManyEvents { .. }) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "too_many_events")
+            }
+            ApiError::Decode(DecodeError::LineTooLong { .. }) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "line_too_long")
+            }
+            ApiError::Decode(DecodeError::Invalid { .. }) => (StatusCode::BAD_REQUEST, "invalid_event"),
+            ApiError::BadParam { .. } => (StatusCode::BAD_REQUEST, "bad_parameter"),
+            ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::BodyRead(_) => (StatusCode::BAD_REQUEST, "body_unreadable"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Store(_) | ApiError::Ingest(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
+        };
+        if status.is_server_error() {
+            // Details stay in the log; the client learns only that it may retry.
+            tracing::error!(error = ?self, "request failed");
+        }
+        let (line, field, limit) = match &self {
+            ApiError::Decode(d) => (
+                d.line(),
+                d.field().map(str::to_string),
+                match d {
+                    DecodeError::LineTooLong { limit, .. } | DecodeError::TooManyEvents { limit } => {
+                        Some(*limit)
+                    }
+                    DecodeError::Invalid { .. } => None,
+                },
+            ),
+            ApiError::BadParam { param, .. } => (None, Some(param.clone()), None),
+            ApiError::TooLarge { limit } => (None, None, Some(*limit)),
+            _ => (None, None, None),
+        };
+        let message = match &self {
+            ApiError::Store(_) | ApiError::Ingest(_) => {
+                "the server cannot store data right now; nothing of this request was kept, retry later"
+                    .to_string()
+            }
+            other => other.to_string(),
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message,
+                line,
+                field,
+                limit,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

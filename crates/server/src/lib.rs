@@ -1,0 +1,20 @@
+//! The ensuresec server: configuration ([`config`]), the HTTP API ([`app`]), the wiring of store,
+//! pipeline and sinks ([`Platform`]), and the demo traffic source ([`demo`]).
+//!
+//! Architecture invariant: the HTTP layer only translates. It decodes and authenticates
+//! requests, calls the [`Ingestor`](ensuresec_pipeline::Ingestor) or the
+//! [`Store`](ensuresec_store::Store), and maps their errors to status codes in one place
+//! ([`error::ApiError`]). It holds no detection logic.
+
+pub mod app;
+mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+mod openapi;
+mod params;
+mod platform;
+mod routes;
+pub mod telemetry;
+
+pub use platform::{Platform, PlatformError};

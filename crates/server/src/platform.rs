@@ -1,0 +1,156 @@
+//! The platform: store, pipeline, sinks and ingestor started together from one configuration,
+//! shared by `serve` and by offline ingest.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use ensuresec_behaviour::{DEFAULT_RULES, RuleError, RuleSet};
+use ensuresec_correlate::CorrelatorConfig;
+use ensuresec_model::Clock;
+use ensuresec_pipeline::{
+    BroadcastSink, Ingestor, Pipeline, PipelineConfig, Sink, StoreSink, SystemClock, detectors,
+};
+use ensuresec_store::{SqliteOptions, SqliteStore, Store, StoreError};
+
+use crate::config::Config;
+
+/// Why the platform could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// A rule file is bad.
+    #[error("rules: {0}")]
+    Rules(#[from] RuleError),
+    /// A rule file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The failure.
+        source: std::io::Error,
+    },
+}
+
+/// A running platform.
+pub struct Platform {
+    store: Arc<dyn Store>,
+    pipeline: Pipeline,
+    ingestor: Ingestor,
+    live: BroadcastSink,
+    clock: Arc<dyn Clock>,
+    config: Config,
+}
+
+/// Loads the configured threshold rules: the shipped ones (unless disabled) and every file.
+pub fn load_rules(config: &Config) -> Result<RuleSet, PlatformError> {
+    let mut set = if config.detection.default_rules {
+        RuleSet::from_yaml("thresholds.yaml (built in)", DEFAULT_RULES)?
+    } else {
+        RuleSet::default()
+    };
+    for path in &config.detection.rule_files {
+        let text = std::fs::read_to_string(path).map_err(|source| PlatformError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let more = RuleSet::from_yaml(&path.display().to_string(), &text)?;
+        set.rules.extend(more.rules);
+    }
+    Ok(set)
+}
+
+impl Platform {
+    /// Opens the store in the configured data directory and starts the pipeline.
+    pub async fn start(config: &Config) -> Result<Platform, PlatformError> {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(
+            &config.storage.data_dir,
+            SqliteOptions {
+                readers: config.storage.readers.max(1),
+                ..SqliteOptions::default()
+            },
+        )?);
+        Platform::with_store(config, store, Arc::new(SystemClock)).await
+    }
+
+    /// Starts the pipeline over an already opened store, with the given clock.
+    pub async fn with_store(
+        config: &Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Platform, PlatformError> {
+        let rules = load_rules(config)?;
+        let live = BroadcastSink::new(1024);
+        let sinks: Vec<Arc<dyn Sink>> = vec![Arc::new(StoreSink(store.clone())), Arc::new(live.clone())];
+        let defaults = PipelineConfig::default();
+        let pipeline_config = PipelineConfig {
+            partitions: match config.pipeline.partitions {
+                0 => defaults.partitions,
+                n => n,
+            },
+            queue_batches: config.pipeline.queue_batches.unwrap_or(defaults.queue_batches),
+            correlator: CorrelatorConfig {
+                group_window: Duration::seconds(config.correlation.group_window_seconds as i64),
+                max_tracked: config.correlation.max_tracked_incidents,
+                ..CorrelatorConfig::default()
+            },
+        };
+        let pipeline = Pipeline::start(
+            pipeline_config,
+            detectors::threshold(&rules),
+            store.clone(),
+            sinks,
+            clock.clone(),
+        )
+        .await?;
+        let ingestor = Ingestor::new(store.clone(), pipeline.handle(), clock.clone());
+        Ok(Platform {
+            store,
+            pipeline,
+            ingestor,
+            live,
+            clock,
+            config: config.clone(),
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The entry for events.
+    pub fn ingestor(&self) -> &Ingestor {
+        &self.ingestor
+    }
+
+    /// Live findings, for subscribers.
+    pub fn live(&self) -> &BroadcastSink {
+        &self.live
+    }
+
+    /// The platform's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Deletes raw events older than the retention; returns how many went.
+    pub async fn apply_retention(&self) -> Result<u64, StoreError> {
+        let hours = self.config.storage.event_retention_hours as i64;
+        let cutoff = self.clock.now() - Duration::hours(hours);
+        self.store.purge_events_before(cutoff).await
+    }
+
+    /// Finishes all queued detection and delivers the last findings. Ingestors cloned from this
+    /// platform must be dropped first.
+    pub async fn shutdown(self) {
+        drop(self.ingestor);
+        self.pipeline.shutdown().await;
+    }
+}

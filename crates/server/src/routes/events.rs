@@ -1,0 +1,93 @@
+//! `POST /v1/events`: a batch of events, NDJSON or a JSON array; stored durably before the answer.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use ensuresec_model::decode_batch;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::auth::{Ingest, Scoped};
+use crate::error::{ApiError, ErrorBody};
+
+/// What was accepted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestResponse {
+    /// Events stored.
+    pub accepted: u64,
+    /// Sequence number of the first.
+    pub first_seq: u64,
+    /// Sequence number of the last.
+    pub last_seq: u64,
+}
+
+/// Rejections, counted by reason.
+const REJECTED: &str = "ensuresec_ingest_rejected_total";
+
+#[utoipa::path(
+    post,
+    path = "/v1/events",
+    tag = "events",
+    request_body(
+        content = String,
+        content_type = "application/x-ndjson",
+        description = "One event per line (NDJSON), or a JSON array of events. See the Event schema.",
+    ),
+    responses(
+        (status = 200, description = "Every event is durable and queued for detection", body = IngestResponse),
+        (status = 400, description = "A line is invalid; nothing of the batch was stored", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "The token lacks the ingest scope", body = ErrorBody),
+        (status = 413, description = "Body, line or event count over the limit; nothing was stored", body = ErrorBody),
+        (status = 503, description = "Storage unavailable; nothing was stored", body = ErrorBody),
+    ),
+    security(("bearer" = ["ingest"])),
+)]
+/// Ingests a batch. The whole batch is refused if any line is bad, so that the client can fix it
+/// and resend without duplicates.
+pub(crate) async fn post_events(
+    State(state): State<AppState>,
+    auth: Scoped<Ingest>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<IngestResponse>, ApiError> {
+    let limit = state.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        metrics::counter!(REJECTED, "reason" => "too_large").increment(1);
+        return Err(ApiError::TooLarge { limit });
+    }
+    let read = Limited::new(body, limit).collect();
+    let bytes = match tokio::time::timeout(state.body_timeout, read).await {
+        Err(_) => return Err(ApiError::BodyRead("timed out".into())),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            metrics::counter!(REJECTED, "reason" => "too_large").increment(1);
+            return Err(ApiError::TooLarge { limit });
+        }
+        Ok(Err(e)) => return Err(ApiError::BodyRead(e.to_string())),
+        Ok(Ok(collected)) => collected.to_bytes(),
+    };
+    let limits = state.limits;
+    let now = state.platform.clock().now();
+    // Decoding a large batch is CPU work: keep it off the async threads.
+    let decoded = tokio::task::spawn_blocking(move || decode_batch(&bytes, &limits, now))
+        .await
+        .map_err(|e| ApiError::BodyRead(e.to_string()))?;
+    let events = decoded.inspect_err(|_| {
+        metrics::counter!(REJECTED, "reason" => "invalid").increment(1);
+    })?;
+    let count = events.len() as u64;
+    let range = state.platform.ingestor().ingest(events).await?;
+    tracing::debug!(token = %auth.token.name, events = count, first_seq = range.first, "batch ingested");
+    Ok(Json(IngestResponse {
+        accepted: count,
+        first_seq: range.first,
+        last_seq: (range.first + range.len).saturating_sub(1),
+    }))
+}

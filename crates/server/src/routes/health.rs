@@ -1,0 +1,38 @@
+//! Liveness, readiness and metrics: open to scrapers and orchestrators without a token, and
+//! revealing nothing but counters.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+
+use crate::app::AppState;
+
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process is alive")))]
+/// Liveness.
+pub(crate) async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "The store answers"), (status = 503, description = "The store does not answer")))]
+/// Readiness: the store answers a query.
+pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.platform.store().max_ids().await {
+        Ok(_) => (StatusCode::OK, "ready\n"),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n")
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format")))]
+/// Prometheus metrics.
+pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+}

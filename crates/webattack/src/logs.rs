@@ -1,1 +1,0 @@
-//! Access-log parsers (stub while the engine is built).
