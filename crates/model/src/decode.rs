@@ -124,7 +124,7 @@ fn explain(line: &[u8], line_no: usize) -> DecodeError {
             let inner = err.into_inner();
             DecodeError::Invalid {
                 line: line_no,
-                field: (path != ".").then_some(path),
+                field: (path != "." && path != "?").then_some(path),
                 message: format!("{} (column {})", strip_position(&inner), inner.column()),
             }
         }
@@ -151,7 +151,7 @@ fn decode_array(
         let inner = err.into_inner();
         DecodeError::Invalid {
             line: inner.line(),
-            field: (path != ".").then_some(path),
+            field: (path != "." && path != "?").then_some(path),
             message: format!("{} (column {})", strip_position(&inner), inner.column()),
         }
     })?;

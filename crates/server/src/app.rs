@@ -9,7 +9,7 @@ use ensuresec_model::Limits;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::Platform;
-use crate::routes::{alerts, events, health, incidents, meta};
+use crate::routes::{alerts, events, health, incidents, meta, stream};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/alerts", get(alerts::list_alerts))
         .route("/v1/incidents", get(incidents::list_incidents))
         .route("/v1/incidents/{id}", get(incidents::get_incident))
+        .route("/v1/stream", get(stream::stream))
         .route("/v1/openapi.json", get(meta::openapi))
         .route("/v1/schema/{name}", get(meta::schema))
         .route("/healthz", get(health::healthz))

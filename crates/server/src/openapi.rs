@@ -27,6 +27,7 @@ use crate::routes;
         routes::health::metrics,
         routes::meta::openapi,
         routes::meta::schema,
+        routes::stream::stream,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, routes::events::IngestResponse)),
     modifiers(&BearerAuth),

@@ -5,3 +5,4 @@ pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod incidents;
 pub(crate) mod meta;
+pub(crate) mod stream;

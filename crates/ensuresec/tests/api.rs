@@ -1,0 +1,233 @@
+//! The HTTP API of a real `ensuresec serve`, over a socket.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+
+use serde_json::Value;
+use support::{Server, TOKEN, client, post_events, stuffing};
+
+#[test]
+fn every_state_and_data_endpoint_needs_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let c = client();
+    for path in ["/v1/alerts", "/v1/incidents", "/v1/incidents/1", "/v1/openapi.json", "/v1/stream", "/v1/schema/event.json"] {
+        let r = c.get(server.url(path)).send().unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+        assert_eq!(r.headers()["www-authenticate"], "Bearer");
+        let body: Value = r.json().unwrap();
+        assert_eq!(body["error"]["code"], "unauthorized", "{path}");
+        let r = c.get(server.url(path)).bearer_auth("es_wrong").send().unwrap();
+        assert_eq!(r.status(), 401, "{path} with a wrong token");
+    }
+    let r = c.post(server.url("/v1/events")).body("{}").send().unwrap();
+    assert_eq!(r.status(), 401);
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(c.get(server.url(path)).send().unwrap().status(), 200, "{path} is open");
+    }
+}
+
+#[test]
+fn a_read_only_token_cannot_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // Create the token in the data directory before the server starts, as an operator would.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+        .args(["token", "create", "--name", "dashboard", "--scope", "read", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let secret = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let server = Server::start(&data, &[]);
+    let c = client();
+    let r = c.post(server.url("/v1/events")).bearer_auth(&secret).body(stuffing("192.0.2.1", 1)).send().unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("ingest"));
+    assert_eq!(c.get(server.url("/v1/alerts")).bearer_auth(&secret).send().unwrap().status(), 200);
+}
+
+#[test]
+fn ingested_attack_becomes_an_incident_seen_live_and_in_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    // Subscribe first, then send: the stream must carry the incident.
+    let stream = client()
+        .get(server.url("/v1/stream"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let r = post_events(&server, stuffing("203.0.113.66", 30));
+    assert_eq!(r.status(), 200);
+    let accepted: Value = r.json().unwrap();
+    assert_eq!(accepted["accepted"], 30);
+    let mut incident: Option<Value> = None;
+    let mut event_name = String::new();
+    for line in BufReader::new(stream).lines() {
+        let line = line.expect("the stream delivers before the client's time-out");
+        if let Some(name) = line.strip_prefix("event: ") {
+            event_name = name.to_string();
+        } else if let Some(data) = line.strip_prefix("data: ") {
+            if event_name == "incident" {
+                incident = Some(serde_json::from_str(data).unwrap());
+                break;
+            }
+        }
+    }
+    let incident = incident.unwrap();
+    assert_eq!(incident["entity"]["value"], "203.0.113.66");
+    assert_eq!(incident["status"], "open");
+    let c = client();
+    let list: Value = c
+        .get(server.url("/v1/incidents?status=open&entity=ip:203.0.113.66"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let id = list["items"][0]["id"].as_u64().unwrap();
+    let detail: Value = c
+        .get(server.url(&format!("/v1/incidents/{id}")))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(detail["alerts"][0]["rule_id"], "credential-stuffing-ip");
+    assert_eq!(detail["actions"][0]["kind"], "incident_opened");
+    let ocsf: Value = c
+        .get(server.url("/v1/alerts?format=ocsf&severity=high"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let finding = &ocsf["items"][0];
+    assert_eq!(finding["class_uid"], 2004);
+    assert_eq!(finding["observables"][0]["value"], "203.0.113.66");
+    assert_eq!(finding["finding_info"]["analytic"]["uid"], "credential-stuffing-ip");
+    let missing = c.get(server.url("/v1/incidents/999999")).bearer_auth(TOKEN).send().unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+/// Posts `body` and checks the refusal's status, code, line and field.
+fn check_refused(server: &Server, body: String, status: u16, code: &str, line: Option<u64>, field: Option<&str>) {
+    let r = post_events(server, body);
+    assert_eq!(r.status(), status);
+    let err: Value = r.json().unwrap();
+    assert_eq!(err["error"]["code"], code, "{err}");
+    assert_eq!(err["error"]["line"].as_u64(), line, "{err}");
+    assert_eq!(err["error"]["field"].as_str(), field, "{err}");
+}
+
+#[test]
+fn bad_batches_are_refused_whole_with_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let first: Value = post_events(&server, stuffing("192.0.2.1", 2)).json().unwrap();
+    let good = support::failed_login("a", "192.0.2.2", 1);
+    check_refused(&server, format!("{good}\n{{not json"), 400, "invalid_event", Some(2), None);
+    check_refused(
+        &server,
+        format!("{good}\n{good}\n{}", good.replace("\"auth\"", "\"teleport\"")),
+        400,
+        "invalid_event",
+        Some(3),
+        Some("type"),
+    );
+    check_refused(
+        &server,
+        good.replace("2026-11-21T10:00:01Z", "2026-13-01T00:00:00Z"),
+        400,
+        "invalid_event",
+        Some(1),
+        Some("time"),
+    );
+    let long = format!(r#"{{"type":"auth","time":"2026-11-21T10:00:00Z","source":"{}","data":{{}}}}"#, "x".repeat(70_000));
+    check_refused(&server, long, 413, "line_too_long", Some(1), None);
+    // Nothing of the refused batches was stored: sequence numbers continue without a gap.
+    let next: Value = post_events(&server, good).json().unwrap();
+    assert_eq!(next["first_seq"].as_u64().unwrap(), first["last_seq"].as_u64().unwrap() + 1);
+}
+
+#[test]
+fn oversized_bodies_are_refused_with_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = dir.path().join("small.toml");
+    std::fs::write(&config, "[server]\nmax_body_bytes = 4096\n[ingest]\nmax_line_bytes = 1024\n").unwrap();
+    let server = Server::start(&data, &["--config", config.to_str().unwrap()]);
+    let r = post_events(&server, stuffing("192.0.2.1", 40));
+    assert_eq!(r.status(), 413);
+    let err: Value = r.json().unwrap();
+    assert_eq!(err["error"]["code"], "payload_too_large");
+    assert_eq!(err["error"]["limit"], 4096);
+}
+
+#[test]
+fn bad_query_parameters_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let c = client();
+    for (query, param) in [
+        ("/v1/alerts?severity=urgent", "severity"),
+        ("/v1/alerts?limit=0", "limit"),
+        ("/v1/alerts?since=yesterday", "since"),
+        ("/v1/alerts?entity=203.0.113.1", "entity"),
+        ("/v1/alerts?colour=red", "colour"),
+        ("/v1/incidents?status=closed", "status"),
+        ("/v1/incidents/abc", "id"),
+    ] {
+        let r = c.get(server.url(query)).bearer_auth(TOKEN).send().unwrap();
+        assert_eq!(r.status(), 400, "{query}");
+        let err: Value = r.json().unwrap();
+        assert_eq!(err["error"]["field"], param, "{query}: {err}");
+    }
+}
+
+#[test]
+fn the_openapi_document_describes_every_route_and_resolves() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let doc: Value = client()
+        .get(server.url("/v1/openapi.json"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in ["/v1/events", "/v1/alerts", "/v1/incidents", "/v1/incidents/{id}", "/v1/stream", "/healthz", "/readyz", "/metrics"] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing");
+    }
+    // Every reference points at a schema that exists.
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(refs.iter().any(|r| r.ends_with("/Event")));
+    for r in refs {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("odd ref {r}"));
+        assert!(doc["components"]["schemas"].get(name).is_some(), "{r} does not resolve");
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, x) in map {
+                if k == "$ref" {
+                    out.push(x.as_str().unwrap().to_string());
+                } else {
+                    collect_refs(x, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
+}

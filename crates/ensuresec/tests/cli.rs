@@ -1,0 +1,132 @@
+//! The command line: config check, simulate, ingest (online and offline).
+
+mod support;
+
+use std::process::Command;
+
+use support::{Server, TOKEN};
+
+fn ensuresec() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ensuresec"));
+    c.env("ENSURESEC_LOG", "warn");
+    c
+}
+
+#[test]
+fn config_check_names_the_bad_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, "[server]\nlisten = \"0.0.0.0:9000\"\n\n[storage]\nevent_retention_hours = 24\n").unwrap();
+    let out = ensuresec().arg("config").arg("check").arg(&good).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[server]\nlisten = \"0.0.0.0:9000\"\n\n[storage]\nretention = 24\n").unwrap();
+    let out = ensuresec().arg("config").arg("check").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 5") && err.contains("retention"), "{err}");
+
+    let typed = dir.path().join("typed.toml");
+    std::fs::write(&typed, "[server]\nmax_body_bytes = \"big\"\n").unwrap();
+    let out = ensuresec().arg("config").arg("check").arg(&typed).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("line 2"), "{err}");
+}
+
+#[test]
+fn a_bad_config_file_stops_serve_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[pipeline]\npartitions = -1\n").unwrap();
+    let out = ensuresec()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml") && err.contains("line 2"), "{err}");
+}
+
+#[test]
+fn environment_variables_override_the_file_and_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ensuresec()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("ENSURESEC_STORAGE__EVENT_RETENTION_HOURS", "soon")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ENSURESEC_STORAGE__EVENT_RETENTION_HOURS"), "{err}");
+}
+
+fn simulate(args: &[&str]) -> String {
+    let out = ensuresec()
+        .args(["simulate", "--start", "2026-11-20T18:00:00Z"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn simulate_is_deterministic_by_seed() {
+    let a = simulate(&["--scenario", "credential-stuffing", "--seed", "9", "--count", "500"]);
+    let b = simulate(&["--scenario", "credential-stuffing", "--seed", "9", "--count", "500"]);
+    let c = simulate(&["--scenario", "credential-stuffing", "--seed", "10", "--count", "500"]);
+    assert_eq!(a.lines().count(), 500);
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}
+
+#[test]
+fn offline_ingest_of_a_simulated_attack_opens_incidents() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("day.ndjson");
+    let events = simulate(&["--scenario", "mixed", "--rate", "20", "--duration-seconds", "3600", "--campaigns-per-hour", "12"]);
+    std::fs::write(&file, events).unwrap();
+    let out = ensuresec()
+        .args(["ingest", "--offline", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{summary}");
+    // The summary table's last data row: events, batches, seconds, rate, alerts, incidents.
+    let row: Vec<&str> = summary
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("| ") && l.chars().nth(2).is_some_and(|c| c.is_ascii_digit()))
+        .unwrap()
+        .split('|')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    let incidents: u64 = row[5].parse().unwrap();
+    assert!(incidents >= 2, "{summary}");
+}
+
+#[test]
+fn online_ingest_reports_the_file_line_of_a_bad_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let file = dir.path().join("events.ndjson");
+    let mut lines: Vec<String> = (0..7).map(|i| support::failed_login("a", "192.0.2.1", i)).collect();
+    lines[5] = lines[5].replace("\"login\"", "\"levitate\"");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = ensuresec()
+        .args(["ingest", "--batch-events", "3", "--server", &server.base, "--token", TOKEN])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("events.ndjson:6:") && err.contains("levitate"), "{err}");
+    assert!(err.contains("the 3 events before the failing batch are stored"), "{err}");
+}

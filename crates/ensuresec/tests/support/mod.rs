@@ -1,0 +1,105 @@
+//! Starting the real `ensuresec serve` on an ephemeral port, and helpers to talk to it.
+
+#![allow(dead_code)] // each test file uses a different subset of these helpers
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const TOKEN: &str = "es_test_admin_token_0123456789";
+
+/// A running server process; killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    /// Starts `ensuresec serve` on 127.0.0.1:0 with its data in `data_dir`.
+    pub fn start(data_dir: &Path, extra_args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra_args)
+            .env("ENSURESEC_ADMIN_TOKEN", TOKEN)
+            .env("ENSURESEC_LOG", "warn")
+            .current_dir(data_dir.parent().unwrap_or(data_dir))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start ensuresec serve");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("server printed its address before exiting")
+                .expect("read server output");
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                // Strip terminal styling around the URL.
+                let url: String = rest
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .collect::<String>()
+                    .replace("[1m", "")
+                    .replace("[0m", "");
+                break url.trim().to_string();
+            }
+        };
+        // Keep draining stdout so that the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, base }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill_hard(&mut self) {
+        self.child.kill().expect("kill -9 the server");
+        self.child.wait().expect("reap the server");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// One failed login, as NDJSON.
+pub fn failed_login(account: &str, ip: &str, second: u32) -> String {
+    format!(
+        r#"{{"type":"auth","time":"2026-11-21T10:{:02}:{:02}Z","source":"test","data":{{"account":"{account}","ip":"{ip}","action":"login","outcome":"failure"}}}}"#,
+        second / 60,
+        second % 60
+    )
+}
+
+/// A credential-stuffing wave: `n` accounts from one address.
+pub fn stuffing(ip: &str, n: u32) -> String {
+    (0..n)
+        .map(|i| failed_login(&format!("victim{i}"), ip, i))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn post_events(server: &Server, body: String) -> reqwest::blocking::Response {
+    client()
+        .post(server.url("/v1/events"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .unwrap()
+}
