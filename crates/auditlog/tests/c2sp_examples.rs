@@ -1,6 +1,8 @@
 //! The examples in the C2SP specifications (`shared/corpora/tlog/c2sp-specs`) parse and, where the
 //! spec gives the key, verify; tampering with them is caught.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 mod common;
 
 use std::path::Path;

@@ -4,6 +4,8 @@
 //! The test re-runs its own binary as the child (selected by an environment variable), which
 //! appends from several threads and prints each acknowledgement to stdout.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};

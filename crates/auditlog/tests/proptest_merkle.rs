@@ -3,6 +3,8 @@
 //! consistency proof between any two sizes, and every subtree proof agree and verify; mutated
 //! proofs are rejected.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use ensuresec_auditlog::hash::{Hash, leaf_hash, node_hash};
 use ensuresec_auditlog::merkle::{
     self, MemoryTree, is_valid_subtree, verify_consistency, verify_inclusion,

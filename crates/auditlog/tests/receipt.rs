@@ -1,6 +1,8 @@
 //! Receipts verify offline against the log key (and a witness policy), in JSON and tlog-proof
 //! form, and any change to them is caught.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use std::sync::Arc;
 use std::time::Duration;
 

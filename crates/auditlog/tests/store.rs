@@ -1,5 +1,7 @@
 //! The durable log: appends are readable and provable, and reopening recovers the same tree.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,6 +2,8 @@
 //! (forked) history, whether or not the forger also rewrote the derived files; the verifier names
 //! the first bad index, and the witness refuses to cosign the fork.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;

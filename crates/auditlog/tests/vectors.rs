@@ -1,6 +1,8 @@
 //! The transparency-dev/merkle proof vectors in `shared/corpora/tlog/testdata` give the expected
 //! verdict: valid proofs verify, broken ones are rejected.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,8 @@
 //! The witness cosigns consistent growth and refuses forks, rollbacks and bad signatures; its
 //! state survives a restart; the k-of-n policy counts valid cosignatures.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use std::sync::Arc;
 
 use ensuresec_auditlog::checkpoint::Checkpoint;

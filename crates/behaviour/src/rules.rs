@@ -79,7 +79,7 @@ impl Condition {
     pub fn matches(&self, value: &serde_json::Value) -> bool {
         match (self, value) {
             (Condition::Equals(want), serde_json::Value::String(s)) => s == want,
-            (Condition::Equals(want), other) => other.to_string() == *want,
+            (Condition::Equals(want), other) => want.as_str() == other.to_string().as_str(),
             (Condition::StatusClass(class), serde_json::Value::Number(n)) => {
                 n.as_u64().is_some_and(|v| v / 100 == u64::from(*class))
             }
@@ -151,17 +151,28 @@ impl RuleSet {
                 key,
                 message,
             };
-            if r.id.is_empty() || !r.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            if r.id.is_empty()
+                || !r
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
                 return Err(invalid("id", "must be letters, digits, `-` or `_`".into()));
             }
             if rules.iter().any(|x: &ThresholdRule| x.id == r.id) {
                 return Err(invalid("id", "is used by an earlier rule".into()));
             }
             if r.window_seconds == 0 || r.window_seconds > MAX_WINDOW_SECONDS {
-                return Err(invalid("window_seconds", format!("must be 1 to {MAX_WINDOW_SECONDS}")));
+                return Err(invalid(
+                    "window_seconds",
+                    format!("must be 1 to {MAX_WINDOW_SECONDS}"),
+                ));
             }
             if r.threshold == 0 || r.threshold > MAX_THRESHOLD {
-                return Err(invalid("threshold", format!("must be 1 to {MAX_THRESHOLD}")));
+                return Err(invalid(
+                    "threshold",
+                    format!("must be 1 to {MAX_THRESHOLD}"),
+                ));
             }
             if !(0.0..=1.0).contains(&r.confidence) {
                 return Err(invalid("confidence", "must be between 0 and 1".into()));
@@ -172,7 +183,12 @@ impl RuleSet {
                     serde_yaml_ng::Value::String(s) => s,
                     serde_yaml_ng::Value::Number(n) => n.to_string(),
                     serde_yaml_ng::Value::Bool(b) => b.to_string(),
-                    _ => return Err(invalid("where", format!("`{field}` must be a string, number or boolean"))),
+                    _ => {
+                        return Err(invalid(
+                            "where",
+                            format!("`{field}` must be a string, number or boolean"),
+                        ));
+                    }
                 };
                 let condition = match status_class(&text) {
                     Some(class) => Condition::StatusClass(class),
@@ -210,5 +226,6 @@ impl RuleSet {
 /// `4xx` → 4.
 fn status_class(text: &str) -> Option<u16> {
     let b = text.as_bytes();
-    (b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && &b[1..] == b"xx").then(|| u16::from(b[0] - b'0'))
+    (b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && &b[1..] == b"xx")
+        .then(|| u16::from(b[0] - b'0'))
 }

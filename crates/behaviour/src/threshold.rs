@@ -97,7 +97,7 @@ impl Detector for ThresholdDetector {
         let time_ms = event.time.timestamp_millis();
         self.latest_ms = self.latest_ms.max(time_ms);
         self.seen += 1;
-        if self.seen % SWEEP_EVERY == 0 {
+        if self.seen.is_multiple_of(SWEEP_EVERY) {
             self.sweep();
         }
         // The payload as JSON, made once and only if a matching rule looks at fields.
@@ -118,9 +118,10 @@ impl Detector for ThresholdDetector {
             } else {
                 &serde_json::Value::Null
             };
-            let matches = rule.conditions.iter().all(|(field, cond)| {
-                fields.get(field).is_some_and(|v| cond.matches(v))
-            });
+            let matches = rule
+                .conditions
+                .iter()
+                .all(|(field, cond)| fields.get(field).is_some_and(|v| cond.matches(v)));
             if !matches {
                 continue;
             }
@@ -131,20 +132,21 @@ impl Detector for ThresholdDetector {
                 },
                 None => None,
             };
-            if !state.windows.contains_key(&entity_text) && state.windows.len() >= MAX_ENTITIES_PER_RULE {
+            if !state.windows.contains_key(&entity_text)
+                && state.windows.len() >= MAX_ENTITIES_PER_RULE
+            {
                 let window_ms = i64::from(rule.window_seconds) * 1000;
                 let now = self.latest_ms;
                 state.windows.retain(|_, w| !w.idle(now, window_ms));
-                if state.windows.len() >= MAX_ENTITIES_PER_RULE {
-                    if let Some(oldest) = state
+                if state.windows.len() >= MAX_ENTITIES_PER_RULE
+                    && let Some(oldest) = state
                         .windows
                         .iter()
                         .min_by_key(|(_, w)| w.latest_ms)
                         .map(|(k, _)| k.clone())
-                    {
-                        state.windows.remove(&oldest);
-                        state.evicted += 1;
-                    }
+                {
+                    state.windows.remove(&oldest);
+                    state.evicted += 1;
                 }
             }
             let window = state.windows.entry(entity_text.clone()).or_default();

@@ -49,7 +49,9 @@ impl Window {
                 self.times.len() as u64
             }
             Some((hash, text)) => {
-                if self.distinct.insert(hash, self.latest_ms).is_none() && self.samples.len() < SAMPLES {
+                if self.distinct.insert(hash, self.latest_ms).is_none()
+                    && self.samples.len() < SAMPLES
+                {
                     self.samples.push(text.to_string());
                 }
                 if self.distinct.len() >= threshold as usize {
@@ -57,16 +59,22 @@ impl Window {
                 }
                 // Bound: twice the threshold is enough to know it is reached.
                 if self.distinct.len() > 2 * threshold as usize {
-                    let mut oldest: Vec<(u64, i64)> = self.distinct.iter().map(|(k, v)| (*k, *v)).collect();
+                    let mut oldest: Vec<(u64, i64)> =
+                        self.distinct.iter().map(|(k, v)| (*k, *v)).collect();
                     oldest.sort_by_key(|(_, seen)| *seen);
-                    for (k, _) in oldest.iter().take(self.distinct.len() - 2 * threshold as usize) {
+                    for (k, _) in oldest
+                        .iter()
+                        .take(self.distinct.len() - 2 * threshold as usize)
+                    {
                         self.distinct.remove(k);
                     }
                 }
                 self.distinct.len() as u64
             }
         };
-        let quiet = self.last_alert_ms.is_none_or(|t| self.latest_ms - t >= window_ms);
+        let quiet = self
+            .last_alert_ms
+            .is_none_or(|t| self.latest_ms - t >= window_ms);
         if count >= u64::from(threshold) && quiet {
             self.last_alert_ms = Some(self.latest_ms);
             return Some(count);

@@ -1,5 +1,7 @@
 //! Threshold rules: loading, validation errors, and the windows' behaviour at their edges.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ensuresec_behaviour::{DEFAULT_RULES, RuleSet, ThresholdDetector};
 use ensuresec_model::event::{AuthAction, AuthEvent, AuthOutcome, HttpRequest};
@@ -96,15 +98,25 @@ fn distinct_threshold_fires_exactly_at_the_threshold() {
         failed_login("b", "10.0.0.1", t0() + Duration::seconds(1)),
         failed_login("b", "10.0.0.1", t0() + Duration::seconds(2)),
     ];
-    assert!(run(&mut d, &two).is_empty(), "two distinct accounts stay below three");
-    let alerts = run(&mut d, &[failed_login("c", "10.0.0.1", t0() + Duration::seconds(3))]);
+    assert!(
+        run(&mut d, &two).is_empty(),
+        "two distinct accounts stay below three"
+    );
+    let alerts = run(
+        &mut d,
+        &[failed_login("c", "10.0.0.1", t0() + Duration::seconds(3))],
+    );
     assert_eq!(alerts.len(), 1);
     let a = &alerts[0];
     assert_eq!(a.rule_id, "r1");
     assert_eq!(a.entity.to_string(), "ip:10.0.0.1");
     assert_eq!(a.evidence["count"], 3);
     assert_eq!(a.evidence["samples"].as_array().unwrap().len(), 3);
-    assert_eq!(a.time, t0() + Duration::seconds(3), "alert time is the event time");
+    assert_eq!(
+        a.time,
+        t0() + Duration::seconds(3),
+        "alert time is the event time"
+    );
 }
 
 #[test]
@@ -156,12 +168,20 @@ rules:
 ",
     );
     let mut d = ThresholdDetector::new(EntityKind::Ip, &set.rules);
-    assert!(run(&mut d, &[request(200, t0()), request(500, t0()), request(404, t0())]).is_empty());
+    assert!(
+        run(
+            &mut d,
+            &[request(200, t0()), request(500, t0()), request(404, t0())]
+        )
+        .is_empty()
+    );
     assert_eq!(run(&mut d, &[request(403, t0())]).len(), 1);
 }
 
 fn check_error(yaml: &str, needle: &str) {
-    let err = RuleSet::from_yaml("bad.yaml", yaml).unwrap_err().to_string();
+    let err = RuleSet::from_yaml("bad.yaml", yaml)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains(needle), "`{err}` should contain `{needle}`");
     assert!(err.starts_with("bad.yaml"), "`{err}` should name the file");
 }

@@ -241,7 +241,9 @@ fn absorb(incident: &mut Incident, alert: &Alert, config: &CorrelatorConfig) {
     if config.escalate_at_counts.contains(&incident.alert_count) {
         severity = severity.escalated();
     }
-    if rules_before < config.escalate_at_rules && incident.rule_ids.len() == config.escalate_at_rules {
+    if rules_before < config.escalate_at_rules
+        && incident.rule_ids.len() == config.escalate_at_rules
+    {
         severity = severity.escalated();
     }
     incident.severity = severity;

@@ -1,5 +1,7 @@
 //! Correlation: grouping by entity and window, escalation, resumption and bounds.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ensuresec_correlate::{Correlator, CorrelatorConfig};
 use ensuresec_model::{Alert, EntityKey, EntityKind, IncidentStatus, Severity};
@@ -39,16 +41,33 @@ fn alerts_about_one_entity_within_the_window_share_an_incident() {
         ],
         t0(),
     );
-    assert_eq!(out.alerts.iter().map(|a| a.id).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        out.alerts.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     assert_eq!(out.alerts[0].incident_id, out.alerts[1].incident_id);
     assert_ne!(out.alerts[0].incident_id, out.alerts[2].incident_id);
     assert_eq!(out.opened.len(), 2);
-    let first = out.incidents.iter().find(|i| i.entity.value == "10.0.0.1").unwrap();
+    let first = out
+        .incidents
+        .iter()
+        .find(|i| i.entity.value == "10.0.0.1")
+        .unwrap();
     assert_eq!(first.alert_count, 2);
-    assert_eq!(first.severity, Severity::High, "the worst alert sets the severity");
+    assert_eq!(
+        first.severity,
+        Severity::High,
+        "the worst alert sets the severity"
+    );
     assert_eq!(first.status, IncidentStatus::Open);
     assert_eq!(first.history.len(), 1);
-    assert_eq!(out.actions.iter().filter(|a| a.kind == "incident_opened").count(), 2);
+    assert_eq!(
+        out.actions
+            .iter()
+            .filter(|a| a.kind == "incident_opened")
+            .count(),
+        2
+    );
 }
 
 #[test]
@@ -70,12 +89,22 @@ fn severity_escalates_with_distinct_rules_and_counts() {
         ],
         t0(),
     );
-    assert_eq!(out.incidents[0].severity, Severity::High, "three rules escalate one step");
+    assert_eq!(
+        out.incidents[0].severity,
+        Severity::High,
+        "three rules escalate one step"
+    );
     assert!(out.actions.iter().any(|a| a.kind == "severity_escalated"));
-    let more: Vec<Alert> = (3..10).map(|m| alert("10.0.0.1", "a", m, Severity::Medium)).collect();
+    let more: Vec<Alert> = (3..10)
+        .map(|m| alert("10.0.0.1", "a", m, Severity::Medium))
+        .collect();
     let out = c.correlate(more, t0());
     assert_eq!(out.incidents[0].alert_count, 10);
-    assert_eq!(out.incidents[0].severity, Severity::Critical, "ten alerts escalate again");
+    assert_eq!(
+        out.incidents[0].severity,
+        Severity::Critical,
+        "ten alerts escalate again"
+    );
 }
 
 #[test]
@@ -85,12 +114,22 @@ fn resumes_with_open_incidents_and_continues_ids() {
     let open = out.incidents.clone();
     let mut resumed = Correlator::new(CorrelatorConfig::default(), open, 41, 7);
     let next = resumed.correlate(
-        vec![alert("10.0.0.1", "a", 5, Severity::Low), alert("10.0.0.9", "a", 5, Severity::Low)],
+        vec![
+            alert("10.0.0.1", "a", 5, Severity::Low),
+            alert("10.0.0.9", "a", 5, Severity::Low),
+        ],
         t0(),
     );
     assert_eq!(next.alerts[0].id, 42);
-    assert_eq!(next.alerts[0].incident_id, out.alerts[0].incident_id, "joins the resumed incident");
-    assert_eq!(next.alerts[1].incident_id, Some(8), "new incidents continue after the last id");
+    assert_eq!(
+        next.alerts[0].incident_id, out.alerts[0].incident_id,
+        "joins the resumed incident"
+    );
+    assert_eq!(
+        next.alerts[1].incident_id,
+        Some(8),
+        "new incidents continue after the last id"
+    );
 }
 
 #[test]

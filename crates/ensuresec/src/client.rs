@@ -64,8 +64,10 @@ impl EventsClient {
                 .await;
             match sent {
                 Ok(resp) if resp.status().is_success() => {
-                    let value: serde_json::Value =
-                        resp.json().await.map_err(|e| PostError::Unavailable(e.to_string()))?;
+                    let value: serde_json::Value = resp
+                        .json()
+                        .await
+                        .map_err(|e| PostError::Unavailable(e.to_string()))?;
                     return Ok(value["accepted"].as_u64().unwrap_or(0));
                 }
                 Ok(resp) if resp.status().is_server_error() => {
@@ -76,7 +78,10 @@ impl EventsClient {
                     let value: serde_json::Value = resp.json().await.unwrap_or_default();
                     return Err(PostError::Refused {
                         status,
-                        message: value["error"]["message"].as_str().unwrap_or("no message").to_string(),
+                        message: value["error"]["message"]
+                            .as_str()
+                            .unwrap_or("no message")
+                            .to_string(),
                         line: value["error"]["line"].as_u64().map(|l| l as usize),
                     });
                 }

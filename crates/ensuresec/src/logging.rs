@@ -13,8 +13,11 @@ pub enum Format {
 
 /// Installs the subscriber.
 pub fn init(format: Format) {
-    let filter = EnvFilter::try_from_env("ENSURESEC_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_env("ENSURESEC_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         Format::Text => builder.init(),
         Format::Json => builder.json().init(),

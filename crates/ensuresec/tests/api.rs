@@ -1,5 +1,7 @@
 //! The HTTP API of a real `ensuresec serve`, over a socket.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 mod support;
 
 use std::io::{BufRead, BufReader};
@@ -12,19 +14,34 @@ fn every_state_and_data_endpoint_needs_a_token() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &[]);
     let c = client();
-    for path in ["/v1/alerts", "/v1/incidents", "/v1/incidents/1", "/v1/openapi.json", "/v1/stream", "/v1/schema/event.json"] {
+    for path in [
+        "/v1/alerts",
+        "/v1/incidents",
+        "/v1/incidents/1",
+        "/v1/openapi.json",
+        "/v1/stream",
+        "/v1/schema/event.json",
+    ] {
         let r = c.get(server.url(path)).send().unwrap();
         assert_eq!(r.status(), 401, "{path}");
         assert_eq!(r.headers()["www-authenticate"], "Bearer");
         let body: Value = r.json().unwrap();
         assert_eq!(body["error"]["code"], "unauthorized", "{path}");
-        let r = c.get(server.url(path)).bearer_auth("es_wrong").send().unwrap();
+        let r = c
+            .get(server.url(path))
+            .bearer_auth("es_wrong")
+            .send()
+            .unwrap();
         assert_eq!(r.status(), 401, "{path} with a wrong token");
     }
     let r = c.post(server.url("/v1/events")).body("{}").send().unwrap();
     assert_eq!(r.status(), 401);
     for path in ["/healthz", "/readyz", "/metrics"] {
-        assert_eq!(c.get(server.url(path)).send().unwrap().status(), 200, "{path} is open");
+        assert_eq!(
+            c.get(server.url(path)).send().unwrap().status(),
+            200,
+            "{path} is open"
+        );
     }
 }
 
@@ -34,19 +51,48 @@ fn a_read_only_token_cannot_ingest() {
     let data = dir.path().join("data");
     // Create the token in the data directory before the server starts, as an operator would.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ensuresec"))
-        .args(["token", "create", "--name", "dashboard", "--scope", "read", "--data-dir"])
+        .args([
+            "token",
+            "create",
+            "--name",
+            "dashboard",
+            "--scope",
+            "read",
+            "--data-dir",
+        ])
         .arg(&data)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let secret = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let server = Server::start(&data, &[]);
     let c = client();
-    let r = c.post(server.url("/v1/events")).bearer_auth(&secret).body(stuffing("192.0.2.1", 1)).send().unwrap();
+    let r = c
+        .post(server.url("/v1/events"))
+        .bearer_auth(&secret)
+        .body(stuffing("192.0.2.1", 1))
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 403);
     let body: Value = r.json().unwrap();
-    assert!(body["error"]["message"].as_str().unwrap().contains("ingest"));
-    assert_eq!(c.get(server.url("/v1/alerts")).bearer_auth(&secret).send().unwrap().status(), 200);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ingest")
+    );
+    assert_eq!(
+        c.get(server.url("/v1/alerts"))
+            .bearer_auth(&secret)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[test]
@@ -70,11 +116,11 @@ fn ingested_attack_becomes_an_incident_seen_live_and_in_the_api() {
         let line = line.expect("the stream delivers before the client's time-out");
         if let Some(name) = line.strip_prefix("event: ") {
             event_name = name.to_string();
-        } else if let Some(data) = line.strip_prefix("data: ") {
-            if event_name == "incident" {
-                incident = Some(serde_json::from_str(data).unwrap());
-                break;
-            }
+        } else if let Some(data) = line.strip_prefix("data: ")
+            && event_name == "incident"
+        {
+            incident = Some(serde_json::from_str(data).unwrap());
+            break;
         }
     }
     let incident = incident.unwrap();
@@ -109,13 +155,27 @@ fn ingested_attack_becomes_an_incident_seen_live_and_in_the_api() {
     let finding = &ocsf["items"][0];
     assert_eq!(finding["class_uid"], 2004);
     assert_eq!(finding["observables"][0]["value"], "203.0.113.66");
-    assert_eq!(finding["finding_info"]["analytic"]["uid"], "credential-stuffing-ip");
-    let missing = c.get(server.url("/v1/incidents/999999")).bearer_auth(TOKEN).send().unwrap();
+    assert_eq!(
+        finding["finding_info"]["analytic"]["uid"],
+        "credential-stuffing-ip"
+    );
+    let missing = c
+        .get(server.url("/v1/incidents/999999"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
     assert_eq!(missing.status(), 404);
 }
 
 /// Posts `body` and checks the refusal's status, code, line and field.
-fn check_refused(server: &Server, body: String, status: u16, code: &str, line: Option<u64>, field: Option<&str>) {
+fn check_refused(
+    server: &Server,
+    body: String,
+    status: u16,
+    code: &str,
+    line: Option<u64>,
+    field: Option<&str>,
+) {
     let r = post_events(server, body);
     assert_eq!(r.status(), status);
     let err: Value = r.json().unwrap();
@@ -128,12 +188,24 @@ fn check_refused(server: &Server, body: String, status: u16, code: &str, line: O
 fn bad_batches_are_refused_whole_with_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &[]);
-    let first: Value = post_events(&server, stuffing("192.0.2.1", 2)).json().unwrap();
+    let first: Value = post_events(&server, stuffing("192.0.2.1", 2))
+        .json()
+        .unwrap();
     let good = support::failed_login("a", "192.0.2.2", 1);
-    check_refused(&server, format!("{good}\n{{not json"), 400, "invalid_event", Some(2), None);
     check_refused(
         &server,
-        format!("{good}\n{good}\n{}", good.replace("\"auth\"", "\"teleport\"")),
+        format!("{good}\n{{not json"),
+        400,
+        "invalid_event",
+        Some(2),
+        None,
+    );
+    check_refused(
+        &server,
+        format!(
+            "{good}\n{good}\n{}",
+            good.replace("\"auth\"", "\"teleport\"")
+        ),
         400,
         "invalid_event",
         Some(3),
@@ -147,11 +219,17 @@ fn bad_batches_are_refused_whole_with_line_and_field() {
         Some(1),
         Some("time"),
     );
-    let long = format!(r#"{{"type":"auth","time":"2026-11-21T10:00:00Z","source":"{}","data":{{}}}}"#, "x".repeat(70_000));
+    let long = format!(
+        r#"{{"type":"auth","time":"2026-11-21T10:00:00Z","source":"{}","data":{{}}}}"#,
+        "x".repeat(70_000)
+    );
     check_refused(&server, long, 413, "line_too_long", Some(1), None);
     // Nothing of the refused batches was stored: sequence numbers continue without a gap.
     let next: Value = post_events(&server, good).json().unwrap();
-    assert_eq!(next["first_seq"].as_u64().unwrap(), first["last_seq"].as_u64().unwrap() + 1);
+    assert_eq!(
+        next["first_seq"].as_u64().unwrap(),
+        first["last_seq"].as_u64().unwrap() + 1
+    );
 }
 
 #[test]
@@ -160,7 +238,11 @@ fn oversized_bodies_are_refused_with_the_limit() {
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     let config = dir.path().join("small.toml");
-    std::fs::write(&config, "[server]\nmax_body_bytes = 4096\n[ingest]\nmax_line_bytes = 1024\n").unwrap();
+    std::fs::write(
+        &config,
+        "[server]\nmax_body_bytes = 4096\n[ingest]\nmax_line_bytes = 1024\n",
+    )
+    .unwrap();
     let server = Server::start(&data, &["--config", config.to_str().unwrap()]);
     let r = post_events(&server, stuffing("192.0.2.1", 40));
     assert_eq!(r.status(), 413);
@@ -202,7 +284,16 @@ fn the_openapi_document_describes_every_route_and_resolves() {
         .json()
         .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    for path in ["/v1/events", "/v1/alerts", "/v1/incidents", "/v1/incidents/{id}", "/v1/stream", "/healthz", "/readyz", "/metrics"] {
+    for path in [
+        "/v1/events",
+        "/v1/alerts",
+        "/v1/incidents",
+        "/v1/incidents/{id}",
+        "/v1/stream",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
     // Every reference points at a schema that exists.
@@ -210,10 +301,18 @@ fn the_openapi_document_describes_every_route_and_resolves() {
     collect_refs(&doc, &mut refs);
     assert!(refs.iter().any(|r| r.ends_with("/Event")));
     for r in refs {
-        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("odd ref {r}"));
-        assert!(doc["components"]["schemas"].get(name).is_some(), "{r} does not resolve");
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("odd ref {r}"));
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "{r} does not resolve"
+        );
     }
-    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
 }
 
 fn collect_refs(v: &Value, out: &mut Vec<String>) {

@@ -1,5 +1,7 @@
 //! The command line: config check, simulate, ingest (online and offline).
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 mod support;
 
 use std::process::Command;
@@ -16,20 +18,47 @@ fn ensuresec() -> Command {
 fn config_check_names_the_bad_key_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.toml");
-    std::fs::write(&good, "[server]\nlisten = \"0.0.0.0:9000\"\n\n[storage]\nevent_retention_hours = 24\n").unwrap();
-    let out = ensuresec().arg("config").arg("check").arg(&good).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(
+        &good,
+        "[server]\nlisten = \"0.0.0.0:9000\"\n\n[storage]\nevent_retention_hours = 24\n",
+    )
+    .unwrap();
+    let out = ensuresec()
+        .arg("config")
+        .arg("check")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "[server]\nlisten = \"0.0.0.0:9000\"\n\n[storage]\nretention = 24\n").unwrap();
-    let out = ensuresec().arg("config").arg("check").arg(&bad).output().unwrap();
+    std::fs::write(
+        &bad,
+        "[server]\nlisten = \"0.0.0.0:9000\"\n\n[storage]\nretention = 24\n",
+    )
+    .unwrap();
+    let out = ensuresec()
+        .arg("config")
+        .arg("check")
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 5") && err.contains("retention"), "{err}");
 
     let typed = dir.path().join("typed.toml");
     std::fs::write(&typed, "[server]\nmax_body_bytes = \"big\"\n").unwrap();
-    let out = ensuresec().arg("config").arg("check").arg(&typed).output().unwrap();
+    let out = ensuresec()
+        .arg("config")
+        .arg("check")
+        .arg(&typed)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert!(err.contains("line 2"), "{err}");
@@ -61,7 +90,10 @@ fn environment_variables_override_the_file_and_are_checked() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("ENSURESEC_STORAGE__EVENT_RETENTION_HOURS"), "{err}");
+    assert!(
+        err.contains("ENSURESEC_STORAGE__EVENT_RETENTION_HOURS"),
+        "{err}"
+    );
 }
 
 fn simulate(args: &[&str]) -> String {
@@ -70,15 +102,40 @@ fn simulate(args: &[&str]) -> String {
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]
 fn simulate_is_deterministic_by_seed() {
-    let a = simulate(&["--scenario", "credential-stuffing", "--seed", "9", "--count", "500"]);
-    let b = simulate(&["--scenario", "credential-stuffing", "--seed", "9", "--count", "500"]);
-    let c = simulate(&["--scenario", "credential-stuffing", "--seed", "10", "--count", "500"]);
+    let a = simulate(&[
+        "--scenario",
+        "credential-stuffing",
+        "--seed",
+        "9",
+        "--count",
+        "500",
+    ]);
+    let b = simulate(&[
+        "--scenario",
+        "credential-stuffing",
+        "--seed",
+        "9",
+        "--count",
+        "500",
+    ]);
+    let c = simulate(&[
+        "--scenario",
+        "credential-stuffing",
+        "--seed",
+        "10",
+        "--count",
+        "500",
+    ]);
     assert_eq!(a.lines().count(), 500);
     assert_eq!(a, b);
     assert_ne!(a, c);
@@ -88,7 +145,16 @@ fn simulate_is_deterministic_by_seed() {
 fn offline_ingest_of_a_simulated_attack_opens_incidents() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("day.ndjson");
-    let events = simulate(&["--scenario", "mixed", "--rate", "20", "--duration-seconds", "3600", "--campaigns-per-hour", "12"]);
+    let events = simulate(&[
+        "--scenario",
+        "mixed",
+        "--rate",
+        "20",
+        "--duration-seconds",
+        "3600",
+        "--campaigns-per-hour",
+        "12",
+    ]);
     std::fs::write(&file, events).unwrap();
     let out = ensuresec()
         .args(["ingest", "--offline", "--data-dir"])
@@ -117,16 +183,32 @@ fn online_ingest_reports_the_file_line_of_a_bad_event() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &[]);
     let file = dir.path().join("events.ndjson");
-    let mut lines: Vec<String> = (0..7).map(|i| support::failed_login("a", "192.0.2.1", i)).collect();
+    let mut lines: Vec<String> = (0..7)
+        .map(|i| support::failed_login("a", "192.0.2.1", i))
+        .collect();
     lines[5] = lines[5].replace("\"login\"", "\"levitate\"");
     std::fs::write(&file, lines.join("\n")).unwrap();
     let out = ensuresec()
-        .args(["ingest", "--batch-events", "3", "--server", &server.base, "--token", TOKEN])
+        .args([
+            "ingest",
+            "--batch-events",
+            "3",
+            "--server",
+            &server.base,
+            "--token",
+            TOKEN,
+        ])
         .arg(&file)
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("events.ndjson:6:") && err.contains("levitate"), "{err}");
-    assert!(err.contains("the 3 events before the failing batch are stored"), "{err}");
+    assert!(
+        err.contains("events.ndjson:6:") && err.contains("levitate"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the 3 events before the failing batch are stored"),
+        "{err}"
+    );
 }

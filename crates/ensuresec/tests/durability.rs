@@ -1,10 +1,12 @@
 //! What was acknowledged is durable: a `kill -9` in the middle of heavy ingest loses no event
 //! that the server answered 200 for.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 mod support;
 
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use ensuresec_store::{SqliteOptions, SqliteStore, Store};
 use serde_json::Value;

@@ -215,7 +215,12 @@ const SHORTCUTS: &[(&str, &str, &str)] = &[
 ];
 
 /// Variables read elsewhere, not configuration keys.
-const NOT_KEYS: &[&str] = &["ENSURESEC_ADMIN_TOKEN", "ENSURESEC_TOKEN", "ENSURESEC_LOG", "ENSURESEC_SERVER"];
+const NOT_KEYS: &[&str] = &[
+    "ENSURESEC_ADMIN_TOKEN",
+    "ENSURESEC_TOKEN",
+    "ENSURESEC_LOG",
+    "ENSURESEC_SERVER",
+];
 
 impl Config {
     /// Loads the file (if any), then applies `ENSURESEC_*` variables from `env`:
@@ -232,13 +237,16 @@ impl Config {
                 })?;
                 // Deserialising the typed config first gives errors with a line for bad keys.
                 parse_typed(path, &text)?;
-                text.parse::<toml::Table>().map_err(|e| file_error(path, &text, &e))?
+                text.parse::<toml::Table>()
+                    .map_err(|e| file_error(path, &text, &e))?
             }
             None => toml::Table::new(),
         };
         let mut from_env = Vec::new();
         for (var, value) in env {
-            let Some(rest) = var.strip_prefix("ENSURESEC_") else { continue };
+            let Some(rest) = var.strip_prefix("ENSURESEC_") else {
+                continue;
+            };
             if NOT_KEYS.contains(&var.as_str()) {
                 continue;
             }
@@ -267,18 +275,19 @@ impl Config {
             }
             from_env.push(var);
         }
-        let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
-            match from_env.as_slice() {
-                [] => ConfigError::Invalid {
-                    key: "config",
-                    message: e.message().to_string(),
-                },
-                vars => ConfigError::Env {
-                    var: vars.join(", "),
-                    message: e.message().to_string(),
-                },
-            }
-        })?;
+        let config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| match from_env.as_slice() {
+                    [] => ConfigError::Invalid {
+                        key: "config",
+                        message: e.message().to_string(),
+                    },
+                    vars => ConfigError::Env {
+                        var: vars.join(", "),
+                        message: e.message().to_string(),
+                    },
+                })?;
         config.validate()?;
         Ok(config)
     }
@@ -296,8 +305,13 @@ impl Config {
         if self.server.max_body_bytes < 1024 {
             return Err(invalid("server.max_body_bytes", "must be at least 1024"));
         }
-        if self.ingest.max_line_bytes < 256 || self.ingest.max_line_bytes > self.server.max_body_bytes {
-            return Err(invalid("ingest.max_line_bytes", "must be between 256 and server.max_body_bytes"));
+        if self.ingest.max_line_bytes < 256
+            || self.ingest.max_line_bytes > self.server.max_body_bytes
+        {
+            return Err(invalid(
+                "ingest.max_line_bytes",
+                "must be between 256 and server.max_body_bytes",
+            ));
         }
         if self.ingest.max_batch_events == 0 {
             return Err(invalid("ingest.max_batch_events", "must be positive"));
@@ -306,10 +320,16 @@ impl Config {
             return Err(invalid("storage.event_retention_hours", "must be positive"));
         }
         if self.correlation.group_window_seconds == 0 {
-            return Err(invalid("correlation.group_window_seconds", "must be positive"));
+            return Err(invalid(
+                "correlation.group_window_seconds",
+                "must be positive",
+            ));
         }
         if !(self.demo.rate > 0.0 && self.demo.rate <= 1_000_000.0) {
-            return Err(invalid("demo.rate", "must be between 0 and 1000000 events per second"));
+            return Err(invalid(
+                "demo.rate",
+                "must be between 0 and 1000000 events per second",
+            ));
         }
         if ensuresec_simulator::Scenario::named(&self.demo.scenario).is_err() {
             return Err(invalid(

@@ -49,13 +49,16 @@ impl Source for DemoSource {
         loop {
             ticker.tick().await;
             let horizon = self.start
-                + chrono::Duration::from_std(started.elapsed()).unwrap_or_else(|_| chrono::Duration::zero());
+                + chrono::Duration::from_std(started.elapsed())
+                    .unwrap_or_else(|_| chrono::Duration::zero());
             let mut batch = Vec::new();
             if let Some(e) = carry.take() {
                 batch.push(e);
             }
             while batch.len() < MAX_BATCH {
-                let Some(e) = self.simulator.next() else { break };
+                let Some(e) = self.simulator.next() else {
+                    break;
+                };
                 if e.time > horizon {
                     carry = Some(e);
                     break;

@@ -87,7 +87,9 @@ impl IntoResponse for ApiError {
             ApiError::Decode(DecodeError::LineTooLong { .. }) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "line_too_long")
             }
-            ApiError::Decode(DecodeError::Invalid { .. }) => (StatusCode::BAD_REQUEST, "invalid_event"),
+            ApiError::Decode(DecodeError::Invalid { .. }) => {
+                (StatusCode::BAD_REQUEST, "invalid_event")
+            }
             ApiError::BadParam { .. } => (StatusCode::BAD_REQUEST, "bad_parameter"),
             ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::BodyRead(_) => (StatusCode::BAD_REQUEST, "body_unreadable"),
@@ -105,9 +107,8 @@ impl IntoResponse for ApiError {
                 d.line(),
                 d.field().map(str::to_string),
                 match d {
-                    DecodeError::LineTooLong { limit, .. } | DecodeError::TooManyEvents { limit } => {
-                        Some(*limit)
-                    }
+                    DecodeError::LineTooLong { limit, .. }
+                    | DecodeError::TooManyEvents { limit } => Some(*limit),
                     DecodeError::Invalid { .. } => None,
                 },
             ),

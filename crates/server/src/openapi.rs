@@ -81,7 +81,8 @@ fn build() -> Value {
         "description": "One Event object per line",
         "type": "string",
     });
-    events["application/json"] = json!({ "schema": { "type": "array", "items": schema_ref("Event") } });
+    events["application/json"] =
+        json!({ "schema": { "type": "array", "items": schema_ref("Event") } });
     let page = |item: &str| {
         json!({ "application/json": { "schema": {
             "type": "object",

@@ -30,7 +30,10 @@ impl Params {
             let key = decode(k).map_err(|m| bad(k, m))?;
             let value = decode(v).map_err(|m| bad(&key, m))?;
             if !allowed.contains(&key.as_str()) {
-                return Err(bad(&key, format!("unknown parameter; known: {}", allowed.join(", "))));
+                return Err(bad(
+                    &key,
+                    format!("unknown parameter; known: {}", allowed.join(", ")),
+                ));
             }
             if values.insert(key.clone(), value).is_some() {
                 return Err(bad(&key, "given twice"));

@@ -82,14 +82,18 @@ impl Platform {
     ) -> Result<Platform, PlatformError> {
         let rules = load_rules(config)?;
         let live = BroadcastSink::new(1024);
-        let sinks: Vec<Arc<dyn Sink>> = vec![Arc::new(StoreSink(store.clone())), Arc::new(live.clone())];
+        let sinks: Vec<Arc<dyn Sink>> =
+            vec![Arc::new(StoreSink(store.clone())), Arc::new(live.clone())];
         let defaults = PipelineConfig::default();
         let pipeline_config = PipelineConfig {
             partitions: match config.pipeline.partitions {
                 0 => defaults.partitions,
                 n => n,
             },
-            queue_batches: config.pipeline.queue_batches.unwrap_or(defaults.queue_batches),
+            queue_batches: config
+                .pipeline
+                .queue_batches
+                .unwrap_or(defaults.queue_batches),
             correlator: CorrelatorConfig {
                 group_window: Duration::seconds(config.correlation.group_window_seconds as i64),
                 max_tracked: config.correlation.max_tracked_incidents,

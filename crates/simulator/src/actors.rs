@@ -26,7 +26,13 @@ impl Ctx {
         Ctx {
             customer_nets: parse(&profile.shop.customer_networks),
             hosting_nets: parse(&profile.shop.hosting_networks),
-            ua_total: profile.shop.user_agents.iter().map(|u| u.weight).sum::<u32>().max(1),
+            ua_total: profile
+                .shop
+                .user_agents
+                .iter()
+                .map(|u| u.weight)
+                .sum::<u32>()
+                .max(1),
             profile,
         }
     }
@@ -73,7 +79,12 @@ pub(crate) fn ms(value: f64) -> Duration {
 }
 
 /// An event from the shop's web tier.
-pub(crate) fn event(time: DateTime<Utc>, source: &str, truth: Option<&str>, data: EventData) -> Event {
+pub(crate) fn event(
+    time: DateTime<Utc>,
+    source: &str,
+    truth: Option<&str>,
+    data: EventData,
+) -> Event {
     let mut labels = BTreeMap::new();
     if let Some(t) = truth {
         labels.insert("truth".to_string(), t.to_string());

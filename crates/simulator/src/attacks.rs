@@ -3,16 +3,16 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
+use ensuresec_model::EventData;
 use ensuresec_model::event::{
     AuthAction, AuthEvent, AuthOutcome, Money, PaymentAuthorization, PaymentOutcome,
 };
-use ensuresec_model::EventData;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::AttackKind;
 use crate::actors::{Ctx, Step, event, fingerprint, ms, request};
 use crate::payloads::{SQLI, TOOL_AGENTS, XSS, url_encode};
-use crate::AttackKind;
 
 /// One attack campaign in progress.
 pub(crate) struct Campaign {
@@ -41,10 +41,16 @@ impl Campaign {
                 a.credential_stuffing.interval_seconds,
                 between(rng, a.credential_stuffing.addresses).max(1),
             ),
-            AttackKind::CardTesting => (between(rng, a.card_testing.attempts), a.card_testing.interval_seconds, 1),
+            AttackKind::CardTesting => (
+                between(rng, a.card_testing.attempts),
+                a.card_testing.interval_seconds,
+                1,
+            ),
         };
         let ua = match kind {
-            AttackKind::Sqli | AttackKind::Xss => TOOL_AGENTS[rng.random_range(0..TOOL_AGENTS.len())].to_string(),
+            AttackKind::Sqli | AttackKind::Xss => {
+                TOOL_AGENTS[rng.random_range(0..TOOL_AGENTS.len())].to_string()
+            }
             _ => ctx.user_agent(rng),
         };
         Campaign {
@@ -66,7 +72,11 @@ impl Campaign {
         let mut events = Vec::new();
         match self.kind {
             AttackKind::Sqli | AttackKind::Xss => {
-                let payloads = if self.kind == AttackKind::Sqli { SQLI } else { XSS };
+                let payloads = if self.kind == AttackKind::Sqli {
+                    SQLI
+                } else {
+                    XSS
+                };
                 let payload = payloads[rng.random_range(0..payloads.len())];
                 let mut r = request(ctx, ip, "GET", "/search", &self.ua);
                 match rng.random_range(0..3) {
@@ -77,7 +87,10 @@ impl Campaign {
                     }
                     _ => {
                         r.method = "POST".into();
-                        r.path = format!("/product/{}/review", shop.products[rng.random_range(0..shop.products.len())].slug);
+                        r.path = format!(
+                            "/product/{}/review",
+                            shop.products[rng.random_range(0..shop.products.len())].slug
+                        );
                         r.body = Some(format!("rating=5&comment={}", url_encode(payload)));
                     }
                 }
@@ -89,12 +102,19 @@ impl Campaign {
                 let account = if known {
                     format!("c{:05}", rng.random_range(1..=shop.customers))
                 } else {
-                    format!("{}@mail.example", fingerprint(&["leak", &self.id.to_string(), &self.sent.to_string()]))
+                    format!(
+                        "{}@mail.example",
+                        fingerprint(&["leak", &self.id.to_string(), &self.sent.to_string()])
+                    )
                 };
-                let ok = known && rng.random_bool(ctx.profile.attacks.credential_stuffing.success_ratio);
+                let ok =
+                    known && rng.random_bool(ctx.profile.attacks.credential_stuffing.success_ratio);
                 let mut r = request(ctx, ip, "POST", "/login", &self.ua);
                 r.status = Some(if ok { 302 } else { 401 });
-                r.body = Some(format!("username={}&password=********", url_encode(&account)));
+                r.body = Some(format!(
+                    "username={}&password=********",
+                    url_encode(&account)
+                ));
                 events.push(event(now, "shop-proxy", truth, EventData::HttpRequest(r)));
                 events.push(event(
                     now,
@@ -104,8 +124,19 @@ impl Campaign {
                         account,
                         ip,
                         action: AuthAction::Login,
-                        outcome: if ok { AuthOutcome::Success } else { AuthOutcome::Failure },
-                        reason: (!ok).then(|| if known { "bad_password" } else { "unknown_account" }.to_string()),
+                        outcome: if ok {
+                            AuthOutcome::Success
+                        } else {
+                            AuthOutcome::Failure
+                        },
+                        reason: (!ok).then(|| {
+                            if known {
+                                "bad_password"
+                            } else {
+                                "unknown_account"
+                            }
+                            .to_string()
+                        }),
                         device: None,
                         user_agent: Some(self.ua.clone()),
                     }),
@@ -117,7 +148,8 @@ impl Campaign {
                 r.device = Some(self.device.clone());
                 r.status = Some(if declined { 402 } else { 200 });
                 events.push(event(now, "shop-proxy", truth, EventData::HttpRequest(r)));
-                let card = fingerprint(&["stolen-card", &self.id.to_string(), &self.sent.to_string()]);
+                let card =
+                    fingerprint(&["stolen-card", &self.id.to_string(), &self.sent.to_string()]);
                 events.push(event(
                     now,
                     "psp",
@@ -129,15 +161,27 @@ impl Campaign {
                             minor: rng.random_range(50..400),
                             currency: shop.currency.clone(),
                         },
-                        outcome: if declined { PaymentOutcome::Declined } else { PaymentOutcome::Approved },
+                        outcome: if declined {
+                            PaymentOutcome::Declined
+                        } else {
+                            PaymentOutcome::Approved
+                        },
                         order_id: None,
                         account: None,
-                        bin: Some(["414720", "440066", "523236", "455673"][rng.random_range(0..4)].to_string()),
+                        bin: Some(
+                            ["414720", "440066", "523236", "455673"][rng.random_range(0..4)]
+                                .to_string(),
+                        ),
                         merchant: Some(shop.host.clone()),
                         ip: Some(ip),
                         device: Some(self.device.clone()),
-                        email_hash: Some(fingerprint(&["email", "throwaway", &self.id.to_string()])),
-                        decline_code: declined.then(|| ["05", "14", "54", "51"][rng.random_range(0..4)].to_string()),
+                        email_hash: Some(fingerprint(&[
+                            "email",
+                            "throwaway",
+                            &self.id.to_string(),
+                        ])),
+                        decline_code: declined
+                            .then(|| ["05", "14", "54", "51"][rng.random_range(0..4)].to_string()),
                         three_ds: Some("not_enrolled".into()),
                     }),
                 ));

@@ -2,8 +2,8 @@
 //! sensor that reports temperature, position and battery at a fixed interval.
 
 use chrono::{DateTime, Duration, Utc};
-use ensuresec_model::event::{DeliveryScan, GeoPoint, ScanKind, SensorReading};
 use ensuresec_model::EventData;
+use ensuresec_model::event::{DeliveryScan, GeoPoint, ScanKind, SensorReading};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -35,14 +35,19 @@ pub(crate) struct Parcel {
 impl Parcel {
     pub(crate) fn new(rng: &mut ChaCha8Rng, ctx: &Ctx, order_id: &str, cold: bool) -> Parcel {
         let d = &ctx.profile.delivery;
-        let transit = Duration::hours(i64::from(rng.random_range(d.transit_hours[0]..=d.transit_hours[1])));
+        let transit = Duration::hours(i64::from(
+            rng.random_range(d.transit_hours[0]..=d.transit_hours[1]),
+        ));
         // Pickup now, then hub in/out and delivery spread over the transit time.
         let fractions = [0.0, 0.3, 0.5, 0.85, 1.0];
         let scan_times = fractions
             .iter()
             .map(|f| Duration::seconds((transit.num_seconds() as f64 * f) as i64))
             .collect();
-        let (r, angle) = (rng.random_range(0.0..1.0f64).sqrt() * d.city.radius_km, rng.random_range(0.0..std::f64::consts::TAU));
+        let (r, angle) = (
+            rng.random_range(0.0..1.0f64).sqrt() * d.city.radius_km,
+            rng.random_range(0.0..std::f64::consts::TAU),
+        );
         let dest = GeoPoint {
             lat: d.city.lat + r / 111.0 * angle.sin(),
             lon: d.city.lon + r / (111.0 * d.city.lat.to_radians().cos()) * angle.cos(),
@@ -67,7 +72,10 @@ impl Parcel {
         if self.next_scan >= 4 {
             self.dest
         } else {
-            GeoPoint { lat: hub.lat, lon: hub.lon }
+            GeoPoint {
+                lat: hub.lat,
+                lon: hub.lon,
+            }
         }
     }
 
@@ -90,10 +98,16 @@ impl Parcel {
                 EventData::DeliveryScan(DeliveryScan {
                     parcel_id: self.id.clone(),
                     scan,
-                    courier: matches!(scan, ScanKind::OutForDelivery | ScanKind::Delivered).then(|| self.courier.clone()),
-                    hub: matches!(scan, ScanKind::HubIn | ScanKind::HubOut).then(|| d.hubs[self.hub].name.clone()),
+                    courier: matches!(scan, ScanKind::OutForDelivery | ScanKind::Delivered)
+                        .then(|| self.courier.clone()),
+                    hub: matches!(scan, ScanKind::HubIn | ScanKind::HubOut)
+                        .then(|| d.hubs[self.hub].name.clone()),
                     location: Some(location),
-                    weight_grams: matches!(scan, ScanKind::Pickup | ScanKind::HubIn | ScanKind::HubOut).then_some(self.weight),
+                    weight_grams: matches!(
+                        scan,
+                        ScanKind::Pickup | ScanKind::HubIn | ScanKind::HubOut
+                    )
+                    .then_some(self.weight),
                     order_id: Some(self.order_id.clone()),
                 }),
             ));
@@ -107,7 +121,9 @@ impl Parcel {
                 EventData::SensorReading(SensorReading {
                     sensor: sensor.clone(),
                     parcel_id: Some(self.id.clone()),
-                    temperature_c: Some((5.0 + rng.random_range(-1.2..1.2f64) * 1.0).clamp(2.2, 7.8)),
+                    temperature_c: Some(
+                        (5.0 + rng.random_range(-1.2..1.2f64) * 1.0).clamp(2.2, 7.8),
+                    ),
                     humidity_pct: Some(rng.random_range(35.0..55.0)),
                     shock_g: Some(rng.random_range(0.0..0.8)),
                     light_lux: Some(0.0),

@@ -41,7 +41,10 @@ impl Simulator {
             *slot = w / mean;
         }
         let mut profile = config.profile;
-        if let Some(per_hour) = config.campaigns_per_hour.filter(|r| *r > 0.0 && r.is_finite()) {
+        if let Some(per_hour) = config
+            .campaigns_per_hour
+            .filter(|r| *r > 0.0 && r.is_finite())
+        {
             profile.attacks.campaigns_per_hour = per_hour;
         }
         let ctx = Ctx::new(profile);
@@ -79,7 +82,11 @@ impl Simulator {
         let queued = self.queue.peek().map(|Reverse((t, _))| *t);
         let arrival = self.next_shopper.timestamp_millis();
         let campaign = self.next_campaign.map(|t| t.timestamp_millis());
-        let earliest = [queued, Some(arrival), campaign].into_iter().flatten().min().unwrap_or(arrival);
+        let earliest = [queued, Some(arrival), campaign]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(arrival);
         if campaign == Some(earliest) {
             let at = self.next_campaign.unwrap_or(self.next_shopper);
             let kind = self.attacks[self.rng.random_range(0..self.attacks.len())];
@@ -96,7 +103,9 @@ impl Simulator {
             let gap = exp(&mut self.rng, 1.0 / rate);
             self.next_shopper = at + Duration::microseconds((gap * 1e6).max(1.0) as i64);
         } else if let Some(Reverse((t, id))) = self.queue.pop() {
-            let Some(mut actor) = self.actors.remove(&id) else { return };
+            let Some(mut actor) = self.actors.remove(&id) else {
+                return;
+            };
             let now = DateTime::from_timestamp_millis(t).unwrap_or(self.next_shopper);
             let step = actor.step(now, &mut self.rng, &self.ctx);
             self.pending.extend(step.events);
@@ -105,7 +114,8 @@ impl Simulator {
             }
             if let Some(after) = step.next {
                 self.actors.insert(id, actor);
-                self.queue.push(Reverse(((now + after).timestamp_millis(), id)));
+                self.queue
+                    .push(Reverse(((now + after).timestamp_millis(), id)));
             }
         }
     }

@@ -28,7 +28,9 @@ pub enum SimError {
         message: String,
     },
     /// Unknown scenario name.
-    #[error("unknown scenario `{0}`; known: shop, sqli, xss, credential-stuffing, card-testing, mixed")]
+    #[error(
+        "unknown scenario `{0}`; known: shop, sqli, xss, credential-stuffing, card-testing, mixed"
+    )]
     UnknownScenario(String),
     /// The rate is not a positive number.
     #[error("rate must be a positive number of events per second, got {0}")]
@@ -71,8 +73,14 @@ pub struct Scenario {
 
 impl Scenario {
     /// Every scenario, by name.
-    pub const NAMES: [&'static str; 6] =
-        ["shop", "sqli", "xss", "credential-stuffing", "card-testing", "mixed"];
+    pub const NAMES: [&'static str; 6] = [
+        "shop",
+        "sqli",
+        "xss",
+        "credential-stuffing",
+        "card-testing",
+        "mixed",
+    ];
 
     /// Looks a scenario up by name.
     pub fn named(name: &str) -> Result<Scenario, SimError> {

@@ -200,9 +200,15 @@ pub struct Network {
 impl Network {
     /// Parses `a.b.c.d/n` or `x:y::/n`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let (addr, len) = text.split_once('/').ok_or_else(|| format!("`{text}` is not a prefix like 10.0.0.0/8"))?;
-        let base: IpAddr = addr.parse().map_err(|_| format!("`{addr}` is not an address"))?;
-        let prefix: u8 = len.parse().map_err(|_| format!("`{len}` is not a prefix length"))?;
+        let (addr, len) = text
+            .split_once('/')
+            .ok_or_else(|| format!("`{text}` is not a prefix like 10.0.0.0/8"))?;
+        let base: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("`{addr}` is not an address"))?;
+        let prefix: u8 = len
+            .parse()
+            .map_err(|_| format!("`{len}` is not a prefix length"))?;
         let max = if base.is_ipv4() { 32 } else { 128 };
         if prefix > max {
             return Err(format!("prefix length {prefix} is over {max}"));
@@ -215,13 +221,21 @@ impl Network {
         match self.base {
             IpAddr::V4(b) => {
                 let host_bits = 32 - u32::from(self.prefix);
-                let mask = if host_bits == 32 { u32::MAX } else { (1u32 << host_bits) - 1 };
+                let mask = if host_bits == 32 {
+                    u32::MAX
+                } else {
+                    (1u32 << host_bits) - 1
+                };
                 let host = rng.random::<u32>() & mask;
                 IpAddr::V4(Ipv4Addr::from((u32::from(b) & !mask) | host.max(1)))
             }
             IpAddr::V6(b) => {
                 let host_bits = 128 - u32::from(self.prefix);
-                let mask = if host_bits == 128 { u128::MAX } else { (1u128 << host_bits) - 1 };
+                let mask = if host_bits == 128 {
+                    u128::MAX
+                } else {
+                    (1u128 << host_bits) - 1
+                };
                 let host = rng.random::<u128>() & mask;
                 IpAddr::V6(Ipv6Addr::from((u128::from(b) & !mask) | host.max(1)))
             }
@@ -240,7 +254,7 @@ impl Profile {
             file: file.into(),
             message,
         };
-        if p.shop.diurnal.len() != 24 || p.shop.diurnal.iter().any(|w| !(*w > 0.0)) {
+        if p.shop.diurnal.len() != 24 || p.shop.diurnal.iter().any(|w| !positive(*w)) {
             return Err(bad("shop.diurnal: needs 24 positive weights".into()));
         }
         for (key, list) in [
@@ -255,7 +269,12 @@ impl Profile {
                 return Err(bad(format!("{key}: must not be empty")));
             }
         }
-        for net in p.shop.customer_networks.iter().chain(&p.shop.hosting_networks) {
+        for net in p
+            .shop
+            .customer_networks
+            .iter()
+            .chain(&p.shop.hosting_networks)
+        {
             Network::parse(net).map_err(|m| bad(format!("networks: {m}")))?;
         }
         if p.shop.customers == 0 {
@@ -271,25 +290,44 @@ impl Profile {
             ("behaviour.checkout_after_basket", b.checkout_after_basket),
             ("behaviour.payment_decline", b.payment_decline),
             ("behaviour.not_found", b.not_found),
-            ("attacks.credential_stuffing.success_ratio", p.attacks.credential_stuffing.success_ratio),
-            ("attacks.card_testing.decline_ratio", p.attacks.card_testing.decline_ratio),
+            (
+                "attacks.credential_stuffing.success_ratio",
+                p.attacks.credential_stuffing.success_ratio,
+            ),
+            (
+                "attacks.card_testing.decline_ratio",
+                p.attacks.card_testing.decline_ratio,
+            ),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(bad(format!("{key}: must be between 0 and 1")));
             }
         }
-        if !(b.pages_per_session_mean >= 1.0) || !(b.think_time_seconds_mean > 0.0) {
-            return Err(bad("behaviour: pages_per_session_mean must be ≥ 1 and think time > 0".into()));
+        if !positive(b.pages_per_session_mean - 1.0 + f64::EPSILON)
+            || !positive(b.think_time_seconds_mean)
+        {
+            return Err(bad(
+                "behaviour: pages_per_session_mean must be ≥ 1 and think time > 0".into(),
+            ));
         }
-        if p.delivery.transit_hours[0] == 0 || p.delivery.transit_hours[0] > p.delivery.transit_hours[1] {
+        if p.delivery.transit_hours[0] == 0
+            || p.delivery.transit_hours[0] > p.delivery.transit_hours[1]
+        {
             return Err(bad("delivery.transit_hours: needs 0 < min ≤ max".into()));
         }
         if p.delivery.sensor_interval_seconds == 0 {
-            return Err(bad("delivery.sensor_interval_seconds: must be positive".into()));
+            return Err(bad(
+                "delivery.sensor_interval_seconds: must be positive".into()
+            ));
         }
-        if !(p.attacks.campaigns_per_hour > 0.0) {
+        if !positive(p.attacks.campaigns_per_hour) {
             return Err(bad("attacks.campaigns_per_hour: must be positive".into()));
         }
         Ok(p)
     }
+}
+
+/// A finite number above zero (NaN is not).
+fn positive(x: f64) -> bool {
+    x.is_finite() && x > 0.0
 }

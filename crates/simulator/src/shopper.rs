@@ -59,7 +59,12 @@ impl Shopper {
         }
         if customer.is_some() && rng.random_bool(b.login_when_returning) {
             let at = rng.random_range(1..=plan.len());
-            plan.insert(at, Visit::Login { typo: rng.random_bool(b.login_typo) });
+            plan.insert(
+                at,
+                Visit::Login {
+                    typo: rng.random_bool(b.login_typo),
+                },
+            );
         }
         if rng.random_bool(b.add_to_basket) {
             plan.push_back(Visit::AddToBasket);
@@ -109,7 +114,10 @@ impl Shopper {
                 let path = if rng.random_bool(0.5) {
                     "/".to_string()
                 } else {
-                    format!("/product/{}", shop.products[rng.random_range(0..shop.products.len())].slug)
+                    format!(
+                        "/product/{}",
+                        shop.products[rng.random_range(0..shop.products.len())].slug
+                    )
                 };
                 events.push(self.http(ctx, now, "GET", &path, 200));
                 for asset in &shop.static_assets {
@@ -121,7 +129,13 @@ impl Shopper {
                     events.push(self.http(ctx, now, "GET", "/product/discontinued-item", 404));
                 } else if rng.random_bool(0.3) {
                     let p = &shop.products[rng.random_range(0..shop.products.len())];
-                    events.push(self.http(ctx, now, "GET", &format!("/category/{}", p.category), 200));
+                    events.push(self.http(
+                        ctx,
+                        now,
+                        "GET",
+                        &format!("/category/{}", p.category),
+                        200,
+                    ));
                 } else {
                     let p = &shop.products[rng.random_range(0..shop.products.len())];
                     events.push(self.http(ctx, now, "GET", &format!("/product/{}", p.slug), 200));
@@ -151,7 +165,11 @@ impl Shopper {
                         account,
                         ip: self.ip,
                         action: AuthAction::Login,
-                        outcome: if ok { AuthOutcome::Success } else { AuthOutcome::Failure },
+                        outcome: if ok {
+                            AuthOutcome::Success
+                        } else {
+                            AuthOutcome::Failure
+                        },
                         reason: (!ok).then(|| "bad_password".to_string()),
                         device: Some(self.device.clone()),
                         user_agent: Some(self.ua.clone()),
@@ -165,7 +183,11 @@ impl Shopper {
             }
             Visit::AddToBasket => {
                 let index = rng.random_range(0..shop.products.len());
-                let qty = if rng.random_bool(0.8) { 1 } else { rng.random_range(2..=4) };
+                let qty = if rng.random_bool(0.8) {
+                    1
+                } else {
+                    rng.random_range(2..=4)
+                };
                 self.basket.push((index, qty));
                 let mut e = self.http(ctx, now, "POST", "/cart/add", 200);
                 if let EventData::HttpRequest(r) = &mut e.data {
@@ -179,7 +201,10 @@ impl Shopper {
                     .iter()
                     .map(|(i, q)| shop.products[*i].price_minor * i64::from(*q))
                     .sum();
-                let cold = self.basket.iter().any(|(i, _)| shop.products[*i].cold_chain);
+                let cold = self
+                    .basket
+                    .iter()
+                    .any(|(i, _)| shop.products[*i].cold_chain);
                 let order_id = format!("o{}", 100_000 + self.order_no);
                 let money = Money {
                     minor: total,
@@ -194,9 +219,17 @@ impl Shopper {
                     device: Some(self.device.clone()),
                     total: Some(money.clone()),
                     items: Some(self.basket.iter().map(|(_, q)| *q).sum()),
-                    shipping_address_hash: Some(fingerprint(&["address", &self.account().unwrap_or_else(|| self.session.clone())])),
+                    shipping_address_hash: Some(fingerprint(&[
+                        "address",
+                        &self.account().unwrap_or_else(|| self.session.clone()),
+                    ])),
                 };
-                events.push(event(now, "shop-app", None, EventData::Order(order(OrderStatus::Created))));
+                events.push(event(
+                    now,
+                    "shop-app",
+                    None,
+                    EventData::Order(order(OrderStatus::Created)),
+                ));
                 let declined = rng.random_bool(ctx.profile.behaviour.payment_decline);
                 let card_owner = self.account().unwrap_or_else(|| self.session.clone());
                 events.push(event(
@@ -207,10 +240,17 @@ impl Shopper {
                         payment_id: format!("pay_{}", fingerprint(&["payment", &order_id])),
                         card_fingerprint: fingerprint(&["card", &card_owner]),
                         amount: money.clone(),
-                        outcome: if declined { PaymentOutcome::Declined } else { PaymentOutcome::Approved },
+                        outcome: if declined {
+                            PaymentOutcome::Declined
+                        } else {
+                            PaymentOutcome::Approved
+                        },
                         order_id: Some(order_id.clone()),
                         account: self.account(),
-                        bin: Some(["414720", "535522", "492181", "374245"][rng.random_range(0..4)].to_string()),
+                        bin: Some(
+                            ["414720", "535522", "492181", "374245"][rng.random_range(0..4)]
+                                .to_string(),
+                        ),
                         merchant: Some(shop.host.clone()),
                         ip: Some(self.ip),
                         device: Some(self.device.clone()),
@@ -220,7 +260,12 @@ impl Shopper {
                     }),
                 ));
                 if !declined {
-                    events.push(event(now, "shop-app", None, EventData::Order(order(OrderStatus::Paid))));
+                    events.push(event(
+                        now,
+                        "shop-app",
+                        None,
+                        EventData::Order(order(OrderStatus::Paid)),
+                    ));
                     let delay = Duration::minutes(rng.random_range(60..240));
                     spawn.push((delay, Actor::Parcel(Parcel::new(rng, ctx, &order_id, cold))));
                 }

@@ -1,5 +1,7 @@
 //! The simulator: deterministic, ordered, valid, at the asked rate, with every attack labelled.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -35,7 +37,12 @@ fn same_seed_same_events_other_seed_other_events() {
 fn events_come_in_time_order_and_decode_as_valid_input() {
     let events: Vec<_> = sim("mixed", 1, 50.0).take(20_000).collect();
     for pair in events.windows(2) {
-        assert!(pair[0].time <= pair[1].time, "{} then {}", pair[0].time, pair[1].time);
+        assert!(
+            pair[0].time <= pair[1].time,
+            "{} then {}",
+            pair[0].time,
+            pair[1].time
+        );
     }
     let ndjson: String = events
         .iter()
@@ -43,7 +50,10 @@ fn events_come_in_time_order_and_decode_as_valid_input() {
         .collect();
     let now = events.last().unwrap().time;
     let decoded = decode_batch(ndjson.as_bytes(), &Limits::default(), now).unwrap();
-    assert_eq!(decoded, events, "every simulated event passes the ingest validation");
+    assert_eq!(
+        decoded, events,
+        "every simulated event passes the ingest validation"
+    );
 }
 
 #[test]
@@ -58,8 +68,16 @@ fn the_rate_and_the_day_shape_are_honoured() {
     }
     let expected = 5.0 * 86_400.0;
     let ratio = f64::from(total) / expected;
-    assert!((0.8..1.25).contains(&ratio), "{total} events in a day, expected about {expected}");
-    assert!(per_hour[20] > 5 * per_hour[3], "evening {} vs night {}", per_hour[20], per_hour[3]);
+    assert!(
+        (0.8..1.25).contains(&ratio),
+        "{total} events in a day, expected about {expected}"
+    );
+    assert!(
+        per_hour[20] > 5 * per_hour[3],
+        "evening {} vs night {}",
+        per_hour[20],
+        per_hour[3]
+    );
 }
 
 #[test]
@@ -74,7 +92,10 @@ fn every_attack_of_the_mixed_scenario_appears_labelled() {
         }
     }
     for t in ["sqli", "xss", "credential_stuffing", "card_testing"] {
-        assert!(truths.get(t).copied().unwrap_or(0) > 10, "{t} missing: {truths:?}");
+        assert!(
+            truths.get(t).copied().unwrap_or(0) > 10,
+            "{t} missing: {truths:?}"
+        );
     }
     for ty in [
         EventType::HttpRequest,
@@ -90,18 +111,30 @@ fn every_attack_of_the_mixed_scenario_appears_labelled() {
 
 #[test]
 fn normal_traffic_carries_no_truth_label() {
-    assert!(sim("shop", 5, 20.0).take(20_000).all(|e| !e.labels.contains_key("truth")));
+    assert!(
+        sim("shop", 5, 20.0)
+            .take(20_000)
+            .all(|e| !e.labels.contains_key("truth"))
+    );
 }
 
 #[test]
 fn bad_settings_are_refused_with_reasons() {
-    assert!(Scenario::named("nope").unwrap_err().to_string().contains("known: shop"));
+    assert!(
+        Scenario::named("nope")
+            .unwrap_err()
+            .to_string()
+            .contains("known: shop")
+    );
     let bad = DEFAULT_PROFILE.replace("login_typo: 0.06", "login_typo: 1.5");
     let err = Profile::from_yaml("p.yaml", &bad).unwrap_err().to_string();
     assert!(err.contains("behaviour.login_typo"), "{err}");
     let bad = DEFAULT_PROFILE.replace("customers: 20000", "customerz: 20000");
     let err = Profile::from_yaml("p.yaml", &bad).unwrap_err().to_string();
-    assert!(err.contains("unknown field `customerz`") && err.contains("line"), "{err}");
+    assert!(
+        err.contains("unknown field `customerz`") && err.contains("line"),
+        "{err}"
+    );
     let err = Simulator::new(SimConfig {
         seed: 1,
         start: start(),

@@ -38,7 +38,9 @@ impl std::str::FromStr for Scope {
             "ingest" => Ok(Scope::Ingest),
             "read" => Ok(Scope::Read),
             "admin" => Ok(Scope::Admin),
-            other => Err(format!("unknown scope `{other}`, expected ingest, read or admin")),
+            other => Err(format!(
+                "unknown scope `{other}`, expected ingest, read or admin"
+            )),
         }
     }
 }
@@ -97,7 +99,11 @@ pub(crate) fn generate_secret() -> Result<String, StoreError> {
 }
 
 pub(crate) fn scopes_to_text(scopes: &[Scope]) -> String {
-    scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub(crate) fn scopes_from_text(text: &str) -> Vec<Scope> {

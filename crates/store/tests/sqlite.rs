@@ -1,5 +1,7 @@
 //! The SQLite backend against the store contract, plus what only an embedded file can promise.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 mod contract;
 
 use ensuresec_store::{SqliteOptions, SqliteStore, Store};
@@ -33,7 +35,8 @@ async fn data_survives_reopening_and_sequence_numbers_continue() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_batches_are_all_stored() {
     let dir = tempfile::tempdir().unwrap();
-    let store = std::sync::Arc::new(SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap());
+    let store =
+        std::sync::Arc::new(SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap());
     let mut tasks = Vec::new();
     for i in 0..32 {
         let store = store.clone();
@@ -50,7 +53,11 @@ async fn concurrent_batches_are_all_stored() {
     }
     ranges.sort_by_key(|r| r.first);
     for pair in ranges.windows(2) {
-        assert_eq!(pair[1].first, pair[0].first + pair[0].len, "ranges neither overlap nor gap");
+        assert_eq!(
+            pair[1].first,
+            pair[0].first + pair[0].len,
+            "ranges neither overlap nor gap"
+        );
     }
     assert_eq!(store.count_events().await.unwrap(), 32 * 50);
 }
@@ -62,6 +69,8 @@ fn a_newer_schema_is_refused() {
     let conn = rusqlite::Connection::open(dir.path().join("ensuresec.db")).unwrap();
     conn.pragma_update(None, "user_version", 999).unwrap();
     drop(conn);
-    let err = SqliteStore::open(dir.path(), SqliteOptions::default()).err().unwrap();
+    let err = SqliteStore::open(dir.path(), SqliteOptions::default())
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("newer"), "{err}");
 }

@@ -3,6 +3,8 @@
 //! fire" tests we flag anyway. Labels are per CRS rule, so a "must not fire" request may still be
 //! an attack of another kind: the false-alarm column is an upper bound.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 mod support;
 
 use std::collections::BTreeMap;

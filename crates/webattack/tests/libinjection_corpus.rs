@@ -2,6 +2,8 @@
 //! samples, and false positives on `false_positives.txt`. Each payload is sent as the value of a
 //! form field, as a browser would.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 mod support;
 
 use ensuresec_webattack::{AttackClass, Engine, EngineConfig};

@@ -1,6 +1,8 @@
 //! Every embedded rule file's own test cases (`ensuresec rules test`) pass, and every rule
 //! carries at least one positive case.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use ensuresec_webattack::{rules, selftest};
 
 #[test]

@@ -21,7 +21,11 @@ pub struct Args {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Server to send to.
-    #[arg(long, env = "ENSURESEC_SERVER", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "ENSURESEC_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
     server: String,
     /// API token with the ingest scope.
     #[arg(long, env = "ENSURESEC_TOKEN", hide_env_values = true)]
@@ -49,7 +53,7 @@ struct Chunk {
 /// Where batches go.
 enum Target {
     Server(EventsClient),
-    Local(Platform),
+    Local(Box<Platform>),
 }
 
 /// Runs the command.
@@ -69,12 +73,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let target = if args.offline {
         ensuresec_server::telemetry::prometheus();
         let config = super::load_config(args.config.as_deref(), args.data_dir.clone())?;
-        Target::Local(Platform::start(&config).await.context("starting the pipeline")?)
+        let platform = Platform::start(&config)
+            .await
+            .context("starting the pipeline")?;
+        Target::Local(Box::new(platform))
     } else {
-        let token = args
-            .token
-            .clone()
-            .context("a token is needed to send to a server: --token or ENSURESEC_TOKEN (or use --offline)")?;
+        let token = args.token.clone().context(
+            "a token is needed to send to a server: --token or ENSURESEC_TOKEN (or use --offline)",
+        )?;
         Target::Server(EventsClient::new(&args.server, token)?)
     };
     let mut live = match &target {
@@ -116,12 +122,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     let (mut alerts, mut incidents) = (None, None);
     if let Target::Local(platform) = target {
-        platform.shutdown().await;
+        (*platform).shutdown().await;
         let (mut a, mut i) = (0u64, 0u64);
         if let Some(rx) = live.as_mut() {
             while let Ok(f) = rx.try_recv() {
                 a += f.alerts.len() as u64;
-                i += f.actions.iter().filter(|x| x.kind == "incident_opened").count() as u64;
+                i += f
+                    .actions
+                    .iter()
+                    .filter(|x| x.kind == "incident_opened")
+                    .count() as u64;
             }
         }
         alerts = Some(a);
@@ -129,7 +139,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let seconds = started.elapsed().as_secs_f64();
     let mut table = Table::new();
-    table.set_header(["events stored", "batches", "seconds", "events/s", "alerts", "incidents opened"]);
+    table.set_header([
+        "events stored",
+        "batches",
+        "seconds",
+        "events/s",
+        "alerts",
+        "incidents opened",
+    ]);
     let or_dash = |v: Option<u64>| v.map_or("-".to_string(), |n| n.to_string());
     table.add_row([
         events.to_string(),
@@ -143,7 +160,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match failure {
         Some(message) => {
             eprintln!("error: {message}");
-            eprintln!("(the {events} events before the failing batch are stored; fix the input and resend from there)");
+            eprintln!(
+                "(the {events} events before the failing batch are stored; fix the input and resend from there)"
+            );
             Ok(ExitCode::FAILURE)
         }
         None => Ok(ExitCode::SUCCESS),
@@ -182,8 +201,16 @@ fn read_chunk(
 
 async fn send(client: &EventsClient, chunk: Chunk, name: &str) -> Result<u64, String> {
     client.post(chunk.body).await.map_err(|e| match e {
-        PostError::Refused { line: Some(l), message, .. } => {
-            format!("{name}:{}: {}", chunk.first_line + l - 1, strip_line(&message))
+        PostError::Refused {
+            line: Some(l),
+            message,
+            ..
+        } => {
+            format!(
+                "{name}:{}: {}",
+                chunk.first_line + l - 1,
+                strip_line(&message)
+            )
         }
         other => format!("{name} (batch from line {}): {other}", chunk.first_line),
     })
@@ -191,14 +218,23 @@ async fn send(client: &EventsClient, chunk: Chunk, name: &str) -> Result<u64, St
 
 async fn ingest_local(platform: &Platform, chunk: Chunk, name: &str) -> Result<u64, String> {
     let config = platform.config();
-    let events = decode_batch(&chunk.body, &config.limits(), platform.clock().now()).map_err(|e| {
-        match e.line() {
-            Some(l) => format!("{name}:{}: {}", chunk.first_line + l - 1, strip_line(&e.to_string())),
+    let events =
+        decode_batch(&chunk.body, &config.limits(), platform.clock().now()).map_err(|e| match e
+            .line()
+        {
+            Some(l) => format!(
+                "{name}:{}: {}",
+                chunk.first_line + l - 1,
+                strip_line(&e.to_string())
+            ),
             None => format!("{name} (batch from line {}): {e}", chunk.first_line),
-        }
-    })?;
+        })?;
     let n = events.len() as u64;
-    platform.ingestor().ingest(events).await.map_err(|e| e.to_string())?;
+    platform
+        .ingestor()
+        .ingest(events)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(n)
 }
 

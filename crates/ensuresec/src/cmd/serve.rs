@@ -51,13 +51,21 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(scenario) = args.demo_scenario {
         config.demo.scenario = scenario;
     }
-    let platform = Arc::new(Platform::start(&config).await.context("starting the platform")?);
+    let platform = Arc::new(
+        Platform::start(&config)
+            .await
+            .context("starting the platform")?,
+    );
     let admin_line = admin_token(&platform).await?;
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let addr = listener.local_addr()?;
-    println!("ensuresec {} listening on {}", env!("CARGO_PKG_VERSION"), format!("http://{addr}").bold());
+    println!(
+        "ensuresec {} listening on {}",
+        env!("CARGO_PKG_VERSION"),
+        format!("http://{addr}").bold()
+    );
     println!("{admin_line}");
     println!("data directory: {}", config.storage.data_dir.display());
     let mut background = tokio::task::JoinSet::new();
@@ -95,7 +103,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     background.shutdown().await;
     match Arc::try_unwrap(platform) {
         Ok(platform) => platform.shutdown().await,
-        Err(_) => tracing::warn!("platform still in use at exit; queued detection is abandoned (events are stored)"),
+        Err(_) => tracing::warn!(
+            "platform still in use at exit; queued detection is abandoned (events are stored)"
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -106,7 +116,10 @@ async fn admin_token(platform: &Platform) -> anyhow::Result<String> {
     let store = platform.store();
     let now = platform.clock().now();
     if let Ok(secret) = std::env::var("ENSURESEC_ADMIN_TOKEN") {
-        anyhow::ensure!(secret.len() >= 16, "ENSURESEC_ADMIN_TOKEN must be at least 16 characters");
+        anyhow::ensure!(
+            secret.len() >= 16,
+            "ENSURESEC_ADMIN_TOKEN must be at least 16 characters"
+        );
         store
             .create_token(NewToken {
                 name: "admin".into(),
@@ -118,8 +131,16 @@ async fn admin_token(platform: &Platform) -> anyhow::Result<String> {
             .await?;
         return Ok("admin token: from ENSURESEC_ADMIN_TOKEN".into());
     }
-    if store.list_tokens().await?.iter().any(|t| t.name == "admin" && !t.revoked) {
-        return Ok("admin token: created at first start (make another with `ensuresec token create`)".into());
+    if store
+        .list_tokens()
+        .await?
+        .iter()
+        .any(|t| t.name == "admin" && !t.revoked)
+    {
+        return Ok(
+            "admin token: created at first start (make another with `ensuresec token create`)"
+                .into(),
+        );
     }
     let secret = store
         .create_token(NewToken {
@@ -130,7 +151,10 @@ async fn admin_token(platform: &Platform) -> anyhow::Result<String> {
             created: now,
         })
         .await?;
-    Ok(format!("admin token (shown once, keep it): {}", secret.bold()))
+    Ok(format!(
+        "admin token (shown once, keep it): {}",
+        secret.bold()
+    ))
 }
 
 async fn shutdown_signal() {

@@ -53,12 +53,14 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let profile = match &args.profile {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
             Profile::from_yaml(&path.display().to_string(), &text)?
         }
         None => Profile::from_yaml("shop.yaml (built in)", DEFAULT_PROFILE)?,
     };
-    #[allow(clippy::disallowed_methods)] // a CLI default, not detection: the simulated day starts now
+    #[allow(clippy::disallowed_methods)]
+    // a CLI default, not detection: the simulated day starts now
     let start = args.start.unwrap_or_else(Utc::now);
     let simulator = Simulator::new(SimConfig {
         seed: args.seed,
@@ -97,7 +99,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         Some(server) => {
-            let token = args.token.context("--server needs a token: --token or ENSURESEC_TOKEN")?;
+            let token = args
+                .token
+                .context("--server needs a token: --token or ENSURESEC_TOKEN")?;
             let client = EventsClient::new(&server, token)?;
             let bar = ProgressBar::new_spinner();
             let mut sent = 0u64;

@@ -44,13 +44,20 @@ fn parse_scope(text: &str) -> Result<Scope, String> {
 
 fn open(data_dir: Option<PathBuf>) -> anyhow::Result<SqliteStore> {
     let config = super::load_config(None, data_dir)?;
-    Ok(SqliteStore::open(&config.storage.data_dir, SqliteOptions::default())?)
+    Ok(SqliteStore::open(
+        &config.storage.data_dir,
+        SqliteOptions::default(),
+    )?)
 }
 
 /// Runs the subcommand.
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Create { name, scopes, data_dir } => {
+        Command::Create {
+            name,
+            scopes,
+            data_dir,
+        } => {
             let store = open(data_dir)?;
             #[allow(clippy::disallowed_methods)] // a CLI edge, not detection: records creation time
             let created = Utc::now();

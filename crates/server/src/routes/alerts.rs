@@ -42,7 +42,10 @@ pub(crate) async fn list_alerts(
 ) -> Result<Json<Value>, ApiError> {
     let p = Params::parse(
         query.as_deref(),
-        &["severity", "detector", "rule", "entity", "incident", "since", "until", "limit", "before", "format"],
+        &[
+            "severity", "detector", "rule", "entity", "incident", "since", "until", "limit",
+            "before", "format",
+        ],
     )?;
     let filter = AlertFilter {
         min_severity: p.parsed::<Severity>("severity")?,
@@ -67,11 +70,17 @@ pub(crate) async fn list_alerts(
     let alerts = state.platform.store().list_alerts(filter, page).await?;
     let items: Vec<Value> = if ocsf {
         let version = env!("CARGO_PKG_VERSION");
-        alerts.items.iter().map(|a| ocsf::detection_finding(a, version)).collect()
+        alerts
+            .items
+            .iter()
+            .map(|a| ocsf::detection_finding(a, version))
+            .collect()
     } else {
         alerts.items.iter().map(|a| json!(a)).collect()
     };
-    Ok(Json(json!({ "items": items, "next_cursor": alerts.next_cursor })))
+    Ok(Json(
+        json!({ "items": items, "next_cursor": alerts.next_cursor }),
+    ))
 }
 
 /// Reads `limit` and `before`.

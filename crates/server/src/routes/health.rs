@@ -32,7 +32,10 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, &'stat
 /// Prometheus metrics.
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
 }

@@ -39,7 +39,9 @@ pub(crate) async fn list_incidents(
 ) -> Result<Json<Page<Incident>>, ApiError> {
     let p = Params::parse(
         query.as_deref(),
-        &["status", "severity", "entity", "since", "until", "limit", "before"],
+        &[
+            "status", "severity", "entity", "since", "until", "limit", "before",
+        ],
     )?;
     let filter = IncidentFilter {
         status: p.parsed::<IncidentStatus>("status")?,
@@ -49,7 +51,9 @@ pub(crate) async fn list_incidents(
         until: p.time("until")?,
     };
     let page = page_request(&p)?;
-    Ok(Json(state.platform.store().list_incidents(filter, page).await?))
+    Ok(Json(
+        state.platform.store().list_incidents(filter, page).await?,
+    ))
 }
 
 #[utoipa::path(

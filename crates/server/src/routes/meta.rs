@@ -20,7 +20,10 @@ pub(crate) async fn openapi(_auth: Scoped<Read>) -> Json<Value> {
     responses((status = 200, description = "JSON Schema (2020-12)"), (status = 404, body = ErrorBody)),
     security(("bearer" = ["read"])))]
 /// A JSON Schema of the wire types.
-pub(crate) async fn schema(_auth: Scoped<Read>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn schema(
+    _auth: Scoped<Read>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     use ensuresec_model::schema;
     match name.as_str() {
         "event.json" => Ok(Json(schema::event_schema())),

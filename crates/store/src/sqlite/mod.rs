@@ -66,7 +66,9 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         schema::migrate(&mut conn)?;
         let next_seq: i64 =
-            conn.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |r| r.get(0))?;
+            conn.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |r| {
+                r.get(0)
+            })?;
         let mut readers = Vec::with_capacity(options.readers.max(1));
         for _ in 0..options.readers.max(1) {
             let r = Connection::open_with_flags(
@@ -110,11 +112,15 @@ impl SqliteStore {
         match writes.try_send(write) {
             Ok(()) => {}
             Err(crossbeam_channel::TrySendError::Full(write)) => {
-                tokio::task::spawn_blocking(move || writes.send(write).map_err(|_| StoreError::Closed))
-                    .await
-                    .map_err(|_| StoreError::Closed)??;
+                tokio::task::spawn_blocking(move || {
+                    writes.send(write).map_err(|_| StoreError::Closed)
+                })
+                .await
+                .map_err(|_| StoreError::Closed)??;
             }
-            Err(crossbeam_channel::TrySendError::Disconnected(_)) => return Err(StoreError::Closed),
+            Err(crossbeam_channel::TrySendError::Disconnected(_)) => {
+                return Err(StoreError::Closed);
+            }
         }
         rx.await.map_err(|_| StoreError::Closed)?
     }
@@ -151,8 +157,10 @@ impl Store for SqliteStore {
                 ingest_ms: e.ingest_time.unwrap_or(e.time).timestamp_millis(),
                 time_ms: e.time.timestamp_millis(),
                 event_type: e.event_type().as_str(),
-                body: serde_json::to_vec(e)
-                    .map_err(|source| StoreError::Encode { what: "event", source })?,
+                body: serde_json::to_vec(e).map_err(|source| StoreError::Encode {
+                    what: "event",
+                    source,
+                })?,
             });
         }
         self.write(|tx| Write::Events(encoded, tx)).await
@@ -163,8 +171,10 @@ impl Store for SqliteStore {
     }
 
     async fn count_events(&self) -> Result<u64, StoreError> {
-        self.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0))? as u64))
-            .await
+        self.read(|c| {
+            Ok(c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0))? as u64)
+        })
+        .await
     }
 
     async fn events_from(&self, from: u64, limit: usize) -> Result<Vec<(u64, Event)>, StoreError> {
@@ -181,7 +191,8 @@ impl Store for SqliteStore {
         filter: AlertFilter,
         page: PageRequest,
     ) -> Result<Page<Alert>, StoreError> {
-        self.read(move |c| reads::list_alerts(c, &filter, page)).await
+        self.read(move |c| reads::list_alerts(c, &filter, page))
+            .await
     }
 
     async fn list_incidents(
@@ -189,7 +200,8 @@ impl Store for SqliteStore {
         filter: IncidentFilter,
         page: PageRequest,
     ) -> Result<Page<Incident>, StoreError> {
-        self.read(move |c| reads::list_incidents(c, &filter, page)).await
+        self.read(move |c| reads::list_incidents(c, &filter, page))
+            .await
     }
 
     async fn incident(&self, id: IncidentId) -> Result<Option<IncidentDetail>, StoreError> {
@@ -202,9 +214,11 @@ impl Store for SqliteStore {
 
     async fn max_ids(&self) -> Result<(AlertId, IncidentId), StoreError> {
         self.read(|c| {
-            let a: i64 = c.query_row("SELECT COALESCE(MAX(id), 0) FROM alerts", [], |r| r.get(0))?;
-            let i: i64 =
-                c.query_row("SELECT COALESCE(MAX(id), 0) FROM incidents", [], |r| r.get(0))?;
+            let a: i64 =
+                c.query_row("SELECT COALESCE(MAX(id), 0) FROM alerts", [], |r| r.get(0))?;
+            let i: i64 = c.query_row("SELECT COALESCE(MAX(id), 0) FROM incidents", [], |r| {
+                r.get(0)
+            })?;
             Ok((a as u64, i as u64))
         })
         .await

@@ -7,9 +7,9 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde::de::DeserializeOwned;
 
+use crate::StoreError;
 use crate::query::{AlertFilter, IncidentDetail, IncidentFilter, Page, PageRequest};
 use crate::tokens::{TokenInfo, scopes_from_text};
-use crate::StoreError;
 
 /// A WHERE clause under construction.
 #[derive(Default)]
@@ -139,7 +139,11 @@ pub(crate) fn incident(
     id: IncidentId,
 ) -> Result<Option<IncidentDetail>, StoreError> {
     let body: Option<String> = conn
-        .query_row("SELECT body FROM incidents WHERE id = ?1", [id as i64], |r| r.get(0))
+        .query_row(
+            "SELECT body FROM incidents WHERE id = ?1",
+            [id as i64],
+            |r| r.get(0),
+        )
         .optional()?;
     let Some(body) = body else { return Ok(None) };
     let incident: Incident = decode("incident", id as i64, &body)?;
@@ -155,7 +159,9 @@ pub(crate) fn incident(
     let mut stmt =
         conn.prepare_cached("SELECT id, body FROM actions WHERE incident_id = ?1 ORDER BY id")?;
     let mut actions = Vec::new();
-    for row in stmt.query_map([id as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
+    for row in stmt.query_map([id as i64], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })? {
         let (action_id, body) = row?;
         let mut action: Action = decode("action", action_id, &body)?;
         action.id = action_id as u64;
@@ -214,7 +220,10 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenInfo> {
     })
 }
 
-pub(crate) fn token_by_hash(conn: &Connection, hash: &[u8]) -> Result<Option<TokenInfo>, StoreError> {
+pub(crate) fn token_by_hash(
+    conn: &Connection,
+    hash: &[u8],
+) -> Result<Option<TokenInfo>, StoreError> {
     Ok(conn
         .prepare_cached(
             "SELECT name, scopes, created_ms, revoked FROM api_tokens WHERE hash = ?1 AND revoked = 0",
@@ -224,8 +233,8 @@ pub(crate) fn token_by_hash(conn: &Connection, hash: &[u8]) -> Result<Option<Tok
 }
 
 pub(crate) fn list_tokens(conn: &Connection) -> Result<Vec<TokenInfo>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT name, scopes, created_ms, revoked FROM api_tokens ORDER BY name")?;
+    let mut stmt = conn
+        .prepare_cached("SELECT name, scopes, created_ms, revoked FROM api_tokens ORDER BY name")?;
     let rows = stmt.query_map([], token_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

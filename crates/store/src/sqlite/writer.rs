@@ -22,7 +22,10 @@ pub(crate) struct EncodedEvent {
 
 /// One queued write and where its answer goes.
 pub(crate) enum Write {
-    Events(Vec<EncodedEvent>, oneshot::Sender<Result<SeqRange, StoreError>>),
+    Events(
+        Vec<EncodedEvent>,
+        oneshot::Sender<Result<SeqRange, StoreError>>,
+    ),
     Findings(Findings, oneshot::Sender<Result<(), StoreError>>),
     Purge(i64, oneshot::Sender<Result<u64, StoreError>>),
     CreateToken(NewToken, oneshot::Sender<Result<String, StoreError>>),
@@ -31,11 +34,26 @@ pub(crate) enum Write {
 
 /// An answer held back until the transaction is durable.
 enum Reply {
-    Events(oneshot::Sender<Result<SeqRange, StoreError>>, Result<SeqRange, StoreError>),
-    Unit(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
-    Count(oneshot::Sender<Result<u64, StoreError>>, Result<u64, StoreError>),
-    Text(oneshot::Sender<Result<String, StoreError>>, Result<String, StoreError>),
-    Flag(oneshot::Sender<Result<bool, StoreError>>, Result<bool, StoreError>),
+    Events(
+        oneshot::Sender<Result<SeqRange, StoreError>>,
+        Result<SeqRange, StoreError>,
+    ),
+    Unit(
+        oneshot::Sender<Result<(), StoreError>>,
+        Result<(), StoreError>,
+    ),
+    Count(
+        oneshot::Sender<Result<u64, StoreError>>,
+        Result<u64, StoreError>,
+    ),
+    Text(
+        oneshot::Sender<Result<String, StoreError>>,
+        Result<String, StoreError>,
+    ),
+    Flag(
+        oneshot::Sender<Result<bool, StoreError>>,
+        Result<bool, StoreError>,
+    ),
 }
 
 impl Reply {
@@ -137,7 +155,9 @@ fn apply(tx: &mut Transaction<'_>, write: Write, next_seq: &mut u64) -> Reply {
         Write::Findings(findings, reply) => {
             Reply::Unit(reply, in_savepoint(tx, |t| insert_findings(t, &findings)))
         }
-        Write::Purge(cutoff_ms, reply) => Reply::Count(reply, in_savepoint(tx, |t| purge(t, cutoff_ms))),
+        Write::Purge(cutoff_ms, reply) => {
+            Reply::Count(reply, in_savepoint(tx, |t| purge(t, cutoff_ms)))
+        }
         Write::CreateToken(new, reply) => {
             Reply::Text(reply, in_savepoint(tx, |t| create_token(t, new)))
         }
@@ -160,12 +180,20 @@ fn insert_events(
     )?;
     let mut seq = first;
     for e in events {
-        stmt.execute(params![seq as i64, e.ingest_ms, e.time_ms, e.event_type, e.body])?;
+        stmt.execute(params![
+            seq as i64,
+            e.ingest_ms,
+            e.time_ms,
+            e.event_type,
+            e.body
+        ])?;
         seq += 1;
     }
     if let Some(last) = events.last() {
-        tx.prepare_cached("INSERT OR REPLACE INTO event_batches (last_seq, ingest_ms) VALUES (?1, ?2)")?
-            .execute(params![(seq - 1) as i64, last.ingest_ms])?;
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO event_batches (last_seq, ingest_ms) VALUES (?1, ?2)",
+        )?
+        .execute(params![(seq - 1) as i64, last.ingest_ms])?;
     }
     Ok(SeqRange {
         first,
@@ -216,7 +244,10 @@ fn insert_alert(stmt: &mut rusqlite::CachedStatement<'_>, a: &Alert) -> Result<(
     Ok(())
 }
 
-fn insert_incident(stmt: &mut rusqlite::CachedStatement<'_>, i: &Incident) -> Result<(), StoreError> {
+fn insert_incident(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    i: &Incident,
+) -> Result<(), StoreError> {
     stmt.execute(params![
         i.id as i64,
         i.status.as_str(),

@@ -89,19 +89,36 @@ async fn events_get_consecutive_sequence_numbers(store: &dyn Store) {
         .unwrap();
     let b = store.append_events(&[login("c", t0())]).await.unwrap();
     assert_eq!(a.len, 2);
-    assert_eq!(b.first, a.first + 2, "sequence numbers continue across batches");
+    assert_eq!(
+        b.first,
+        a.first + 2,
+        "sequence numbers continue across batches"
+    );
     assert_eq!(store.count_events().await.unwrap(), before + 3);
     let back = store.events_from(a.first, 10).await.unwrap();
     assert_eq!(back.len(), 3);
-    assert_eq!(back[2].1, login("c", t0()), "an event reads back as written");
+    assert_eq!(
+        back[2].1,
+        login("c", t0()),
+        "an event reads back as written"
+    );
     assert_eq!(back[0].0, a.first);
 }
 
 async fn findings_are_listed_filtered_and_paged(store: &dyn Store) {
     let alerts: Vec<Alert> = (1..=25)
         .map(|i| {
-            let sev = if i % 5 == 0 { Severity::Critical } else { Severity::Low };
-            alert(i, sev, if i % 2 == 0 { "10.0.0.2" } else { "10.0.0.1" }, Some(100))
+            let sev = if i % 5 == 0 {
+                Severity::Critical
+            } else {
+                Severity::Low
+            };
+            alert(
+                i,
+                sev,
+                if i % 2 == 0 { "10.0.0.2" } else { "10.0.0.1" },
+                Some(100),
+            )
         })
         .collect();
     store
@@ -120,12 +137,21 @@ async fn findings_are_listed_filtered_and_paged(store: &dyn Store) {
     assert_eq!(first.items.len(), 10);
     assert_eq!(first.items[0].id, 25, "newest first");
     let second = store
-        .list_alerts(AlertFilter::default(), PageRequest::new(10, first.next_cursor))
+        .list_alerts(
+            AlertFilter::default(),
+            PageRequest::new(10, first.next_cursor),
+        )
         .await
         .unwrap();
-    assert_eq!(second.items[0].id, 15, "the cursor continues below the last id");
+    assert_eq!(
+        second.items[0].id, 15,
+        "the cursor continues below the last id"
+    );
     let third = store
-        .list_alerts(AlertFilter::default(), PageRequest::new(10, second.next_cursor))
+        .list_alerts(
+            AlertFilter::default(),
+            PageRequest::new(10, second.next_cursor),
+        )
         .await
         .unwrap();
     assert_eq!(third.items.len(), 5);
@@ -189,7 +215,11 @@ async fn incident_detail_holds_its_alerts_and_actions(store: &dyn Store) {
         })
         .await
         .unwrap();
-    let detail = store.incident(200).await.unwrap().expect("incident 200 exists");
+    let detail = store
+        .incident(200)
+        .await
+        .unwrap()
+        .expect("incident 200 exists");
     assert_eq!(detail.incident.id, 200);
     assert_eq!(detail.alerts.len(), 1);
     assert_eq!(detail.alerts[0].id, 200);
@@ -207,7 +237,14 @@ async fn incident_updates_replace_the_stored_state(store: &dyn Store) {
         })
         .await
         .unwrap();
-    assert!(store.open_incidents().await.unwrap().iter().any(|i| i.id == 300));
+    assert!(
+        store
+            .open_incidents()
+            .await
+            .unwrap()
+            .iter()
+            .any(|i| i.id == 300)
+    );
     inc.status = IncidentStatus::Resolved;
     inc.alert_count = 7;
     store
@@ -219,7 +256,14 @@ async fn incident_updates_replace_the_stored_state(store: &dyn Store) {
         .unwrap();
     let stored = store.incident(300).await.unwrap().unwrap().incident;
     assert_eq!(stored.alert_count, 7);
-    assert!(!store.open_incidents().await.unwrap().iter().any(|i| i.id == 300));
+    assert!(
+        !store
+            .open_incidents()
+            .await
+            .unwrap()
+            .iter()
+            .any(|i| i.id == 300)
+    );
     let resolved = store
         .list_incidents(
             IncidentFilter {
@@ -230,7 +274,10 @@ async fn incident_updates_replace_the_stored_state(store: &dyn Store) {
         )
         .await
         .unwrap();
-    assert_eq!(resolved.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![300]);
+    assert_eq!(
+        resolved.items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![300]
+    );
 }
 
 async fn retention_purges_only_old_batches(store: &dyn Store) {
@@ -245,9 +292,18 @@ async fn retention_purges_only_old_batches(store: &dyn Store) {
         .purge_events_before(t0() - Duration::days(1))
         .await
         .unwrap();
-    assert!(purged >= 2, "the two old events are purged (purged {purged})");
+    assert!(
+        purged >= 2,
+        "the two old events are purged (purged {purged})"
+    );
     assert_eq!(store.count_events().await.unwrap(), before + 3 - purged);
-    assert_eq!(store.purge_events_before(t0() - Duration::days(1)).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .purge_events_before(t0() - Duration::days(1))
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 async fn tokens_are_hashed_scoped_and_revocable(store: &dyn Store) {
@@ -262,7 +318,11 @@ async fn tokens_are_hashed_scoped_and_revocable(store: &dyn Store) {
         .await
         .unwrap();
     assert!(secret.starts_with("es_") && secret.len() == 67, "{secret}");
-    let info = store.authenticate(&secret).await.unwrap().expect("token is known");
+    let info = store
+        .authenticate(&secret)
+        .await
+        .unwrap()
+        .expect("token is known");
     assert!(info.allows(Scope::Ingest));
     assert!(!info.allows(Scope::Read));
     assert!(store.authenticate("es_wrong").await.unwrap().is_none());
@@ -277,7 +337,10 @@ async fn tokens_are_hashed_scoped_and_revocable(store: &dyn Store) {
         .await;
     assert!(matches!(dup, Err(StoreError::DuplicateToken(_))), "{dup:?}");
     assert!(store.revoke_token("shipper").await.unwrap());
-    assert!(store.authenticate(&secret).await.unwrap().is_none(), "revoked tokens fail");
+    assert!(
+        store.authenticate(&secret).await.unwrap().is_none(),
+        "revoked tokens fail"
+    );
     assert!(!store.revoke_token("nobody").await.unwrap());
     let fixed = store
         .create_token(NewToken {

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine too: installs what the tests need, then runs them.
+# Tests that use ../shared (public corpora) skip with a message when it is absent; with CI=true a
+# missing corpus or service is a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages the tests need (none beyond a C compiler yet); installed only when missing.
+need=()
+for tool in cc:gcc pkg-config:pkg-config; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq "${need[@]}"
+  else
+    sudo apt-get update -qq && sudo apt-get install -y -qq "${need[@]}"
+  fi
+fi
+
+cargo test --workspace --locked "$@"
