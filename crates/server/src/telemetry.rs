@@ -10,7 +10,16 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 pub fn prometheus() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
+            // Summaries (p50, p99…) cover the last three minutes: three buckets of one minute.
+            let builder = PrometheusBuilder::new();
+            let builder = match builder.set_bucket_duration(std::time::Duration::from_secs(60)) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, "keeping the default summary window");
+                    PrometheusBuilder::new()
+                }
+            };
+            let recorder = builder.build_recorder();
             let handle = recorder.handle();
             // Another recorder may already be installed (a library user's); ours then renders
             // nothing, which `/metrics` shows rather than hides.
