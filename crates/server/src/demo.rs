@@ -5,6 +5,7 @@ use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use ensuresec_model::Event;
 use ensuresec_pipeline::{Ingestor, Source, SourceError};
 use ensuresec_simulator::{DEFAULT_PROFILE, Profile, Scenario, SimConfig, SimError, Simulator};
 
@@ -14,6 +15,7 @@ use crate::config::DemoConfig;
 pub struct DemoSource {
     simulator: Simulator,
     start: DateTime<Utc>,
+    carry: Option<Event>,
 }
 
 impl DemoSource {
@@ -27,13 +29,40 @@ impl DemoSource {
             profile: Profile::from_yaml("shop.yaml (built in)", DEFAULT_PROFILE)?,
             campaigns_per_hour: Some(config.campaigns_per_hour),
         })?;
-        Ok(DemoSource { simulator, start })
+        Ok(DemoSource {
+            simulator,
+            start,
+            carry: None,
+        })
     }
 }
 
 /// Events sent per batch at most, and the pacing tick.
 const MAX_BATCH: usize = 5_000;
 const TICK: StdDuration = StdDuration::from_millis(200);
+
+impl DemoSource {
+    /// The next events whose time has come (event time ≤ `horizon`), at most one batch; the first
+    /// event beyond the horizon is kept for later, so none is lost.
+    pub fn take_due(&mut self, horizon: DateTime<Utc>) -> Vec<Event> {
+        let mut batch = Vec::new();
+        while batch.len() < MAX_BATCH {
+            let next = match self.carry.take() {
+                Some(e) => e,
+                None => match self.simulator.next() {
+                    Some(e) => e,
+                    None => break,
+                },
+            };
+            if next.time > horizon {
+                self.carry = Some(next);
+                break;
+            }
+            batch.push(next);
+        }
+        batch
+    }
+}
 
 #[async_trait]
 impl Source for DemoSource {
@@ -45,30 +74,11 @@ impl Source for DemoSource {
         let started = tokio::time::Instant::now();
         let mut ticker = tokio::time::interval(TICK);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut carry = None;
         loop {
             ticker.tick().await;
-            let horizon = self.start
-                + chrono::Duration::from_std(started.elapsed())
-                    .unwrap_or_else(|_| chrono::Duration::zero());
-            let mut batch = Vec::new();
-            if let Some(e) = carry.take() {
-                batch.push(e);
-            }
-            while batch.len() < MAX_BATCH {
-                let Some(e) = self.simulator.next() else {
-                    break;
-                };
-                if e.time > horizon {
-                    carry = Some(e);
-                    break;
-                }
-                batch.push(e);
-            }
-            if batch.first().is_some_and(|e| e.time > horizon) {
-                carry = batch.pop();
-                continue;
-            }
+            let elapsed = chrono::Duration::from_std(started.elapsed())
+                .unwrap_or_else(|_| chrono::Duration::zero());
+            let batch = self.take_due(self.start + elapsed);
             if batch.is_empty() {
                 continue;
             }
