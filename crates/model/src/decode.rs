@@ -57,6 +57,11 @@ impl DecodeError {
     }
 }
 
+/// Whether a body is NDJSON (rather than a JSON array): what [`decode_batch`] decides on.
+pub fn is_ndjson(body: &[u8]) -> bool {
+    body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[')
+}
+
 /// Decodes a batch: a JSON array if its first non-blank byte is `[`, NDJSON otherwise (blank
 /// lines are allowed). `now` is the receiving clock, for the future-skew check.
 pub fn decode_batch(
@@ -64,8 +69,7 @@ pub fn decode_batch(
     limits: &Limits,
     now: DateTime<Utc>,
 ) -> Result<Vec<Event>, DecodeError> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'[') {
+    if !is_ndjson(body) {
         return decode_array(body, limits, now);
     }
     let mut events = Vec::with_capacity(memchr::memchr_iter(b'\n', body).count() + 1);

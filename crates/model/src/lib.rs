@@ -18,7 +18,7 @@ pub mod severity;
 
 pub use action::{Action, ActionId};
 pub use alert::{Alert, AlertId};
-pub use decode::{DecodeError, decode_batch, decode_line};
+pub use decode::{DecodeError, decode_batch, decode_line, is_ndjson};
 pub use detector::Detector;
 pub use entity::{EntityKey, EntityKind, EntityRef};
 pub use event::{Event, EventData, EventType};

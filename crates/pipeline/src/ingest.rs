@@ -40,7 +40,25 @@ impl Ingestor {
 
     /// Ingests one batch: when this returns `Ok`, every event of it is durable and queued for
     /// detection. On `Err`, nothing of the batch is acknowledged.
-    pub async fn ingest(&self, mut events: Vec<Event>) -> Result<SeqRange, IngestError> {
+    pub async fn ingest(&self, events: Vec<Event>) -> Result<SeqRange, IngestError> {
+        self.ingest_with_raw(events, None).await
+    }
+
+    /// Like [`ingest`](Self::ingest), keeping `raw_ndjson` — the NDJSON the events were decoded
+    /// from, whose non-blank lines are exactly `events` — as the stored form.
+    pub async fn ingest_ndjson(
+        &self,
+        events: Vec<Event>,
+        raw_ndjson: &[u8],
+    ) -> Result<SeqRange, IngestError> {
+        self.ingest_with_raw(events, Some(raw_ndjson)).await
+    }
+
+    async fn ingest_with_raw(
+        &self,
+        mut events: Vec<Event>,
+        raw_ndjson: Option<&[u8]>,
+    ) -> Result<SeqRange, IngestError> {
         if events.is_empty() {
             return Ok(SeqRange { first: 0, len: 0 });
         }
@@ -49,7 +67,7 @@ impl Ingestor {
         for e in &mut events {
             e.ingest_time = Some(now);
         }
-        let range = self.store.append_events(&events).await?;
+        let range = self.store.append_events(&events, raw_ndjson).await?;
         for e in &events {
             metrics::counter!(m::EVENTS_INGESTED, "type" => e.event_type().as_str()).increment(1);
         }

@@ -13,13 +13,22 @@ fn start() -> DateTime<Utc> {
 }
 
 fn sim(scenario: &str, seed: u64, rate: f64) -> Simulator {
+    sim_with_campaigns(scenario, seed, rate, None)
+}
+
+fn sim_with_campaigns(
+    scenario: &str,
+    seed: u64,
+    rate: f64,
+    campaigns_per_hour: Option<f64>,
+) -> Simulator {
     Simulator::new(SimConfig {
         seed,
         start: start(),
         rate,
         scenario: Scenario::named(scenario).unwrap(),
         profile: Profile::from_yaml("shop.yaml", DEFAULT_PROFILE).unwrap(),
-        campaigns_per_hour: None,
+        campaigns_per_hour,
     })
     .unwrap()
 }
@@ -85,7 +94,8 @@ fn every_attack_of_the_mixed_scenario_appears_labelled() {
     let end = start() + Duration::hours(6);
     let mut truths: BTreeMap<String, u32> = BTreeMap::new();
     let mut types: BTreeMap<EventType, u32> = BTreeMap::new();
-    for e in sim("mixed", 11, 10.0).take_while(|e| e.time < end) {
+    // About 48 campaigns in six hours: every kind comes up.
+    for e in sim_with_campaigns("mixed", 11, 10.0, Some(8.0)).take_while(|e| e.time < end) {
         *types.entry(e.event_type()).or_default() += 1;
         if let Some(t) = e.labels.get("truth") {
             *truths.entry(t.clone()).or_default() += 1;

@@ -24,6 +24,14 @@ pub enum StoreError {
         /// The decoding failure.
         source: serde_json::Error,
     },
+    /// A stored batch of events cannot be read back.
+    #[error("stored event batch at sequence {first_seq} cannot be read: {message}")]
+    CorruptBatch {
+        /// Its first sequence number.
+        first_seq: u64,
+        /// What is wrong.
+        message: String,
+    },
     /// A record to be written could not be encoded.
     #[error("cannot encode {what}: {source}")]
     Encode {

@@ -9,6 +9,7 @@
 //! Architecture invariant: this crate knows nothing about HTTP or the pipeline; it stores what it
 //! is given and answers queries.
 
+mod codec;
 mod error;
 mod query;
 mod sqlite;
@@ -47,9 +48,14 @@ pub struct Findings {
 /// returns `Ok`, it survives a crash of the process.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Stores a batch of events (their `ingest_time` set) and returns their sequence numbers once
-    /// durable.
-    async fn append_events(&self, events: &[Event]) -> Result<SeqRange, StoreError>;
+    /// Stores a batch of events (all with the same `ingest_time`) and returns their sequence
+    /// numbers once durable. `raw_ndjson`, when given, is the NDJSON the events were decoded from
+    /// (its non-blank lines are exactly `events`); it is kept as received instead of re-encoding.
+    async fn append_events(
+        &self,
+        events: &[Event],
+        raw_ndjson: Option<&[u8]>,
+    ) -> Result<SeqRange, StoreError>;
 
     /// Stores alerts, incident updates and actions together.
     async fn record(&self, findings: Findings) -> Result<(), StoreError>;

@@ -19,14 +19,14 @@ async fn data_survives_reopening_and_sequence_numbers_continue() {
     let first = {
         let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
         store
-            .append_events(&[contract::login("a", contract::t0())])
+            .append_events(&[contract::login("a", contract::t0())], None)
             .await
             .unwrap()
     };
     let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
     assert_eq!(store.count_events().await.unwrap(), 1);
     let next = store
-        .append_events(&[contract::login("b", contract::t0())])
+        .append_events(&[contract::login("b", contract::t0())], None)
         .await
         .unwrap();
     assert_eq!(next.first, first.first + 1);
@@ -44,7 +44,7 @@ async fn concurrent_batches_are_all_stored() {
             let batch: Vec<_> = (0..50)
                 .map(|j| contract::login(&format!("u{i}-{j}"), contract::t0()))
                 .collect();
-            store.append_events(&batch).await.unwrap()
+            store.append_events(&batch, None).await.unwrap()
         }));
     }
     let mut ranges = Vec::new();

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
-use ensuresec_model::decode_batch;
+use ensuresec_model::{decode_batch, is_ndjson};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -76,14 +76,23 @@ pub(crate) async fn post_events(
     let limits = state.limits;
     let now = state.platform.clock().now();
     // Decoding a large batch is CPU work: keep it off the async threads.
-    let decoded = tokio::task::spawn_blocking(move || decode_batch(&bytes, &limits, now))
-        .await
-        .map_err(|e| ApiError::BodyRead(e.to_string()))?;
+    let (decoded, bytes) = tokio::task::spawn_blocking(move || {
+        let decoded = decode_batch(&bytes, &limits, now);
+        (decoded, bytes)
+    })
+    .await
+    .map_err(|e| ApiError::BodyRead(e.to_string()))?;
     let events = decoded.inspect_err(|_| {
         metrics::counter!(REJECTED, "reason" => "invalid").increment(1);
     })?;
     let count = events.len() as u64;
-    let range = state.platform.ingestor().ingest(events).await?;
+    // NDJSON is stored as received; a JSON array is re-encoded as NDJSON by the store.
+    let ingestor = state.platform.ingestor();
+    let range = if is_ndjson(&bytes) {
+        ingestor.ingest_ndjson(events, &bytes).await?
+    } else {
+        ingestor.ingest(events).await?
+    };
     tracing::debug!(token = %auth.token.name, events = count, first_seq = range.first, "batch ingested");
     Ok(Json(IngestResponse {
         accepted: count,

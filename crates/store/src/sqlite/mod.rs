@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use crate::query::{AlertFilter, IncidentDetail, IncidentFilter, Page, PageRequest};
 use crate::tokens::{NewToken, TokenInfo};
 use crate::{Findings, SeqRange, Store, StoreError};
-use writer::{EncodedEvent, Write};
+use writer::{EncodedBatch, Write};
 
 /// Tuning of the SQLite backend.
 #[derive(Debug, Clone)]
@@ -65,10 +65,7 @@ impl SqliteStore {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         schema::migrate(&mut conn)?;
-        let next_seq: i64 =
-            conn.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |r| {
-                r.get(0)
-            })?;
+        let next_seq = writer::next_free_seq(&conn)?;
         let mut readers = Vec::with_capacity(options.readers.max(1));
         for _ in 0..options.readers.max(1) {
             let r = Connection::open_with_flags(
@@ -82,7 +79,7 @@ impl SqliteStore {
         let (tx, rx) = crossbeam_channel::bounded(options.write_queue.max(1));
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer::run(conn, rx, next_seq as u64))
+            .spawn(move || writer::run(conn, rx, next_seq))
             .map_err(|source| StoreError::DataDir {
                 path: data_dir.to_path_buf(),
                 source,
@@ -150,20 +147,21 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn append_events(&self, events: &[Event]) -> Result<SeqRange, StoreError> {
-        let mut encoded = Vec::with_capacity(events.len());
-        for e in events {
-            encoded.push(EncodedEvent {
-                ingest_ms: e.ingest_time.unwrap_or(e.time).timestamp_millis(),
-                time_ms: e.time.timestamp_millis(),
-                event_type: e.event_type().as_str(),
-                body: serde_json::to_vec(e).map_err(|source| StoreError::Encode {
-                    what: "event",
-                    source,
-                })?,
-            });
-        }
-        self.write(|tx| Write::Events(encoded, tx)).await
+    async fn append_events(
+        &self,
+        events: &[Event],
+        raw_ndjson: Option<&[u8]>,
+    ) -> Result<SeqRange, StoreError> {
+        let Some(first) = events.first() else {
+            return Ok(SeqRange { first: 0, len: 0 });
+        };
+        let batch = EncodedBatch {
+            count: events.len() as u64,
+            ingest_ms: first.ingest_time.unwrap_or(first.time).timestamp_millis(),
+            codec: crate::codec::LZ4_NDJSON,
+            body: crate::codec::encode(events, raw_ndjson)?,
+        };
+        self.write(|tx| Write::Events(batch, tx)).await
     }
 
     async fn record(&self, findings: Findings) -> Result<(), StoreError> {
@@ -172,7 +170,12 @@ impl Store for SqliteStore {
 
     async fn count_events(&self) -> Result<u64, StoreError> {
         self.read(|c| {
-            Ok(c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0))? as u64)
+            let n: i64 = c.query_row(
+                "SELECT COALESCE(SUM(count), 0) FROM event_batches",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(n as u64)
         })
         .await
     }

@@ -191,19 +191,34 @@ pub(crate) fn events_from(
     from: u64,
     limit: usize,
 ) -> Result<Vec<(u64, Event)>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT seq, body FROM events WHERE seq >= ?1 ORDER BY seq LIMIT ?2")?;
+    let end = from.saturating_add(limit as u64);
+    // The batch holding `from`, then every later one that starts before `end`.
+    let mut stmt = conn.prepare_cached(
+        "SELECT first_seq, count, ingest_ms, codec, body FROM event_batches
+         WHERE first_seq >= (SELECT COALESCE(MAX(first_seq), 0) FROM event_batches WHERE first_seq <= ?1)
+           AND first_seq < ?2
+         ORDER BY first_seq",
+    )?;
     let mut out = Vec::new();
-    for row in stmt.query_map([from as i64, limit as i64], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
-    })? {
-        let (seq, body) = row?;
-        let event = serde_json::from_slice(&body).map_err(|source| StoreError::Corrupt {
-            what: "event",
-            id: seq as u64,
-            source,
-        })?;
-        out.push((seq as u64, event));
+    let rows = stmt.query_map([from as i64, end as i64], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Vec<u8>>(4)?,
+        ))
+    })?;
+    for row in rows {
+        let (first, ingest_ms, codec, body) = row?;
+        let ingest = Utc
+            .timestamp_millis_opt(ingest_ms)
+            .single()
+            .unwrap_or_default();
+        for (seq, event) in crate::codec::decode(&codec, &body, first as u64, ingest)? {
+            if seq >= from && seq < end {
+                out.push((seq, event));
+            }
+        }
     }
     Ok(out)
 }

@@ -7,17 +7,18 @@ use crate::StoreError;
 
 const MIGRATIONS: &[&str] = &[
     // 1: the foundation.
-    "CREATE TABLE events (
-         seq INTEGER PRIMARY KEY,
+    // Events are stored a batch per row: the batch's NDJSON, LZ4-compressed. One row instead
+    // of thousands, and a fifth of the bytes, is what lets one SQLite writer keep up with
+    // hundreds of thousands of events per second. Sequence numbers run `first_seq ..
+    // first_seq + count`, in line order.
+    "CREATE TABLE event_batches (
+         first_seq INTEGER PRIMARY KEY,
+         count INTEGER NOT NULL,
          ingest_ms INTEGER NOT NULL,
-         time_ms INTEGER NOT NULL,
-         type TEXT NOT NULL,
+         codec TEXT NOT NULL,
          body BLOB NOT NULL
      );
-     CREATE TABLE event_batches (
-         last_seq INTEGER PRIMARY KEY,
-         ingest_ms INTEGER NOT NULL
-     );
+     CREATE INDEX event_batches_ingest ON event_batches(ingest_ms);
      CREATE TABLE alerts (
          id INTEGER PRIMARY KEY,
          time_ms INTEGER NOT NULL,

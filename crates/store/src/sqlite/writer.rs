@@ -12,20 +12,17 @@ use tokio::sync::oneshot;
 use crate::tokens::{NewToken, generate_secret, hash_token, scopes_to_text};
 use crate::{Findings, SeqRange, StoreError};
 
-/// An event already encoded by the caller (encoding is spread over the callers' threads).
-pub(crate) struct EncodedEvent {
+/// A batch already encoded by the caller (encoding is spread over the callers' threads).
+pub(crate) struct EncodedBatch {
+    pub count: u64,
     pub ingest_ms: i64,
-    pub time_ms: i64,
-    pub event_type: &'static str,
+    pub codec: &'static str,
     pub body: Vec<u8>,
 }
 
 /// One queued write and where its answer goes.
 pub(crate) enum Write {
-    Events(
-        Vec<EncodedEvent>,
-        oneshot::Sender<Result<SeqRange, StoreError>>,
-    ),
+    Events(EncodedBatch, oneshot::Sender<Result<SeqRange, StoreError>>),
     Findings(Findings, oneshot::Sender<Result<(), StoreError>>),
     Purge(i64, oneshot::Sender<Result<u64, StoreError>>),
     CreateToken(NewToken, oneshot::Sender<Result<String, StoreError>>),
@@ -109,10 +106,8 @@ pub(crate) fn run(mut conn: Connection, rx: Receiver<Write>, mut next_seq: u64) 
         if let Err(msg) = &commit {
             tracing::error!(error = %msg, "store commit failed");
             // Sequence numbers handed out in a failed transaction are free again.
-            if let Ok(max) = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| {
-                r.get::<_, i64>(0)
-            }) {
-                next_seq = max as u64 + 1;
+            if let Ok(next) = next_free_seq(&conn) {
+                next_seq = next;
             }
         }
         for reply in replies {
@@ -144,9 +139,9 @@ fn apply(tx: &mut Transaction<'_>, write: Write, next_seq: &mut u64) -> Reply {
         Ok(out)
     }
     match write {
-        Write::Events(events, reply) => {
+        Write::Events(batch, reply) => {
             let first = *next_seq;
-            let result = in_savepoint(tx, |t| insert_events(t, &events, first));
+            let result = in_savepoint(tx, |t| insert_events(t, &batch, first));
             if let Ok(range) = &result {
                 *next_seq += range.len;
             }
@@ -172,33 +167,27 @@ fn apply(tx: &mut Transaction<'_>, write: Write, next_seq: &mut u64) -> Reply {
 
 fn insert_events(
     tx: &Connection,
-    events: &[EncodedEvent],
+    batch: &EncodedBatch,
     first: u64,
 ) -> Result<SeqRange, StoreError> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO events (seq, ingest_ms, time_ms, type, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    let mut seq = first;
-    for e in events {
-        stmt.execute(params![
-            seq as i64,
-            e.ingest_ms,
-            e.time_ms,
-            e.event_type,
-            e.body
-        ])?;
-        seq += 1;
-    }
-    if let Some(last) = events.last() {
-        tx.prepare_cached(
-            "INSERT OR REPLACE INTO event_batches (last_seq, ingest_ms) VALUES (?1, ?2)",
-        )?
-        .execute(params![(seq - 1) as i64, last.ingest_ms])?;
-    }
+    tx.prepare_cached(
+        "INSERT INTO event_batches (first_seq, count, ingest_ms, codec, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![first as i64, batch.count as i64, batch.ingest_ms, batch.codec, batch.body])?;
     Ok(SeqRange {
         first,
-        len: events.len() as u64,
+        len: batch.count,
     })
+}
+
+/// The sequence number after the last stored event.
+pub(crate) fn next_free_seq(conn: &Connection) -> Result<u64, StoreError> {
+    let next: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(first_seq + count), 1) FROM event_batches",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(next.max(1) as u64)
 }
 
 fn encode<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String, StoreError> {
@@ -272,15 +261,16 @@ fn insert_action(stmt: &mut rusqlite::CachedStatement<'_>, a: &Action) -> Result
 }
 
 fn purge(tx: &Connection, cutoff_ms: i64) -> Result<u64, StoreError> {
-    let last: Option<i64> = tx.query_row(
-        "SELECT MAX(last_seq) FROM event_batches WHERE ingest_ms < ?1",
+    let count: i64 = tx.query_row(
+        "SELECT COALESCE(SUM(count), 0) FROM event_batches WHERE ingest_ms < ?1",
         [cutoff_ms],
         |r| r.get(0),
     )?;
-    let Some(last) = last else { return Ok(0) };
-    let deleted = tx.execute("DELETE FROM events WHERE seq <= ?1", [last])?;
-    tx.execute("DELETE FROM event_batches WHERE last_seq <= ?1", [last])?;
-    Ok(deleted as u64)
+    tx.execute(
+        "DELETE FROM event_batches WHERE ingest_ms < ?1",
+        [cutoff_ms],
+    )?;
+    Ok(count as u64)
 }
 
 fn create_token(tx: &Connection, new: NewToken) -> Result<String, StoreError> {

@@ -78,16 +78,20 @@ pub async fn run_all(store: &dyn Store) {
     incident_detail_holds_its_alerts_and_actions(store).await;
     incident_updates_replace_the_stored_state(store).await;
     retention_purges_only_old_batches(store).await;
+    raw_ndjson_is_kept_and_reads_back_with_the_platform_ingest_time(store).await;
     tokens_are_hashed_scoped_and_revocable(store).await;
 }
 
 async fn events_get_consecutive_sequence_numbers(store: &dyn Store) {
     let before = store.count_events().await.unwrap();
     let a = store
-        .append_events(&[login("a", t0()), login("b", t0())])
+        .append_events(&[login("a", t0()), login("b", t0())], None)
         .await
         .unwrap();
-    let b = store.append_events(&[login("c", t0())]).await.unwrap();
+    let b = store
+        .append_events(&[login("c", t0())], None)
+        .await
+        .unwrap();
     assert_eq!(a.len, 2);
     assert_eq!(
         b.first,
@@ -285,8 +289,11 @@ async fn retention_purges_only_old_batches(store: &dyn Store) {
     let before = store.count_events().await.unwrap();
     let mut e = login("old", old);
     e.ingest_time = Some(old);
-    store.append_events(&[e.clone(), e]).await.unwrap();
-    store.append_events(&[login("new", t0())]).await.unwrap();
+    store.append_events(&[e.clone(), e], None).await.unwrap();
+    store
+        .append_events(&[login("new", t0())], None)
+        .await
+        .unwrap();
     // Everything ingested before the cutoff goes, including the earlier checks' events at t0.
     let purged = store
         .purge_events_before(t0() - Duration::days(1))
@@ -357,4 +364,29 @@ async fn tokens_are_hashed_scoped_and_revocable(store: &dyn Store) {
     assert!(admin.allows(Scope::Read) && admin.allows(Scope::Ingest));
     let listed = store.list_tokens().await.unwrap();
     assert_eq!(listed.len(), 2);
+}
+
+async fn raw_ndjson_is_kept_and_reads_back_with_the_platform_ingest_time(store: &dyn Store) {
+    let at = t0() + Duration::days(1);
+    let mut a = login("raw-a", t0());
+    let mut b = login("raw-b", t0());
+    // What the client sent, blank lines and a client-side ingest_time included.
+    let raw = format!(
+        "{}\n\n{}\r\n",
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b).unwrap()
+    );
+    a.ingest_time = Some(at);
+    b.ingest_time = Some(at);
+    let range = store
+        .append_events(&[a.clone(), b.clone()], Some(raw.as_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(range.len, 2);
+    let back = store.events_from(range.first, 2).await.unwrap();
+    assert_eq!(back, vec![(range.first, a), (range.first + 1, b)]);
+    // A window starting inside a batch returns only from there.
+    let tail = store.events_from(range.first + 1, 10).await.unwrap();
+    assert_eq!(tail.len(), 1);
+    assert_eq!(tail[0].0, range.first + 1);
 }
