@@ -34,12 +34,18 @@ pub struct EventsClient {
 const RETRIES: u32 = 6;
 
 impl EventsClient {
-    /// A client for `server` (e.g. `http://127.0.0.1:8080`) using `token`.
-    pub fn new(server: &str, token: String) -> anyhow::Result<EventsClient> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(120))
-            .build()
-            .context("http client")?;
+    /// A client for `server` (e.g. `https://ensuresec.example:8080`) using `token`, trusting
+    /// `ca_cert` (PEM) in addition to the usual roots.
+    pub fn new(
+        server: &str,
+        token: String,
+        ca_cert: Option<&std::path::Path>,
+    ) -> anyhow::Result<EventsClient> {
+        let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(120));
+        if let Some(path) = ca_cert {
+            builder = builder.add_root_certificate(crate::tls::client_root(path)?);
+        }
+        let http = builder.build().context("http client")?;
         Ok(EventsClient {
             http,
             url: format!("{}/v1/events", server.trim_end_matches('/')),

@@ -3,6 +3,7 @@
 mod client;
 mod cmd;
 mod logging;
+mod tls;
 
 use clap::{Parser, Subcommand};
 

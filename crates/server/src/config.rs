@@ -78,6 +78,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Time allowed to read a request body, in seconds.
     pub body_timeout_seconds: u64,
+    /// Serve HTTPS with these PEM files instead of plain HTTP.
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -86,8 +88,19 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 16 * 1024 * 1024,
             body_timeout_seconds: 30,
+            tls: None,
         }
     }
+}
+
+/// `[server.tls]`: certificate chain and private key, PEM.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
 }
 
 /// `[storage]`

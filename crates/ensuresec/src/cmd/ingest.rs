@@ -30,6 +30,9 @@ pub struct Args {
     /// API token with the ingest scope.
     #[arg(long, env = "ENSURESEC_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// A PEM CA certificate to trust for an HTTPS server with a private CA.
+    #[arg(long, env = "ENSURESEC_CA_CERT")]
+    ca_cert: Option<PathBuf>,
     /// Run the pipeline in this process on the data directory instead of sending to a server.
     #[arg(long)]
     offline: bool,
@@ -81,7 +84,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let token = args.token.clone().context(
             "a token is needed to send to a server: --token or ENSURESEC_TOKEN (or use --offline)",
         )?;
-        Target::Server(EventsClient::new(&args.server, token)?)
+        Target::Server(EventsClient::new(
+            &args.server,
+            token,
+            args.ca_cert.as_deref(),
+        )?)
     };
     let mut live = match &target {
         Target::Local(p) => Some(p.live().subscribe()),

@@ -61,10 +61,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let addr = listener.local_addr()?;
+    let tls = match &config.server.tls {
+        Some(tls) => Some(crate::tls::server_config(tls).await?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     println!(
         "ensuresec {} listening on {}",
         env!("CARGO_PKG_VERSION"),
-        format!("http://{addr}").bold()
+        format!("{scheme}://{addr}").bold()
     );
     println!("{admin_line}");
     println!("data directory: {}", config.storage.data_dir.display());
@@ -95,10 +100,25 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     });
     let app = router(AppState::new(platform.clone()));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server")?;
+    match tls {
+        None => axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("server")?,
+        Some(tls) => {
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                stopper.graceful_shutdown(Some(Duration::from_secs(30)));
+            });
+            axum_server::from_tcp_rustls(listener.into_std()?, tls)?
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+                .context("server")?;
+        }
+    }
     tracing::info!("shutting down: finishing queued detection");
     background.shutdown().await;
     match Arc::try_unwrap(platform) {

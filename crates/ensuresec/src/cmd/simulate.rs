@@ -2,6 +2,7 @@
 //! posted to a server.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -44,6 +45,9 @@ pub struct Args {
     /// API token with the ingest scope, for --server.
     #[arg(long, env = "ENSURESEC_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// A PEM CA certificate to trust for an HTTPS server with a private CA.
+    #[arg(long, env = "ENSURESEC_CA_CERT")]
+    ca_cert: Option<PathBuf>,
     /// Events per posted batch.
     #[arg(long, default_value_t = 5000)]
     batch_events: usize,
@@ -102,7 +106,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let token = args
                 .token
                 .context("--server needs a token: --token or ENSURESEC_TOKEN")?;
-            let client = EventsClient::new(&server, token)?;
+            let client = EventsClient::new(&server, token, args.ca_cert.as_deref())?;
             let bar = ProgressBar::new_spinner();
             let mut sent = 0u64;
             let mut body = Vec::new();
