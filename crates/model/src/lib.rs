@@ -10,6 +10,8 @@ pub mod decode;
 pub mod detector;
 pub mod entity;
 pub mod event;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod incident;
 pub mod limits;
 pub mod ocsf;

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use ensuresec_behaviour::{DEFAULT_RULES, RuleSet};
-use ensuresec_model::event::{AuthAction, AuthEvent, AuthOutcome};
-use ensuresec_model::{Clock, Event, EventData, IncidentStatus};
+use ensuresec_model::fixtures::{self, t0};
+use ensuresec_model::{Clock, Event, IncidentStatus};
 use ensuresec_pipeline::{
     BroadcastSink, Ingestor, Pipeline, PipelineConfig, Sink, StoreSink, detectors,
 };
@@ -23,26 +23,8 @@ impl Clock for FixedClock {
     }
 }
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap()
-}
-
 fn failed_login(account: &str, ip: &str, seconds: i64) -> Event {
-    Event {
-        time: t0() + Duration::seconds(seconds),
-        ingest_time: None,
-        source: "test".into(),
-        labels: Default::default(),
-        data: EventData::Auth(AuthEvent {
-            account: account.into(),
-            ip: ip.parse().unwrap(),
-            action: AuthAction::Login,
-            outcome: AuthOutcome::Failure,
-            reason: None,
-            device: None,
-            user_agent: None,
-        }),
-    }
+    fixtures::failed_login(account, ip, t0() + Duration::seconds(seconds))
 }
 
 /// Runs `batches` through a fresh pipeline with `partitions` workers and returns the store.

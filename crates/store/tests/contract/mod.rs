@@ -1,36 +1,20 @@
 //! The contract every `Store` backend must pass. A backend's test file calls [`run_all`] with a
 //! fresh, empty store; each check states one promise of the trait.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use ensuresec_model::event::{AuthAction, AuthEvent, AuthOutcome};
+use chrono::{DateTime, Duration, Utc};
 use ensuresec_model::{
-    Action, Alert, EntityKey, EntityKind, Event, EventData, Incident, IncidentStatus, Severity,
-    Transition,
+    Action, Alert, EntityKey, EntityKind, Event, Incident, IncidentStatus, Severity, Transition,
 };
 use ensuresec_store::{
     AlertFilter, Findings, IncidentFilter, NewToken, PageRequest, Scope, Store, StoreError,
 };
 
-pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap()
-}
+pub use ensuresec_model::fixtures::t0;
 
 pub fn login(account: &str, at: DateTime<Utc>) -> Event {
-    Event {
-        time: at,
-        ingest_time: Some(at),
-        source: "test".into(),
-        labels: Default::default(),
-        data: EventData::Auth(AuthEvent {
-            account: account.into(),
-            ip: "198.51.100.1".parse().unwrap(),
-            action: AuthAction::Login,
-            outcome: AuthOutcome::Failure,
-            reason: None,
-            device: None,
-            user_agent: None,
-        }),
-    }
+    let mut e = ensuresec_model::fixtures::failed_login(account, "198.51.100.1", at);
+    e.ingest_time = Some(at);
+    e
 }
 
 pub fn alert(id: u64, severity: Severity, ip: &str, incident: Option<u64>) -> Alert {
