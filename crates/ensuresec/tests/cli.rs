@@ -212,3 +212,21 @@ fn online_ingest_reports_the_file_line_of_a_bad_event() {
         "{err}"
     );
 }
+
+#[test]
+fn a_second_pipeline_on_the_same_data_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let _server = Server::start(&data, &[]);
+    let file = dir.path().join("e.ndjson");
+    std::fs::write(&file, support::failed_login("a", "192.0.2.1", 1)).unwrap();
+    let out = ensuresec()
+        .args(["ingest", "--offline", "--data-dir"])
+        .arg(&data)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in use by another ensuresec process"), "{err}");
+}

@@ -23,6 +23,11 @@ pub enum PlatformError {
     /// A rule file is bad.
     #[error("rules: {0}")]
     Rules(#[from] RuleError),
+    /// Another process runs a pipeline on the same data directory.
+    #[error(
+        "data directory {0} is in use by another ensuresec process (serve or ingest --offline); stop it first"
+    )]
+    Busy(std::path::PathBuf),
     /// A rule file could not be read.
     #[error("{path}: {source}")]
     Read {
@@ -35,6 +40,8 @@ pub enum PlatformError {
 
 /// A running platform.
 pub struct Platform {
+    /// Held for the platform's life: one pipeline per data directory, or alert ids would clash.
+    _lock: Option<std::fs::File>,
     store: Arc<dyn Store>,
     pipeline: Pipeline,
     ingestor: Ingestor,
@@ -64,6 +71,7 @@ pub fn load_rules(config: &Config) -> Result<RuleSet, PlatformError> {
 impl Platform {
     /// Opens the store in the configured data directory and starts the pipeline.
     pub async fn start(config: &Config) -> Result<Platform, PlatformError> {
+        let lock = lock_data_dir(&config.storage.data_dir)?;
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(
             &config.storage.data_dir,
             SqliteOptions {
@@ -71,7 +79,9 @@ impl Platform {
                 ..SqliteOptions::default()
             },
         )?);
-        Platform::with_store(config, store, Arc::new(SystemClock)).await
+        let mut platform = Platform::with_store(config, store, Arc::new(SystemClock)).await?;
+        platform._lock = Some(lock);
+        Ok(platform)
     }
 
     /// Starts the pipeline over an already opened store, with the given clock.
@@ -110,6 +120,7 @@ impl Platform {
         .await?;
         let ingestor = Ingestor::new(store.clone(), pipeline.handle(), clock.clone());
         Ok(Platform {
+            _lock: None,
             store,
             pipeline,
             ingestor,
@@ -156,5 +167,25 @@ impl Platform {
     pub async fn shutdown(self) {
         drop(self.ingestor);
         self.pipeline.shutdown().await;
+    }
+}
+
+/// Takes the data directory's exclusive lock (released when the process exits, however it exits).
+fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, PlatformError> {
+    let io = |source| PlatformError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("ensuresec.lock"))
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(PlatformError::Busy(dir.to_path_buf())),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
     }
 }

@@ -12,7 +12,7 @@ use ensuresec_server::Platform;
 use ensuresec_server::app::{AppState, router};
 use ensuresec_server::demo::DemoSource;
 use ensuresec_store::{NewToken, Scope};
-use owo_colors::OwoColorize;
+use owo_colors::{OwoColorize, Stream::Stdout};
 
 /// Arguments of `ensuresec serve`.
 #[derive(clap::Args)]
@@ -69,7 +69,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!(
         "ensuresec {} listening on {}",
         env!("CARGO_PKG_VERSION"),
-        format!("{scheme}://{addr}").bold()
+        format!("{scheme}://{addr}").if_supports_color(Stdout, |t| t.bold())
     );
     println!("{admin_line}");
     println!("data directory: {}", config.storage.data_dir.display());
