@@ -369,3 +369,77 @@ mod tests {
         assert_eq!(path_template("/123"), "/*");
     }
 }
+
+#[cfg(test)]
+mod behaviour_tests {
+    use chrono::{Duration, TimeZone, Utc};
+    use ensuresec_model::event::HttpRequest;
+
+    use super::*;
+
+    fn get(path: &str, at: DateTime<Utc>) -> Event {
+        Event {
+            time: at,
+            ingest_time: None,
+            source: "t".into(),
+            labels: Default::default(),
+            data: EventData::HttpRequest(HttpRequest {
+                client_ip: "192.0.2.1".parse().expect("literal address"),
+                method: "GET".into(),
+                host: Some("shop.example".into()),
+                path: path.into(),
+                query: None,
+                http_version: None,
+                status: Some(200),
+                user_agent: None,
+                referer: None,
+                headers: vec![],
+                body: None,
+                bytes_sent: None,
+                duration_ms: None,
+                session: None,
+                account: None,
+                device: None,
+            }),
+        }
+    }
+
+    /// Steady traffic on two endpoints for an hour, then a flood on one and silence on the other.
+    #[test]
+    fn floods_and_drops_are_flagged_and_steady_traffic_is_not() {
+        let t0 = Utc
+            .with_ymd_and_hms(2026, 11, 21, 10, 0, 0)
+            .single()
+            .expect("valid time");
+        let mut d = BaselineDetector::new(BaselineConfig::default());
+        let mut out = Vec::new();
+        // 5 per second on each endpoint (50 per bucket), for an hour.
+        for i in 0..18_000 {
+            let at = t0 + Duration::milliseconds(200 * i);
+            d.on_event(&get("/product/a", at), &mut out);
+            d.on_event(&get("/checkout", at), &mut out);
+        }
+        assert!(out.is_empty(), "steady traffic: {out:#?}");
+        // Flood: 400 per second on /product/* for 20 s, and /checkout goes silent.
+        let flood_start = t0 + Duration::hours(1);
+        for i in 0..8_000 {
+            d.on_event(
+                &get(
+                    "/product/b",
+                    flood_start + Duration::microseconds(2_500 * i),
+                ),
+                &mut out,
+            );
+        }
+        let flood: Vec<&Alert> = out.iter().filter(|a| a.rule_id == "volume-flood").collect();
+        assert_eq!(flood.len(), 1, "{out:#?}");
+        assert!(
+            flood[0].time - flood_start < Duration::seconds(5),
+            "detected within 5 s"
+        );
+        assert_eq!(flood[0].evidence["endpoint"], "/product/*");
+        let drops: Vec<&Alert> = out.iter().filter(|a| a.rule_id == "volume-drop").collect();
+        assert_eq!(drops.len(), 1, "{out:#?}");
+        assert_eq!(drops[0].evidence["endpoint"], "/checkout");
+    }
+}

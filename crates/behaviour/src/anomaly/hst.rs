@@ -28,7 +28,7 @@ impl Default for HstConfig {
         HstConfig {
             trees: 25,
             height: 8,
-            window_size: 256,
+            window_size: 2048,
             seed: 0x5eed,
         }
     }
@@ -233,7 +233,13 @@ mod tests {
     #[test]
     fn outliers_score_higher_than_inliers_and_the_driving_feature_is_named() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let mut m = HalfSpaceTrees::new(3, HstConfig::default());
+        let mut m = HalfSpaceTrees::new(
+            3,
+            HstConfig {
+                window_size: 256,
+                ..HstConfig::default()
+            },
+        );
         for _ in 0..1024 {
             let p = cluster(&mut rng, [0.3, 0.3, 0.3]);
             m.learn(&p);
@@ -256,7 +262,13 @@ mod tests {
     #[test]
     fn the_model_adapts_when_behaviour_drifts() {
         let mut rng = ChaCha8Rng::seed_from_u64(8);
-        let mut m = HalfSpaceTrees::new(3, HstConfig::default());
+        let mut m = HalfSpaceTrees::new(
+            3,
+            HstConfig {
+                window_size: 256,
+                ..HstConfig::default()
+            },
+        );
         for _ in 0..1024 {
             m.learn(&cluster(&mut rng, [0.2, 0.2, 0.2]));
         }
