@@ -31,6 +31,7 @@ pub struct ScenarioDetector {
     seen: u64,
     latest_ms: i64,
     last_limit_alert_ms: Option<i64>,
+    next_full_sweep_ms: i64,
 }
 
 /// The name the first version gave this detector; kept so that callers still compile.
@@ -71,6 +72,7 @@ impl ScenarioDetector {
             seen: 0,
             latest_ms: i64::MIN,
             last_limit_alert_ms: None,
+            next_full_sweep_ms: i64::MIN,
         }
     }
 
@@ -211,12 +213,19 @@ impl Detector for ScenarioDetector {
             }
             let slot = time_ms.div_euclid(self.tables[ri].slot_ms);
             if !self.tables[ri].states.contains_key(&key) {
+                // An event that feeds no measure of a rule without ratios cannot make it pass:
+                // it creates no state (most page views never create a 404-scan state).
+                if !self.tables[ri].needs_state(event) {
+                    continue;
+                }
                 let full = |d: &Self| {
                     d.tables[ri].states.len() >= d.limits.max_entities
                         || d.bytes >= d.limits.max_state_bytes
                 };
-                if full(self) {
+                // Sweeping is linear in the tables: when full, at most once a second of event time.
+                if full(self) && self.latest_ms >= self.next_full_sweep_ms {
                     self.sweep();
+                    self.next_full_sweep_ms = self.latest_ms.saturating_add(1000);
                 }
                 if full(self) {
                     self.hits.refused_entities += 1;
@@ -299,9 +308,8 @@ impl Detector for ScenarioDetector {
                 }
             }
             self.bytes += grew;
-            let quiet = state
-                .last_alert_ms
-                .is_none_or(|t| state.last_ms - t >= *window_ms);
+            let quiet = state.last_alert_ms == i64::MIN
+                || state.last_ms.saturating_sub(state.last_alert_ms) >= *window_ms;
             if !quiet {
                 continue;
             }
@@ -321,7 +329,7 @@ impl Detector for ScenarioDetector {
             if !pass {
                 continue;
             }
-            state.last_alert_ms = Some(state.last_ms);
+            state.last_alert_ms = state.last_ms;
             let since = std::mem::take(&mut state.since_alert);
             let measures: Vec<serde_json::Value> = rule
                 .measures

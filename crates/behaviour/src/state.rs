@@ -26,8 +26,8 @@ pub(crate) struct EntityState {
     pub newest_slot: i64,
     /// Newest event time seen, in ms.
     pub last_ms: i64,
-    /// Event time of the last alert, in ms.
-    pub last_alert_ms: Option<i64>,
+    /// Event time of the last alert, in ms (`i64::MIN` before the first).
+    pub last_alert_ms: i64,
     /// Events since the last alert.
     pub since_alert: u32,
     /// Every event of the rule, per slot.
@@ -46,7 +46,7 @@ impl EntityState {
         EntityState {
             newest_slot: slot,
             last_ms: time_ms,
-            last_alert_ms: None,
+            last_alert_ms: i64::MIN,
             since_alert: 0,
             total: [0; SLOTS],
             lanes: vec![[0; SLOTS]; layout.lanes].into_boxed_slice(),
@@ -128,6 +128,15 @@ impl RuleTable {
             rule,
             states: HashedMap::default(),
         }
+    }
+
+    /// Whether an event (already matching the rule's `where`) should create state for a new
+    /// entity: only if it feeds a measure, or the rule has a ratio (whose denominator it is).
+    pub(crate) fn needs_state(&self, event: &ensuresec_model::Event) -> bool {
+        self.rule.measures.iter().any(|m| {
+            matches!(m.kind, MeasureKind::Ratio { .. })
+                || m.conditions.iter().all(|c| c.matches(event))
+        })
     }
 
     /// Whether a state can be forgotten at `now_ms`: its ring has emptied and its buckets drained.
