@@ -77,7 +77,12 @@ fn memory_per_entity(rules: &RuleSet) {
         .single()
         .expect("time");
     let before = rss_bytes();
-    let mut ip = ScenarioDetector::with_limits(EntityKind::Ip, &rules.rules, rules.limits);
+    // No ceiling here: the point is what a million addresses cost.
+    let unbounded = ensuresec_behaviour::StateLimits {
+        max_entities: usize::MAX,
+        max_state_bytes: usize::MAX,
+    };
+    let mut ip = ScenarioDetector::with_limits(EntityKind::Ip, &rules.rules, unbounded);
     let mut out = Vec::new();
     for i in 0..N {
         let addr = std::net::IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
@@ -123,7 +128,10 @@ fn memory_per_entity(rules: &RuleSet) {
     }
     let after = rss_bytes();
     let entities = ip.tracked_entities();
-    println!("memory: {N} addresses -> {entities} (rule, entity) states");
+    println!(
+        "memory: {N} addresses -> {entities} (rule, entity) states, {:.1} per address",
+        entities as f64 / f64::from(N)
+    );
     println!(
         "memory: estimated state {:.1} MiB = {:.0} bytes per address",
         ip.state_bytes() as f64 / 1048576.0,

@@ -113,12 +113,19 @@ fn ends_with_ci(hay: &str, needle: &str) -> bool {
         && hay.as_bytes()[hay.len() - needle.len()..].eq_ignore_ascii_case(needle.as_bytes())
 }
 
+/// Case-insensitive substring search: `memchr` finds the candidates for the needle's first byte
+/// (either case), and only those are compared. Needles are stored lowercase.
 fn contains_ci(hay: &str, needle: &str) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    if n.is_empty() {
+    let Some(&first) = n.first() else {
         return true;
+    };
+    if h.len() < n.len() {
+        return false;
     }
-    h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    let last_start = h.len() - n.len();
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), &h[..=last_start])
+        .any(|i| h[i..i + n.len()].eq_ignore_ascii_case(n))
 }
 
 /// One `field: test` pair, resolved for each event type the rule reads.

@@ -13,6 +13,8 @@ use crate::measure::ring::{self, in_ring};
 use crate::rules::{MeasureKind, Rule, Test};
 use crate::state::{EntityState, Layout, Place, RuleTable};
 
+/// Most measures a rule has (the rule loader enforces it).
+const MAX_MEASURES: usize = 8;
 /// Events between two sweeps of expired entities.
 const SWEEP_EVERY: u64 = 65_536;
 /// At most one `state-limit-reached` alert per detector in this much event time.
@@ -314,16 +316,16 @@ impl Detector for ScenarioDetector {
                 continue;
             }
             // Cheap measures first: distinct counts scan their values.
-            let mut order: Vec<usize> = (0..rule.measures.len()).collect();
-            order.sort_by_key(|m| matches!(layout.places[*m], Place::Distinct(_)));
-            let mut values = vec![f64::NAN; rule.measures.len()];
+            let mut values = [f64::NAN; MAX_MEASURES];
+            let n = rule.measures.len().min(MAX_MEASURES);
             let mut pass = true;
-            for m in order {
-                let v = measure_value(rule, layout, state, m);
-                values[m] = v;
-                if !rule.measures[m].test.passes(v) {
-                    pass = false;
-                    break;
+            for distinct_pass in [false, true] {
+                for (m, value) in values.iter_mut().enumerate().take(n) {
+                    if matches!(layout.places[m], Place::Distinct(_)) != distinct_pass || !pass {
+                        continue;
+                    }
+                    *value = measure_value(rule, layout, state, m);
+                    pass = rule.measures[m].test.passes(*value);
                 }
             }
             if !pass {

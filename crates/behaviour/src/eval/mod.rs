@@ -34,6 +34,8 @@ pub struct Expectation {
     pub rules: Vec<&'static str>,
     /// Attackers with fewer labelled events are not counted (too small to catch by design).
     pub min_events: u32,
+    /// Only labelled events of these types count (empty: all), for detectors that read some.
+    pub event_types: Vec<ensuresec_model::EventType>,
 }
 
 /// Per-scenario figures.
@@ -111,8 +113,8 @@ fn rule_matches(pattern: &str, rule: &str) -> bool {
 #[derive(Debug, Default)]
 pub struct Evaluation {
     expectations: Vec<Expectation>,
-    /// (truth, unit entity) → (first labelled time, labelled events).
-    attackers: HashMap<(String, EntityKey), (DateTime<Utc>, u32)>,
+    /// (expectation index, unit entity) → (first labelled time, labelled events).
+    attackers: HashMap<(usize, EntityKey), (DateTime<Utc>, u32)>,
     /// Every entity named by a labelled event, with its first and last labelled time.
     attack_entities: HashMap<EntityKey, (DateTime<Utc>, DateTime<Utc>)>,
     alerts: Vec<Alert>,
@@ -141,15 +143,16 @@ impl Evaluation {
                 .or_insert((event.time, event.time));
             span.1 = span.1.max(event.time);
         }
-        for e in self
-            .expectations
-            .iter()
-            .filter(|e| e.truth == truth || e.truth == ANY)
-        {
+        for (i, e) in self.expectations.iter().enumerate() {
+            if (e.truth != truth && e.truth != ANY)
+                || (!e.event_types.is_empty() && !e.event_types.contains(&event.event_type()))
+            {
+                continue;
+            }
             if let Some(v) = event.entity(e.unit) {
                 let entry = self
                     .attackers
-                    .entry((truth.clone(), EntityKey::new(e.unit, v)))
+                    .entry((i, EntityKey::new(e.unit, v)))
                     .or_insert((event.time, 0));
                 entry.1 += 1;
             }
@@ -179,7 +182,8 @@ impl Evaluation {
     pub fn scenarios(&self) -> Vec<ScenarioScore> {
         self.expectations
             .iter()
-            .map(|e| {
+            .enumerate()
+            .map(|(i, e)| {
                 let mapped: Vec<&Alert> = self
                     .alerts
                     .iter()
@@ -187,8 +191,8 @@ impl Evaluation {
                     .collect();
                 let mut delays = Vec::new();
                 let mut attackers = 0;
-                for ((truth, key), (first, n)) in &self.attackers {
-                    if truth != e.truth || *n < e.min_events {
+                for ((index, key), (first, n)) in &self.attackers {
+                    if *index != i || *n < e.min_events {
                         continue;
                     }
                     attackers += 1;
@@ -235,6 +239,7 @@ pub fn default_expectations() -> Vec<Expectation> {
         unit,
         rules: rules.to_vec(),
         min_events,
+        event_types: vec![],
     };
     use EntityKind::*;
     vec![
@@ -307,7 +312,13 @@ pub fn default_expectations() -> Vec<Expectation> {
         e("port_scan", Ip, &["port-scan"], 100),
         e("host_scan", Ip, &["host-scan"], 64),
         e("udp_amplification", Asset, &["udp-amplification"], 100),
-        e(ANY, Ip, &["anomalous-behaviour"], 20),
+        Expectation {
+            event_types: vec![
+                ensuresec_model::EventType::HttpRequest,
+                ensuresec_model::EventType::Auth,
+            ],
+            ..e(ANY, Ip, &["anomalous-behaviour"], 20)
+        },
     ]
 }
 
