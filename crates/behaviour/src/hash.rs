@@ -72,7 +72,7 @@ impl Hasher for PassThrough {
     }
     fn write(&mut self, bytes: &[u8]) {
         // Only `write_u64` is used by our tables; fold anything else in for safety.
-        self.0 = hash_bytes(bytes) ^ self.0;
+        self.0 ^= hash_bytes(bytes);
     }
     fn write_u64(&mut self, n: u64) {
         self.0 = n;

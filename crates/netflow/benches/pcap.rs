@@ -31,7 +31,7 @@ fn capture() -> Vec<u8> {
         );
         let mut pkt = Vec::new();
         let data = vec![0u8; payload];
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             let b = b.udp(40000 + conn, 53);
             b.write(&mut pkt, &data).expect("vector write");
         } else {

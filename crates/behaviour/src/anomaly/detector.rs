@@ -167,7 +167,7 @@ impl AnomalyDetector {
         // teach the model that it is normal, while a lasting change of behaviour still is learned.
         if scored_high {
             self.high_not_learned += 1;
-            if self.high_not_learned % 8 != 0 {
+            if !self.high_not_learned.is_multiple_of(8) {
                 return;
             }
         }

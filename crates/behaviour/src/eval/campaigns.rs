@@ -98,6 +98,7 @@ fn http(ip: IpAddr, host: &str, method: &str, path: &str, status: u16, ua: &str)
     }
 }
 
+#[allow(clippy::too_many_arguments, reason = "a flow record is eight fields; named arguments would only rename them")]
 fn flow(
     src: IpAddr,
     sport: u16,
