@@ -201,11 +201,7 @@ fn validate(event: &Event, limits: &Limits, now: DateTime<Utc>) -> Result<(), In
     if event.labels.len() > limits.max_labels {
         return Err(invalid(
             "labels",
-            format!(
-                "{} labels is over the limit of {}",
-                event.labels.len(),
-                limits.max_labels
-            ),
+            format!("{} labels is over the limit of {}", event.labels.len(), limits.max_labels),
         ));
     }
     match &event.data {
@@ -255,13 +251,8 @@ fn validate(event: &Event, limits: &Limits, now: DateTime<Utc>) -> Result<(), In
             percent("data.battery_pct", s.battery_pct)?;
             non_negative("data.shock_g", s.shock_g)?;
             non_negative("data.light_lux", s.light_lux)?;
-            if s.temperature_c
-                .is_some_and(|t| !(-273.15..=1000.0).contains(&t))
-            {
-                return Err(invalid(
-                    "data.temperature_c",
-                    "must be between -273.15 and 1000",
-                ));
+            if s.temperature_c.is_some_and(|t| !(-273.15..=1000.0).contains(&t)) {
+                return Err(invalid("data.temperature_c", "must be between -273.15 and 1000"));
             }
         }
         EventData::NetworkFlow(_) => {}
@@ -295,16 +286,10 @@ fn percent(field: &str, value: Option<f64>) -> Result<(), Invalid> {
 fn geo(field: &str, point: Option<GeoPoint>) -> Result<(), Invalid> {
     if let Some(p) = point {
         if !(-90.0..=90.0).contains(&p.lat) {
-            return Err(invalid(
-                &format!("{field}.lat"),
-                "must be between -90 and 90",
-            ));
+            return Err(invalid(&format!("{field}.lat"), "must be between -90 and 90"));
         }
         if !(-180.0..=180.0).contains(&p.lon) {
-            return Err(invalid(
-                &format!("{field}.lon"),
-                "must be between -180 and 180",
-            ));
+            return Err(invalid(&format!("{field}.lon"), "must be between -180 and 180"));
         }
     }
     Ok(())
@@ -314,10 +299,7 @@ fn money(field: &str, m: &Money, allow_negative: bool) -> Result<(), Invalid> {
     if m.currency.len() != 3 || !m.currency.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(invalid(
             &format!("{field}.currency"),
-            format!(
-                "`{}` is not an ISO 4217 code (three upper-case letters)",
-                m.currency
-            ),
+            format!("`{}` is not an ISO 4217 code (three upper-case letters)", m.currency),
         ));
     }
     if !allow_negative && m.minor < 0 {

@@ -54,10 +54,7 @@ impl IncidentStatus {
 
     /// Closed incidents take no new alerts; a new alert opens a new incident.
     pub fn is_closed(self) -> bool {
-        matches!(
-            self,
-            IncidentStatus::Resolved | IncidentStatus::FalsePositive
-        )
+        matches!(self, IncidentStatus::Resolved | IncidentStatus::FalsePositive)
     }
 }
 

@@ -76,8 +76,6 @@ impl std::str::FromStr for Severity {
         Severity::ALL
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown severity `{s}`, expected one of info, low, medium, high, critical")
-            })
+            .ok_or_else(|| format!("unknown severity `{s}`, expected one of info, low, medium, high, critical"))
     }
 }

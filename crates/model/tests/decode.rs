@@ -18,10 +18,7 @@ fn check_refused(body: &str, line: Option<usize>, field: Option<&str>, needle: &
     let err = decode(body).expect_err("batch should be refused");
     assert_eq!(err.line(), line, "line of {err}");
     assert_eq!(err.field(), field, "field of {err}");
-    assert!(
-        err.to_string().contains(needle),
-        "`{err}` should mention `{needle}`"
-    );
+    assert!(err.to_string().contains(needle), "`{err}` should mention `{needle}`");
 }
 
 #[test]
@@ -34,10 +31,7 @@ fn ndjson_batch_decodes_every_line_and_skips_blank_ones() {
         events[0].entity(EntityKind::Account),
         Some(EntityRef::Name("alice"))
     );
-    assert_eq!(
-        events[0].entity(EntityKind::Ip).unwrap().to_string(),
-        "203.0.113.7"
-    );
+    assert_eq!(events[0].entity(EntityKind::Ip).unwrap().to_string(), "203.0.113.7");
     assert_eq!(events[0].entity(EntityKind::Card), None);
 }
 
@@ -51,10 +45,7 @@ fn json_array_batch_decodes() {
 fn data_before_type_is_accepted() {
     let body = r#"{"data":{"account":"bob","ip":"::1","action":"logout","outcome":"success"},"time":"2026-11-21T10:00:00Z","source":"s","type":"auth"}"#;
     let events = decode(body).unwrap();
-    assert_eq!(
-        events[0].entity(EntityKind::Account),
-        Some(EntityRef::Name("bob"))
-    );
+    assert_eq!(events[0].entity(EntityKind::Account), Some(EntityRef::Name("bob")));
 }
 
 #[test]
@@ -67,12 +58,7 @@ fn event_round_trips_through_json() {
 
 #[test]
 fn malformed_json_names_the_line() {
-    check_refused(
-        &format!("{LOGIN}\n{{\"type\":"),
-        Some(2),
-        Some("type"),
-        "EOF",
-    );
+    check_refused(&format!("{LOGIN}\n{{\"type\":"), Some(2), Some("type"), "EOF");
 }
 
 #[test]
@@ -92,12 +78,7 @@ fn unknown_key_is_an_error_not_silently_dropped() {
 #[test]
 fn invalid_timestamp_names_the_time_field() {
     let body = LOGIN.replace("2026-11-21T10:00:00Z", "yesterday");
-    check_refused(
-        &body,
-        Some(1),
-        Some("time"),
-        "input contains invalid characters",
-    );
+    check_refused(&body, Some(1), Some("time"), "input contains invalid characters");
     let body = LOGIN.replace("2026-11-21T10:00:00Z", "1970-01-01T00:00:00Z");
     check_refused(&body, Some(1), Some("time"), "before 1990");
     let body = LOGIN.replace("2026-11-21T10:00:00Z", "2027-01-01T00:00:00Z");
@@ -129,17 +110,7 @@ fn oversized_line_is_refused_with_the_limit() {
         ..Limits::default()
     };
     let err = decode_batch(LOGIN.as_bytes(), &limits, now()).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            DecodeError::LineTooLong {
-                line: 1,
-                limit: 100,
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, DecodeError::LineTooLong { line: 1, limit: 100, .. }), "{err}");
 }
 
 #[test]

@@ -68,10 +68,7 @@ impl PipelineHandle {
     pub async fn submit(&self, batch: Batch) -> Result<(), PipelineStopped> {
         let batch = Arc::new(batch);
         for (index, input) in self.inputs.iter().enumerate() {
-            input
-                .send(Arc::clone(&batch))
-                .await
-                .map_err(|_| PipelineStopped)?;
+            input.send(Arc::clone(&batch)).await.map_err(|_| PipelineStopped)?;
             metrics::gauge!(m::PARTITION_QUEUE, "partition" => index.to_string())
                 .set((input.max_capacity() - input.capacity()) as f64);
         }
@@ -98,11 +95,9 @@ impl Pipeline {
     ) -> Result<Pipeline, StoreError> {
         let (last_alert, last_incident) = store.max_ids().await?;
         let open = store.open_incidents().await?;
-        let correlator =
-            Correlator::new(config.correlator.clone(), open, last_alert, last_incident);
+        let correlator = Correlator::new(config.correlator.clone(), open, last_alert, last_incident);
         let partitions = config.partitions.max(1);
-        let (alert_tx, alert_rx) =
-            mpsc::channel::<AlertBatch>(partitions * config.queue_batches.max(1));
+        let (alert_tx, alert_rx) = mpsc::channel::<AlertBatch>(partitions * config.queue_batches.max(1));
         let mut inputs = Vec::with_capacity(partitions);
         let mut workers = Vec::with_capacity(partitions);
         for index in 0..partitions {
@@ -218,10 +213,7 @@ fn run_partition(
                 })
                 .is_err()
         {
-            tracing::error!(
-                partition = index,
-                "correlator stopped; partition worker exits"
-            );
+            tracing::error!(partition = index, "correlator stopped; partition worker exits");
             return;
         }
     }

@@ -37,13 +37,10 @@ impl Sink for StoreSink {
     }
 
     async fn deliver(&self, findings: &Findings) -> Result<(), SinkError> {
-        self.0
-            .record(findings.clone())
-            .await
-            .map_err(|e| SinkError {
-                sink: "store".into(),
-                message: e.to_string(),
-            })
+        self.0.record(findings.clone()).await.map_err(|e| SinkError {
+            sink: "store".into(),
+            message: e.to_string(),
+        })
     }
 }
 

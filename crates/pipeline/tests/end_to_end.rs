@@ -10,9 +10,7 @@ use ensuresec_model::{Clock, Event, EventData, IncidentStatus};
 use ensuresec_pipeline::{
     BroadcastSink, Ingestor, Pipeline, PipelineConfig, Sink, StoreSink, detectors,
 };
-use ensuresec_store::{
-    AlertFilter, IncidentFilter, PageRequest, SqliteOptions, SqliteStore, Store,
-};
+use ensuresec_store::{AlertFilter, IncidentFilter, PageRequest, SqliteOptions, SqliteStore, Store};
 
 struct FixedClock;
 impl Clock for FixedClock {
@@ -44,13 +42,9 @@ fn failed_login(account: &str, ip: &str, seconds: i64) -> Event {
 }
 
 /// Runs `batches` through a fresh pipeline with `partitions` workers and returns the store.
-async fn run(
-    partitions: usize,
-    batches: Vec<Vec<Event>>,
-) -> (tempfile::TempDir, Arc<dyn Store>, usize) {
+async fn run(partitions: usize, batches: Vec<Vec<Event>>) -> (tempfile::TempDir, Arc<dyn Store>, usize) {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap());
     let live = BroadcastSink::new(64);
     let mut sub = live.subscribe();
     let rules = RuleSet::from_yaml("thresholds.yaml", DEFAULT_RULES).unwrap();
@@ -85,13 +79,7 @@ fn stuffing_batches() -> Vec<Vec<Event>> {
     (0..4)
         .map(|b| {
             let mut batch: Vec<Event> = (0..10)
-                .map(|i| {
-                    failed_login(
-                        &format!("victim{}", b * 10 + i),
-                        "203.0.113.66",
-                        (b * 20 + i * 2) as i64,
-                    )
-                })
+                .map(|i| failed_login(&format!("victim{}", b * 10 + i), "203.0.113.66", (b * 20 + i * 2) as i64))
                 .collect();
             batch.push(failed_login("alice", "198.51.100.4", b as i64));
             batch
@@ -103,19 +91,13 @@ fn stuffing_batches() -> Vec<Vec<Event>> {
 async fn credential_stuffing_becomes_one_incident() {
     let (_dir, store, delivered) = run(2, stuffing_batches()).await;
     assert_eq!(store.count_events().await.unwrap(), 44);
-    let alerts = store
-        .list_alerts(AlertFilter::default(), PageRequest::default())
-        .await
-        .unwrap();
+    let alerts = store.list_alerts(AlertFilter::default(), PageRequest::default()).await.unwrap();
     assert_eq!(alerts.items.len(), 1, "{:#?}", alerts.items);
     let alert = &alerts.items[0];
     assert_eq!(alert.rule_id, "credential-stuffing-ip");
     assert_eq!(alert.entity.value, "203.0.113.66");
     assert_eq!(delivered, 1, "live subscribers saw the alert too");
-    let incidents = store
-        .list_incidents(IncidentFilter::default(), PageRequest::default())
-        .await
-        .unwrap();
+    let incidents = store.list_incidents(IncidentFilter::default(), PageRequest::default()).await.unwrap();
     assert_eq!(incidents.items.len(), 1);
     let incident = &incidents.items[0];
     assert_eq!(incident.status, IncidentStatus::Open);
@@ -129,22 +111,12 @@ async fn partitioning_does_not_change_the_result() {
     let mut results = Vec::new();
     for partitions in [1, 3] {
         let (_dir, store, _) = run(partitions, stuffing_batches()).await;
-        let alerts = store
-            .list_alerts(AlertFilter::default(), PageRequest::default())
-            .await
-            .unwrap();
+        let alerts = store.list_alerts(AlertFilter::default(), PageRequest::default()).await.unwrap();
         results.push(
             alerts
                 .items
                 .iter()
-                .map(|a| {
-                    (
-                        a.rule_id.clone(),
-                        a.entity.clone(),
-                        a.time,
-                        a.evidence.clone(),
-                    )
-                })
+                .map(|a| (a.rule_id.clone(), a.entity.clone(), a.time, a.evidence.clone()))
                 .collect::<Vec<_>>(),
         );
     }
@@ -157,8 +129,7 @@ async fn incidents_resume_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let rules = RuleSet::from_yaml("thresholds.yaml", DEFAULT_RULES).unwrap();
     for round in 0..2 {
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap());
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap());
         let pipeline = Pipeline::start(
             PipelineConfig::default(),
             detectors::threshold(&rules),
@@ -175,24 +146,14 @@ async fn incidents_resume_after_a_restart() {
             .map(|i| failed_login(&format!("r{round}u{i}"), "203.0.113.66", offset + i))
             .collect();
         let ingest = ingestor.ingest(batch);
-        tokio::time::timeout(StdDuration::from_secs(30), ingest)
-            .await
-            .unwrap()
-            .unwrap();
+        tokio::time::timeout(StdDuration::from_secs(30), ingest).await.unwrap().unwrap();
         drop(ingestor);
         pipeline.shutdown().await;
     }
     let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
-    let alerts = store
-        .list_alerts(AlertFilter::default(), PageRequest::default())
-        .await
-        .unwrap();
+    let alerts = store.list_alerts(AlertFilter::default(), PageRequest::default()).await.unwrap();
     assert_eq!(alerts.items.len(), 2);
-    assert_eq!(
-        alerts.items[0].id,
-        alerts.items[1].id + 1,
-        "alert ids continue after a restart"
-    );
+    assert_eq!(alerts.items[0].id, alerts.items[1].id + 1, "alert ids continue after a restart");
     assert_eq!(
         alerts.items[0].incident_id, alerts.items[1].incident_id,
         "the second wave joins the incident still open from before the restart"
