@@ -3,19 +3,57 @@
 
 use std::sync::Arc;
 
+use ensuresec_behaviour::anomaly::{AnomalyConfig, AnomalyDetector};
+use ensuresec_behaviour::baseline::{BaselineConfig, BaselineDetector};
 use ensuresec_behaviour::{RuleSet, ThresholdDetector};
 use ensuresec_model::detector::DetectorFactory;
 
 /// Factories for the threshold detectors of a rule set, one per entity kind the rules group by.
 pub fn threshold(rules: &RuleSet) -> Vec<DetectorFactory> {
+    let rules_limits = rules.limits;
     rules
         .group_kinds()
         .into_iter()
         .map(|kind| {
             let rules = rules.rules.clone();
+            let limits = rules_limits;
             Arc::new(move || {
-                Box::new(ThresholdDetector::new(kind, &rules)) as Box<dyn ensuresec_model::Detector>
+                Box::new(ThresholdDetector::with_limits(kind, &rules, limits))
+                    as Box<dyn ensuresec_model::Detector>
             }) as DetectorFactory
         })
         .collect()
+}
+
+/// The factory of the anomaly detector (unknown threats: per-entity behaviour scored by
+/// Half-Space Trees, with explanations). Each partition learns from its own share of entities.
+pub fn anomaly(config: AnomalyConfig) -> DetectorFactory {
+    Arc::new(move || Box::new(AnomalyDetector::new(config)) as Box<dyn ensuresec_model::Detector>)
+}
+
+/// The factory of the volume baselines (floods and sudden drops per endpoint, grouped by asset).
+pub fn baseline(config: BaselineConfig) -> DetectorFactory {
+    Arc::new(move || Box::new(BaselineDetector::new(config)) as Box<dyn ensuresec_model::Detector>)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ensuresec_model::EntityKind;
+
+    #[test]
+    fn every_factory_builds_a_detector_for_its_entity_kind() {
+        let rules = RuleSet::builtin().expect("shipped rules");
+        let kinds: Vec<_> = threshold(&rules).iter().map(|f| f().group_by()).collect();
+        assert_eq!(kinds.len(), rules.group_kinds().len());
+        assert!(kinds.contains(&Some(EntityKind::Asset)));
+        assert_eq!(
+            anomaly(AnomalyConfig::default())().group_by(),
+            Some(EntityKind::Ip)
+        );
+        assert_eq!(
+            baseline(BaselineConfig::default())().group_by(),
+            Some(EntityKind::Asset)
+        );
+    }
 }

@@ -48,10 +48,13 @@ pub struct NetworkFlow {
     pub tcp_flags: Option<String>,
 }
 
+/// A flow names its source as the `ip` entity and its destination as the `asset` entity (the
+/// host it reaches, usually one of the shop's), so that detectors can group floods by victim.
 impl Entities for NetworkFlow {
     fn entity(&self, kind: EntityKind) -> Option<EntityRef<'_>> {
         match kind {
             EntityKind::Ip => Some(EntityRef::Ip(self.src_ip)),
+            EntityKind::Asset => Some(EntityRef::Ip(self.dst_ip)),
             _ => None,
         }
     }

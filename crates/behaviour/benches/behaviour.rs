@@ -1,0 +1,185 @@
+//! Events per second through the behaviour detectors, and memory per tracked entity.
+//!
+//! `cargo bench -p ensuresec-behaviour --bench behaviour`; the memory figures are printed first.
+
+use std::hint::black_box;
+
+use chrono::{Duration, TimeZone, Utc};
+use criterion::{Criterion, Throughput};
+use ensuresec_behaviour::anomaly::{AnomalyConfig, AnomalyDetector};
+use ensuresec_behaviour::baseline::{BaselineConfig, BaselineDetector};
+use ensuresec_behaviour::eval::{campaigns, merge_by_time};
+use ensuresec_behaviour::{RuleSet, ScenarioDetector};
+use ensuresec_model::event::{AuthAction, AuthEvent, AuthOutcome, HttpRequest};
+use ensuresec_model::{Detector, EntityKind, Event, EventData};
+use ensuresec_simulator::{DEFAULT_PROFILE, Profile, Scenario, SimConfig, Simulator};
+
+fn workload() -> Vec<Event> {
+    let start = Utc
+        .with_ymd_and_hms(2026, 11, 21, 9, 0, 0)
+        .single()
+        .expect("time");
+    let profile = Profile::from_yaml("shop.yaml", DEFAULT_PROFILE).expect("profile");
+    let host = profile.shop.host.clone();
+    let sim = Simulator::new(SimConfig {
+        seed: 3,
+        start,
+        rate: 200.0,
+        scenario: Scenario::named("mixed").expect("scenario"),
+        profile,
+        campaigns_per_hour: Some(6.0),
+    })
+    .expect("simulator");
+    let span = Duration::minutes(30);
+    let end = start + span;
+    let mut extra = campaigns::campaigns(3, start, span, &host, &campaigns::KINDS, 1);
+    extra.extend(campaigns::background_flows(3, start, span, 30.0));
+    extra.sort_by_key(|e| e.time);
+    merge_by_time(sim.take_while(move |e| e.time < end), extra).collect()
+}
+
+fn scenario_detectors(rules: &RuleSet) -> Vec<Box<dyn Detector>> {
+    rules
+        .group_kinds()
+        .into_iter()
+        .map(|k| {
+            Box::new(ScenarioDetector::with_limits(k, &rules.rules, rules.limits))
+                as Box<dyn Detector>
+        })
+        .collect()
+}
+
+fn run(detectors: &mut [Box<dyn Detector>], events: &[Event]) -> usize {
+    let mut out = Vec::new();
+    for e in events {
+        let ty = e.event_type();
+        for d in detectors.iter_mut() {
+            if d.accepts(ty) {
+                d.on_event(e, &mut out);
+            }
+        }
+    }
+    out.len()
+}
+
+fn rss_bytes() -> Option<usize> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: usize = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// One million addresses, each with a failed login and a page view: every address rule and
+/// the login rules keep state for it.
+fn memory_per_entity(rules: &RuleSet) {
+    const N: u32 = 1_000_000;
+    let t0 = Utc
+        .with_ymd_and_hms(2026, 11, 21, 9, 0, 0)
+        .single()
+        .expect("time");
+    let before = rss_bytes();
+    // No ceiling here: the point is what a million addresses cost.
+    let unbounded = ensuresec_behaviour::StateLimits {
+        max_entities: usize::MAX,
+        max_state_bytes: usize::MAX,
+    };
+    let mut ip = ScenarioDetector::with_limits(EntityKind::Ip, &rules.rules, unbounded);
+    let mut out = Vec::new();
+    for i in 0..N {
+        let addr = std::net::IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+        let at = t0 + Duration::milliseconds(i64::from(i / 10));
+        let login = Event {
+            time: at,
+            ingest_time: None,
+            source: "bench".into(),
+            labels: Default::default(),
+            data: EventData::Auth(AuthEvent {
+                account: format!("user{}", i % 50_000),
+                ip: addr,
+                action: AuthAction::Login,
+                outcome: AuthOutcome::Failure,
+                reason: None,
+                device: None,
+                user_agent: None,
+            }),
+        };
+        let view = Event {
+            data: EventData::HttpRequest(HttpRequest {
+                client_ip: addr,
+                method: "GET".into(),
+                host: Some("shop.example".into()),
+                path: format!("/product/{}", i % 300),
+                query: None,
+                http_version: None,
+                status: Some(200),
+                user_agent: Some("Mozilla/5.0".into()),
+                referer: None,
+                headers: vec![],
+                body: None,
+                bytes_sent: None,
+                duration_ms: None,
+                session: None,
+                account: None,
+                device: None,
+            }),
+            ..login.clone()
+        };
+        ip.on_event(&login, &mut out);
+        ip.on_event(&view, &mut out);
+    }
+    let after = rss_bytes();
+    let entities = ip.tracked_entities();
+    println!(
+        "memory: {N} addresses -> {entities} (rule, entity) states, {:.1} per address",
+        entities as f64 / f64::from(N)
+    );
+    println!(
+        "memory: estimated state {:.1} MiB = {:.0} bytes per address",
+        ip.state_bytes() as f64 / 1048576.0,
+        ip.state_bytes() as f64 / f64::from(N)
+    );
+    if let (Some(b), Some(a)) = (before, after) {
+        println!(
+            "memory: resident set grew {:.1} MiB = {:.0} bytes per address",
+            a.saturating_sub(b) as f64 / 1048576.0,
+            a.saturating_sub(b) as f64 / f64::from(N)
+        );
+    }
+    println!("memory: limit hits {:?}", ip.limit_hits());
+    drop(black_box(ip));
+}
+
+fn main() {
+    let rules = RuleSet::builtin().expect("shipped rules");
+    memory_per_entity(&rules);
+    let events = workload();
+    println!(
+        "workload: {} events, {} rules",
+        events.len(),
+        rules.rules.len()
+    );
+    let mut c = Criterion::default().configure_from_args().sample_size(10);
+    let mut g = c.benchmark_group("behaviour");
+    g.throughput(Throughput::Elements(events.len() as u64));
+    g.bench_function("all_scenarios", |b| {
+        b.iter(|| {
+            let mut d = scenario_detectors(&rules);
+            black_box(run(&mut d, &events))
+        })
+    });
+    g.bench_function("anomaly", |b| {
+        b.iter(|| {
+            let mut d: Vec<Box<dyn Detector>> =
+                vec![Box::new(AnomalyDetector::new(AnomalyConfig::default()))];
+            black_box(run(&mut d, &events))
+        })
+    });
+    g.bench_function("baseline", |b| {
+        b.iter(|| {
+            let mut d: Vec<Box<dyn Detector>> =
+                vec![Box::new(BaselineDetector::new(BaselineConfig::default()))];
+            black_box(run(&mut d, &events))
+        })
+    });
+    g.finish();
+    c.final_summary();
+}

@@ -1,0 +1,6 @@
+//! The per-entity measures a rule keeps: sliding counters, distinct counts, leaky buckets.
+
+pub(crate) mod bucket;
+pub mod distinct;
+pub mod hll;
+pub(crate) mod ring;
