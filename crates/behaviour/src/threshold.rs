@@ -181,6 +181,7 @@ impl Detector for ThresholdDetector {
                     evidence,
                     tags: rule.tags.clone(),
                     incident_id: None,
+                    ledger_index: None,
                 });
             }
         }
