@@ -235,18 +235,18 @@ pub(crate) async fn inclusion(
 ) -> Result<Json<ProofBody>, ApiError> {
     let l = ledger(&state)?;
     let p = Params::parse(query.as_deref(), &["index", "size"])?;
-    let index: u64 = p
-        .parsed("index")?
-        .ok_or_else(|| ApiError::BadParam {
-            param: "index".into(),
-            message: "is required".into(),
-        })?;
+    let index: u64 = p.parsed("index")?.ok_or_else(|| ApiError::BadParam {
+        param: "index".into(),
+        message: "is required".into(),
+    })?;
     let size = match p.parsed::<u64>("size")? {
         Some(s) => s,
         None => checkpoint_size(l)?,
     };
     if index >= size {
-        return Err(ApiError::NotFound(format!("entry {index} in a tree of {size}")));
+        return Err(ApiError::NotFound(format!(
+            "entry {index} in a tree of {size}"
+        )));
     }
     let proof = l.reader().inclusion_proof(index, size).map_err(map_store)?;
     let leaf = l.reader().leaf_hash(index).map_err(map_store)?;
@@ -347,10 +347,15 @@ pub(crate) async fn entries(
     let l = ledger(&state)?;
     let p = Params::parse(query.as_deref(), &["start", "limit"])?;
     let start: u64 = p.parsed("start")?.unwrap_or(0);
-    let limit = p.parsed::<u64>("limit")?.unwrap_or(100).clamp(1, MAX_ENTRIES);
+    let limit = p
+        .parsed::<u64>("limit")?
+        .unwrap_or(100)
+        .clamp(1, MAX_ENTRIES);
     let size = l.reader().size();
     if start >= size {
-        return Err(ApiError::NotFound(format!("entry {start} (the log has {size})")));
+        return Err(ApiError::NotFound(format!(
+            "entry {start} (the log has {size})"
+        )));
     }
     let end = (start + limit).min(size);
     let raw = l.reader().entries(start, end).map_err(map_store)?;
