@@ -258,6 +258,7 @@ fn alert(
             vec!["attack:T1489".into()]
         },
         incident_id: None,
+        ledger_index: None,
     }
 }
 

@@ -141,6 +141,7 @@ impl ScenarioDetector {
             }),
             tags: vec![],
             incident_id: None,
+            ledger_index: None,
         });
     }
 }
@@ -370,6 +371,7 @@ impl Detector for ScenarioDetector {
                 evidence,
                 tags: rule.tags.clone(),
                 incident_id: None,
+                ledger_index: None,
             });
         }
     }

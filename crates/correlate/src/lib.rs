@@ -134,6 +134,7 @@ impl Correlator {
                                     "from": before, "to": incident.severity,
                                     "alerts": incident.alert_count, "rules": incident.rule_ids.len(),
                                 }),
+                                ledger_index: None,
                             });
                         }
                     }
@@ -151,6 +152,7 @@ impl Correlator {
                         target: Some(alert.entity.clone()),
                         by: BY.into(),
                         detail: serde_json::json!({ "alert_id": alert.id, "rule_id": alert.rule_id }),
+                        ledger_index: None,
                     });
                     out.opened.push(id);
                     self.make_room();
@@ -218,6 +220,7 @@ fn open_incident(id: IncidentId, alert: &Alert, now: DateTime<Utc>) -> Incident 
             by: BY.into(),
             reason: format!("alert {} from rule {}", alert.id, alert.rule_id),
         }],
+        ledger_index: None,
     }
 }
 

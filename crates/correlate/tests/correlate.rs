@@ -23,6 +23,7 @@ fn alert(ip: &str, rule: &str, minutes: i64, severity: Severity) -> Alert {
         evidence: serde_json::Value::Null,
         tags: vec![format!("tag:{rule}")],
         incident_id: None,
+        ledger_index: None,
     }
 }
 

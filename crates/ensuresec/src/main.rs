@@ -44,6 +44,13 @@ enum Command {
     },
     /// Print the JSON Schema of an event, alert or incident.
     Schema(cmd::schema::Args),
+    /// The tamper-evident audit log: keys and offline verification.
+    Ledger {
+        #[command(subcommand)]
+        command: cmd::ledger::Command,
+    },
+    /// Run an independent witness that cosigns an audit log's checkpoints (C2SP tlog-witness).
+    Witness(cmd::witness::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -67,6 +74,8 @@ fn main() -> std::process::ExitCode {
             Command::Config { command } => cmd::config::run(command),
             Command::Token { command } => cmd::token::run(command).await,
             Command::Schema(args) => cmd::schema::run(args),
+            Command::Ledger { command } => cmd::ledger::run(command),
+            Command::Witness(args) => cmd::witness::run(args).await,
         }
     });
     match result {

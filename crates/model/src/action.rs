@@ -32,4 +32,8 @@ pub struct Action {
     /// Details, specific to the kind.
     #[serde(default)]
     pub detail: serde_json::Value,
+    /// Leaf index of this record in the tamper-evident audit log, once appended (for an
+    /// incident: of its latest state). `GET /v1/ledger/receipt/{index}` proves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_index: Option<u64>,
 }

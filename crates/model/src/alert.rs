@@ -41,4 +41,8 @@ pub struct Alert {
     /// The incident the correlator put it in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident_id: Option<IncidentId>,
+    /// Leaf index of this record in the tamper-evident audit log, once appended (for an
+    /// incident: of its latest state). `GET /v1/ledger/receipt/{index}` proves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_index: Option<u64>,
 }

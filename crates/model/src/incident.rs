@@ -119,4 +119,8 @@ pub struct Incident {
     pub tags: Vec<String>,
     /// Lifecycle steps, oldest first.
     pub history: Vec<Transition>,
+    /// Leaf index of this record in the tamper-evident audit log, once appended (for an
+    /// incident: of its latest state). `GET /v1/ledger/receipt/{index}` proves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_index: Option<u64>,
 }

@@ -147,6 +147,7 @@ pub fn parse_line(line: &str) -> Result<EveRecord, EveError> {
                 }),
                 tags: vec![format!("suricata:sid:{sid}")],
                 incident_id: None,
+                ledger_index: None,
             })))
         }
         "flow" => {

@@ -17,11 +17,13 @@ pub mod detectors;
 mod ingest;
 pub mod metric;
 mod pipeline;
+mod recorder;
 mod sink;
 mod source;
 
 pub use clock::SystemClock;
 pub use ingest::{IngestError, Ingestor};
 pub use pipeline::{Batch, Pipeline, PipelineConfig, PipelineHandle};
+pub use recorder::{Recorder, RecorderError};
 pub use sink::{BroadcastSink, Sink, SinkError, StoreSink};
 pub use source::{Source, SourceError};

@@ -17,6 +17,8 @@ pub const PARTITION_QUEUE: &str = "ensuresec_partition_queue_batches";
 pub const DETECTOR_ENTITIES: &str = "ensuresec_detector_entities";
 /// Sink deliveries that failed, by `sink`.
 pub const SINK_ERRORS: &str = "ensuresec_sink_errors_total";
+/// Batches of findings a recorder (the audit log) failed to append, by recorder.
+pub const RECORDER_ERRORS: &str = "ensuresec_recorder_errors_total";
 /// Incidents held by the correlator.
 pub const CORRELATOR_INCIDENTS: &str = "ensuresec_correlator_incidents";
 /// Incidents the correlator dropped from memory because its table was full.

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::metric as m;
+use crate::recorder::Recorder;
 use crate::sink::Sink;
 
 /// Tuning of the pipeline.
@@ -96,6 +97,19 @@ impl Pipeline {
         sinks: Vec<Arc<dyn Sink>>,
         clock: Arc<dyn Clock>,
     ) -> Result<Pipeline, StoreError> {
+        Pipeline::start_recorded(config, detectors, store, None, sinks, clock).await
+    }
+
+    /// Like [`Pipeline::start`], with a recorder (the audit log) that appends every batch of
+    /// findings and stamps their leaf indexes before the sinks see them.
+    pub async fn start_recorded(
+        config: PipelineConfig,
+        detectors: Vec<DetectorFactory>,
+        store: Arc<dyn Store>,
+        recorder: Option<Arc<dyn Recorder>>,
+        sinks: Vec<Arc<dyn Sink>>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Pipeline, StoreError> {
         let (last_alert, last_incident) = store.max_ids().await?;
         let open = store.open_incidents().await?;
         let correlator =
@@ -117,7 +131,7 @@ impl Pipeline {
             workers.push(worker);
         }
         drop(alert_tx);
-        let correlator = tokio::spawn(run_correlator(correlator, alert_rx, sinks, clock));
+        let correlator = tokio::spawn(run_correlator(correlator, alert_rx, recorder, sinks, clock));
         Ok(Pipeline {
             handle: PipelineHandle {
                 inputs: Arc::new(inputs),
@@ -233,6 +247,7 @@ const CORRELATE_ROUND: usize = 64;
 async fn run_correlator(
     mut correlator: Correlator,
     mut rx: mpsc::Receiver<AlertBatch>,
+    recorder: Option<Arc<dyn Recorder>>,
     sinks: Vec<Arc<dyn Sink>>,
     clock: Arc<dyn Clock>,
 ) {
@@ -252,11 +267,20 @@ async fn run_correlator(
         metrics::counter!(m::INCIDENTS_OPENED).increment(out.opened.len() as u64);
         metrics::gauge!(m::CORRELATOR_INCIDENTS).set(correlator.tracked() as f64);
         metrics::counter!(m::CORRELATOR_DROPPED).absolute(correlator.dropped());
-        let findings = Findings {
+        let mut findings = Findings {
             alerts: out.alerts,
             incidents: out.incidents,
             actions: out.actions,
         };
+        if let Some(recorder) = &recorder
+            && let Err(e) = recorder.record(&mut findings).await
+        {
+            // Detection goes on; the records reach the store without a leaf index, and the
+            // failure is loud (the audit log refuses appends until it is reopened).
+            metrics::counter!(m::RECORDER_ERRORS, "recorder" => recorder.name().to_string())
+                .increment(1);
+            tracing::error!(error = %e, "audit log append failed; findings stored without ledger_index");
+        }
         for sink in &sinks {
             if let Err(e) = sink.deliver(&findings).await {
                 metrics::counter!(m::SINK_ERRORS, "sink" => sink.name().to_string()).increment(1);

@@ -9,7 +9,7 @@ use ensuresec_model::Limits;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::Platform;
-use crate::routes::{alerts, events, health, incidents, meta, stream};
+use crate::routes::{alerts, events, health, incidents, ledger, meta, stream};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -48,6 +48,22 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/incidents", get(incidents::list_incidents))
         .route("/v1/incidents/{id}", get(incidents::get_incident))
         .route("/v1/stream", get(stream::stream))
+        .route(
+            "/v1/ledger/checkpoint",
+            get(ledger::checkpoint).post(ledger::publish),
+        )
+        .route("/v1/ledger/checkpoint/cosigned", get(ledger::cosigned))
+        .route("/v1/ledger/key", get(ledger::key))
+        .route("/v1/ledger/tile/{*path}", get(ledger::tile))
+        .route("/v1/ledger/proof/inclusion", get(ledger::inclusion))
+        .route("/v1/ledger/proof/consistency", get(ledger::consistency))
+        .route("/v1/ledger/entries", get(ledger::entries))
+        .route("/v1/ledger/receipt/{index}", get(ledger::receipt))
+        .route("/v1/ledger/receipt/alert/{id}", get(ledger::alert_receipt))
+        .route(
+            "/v1/ledger/receipt/incident/{id}",
+            get(ledger::incident_receipt),
+        )
         .route("/v1/openapi.json", get(meta::openapi))
         .route("/v1/schema/{name}", get(meta::schema))
         .route("/healthz", get(health::healthz))

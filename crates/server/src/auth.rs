@@ -28,6 +28,12 @@ impl RequiredScope for Read {
     const SCOPE: Scope = Scope::Read;
 }
 
+/// Needs the `admin` scope.
+pub struct Admin;
+impl RequiredScope for Admin {
+    const SCOPE: Scope = Scope::Admin;
+}
+
 /// An authenticated caller holding scope `S`.
 pub struct Scoped<S: RequiredScope> {
     /// The token used.

@@ -66,6 +66,8 @@ pub struct Config {
     pub correlation: CorrelationConfig,
     /// The demo traffic of `serve --demo`.
     pub demo: DemoConfig,
+    /// The tamper-evident audit log.
+    pub ledger: crate::ledger::LedgerConfig,
 }
 
 /// `[server]`
@@ -343,6 +345,9 @@ impl Config {
                 "demo.rate",
                 "must be between 0 and 1000000 events per second",
             ));
+        }
+        if let Err((key, message)) = self.ledger.validate() {
+            return Err(ConfigError::Invalid { key, message });
         }
         if ensuresec_simulator::Scenario::named(&self.demo.scenario).is_err() {
             return Err(invalid(

@@ -49,6 +49,9 @@ pub enum ApiError {
     /// Ingest failed after validation.
     #[error("ingest failed")]
     Ingest(#[from] IngestError),
+    /// The audit log failed.
+    #[error("audit log failed")]
+    Ledger(#[from] crate::ledger::LedgerError),
 }
 
 /// The JSON error body.
@@ -94,7 +97,7 @@ impl IntoResponse for ApiError {
             ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::BodyRead(_) => (StatusCode::BAD_REQUEST, "body_unreadable"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::Store(_) | ApiError::Ingest(_) => {
+            ApiError::Store(_) | ApiError::Ingest(_) | ApiError::Ledger(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
         };

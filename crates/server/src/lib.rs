@@ -11,6 +11,7 @@ mod auth;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod ledger;
 mod openapi;
 mod params;
 mod platform;

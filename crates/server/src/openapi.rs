@@ -14,7 +14,7 @@ use crate::routes;
 #[openapi(
     info(
         title = "ensuresec",
-        description = "Security platform for e-commerce: ingest events, read alerts and incidents.",
+        description = "Security platform for e-commerce: ingest events, read alerts and incidents, and prove them with the tamper-evident audit log.",
         license(name = "Apache-2.0"),
     ),
     paths(
@@ -28,8 +28,19 @@ use crate::routes;
         routes::meta::openapi,
         routes::meta::schema,
         routes::stream::stream,
+        routes::ledger::checkpoint,
+        routes::ledger::cosigned,
+        routes::ledger::publish,
+        routes::ledger::key,
+        routes::ledger::tile,
+        routes::ledger::inclusion,
+        routes::ledger::consistency,
+        routes::ledger::entries,
+        routes::ledger::receipt,
+        routes::ledger::alert_receipt,
+        routes::ledger::incident_receipt,
     ),
-    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, routes::events::IngestResponse)),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, routes::events::IngestResponse, routes::ledger::ProofBody, routes::ledger::EntryBody)),
     modifiers(&BearerAuth),
 )]
 struct ApiDoc;

@@ -8,11 +8,13 @@ use ensuresec_behaviour::{DEFAULT_RULES, RuleError, RuleSet};
 use ensuresec_correlate::CorrelatorConfig;
 use ensuresec_model::Clock;
 use ensuresec_pipeline::{
-    BroadcastSink, Ingestor, Pipeline, PipelineConfig, Sink, StoreSink, SystemClock, detectors,
+    BroadcastSink, Ingestor, Pipeline, PipelineConfig, Recorder, Sink, StoreSink, SystemClock,
+    detectors,
 };
 use ensuresec_store::{SqliteOptions, SqliteStore, Store, StoreError};
 
 use crate::config::Config;
+use crate::ledger::{Ledger, LedgerError, LedgerRecorder, RecordKind};
 
 /// Why the platform could not start.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +30,9 @@ pub enum PlatformError {
         "data directory {0} is in use by another ensuresec process (serve or ingest --offline); stop it first"
     )]
     Busy(std::path::PathBuf),
+    /// The audit log could not be opened.
+    #[error("audit log: {0}")]
+    Ledger(#[from] LedgerError),
     /// A rule file could not be read.
     #[error("{path}: {source}")]
     Read {
@@ -48,6 +53,8 @@ pub struct Platform {
     live: BroadcastSink,
     clock: Arc<dyn Clock>,
     config: Config,
+    ledger: Option<Arc<Ledger>>,
+    publisher: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Loads the configured threshold rules: the shipped ones (unless disabled) and every file.
@@ -110,14 +117,34 @@ impl Platform {
                 ..CorrelatorConfig::default()
             },
         };
-        let pipeline = Pipeline::start(
+        let ledger = if config.ledger.enabled {
+            let ledger = Arc::new(Ledger::open(
+                &config.storage.data_dir,
+                &config.ledger,
+                clock.clone(),
+            )?);
+            // What the platform runs with is part of the record.
+            ledger.record(RecordKind::Config, config).await?;
+            Some(ledger)
+        } else {
+            None
+        };
+        let recorder = ledger
+            .clone()
+            .map(|l| Arc::new(LedgerRecorder(l)) as Arc<dyn Recorder>);
+        let pipeline = Pipeline::start_recorded(
             pipeline_config,
             detectors::threshold(&rules),
             store.clone(),
+            recorder,
             sinks,
             clock.clone(),
         )
         .await?;
+        let publisher = ledger.clone().map(|l| {
+            let every = std::time::Duration::from_secs(config.ledger.checkpoint_interval_seconds);
+            tokio::spawn(l.run_publisher(every))
+        });
         let ingestor = Ingestor::new(store.clone(), pipeline.handle(), clock.clone());
         Ok(Platform {
             _lock: None,
@@ -127,6 +154,8 @@ impl Platform {
             live,
             clock,
             config: config.clone(),
+            ledger,
+            publisher,
         })
     }
 
@@ -150,6 +179,11 @@ impl Platform {
         &self.clock
     }
 
+    /// The audit log, when enabled.
+    pub fn ledger(&self) -> Option<&Arc<Ledger>> {
+        self.ledger.as_ref()
+    }
+
     /// The configuration it runs with.
     pub fn config(&self) -> &Config {
         &self.config
@@ -167,6 +201,15 @@ impl Platform {
     pub async fn shutdown(self) {
         drop(self.ingestor);
         self.pipeline.shutdown().await;
+        if let Some(p) = self.publisher {
+            p.abort();
+        }
+        if let Some(ledger) = self.ledger {
+            // A last checkpoint covering everything recorded, when nobody else holds the log.
+            if let Err(e) = ledger.publish().await {
+                tracing::error!(error = %e, "final audit log checkpoint failed");
+            }
+        }
     }
 }
 

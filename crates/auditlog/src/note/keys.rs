@@ -61,7 +61,7 @@ pub fn key_id(name: &str, sig_type: u8, public_key: &[u8]) -> u32 {
 /// Parses a verifier key `<name>+<hex key id>+<base64(type || public key)>` into a verifier,
 /// checking that the key ID matches the name and key.
 pub fn parse_verifier_key(vkey: &str) -> Result<Arc<dyn NoteVerifier>, NoteError> {
-    let mut parts = vkey.trim().split('+');
+    let mut parts = vkey.trim().splitn(3, '+');
     let (Some(name), Some(id_hex), Some(key_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -105,7 +105,7 @@ pub fn parse_signer_key(skey: &str) -> Result<SignerKey, NoteError> {
         .trim()
         .strip_prefix("PRIVATE+KEY+")
         .ok_or(NoteError::BadKey("signer key must start with PRIVATE+KEY+"))?;
-    let mut parts = rest.split('+');
+    let mut parts = rest.splitn(3, '+');
     let (Some(name), Some(id_hex), Some(key_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -183,4 +183,35 @@ pub fn generate_key(name: &str, kind: KeyKind) -> Result<(String, String), NoteE
     );
     seed.fill(0);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::note::{Cosigner, NoteSigner as _};
+
+    /// Regression (issue 4 integration): base64 key material may contain `+`, the separator of
+    /// the key string's fields; only the first separators split.
+    #[test]
+    fn keys_whose_base64_contains_a_plus_round_trip() {
+        let mut seen_plus = 0;
+        for b in 0..=255u8 {
+            let seed = [b; 32];
+            let signer = Ed25519Signer::from_seed("example.com/log", &seed).expect("valid name");
+            let cosigner = Cosigner::from_seed("example.com/w", &seed).expect("valid name");
+            for (skey, vkey) in [
+                (signer.skey(), signer.vkey()),
+                (cosigner.skey(), cosigner.vkey()),
+            ] {
+                if vkey.matches('+').count() > 2 || skey.matches('+').count() > 4 {
+                    seen_plus += 1;
+                }
+                parse_signer_key(&skey).expect("signer key parses");
+                let v = parse_verifier_key(&vkey).expect("verifier key parses");
+                assert_eq!(v.name(), vkey.split('+').next().expect("name"));
+            }
+            assert_eq!(signer.key_id(), signer.verifier().key_id());
+        }
+        assert!(seen_plus > 0, "the test must cover keys containing +");
+    }
 }

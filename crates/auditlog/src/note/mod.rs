@@ -10,7 +10,7 @@ mod text;
 pub use cosignature::{CosignatureVerifier, Cosigner, TimedCosigner, cosigned_message};
 pub use ed25519::{Ed25519Signer, Ed25519Verifier};
 pub use keys::{
-    KeyKind, SIG_TYPE_COSIGNATURE_ED25519, SIG_TYPE_ED25519, generate_key, key_id,
+    KeyKind, SIG_TYPE_COSIGNATURE_ED25519, SIG_TYPE_ED25519, SignerKey, generate_key, key_id,
     parse_signer_key, parse_verifier_key, validate_key_name,
 };
 pub use text::{MAX_NOTE_BYTES, MAX_SIGNATURES, Note, NoteSignature, VerifierSet, sign_note};

@@ -160,6 +160,7 @@ impl AnomalyDetector {
                     }),
                     tags: vec!["attack:T1595".into()],
                     incident_id: None,
+                    ledger_index: None,
                 });
             }
         }

@@ -2,10 +2,12 @@
 
 pub mod config;
 pub mod ingest;
+pub mod ledger;
 pub mod schema;
 pub mod serve;
 pub mod simulate;
 pub mod token;
+pub mod witness;
 
 use std::path::{Path, PathBuf};
 

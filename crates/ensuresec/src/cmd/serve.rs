@@ -73,6 +73,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     println!("{admin_line}");
     println!("data directory: {}", config.storage.data_dir.display());
+    if let Some(ledger) = platform.ledger() {
+        println!(
+            "audit log: {} (origin {})",
+            ensuresec_server::ledger::keys::ledger_dir(&config.storage.data_dir).display(),
+            ledger.origin()
+        );
+        println!("audit log key: {}", ledger.vkey());
+    }
     let mut background = tokio::task::JoinSet::new();
     if args.demo {
         let source = DemoSource::new(&config.demo, platform.clock().now()).context("demo")?;
@@ -149,6 +157,7 @@ async fn admin_token(platform: &Platform) -> anyhow::Result<String> {
                 created: now,
             })
             .await?;
+        audit_admin_token(platform).await?;
         return Ok("admin token: from ENSURESEC_ADMIN_TOKEN".into());
     }
     if store
@@ -171,10 +180,23 @@ async fn admin_token(platform: &Platform) -> anyhow::Result<String> {
             created: now,
         })
         .await?;
+    audit_admin_token(platform).await?;
     Ok(format!(
         "admin token (shown once, keep it): {}",
         secret.bold()
     ))
+}
+
+/// Records the admin token's (re)creation in the audit log: its name and scope, never the secret.
+async fn audit_admin_token(platform: &Platform) -> anyhow::Result<()> {
+    if let Some(ledger) = platform.ledger() {
+        let record = serde_json::json!({ "name": "admin", "scopes": ["admin"], "created": platform.clock().now() });
+        ledger
+            .record(ensuresec_server::ledger::RecordKind::TokenCreated, &record)
+            .await
+            .context("recording the admin token in the audit log")?;
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

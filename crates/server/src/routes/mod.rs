@@ -4,5 +4,6 @@ pub(crate) mod alerts;
 pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod incidents;
+pub(crate) mod ledger;
 pub(crate) mod meta;
 pub(crate) mod stream;

@@ -30,6 +30,7 @@ pub fn alert(id: u64, severity: Severity, ip: &str, incident: Option<u64>) -> Al
         evidence: serde_json::json!({"count": id}),
         tags: vec!["attack:T1110".into()],
         incident_id: incident,
+        ledger_index: Some(1000 + id),
     }
 }
 
@@ -53,6 +54,7 @@ pub fn incident(id: u64, status: IncidentStatus, ip: &str) -> Incident {
             by: "test".into(),
             reason: "opened".into(),
         }],
+        ledger_index: Some(2000 + id),
     }
 }
 
@@ -199,6 +201,7 @@ async fn incident_detail_holds_its_alerts_and_actions(store: &dyn Store) {
                 target: None,
                 by: "correlator".into(),
                 detail: serde_json::Value::Null,
+                ledger_index: Some(3000),
             }],
         })
         .await
@@ -213,6 +216,10 @@ async fn incident_detail_holds_its_alerts_and_actions(store: &dyn Store) {
     assert_eq!(detail.alerts[0].id, 200);
     assert_eq!(detail.actions.len(), 1);
     assert!(detail.actions[0].id > 0, "actions get ids");
+    // Each stored record keeps its audit-log leaf index (issue 4).
+    assert_eq!(detail.incident.ledger_index, Some(2200));
+    assert_eq!(detail.alerts[0].ledger_index, Some(1200));
+    assert_eq!(detail.actions[0].ledger_index, Some(3000));
     assert!(store.incident(99_999).await.unwrap().is_none());
 }
 
