@@ -86,20 +86,31 @@ async fn main() -> anyhow::Result<()> {
     }
     let batches = Arc::new(batches);
     let next = Arc::new(AtomicUsize::new(0));
-    let client = reqwest::Client::builder().pool_max_idle_per_host(args.connections).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.connections)
+        .build()?;
     let url = format!("{}/v1/events", args.server.trim_end_matches('/'));
     eprintln!(
         "sending {} batches ({:.1} MB) over {} connections{}",
         batches.len(),
         total_bytes as f64 / 1e6,
         args.connections,
-        if args.rate > 0.0 { format!(" at {} events/s", args.rate) } else { String::new() }
+        if args.rate > 0.0 {
+            format!(" at {} events/s", args.rate)
+        } else {
+            String::new()
+        }
     );
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.connections {
-        let (batches, next, client, url, token) =
-            (batches.clone(), next.clone(), client.clone(), url.clone(), args.token.clone());
+        let (batches, next, client, url, token) = (
+            batches.clone(),
+            next.clone(),
+            client.clone(),
+            url.clone(),
+            args.token.clone(),
+        );
         let (rate, batch) = (args.rate, args.batch);
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -119,7 +130,11 @@ async fn main() -> anyhow::Result<()> {
                     .body(body.clone())
                     .send()
                     .await?;
-                anyhow::ensure!(resp.status().is_success(), "batch {i}: status {}", resp.status());
+                anyhow::ensure!(
+                    resp.status().is_success(),
+                    "batch {i}: status {}",
+                    resp.status()
+                );
                 resp.bytes().await?;
                 latencies.push(t.elapsed().as_secs_f64());
             }
@@ -150,10 +165,22 @@ async fn main() -> anyhow::Result<()> {
     println!("events_sent {}", args.events);
     println!("seconds {elapsed:.2}");
     println!("events_per_second {:.0}", args.events as f64 / elapsed);
-    println!("megabytes_per_second {:.1}", total_bytes as f64 / elapsed / 1e6);
-    println!("request_latency_p50_ms {:.1}", quantile(&latencies, 0.5) * 1e3);
-    println!("request_latency_p99_ms {:.1}", quantile(&latencies, 0.99) * 1e3);
-    println!("alerts_measured {}", metric("ensuresec_event_to_alert_seconds_count"));
+    println!(
+        "megabytes_per_second {:.1}",
+        total_bytes as f64 / elapsed / 1e6
+    );
+    println!(
+        "request_latency_p50_ms {:.1}",
+        quantile(&latencies, 0.5) * 1e3
+    );
+    println!(
+        "request_latency_p99_ms {:.1}",
+        quantile(&latencies, 0.99) * 1e3
+    );
+    println!(
+        "alerts_measured {}",
+        metric("ensuresec_event_to_alert_seconds_count")
+    );
     println!(
         "event_to_alert_p50_ms {:.1}",
         metric("ensuresec_event_to_alert_seconds{quantile=\"0.5\"}") * 1e3
