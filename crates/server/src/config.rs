@@ -153,6 +153,8 @@ pub struct DetectionConfig {
     pub default_rules: bool,
     /// More threshold rule files (YAML).
     pub rule_files: Vec<PathBuf>,
+    /// The web-attack detector (`[detection.web]`).
+    pub web: WebDetectionConfig,
 }
 
 impl Default for DetectionConfig {
@@ -160,6 +162,35 @@ impl Default for DetectionConfig {
         DetectionConfig {
             default_rules: true,
             rule_files: vec![],
+            web: WebDetectionConfig::default(),
+        }
+    }
+}
+
+/// `[detection.web]`: the web-attack detector on `http_request` events (CRS-style rules).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebDetectionConfig {
+    /// Run it.
+    pub enabled: bool,
+    /// Paranoia level 1–4: higher levels add rules that catch more and misfire more.
+    pub paranoia_level: u8,
+    /// Anomaly score at which a request raises an alert (CRS default 5: one critical rule).
+    pub inbound_threshold: u32,
+    /// A directory of extra rule files (`*.yaml`), loaded beside the shipped rules.
+    pub rules_dir: Option<PathBuf>,
+    /// Rule ids to switch off (false-positive tuning).
+    pub disabled_rules: Vec<String>,
+}
+
+impl Default for WebDetectionConfig {
+    fn default() -> Self {
+        WebDetectionConfig {
+            enabled: true,
+            paranoia_level: 1,
+            inbound_threshold: 5,
+            rules_dir: None,
+            disabled_rules: vec![],
         }
     }
 }
@@ -224,7 +255,8 @@ const NOT_KEYS: &[&str] = &[
 
 impl Config {
     /// Loads the file (if any), then applies `ENSURESEC_*` variables from `env`:
-    /// `ENSURESEC_SECTION__KEY=value` sets `section.key` (values parse as TOML, else as text).
+    /// `ENSURESEC_SECTION__KEY=value` sets `section.key`, `ENSURESEC_A__B__KEY` sets `a.b.key`
+    /// (values parse as TOML, else as text).
     pub fn load(
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
@@ -250,28 +282,40 @@ impl Config {
             if NOT_KEYS.contains(&var.as_str()) {
                 continue;
             }
-            let (section, key) = match SHORTCUTS.iter().find(|(v, _, _)| *v == var) {
-                Some((_, s, k)) => (s.to_string(), k.to_string()),
-                None => match rest.split_once("__") {
-                    Some((s, k)) => (s.to_ascii_lowercase(), k.to_ascii_lowercase()),
-                    None => {
+            let path: Vec<String> = match SHORTCUTS.iter().find(|(v, _, _)| *v == var) {
+                Some((_, s, k)) => vec![s.to_string(), k.to_string()],
+                None => {
+                    let parts: Vec<String> =
+                        rest.split("__").map(str::to_ascii_lowercase).collect();
+                    if parts.len() < 2 || parts.iter().any(String::is_empty) {
                         return Err(ConfigError::Env {
                             var,
                             message: "not a known variable; use ENSURESEC_SECTION__KEY".into(),
                         });
                     }
-                },
+                    parts
+                }
             };
             let parsed = format!("v = {value}")
                 .parse::<toml::Table>()
                 .ok()
                 .and_then(|mut t| t.remove("v"))
                 .unwrap_or(toml::Value::String(value));
-            let section_table = table
-                .entry(section.clone())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            if let toml::Value::Table(t) = section_table {
-                t.insert(key, parsed);
+            if let Some((key, sections)) = path.split_last() {
+                let mut here = &mut table;
+                for section in sections {
+                    let entry = here
+                        .entry(section.clone())
+                        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                    let toml::Value::Table(t) = entry else {
+                        return Err(ConfigError::Env {
+                            var,
+                            message: format!("`{section}` is not a section"),
+                        });
+                    };
+                    here = t;
+                }
+                here.insert(key.clone(), parsed);
             }
             from_env.push(var);
         }
@@ -331,6 +375,18 @@ impl Config {
                 "must be between 0 and 1000000 events per second",
             ));
         }
+        if !(1..=4).contains(&self.detection.web.paranoia_level) {
+            return Err(invalid(
+                "detection.web.paranoia_level",
+                "must be between 1 and 4",
+            ));
+        }
+        if self.detection.web.inbound_threshold == 0 {
+            return Err(invalid(
+                "detection.web.inbound_threshold",
+                "must be at least 1",
+            ));
+        }
         if ensuresec_simulator::Scenario::named(&self.demo.scenario).is_err() {
             return Err(invalid(
                 "demo.scenario",
@@ -365,5 +421,60 @@ fn file_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
         line,
         column,
         message: e.message().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn web_detection_is_on_at_paranoia_1_by_default() {
+        let c = Config::load(None, env(&[])).expect("defaults are valid");
+        assert!(c.detection.web.enabled);
+        assert_eq!(c.detection.web.paranoia_level, 1);
+        assert_eq!(c.detection.web.inbound_threshold, 5);
+        assert_eq!(c.detection.web.rules_dir, None);
+    }
+
+    #[test]
+    fn nested_sections_from_file_and_environment() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("e.toml");
+        std::fs::write(
+            &file,
+            "[detection.web]\nparanoia_level = 2\nrules_dir = \"/etc/ensuresec/web\"\n",
+        )
+        .expect("write");
+        let c = Config::load(
+            Some(&file),
+            env(&[("ENSURESEC_DETECTION__WEB__INBOUND_THRESHOLD", "10")]),
+        )
+        .expect("valid");
+        assert_eq!(c.detection.web.paranoia_level, 2);
+        assert_eq!(c.detection.web.inbound_threshold, 10);
+        assert_eq!(
+            c.detection.web.rules_dir.as_deref(),
+            Some(Path::new("/etc/ensuresec/web"))
+        );
+        let e = Config::load(
+            None,
+            env(&[("ENSURESEC_DETECTION__WEB__PARANOIA_LEVEL", "7")]),
+        )
+        .expect_err("out of range");
+        assert!(
+            e.to_string().contains("detection.web.paranoia_level"),
+            "{e}"
+        );
+        let e = Config::load(None, env(&[("ENSURESEC_DETECTION__WEB__COLOUR", "1")]))
+            .expect_err("unknown key");
+        assert!(e.to_string().contains("colour"), "{e}");
     }
 }

@@ -17,4 +17,4 @@ mod platform;
 mod routes;
 pub mod telemetry;
 
-pub use platform::{Platform, PlatformError};
+pub use platform::{Platform, PlatformError, web_engine};

@@ -11,6 +11,7 @@ use ensuresec_pipeline::{
     BroadcastSink, Ingestor, Pipeline, PipelineConfig, Sink, StoreSink, SystemClock, detectors,
 };
 use ensuresec_store::{SqliteOptions, SqliteStore, Store, StoreError};
+use ensuresec_webattack::{Engine, EngineConfig, SharedEngine};
 
 use crate::config::Config;
 
@@ -23,6 +24,9 @@ pub enum PlatformError {
     /// A rule file is bad.
     #[error("rules: {0}")]
     Rules(#[from] RuleError),
+    /// The web-attack rules or their settings were rejected.
+    #[error("web-attack detection: {0}")]
+    Web(#[from] ensuresec_webattack::EngineError),
     /// A rule file could not be read.
     #[error("{path}: {source}")]
     Read {
@@ -59,6 +63,26 @@ pub fn load_rules(config: &Config) -> Result<RuleSet, PlatformError> {
         set.rules.extend(more.rules);
     }
     Ok(set)
+}
+
+/// Builds the web-attack engine from `[detection.web]`, or `None` when it is disabled.
+pub fn web_engine(config: &Config) -> Result<Option<Arc<SharedEngine>>, PlatformError> {
+    let web = &config.detection.web;
+    if !web.enabled {
+        return Ok(None);
+    }
+    let rules = ensuresec_webattack::rules::embedded_and_dir(web.rules_dir.as_deref())
+        .map_err(ensuresec_webattack::EngineError::from)?;
+    let engine = Engine::new(
+        rules,
+        EngineConfig {
+            paranoia: web.paranoia_level,
+            inbound_threshold: web.inbound_threshold,
+            disabled: web.disabled_rules.clone(),
+            ..EngineConfig::default()
+        },
+    )?;
+    Ok(Some(SharedEngine::new(engine)))
 }
 
 impl Platform {
@@ -100,9 +124,13 @@ impl Platform {
                 ..CorrelatorConfig::default()
             },
         };
+        let mut factories = detectors::threshold(&rules);
+        if let Some(engine) = web_engine(config)? {
+            factories.push(detectors::webattack(engine));
+        }
         let pipeline = Pipeline::start(
             pipeline_config,
-            detectors::threshold(&rules),
+            factories,
             store.clone(),
             sinks,
             clock.clone(),
