@@ -7,7 +7,7 @@
 //! False positives: those of the rules (tune with the paranoia level, the threshold or by
 //! disabling a rule id). References: OWASP CRS, OWASP Top 10 (tags on every alert).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -17,6 +17,7 @@ use ensuresec_model::{Alert, Detector, EntityKey, EntityKind, Event, EventData, 
 use serde_json::json;
 
 use crate::engine::{Engine, Finding, Verdict};
+use crate::logs::PARTIAL_LABEL;
 use crate::request::InspectRequest;
 use crate::scoring::AttackClass;
 
@@ -148,9 +149,23 @@ impl SharedEngine {
     }
 }
 
-/// The finding that decides the alert's rule id: highest severity, first in rule order on ties.
+/// The finding that decides the alert's rule id: the attack class with the highest summed score
+/// wins (a scanner user agent beside two SQL injection rules is an SQL injection), then its most
+/// severe rule; ties go to the first in rule order.
 fn top_finding(findings: &[Finding]) -> Option<&Finding> {
-    findings.iter().rev().max_by_key(|f| f.severity.score())
+    let mut sums: Vec<(AttackClass, u32)> = Vec::new();
+    for f in findings {
+        match sums.iter_mut().find(|(c, _)| *c == f.class) {
+            Some((_, s)) => *s += f.severity.score(),
+            None => sums.push((f.class, f.severity.score())),
+        }
+    }
+    let class = sums.iter().rev().max_by_key(|(_, s)| *s)?.0;
+    findings
+        .iter()
+        .filter(|f| f.class == class)
+        .rev()
+        .max_by_key(|f| f.severity.score())
 }
 
 /// Severity from the anomaly score: one critical rule (CRS's threshold) is medium, three or more
@@ -210,13 +225,14 @@ fn cut(s: &str) -> String {
 
 /// Rebuilds the request an `http_request` event describes.
 ///
-/// The event is taken as **partial** (see [`InspectRequest::partial`]) unless its `headers` list
-/// is non-empty: sources that forward the full header set put it there, while access logs only
-/// fill `host`, `user_agent` and `referer`. A body without a `Content-Type` header gets one
+/// The event is taken as **partial** (see [`InspectRequest::partial`]) when its `headers` list
+/// is empty (access logs only fill `host`, `user_agent` and `referer`) or when it carries the
+/// label [`crate::logs::PARTIAL_LABEL`] (set by the log tail, whose logs may keep a few more
+/// headers); sources that forward the full header set put it in `headers`. A body without a `Content-Type` header gets one
 /// guessed from its first byte (`{`/`[` → JSON, otherwise a form), so that its fields are
 /// inspected as arguments.
 #[must_use]
-pub fn to_inspect(r: &HttpRequest) -> InspectRequest {
+pub fn to_inspect(r: &HttpRequest, labels: &BTreeMap<String, String>) -> InspectRequest {
     let mut headers = Vec::with_capacity(r.headers.len() + 4);
     let has = |name: &str| r.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
     if let Some(h) = r.host.as_ref().filter(|_| !has("host")) {
@@ -250,7 +266,8 @@ pub fn to_inspect(r: &HttpRequest) -> InspectRequest {
             .unwrap_or_else(|| "HTTP/1.1".to_owned()),
         headers,
         body: Bytes::from(body.into_bytes()),
-        partial: r.headers.is_empty(),
+        partial: r.headers.is_empty()
+            || labels.get(PARTIAL_LABEL.0).map(String::as_str) == Some(PARTIAL_LABEL.1),
     }
 }
 
@@ -285,7 +302,7 @@ impl Detector for WebAttackDetector {
         let EventData::HttpRequest(r) = &event.data else {
             return;
         };
-        let req = to_inspect(r);
+        let req = to_inspect(r, &event.labels);
         let verdict = self.shared.engine.inspect(&req);
         if let Some(alert) = self
             .shared
@@ -406,14 +423,17 @@ mod tests {
     #[test]
     fn events_with_headers_are_complete_requests() {
         let mut r = http("/", None, None);
-        assert!(to_inspect(&r).partial);
+        let none = BTreeMap::new();
+        assert!(to_inspect(&r, &none).partial);
         r.headers = vec![("Accept".into(), "*/*".into())];
-        let req = to_inspect(&r);
+        let req = to_inspect(&r, &none);
         assert!(!req.partial);
+        let from_log = BTreeMap::from([("headers".to_owned(), "partial".to_owned())]);
+        assert!(to_inspect(&r, &from_log).partial);
         assert_eq!(req.header("host"), Some("shop.example"));
         r.headers = vec![("Host".into(), "other.example".into())];
         assert_eq!(
-            to_inspect(&r)
+            to_inspect(&r, &none)
                 .headers
                 .iter()
                 .filter(|(n, _)| n.eq_ignore_ascii_case("host"))
@@ -435,10 +455,10 @@ mod tests {
     }
 
     #[test]
-    fn the_top_rule_is_the_most_severe_then_the_first() {
-        let f = |id: &str, sev| Finding {
+    fn the_top_rule_is_from_the_highest_scoring_class_then_the_most_severe() {
+        let f = |id: &str, class, sev| Finding {
             rule_id: id.into(),
-            class: AttackClass::Sqli,
+            class,
             severity: sev,
             paranoia: 1,
             target: "args",
@@ -447,8 +467,21 @@ mod tests {
             value: String::new(),
         };
         use crate::scoring::Severity as S;
-        let fs = [f("A", S::Warning), f("B", S::Critical), f("C", S::Critical)];
+        use AttackClass::{Scanner, Sqli, Xss};
+        let fs = [
+            f("A", Sqli, S::Warning),
+            f("B", Sqli, S::Critical),
+            f("C", Sqli, S::Critical),
+        ];
         assert_eq!(top_finding(&fs).map(|f| f.rule_id.as_str()), Some("B"));
+        let fs = [
+            f("SCAN", Scanner, S::Critical),
+            f("S1", Sqli, S::Critical),
+            f("S2", Sqli, S::Warning),
+        ];
+        assert_eq!(top_finding(&fs).map(|f| f.rule_id.as_str()), Some("S1"));
+        let fs = [f("X", Xss, S::Critical), f("S", Sqli, S::Critical)];
+        assert_eq!(top_finding(&fs).map(|f| f.rule_id.as_str()), Some("X"));
         assert!(top_finding(&[]).is_none());
     }
 }

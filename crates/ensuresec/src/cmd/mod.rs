@@ -2,6 +2,8 @@
 
 pub mod config;
 pub mod ingest;
+pub mod rules;
+pub mod scan;
 pub mod schema;
 pub mod serve;
 pub mod simulate;

@@ -6,11 +6,13 @@
 //! keep only a few headers and no body.
 
 mod clf;
+mod event;
 mod json;
 
 use crate::request::InspectRequest;
 
 pub use clf::parse_clf;
+pub use event::{PARTIAL_LABEL, parse_time, to_event};
 pub use json::parse_json_line;
 
 /// Longest line accepted; longer lines are rejected rather than parsed.
