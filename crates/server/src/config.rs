@@ -66,6 +66,50 @@ pub struct Config {
     pub correlation: CorrelationConfig,
     /// The demo traffic of `serve --demo`.
     pub demo: DemoConfig,
+    /// Event sources `serve` runs besides the HTTP API.
+    pub sources: SourcesConfig,
+}
+
+/// `[sources]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourcesConfig {
+    /// `[[sources.access_log]]`: web server access logs followed live.
+    pub access_log: Vec<AccessLogConfig>,
+}
+
+/// `[[sources.access_log]]`: one access-log file followed live (rotation-safe; resumes from the
+/// offset stored under the data directory).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLogConfig {
+    /// The log file.
+    pub path: PathBuf,
+    /// `auto` (detected per file), `combined`, `common`, `nginx-json`, `caddy-json` or
+    /// `json-lines`.
+    #[serde(default = "auto")]
+    pub format: String,
+    /// Where to start the first time (no stored offset): `beginning` or `end`.
+    #[serde(default)]
+    pub read_from: crate::access_log::ReadFrom,
+    /// How often to look for new lines, in milliseconds.
+    #[serde(default = "default_poll")]
+    pub poll_interval_milliseconds: u64,
+}
+
+fn auto() -> String {
+    "auto".into()
+}
+
+fn default_poll() -> u64 {
+    500
+}
+
+impl AccessLogConfig {
+    /// The fixed format, or `None` for auto-detection.
+    pub fn log_format(&self) -> Option<ensuresec_webattack::logs::LogFormat> {
+        ensuresec_webattack::logs::LogFormat::from_name(&self.format)
+    }
 }
 
 /// `[server]`
@@ -387,6 +431,20 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        for source in &self.sources.access_log {
+            if source.format != "auto" && source.log_format().is_none() {
+                return Err(invalid(
+                    "sources.access_log.format",
+                    "must be one of auto, combined, common, nginx-json, caddy-json, json-lines",
+                ));
+            }
+            if source.poll_interval_milliseconds == 0 {
+                return Err(invalid(
+                    "sources.access_log.poll_interval_milliseconds",
+                    "must be positive",
+                ));
+            }
+        }
         if ensuresec_simulator::Scenario::named(&self.demo.scenario).is_err() {
             return Err(invalid(
                 "demo.scenario",
@@ -476,5 +534,37 @@ mod tests {
         let e = Config::load(None, env(&[("ENSURESEC_DETECTION__WEB__COLOUR", "1")]))
             .expect_err("unknown key");
         assert!(e.to_string().contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn access_log_sources() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("s.toml");
+        std::fs::write(
+            &file,
+            "[[sources.access_log]]\npath = \"/var/log/nginx/access.log\"\n\n[[sources.access_log]]\npath = \"/var/log/caddy.log\"\nformat = \"caddy-json\"\nread_from = \"end\"\n",
+        )
+        .expect("write");
+        let c = Config::load(Some(&file), env(&[])).expect("valid");
+        let s = &c.sources.access_log;
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].format, "auto");
+        assert_eq!(s[0].log_format(), None);
+        assert_eq!(s[0].read_from, crate::access_log::ReadFrom::Beginning);
+        assert_eq!(
+            s[1].log_format(),
+            Some(ensuresec_webattack::logs::LogFormat::CaddyJson)
+        );
+        assert_eq!(s[1].read_from, crate::access_log::ReadFrom::End);
+        std::fs::write(
+            &file,
+            "[[sources.access_log]]\npath = \"/x\"\nformat = \"apache\"\n",
+        )
+        .expect("write");
+        let e = Config::load(Some(&file), env(&[])).expect_err("bad format");
+        assert!(e.to_string().contains("sources.access_log.format"), "{e}");
+        std::fs::write(&file, "[[sources.access_log]]\nformat = \"auto\"\n").expect("write");
+        let e = Config::load(Some(&file), env(&[])).expect_err("no path");
+        assert!(e.to_string().contains("path"), "{e}");
     }
 }

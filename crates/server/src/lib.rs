@@ -6,6 +6,7 @@
 //! [`Store`](ensuresec_store::Store), and maps their errors to status codes in one place
 //! ([`error::ApiError`]). It holds no detection logic.
 
+pub mod access_log;
 pub mod app;
 mod auth;
 pub mod config;
