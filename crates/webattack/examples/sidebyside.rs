@@ -29,6 +29,8 @@ const DEFAULT_BENIGN: usize = 100_000;
 struct Item {
     /// CRS folder, or `None` for benign traffic.
     folder: Option<String>,
+    /// CRS test title and rule id (empty for benign traffic).
+    title: String,
     must_fire: bool,
     request: InspectRequest,
 }
@@ -39,6 +41,7 @@ fn items(benign: usize) -> Vec<Item> {
         Some(root) => {
             for c in ftw::load(&root) {
                 out.push(Item {
+                    title: format!("{} ({})", c.title, c.rule),
                     folder: Some(c.folder),
                     must_fire: c.must_fire,
                     request: c.request,
@@ -50,6 +53,7 @@ fn items(benign: usize) -> Vec<Item> {
     let mut rng = Rng::new(0x5eed);
     for _ in 0..benign {
         out.push(Item {
+            title: String::new(),
             folder: None,
             must_fire: false,
             request: request(&mut rng),
@@ -94,6 +98,8 @@ fn export(path: &str, benign: usize) -> std::io::Result<()> {
 struct Answer {
     flagged: bool,
     classes: Vec<AttackClass>,
+    /// Rule ids that fired.
+    ids: Vec<String>,
 }
 
 /// Reads the harness's output: answers in request order, and the seconds it spent.
@@ -126,6 +132,7 @@ fn modsec_results(path: &str, n: usize) -> (Vec<Answer>, f64) {
         answers.push(Answer {
             flagged: flag == "1",
             classes,
+            ids: ids.split(',').map(str::to_owned).collect(),
         });
     }
     assert_eq!(answers.len(), n, "the harness answered every request");
@@ -158,6 +165,7 @@ fn ours(items: &[Item], pl: u8) -> (Vec<Answer>, f64) {
         .map(|v| Answer {
             flagged: v.flagged,
             classes: v.findings.iter().map(|f| f.class).collect(),
+            ids: v.findings.iter().map(|f| f.rule_id.clone()).collect(),
         })
         .collect();
     (answers, seconds)
@@ -249,6 +257,9 @@ fn compare(pl1: &str, pl2: &str, benign: usize) {
             rps(my_secs) / rps(their_secs),
         );
         per_folder.push((pl, a.per_folder, b.per_folder));
+        if let Ok(path) = std::env::var("SIDEBYSIDE_GAPS") {
+            gaps(&format!("{path}.pl{pl}"), &items, &mine, &theirs);
+        }
     }
     println!("\nCRS must-fire detection per rule file (ensuresec / libmodsecurity3+CRS)");
     println!(
@@ -267,6 +278,36 @@ fn compare(pl1: &str, pl2: &str, benign: usize) {
             );
         }
     }
+}
+
+/// Writes the cases one engine got right and the other wrong, for rule work.
+fn gaps(path: &str, items: &[Item], mine: &[Answer], theirs: &[Answer]) {
+    let mut out = String::new();
+    for (it, (a, b)) in items.iter().zip(mine.iter().zip(theirs)) {
+        let (tag, hit_a, hit_b) = match &it.folder {
+            Some(folder) => {
+                let cls = ftw::classes_for(folder);
+                let hit = |x: &Answer| cls.iter().any(|c| x.classes.contains(c));
+                (if it.must_fire { "MISS" } else { "FA" }, hit(a), hit(b))
+            }
+            None => ("BENIGN", a.flagged, b.flagged),
+        };
+        let wrong_a = if tag == "MISS" { !hit_a } else { hit_a };
+        let wrong_b = if tag == "MISS" { !hit_b } else { hit_b };
+        if wrong_a != wrong_b {
+            let who = if wrong_a { "ours" } else { "modsec" };
+            out.push_str(&format!(
+                "{tag} only-{who} {} | ours {:?} | modsec {:?} | {} {} body={:?}\n",
+                it.title,
+                a.ids,
+                b.ids,
+                it.request.method,
+                it.request.uri,
+                String::from_utf8_lossy(&it.request.body)
+            ));
+        }
+    }
+    let _ = std::fs::write(path, out);
 }
 
 fn main() {
