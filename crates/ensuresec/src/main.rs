@@ -42,6 +42,13 @@ enum Command {
         #[command(subcommand)]
         command: cmd::token::Command,
     },
+    /// List and test the web-attack detection rules.
+    Rules {
+        #[command(subcommand)]
+        command: cmd::rules::Command,
+    },
+    /// Analyse access logs offline for web attacks: a summary, or OCSF findings as JSON lines.
+    Scan(cmd::scan::Args),
     /// Print the JSON Schema of an event, alert or incident.
     Schema(cmd::schema::Args),
     /// The tamper-evident audit log: keys and offline verification.
@@ -73,6 +80,8 @@ fn main() -> std::process::ExitCode {
             Command::Simulate(args) => cmd::simulate::run(args).await,
             Command::Config { command } => cmd::config::run(command),
             Command::Token { command } => cmd::token::run(command).await,
+            Command::Rules { command } => cmd::rules::run(command),
+            Command::Scan(args) => cmd::scan::run(args),
             Command::Schema(args) => cmd::schema::run(args),
             Command::Ledger { command } => cmd::ledger::run(command),
             Command::Witness(args) => cmd::witness::run(args).await,

@@ -7,6 +7,7 @@ use ensuresec_behaviour::anomaly::{AnomalyConfig, AnomalyDetector};
 use ensuresec_behaviour::baseline::{BaselineConfig, BaselineDetector};
 use ensuresec_behaviour::{RuleSet, ThresholdDetector};
 use ensuresec_model::detector::DetectorFactory;
+use ensuresec_webattack::{SharedEngine, WebAttackDetector};
 
 /// Factories for the threshold detectors of a rule set, one per entity kind the rules group by.
 pub fn threshold(rules: &RuleSet) -> Vec<DetectorFactory> {
@@ -23,6 +24,13 @@ pub fn threshold(rules: &RuleSet) -> Vec<DetectorFactory> {
             }) as DetectorFactory
         })
         .collect()
+}
+
+/// The factory of the web-attack detector: every partition's instance shares one compiled engine.
+pub fn webattack(engine: Arc<SharedEngine>) -> DetectorFactory {
+    Arc::new(move || {
+        Box::new(WebAttackDetector::new(engine.clone())) as Box<dyn ensuresec_model::Detector>
+    })
 }
 
 /// The factory of the anomaly detector (unknown threats: per-entity behaviour scored by

@@ -68,6 +68,50 @@ pub struct Config {
     pub demo: DemoConfig,
     /// The tamper-evident audit log.
     pub ledger: crate::ledger::LedgerConfig,
+    /// Event sources `serve` runs besides the HTTP API.
+    pub sources: SourcesConfig,
+}
+
+/// `[sources]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourcesConfig {
+    /// `[[sources.access_log]]`: web server access logs followed live.
+    pub access_log: Vec<AccessLogConfig>,
+}
+
+/// `[[sources.access_log]]`: one access-log file followed live (rotation-safe; resumes from the
+/// offset stored under the data directory).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLogConfig {
+    /// The log file.
+    pub path: PathBuf,
+    /// `auto` (detected per file), `combined`, `common`, `nginx-json`, `caddy-json` or
+    /// `json-lines`.
+    #[serde(default = "auto")]
+    pub format: String,
+    /// Where to start the first time (no stored offset): `beginning` or `end`.
+    #[serde(default)]
+    pub read_from: crate::access_log::ReadFrom,
+    /// How often to look for new lines, in milliseconds.
+    #[serde(default = "default_poll")]
+    pub poll_interval_milliseconds: u64,
+}
+
+fn auto() -> String {
+    "auto".into()
+}
+
+fn default_poll() -> u64 {
+    500
+}
+
+impl AccessLogConfig {
+    /// The fixed format, or `None` for auto-detection.
+    pub fn log_format(&self) -> Option<ensuresec_webattack::logs::LogFormat> {
+        ensuresec_webattack::logs::LogFormat::from_name(&self.format)
+    }
 }
 
 /// `[server]`
@@ -168,6 +212,12 @@ pub struct DetectionConfig {
     pub default_rules: bool,
     /// More threshold rule files (YAML).
     pub rule_files: Vec<PathBuf>,
+    /// The anomaly model for unknown threats (per-address behaviour, Half-Space Trees).
+    pub anomaly: bool,
+    /// Seasonal volume baselines per endpoint (floods and sudden drops).
+    pub baselines: bool,
+    /// The web-attack detector (`[detection.web]`).
+    pub web: WebDetectionConfig,
 }
 
 impl Default for DetectionConfig {
@@ -175,6 +225,37 @@ impl Default for DetectionConfig {
         DetectionConfig {
             default_rules: true,
             rule_files: vec![],
+            anomaly: true,
+            baselines: true,
+            web: WebDetectionConfig::default(),
+        }
+    }
+}
+
+/// `[detection.web]`: the web-attack detector on `http_request` events (CRS-style rules).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebDetectionConfig {
+    /// Run it.
+    pub enabled: bool,
+    /// Paranoia level 1–4: higher levels add rules that catch more and misfire more.
+    pub paranoia_level: u8,
+    /// Anomaly score at which a request raises an alert (CRS default 5: one critical rule).
+    pub inbound_threshold: u32,
+    /// A directory of extra rule files (`*.yaml`), loaded beside the shipped rules.
+    pub rules_dir: Option<PathBuf>,
+    /// Rule ids to switch off (false-positive tuning).
+    pub disabled_rules: Vec<String>,
+}
+
+impl Default for WebDetectionConfig {
+    fn default() -> Self {
+        WebDetectionConfig {
+            enabled: true,
+            paranoia_level: 1,
+            inbound_threshold: 5,
+            rules_dir: None,
+            disabled_rules: vec![],
         }
     }
 }
@@ -239,7 +320,8 @@ const NOT_KEYS: &[&str] = &[
 
 impl Config {
     /// Loads the file (if any), then applies `ENSURESEC_*` variables from `env`:
-    /// `ENSURESEC_SECTION__KEY=value` sets `section.key` (values parse as TOML, else as text).
+    /// `ENSURESEC_SECTION__KEY=value` sets `section.key`, `ENSURESEC_A__B__KEY` sets `a.b.key`
+    /// (values parse as TOML, else as text).
     pub fn load(
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
@@ -265,28 +347,40 @@ impl Config {
             if NOT_KEYS.contains(&var.as_str()) {
                 continue;
             }
-            let (section, key) = match SHORTCUTS.iter().find(|(v, _, _)| *v == var) {
-                Some((_, s, k)) => (s.to_string(), k.to_string()),
-                None => match rest.split_once("__") {
-                    Some((s, k)) => (s.to_ascii_lowercase(), k.to_ascii_lowercase()),
-                    None => {
+            let path: Vec<String> = match SHORTCUTS.iter().find(|(v, _, _)| *v == var) {
+                Some((_, s, k)) => vec![s.to_string(), k.to_string()],
+                None => {
+                    let parts: Vec<String> =
+                        rest.split("__").map(str::to_ascii_lowercase).collect();
+                    if parts.len() < 2 || parts.iter().any(String::is_empty) {
                         return Err(ConfigError::Env {
                             var,
                             message: "not a known variable; use ENSURESEC_SECTION__KEY".into(),
                         });
                     }
-                },
+                    parts
+                }
             };
             let parsed = format!("v = {value}")
                 .parse::<toml::Table>()
                 .ok()
                 .and_then(|mut t| t.remove("v"))
                 .unwrap_or(toml::Value::String(value));
-            let section_table = table
-                .entry(section.clone())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            if let toml::Value::Table(t) = section_table {
-                t.insert(key, parsed);
+            if let Some((key, sections)) = path.split_last() {
+                let mut here = &mut table;
+                for section in sections {
+                    let entry = here
+                        .entry(section.clone())
+                        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                    let toml::Value::Table(t) = entry else {
+                        return Err(ConfigError::Env {
+                            var,
+                            message: format!("`{section}` is not a section"),
+                        });
+                    };
+                    here = t;
+                }
+                here.insert(key.clone(), parsed);
             }
             from_env.push(var);
         }
@@ -349,6 +443,32 @@ impl Config {
         if let Err((key, message)) = self.ledger.validate() {
             return Err(ConfigError::Invalid { key, message });
         }
+        if !(1..=4).contains(&self.detection.web.paranoia_level) {
+            return Err(invalid(
+                "detection.web.paranoia_level",
+                "must be between 1 and 4",
+            ));
+        }
+        if self.detection.web.inbound_threshold == 0 {
+            return Err(invalid(
+                "detection.web.inbound_threshold",
+                "must be at least 1",
+            ));
+        }
+        for source in &self.sources.access_log {
+            if source.format != "auto" && source.log_format().is_none() {
+                return Err(invalid(
+                    "sources.access_log.format",
+                    "must be one of auto, combined, common, nginx-json, caddy-json, json-lines",
+                ));
+            }
+            if source.poll_interval_milliseconds == 0 {
+                return Err(invalid(
+                    "sources.access_log.poll_interval_milliseconds",
+                    "must be positive",
+                ));
+            }
+        }
         if ensuresec_simulator::Scenario::named(&self.demo.scenario).is_err() {
             return Err(invalid(
                 "demo.scenario",
@@ -383,5 +503,92 @@ fn file_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
         line,
         column,
         message: e.message().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn web_detection_is_on_at_paranoia_1_by_default() {
+        let c = Config::load(None, env(&[])).expect("defaults are valid");
+        assert!(c.detection.web.enabled);
+        assert_eq!(c.detection.web.paranoia_level, 1);
+        assert_eq!(c.detection.web.inbound_threshold, 5);
+        assert_eq!(c.detection.web.rules_dir, None);
+    }
+
+    #[test]
+    fn nested_sections_from_file_and_environment() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("e.toml");
+        std::fs::write(
+            &file,
+            "[detection.web]\nparanoia_level = 2\nrules_dir = \"/etc/ensuresec/web\"\n",
+        )
+        .expect("write");
+        let c = Config::load(
+            Some(&file),
+            env(&[("ENSURESEC_DETECTION__WEB__INBOUND_THRESHOLD", "10")]),
+        )
+        .expect("valid");
+        assert_eq!(c.detection.web.paranoia_level, 2);
+        assert_eq!(c.detection.web.inbound_threshold, 10);
+        assert_eq!(
+            c.detection.web.rules_dir.as_deref(),
+            Some(Path::new("/etc/ensuresec/web"))
+        );
+        let e = Config::load(
+            None,
+            env(&[("ENSURESEC_DETECTION__WEB__PARANOIA_LEVEL", "7")]),
+        )
+        .expect_err("out of range");
+        assert!(
+            e.to_string().contains("detection.web.paranoia_level"),
+            "{e}"
+        );
+        let e = Config::load(None, env(&[("ENSURESEC_DETECTION__WEB__COLOUR", "1")]))
+            .expect_err("unknown key");
+        assert!(e.to_string().contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn access_log_sources() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("s.toml");
+        std::fs::write(
+            &file,
+            "[[sources.access_log]]\npath = \"/var/log/nginx/access.log\"\n\n[[sources.access_log]]\npath = \"/var/log/caddy.log\"\nformat = \"caddy-json\"\nread_from = \"end\"\n",
+        )
+        .expect("write");
+        let c = Config::load(Some(&file), env(&[])).expect("valid");
+        let s = &c.sources.access_log;
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].format, "auto");
+        assert_eq!(s[0].log_format(), None);
+        assert_eq!(s[0].read_from, crate::access_log::ReadFrom::Beginning);
+        assert_eq!(
+            s[1].log_format(),
+            Some(ensuresec_webattack::logs::LogFormat::CaddyJson)
+        );
+        assert_eq!(s[1].read_from, crate::access_log::ReadFrom::End);
+        std::fs::write(
+            &file,
+            "[[sources.access_log]]\npath = \"/x\"\nformat = \"apache\"\n",
+        )
+        .expect("write");
+        let e = Config::load(Some(&file), env(&[])).expect_err("bad format");
+        assert!(e.to_string().contains("sources.access_log.format"), "{e}");
+        std::fs::write(&file, "[[sources.access_log]]\nformat = \"auto\"\n").expect("write");
+        let e = Config::load(Some(&file), env(&[])).expect_err("no path");
+        assert!(e.to_string().contains("path"), "{e}");
     }
 }

@@ -6,6 +6,7 @@
 //! [`Store`](ensuresec_store::Store), and maps their errors to status codes in one place
 //! ([`error::ApiError`]). It holds no detection logic.
 
+pub mod access_log;
 pub mod app;
 mod auth;
 pub mod config;
@@ -18,4 +19,4 @@ mod platform;
 mod routes;
 pub mod telemetry;
 
-pub use platform::{Platform, PlatformError};
+pub use platform::{Platform, PlatformError, web_engine};

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use chrono::Duration;
+use ensuresec_behaviour::anomaly::AnomalyConfig;
+use ensuresec_behaviour::baseline::BaselineConfig;
 use ensuresec_behaviour::{DEFAULT_RULES, RuleError, RuleSet};
 use ensuresec_correlate::CorrelatorConfig;
 use ensuresec_model::Clock;
@@ -12,6 +14,7 @@ use ensuresec_pipeline::{
     detectors,
 };
 use ensuresec_store::{SqliteOptions, SqliteStore, Store, StoreError};
+use ensuresec_webattack::{Engine, EngineConfig, SharedEngine};
 
 use crate::config::Config;
 use crate::ledger::{Ledger, LedgerError, LedgerRecorder, RecordKind};
@@ -33,6 +36,9 @@ pub enum PlatformError {
     /// The audit log could not be opened.
     #[error("audit log: {0}")]
     Ledger(#[from] LedgerError),
+    /// The web-attack rules or their settings were rejected.
+    #[error("web-attack detection: {0}")]
+    Web(#[from] ensuresec_webattack::EngineError),
     /// A rule file could not be read.
     #[error("{path}: {source}")]
     Read {
@@ -73,6 +79,26 @@ pub fn load_rules(config: &Config) -> Result<RuleSet, PlatformError> {
         set.rules.extend(more.rules);
     }
     Ok(set)
+}
+
+/// Builds the web-attack engine from `[detection.web]`, or `None` when it is disabled.
+pub fn web_engine(config: &Config) -> Result<Option<Arc<SharedEngine>>, PlatformError> {
+    let web = &config.detection.web;
+    if !web.enabled {
+        return Ok(None);
+    }
+    let rules = ensuresec_webattack::rules::embedded_and_dir(web.rules_dir.as_deref())
+        .map_err(ensuresec_webattack::EngineError::from)?;
+    let engine = Engine::new(
+        rules,
+        EngineConfig {
+            paranoia: web.paranoia_level,
+            inbound_threshold: web.inbound_threshold,
+            disabled: web.disabled_rules.clone(),
+            ..EngineConfig::default()
+        },
+    )?;
+    Ok(Some(SharedEngine::new(engine)))
 }
 
 impl Platform {
@@ -132,9 +158,19 @@ impl Platform {
         let recorder = ledger
             .clone()
             .map(|l| Arc::new(LedgerRecorder(l)) as Arc<dyn Recorder>);
+        let mut factories = detectors::threshold(&rules);
+        if let Some(engine) = web_engine(config)? {
+            factories.push(detectors::webattack(engine));
+        }
+        if config.detection.anomaly {
+            factories.push(detectors::anomaly(AnomalyConfig::default()));
+        }
+        if config.detection.baselines {
+            factories.push(detectors::baseline(BaselineConfig::default()));
+        }
         let pipeline = Pipeline::start_recorded(
             pipeline_config,
-            detectors::threshold(&rules),
+            factories,
             store.clone(),
             recorder,
             sinks,

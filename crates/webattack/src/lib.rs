@@ -13,6 +13,7 @@
 //! - [`engine`]: rules compiled into multi-pattern matchers; [`Engine::inspect`] gives a
 //!   [`Verdict`].
 //! - [`selftest`]: runs the test cases embedded in rule files.
+//! - [`detector`]: the pipeline seam, [`WebAttackDetector`] (events in, alerts out).
 //! - [`logs`]: access-log parsers (Combined/Common, nginx, Apache, Caddy, JSON lines) with
 //!   auto-detection.
 //!
@@ -26,6 +27,7 @@
 //!   vocabularies are closed enums.
 
 mod body;
+pub mod detector;
 pub mod engine;
 pub mod error;
 pub mod logs;
@@ -35,6 +37,7 @@ pub mod scoring;
 pub mod selftest;
 pub mod transform;
 
+pub use detector::{SharedEngine, WebAttackDetector};
 pub use engine::{Engine, EngineConfig, EngineError, Finding, Verdict};
 pub use error::{ConfigError, RuleError};
 pub use request::{Field, InspectRequest, Limits, ParseAnomaly, ParsedRequest, Target, parse};

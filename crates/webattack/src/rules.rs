@@ -612,6 +612,17 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, RuleError> {
     Ok(all)
 }
 
+/// The embedded rules plus, when given, every rule file of `extra` (ids must stay unique across
+/// both, so a local rule cannot silently shadow a shipped one).
+pub fn embedded_and_dir(extra: Option<&Path>) -> Result<Vec<Rule>, RuleError> {
+    let mut all = embedded()?;
+    if let Some(dir) = extra {
+        all.extend(load_dir(dir)?);
+        check_unique(&all)?;
+    }
+    Ok(all)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,7 +114,7 @@ fn crs_v334_regression_pl1_pl2() {
     let pl2 = totals[1];
     let rate = |r: Row| r.detected as f64 / r.fire as f64;
     // Floors a little under the measured figures (see bench/RESULTS.md), so a regression fails.
-    assert!(rate(pl1) >= 0.65, "PL1 detection fell to {:.3}", rate(pl1));
+    assert!(rate(pl1) >= 0.67, "PL1 detection fell to {:.3}", rate(pl1));
     assert!(rate(pl2) >= 0.90, "PL2 detection fell to {:.3}", rate(pl2));
     assert!(
         rate(pl2) >= rate(pl1),

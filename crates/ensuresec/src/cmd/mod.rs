@@ -3,6 +3,8 @@
 pub mod config;
 pub mod ingest;
 pub mod ledger;
+pub mod rules;
+pub mod scan;
 pub mod schema;
 pub mod serve;
 pub mod simulate;

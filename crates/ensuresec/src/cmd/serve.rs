@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use ensuresec_pipeline::Source;
 use ensuresec_server::Platform;
+use ensuresec_server::access_log::{AccessLogSource, LogTail};
 use ensuresec_server::app::{AppState, router};
 use ensuresec_server::demo::DemoSource;
 use ensuresec_store::{NewToken, Scope};
@@ -92,6 +93,31 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         background.spawn(async move {
             if let Err(e) = Box::new(source).run(ingestor).await {
                 tracing::error!(error = %e, "demo source stopped");
+            }
+        });
+    }
+    for log in &config.sources.access_log {
+        let tail = LogTail::new(
+            &log.path,
+            log.log_format(),
+            &config.storage.data_dir.join("sources"),
+            log.read_from,
+        );
+        println!(
+            "following access log {} (offset kept in {})",
+            log.path.display(),
+            tail.state_path().display()
+        );
+        let source = AccessLogSource::new(
+            tail,
+            Duration::from_millis(log.poll_interval_milliseconds),
+            platform.clock().clone(),
+        );
+        let ingestor = platform.ingestor().clone();
+        background.spawn(async move {
+            let name = source.name().to_owned();
+            if let Err(e) = Box::new(source).run(ingestor).await {
+                tracing::error!(source = %name, error = %e, "access-log source stopped");
             }
         });
     }

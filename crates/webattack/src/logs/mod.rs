@@ -6,11 +6,13 @@
 //! keep only a few headers and no body.
 
 mod clf;
+mod event;
 mod json;
 
 use crate::request::InspectRequest;
 
 pub use clf::parse_clf;
+pub use event::{PARTIAL_LABEL, parse_time, to_event};
 pub use json::parse_json_line;
 
 /// Longest line accepted; longer lines are rejected rather than parsed.
@@ -33,6 +35,21 @@ pub enum LogFormat {
 }
 
 impl LogFormat {
+    /// Every format, in the order auto-detection considers them.
+    pub const ALL: [LogFormat; 5] = [
+        Self::Combined,
+        Self::Common,
+        Self::NginxJson,
+        Self::CaddyJson,
+        Self::JsonLines,
+    ];
+
+    /// The format named `name` (as [`LogFormat::name`] gives it).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
     /// Name for reports and CLI flags.
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -171,6 +188,10 @@ mod tests {
             assert_eq!(detect(line.as_bytes()), Some(want), "{line}");
         }
         assert_eq!(detect(b"\n\n"), None);
+        for f in LogFormat::ALL {
+            assert_eq!(LogFormat::from_name(f.name()), Some(f));
+        }
+        assert_eq!(LogFormat::from_name("auto"), None);
         assert_eq!(detect(b"garbage"), None);
     }
 
