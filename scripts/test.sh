@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the tests need (none beyond a C compiler yet); installed only when missing.
+# System packages the tests need (none beyond a C compiler yet; libmodsecurity3 and the CRS are
+# needed only by bench/webattack.sh, which installs them itself); installed only when missing.
 need=()
 for tool in cc:gcc pkg-config:pkg-config; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")

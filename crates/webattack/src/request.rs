@@ -180,11 +180,15 @@ pub enum Target {
     Protocol,
     /// Names of [`ParseAnomaly`] hits.
     Anomaly,
+    /// Headers of multipart body parts (field name = header name, lowercase).
+    PartHeader,
+    /// Form field names of multipart file uploads.
+    FileField,
 }
 
 impl Target {
     /// All targets, in bit order.
-    pub const ALL: [Target; 15] = [
+    pub const ALL: [Target; 17] = [
         Self::Method,
         Self::Uri,
         Self::Path,
@@ -200,6 +204,8 @@ impl Target {
         Self::Filename,
         Self::Protocol,
         Self::Anomaly,
+        Self::PartHeader,
+        Self::FileField,
     ];
 
     /// Name used in rule files.
@@ -221,6 +227,8 @@ impl Target {
             Self::Filename => "filenames",
             Self::Protocol => "protocol",
             Self::Anomaly => "anomaly",
+            Self::PartHeader => "part_headers",
+            Self::FileField => "file_fields",
         }
     }
 

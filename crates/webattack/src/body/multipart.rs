@@ -15,14 +15,62 @@ fn boundary(content_type: &str) -> Option<&str> {
     })
 }
 
-/// Value of parameter `key` in a `Content-Disposition` header, quotes removed.
-fn disposition_param<'a>(cd: &'a str, key: &str) -> Option<&'a str> {
-    cd.split(';').skip(1).find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case(key)
-            .then(|| v.trim().trim_matches('"'))
-    })
+/// Parameters of a `Content-Disposition` value (`form-data; name="a;b"; filename=x`): quoted
+/// values may hold `;` and `\"`, as RFC 7578 parsers read them.
+fn disposition_params(cd: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = match cd.split_once(';') {
+        Some((_, r)) => r,
+        None => return out,
+    };
+    while !rest.is_empty() && out.len() < 16 {
+        let Some((key, after)) = rest.split_once('=') else {
+            break;
+        };
+        let key = key
+            .trim()
+            .trim_start_matches(';')
+            .trim()
+            .to_ascii_lowercase();
+        let after = after.trim_start();
+        let (value, next) = if let Some(q) = after.strip_prefix('"') {
+            let mut v = String::new();
+            let mut chars = q.char_indices();
+            let mut end = q.len();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, e)) = chars.next() {
+                            v.push(e);
+                        }
+                    }
+                    '"' => {
+                        end = i + 1;
+                        break;
+                    }
+                    other => v.push(other),
+                }
+            }
+            let next = q[end..].split_once(';').map_or("", |(_, n)| n);
+            (v, next)
+        } else {
+            match after.split_once(';') {
+                Some((v, n)) => (v.trim().to_owned(), n),
+                None => (after.trim().to_owned(), ""),
+            }
+        };
+        out.push((key, value));
+        rest = next;
+    }
+    out
+}
+
+/// Value of parameter `key` in parsed `Content-Disposition` parameters.
+fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Splits a multipart body; malformed structure is reported, never fatal.
@@ -77,18 +125,30 @@ pub(crate) fn parse_multipart(content_type: &str, body: &[u8], sink: &mut FieldS
             .or_else(|| content.strip_suffix(b"\n"))
             .unwrap_or(content);
         let head = String::from_utf8_lossy(head);
-        let cd = head.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case("content-disposition")
-                .then_some(v)
-        });
+        let mut cd = None;
+        for (i, l) in head.lines().enumerate() {
+            if i >= sink.limits.max_headers {
+                sink.anomaly(ParseAnomaly::TooManyHeaders);
+                break;
+            }
+            let Some((k, v)) = l.split_once(':') else {
+                continue;
+            };
+            let k = k.trim().to_ascii_lowercase();
+            let v = v.trim();
+            if k == "content-disposition" && cd.is_none() {
+                cd = Some(v);
+            }
+            sink.push(Target::PartHeader, &k, v.as_bytes().to_vec());
+        }
         let Some(cd) = cd else {
             sink.anomaly(ParseAnomaly::MalformedMultipart);
             continue;
         };
-        let name = disposition_param(cd, "name").unwrap_or("");
-        if let Some(f) = disposition_param(cd, "filename") {
+        let params = disposition_params(cd);
+        let name = param(&params, "name").unwrap_or("");
+        if let Some(f) = param(&params, "filename") {
+            sink.push(Target::FileField, name, name.as_bytes().to_vec());
             sink.push(Target::Filename, name, f.as_bytes().to_vec());
             // File content is left to the raw `body` target: scanning uploads as arguments
             // would flag every binary file.
@@ -106,6 +166,8 @@ pub(crate) fn parse_multipart(content_type: &str, body: &[u8], sink: &mut FieldS
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
+
+    use super::disposition_params;
 
     use crate::request::{InspectRequest, Limits, ParseAnomaly, Target, parse};
 
@@ -139,6 +201,29 @@ mod tests {
         assert_eq!(of(&p, Target::Arg), vec![("a".into(), "hello".into())]);
         assert_eq!(of(&p, Target::Filename), vec![("f".into(), "x.php".into())]);
         assert!(p.anomalies.is_empty(), "{:?}", p.anomalies);
+    }
+
+    #[test]
+    fn quoted_names_part_headers_and_file_fields() {
+        let body = "--XX\r\nContent-Disposition: form-data; name=\"fi;le\"; filename=\"a\\\"b.txt\"\r\nContent-Type: text/plain; charset=utf-7\r\nContent-Transfer-Encoding: base64\r\n\r\nx\r\n--XX\r\nContent-Disposition: form-data; name=q\r\n\r\nhello\r\n--XX--\r\n";
+        let p = post("multipart/form-data; boundary=XX", body);
+        assert_eq!(
+            of(&p, Target::Filename),
+            vec![("fi;le".into(), "a\"b.txt".into())]
+        );
+        assert_eq!(
+            of(&p, Target::FileField),
+            vec![("fi;le".into(), "fi;le".into())]
+        );
+        assert_eq!(of(&p, Target::Arg), vec![("q".into(), "hello".into())]);
+        let headers = of(&p, Target::PartHeader);
+        assert!(headers.contains(&("content-type".into(), "text/plain; charset=utf-7".into())));
+        assert!(headers.contains(&("content-transfer-encoding".into(), "base64".into())));
+        assert_eq!(
+            disposition_params("form-data; name=\"unterminated"),
+            vec![("name".to_owned(), "unterminated".to_owned())]
+        );
+        assert!(disposition_params("form-data").is_empty());
     }
 
     #[test]
