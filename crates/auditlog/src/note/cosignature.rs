@@ -1,11 +1,10 @@
 //! Timestamped Ed25519 checkpoint cosignatures (`c2sp.org/tlog-cosignature`, type 0x04): the
 //! statement a witness makes that a checkpoint is the largest consistent one it has seen.
 
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer as _, VerifyingKey};
 
-use super::keys::{
-    SIG_TYPE_COSIGNATURE_ED25519, format_skey, format_vkey, key_id, validate_key_name,
-};
+use super::keys::{SIG_TYPE_COSIGNATURE_ED25519, key_id, validate_key_name};
+use super::named_key::NamedKey;
 use super::text::NoteSignature;
 use super::{NoteError, NoteSigner, NoteVerifier};
 
@@ -21,60 +20,42 @@ pub fn cosigned_message(timestamp: u64, text: &[u8]) -> Vec<u8> {
 }
 
 /// A witness's Ed25519 cosigning key. Its `Debug` output never shows the key.
-pub struct Cosigner {
-    name: String,
-    id: u32,
-    key: SigningKey,
-}
+pub struct Cosigner(NamedKey);
 
 impl std::fmt::Debug for Cosigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cosigner")
-            .field("name", &self.name)
-            .field("key_id", &format_args!("{:08x}", self.id))
-            .field("key", &"**REDACTED**")
-            .finish()
+        f.debug_tuple("Cosigner").field(&self.0).finish()
     }
 }
 
 impl Cosigner {
     /// Builds a cosigner from a 32-byte Ed25519 seed.
     pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, NoteError> {
-        validate_key_name(name)?;
-        let key = SigningKey::from_bytes(seed);
-        let id = key_id(
-            name,
-            SIG_TYPE_COSIGNATURE_ED25519,
-            key.verifying_key().as_bytes(),
-        );
-        Ok(Self {
-            name: name.to_owned(),
-            id,
-            key,
-        })
+        NamedKey::from_seed(name, seed, SIG_TYPE_COSIGNATURE_ED25519).map(Self)
     }
 
     /// Key name of the cosigner.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     /// Key ID of the cosigner.
     pub fn key_id(&self) -> u32 {
-        self.id
+        self.0.id
     }
 
     /// Cosigns a checkpoint note text at `timestamp` (POSIX seconds, passed in by the caller).
     pub fn cosign(&self, checkpoint_text: &str, timestamp: u64) -> NoteSignature {
         let timestamp = timestamp.min(MAX_TIMESTAMP);
         let sig = self
+            .0
             .key
             .sign(&cosigned_message(timestamp, checkpoint_text.as_bytes()));
         let mut bytes = timestamp.to_be_bytes().to_vec();
         bytes.extend_from_slice(&sig.to_bytes());
         NoteSignature {
-            name: self.name.clone(),
-            key_id: self.id,
+            name: self.0.name.clone(),
+            key_id: self.0.id,
             signature: bytes,
         }
     }
@@ -90,29 +71,20 @@ impl Cosigner {
     /// The matching verifier.
     pub fn verifier(&self) -> CosignatureVerifier {
         CosignatureVerifier {
-            name: self.name.clone(),
-            id: self.id,
-            key: self.key.verifying_key(),
+            name: self.0.name.clone(),
+            id: self.0.id,
+            key: self.0.verifying_key(),
         }
     }
 
     /// The matching verifier key string, safe to publish.
     pub fn vkey(&self) -> String {
-        format_vkey(
-            &self.name,
-            SIG_TYPE_COSIGNATURE_ED25519,
-            self.key.verifying_key().as_bytes(),
-        )
+        self.0.vkey()
     }
 
     /// The signer key string; secret.
     pub fn skey(&self) -> String {
-        format_skey(
-            &self.name,
-            SIG_TYPE_COSIGNATURE_ED25519,
-            self.key.verifying_key().as_bytes(),
-            &self.key.to_bytes(),
-        )
+        self.0.skey()
     }
 }
 
@@ -125,14 +97,15 @@ pub struct TimedCosigner<'a> {
 
 impl NoteSigner for TimedCosigner<'_> {
     fn name(&self) -> &str {
-        &self.cosigner.name
+        &self.cosigner.0.name
     }
     fn key_id(&self) -> u32 {
-        self.cosigner.id
+        self.cosigner.0.id
     }
     fn sign(&self, text: &[u8]) -> Vec<u8> {
         let sig = self
             .cosigner
+            .0
             .key
             .sign(&cosigned_message(self.timestamp, text));
         let mut bytes = self.timestamp.to_be_bytes().to_vec();

@@ -1,78 +1,55 @@
 //! Plain Ed25519 note signatures (signature type 0x01): what a log signs its checkpoints with.
 
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer as _, VerifyingKey};
 
-use super::keys::{SIG_TYPE_ED25519, format_skey, format_vkey, key_id, validate_key_name};
+use super::keys::{SIG_TYPE_ED25519, key_id, validate_key_name};
+use super::named_key::NamedKey;
 use super::{NoteError, NoteSigner, NoteVerifier};
 
 /// An Ed25519 signing key with its note name. Its `Debug` output never shows the key.
-pub struct Ed25519Signer {
-    name: String,
-    id: u32,
-    key: SigningKey,
-}
+pub struct Ed25519Signer(NamedKey);
 
 impl std::fmt::Debug for Ed25519Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ed25519Signer")
-            .field("name", &self.name)
-            .field("key_id", &format_args!("{:08x}", self.id))
-            .field("key", &"**REDACTED**")
-            .finish()
+        f.debug_tuple("Ed25519Signer").field(&self.0).finish()
     }
 }
 
 impl Ed25519Signer {
     /// Builds a signer from a 32-byte Ed25519 seed.
     pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, NoteError> {
-        validate_key_name(name)?;
-        let key = SigningKey::from_bytes(seed);
-        let id = key_id(name, SIG_TYPE_ED25519, key.verifying_key().as_bytes());
-        Ok(Self {
-            name: name.to_owned(),
-            id,
-            key,
-        })
+        NamedKey::from_seed(name, seed, SIG_TYPE_ED25519).map(Self)
     }
 
     /// The matching verifier.
     pub fn verifier(&self) -> Ed25519Verifier {
         Ed25519Verifier {
-            name: self.name.clone(),
-            id: self.id,
-            key: self.key.verifying_key(),
+            name: self.0.name.clone(),
+            id: self.0.id,
+            key: self.0.verifying_key(),
         }
     }
 
     /// The matching verifier key string (`vkey`), safe to publish.
     pub fn vkey(&self) -> String {
-        format_vkey(
-            &self.name,
-            SIG_TYPE_ED25519,
-            self.key.verifying_key().as_bytes(),
-        )
+        self.0.vkey()
     }
 
     /// The signer key string; secret.
     pub fn skey(&self) -> String {
-        format_skey(
-            &self.name,
-            SIG_TYPE_ED25519,
-            self.key.verifying_key().as_bytes(),
-            &self.key.to_bytes(),
-        )
+        self.0.skey()
     }
 }
 
 impl NoteSigner for Ed25519Signer {
     fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
     fn key_id(&self) -> u32 {
-        self.id
+        self.0.id
     }
     fn sign(&self, text: &[u8]) -> Vec<u8> {
-        self.key.sign(text).to_bytes().to_vec()
+        self.0.key.sign(text).to_bytes().to_vec()
     }
 }
 

@@ -5,6 +5,7 @@
 mod cosignature;
 mod ed25519;
 mod keys;
+mod named_key;
 mod text;
 
 pub use cosignature::{CosignatureVerifier, Cosigner, TimedCosigner, cosigned_message};
