@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ensuresec_behaviour::{DEFAULT_RULES, RuleSet, ThresholdDetector};
-use ensuresec_model::event::{AuthAction, AuthEvent, AuthOutcome, HttpRequest};
+use ensuresec_model::event::{AuthAction, AuthOutcome};
+use ensuresec_model::fixtures;
 use ensuresec_model::{Alert, Detector, EntityKind, Event, EventData};
 use proptest::prelude::*;
 
@@ -13,48 +14,11 @@ fn t0() -> DateTime<Utc> {
 }
 
 fn failed_login(account: &str, ip: &str, at: DateTime<Utc>) -> Event {
-    Event {
-        time: at,
-        ingest_time: None,
-        source: "test".into(),
-        labels: Default::default(),
-        data: EventData::Auth(AuthEvent {
-            account: account.into(),
-            ip: ip.parse().unwrap(),
-            action: AuthAction::Login,
-            outcome: AuthOutcome::Failure,
-            reason: None,
-            device: None,
-            user_agent: None,
-        }),
-    }
+    fixtures::failed_login(account, ip, at)
 }
 
 fn request(status: u16, at: DateTime<Utc>) -> Event {
-    Event {
-        time: at,
-        ingest_time: None,
-        source: "test".into(),
-        labels: Default::default(),
-        data: EventData::HttpRequest(HttpRequest {
-            client_ip: "192.0.2.9".parse().unwrap(),
-            method: "GET".into(),
-            host: None,
-            path: "/x".into(),
-            query: None,
-            http_version: None,
-            status: Some(status),
-            user_agent: None,
-            referer: None,
-            headers: vec![],
-            body: None,
-            bytes_sent: None,
-            duration_ms: None,
-            session: None,
-            account: None,
-            device: None,
-        }),
-    }
+    fixtures::http_get("/x", "192.0.2.9", status, at)
 }
 
 fn run(detector: &mut ThresholdDetector, events: &[Event]) -> Vec<Alert> {
