@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export AUDITLOG_BENCH_ENTRIES="${1:-1000000}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-ledger}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 export AUDITLOG_BENCH_DIR="${AUDITLOG_BENCH_DIR:-$CARGO_TARGET_DIR}"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

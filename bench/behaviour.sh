@@ -7,7 +7,7 @@
 # Not part of CI: it takes about ten minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-behaviour}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 hours="${1:-6}" rate="${2:-20}" seed="${3:-1}"
 
 echo "## Behavioural detection ($(git rev-parse --short HEAD 2>/dev/null || echo uncommitted), $(nproc) cores)"
