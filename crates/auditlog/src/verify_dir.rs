@@ -20,8 +20,9 @@ use crate::store::{
 };
 use crate::witness::WitnessPolicy;
 
-/// Bytes of the entries file processed at a time.
-const CHUNK_BYTES: usize = 16 << 20;
+/// Bytes of the entries file processed at a time (small in unit tests, so that they cross many
+/// chunk boundaries).
+const CHUNK_BYTES: usize = if cfg!(test) { 4096 } else { 16 << 20 };
 
 /// What to trust while verifying.
 #[derive(Debug, Clone)]
@@ -238,77 +239,49 @@ impl Walker {
         })
     }
 
+    /// Checks every entry in order while a second stage reads, frames and hashes the next
+    /// chunk: leaf hashing (the bulk of the work) overlaps with the checks and the node hashing
+    /// of the tree, which must stay sequential.
     fn walk(&mut self, dir: &Path, options: &VerifyOptions) -> Result<(), VerifyError> {
         self.check_checkpoints()?; // size-zero checkpoints
         let path = dir.join(ENTRIES);
         let file = File::open(&path).map_err(io(&path))?;
         let len = file.metadata().map_err(io(&path))?.len();
-        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES * 2);
-        let mut buf_at = 0u64;
-        let mut records: Vec<(u64, usize, usize)> = Vec::new(); // (file offset, data start, data len)
-        loop {
-            // Refill: keep the unconsumed tail, read the next chunk.
-            let read_from = buf_at + buf.len() as u64;
-            let want =
-                usize::try_from((len - read_from).min(CHUNK_BYTES as u64)).unwrap_or(CHUNK_BYTES);
-            let old = buf.len();
-            buf.resize(old + want, 0);
-            file.read_exact_at(&mut buf[old..], read_from)
-                .map_err(io(&path))?;
-            let at_end = read_from + want as u64 == len;
-            records.clear();
-            let mut cursor = 0usize;
-            loop {
-                match decode_record(&buf[cursor..], options.max_entry_bytes) {
-                    Decoded::Record(data, n) => {
-                        records.push((buf_at + cursor as u64, cursor + RECORD_HEADER, data.len()));
-                        cursor += n;
-                    }
-                    Decoded::Incomplete if !at_end => break,
-                    Decoded::Incomplete | Decoded::Bad => {
-                        self.consume(&buf, &records, options)?;
-                        let index = self.frontier.size();
-                        let problem = if matches!(
-                            decode_record(&buf[cursor..], options.max_entry_bytes),
-                            Decoded::Incomplete
-                        ) {
-                            format!(
-                                "entries.log ends inside the record at byte {} (torn tail)",
-                                buf_at + cursor as u64
-                            )
-                        } else {
-                            format!(
-                                "record at byte {} is damaged (length or checksum)",
-                                buf_at + cursor as u64
-                            )
-                        };
-                        if cursor == buf.len() {
-                            return Ok(());
-                        }
-                        return Err(VerifyError::Entry { index, problem });
-                    }
+        // Two chunks in the channel plus one in each stage bound the memory to ~4 chunks.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk, VerifyError>>(2);
+        std::thread::scope(|s| {
+            let reader = ChunkReader {
+                file: &file,
+                path: &path,
+                len,
+                options,
+            };
+            s.spawn(move || reader.run(&tx));
+            for chunk in rx {
+                let chunk = chunk?;
+                self.consume(&chunk.records, &chunk.leaves)?;
+                if let Some(end) = chunk.end {
+                    return match end {
+                        ChunkEnd::Clean => Ok(()),
+                        ChunkEnd::Damaged(problem) => Err(VerifyError::Entry {
+                            index: self.frontier.size(),
+                            problem,
+                        }),
+                    };
                 }
             }
-            self.consume(&buf, &records, options)?;
-            if at_end && cursor == buf.len() {
-                return Ok(());
-            }
-            buf.drain(..cursor);
-            buf_at += cursor as u64;
-        }
+            // The reader stopped without an end marker: it only does so after sending an error.
+            Ok(())
+        })
+        // Returning drops `rx`: a reader still sending sees the channel closed and stops.
     }
 
-    /// Hashes a run of records (in parallel), then checks them in order.
-    fn consume(
-        &mut self,
-        buf: &[u8],
-        records: &[(u64, usize, usize)],
-        options: &VerifyOptions,
-    ) -> Result<(), VerifyError> {
+    /// Checks a run of framed and hashed records in order against the index, the stored leaf
+    /// and node hashes and the checkpoints.
+    fn consume(&mut self, records: &[(u64, usize)], leaves: &[Hash]) -> Result<(), VerifyError> {
         if records.is_empty() {
             return Ok(());
         }
-        let leaves = hash_parallel(buf, records, options.threads.max(1));
         let first = self.frontier.size();
         let count = records.len();
         let mut stored_offsets = vec![0u8; count * INDEX_RECORD as usize];
@@ -338,7 +311,7 @@ impl Walker {
                 },
             },
         )?;
-        for (i, ((offset, _, len), leaf)) in records.iter().zip(&leaves).enumerate() {
+        for (i, ((offset, len), leaf)) in records.iter().zip(leaves).enumerate() {
             let index = first + i as u64;
             let stored = u64::from_be_bytes(
                 stored_offsets[i * 8..i * 8 + 8]
@@ -439,6 +412,105 @@ fn read_or_short(f: &File, buf: &mut [u8], at: u64) -> Result<(), Short> {
     Ok(())
 }
 
+/// One chunk of the entries file, framed and hashed, as the checking stage receives it.
+struct Chunk {
+    /// Per record: its byte offset in the file and its data length.
+    records: Vec<(u64, usize)>,
+    /// Leaf hash per record.
+    leaves: Vec<Hash>,
+    /// Set on the last chunk: how the file ended.
+    end: Option<ChunkEnd>,
+}
+
+/// How the entries file ended.
+enum ChunkEnd {
+    /// On a record boundary.
+    Clean,
+    /// Inside a record, or on a damaged one: the problem, for the entry after the last good one.
+    Damaged(String),
+}
+
+/// The first stage of the verifier: reads the entries file a chunk at a time, frames its records
+/// and hashes their leaves on `options.threads` threads.
+struct ChunkReader<'a> {
+    file: &'a File,
+    path: &'a Path,
+    len: u64,
+    options: &'a VerifyOptions,
+}
+
+impl ChunkReader<'_> {
+    /// Sends every chunk, the last one with its end; stops early when the receiver is gone.
+    fn run(&self, tx: &std::sync::mpsc::SyncSender<Result<Chunk, VerifyError>>) {
+        // One buffer for the whole file, zeroed once: the unconsumed tail of a chunk (less than
+        // one record) moves to the front and the next chunk is read behind it.
+        let mut buf = vec![0u8; CHUNK_BYTES * 2];
+        let mut filled = 0usize;
+        let mut buf_at = 0u64;
+        loop {
+            let read_from = buf_at + filled as u64;
+            let want = usize::try_from((self.len - read_from).min(CHUNK_BYTES as u64))
+                .unwrap_or(CHUNK_BYTES);
+            if filled + want > buf.len() {
+                buf.resize(filled + want, 0);
+            }
+            if let Err(e) = self
+                .file
+                .read_exact_at(&mut buf[filled..filled + want], read_from)
+            {
+                let _ = tx.send(Err(io(self.path)(e)));
+                return;
+            }
+            filled += want;
+            let buf_view = &buf[..filled];
+            let at_end = read_from + want as u64 == self.len;
+            let mut spans = Vec::new(); // (file offset, data start in buf, data len)
+            let mut cursor = 0usize;
+            let mut end = None;
+            loop {
+                match decode_record(&buf_view[cursor..], self.options.max_entry_bytes) {
+                    Decoded::Record(data, n) => {
+                        spans.push((buf_at + cursor as u64, cursor + RECORD_HEADER, data.len()));
+                        cursor += n;
+                    }
+                    Decoded::Incomplete if !at_end => break,
+                    Decoded::Incomplete if cursor == filled => {
+                        end = Some(ChunkEnd::Clean);
+                        break;
+                    }
+                    Decoded::Incomplete => {
+                        end = Some(ChunkEnd::Damaged(format!(
+                            "entries.log ends inside the record at byte {} (torn tail)",
+                            buf_at + cursor as u64
+                        )));
+                        break;
+                    }
+                    Decoded::Bad => {
+                        end = Some(ChunkEnd::Damaged(format!(
+                            "record at byte {} is damaged (length or checksum)",
+                            buf_at + cursor as u64
+                        )));
+                        break;
+                    }
+                }
+            }
+            let leaves = hash_parallel(buf_view, &spans, self.options.threads.max(1));
+            let last = end.is_some();
+            let chunk = Chunk {
+                records: spans.iter().map(|&(at, _, len)| (at, len)).collect(),
+                leaves,
+                end,
+            };
+            if tx.send(Ok(chunk)).is_err() || last {
+                return;
+            }
+            buf.copy_within(cursor..filled, 0);
+            filled -= cursor;
+            buf_at += cursor as u64;
+        }
+    }
+}
+
 /// Leaf hashes of the records, computed by `threads` threads over contiguous runs.
 fn hash_parallel(buf: &[u8], records: &[(u64, usize, usize)], threads: usize) -> Vec<Hash> {
     let mut out = vec![[0u8; HASH_SIZE]; records.len()];
@@ -464,4 +536,61 @@ fn hash_parallel(buf: &[u8], records: &[(u64, usize, usize)], threads: usize) ->
 /// Short text for a root, for reports.
 pub fn describe_root(root: &Hash) -> String {
     hash_to_base64(root)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::note::Ed25519Signer;
+    use crate::{Log, LogConfig};
+
+    const ORIGIN: &str = "example.com/chunks";
+
+    /// A log of `n` entries of ~25 bytes (many 4 KiB chunks) with a checkpoint at the end.
+    fn build(dir: &Path, n: u64) -> VerifyOptions {
+        let key = Ed25519Signer::from_seed(ORIGIN, &[9; 32]).unwrap();
+        let log = Log::open(dir, LogConfig::default()).unwrap();
+        let entries = (0..n).map(|i| format!("record number {i:08}").into_bytes());
+        log.append_many(entries.collect()).unwrap().wait().unwrap();
+        log.publish_checkpoint(ORIGIN, &key).unwrap();
+        log.close().unwrap();
+        VerifyOptions::new(VerifierSet::new(vec![Arc::new(key.verifier())]))
+    }
+
+    #[test]
+    fn records_across_chunk_boundaries_verify_with_any_thread_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = build(dir.path(), 3000);
+        let len = std::fs::metadata(dir.path().join(ENTRIES)).unwrap().len();
+        assert!(len > 10 * CHUNK_BYTES as u64, "the log spans many chunks");
+        for threads in [1, 2, 3] {
+            options.threads = threads;
+            let report = verify_log_dir(dir.path(), &options).unwrap();
+            assert_eq!(report.entries, 3000);
+            assert_eq!(report.entry_bytes, 3000 * 22);
+            assert_eq!(report.checkpoints, 1);
+        }
+    }
+
+    #[test]
+    fn a_torn_tail_past_a_chunk_boundary_names_the_entry_after_the_last_whole_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = build(dir.path(), 3000);
+        let path = dir.path().join(ENTRIES);
+        let len = std::fs::metadata(&path).unwrap().len();
+        // Cut the last record in half: 2,999 whole records remain.
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(len - 10).unwrap();
+        match verify_log_dir(dir.path(), &options) {
+            Err(VerifyError::Entry { index, problem }) => {
+                assert_eq!(index, 2999);
+                assert!(problem.contains("torn tail"), "{problem}");
+            }
+            other => panic!("expected a torn tail, got {other:?}"),
+        }
+    }
 }
