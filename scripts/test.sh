@@ -5,10 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the tests need (none beyond a C compiler yet; libmodsecurity3 and the CRS are
-# needed only by bench/webattack.sh, which installs them itself); installed only when missing.
+# System packages the tests need, installed only when missing: a C compiler, and softflowd (a
+# real NetFlow/IPFIX exporter for the flow collector's tests). libmodsecurity3 and the CRS are
+# needed only by bench/webattack.sh, which installs them itself.
 need=()
-for tool in cc:gcc pkg-config:pkg-config; do
+for tool in cc:gcc pkg-config:pkg-config softflowd:softflowd; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

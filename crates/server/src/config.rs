@@ -78,6 +78,32 @@ pub struct Config {
 pub struct SourcesConfig {
     /// `[[sources.access_log]]`: web server access logs followed live.
     pub access_log: Vec<AccessLogConfig>,
+    /// `[[sources.flow_export]]`: NetFlow v5/v9 and IPFIX collectors on UDP.
+    pub flow_export: Vec<FlowExportConfig>,
+}
+
+/// `[[sources.flow_export]]`: a UDP port receiving NetFlow v5, v9 or IPFIX export packets (the
+/// version is read from each packet).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowExportConfig {
+    /// Address and UDP port to receive on, e.g. `0.0.0.0:2055` (NetFlow) or `0.0.0.0:4739`
+    /// (IPFIX).
+    pub listen: SocketAddr,
+    /// Longest a received flow waits before it is handed to detection, in milliseconds.
+    #[serde(default = "default_flow_flush")]
+    pub flush_interval_milliseconds: u64,
+    /// Most flows handed to detection at once.
+    #[serde(default = "default_flow_batch")]
+    pub max_batch_flows: usize,
+}
+
+fn default_flow_flush() -> u64 {
+    1000
+}
+
+fn default_flow_batch() -> usize {
+    5000
 }
 
 /// `[[sources.access_log]]`: one access-log file followed live (rotation-safe; resumes from the
@@ -466,6 +492,20 @@ impl Config {
                 return Err(invalid(
                     "sources.access_log.poll_interval_milliseconds",
                     "must be positive",
+                ));
+            }
+        }
+        for source in &self.sources.flow_export {
+            if source.flush_interval_milliseconds == 0 {
+                return Err(invalid(
+                    "sources.flow_export.flush_interval_milliseconds",
+                    "must be positive",
+                ));
+            }
+            if !(1..=100_000).contains(&source.max_batch_flows) {
+                return Err(invalid(
+                    "sources.flow_export.max_batch_flows",
+                    "must be between 1 and 100000",
                 ));
             }
         }

@@ -12,6 +12,7 @@ mod auth;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod flow_export;
 pub mod ledger;
 mod openapi;
 mod params;

@@ -12,6 +12,7 @@ use ensuresec_model::decode_batch;
 use ensuresec_server::Platform;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::foreign::{InputFormat, convert, ndjson_batches};
 use crate::client::{EventsClient, PostError};
 
 /// Arguments of `ensuresec ingest`.
@@ -42,6 +43,9 @@ pub struct Args {
     /// Data directory for --offline [default: ./ensuresec-data].
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// What the inputs are: our NDJSON events, or a capture or log to convert into events.
+    #[arg(long, value_enum, default_value = "ndjson")]
+    format: InputFormat,
     /// Events per batch.
     #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     batch_events: u64,
@@ -103,15 +107,26 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             Box::new(std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?)
         };
-        let mut reader = BufReader::with_capacity(1 << 20, reader);
-        let mut line_no = 0usize;
-        loop {
-            let chunk = read_chunk(&mut reader, &mut line_no, args.batch_events, &bar)
-                .with_context(|| format!("reading {name}"))?;
-            let Some(chunk) = chunk else { break };
+        let (mut chunks, label) = if args.format == InputFormat::Ndjson {
+            let lines = BufReader::with_capacity(1 << 20, reader);
+            (Chunks::Lines(lines, 0), name.clone())
+        } else {
+            let converted = convert(args.format, reader, &name)?;
+            bar.inc(std::fs::metadata(path).map(|m| m.len()).unwrap_or(0));
+            for (kind, n) in &converted.skipped {
+                eprintln!("{name}: {n} {kind} records are not events and were left out");
+            }
+            let batches = ndjson_batches(&converted.events, args.batch_events as usize)?;
+            let label = format!("{name} (converted: numbers count events)");
+            (Chunks::Converted(batches.into_iter()), label)
+        };
+        while let Some(chunk) = chunks
+            .next(args.batch_events, &bar)
+            .with_context(|| format!("reading {name}"))?
+        {
             let result = match &target {
-                Target::Server(client) => send(client, chunk, &name).await,
-                Target::Local(platform) => ingest_local(platform, chunk, &name).await,
+                Target::Server(client) => send(client, chunk, &label).await,
+                Target::Local(platform) => ingest_local(platform, chunk, &label).await,
             };
             match result {
                 Ok(n) => {
@@ -173,6 +188,26 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
         None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The batches of one input: NDJSON lines read as they come, or events converted beforehand.
+enum Chunks {
+    /// NDJSON, with the number of lines read so far.
+    Lines(BufReader<Box<dyn Read>>, usize),
+    /// Converted events as NDJSON batches, each with the number of its first event.
+    Converted(std::vec::IntoIter<(Vec<u8>, usize)>),
+}
+
+impl Chunks {
+    /// The next batch of at most `max_events` events, if any.
+    fn next(&mut self, max_events: u64, bar: &ProgressBar) -> std::io::Result<Option<Chunk>> {
+        match self {
+            Chunks::Lines(reader, line_no) => read_chunk(reader, line_no, max_events, bar),
+            Chunks::Converted(batches) => Ok(batches
+                .next()
+                .map(|(body, first_line)| Chunk { body, first_line })),
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod config;
+pub mod foreign;
 pub mod ingest;
 pub mod ledger;
 pub mod rules;

@@ -12,6 +12,7 @@ use ensuresec_server::Platform;
 use ensuresec_server::access_log::{AccessLogSource, LogTail};
 use ensuresec_server::app::{AppState, router};
 use ensuresec_server::demo::DemoSource;
+use ensuresec_server::flow_export::FlowExportSource;
 use ensuresec_store::{NewToken, Scope};
 use owo_colors::{OwoColorize, Stream::Stdout};
 
@@ -118,6 +119,24 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let name = source.name().to_owned();
             if let Err(e) = Box::new(source).run(ingestor).await {
                 tracing::error!(source = %name, error = %e, "access-log source stopped");
+            }
+        });
+    }
+    for export in &config.sources.flow_export {
+        let socket = tokio::net::UdpSocket::bind(export.listen)
+            .await
+            .with_context(|| format!("cannot receive flow exports on udp {}", export.listen))?;
+        println!("receiving NetFlow/IPFIX on udp://{}", socket.local_addr()?);
+        let source = FlowExportSource::new(
+            socket,
+            Duration::from_millis(export.flush_interval_milliseconds),
+            export.max_batch_flows,
+        );
+        let ingestor = platform.ingestor().clone();
+        background.spawn(async move {
+            let name = source.name().to_owned();
+            if let Err(e) = Box::new(source).run(ingestor).await {
+                tracing::error!(source = %name, error = %e, "flow-export source stopped");
             }
         });
     }

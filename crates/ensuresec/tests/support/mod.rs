@@ -5,6 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 pub const TOKEN: &str = "es_test_admin_token_0123456789";
@@ -13,6 +14,8 @@ pub const TOKEN: &str = "es_test_admin_token_0123456789";
 pub struct Server {
     pub child: Child,
     pub base: String,
+    /// Lines the server printed after its address, and a signal for each new one.
+    output: Arc<(Mutex<Vec<String>>, Condvar)>,
 }
 
 impl Server {
@@ -47,9 +50,36 @@ impl Server {
                 break url.trim().to_string();
             }
         };
-        // Keep draining stdout so that the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, base }
+        // Keep draining stdout so that the server never blocks on a full pipe, keeping the lines.
+        let output = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+        let sink = Arc::clone(&output);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.0.lock().unwrap().push(line);
+                sink.1.notify_all();
+            }
+        });
+        Server {
+            child,
+            base,
+            output,
+        }
+    }
+
+    /// The first line the server printed that contains `needle`, waiting up to 30 s for it.
+    pub fn printed(&self, needle: &str) -> String {
+        let (lines, signal) = &*self.output;
+        let guard = lines.lock().unwrap();
+        let (guard, _) = signal
+            .wait_timeout_while(guard, Duration::from_secs(30), |l| {
+                !l.iter().any(|x| x.contains(needle))
+            })
+            .unwrap();
+        guard
+            .iter()
+            .find(|x| x.contains(needle))
+            .unwrap_or_else(|| panic!("the server never printed `{needle}`"))
+            .clone()
     }
 
     pub fn url(&self, path: &str) -> String {
