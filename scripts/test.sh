@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 # System packages the tests need (none beyond a C compiler yet; libmodsecurity3 and the CRS are
 # needed only by bench/webattack.sh, which installs them itself); installed only when missing.
 need=()
-for tool in cc:gcc pkg-config:pkg-config; do
+# chromium, node and npm run the dashboard's browser tests (tests/browser).
+for tool in cc:gcc pkg-config:pkg-config chromium:chromium node:nodejs npm:npm; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -20,3 +21,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 cargo test --workspace --locked "$@"
+
+# The dashboard in a real headless Chromium, against the binary cargo just built.
+(cd tests/browser && npm ci --silent --no-audit --no-fund)
+DASHBOARD_TEST_BIN="${CARGO_TARGET_DIR:-target}/debug/ensuresec" node --test tests/browser/

@@ -72,6 +72,17 @@ pub(crate) struct EdgeLine {
     pub class: String,
 }
 
+/// Labels longer than a box holds are cut, with the full name in the node's tooltip.
+fn fit(label: &str) -> String {
+    const MAX: usize = 26;
+    if label.chars().count() <= MAX {
+        label.to_string()
+    } else {
+        let cut: String = label.chars().take(MAX - 1).collect();
+        format!("{cut}…")
+    }
+}
+
 fn position(col: usize, row: usize) -> (usize, usize) {
     (
         PAD + col * (NODE_W + COL_GAP),
@@ -145,7 +156,7 @@ pub(crate) fn asset_graph(
             let state = status.get(&a.id).copied().unwrap_or("ok");
             Node {
                 id: a.id.clone(),
-                label: a.name.clone(),
+                label: fit(&a.name),
                 note: format!("{} · {}", a.asset_type.as_str(), a.criticality.as_str()),
                 x,
                 y,
@@ -197,7 +208,7 @@ pub(crate) fn cascade_graph(model: &AssetModel, cascade: &Cascade) -> Svg {
             };
             Node {
                 id: a.id.clone(),
-                label: name.to_string(),
+                label: fit(name),
                 note: format!("{:.0}% · +{} min", a.impact * 100.0, a.delay_minutes),
                 x,
                 y,

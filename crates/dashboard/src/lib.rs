@@ -41,7 +41,10 @@ pub fn router(app: AppState, users: Arc<UserDb>) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to("/ui/") }))
         .route("/ui/", get(pages::overview::page))
-        .route("/ui/login", get(pages::login::form).post(pages::login::submit))
+        .route(
+            "/ui/login",
+            get(pages::login::form).post(pages::login::submit),
+        )
         .route("/ui/logout", post(pages::login::logout))
         .route("/ui/incidents", get(pages::incidents::list))
         .route("/ui/incidents/{id}", get(pages::incident::page))

@@ -25,17 +25,18 @@ pub(crate) async fn stream(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.app.platform.live().subscribe();
     let model = state.app.assets.clone();
-    let events = futures::stream::unfold((rx, viewer, model), |(mut rx, viewer, model)| async move {
-        let out = match rx.recv().await {
-            Ok(findings) => shape(&findings, &viewer, &model),
-            Err(RecvError::Lagged(missed)) => {
-                vec![Event::default().event("lagged").data(missed.to_string())]
-            }
-            Err(RecvError::Closed) => return None,
-        };
-        let out: Vec<Result<Event, Infallible>> = out.into_iter().map(Ok).collect();
-        Some((futures::stream::iter(out), (rx, viewer, model)))
-    });
+    let events =
+        futures::stream::unfold((rx, viewer, model), |(mut rx, viewer, model)| async move {
+            let out = match rx.recv().await {
+                Ok(findings) => shape(&findings, &viewer, &model),
+                Err(RecvError::Lagged(missed)) => {
+                    vec![Event::default().event("lagged").data(missed.to_string())]
+                }
+                Err(RecvError::Closed) => return None,
+            };
+            let out: Vec<Result<Event, Infallible>> = out.into_iter().map(Ok).collect();
+            Some((futures::stream::iter(out), (rx, viewer, model)))
+        });
     Sse::new(futures::StreamExt::flatten(events)).keep_alive(KeepAlive::default())
 }
 

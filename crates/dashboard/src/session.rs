@@ -72,7 +72,9 @@ impl Viewer {
         if constant_time_eq(token.as_bytes(), self.session.csrf.as_bytes()) {
             Ok(())
         } else {
-            Err(WebError::Forbidden("the form's CSRF token is missing or wrong"))
+            Err(WebError::Forbidden(
+                "the form's CSRF token is missing or wrong",
+            ))
         }
     }
 }

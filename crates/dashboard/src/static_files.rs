@@ -7,8 +7,16 @@ use axum::response::{IntoResponse, Response};
 
 /// (name, content type, bytes) of every embedded file.
 const FILES: &[(&str, &str, &[u8])] = &[
-    ("app.js", "text/javascript; charset=utf-8", include_bytes!("../static/app.js")),
-    ("app.css", "text/css; charset=utf-8", include_bytes!("../static/app.css")),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/app.js"),
+    ),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../static/app.css"),
+    ),
     (
         "vendor/uPlot.iife.min.js",
         "text/javascript; charset=utf-8",

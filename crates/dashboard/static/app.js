@@ -95,12 +95,7 @@
     if (!data || !target || typeof uPlot === "undefined") return;
     const a = JSON.parse(data.textContent);
     if (!a) return;
-    const times = new Set();
-    for (const [t] of a.events) times.add(t);
-    for (const [t] of a.alerts) times.add(t);
-    const xs = Array.from(times).sort((x, y) => x - y);
-    const ev = new Map(a.events), al = new Map(a.alerts);
-    const series = [xs, xs.map((t) => ev.get(t) || 0), xs.map((t) => al.get(t) || 0)];
+    const series = [a.times, a.events, a.alerts];
     const opts = {
       width: Math.max(320, target.clientWidth - 10),
       height: 220,

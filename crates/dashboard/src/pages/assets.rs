@@ -61,7 +61,10 @@ pub(crate) async fn graph(
         .app
         .platform
         .store()
-        .list_incidents(IncidentFilter::default(), PageRequest::new(STATUS_SCAN, None))
+        .list_incidents(
+            IncidentFilter::default(),
+            PageRequest::new(STATUS_SCAN, None),
+        )
         .await?;
     let mut worst: HashMap<String, Severity> = HashMap::new();
     for i in open.items.iter().filter(|i| !i.status.is_closed()) {
@@ -69,7 +72,9 @@ pub(crate) async fn graph(
             continue;
         }
         for a in model.assets_for(&IncidentView::of(i)) {
-            let e = worst.entry(model.assets()[a].id.clone()).or_insert(i.severity);
+            let e = worst
+                .entry(model.assets()[a].id.clone())
+                .or_insert(i.severity);
             *e = (*e).max(i.severity);
         }
     }

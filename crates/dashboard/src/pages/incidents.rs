@@ -66,7 +66,11 @@ pub(crate) async fn list(
     let mut rows = Vec::new();
     let mut before = q.before;
     let mut next = None;
-    let scans = if viewer.partner().is_some() { PARTNER_SCAN_PAGES } else { 1 };
+    let scans = if viewer.partner().is_some() {
+        PARTNER_SCAN_PAGES
+    } else {
+        1
+    };
     for _ in 0..scans {
         let page = store
             .list_incidents(filter.clone(), PageRequest::new(PAGE, before))

@@ -28,7 +28,9 @@ struct LoginPage {
 }
 
 fn login_csrf_cookie(token: &str) -> String {
-    format!("{LOGIN_CSRF_COOKIE}={token}; Path=/ui/login; Secure; HttpOnly; SameSite=Strict; Max-Age=3600")
+    format!(
+        "{LOGIN_CSRF_COOKIE}={token}; Path=/ui/login; Secure; HttpOnly; SameSite=Strict; Max-Age=3600"
+    )
 }
 
 fn fresh_token() -> Result<String, WebError> {
@@ -108,7 +110,12 @@ pub(crate) async fn submit(
             )?,
         ),
     };
-    audit(&state, RecordKind::Login, serde_json::json!({ "user": form.name, "result": result })).await;
+    audit(
+        &state,
+        RecordKind::Login,
+        serde_json::json!({ "user": form.name, "result": result }),
+    )
+    .await;
     Ok(response)
 }
 

@@ -34,6 +34,34 @@ pub(crate) struct Health {
     pub detail: String,
 }
 
+/// The chart's data: one point per minute of the last hour, zeros included, so that the time
+/// axis always spans the hour.
+#[derive(serde::Serialize)]
+struct Rates {
+    times: Vec<i64>,
+    events: Vec<u64>,
+    alerts: Vec<u64>,
+}
+
+impl Rates {
+    fn dense(a: &ensuresec_store::Activity, now: i64) -> Rates {
+        let width = i64::from(a.bucket_seconds);
+        let last = now - now.rem_euclid(width);
+        let times: Vec<i64> = (0..60).rev().map(|k| last - k * width).collect();
+        let fill = |series: &[(i64, u64)]| {
+            times
+                .iter()
+                .map(|t| series.iter().find(|(b, _)| b == t).map_or(0, |(_, n)| *n))
+                .collect()
+        };
+        Rates {
+            events: fill(&a.events),
+            alerts: fill(&a.alerts),
+            times,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "overview.html")]
 struct OverviewPage {
@@ -88,9 +116,9 @@ pub(crate) async fn page(
     }
     modules.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.module.cmp(&b.module)));
     if !partner {
-        let since = platform.clock().now() - Duration::hours(1);
-        let activity = store.activity(since, 60).await?;
-        activity_json = json_for_script(&activity);
+        let now = platform.clock().now();
+        let activity = store.activity(now - Duration::hours(1), 60).await?;
+        activity_json = json_for_script(&Rates::dense(&activity, now.timestamp()));
     }
     let page = store
         .list_incidents(IncidentFilter::default(), PageRequest::new(50, None))
@@ -111,7 +139,11 @@ pub(crate) async fn page(
         },
         Health {
             name: "web-attack detection",
-            state: if config.detection.web.enabled { "ok" } else { "off" },
+            state: if config.detection.web.enabled {
+                "ok"
+            } else {
+                "off"
+            },
             detail: format!("paranoia level {}", config.detection.web.paranoia_level),
         },
         Health {
@@ -125,7 +157,11 @@ pub(crate) async fn page(
         },
         Health {
             name: "audit log",
-            state: if platform.ledger().is_some() { "ok" } else { "off" },
+            state: if platform.ledger().is_some() {
+                "ok"
+            } else {
+                "off"
+            },
             detail: platform
                 .ledger()
                 .map(|l| l.origin().to_string())

@@ -76,7 +76,10 @@ pub(crate) async fn page(
                 entity: Some(entity),
                 ..IncidentFilter::default()
             };
-            found = store.list_incidents(filter, PageRequest::new(100, None)).await?.items;
+            found = store
+                .list_incidents(filter, PageRequest::new(100, None))
+                .await?
+                .items;
         } else {
             let needle = q.to_lowercase();
             found = store
@@ -86,7 +89,9 @@ pub(crate) async fn page(
                 .into_iter()
                 .filter(|i| {
                     i.title.to_lowercase().contains(&needle)
-                        || i.rule_ids.iter().any(|r| r.to_lowercase().contains(&needle))
+                        || i.rule_ids
+                            .iter()
+                            .any(|r| r.to_lowercase().contains(&needle))
                 })
                 .take(100)
                 .collect();

@@ -38,7 +38,10 @@ pub(crate) async fn list(
         users: list
             .into_iter()
             .map(|u| {
-                let roles = Role::ALL.iter().map(|r| (r.as_str(), *r == u.role)).collect();
+                let roles = Role::ALL
+                    .iter()
+                    .map(|r| (r.as_str(), *r == u.role))
+                    .collect();
                 (u, roles)
             })
             .collect(),

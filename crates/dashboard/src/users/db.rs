@@ -232,7 +232,8 @@ impl UserDb {
         if inserted == 0 {
             return Err(UserError::Exists(name.into()));
         }
-        self.get(name)?.ok_or_else(|| UserError::NotFound(name.into()))
+        self.get(name)?
+            .ok_or_else(|| UserError::NotFound(name.into()))
     }
 
     /// Sets a new password, unlocks the account and ends its sessions.
@@ -268,7 +269,9 @@ impl UserDb {
 
     /// Removes an account and its sessions.
     pub fn remove(&self, name: &str) -> Result<(), UserError> {
-        let n = self.conn().execute("DELETE FROM users WHERE name = ?1", [name])?;
+        let n = self
+            .conn()
+            .execute("DELETE FROM users WHERE name = ?1", [name])?;
         if n == 0 {
             return Err(UserError::NotFound(name.into()));
         }
@@ -351,16 +354,15 @@ impl UserDb {
             "UPDATE users SET failures = 0, locked_until_ms = 0 WHERE name = ?1",
             [name],
         )?;
-        conn.execute(
-            "DELETE FROM sessions WHERE expires_ms <= ?1",
-            [ms(now)],
-        )?;
+        conn.execute("DELETE FROM sessions WHERE expires_ms <= ?1", [ms(now)])?;
         conn.execute(
             "INSERT INTO sessions (id_hash, name, csrf, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![session_hash(&id), name, csrf, ms(now), ms(now + Duration::hours(SESSION_HOURS))],
         )?;
         drop(conn);
-        let user = self.get(name)?.ok_or_else(|| UserError::NotFound(name.into()))?;
+        let user = self
+            .get(name)?
+            .ok_or_else(|| UserError::NotFound(name.into()))?;
         Ok(LoginOutcome::Ok(id, Session { user, csrf }))
     }
 
@@ -384,8 +386,10 @@ impl UserDb {
 
     /// Ends a session.
     pub fn logout(&self, id: &str) -> Result<(), UserError> {
-        self.conn()
-            .execute("DELETE FROM sessions WHERE id_hash = ?1", [session_hash(id)])?;
+        self.conn().execute(
+            "DELETE FROM sessions WHERE id_hash = ?1",
+            [session_hash(id)],
+        )?;
         Ok(())
     }
 }

@@ -47,7 +47,9 @@ impl std::str::FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role `{s}`, expected admin, analyst, viewer or partner"))
+            .ok_or_else(|| {
+                format!("unknown role `{s}`, expected admin, analyst, viewer or partner")
+            })
     }
 }
 

@@ -95,7 +95,10 @@ async fn overview_counts_incidents_by_module_and_buckets_activity(store: &dyn St
     let counts = store.incident_counts().await.unwrap();
     assert_eq!(count(&counts, IncidentStatus::Open), 1);
     assert_eq!(count(&counts, IncidentStatus::Resolved), 1);
-    assert!(counts.iter().all(|c| c.module != "other"), "grouped by the first detector only");
+    assert!(
+        counts.iter().all(|c| c.module != "other"),
+        "grouped by the first detector only"
+    );
     let activity = store.activity(at, 60).await.unwrap();
     assert_eq!(activity.alerts, vec![(at.timestamp() + 60, 1)]);
 }
