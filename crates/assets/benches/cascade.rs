@@ -1,4 +1,5 @@
 //! Cascade over a 10,000-asset graph (target: < 10 ms), and loading that model.
+#![allow(missing_docs)] // criterion_group! and criterion_main! generate undocumented items
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ensuresec_assets::{AssetModel, CascadeOptions};

@@ -1,5 +1,7 @@
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
+//! The asset model: the shipped shop model, loader errors, mapping, partners and the cascade.
+
 use ensuresec_assets::{
     AssetModel, AssetModelError, AssetType, CascadeOptions, DependencyKind, IncidentView, Layer,
     SHOP_MODEL, SHOP_MODEL_NAME,

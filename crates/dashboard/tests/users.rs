@@ -1,5 +1,7 @@
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
+//! The accounts database on a real SQLite file: hashing, sessions, throttling, lockout, roles.
+
 use chrono::{Duration, TimeZone, Utc};
 use ensuresec_dashboard::users::{LoginOutcome, Role, UserDb, UserError};
 

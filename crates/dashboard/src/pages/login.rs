@@ -126,10 +126,10 @@ fn login_csrf_matches(headers: &HeaderMap, token: &str) -> bool {
 
 /// Records to the audit log when it is enabled; a failure is logged (the login itself stands).
 pub(crate) async fn audit(state: &WebState, kind: RecordKind, record: serde_json::Value) {
-    if let Some(ledger) = state.app.platform.ledger() {
-        if let Err(e) = ledger.record(kind, &record).await {
-            tracing::error!(error = %e, kind = kind.as_str(), "could not record to the audit log");
-        }
+    if let Some(ledger) = state.app.platform.ledger()
+        && let Err(e) = ledger.record(kind, &record).await
+    {
+        tracing::error!(error = %e, kind = kind.as_str(), "could not record to the audit log");
     }
 }
 
