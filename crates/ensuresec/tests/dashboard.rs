@@ -239,3 +239,54 @@ fn dashboard_sessions_roles_and_partner_visibility() {
         200
     );
 }
+
+fn users_cmd(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+        .arg("users")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn users_command_manages_accounts_and_audits_each_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    add_user(&data, &["frank", "--role", "analyst"], "frank password 123");
+    let inbox = || {
+        std::fs::read_dir(data.join("ledger-inbox"))
+            .unwrap()
+            .count()
+    };
+    assert_eq!(inbox(), 1, "the creation waits in the audit-log inbox");
+    let out = users_cmd(
+        &data,
+        &["role", "frank", "partner", "--partner", "parcel-express"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = String::from_utf8(users_cmd(&data, &["list"]).stdout).unwrap();
+    assert!(
+        list.contains("frank") && list.contains("parcel-express"),
+        "{list}"
+    );
+    let bad = users_cmd(&data, &["role", "frank", "superuser"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role"));
+    // A partner without a partner organisation is refused, naming why.
+    let out = users_cmd(&data, &["role", "frank", "partner"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs the partner"));
+    assert!(users_cmd(&data, &["remove", "frank"]).status.success());
+    assert!(
+        !String::from_utf8(users_cmd(&data, &["list"]).stdout)
+            .unwrap()
+            .contains("frank")
+    );
+    assert_eq!(inbox(), 3, "created, role changed, removed");
+}
