@@ -82,12 +82,16 @@ pub(crate) async fn list(
             }
         }
         before = page.next_cursor;
-        if rows.len() >= PAGE || before.is_none() {
-            if rows.len() < PAGE {
-                next = None;
-            }
+        if before.is_none() {
+            // Nothing older: no link to an empty page.
+            next = None;
             break;
         }
+        if rows.len() >= PAGE {
+            // Continue below the last row shown.
+            break;
+        }
+        // A partner's filter scanned a page without filling one: go on from its end.
         next = before;
     }
     render(&IncidentsPage {
