@@ -112,13 +112,7 @@ pub(crate) async fn submit(
     };
     // Only a well-formed user name is recorded: text that cannot be one (a password typed into
     // the name field by mistake, say) never reaches the log.
-    let well_formed = !form.name.is_empty()
-        && form.name.len() <= 64
-        && form
-            .name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b));
-    let user = if well_formed {
+    let user = if crate::users::is_user_name(&form.name) {
         form.name.as_str()
     } else {
         "(not a user name)"

@@ -140,13 +140,17 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password("not a real password, for timing").unwrap_or_default())
 }
 
-fn check_name(name: &str) -> Result<(), UserError> {
-    let ok = !name.is_empty()
+/// Whether `name` can be a user (or partner) name: 1 to 64 letters, digits, `.`, `_`, `-`, `@`.
+pub fn is_user_name(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= 64
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b));
-    if ok {
+            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b))
+}
+
+fn check_name(name: &str) -> Result<(), UserError> {
+    if is_user_name(name) {
         Ok(())
     } else {
         Err(UserError::Invalid(

@@ -10,7 +10,7 @@ mod db;
 mod password;
 mod role;
 
-pub use db::{LoginOutcome, Session, User, UserDb, UserError};
+pub use db::{LoginOutcome, Session, User, UserDb, UserError, is_user_name};
 pub use password::{hash_password, verify_password};
 pub use role::Role;
 
