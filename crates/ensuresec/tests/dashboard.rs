@@ -214,6 +214,20 @@ fn dashboard_sessions_roles_and_partner_visibility() {
         "{list}"
     );
     assert_eq!(admin.get(&server, "/ui/users").status(), 200);
+    let overview = admin.get(&server, "/ui/").text().unwrap();
+    assert!(overview.contains("<td>threshold</td>") && overview.contains("id=\"activity-data\""));
+    let found = admin
+        .get(&server, "/ui/search?q=203.0.113.50")
+        .text()
+        .unwrap();
+    assert!(found.contains("href=\"/ui/incidents/1\""), "{found}");
+    let found = admin.get(&server, "/ui/search?q=checkout").text().unwrap();
+    assert!(found.contains("href=\"/ui/assets/checkout\""), "{found}");
+    let identity = admin.get(&server, "/ui/assets/identity").text().unwrap();
+    assert!(
+        identity.contains("data-asset=\"checkout\""),
+        "the cascade reaches checkout"
+    );
 
     let viewer = login(&server, "viewer1", "viewer password 123");
     assert!(
