@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 # real NetFlow/IPFIX exporter for the flow collector's tests). libmodsecurity3 and the CRS are
 # needed only by bench/webattack.sh, which installs them itself.
 need=()
-for tool in cc:gcc pkg-config:pkg-config softflowd:softflowd; do
+# chromium, node and npm run the dashboard's browser tests (tests/browser).
+for tool in cc:gcc pkg-config:pkg-config softflowd:softflowd chromium:chromium node:nodejs npm:npm; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -21,3 +22,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 cargo test --workspace --locked "$@"
+
+# The dashboard in a real headless Chromium, against the binary cargo just built.
+(cd tests/browser && npm ci --silent --no-audit --no-fund)
+DASHBOARD_TEST_BIN="${CARGO_TARGET_DIR:-target}/debug/ensuresec" node --test tests/browser/

@@ -56,6 +56,11 @@ enum Command {
         #[command(subcommand)]
         command: cmd::ledger::Command,
     },
+    /// Manage dashboard accounts (passwords are read from standard input).
+    Users {
+        #[command(subcommand)]
+        command: cmd::users::Command,
+    },
     /// Run an independent witness that cosigns an audit log's checkpoints (C2SP tlog-witness).
     Witness(cmd::witness::Args),
 }
@@ -85,6 +90,7 @@ fn main() -> std::process::ExitCode {
             Command::Schema(args) => cmd::schema::run(args),
             Command::Ledger { command } => cmd::ledger::run(command),
             Command::Witness(args) => cmd::witness::run(args).await,
+            Command::Users { command } => cmd::users::run(command),
         }
     });
     match result {

@@ -9,7 +9,7 @@ use ensuresec_model::Limits;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::Platform;
-use crate::routes::{alerts, events, health, incidents, ledger, meta, stream};
+use crate::routes::{alerts, assets, events, health, incidents, ledger, meta, stream};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -24,6 +24,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Time allowed to read a body.
     pub body_timeout: Duration,
+    /// The asset model incidents are mapped onto (empty unless one is configured).
+    pub assets: Arc<ensuresec_assets::AssetModel>,
 }
 
 impl AppState {
@@ -35,8 +37,15 @@ impl AppState {
             limits: config.limits(),
             max_body_bytes: config.server.max_body_bytes,
             body_timeout: Duration::from_secs(config.server.body_timeout_seconds),
+            assets: Arc::default(),
             platform,
         }
+    }
+
+    /// The same state with an asset model (see `crate::assets::load`).
+    pub fn with_assets(mut self, model: ensuresec_assets::AssetModel) -> AppState {
+        self.assets = Arc::new(model);
+        self
     }
 }
 
@@ -48,6 +57,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/incidents", get(incidents::list_incidents))
         .route("/v1/incidents/{id}", get(incidents::get_incident))
         .route("/v1/stream", get(stream::stream))
+        .route("/v1/assets", get(assets::list_assets))
+        .route("/v1/assets/{id}", get(assets::get_asset))
+        .route("/v1/assets/{id}/impact", get(assets::impact))
         .route(
             "/v1/ledger/checkpoint",
             get(ledger::checkpoint).post(ledger::publish),

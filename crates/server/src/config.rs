@@ -70,6 +70,17 @@ pub struct Config {
     pub ledger: crate::ledger::LedgerConfig,
     /// Event sources `serve` runs besides the HTTP API.
     pub sources: SourcesConfig,
+    /// The asset model incidents are mapped onto.
+    pub assets: AssetsConfig,
+}
+
+/// `[assets]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AssetsConfig {
+    /// The asset model (`assets.yaml`, see docs/ontology.md); without it, `serve --demo` uses
+    /// the reference shop's model and plain `serve` has no assets.
+    pub file: Option<PathBuf>,
 }
 
 /// `[sources]`

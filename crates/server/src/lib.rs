@@ -8,6 +8,7 @@
 
 pub mod access_log;
 pub mod app;
+pub mod assets;
 mod auth;
 pub mod config;
 pub mod demo;

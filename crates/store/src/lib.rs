@@ -13,11 +13,13 @@ mod codec;
 mod error;
 mod query;
 mod sqlite;
+mod summary;
 mod tokens;
 
 pub use error::StoreError;
 pub use query::{AlertFilter, IncidentDetail, IncidentFilter, Page, PageRequest};
 pub use sqlite::{SqliteOptions, SqliteStore};
+pub use summary::{Activity, IncidentCount};
 pub use tokens::{NewToken, Scope, TokenInfo, hash_token};
 
 use async_trait::async_trait;
@@ -103,4 +105,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Revokes a token by name; `false` if there was none.
     async fn revoke_token(&self, name: &str) -> Result<bool, StoreError>;
+
+    /// Incident counts by module (first detector), severity and status, for overviews.
+    async fn incident_counts(&self) -> Result<Vec<IncidentCount>, StoreError>;
+
+    /// Events ingested and alerts raised per `bucket_seconds` since `since`, for rate charts.
+    async fn activity(
+        &self,
+        since: DateTime<Utc>,
+        bucket_seconds: u32,
+    ) -> Result<Activity, StoreError>;
 }

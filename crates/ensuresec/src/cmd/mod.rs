@@ -10,6 +10,7 @@ pub mod schema;
 pub mod serve;
 pub mod simulate;
 pub mod token;
+pub mod users;
 pub mod witness;
 
 use std::path::{Path, PathBuf};

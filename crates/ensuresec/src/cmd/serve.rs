@@ -37,6 +37,10 @@ pub struct Args {
     /// Demo scenario: shop, sqli, xss, credential-stuffing, card-testing or mixed [default: mixed].
     #[arg(long, requires = "demo")]
     demo_scenario: Option<String>,
+    /// Asset model (assets.yaml) [default: `assets.file` of the configuration; with --demo, the
+    /// reference shop's model].
+    #[arg(long)]
+    assets: Option<PathBuf>,
 }
 
 /// Runs until interrupted.
@@ -53,6 +57,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(scenario) = args.demo_scenario {
         config.demo.scenario = scenario;
     }
+    if let Some(assets) = args.assets {
+        config.assets.file = Some(assets);
+    }
+    let assets = ensuresec_server::assets::load(config.assets.file.as_deref(), args.demo)
+        .context("asset model")?;
+    let users = Arc::new(
+        ensuresec_dashboard::users::UserDb::open(&config.storage.data_dir)
+            .context("dashboard accounts")?,
+    );
     let platform = Arc::new(
         Platform::start(&config)
             .await
@@ -152,7 +165,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     });
-    let app = router(AppState::new(platform.clone()));
+    println!(
+        "dashboard: {scheme}://{addr}/ui/ ({} assets; add users with `ensuresec users add`)",
+        assets.len()
+    );
+    let state = AppState::new(platform.clone()).with_assets(assets);
+    let app = router(state.clone()).merge(ensuresec_dashboard::router(state, users));
     match tls {
         None => axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())

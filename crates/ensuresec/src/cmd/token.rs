@@ -53,7 +53,11 @@ fn open(data_dir: Option<PathBuf>) -> anyhow::Result<(SqliteStore, Config)> {
 
 /// Token changes go to the audit log through its inbox (the server may hold the log open); the
 /// server appends them at start and before every checkpoint.
-fn audit(config: &Config, kind: RecordKind, record: serde_json::Value) -> anyhow::Result<()> {
+pub(crate) fn audit(
+    config: &Config,
+    kind: RecordKind,
+    record: serde_json::Value,
+) -> anyhow::Result<()> {
     if !config.ledger.enabled {
         return Ok(());
     }

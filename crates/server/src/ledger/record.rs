@@ -28,6 +28,16 @@ pub enum RecordKind {
     TokenRevoked,
     /// The configuration the platform started with.
     Config,
+    /// A dashboard user account was created (name, role, partner; never the password or hash).
+    UserCreated,
+    /// A dashboard user's role (or partner) changed.
+    UserRoleChanged,
+    /// A dashboard user's password was changed.
+    UserPasswordChanged,
+    /// A dashboard user account was removed.
+    UserRemoved,
+    /// A dashboard login: who, from where, and whether it succeeded or was locked out.
+    Login,
 }
 
 impl RecordKind {
@@ -40,6 +50,11 @@ impl RecordKind {
             RecordKind::TokenCreated => "token_created",
             RecordKind::TokenRevoked => "token_revoked",
             RecordKind::Config => "config",
+            RecordKind::UserCreated => "user_created",
+            RecordKind::UserRoleChanged => "user_role_changed",
+            RecordKind::UserPasswordChanged => "user_password_changed",
+            RecordKind::UserRemoved => "user_removed",
+            RecordKind::Login => "login",
         }
     }
 }

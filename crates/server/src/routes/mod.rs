@@ -1,6 +1,7 @@
 //! HTTP handlers, one file per resource.
 
 pub(crate) mod alerts;
+pub(crate) mod assets;
 pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod incidents;

@@ -3,6 +3,7 @@
 
 mod reads;
 mod schema;
+mod summary;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
 use crate::query::{AlertFilter, IncidentDetail, IncidentFilter, Page, PageRequest};
+use crate::summary::{Activity, IncidentCount};
 use crate::tokens::{NewToken, TokenInfo};
 use crate::{Findings, SeqRange, Store, StoreError};
 use writer::{EncodedBatch, Write};
@@ -243,5 +245,19 @@ impl Store for SqliteStore {
     async fn revoke_token(&self, name: &str) -> Result<bool, StoreError> {
         let name = name.to_string();
         self.write(|tx| Write::RevokeToken(name, tx)).await
+    }
+
+    async fn incident_counts(&self) -> Result<Vec<IncidentCount>, StoreError> {
+        self.read(summary::incident_counts).await
+    }
+
+    async fn activity(
+        &self,
+        since: DateTime<Utc>,
+        bucket_seconds: u32,
+    ) -> Result<Activity, StoreError> {
+        let since_ms = since.timestamp_millis();
+        self.read(move |c| summary::activity(c, since_ms, bucket_seconds))
+            .await
     }
 }

@@ -60,6 +60,9 @@ const MIGRATIONS: &[&str] = &[
          created_ms INTEGER NOT NULL,
          revoked INTEGER NOT NULL DEFAULT 0
      );",
+    // 2: overview aggregates. Incidents by module (first detector), severity and status are
+    // counted from this covering expression index instead of 100,000 JSON bodies.
+    "CREATE INDEX incidents_module ON incidents(json_extract(body, '$.detectors[0]'), severity, status);",
 ];
 
 /// Brings the database up to the latest schema.

@@ -66,6 +66,41 @@ pub async fn run_all(store: &dyn Store) {
     retention_purges_only_old_batches(store).await;
     raw_ndjson_is_kept_and_reads_back_with_the_platform_ingest_time(store).await;
     tokens_are_hashed_scoped_and_revocable(store).await;
+    overview_counts_incidents_by_module_and_buckets_activity(store).await;
+}
+
+async fn overview_counts_incidents_by_module_and_buckets_activity(store: &dyn Store) {
+    let count = |counts: &[ensuresec_store::IncidentCount], status| {
+        counts
+            .iter()
+            .filter(|c| c.module == "overview-module" && c.status == status)
+            .map(|c| c.count)
+            .sum::<u64>()
+    };
+    let mut open = incident(9001, IncidentStatus::Open, "203.0.113.90");
+    open.detectors = vec!["overview-module".into(), "other".into()];
+    let mut closed = incident(9002, IncidentStatus::Resolved, "203.0.113.91");
+    closed.detectors = open.detectors.clone();
+    let at = t0() + Duration::days(30);
+    let mut late = alert(9001, Severity::Low, "203.0.113.90", Some(9001));
+    late.time = at + Duration::seconds(90);
+    store
+        .record(Findings {
+            alerts: vec![late],
+            incidents: vec![open, closed],
+            actions: vec![],
+        })
+        .await
+        .unwrap();
+    let counts = store.incident_counts().await.unwrap();
+    assert_eq!(count(&counts, IncidentStatus::Open), 1);
+    assert_eq!(count(&counts, IncidentStatus::Resolved), 1);
+    assert!(
+        counts.iter().all(|c| c.module != "other"),
+        "grouped by the first detector only"
+    );
+    let activity = store.activity(at, 60).await.unwrap();
+    assert_eq!(activity.alerts, vec![(at.timestamp() + 60, 1)]);
 }
 
 async fn events_get_consecutive_sequence_numbers(store: &dyn Store) {

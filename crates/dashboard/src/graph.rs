@@ -1,0 +1,231 @@
+//! Graph drawings as SVG, laid out on the server: columns by dependency level (the asset graph)
+//! or by distance from the origin (a cascade), one row per asset in a column, curved edges from
+//! what is needed to what needs it. Nodes carry CSS classes for layer and status, so that the
+//! live script only flips classes.
+
+use std::collections::HashMap;
+
+use ensuresec_assets::{AssetModel, Cascade};
+
+const NODE_W: usize = 190;
+const NODE_H: usize = 38;
+const COL_GAP: usize = 70;
+const ROW_GAP: usize = 14;
+const PAD: usize = 10;
+
+/// A laid-out drawing.
+pub(crate) struct Svg {
+    /// Total width.
+    pub width: usize,
+    /// Total height.
+    pub height: usize,
+    /// Boxes.
+    pub nodes: Vec<Node>,
+    /// Curves.
+    pub edges: Vec<EdgeLine>,
+}
+
+/// A box.
+pub(crate) struct Node {
+    /// Asset id (also the link target and the live script's key).
+    pub id: String,
+    /// First line.
+    pub label: String,
+    /// Second line (type, or impact and delay in a cascade).
+    pub note: String,
+    /// Left.
+    pub x: usize,
+    /// Top.
+    pub y: usize,
+    /// CSS classes.
+    pub class: String,
+}
+
+impl Node {
+    /// Text x.
+    pub fn tx(&self) -> usize {
+        self.x + 8
+    }
+    /// First text line y.
+    pub fn ty(&self) -> usize {
+        self.y + 16
+    }
+    /// Second text line y.
+    pub fn ty2(&self) -> usize {
+        self.y + 31
+    }
+    /// Box width.
+    pub fn w(&self) -> usize {
+        NODE_W
+    }
+    /// Box height.
+    pub fn h(&self) -> usize {
+        NODE_H
+    }
+}
+
+/// A curve with its SVG path and CSS class (the dependency kind).
+pub(crate) struct EdgeLine {
+    /// The `d` attribute.
+    pub d: String,
+    /// CSS class.
+    pub class: String,
+}
+
+/// Labels longer than a box holds are cut, with the full name in the node's tooltip.
+fn fit(label: &str) -> String {
+    const MAX: usize = 26;
+    if label.chars().count() <= MAX {
+        label.to_string()
+    } else {
+        let cut: String = label.chars().take(MAX - 1).collect();
+        format!("{cut}…")
+    }
+}
+
+fn position(col: usize, row: usize) -> (usize, usize) {
+    (
+        PAD + col * (NODE_W + COL_GAP),
+        PAD + row * (NODE_H + ROW_GAP),
+    )
+}
+
+fn curve(from: (usize, usize), to: (usize, usize)) -> String {
+    let (x1, y1) = (from.0 + NODE_W, from.1 + NODE_H / 2);
+    let (x2, y2) = (to.0, to.1 + NODE_H / 2);
+    let mid = (x1 + x2) / 2;
+    format!("M{x1} {y1} C{mid} {y1} {mid} {y2} {x2} {y2}")
+}
+
+fn finish(cols: &[Vec<usize>], nodes: Vec<Node>, edges: Vec<EdgeLine>) -> Svg {
+    let rows = cols.iter().map(Vec::len).max().unwrap_or(0);
+    let (w, h) = position(cols.len(), rows);
+    Svg {
+        width: w.max(NODE_W + 2 * PAD),
+        height: h.max(NODE_H + 2 * PAD),
+        nodes,
+        edges,
+    }
+}
+
+/// The whole model; `status` gives the worst open severity per asset id, for colouring;
+/// `include` filters assets (partners see their own).
+pub(crate) fn asset_graph(
+    model: &AssetModel,
+    status: &HashMap<String, &'static str>,
+    include: impl Fn(&ensuresec_assets::Asset) -> bool,
+) -> Svg {
+    let assets = model.assets();
+    let shown: Vec<usize> = (0..assets.len()).filter(|&i| include(&assets[i])).collect();
+    // Level = 1 + the deepest level among what it needs; bounded rounds so cycles end.
+    let mut level = vec![0usize; assets.len()];
+    for _ in 0..assets.len().min(64) {
+        let mut changed = false;
+        for (i, a) in assets.iter().enumerate() {
+            let l = a
+                .depends_on
+                .iter()
+                .filter_map(|d| model.index_of(&d.asset))
+                .map(|j| level[j] + 1)
+                .max()
+                .unwrap_or(0);
+            if l > level[i] {
+                level[i] = l.min(63);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut cols: Vec<Vec<usize>> = Vec::new();
+    let mut place = HashMap::new();
+    for &i in &shown {
+        let c = level[i];
+        if cols.len() <= c {
+            cols.resize(c + 1, Vec::new());
+        }
+        place.insert(i, position(c, cols[c].len()));
+        cols[c].push(i);
+    }
+    let nodes = shown
+        .iter()
+        .map(|&i| {
+            let a = &assets[i];
+            let (x, y) = place[&i];
+            let state = status.get(&a.id).copied().unwrap_or("ok");
+            Node {
+                id: a.id.clone(),
+                label: fit(&a.name),
+                note: format!("{} · {}", a.asset_type.as_str(), a.criticality.as_str()),
+                x,
+                y,
+                class: format!("layer-{} status-{state}", a.layer.as_str()),
+            }
+        })
+        .collect();
+    let mut edges = Vec::new();
+    for &i in &shown {
+        for d in &assets[i].depends_on {
+            if let Some(j) = model.index_of(&d.asset).filter(|j| place.contains_key(j)) {
+                edges.push(EdgeLine {
+                    d: curve(place[&j], place[&i]),
+                    class: format!("edge kind-{}", d.kind.as_str()),
+                });
+            }
+        }
+    }
+    finish(&cols, nodes, edges)
+}
+
+/// A cascade: the origin on the left, each affected asset in the column of its distance, edges
+/// along the worst paths.
+pub(crate) fn cascade_graph(model: &AssetModel, cascade: &Cascade) -> Svg {
+    let mut cols: Vec<Vec<usize>> = Vec::new();
+    let mut place: HashMap<&str, (usize, usize)> = HashMap::new();
+    for (k, a) in cascade.affected.iter().enumerate() {
+        let c = a.depth as usize;
+        if cols.len() <= c {
+            cols.resize(c + 1, Vec::new());
+        }
+        place.insert(a.id.as_str(), position(c, cols[c].len()));
+        cols[c].push(k);
+    }
+    let nodes = cascade
+        .affected
+        .iter()
+        .map(|a| {
+            let (x, y) = place[a.id.as_str()];
+            let name = model.get(&a.id).map_or(a.id.as_str(), |x| x.name.as_str());
+            let level = if a.depth == 0 {
+                "origin"
+            } else if a.impact >= 0.75 {
+                "high"
+            } else if a.impact >= 0.4 {
+                "medium"
+            } else {
+                "low"
+            };
+            Node {
+                id: a.id.clone(),
+                label: fit(name),
+                note: format!("{:.0}% · +{} min", a.impact * 100.0, a.delay_minutes),
+                x,
+                y,
+                class: format!("impact-{level}"),
+            }
+        })
+        .collect();
+    let edges = cascade
+        .affected
+        .iter()
+        .filter_map(|a| {
+            let parent = a.parent.as_deref()?;
+            Some(EdgeLine {
+                d: curve(*place.get(parent)?, place[a.id.as_str()]),
+                class: format!("edge kind-{}", a.via.map_or("service", |k| k.as_str())),
+            })
+        })
+        .collect();
+    finish(&cols, nodes, edges)
+}

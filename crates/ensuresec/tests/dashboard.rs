@@ -1,0 +1,306 @@
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
+//! The asset API and the dashboard's HTTP guarantees against the real binary: assets and their
+//! cascade, session cookie flags, CSP, CSRF on login, roles, partner visibility.
+
+mod support;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use support::{Server, TOKEN, client, post_events, stuffing};
+
+fn shop_model() -> String {
+    format!("{}/../assets/models/shop.yaml", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn add_user(data: &Path, args: &[&str], password: &str) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+        .args(["users", "add"])
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+/// A client that does not follow redirects (cookies are passed by hand: the session cookie is
+/// `Secure`, which a client library's cookie jar would not send over plain http).
+fn browser() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The `name=value` part of a response's `Set-Cookie`.
+fn set_cookie(r: &reqwest::blocking::Response) -> String {
+    let v = r.headers()["set-cookie"].to_str().unwrap();
+    v.split(';').next().unwrap().to_string()
+}
+
+/// A logged-in user: GETs with the session cookie.
+struct Session {
+    cookie: String,
+}
+
+impl Session {
+    fn get(&self, server: &Server, path: &str) -> reqwest::blocking::Response {
+        browser()
+            .get(server.url(path))
+            .header("cookie", &self.cookie)
+            .send()
+            .unwrap()
+    }
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    html[at..at + 64].to_string()
+}
+
+fn login(server: &Server, name: &str, password: &str) -> Session {
+    let c = browser();
+    let page = c.get(server.url("/ui/login")).send().unwrap();
+    let login_cookie = set_cookie(&page);
+    let form = page.text().unwrap();
+    let r = c
+        .post(server.url("/ui/login"))
+        .header("cookie", login_cookie)
+        .form(&[
+            ("name", name),
+            ("password", password),
+            ("csrf", &hidden_csrf(&form)),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303, "login of {name}");
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    for flag in ["HttpOnly", "Secure", "SameSite=Strict"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    Session {
+        cookie: set_cookie(&r),
+    }
+}
+
+#[test]
+fn assets_api_lists_assets_and_computes_the_cascade() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &["--assets", &shop_model()]);
+    let c = client();
+    let list: Value = c
+        .get(server.url("/v1/assets"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(list["items"].as_array().unwrap().len() >= 20);
+    let one: Value = c
+        .get(server.url("/v1/assets/app-hosts"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(one["asset"]["type"], "host");
+    assert!(
+        one["dependents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d == "web-frontend")
+    );
+    let impact: Value = c
+        .get(server.url("/v1/assets/app-hosts/impact?min_impact=0.1"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let checkout = impact["affected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "checkout")
+        .unwrap();
+    assert_eq!(checkout["parent"], "web-frontend");
+    assert!(impact["business_impact_per_hour"].as_f64().unwrap() > 6000.0);
+    assert_eq!(
+        c.get(server.url("/v1/assets/nope/impact"))
+            .bearer_auth(TOKEN)
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        c.get(server.url("/v1/assets")).send().unwrap().status(),
+        401
+    );
+    let bad = c
+        .get(server.url("/v1/assets/edge/impact?min_impact=2"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+#[test]
+fn dashboard_sessions_roles_and_partner_visibility() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    add_user(&data, &["admin1", "--role", "admin"], "admin password 123");
+    add_user(
+        &data,
+        &["viewer1", "--role", "viewer"],
+        "viewer password 123",
+    );
+    add_user(
+        &data,
+        &[
+            "courier",
+            "--role",
+            "partner",
+            "--partner",
+            "parcel-express",
+        ],
+        "partner password 123",
+    );
+    let server = Server::start(&data, &["--assets", &shop_model()]);
+
+    // Without a session: to the login page; the CSP is on every answer.
+    let anon = browser().get(server.url("/ui/incidents")).send().unwrap();
+    assert_eq!(anon.status(), 303);
+    let csp = anon.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    // A login without the form's CSRF token is refused.
+    let forged = browser()
+        .post(server.url("/ui/login"))
+        .header("cookie", format!("es_login_csrf={}", "b".repeat(64)))
+        .form(&[
+            ("name", "admin1"),
+            ("password", "admin password 123"),
+            ("csrf", &"a".repeat(64)),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+
+    assert_eq!(
+        post_events(&server, stuffing("203.0.113.50", 30)).status(),
+        200
+    );
+    let admin = login(&server, "admin1", "admin password 123");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let list = loop {
+        let html = admin.get(&server, "/ui/incidents").text().unwrap();
+        if html.contains("203.0.113.50") || std::time::Instant::now() > deadline {
+            break html;
+        }
+    };
+    assert!(
+        list.contains("203.0.113.50") && list.contains("/ui/assets/identity"),
+        "{list}"
+    );
+    assert_eq!(admin.get(&server, "/ui/users").status(), 200);
+    let overview = admin.get(&server, "/ui/").text().unwrap();
+    assert!(overview.contains("<td>threshold</td>") && overview.contains("id=\"activity-data\""));
+    let found = admin
+        .get(&server, "/ui/search?q=203.0.113.50")
+        .text()
+        .unwrap();
+    assert!(found.contains("href=\"/ui/incidents/1\""), "{found}");
+    let found = admin.get(&server, "/ui/search?q=checkout").text().unwrap();
+    assert!(found.contains("href=\"/ui/assets/checkout\""), "{found}");
+    let identity = admin.get(&server, "/ui/assets/identity").text().unwrap();
+    assert!(
+        identity.contains("data-asset=\"checkout\""),
+        "the cascade reaches checkout"
+    );
+
+    let viewer = login(&server, "viewer1", "viewer password 123");
+    assert!(
+        viewer
+            .get(&server, "/ui/incidents")
+            .text()
+            .unwrap()
+            .contains("203.0.113.50")
+    );
+    assert_eq!(viewer.get(&server, "/ui/users").status(), 403);
+
+    // The partner sees neither the login-service incident nor assets outside its own.
+    let partner = login(&server, "courier", "partner password 123");
+    let theirs = partner.get(&server, "/ui/incidents").text().unwrap();
+    assert!(
+        !theirs.contains("203.0.113.50"),
+        "partner sees another's incident"
+    );
+    assert_eq!(partner.get(&server, "/ui/incidents/1").status(), 404);
+    assert_eq!(partner.get(&server, "/ui/assets/identity").status(), 404);
+    assert_eq!(
+        partner.get(&server, "/ui/assets/parcel-lockers").status(),
+        200
+    );
+}
+
+fn users_cmd(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+        .arg("users")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn users_command_manages_accounts_and_audits_each_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    add_user(&data, &["frank", "--role", "analyst"], "frank password 123");
+    let inbox = || {
+        std::fs::read_dir(data.join("ledger-inbox"))
+            .unwrap()
+            .count()
+    };
+    assert_eq!(inbox(), 1, "the creation waits in the audit-log inbox");
+    let out = users_cmd(
+        &data,
+        &["role", "frank", "partner", "--partner", "parcel-express"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = String::from_utf8(users_cmd(&data, &["list"]).stdout).unwrap();
+    assert!(
+        list.contains("frank") && list.contains("parcel-express"),
+        "{list}"
+    );
+    let bad = users_cmd(&data, &["role", "frank", "superuser"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role"));
+    // A partner without a partner organisation is refused, naming why.
+    let out = users_cmd(&data, &["role", "frank", "partner"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs the partner"));
+    assert!(users_cmd(&data, &["remove", "frank"]).status.success());
+    assert!(
+        !String::from_utf8(users_cmd(&data, &["list"]).stdout)
+            .unwrap()
+            .contains("frank")
+    );
+    assert_eq!(inbox(), 3, "created, role changed, removed");
+}

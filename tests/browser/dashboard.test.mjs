@@ -1,0 +1,178 @@
+// The dashboard in a real headless Chromium: log in, see an incident injected through the API
+// appear live, open it with its affected assets and cascade, check what a viewer may not do and
+// that the Content-Security-Policy is sent. Saves screenshots of the main pages.
+//
+// Needs: the built `ensuresec` binary (DASHBOARD_TEST_BIN) and Chromium (CHROMIUM, default
+// /usr/bin/chromium). Run by scripts/test.sh after `cargo test`.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, existsSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const BIN = process.env.DASHBOARD_TEST_BIN || join(ROOT, "target/debug/ensuresec");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const TOKEN = "es_browser_test_admin_token_0123";
+const SHOTS = join(ROOT, "docs/screenshots");
+const ADMIN = ["alice", "correct horse battery staple"];
+const VIEWER = ["victor", "viewer password 123"];
+
+const missing = [BIN, CHROMIUM].filter((p) => !existsSync(p));
+if (missing.length && process.env.CI === "true") {
+  throw new Error(`browser tests need ${missing.join(", ")}`);
+}
+const skip = missing.length ? `missing ${missing.join(", ")}` : false;
+
+let server, base, browser, dataDir;
+
+function users(args, password) {
+  execFileSync(BIN, ["users", ...args, "--data-dir", dataDir], { input: password + "\n" });
+}
+
+before(async () => {
+  if (skip) return;
+  dataDir = mkdtempSync(join(tmpdir(), "ensuresec-browser-"));
+  users(["add", ADMIN[0], "--role", "admin"], ADMIN[1]);
+  users(["add", VIEWER[0], "--role", "viewer"], VIEWER[1]);
+  server = spawn(BIN, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir,
+    "--assets", join(ROOT, "crates/assets/models/shop.yaml")], {
+    env: { ...process.env, ENSURESEC_ADMIN_TOKEN: TOKEN, ENSURESEC_LOG: "warn" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  base = await new Promise((ok, fail) => {
+    const lines = createInterface({ input: server.stdout });
+    lines.on("line", (l) => {
+      const m = l.match(/listening on .*?(http:\/\/[0-9.:]+)/);
+      if (m) ok(m[1]);
+    });
+    server.on("exit", (code) => fail(new Error(`server exited with ${code}`)));
+  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) server.kill("SIGKILL");
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function login(context, [name, password]) {
+  const page = await context.newPage();
+  await page.goto(base + "/ui/login");
+  await page.fill("input[name=name]", name);
+  await page.fill("input[name=password]", password);
+  await Promise.all([page.waitForURL(base + "/ui/"), page.click("button[type=submit]")]);
+  return page;
+}
+
+// A request from inside the page, with the browser's own cookies (Secure cookies included).
+async function inPage(page, url, form) {
+  return page.evaluate(async ([url, form]) => {
+    const init = { redirect: "manual" };
+    if (form) {
+      init.method = "POST";
+      init.body = new URLSearchParams(form);
+    }
+    const r = await fetch(url, init);
+    return { status: r.status, text: await r.text() };
+  }, [url, form]);
+}
+
+function stuffing(ip, n) {
+  const lines = [];
+  for (let i = 0; i < n; i++) {
+    const s = String(i % 60).padStart(2, "0"), m = String(Math.floor(i / 60)).padStart(2, "0");
+    lines.push(JSON.stringify({ type: "auth", time: `2026-11-21T10:${m}:${s}Z`, source: "test",
+      data: { account: `victim${i}`, ip, action: "login", outcome: "failure" } }));
+  }
+  return lines.join("\n");
+}
+
+test("unauthenticated pages redirect to the login, with the CSP on every answer", { skip }, async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const response = await page.goto(base + "/ui/incidents");
+  assert.equal(new URL(page.url()).pathname, "/ui/login");
+  const csp = response.headers()["content-security-policy"];
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  // An unknown user: a wrong password for a real one would throttle its next login.
+  await page.fill("input[name=name]", "mallory");
+  await page.fill("input[name=password]", "wrong password here");
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#login-message");
+  assert.match(await page.textContent("#login-message"), /Wrong user name or password/);
+  await context.close();
+});
+
+test("an incident posted through the API appears live, with its assets and cascade", { skip }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await login(context, ADMIN);
+  const violations = [];
+  page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
+  await page.screenshot({ path: join(SHOTS, "overview-empty.png") });
+  await page.goto(base + "/ui/incidents");
+  await page.waitForSelector("#live.on");
+  const posted = await fetch(base + "/v1/events", {
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/x-ndjson" },
+    body: stuffing("203.0.113.77", 30),
+  });
+  assert.equal(posted.status, 200);
+  const t0 = Date.now();
+  const row = await page.waitForSelector("tr[data-incident]", { timeout: 2000 });
+  const elapsed = Date.now() - t0;
+  assert.ok(elapsed <= 2000, `appeared after ${elapsed} ms`);
+  assert.match(await row.textContent(), /203\.0\.113\.77/);
+  assert.match(await row.textContent(), /identity/, "mapped to the login service asset");
+  await page.screenshot({ path: join(SHOTS, "incidents.png") });
+
+  await Promise.all([page.waitForURL(/\/ui\/incidents\/\d+$/), (await row.$("a")).click()]);
+  await page.waitForSelector("#affected .affected[data-asset=identity]");
+  const cascade = await page.$$eval("#affected g.node", (nodes) => nodes.map((n) => n.dataset.asset));
+  assert.ok(cascade.includes("identity") && cascade.includes("checkout"), cascade.join(","));
+  assert.ok((await page.$$("#affected path.edge")).length >= cascade.length - 1);
+  assert.match(await page.textContent("#receipt"), /audit-log receipt/);
+  const receipt = await inPage(page, await page.getAttribute("#receipt", "href"));
+  assert.equal(receipt.status, 200);
+  assert.ok(JSON.parse(receipt.text), "the receipt is JSON");
+  await page.screenshot({ path: join(SHOTS, "incident.png"), fullPage: true });
+
+  await page.goto(base + "/ui/assets");
+  const identity = await page.getAttribute("g.node[data-asset=identity]", "class");
+  assert.match(identity, /status-(high|critical|medium|low)/, identity);
+  await page.screenshot({ path: join(SHOTS, "assets.png"), fullPage: true });
+
+  await page.goto(base + "/ui/");
+  await page.waitForSelector("#rates .uplot");
+  assert.match(await page.textContent("#counts"), /threshold/);
+  await page.screenshot({ path: join(SHOTS, "overview.png"), fullPage: true });
+  assert.deepEqual(violations, []);
+  await context.close();
+});
+
+test("a viewer cannot manage users: 403 for the page and for a forged role change", { skip }, async () => {
+  const context = await browser.newContext();
+  const page = await login(context, VIEWER);
+  assert.equal(await page.$("nav a[href='/ui/users']"), null);
+  assert.equal((await inPage(page, "/ui/users")).status, 403);
+  const csrf = await page.getAttribute("form.logout input[name=csrf]", "value");
+  const change = await inPage(page, "/ui/users/alice/role", { csrf, role: "viewer", partner: "" });
+  assert.equal(change.status, 403);
+  const adminContext = await browser.newContext();
+  const admin = await login(adminContext, ADMIN);
+  await admin.goto(base + "/ui/users");
+  assert.match(await admin.textContent("tr[data-user=alice]"), /admin/);
+  // The admin's own change without the right CSRF token is refused too.
+  const forged = await inPage(admin, "/ui/users/victor/role", { csrf: "0".repeat(64), role: "admin", partner: "" });
+  assert.equal(forged.status, 403);
+  assert.match((await inPage(admin, "/ui/users")).text, /victor<\/td><td>viewer/);
+  await admin.screenshot({ path: join(SHOTS, "users.png") });
+  await adminContext.close();
+  await context.close();
+});
