@@ -70,6 +70,8 @@ pub struct Config {
     pub ledger: crate::ledger::LedgerConfig,
     /// Event sources `serve` runs besides the HTTP API.
     pub sources: SourcesConfig,
+    /// Response and mitigation: playbooks, webhooks, e-mail, firewall.
+    pub respond: ensuresec_respond::RespondConfig,
 }
 
 /// `[sources]`

@@ -16,6 +16,7 @@ pub mod ledger;
 mod openapi;
 mod params;
 mod platform;
+pub mod respond;
 mod routes;
 pub mod telemetry;
 

@@ -28,6 +28,16 @@ pub enum RecordKind {
     TokenRevoked,
     /// The configuration the platform started with.
     Config,
+    /// A decision was made (ban, throttle, challenge, review).
+    Decision,
+    /// A decision was revoked or lapsed.
+    DecisionDeleted,
+    /// A playbook step changed state (awaiting approval, approved, done, skipped, failed…).
+    ResponseStep,
+    /// A webhook or e-mail was delivered, dead-lettered or replayed.
+    Delivery,
+    /// The fail-safe switch moved.
+    FailSafe,
 }
 
 impl RecordKind {
@@ -40,6 +50,11 @@ impl RecordKind {
             RecordKind::TokenCreated => "token_created",
             RecordKind::TokenRevoked => "token_revoked",
             RecordKind::Config => "config",
+            RecordKind::Decision => "decision",
+            RecordKind::DecisionDeleted => "decision_deleted",
+            RecordKind::ResponseStep => "response_step",
+            RecordKind::Delivery => "delivery",
+            RecordKind::FailSafe => "failsafe",
         }
     }
 }
