@@ -1,6 +1,9 @@
 //! One module per subcommand.
 
 pub mod config;
+pub mod deadletters;
+pub mod decisions;
+pub mod incidents;
 pub mod ingest;
 pub mod ledger;
 pub mod rules;

@@ -1,6 +1,8 @@
 //! HTTP handlers, one file per resource.
 
 pub(crate) mod alerts;
+pub(crate) mod decisions;
+pub(crate) mod response;
 pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod incidents;
