@@ -155,12 +155,22 @@ fn status_changes_record_who_and_why_and_closed_incidents_take_no_more_alerts() 
     let out = c.correlate(vec![alert("10.0.0.9", "a", 0, Severity::High)], t0());
     let id = out.opened[0];
     let moved = c
-        .transition(id, None, IncidentStatus::Mitigating, "playbook:x", "step ban", t0())
+        .transition(
+            id,
+            None,
+            IncidentStatus::Mitigating,
+            "playbook:x",
+            "step ban",
+            t0(),
+        )
         .unwrap();
     let incident = &moved.incidents[0];
     assert_eq!(incident.status, IncidentStatus::Mitigating);
     let last = incident.history.last().unwrap();
-    assert_eq!((last.from, last.by.as_str()), (Some(IncidentStatus::Open), "playbook:x"));
+    assert_eq!(
+        (last.from, last.by.as_str()),
+        (Some(IncidentStatus::Open), "playbook:x")
+    );
     assert_eq!(moved.actions[0].kind, "status_change");
     assert_eq!(
         c.transition(id, None, IncidentStatus::Mitigating, "u", "again", t0())

@@ -9,7 +9,12 @@ use serde_json::Value;
 #[derive(clap::Args, Clone)]
 pub struct Remote {
     /// The server.
-    #[arg(long, env = "ENSURESEC_SERVER", default_value = "http://127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "ENSURESEC_SERVER",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
     pub server: String,
     /// API token (read scope to list, admin scope to change).
     #[arg(long, env = "ENSURESEC_TOKEN", hide_env_values = true, global = true)]
@@ -22,7 +27,12 @@ pub struct Remote {
 impl Remote {
     /// Sends one request and returns the JSON answer; a refusal becomes an error with the
     /// server's message.
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let token = self
             .token
             .as_deref()
@@ -36,7 +46,10 @@ impl Remote {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let resp = req.send().await.with_context(|| format!("cannot reach {url}"))?;
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {url}"))?;
         let status = resp.status();
         let value: Value = resp.json().await.unwrap_or(Value::Null);
         if !status.is_success() {

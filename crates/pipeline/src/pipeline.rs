@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use ensuresec_correlate::{Correlated, Correlator, CorrelatorConfig};
 use ensuresec_model::detector::DetectorFactory;
-use ensuresec_model::{Alert, Clock, Detector, EntityKind, EntityRef, Event, Incident, IncidentStatus};
+use ensuresec_model::{
+    Alert, Clock, Detector, EntityKind, EntityRef, Event, Incident, IncidentStatus,
+};
 use ensuresec_store::{Findings, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -365,14 +367,8 @@ impl Outputs {
                 return;
             }
         };
-        let result = correlator.transition(
-            c.incident,
-            stored,
-            c.to,
-            &c.by,
-            &c.reason,
-            self.clock.now(),
-        );
+        let result =
+            correlator.transition(c.incident, stored, c.to, &c.by, &c.reason, self.clock.now());
         match result {
             Ok(out) => {
                 let incident = out.incidents.first().cloned();

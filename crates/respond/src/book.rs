@@ -135,6 +135,14 @@ impl Book {
         Some(d)
     }
 
+    /// Notes the audit log index of a decision's record (known only after the append, which
+    /// bouncers do not wait for).
+    pub fn set_ledger_index(&self, id: DecisionId, index: u64) {
+        if let Some(d) = self.write().decisions.get_mut(&id) {
+            d.ledger_index = Some(index);
+        }
+    }
+
     /// One decision.
     pub fn get(&self, id: DecisionId) -> Option<Decision> {
         self.read().decisions.get(&id).cloned()

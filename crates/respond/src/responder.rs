@@ -198,6 +198,11 @@ impl Responder {
             self.book.insert(d.clone());
             metrics::counter!(m::DECISIONS, "type" => d.kind.as_str()).increment(1);
             d.ledger_index = self.journal.record(JournalKind::Decision, json!(d)).await;
+            if let Some(index) = d.ledger_index {
+                self.book.set_ledger_index(d.id, index);
+                let copy = d.clone();
+                self.db.call(move |c| db::update_decision(c, &copy)).await?;
+            }
             self.mirror_block(&d, now);
         }
         Ok(d)

@@ -9,9 +9,7 @@ use ensuresec_model::Limits;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::Platform;
-use crate::routes::{
-    alerts, decisions, events, health, incidents, ledger, meta, response, stream,
-};
+use crate::routes::{alerts, decisions, events, health, incidents, ledger, meta, response, stream};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -72,10 +70,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/failsafe",
             get(response::get_failsafe).put(response::put_failsafe),
         )
-        .route(
-            "/v1/decisions",
-            get(decisions::query).post(decisions::add),
-        )
+        .route("/v1/decisions", get(decisions::query).post(decisions::add))
         .route("/v1/decisions/stream", get(decisions::stream))
         .route("/v1/decisions/all", get(decisions::list_all))
         .route("/v1/decisions/{id}", delete(decisions::revoke))

@@ -195,7 +195,9 @@ impl Platform {
         });
         let lifecycle = pipeline.lifecycle();
         let respond_worker = responder.clone().map(|r| {
-            r.connect_lifecycle(Arc::new(crate::respond::PipelineLifecycle(lifecycle.clone())));
+            r.connect_lifecycle(Arc::new(crate::respond::PipelineLifecycle(
+                lifecycle.clone(),
+            )));
             tokio::spawn(r.run())
         });
         let ingestor = Ingestor::new(store.clone(), pipeline.handle(), clock.clone());

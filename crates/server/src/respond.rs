@@ -65,7 +65,8 @@ pub fn load_playbooks(config: &Config) -> Result<PlaybookSet, String> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: {e}"))?;
         let more = PlaybookSet::from_yaml(&name, &text).map_err(|e| e.to_string())?;
-        more.check_targets(&targets).map_err(|e| format!("{name}: {e}"))?;
+        more.check_targets(&targets)
+            .map_err(|e| format!("{name}: {e}"))?;
         set.merge(&name, more).map_err(|e| e.to_string())?;
     }
     Ok(set)
@@ -104,7 +105,8 @@ pub async fn responder(
     } else {
         None
     };
-    let db = Db::open(&config.storage.data_dir.join("respond.sqlite")).map_err(|e| e.to_string())?;
+    let db =
+        Db::open(&config.storage.data_dir.join("respond.sqlite")).map_err(|e| e.to_string())?;
     let journal: Arc<dyn Journal> = match ledger {
         Some(l) => Arc::new(LedgerJournal(l)),
         None => Arc::new(NoJournal),

@@ -30,7 +30,14 @@ pub async fn run(remote: Remote, command: Command) -> anyhow::Result<ExitCode> {
             let items = v["items"].as_array().cloned().unwrap_or_default();
             print_items(
                 &items,
-                &["id", "channel", "target", "attempts", "last_error", "incident_id"],
+                &[
+                    "id",
+                    "channel",
+                    "target",
+                    "attempts",
+                    "last_error",
+                    "incident_id",
+                ],
                 json,
             );
         }

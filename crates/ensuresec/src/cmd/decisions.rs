@@ -48,12 +48,24 @@ pub async fn run(remote: Remote, command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::List { limit, json } => {
             let v = remote
-                .call(Method::GET, &format!("/v1/decisions/all?limit={limit}"), None)
+                .call(
+                    Method::GET,
+                    &format!("/v1/decisions/all?limit={limit}"),
+                    None,
+                )
                 .await?;
             let items = v["items"].as_array().cloned().unwrap_or_default();
             print_items(
                 &items,
-                &["id", "type", "scope", "value", "origin", "until", "incident_id"],
+                &[
+                    "id",
+                    "type",
+                    "scope",
+                    "value",
+                    "origin",
+                    "until",
+                    "incident_id",
+                ],
                 json,
             );
         }
@@ -75,7 +87,11 @@ pub async fn run(remote: Remote, command: Command) -> anyhow::Result<ExitCode> {
             let d = &v["items"][0];
             println!(
                 "decision {}: {} {} {} until {}",
-                d["id"], kind, scope, value, d["until"].as_str().unwrap_or("?")
+                d["id"],
+                kind,
+                scope,
+                value,
+                d["until"].as_str().unwrap_or("?")
             );
         }
         Command::Revoke { id } => {

@@ -68,7 +68,11 @@ pub enum Command {
 /// Runs an `incidents` subcommand.
 pub async fn run(remote: Remote, command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::List { status, limit, json } => {
+        Command::List {
+            status,
+            limit,
+            json,
+        } => {
             let mut path = format!("/v1/incidents?limit={}", limit.clamp(1, 1000));
             if let Some(s) = status {
                 path.push_str(&format!("&status={s}"));
@@ -77,12 +81,21 @@ pub async fn run(remote: Remote, command: Command) -> anyhow::Result<ExitCode> {
             let items = v["items"].as_array().cloned().unwrap_or_default();
             print_items(
                 &items,
-                &["id", "status", "severity", "title", "alert_count", "last_seen"],
+                &[
+                    "id",
+                    "status",
+                    "severity",
+                    "title",
+                    "alert_count",
+                    "last_seen",
+                ],
                 json,
             );
         }
         Command::Show { id } => {
-            let mut v = remote.call(Method::GET, &format!("/v1/incidents/{id}"), None).await?;
+            let mut v = remote
+                .call(Method::GET, &format!("/v1/incidents/{id}"), None)
+                .await?;
             if let Ok(steps) = remote
                 .call(Method::GET, &format!("/v1/incidents/{id}/steps"), None)
                 .await
@@ -99,18 +112,29 @@ pub async fn run(remote: Remote, command: Command) -> anyhow::Result<ExitCode> {
                     Some(json!({"status": status, "reason": reason})),
                 )
                 .await?;
-            println!("incident {id} is now {}", v["status"].as_str().unwrap_or("?"));
+            println!(
+                "incident {id} is now {}",
+                v["status"].as_str().unwrap_or("?")
+            );
         }
         Command::Approve { id, step } => decide(&remote, id, &step, "approve").await?,
         Command::Reject { id, step } => decide(&remote, id, &step, "reject").await?,
         Command::Pending { json } => {
             let v = remote.call(Method::GET, "/v1/approvals", None).await?;
             let items = v["items"].as_array().cloned().unwrap_or_default();
-            print_items(&items, &["incident_id", "playbook", "step_id", "deadline"], json);
+            print_items(
+                &items,
+                &["incident_id", "playbook", "step_id", "deadline"],
+                json,
+            );
         }
         Command::BreachDraft { id } => {
             let v = remote
-                .call(Method::GET, &format!("/v1/incidents/{id}/breach-draft"), None)
+                .call(
+                    Method::GET,
+                    &format!("/v1/incidents/{id}/breach-draft"),
+                    None,
+                )
                 .await?;
             println!("{}", v["text"].as_str().unwrap_or_default());
         }
@@ -120,8 +144,15 @@ pub async fn run(remote: Remote, command: Command) -> anyhow::Result<ExitCode> {
 
 async fn decide(remote: &Remote, id: u64, step: &str, verb: &str) -> anyhow::Result<()> {
     let v = remote
-        .call(Method::POST, &format!("/v1/incidents/{id}/steps/{step}/{verb}"), None)
+        .call(
+            Method::POST,
+            &format!("/v1/incidents/{id}/steps/{step}/{verb}"),
+            None,
+        )
         .await?;
-    println!("step `{step}` of incident {id}: {}", v["note"].as_str().unwrap_or(verb));
+    println!(
+        "step `{step}` of incident {id}: {}",
+        v["note"].as_str().unwrap_or(verb)
+    );
     Ok(())
 }

@@ -57,6 +57,15 @@ fn body(d: &Decision) -> Result<String, DbError> {
     serde_json::to_string(d).map_err(|e| DbError::Corrupt(e.to_string()))
 }
 
+/// Rewrites a stored decision's record (to add its audit log index).
+pub fn update_decision(conn: &mut Connection, d: &Decision) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE decisions SET body = ?1 WHERE id = ?2",
+        params![body(d)?, d.id as i64],
+    )?;
+    Ok(())
+}
+
 /// Marks a decision deleted (revoked or lapsed) at `at`; `None` if unknown or already deleted.
 pub fn delete_decision(
     conn: &mut Connection,

@@ -92,7 +92,12 @@ pub(crate) async fn stream(
     };
     let r = responder(&state)?;
     let now = state.platform.clock().now();
-    Ok(Json(r.book().stream(&key.token.name, startup, &filter, now)))
+    Ok(Json(r.book().stream(
+        &key.token.name,
+        startup,
+        &filter,
+        now,
+    )))
 }
 
 #[utoipa::path(
@@ -120,7 +125,9 @@ pub(crate) async fn query(
 ) -> Result<Json<Option<Vec<CsDecision>>>, ApiError> {
     let p = Params::parse(
         query.as_deref(),
-        &["ip", "range", "scope", "value", "type", "origins", "contains"],
+        &[
+            "ip", "range", "scope", "value", "type", "origins", "contains",
+        ],
     )?;
     let scope = match p.text("scope") {
         Some(s) => Some(s.parse::<DecisionScope>().map_err(|m| ApiError::BadParam {
@@ -129,8 +136,18 @@ pub(crate) async fn query(
         })?),
         None => None,
     };
-    let (ip, range, value, kind) = (p.text("ip"), p.text("range"), p.text("value"), p.text("type"));
-    let (ip, range, value, kind) = (ip.as_deref(), range.as_deref(), value.as_deref(), kind.as_deref());
+    let (ip, range, value, kind) = (
+        p.text("ip"),
+        p.text("range"),
+        p.text("value"),
+        p.text("type"),
+    );
+    let (ip, range, value, kind) = (
+        ip.as_deref(),
+        range.as_deref(),
+        value.as_deref(),
+        kind.as_deref(),
+    );
     let r = responder(&state)?;
     let now = state.platform.clock().now();
     let found: Vec<CsDecision> = r
@@ -164,11 +181,19 @@ fn in_range(ip: &str, range: &str) -> bool {
     };
     match (ip, net) {
         (std::net::IpAddr::V4(a), std::net::IpAddr::V4(n)) if bits <= 32 => {
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             u32::from(a) & mask == u32::from(n) & mask
         }
         (std::net::IpAddr::V6(a), std::net::IpAddr::V6(n)) if bits <= 128 => {
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             u128::from(a) & mask == u128::from(n) & mask
         }
         _ => false,
@@ -193,9 +218,14 @@ pub(crate) async fn list_all(
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let p = Params::parse(query.as_deref(), &["limit"])?;
-    let limit = p.parsed::<usize>("limit")?.unwrap_or(1000).clamp(1, 100_000);
+    let limit = p
+        .parsed::<usize>("limit")?
+        .unwrap_or(1000)
+        .clamp(1, 100_000);
     let r = responder(&state)?;
-    let items = r.book().active(state.platform.clock().now(), limit, |_| true);
+    let items = r
+        .book()
+        .active(state.platform.clock().now(), limit, |_| true);
     Ok(Json(json!({ "items": items })))
 }
 
@@ -258,7 +288,9 @@ pub(crate) async fn revoke(
         message: format!("`{id}` is not a decision id"),
     })?;
     let r = responder(&state)?;
-    Ok(Json(r.revoke(id, &format!("api:{}", auth.token.name)).await?))
+    Ok(Json(
+        r.revoke(id, &format!("api:{}", auth.token.name)).await?,
+    ))
 }
 
 #[cfg(test)]

@@ -65,7 +65,12 @@ pub(crate) async fn set_status(
     state
         .platform
         .lifecycle()
-        .change(id, body.status, format!("user:{}", auth.token.name), body.reason)
+        .change(
+            id,
+            body.status,
+            format!("user:{}", auth.token.name),
+            body.reason,
+        )
         .await
         .map(Json)
         .map_err(ApiError::Conflict)
