@@ -490,7 +490,6 @@ mod tests {
 ";
 
     #[test]
-    #[test]
     fn a_good_playbook_loads() {
         let set = load(GOOD).unwrap();
         let p = &set.playbooks[0];
