@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 # System packages the tests need (none beyond a C compiler yet; libmodsecurity3 and the CRS are
 # needed only by bench/webattack.sh, which installs them itself); installed only when missing.
 need=()
-for tool in cc:gcc pkg-config:pkg-config; do
+# The response tests talk to a real CrowdSec bouncer and use nftables in a network namespace.
+for tool in cc:gcc pkg-config:pkg-config crowdsec-custom-bouncer:crowdsec-custom-bouncer nft:nftables; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -18,5 +19,8 @@ if [ ${#need[@]} -gt 0 ]; then
     sudo apt-get update -qq && sudo apt-get install -y -qq "${need[@]}"
   fi
 fi
+
+# The response tests send e-mail to a real SMTP server (aiosmtpd, from PyPI).
+python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q aiosmtpd
 
 cargo test --workspace --locked "$@"

@@ -68,7 +68,8 @@ fn start_receiver() -> (String, Arc<Mutex<Seen>>) {
                                 .to_string()
                         };
                         let ts: i64 = h("x-ensuresec-timestamp").parse().unwrap_or(0);
-                        #[allow(clippy::disallowed_methods)] // the receiver is the outside world: it checks freshness on its own clock
+                        #[allow(clippy::disallowed_methods)]
+                        // the receiver is the outside world: it checks freshness on its own clock
                         let now = chrono::Utc::now().timestamp();
                         let mut s = state.lock().unwrap();
                         if ensuresec_respond::sign::verify(

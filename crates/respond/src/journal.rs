@@ -26,6 +26,20 @@ pub trait Journal: Send + Sync + 'static {
     /// Appends `record`; returns its leaf index, or `None` when there is no log or it failed
     /// (the failure is the journal's to report: responding goes on).
     async fn record(&self, kind: JournalKind, record: serde_json::Value) -> Option<u64>;
+
+    /// Appends many records of one kind; returns their leaf indexes in order (`None` each on
+    /// failure). The default appends them one by one.
+    async fn record_many(
+        &self,
+        kind: JournalKind,
+        records: Vec<serde_json::Value>,
+    ) -> Vec<Option<u64>> {
+        let mut out = Vec::with_capacity(records.len());
+        for r in records {
+            out.push(self.record(kind, r).await);
+        }
+        out
+    }
 }
 
 /// No audit log (the ledger is disabled, or in tests of the engine alone).

@@ -169,16 +169,49 @@ impl Responder {
         Ok(())
     }
 
-    /// Makes a decision by hand (API, CLI).
-    pub async fn decide(&self, new: NewDecision, origin: &str) -> Result<Decision, RespondError> {
-        validate_value(new.scope, &new.value)
-            .map_err(|e| RespondError::Invalid(format!("value: {e}")))?;
-        if new.duration_seconds == 0 || new.duration_seconds > MAX_DURATION_SECONDS {
-            return Err(RespondError::Invalid(format!(
-                "duration_seconds: must be 1 to {MAX_DURATION_SECONDS}"
-            )));
+    /// Makes decisions by hand (API, CLI, feeds): validated first (nothing is stored if one is
+    /// bad), then stored in one transaction and journaled in one append.
+    pub async fn decide(
+        &self,
+        news: Vec<NewDecision>,
+        origin: &str,
+    ) -> Result<Vec<Decision>, RespondError> {
+        for (i, new) in news.iter().enumerate() {
+            validate_value(new.scope, &new.value)
+                .map_err(|e| RespondError::Invalid(format!("[{i}].value: {e}")))?;
+            if new.duration_seconds == 0 || new.duration_seconds > MAX_DURATION_SECONDS {
+                return Err(RespondError::Invalid(format!(
+                    "[{i}].duration_seconds: must be 1 to {MAX_DURATION_SECONDS}"
+                )));
+            }
         }
-        self.store_decision(None, new, origin).await
+        let now = self.clock.now();
+        let origin = origin.to_string();
+        let mut stored = self
+            .db
+            .call(move |c| db::insert_decisions(c, &news, &origin, now))
+            .await?;
+        for d in &stored {
+            self.book.insert(d.clone());
+            metrics::counter!(m::DECISIONS, "type" => d.kind.as_str()).increment(1);
+        }
+        let records = stored.iter().map(|d| json!(d)).collect();
+        let indexes = self
+            .journal
+            .record_many(JournalKind::Decision, records)
+            .await;
+        for (d, index) in stored.iter_mut().zip(indexes) {
+            d.ledger_index = index;
+            if let Some(index) = index {
+                self.book.set_ledger_index(d.id, index);
+            }
+            self.mirror_block(d, now);
+        }
+        let copy = stored.clone();
+        self.db
+            .call(move |c| copy.iter().try_for_each(|d| db::update_decision(c, d)))
+            .await?;
+        Ok(stored)
     }
 
     /// Stores a decision (once per `key`), publishes it to bouncers and the firewall, journals it.

@@ -24,13 +24,7 @@ pub struct LedgerJournal(pub Arc<Ledger>);
 #[async_trait]
 impl Journal for LedgerJournal {
     async fn record(&self, kind: JournalKind, record: serde_json::Value) -> Option<u64> {
-        let kind = match kind {
-            JournalKind::Decision => RecordKind::Decision,
-            JournalKind::DecisionDeleted => RecordKind::DecisionDeleted,
-            JournalKind::Step => RecordKind::ResponseStep,
-            JournalKind::Delivery => RecordKind::Delivery,
-            JournalKind::FailSafe => RecordKind::FailSafe,
-        };
+        let kind = record_kind(kind);
         match self.0.record(kind, &record).await {
             Ok(index) => Some(index),
             Err(e) => {
@@ -38,6 +32,40 @@ impl Journal for LedgerJournal {
                 None
             }
         }
+    }
+
+    async fn record_many(
+        &self,
+        kind: JournalKind,
+        records: Vec<serde_json::Value>,
+    ) -> Vec<Option<u64>> {
+        let kind = record_kind(kind);
+        let (now, max) = (self.0.now(), self.0.max_entry_bytes());
+        let entries: Result<Vec<Vec<u8>>, _> = records
+            .iter()
+            .map(|r| crate::ledger::record::entry(kind, now, r, max))
+            .collect();
+        let appended = match entries {
+            Ok(entries) => self.0.append(entries).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match appended {
+            Ok(indexes) => indexes.into_iter().map(Some).collect(),
+            Err(e) => {
+                tracing::error!(error = %e, kind = kind.as_str(), "audit log append failed");
+                vec![None; records.len()]
+            }
+        }
+    }
+}
+
+fn record_kind(kind: JournalKind) -> RecordKind {
+    match kind {
+        JournalKind::Decision => RecordKind::Decision,
+        JournalKind::DecisionDeleted => RecordKind::DecisionDeleted,
+        JournalKind::Step => RecordKind::ResponseStep,
+        JournalKind::Delivery => RecordKind::Delivery,
+        JournalKind::FailSafe => RecordKind::FailSafe,
     }
 }
 

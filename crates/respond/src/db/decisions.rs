@@ -53,6 +53,44 @@ pub fn insert_decision(
     Ok((d, true))
 }
 
+/// Stores many decisions made at `now` by `origin` in one transaction.
+pub fn insert_decisions(
+    conn: &mut Connection,
+    news: &[NewDecision],
+    origin: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Decision>, DbError> {
+    let tx = conn.transaction()?;
+    let mut out = Vec::with_capacity(news.len());
+    for new in news {
+        let until = now + Duration::seconds(new.duration_seconds as i64);
+        tx.execute(
+            "INSERT INTO decisions(body, until_ms) VALUES ('{}', ?1)",
+            params![ms(until)],
+        )?;
+        let d = Decision {
+            id: tx.last_insert_rowid() as DecisionId,
+            kind: new.kind,
+            scope: new.scope,
+            value: new.value.clone(),
+            origin: origin.to_string(),
+            scenario: new.scenario.clone(),
+            incident_id: new.incident_id,
+            created: now,
+            until,
+            deleted: None,
+            ledger_index: None,
+        };
+        tx.execute(
+            "UPDATE decisions SET body = ?1 WHERE id = ?2",
+            params![body(&d)?, d.id as i64],
+        )?;
+        out.push(d);
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
 fn body(d: &Decision) -> Result<String, DbError> {
     serde_json::to_string(d).map_err(|e| DbError::Corrupt(e.to_string()))
 }

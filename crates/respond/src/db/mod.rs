@@ -101,7 +101,9 @@ pub fn set_setting(conn: &Connection, name: &str, value: &str) -> Result<(), DbE
     Ok(())
 }
 
-pub use decisions::{delete_decision, insert_decision, load_decisions, update_decision};
+pub use decisions::{
+    delete_decision, insert_decision, insert_decisions, load_decisions, update_decision,
+};
 pub use deliveries::{
     count_recent_emails, dead_letters, due_deliveries, enqueue_delivery, finish_delivery,
     replay_delivery,

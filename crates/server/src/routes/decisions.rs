@@ -258,11 +258,9 @@ pub(crate) async fn add(
     if many.len() > 10_000 {
         return Err(ApiError::TooLarge { limit: 10_000 });
     }
-    let r = responder(&state)?;
-    let mut items: Vec<Decision> = Vec::with_capacity(many.len());
-    for d in many {
-        items.push(r.decide(d, &format!("api:{}", auth.token.name)).await?);
-    }
+    let items: Vec<Decision> = responder(&state)?
+        .decide(many, &format!("api:{}", auth.token.name))
+        .await?;
     Ok(Json(json!({ "items": items })))
 }
 
