@@ -209,7 +209,11 @@ impl Responder {
         }
         let copy = stored.clone();
         self.db
-            .call(move |c| copy.iter().try_for_each(|d| db::update_decision(c, d)))
+            .call(move |c| {
+                let tx = c.transaction()?;
+                copy.iter().try_for_each(|d| db::update_decision(&tx, d))?;
+                Ok(tx.commit()?)
+            })
             .await?;
         Ok(stored)
     }

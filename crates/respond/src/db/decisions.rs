@@ -96,7 +96,7 @@ fn body(d: &Decision) -> Result<String, DbError> {
 }
 
 /// Rewrites a stored decision's record (to add its audit log index).
-pub fn update_decision(conn: &mut Connection, d: &Decision) -> Result<(), DbError> {
+pub fn update_decision(conn: &Connection, d: &Decision) -> Result<(), DbError> {
     conn.execute(
         "UPDATE decisions SET body = ?1 WHERE id = ?2",
         params![body(d)?, d.id as i64],
