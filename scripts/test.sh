@@ -9,8 +9,10 @@ cd "$(dirname "$0")/.."
 # real NetFlow/IPFIX exporter for the flow collector's tests). libmodsecurity3 and the CRS are
 # needed only by bench/webattack.sh, which installs them itself.
 need=()
-# chromium, node and npm run the dashboard's browser tests (tests/browser).
-for tool in cc:gcc pkg-config:pkg-config softflowd:softflowd chromium:chromium node:nodejs npm:npm; do
+# chromium, node and npm run the dashboard's browser tests (tests/browser); the response tests
+# talk to a real CrowdSec bouncer and use nftables in a network namespace.
+for tool in cc:gcc pkg-config:pkg-config softflowd:softflowd chromium:chromium node:nodejs npm:npm \
+  crowdsec-custom-bouncer:crowdsec-custom-bouncer nft:nftables; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -20,6 +22,9 @@ if [ ${#need[@]} -gt 0 ]; then
     sudo apt-get update -qq && sudo apt-get install -y -qq "${need[@]}"
   fi
 fi
+
+# The response tests send e-mail to a real SMTP server (aiosmtpd, from PyPI).
+python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q aiosmtpd
 
 cargo test --workspace --locked "$@"
 

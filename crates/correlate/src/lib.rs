@@ -51,6 +51,25 @@ pub struct Correlated {
     pub opened: Vec<IncidentId>,
 }
 
+/// Why a status change was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    /// No such incident.
+    #[error("incident {0} not found")]
+    Unknown(IncidentId),
+    /// It already has that status.
+    #[error("the incident is already {0}")]
+    Same(IncidentStatus),
+    /// A closed incident can only be reopened.
+    #[error("a {from} incident can only be reopened (to open), not moved to {to}")]
+    Closed {
+        /// Its status.
+        from: IncidentStatus,
+        /// The status asked for.
+        to: IncidentStatus,
+    },
+}
+
 /// Groups alerts into incidents.
 pub struct Correlator {
     config: CorrelatorConfig,
@@ -171,6 +190,59 @@ impl Correlator {
             .filter_map(|id| self.incidents.get(id).cloned())
             .collect();
         out
+    }
+
+    /// Moves incident `id` to status `to`, recording who (`by`) and why. `stored` is the
+    /// incident as the store has it, used when it is no longer held in memory. A closed
+    /// incident can only be reopened; a status cannot move to itself.
+    #[allow(clippy::too_many_arguments)] // one transition's facts; a struct would only rename them
+    pub fn transition(
+        &mut self,
+        id: IncidentId,
+        stored: Option<Incident>,
+        to: IncidentStatus,
+        by: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Correlated, TransitionError> {
+        let mut incident = match self.incidents.get(&id) {
+            Some(i) => i.clone(),
+            None => stored.ok_or(TransitionError::Unknown(id))?,
+        };
+        let from = incident.status;
+        if from == to {
+            return Err(TransitionError::Same(to));
+        }
+        if from.is_closed() && to != IncidentStatus::Open {
+            return Err(TransitionError::Closed { from, to });
+        }
+        incident.status = to;
+        incident.history.push(Transition {
+            at: now,
+            from: Some(from),
+            to,
+            by: by.to_string(),
+            reason: reason.to_string(),
+        });
+        let action = Action {
+            id: 0,
+            time: now,
+            incident_id: Some(id),
+            kind: "status_change".into(),
+            target: Some(incident.entity.clone()),
+            by: by.to_string(),
+            detail: serde_json::json!({ "from": from, "to": to, "reason": reason }),
+            ledger_index: None,
+        };
+        if self.incidents.contains_key(&id) || !to.is_closed() {
+            self.track(incident.clone());
+        }
+        Ok(Correlated {
+            alerts: Vec::new(),
+            incidents: vec![incident],
+            actions: vec![action],
+            opened: Vec::new(),
+        })
     }
 
     /// Keeps the table within its bound: drops idle incidents first, then the least recent.

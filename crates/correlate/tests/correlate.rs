@@ -148,3 +148,48 @@ fn memory_stays_within_the_bound() {
     assert!(c.tracked() <= 10, "tracked {}", c.tracked());
     assert_eq!(c.dropped(), 40);
 }
+
+#[test]
+fn status_changes_record_who_and_why_and_closed_incidents_take_no_more_alerts() {
+    let mut c = fresh();
+    let out = c.correlate(vec![alert("10.0.0.9", "a", 0, Severity::High)], t0());
+    let id = out.opened[0];
+    let moved = c
+        .transition(
+            id,
+            None,
+            IncidentStatus::Mitigating,
+            "playbook:x",
+            "step ban",
+            t0(),
+        )
+        .unwrap();
+    let incident = &moved.incidents[0];
+    assert_eq!(incident.status, IncidentStatus::Mitigating);
+    let last = incident.history.last().unwrap();
+    assert_eq!(
+        (last.from, last.by.as_str()),
+        (Some(IncidentStatus::Open), "playbook:x")
+    );
+    assert_eq!(moved.actions[0].kind, "status_change");
+    assert_eq!(
+        c.transition(id, None, IncidentStatus::Mitigating, "u", "again", t0())
+            .unwrap_err(),
+        ensuresec_correlate::TransitionError::Same(IncidentStatus::Mitigating)
+    );
+    c.transition(id, None, IncidentStatus::Resolved, "alice", "done", t0())
+        .unwrap();
+    assert!(
+        c.transition(id, None, IncidentStatus::Contained, "alice", "oops", t0())
+            .is_err()
+    );
+    // A new alert about the same entity opens a new incident.
+    let next = c.correlate(vec![alert("10.0.0.9", "a", 1, Severity::High)], t0());
+    assert_eq!(next.opened.len(), 1);
+    assert_ne!(next.opened[0], id);
+    // Untracked incidents are moved from the store's copy.
+    assert!(matches!(
+        c.transition(999, None, IncidentStatus::Resolved, "a", "b", t0()),
+        Err(ensuresec_correlate::TransitionError::Unknown(999))
+    ));
+}

@@ -1,5 +1,6 @@
 //! `ensuresec`: the platform (`serve`), its feeders (`ingest`, `simulate`) and its admin tools.
 
+mod api;
 mod client;
 mod cmd;
 mod logging;
@@ -61,6 +62,27 @@ enum Command {
         #[command(subcommand)]
         command: cmd::users::Command,
     },
+    /// List and change incidents, approve or reject playbook steps (on a running server).
+    Incidents {
+        #[command(flatten)]
+        remote: api::Remote,
+        #[command(subcommand)]
+        command: cmd::incidents::Command,
+    },
+    /// List, add and revoke decisions served to bouncers (on a running server).
+    Decisions {
+        #[command(flatten)]
+        remote: api::Remote,
+        #[command(subcommand)]
+        command: cmd::decisions::Command,
+    },
+    /// Webhooks and e-mails that could not be delivered, and their replay.
+    Deadletters {
+        #[command(flatten)]
+        remote: api::Remote,
+        #[command(subcommand)]
+        command: cmd::deadletters::Command,
+    },
     /// Run an independent witness that cosigns an audit log's checkpoints (C2SP tlog-witness).
     Witness(cmd::witness::Args),
 }
@@ -91,6 +113,11 @@ fn main() -> std::process::ExitCode {
             Command::Ledger { command } => cmd::ledger::run(command),
             Command::Witness(args) => cmd::witness::run(args).await,
             Command::Users { command } => cmd::users::run(command),
+            Command::Incidents { remote, command } => cmd::incidents::run(remote, command).await,
+            Command::Decisions { remote, command } => cmd::decisions::run(remote, command).await,
+            Command::Deadletters { remote, command } => {
+                cmd::deadletters::run(remote, command).await
+            }
         }
     });
     match result {

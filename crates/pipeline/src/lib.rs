@@ -23,7 +23,7 @@ mod source;
 
 pub use clock::SystemClock;
 pub use ingest::{IngestError, Ingestor};
-pub use pipeline::{Batch, Pipeline, PipelineConfig, PipelineHandle};
+pub use pipeline::{Batch, LifecycleHandle, Pipeline, PipelineConfig, PipelineHandle};
 pub use recorder::{Recorder, RecorderError};
 pub use sink::{BroadcastSink, Sink, SinkError, StoreSink};
 pub use source::{Source, SourceError};

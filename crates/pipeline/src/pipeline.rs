@@ -4,11 +4,13 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
 
-use ensuresec_correlate::{Correlator, CorrelatorConfig};
+use ensuresec_correlate::{Correlated, Correlator, CorrelatorConfig};
 use ensuresec_model::detector::DetectorFactory;
-use ensuresec_model::{Alert, Clock, Detector, EntityKind, EntityRef, Event};
+use ensuresec_model::{
+    Alert, Clock, Detector, EntityKind, EntityRef, Event, Incident, IncidentStatus,
+};
 use ensuresec_store::{Findings, Store, StoreError};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::metric as m;
@@ -80,9 +82,69 @@ impl PipelineHandle {
     }
 }
 
+/// A status change for the correlator to make (from the API or a playbook).
+struct StatusChange {
+    incident: u64,
+    to: IncidentStatus,
+    by: String,
+    reason: String,
+    reply: Option<oneshot::Sender<Result<Incident, String>>>,
+}
+
+/// Moves incidents along their lifecycle through the correlator, which owns their state: a
+/// change goes through the audit log and every sink like any other finding.
+#[derive(Clone)]
+pub struct LifecycleHandle(mpsc::Sender<StatusChange>);
+
+impl LifecycleHandle {
+    /// Changes an incident's status and returns its new state; the error says why it was
+    /// refused (unknown incident, already in that status, closed).
+    pub async fn change(
+        &self,
+        incident: u64,
+        to: IncidentStatus,
+        by: String,
+        reason: String,
+    ) -> Result<Incident, String> {
+        let (reply, answer) = oneshot::channel();
+        self.0
+            .send(StatusChange {
+                incident,
+                to,
+                by,
+                reason,
+                reply: Some(reply),
+            })
+            .await
+            .map_err(|_| "the pipeline has stopped".to_string())?;
+        answer
+            .await
+            .map_err(|_| "the pipeline has stopped".to_string())?
+    }
+
+    /// Requests a change without waiting for it (for callers inside a sink, which the
+    /// correlator is waiting on).
+    pub fn request(&self, incident: u64, to: IncidentStatus, by: String, reason: String) {
+        let tx = self.0.clone();
+        tokio::spawn(async move {
+            let change = StatusChange {
+                incident,
+                to,
+                by,
+                reason,
+                reply: None,
+            };
+            if tx.send(change).await.is_err() {
+                tracing::warn!(incident, "status change dropped: the pipeline has stopped");
+            }
+        });
+    }
+}
+
 /// A running pipeline.
 pub struct Pipeline {
     handle: PipelineHandle,
+    lifecycle: LifecycleHandle,
     workers: Vec<std::thread::JoinHandle<()>>,
     correlator: JoinHandle<()>,
 }
@@ -131,11 +193,23 @@ impl Pipeline {
             workers.push(worker);
         }
         drop(alert_tx);
-        let correlator = tokio::spawn(run_correlator(correlator, alert_rx, recorder, sinks, clock));
+        let (lifecycle_tx, lifecycle_rx) = mpsc::channel(256);
+        let correlator = tokio::spawn(run_correlator(
+            correlator,
+            alert_rx,
+            lifecycle_rx,
+            Outputs {
+                store,
+                recorder,
+                sinks,
+                clock,
+            },
+        ));
         Ok(Pipeline {
             handle: PipelineHandle {
                 inputs: Arc::new(inputs),
             },
+            lifecycle: LifecycleHandle(lifecycle_tx),
             workers,
             correlator,
         })
@@ -144,6 +218,11 @@ impl Pipeline {
     /// A handle for submitting batches.
     pub fn handle(&self) -> PipelineHandle {
         self.handle.clone()
+    }
+
+    /// A handle for status changes.
+    pub fn lifecycle(&self) -> LifecycleHandle {
+        self.lifecycle.clone()
     }
 
     /// Stops taking batches, finishes everything queued, delivers the last findings and returns.
@@ -244,16 +323,91 @@ fn run_partition(
 /// Most alert batches the correlator takes in one round.
 const CORRELATE_ROUND: usize = 64;
 
-async fn run_correlator(
-    mut correlator: Correlator,
-    mut rx: mpsc::Receiver<AlertBatch>,
+/// Where the correlator's findings go.
+struct Outputs {
+    store: Arc<dyn Store>,
     recorder: Option<Arc<dyn Recorder>>,
     sinks: Vec<Arc<dyn Sink>>,
     clock: Arc<dyn Clock>,
+}
+
+impl Outputs {
+    /// Records findings in the audit log, then hands them to every sink.
+    async fn emit(&self, out: Correlated) {
+        let mut findings = Findings {
+            alerts: out.alerts,
+            incidents: out.incidents,
+            actions: out.actions,
+        };
+        if let Some(recorder) = &self.recorder
+            && let Err(e) = recorder.record(&mut findings).await
+        {
+            // Detection goes on; the records reach the store without a leaf index, and the
+            // failure is loud (the audit log refuses appends until it is reopened).
+            metrics::counter!(m::RECORDER_ERRORS, "recorder" => recorder.name().to_string())
+                .increment(1);
+            tracing::error!(error = %e, "audit log append failed; findings stored without ledger_index");
+        }
+        for sink in &self.sinks {
+            if let Err(e) = sink.deliver(&findings).await {
+                metrics::counter!(m::SINK_ERRORS, "sink" => sink.name().to_string()).increment(1);
+                tracing::error!(error = %e, "sink failed");
+            }
+        }
+    }
+
+    /// Applies a status change and emits it; answers the requester.
+    async fn change(&self, correlator: &mut Correlator, c: StatusChange) {
+        let stored = match self.store.incident(c.incident).await {
+            Ok(detail) => detail.map(|d| d.incident),
+            Err(e) => {
+                if let Some(reply) = c.reply {
+                    let _ = reply.send(Err(format!("store: {e}")));
+                }
+                return;
+            }
+        };
+        let result =
+            correlator.transition(c.incident, stored, c.to, &c.by, &c.reason, self.clock.now());
+        match result {
+            Ok(out) => {
+                let incident = out.incidents.first().cloned();
+                self.emit(out).await;
+                if let (Some(reply), Some(i)) = (c.reply, incident) {
+                    let _ = reply.send(Ok(i));
+                }
+            }
+            Err(e) => {
+                tracing::info!(incident = c.incident, by = %c.by, error = %e, "status change refused");
+                if let Some(reply) = c.reply {
+                    let _ = reply.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+}
+
+async fn run_correlator(
+    mut correlator: Correlator,
+    mut rx: mpsc::Receiver<AlertBatch>,
+    mut lifecycle: mpsc::Receiver<StatusChange>,
+    outputs: Outputs,
 ) {
     let latency = metrics::histogram!(m::EVENT_TO_ALERT_SECONDS);
     let mut round = Vec::with_capacity(CORRELATE_ROUND);
-    while rx.recv_many(&mut round, CORRELATE_ROUND).await > 0 {
+    loop {
+        tokio::select! {
+            biased;
+            n = rx.recv_many(&mut round, CORRELATE_ROUND) => {
+                if n == 0 {
+                    break;
+                }
+            }
+            Some(change) = lifecycle.recv() => {
+                outputs.change(&mut correlator, change).await;
+                continue;
+            }
+        }
         let received: Vec<Instant> = round
             .iter()
             .flat_map(|b: &AlertBatch| std::iter::repeat_n(b.received, b.alerts.len()))
@@ -263,30 +417,11 @@ async fn run_correlator(
             metrics::counter!(m::ALERTS, "detector" => a.detector.clone(), "rule" => a.rule_id.clone())
                 .increment(1);
         }
-        let out = correlator.correlate(alerts, clock.now());
+        let out = correlator.correlate(alerts, outputs.clock.now());
         metrics::counter!(m::INCIDENTS_OPENED).increment(out.opened.len() as u64);
         metrics::gauge!(m::CORRELATOR_INCIDENTS).set(correlator.tracked() as f64);
         metrics::counter!(m::CORRELATOR_DROPPED).absolute(correlator.dropped());
-        let mut findings = Findings {
-            alerts: out.alerts,
-            incidents: out.incidents,
-            actions: out.actions,
-        };
-        if let Some(recorder) = &recorder
-            && let Err(e) = recorder.record(&mut findings).await
-        {
-            // Detection goes on; the records reach the store without a leaf index, and the
-            // failure is loud (the audit log refuses appends until it is reopened).
-            metrics::counter!(m::RECORDER_ERRORS, "recorder" => recorder.name().to_string())
-                .increment(1);
-            tracing::error!(error = %e, "audit log append failed; findings stored without ledger_index");
-        }
-        for sink in &sinks {
-            if let Err(e) = sink.deliver(&findings).await {
-                metrics::counter!(m::SINK_ERRORS, "sink" => sink.name().to_string()).increment(1);
-                tracing::error!(error = %e, "sink failed");
-            }
-        }
+        outputs.emit(out).await;
         for r in received {
             latency.record(r.elapsed().as_secs_f64());
         }

@@ -4,12 +4,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use ensuresec_model::Limits;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::Platform;
-use crate::routes::{alerts, assets, events, health, incidents, ledger, meta, stream};
+use crate::routes::{
+    alerts, assets, decisions, events, health, incidents, ledger, meta, response, stream,
+};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -55,7 +57,34 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/events", post(events::post_events))
         .route("/v1/alerts", get(alerts::list_alerts))
         .route("/v1/incidents", get(incidents::list_incidents))
-        .route("/v1/incidents/{id}", get(incidents::get_incident))
+        .route(
+            "/v1/incidents/{id}",
+            get(incidents::get_incident).patch(response::set_status),
+        )
+        .route("/v1/incidents/{id}/steps", get(response::steps))
+        .route(
+            "/v1/incidents/{id}/steps/{step}/approve",
+            post(response::approve),
+        )
+        .route(
+            "/v1/incidents/{id}/steps/{step}/reject",
+            post(response::reject),
+        )
+        .route(
+            "/v1/incidents/{id}/breach-draft",
+            get(response::breach_draft),
+        )
+        .route("/v1/approvals", get(response::approvals))
+        .route("/v1/deadletters", get(response::dead_letters))
+        .route("/v1/deadletters/{id}/replay", post(response::replay))
+        .route(
+            "/v1/failsafe",
+            get(response::get_failsafe).put(response::put_failsafe),
+        )
+        .route("/v1/decisions", get(decisions::query).post(decisions::add))
+        .route("/v1/decisions/stream", get(decisions::stream))
+        .route("/v1/decisions/all", get(decisions::list_all))
+        .route("/v1/decisions/{id}", delete(decisions::revoke))
         .route("/v1/stream", get(stream::stream))
         .route("/v1/assets", get(assets::list_assets))
         .route("/v1/assets/{id}", get(assets::get_asset))

@@ -34,6 +34,44 @@ impl RequiredScope for Admin {
     const SCOPE: Scope = Scope::Admin;
 }
 
+/// A CrowdSec bouncer, authenticated by its `X-Api-Key` header (a token with the `bouncer`
+/// scope), as bouncers send it. A bearer token with the scope is accepted too.
+pub struct BouncerKey {
+    /// The token used; its name keys the bouncer's stream position.
+    pub token: TokenInfo,
+}
+
+impl FromRequestParts<AppState> for BouncerKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let secret = parts
+            .headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| {
+                parts
+                    .headers
+                    .get(AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+            })
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && s.len() <= 256)
+            .ok_or(ApiError::Unauthorized)?;
+        let token = state
+            .platform
+            .store()
+            .authenticate(secret)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        if !token.allows(Scope::Bouncer) {
+            return Err(ApiError::Forbidden(Scope::Bouncer.as_str()));
+        }
+        Ok(BouncerKey { token })
+    }
+}
+
 /// An authenticated caller holding scope `S`.
 pub struct Scoped<S: RequiredScope> {
     /// The token used.

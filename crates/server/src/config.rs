@@ -72,6 +72,8 @@ pub struct Config {
     pub sources: SourcesConfig,
     /// The asset model incidents are mapped onto.
     pub assets: AssetsConfig,
+    /// Response and mitigation: playbooks, webhooks, e-mail, firewall.
+    pub respond: ensuresec_respond::RespondConfig,
 }
 
 /// `[assets]`

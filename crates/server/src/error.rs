@@ -52,6 +52,12 @@ pub enum ApiError {
     /// The audit log failed.
     #[error("audit log failed")]
     Ledger(#[from] crate::ledger::LedgerError),
+    /// The request conflicts with the current state (a refused status change).
+    #[error("{0}")]
+    Conflict(String),
+    /// The response module refused or failed.
+    #[error("{0}")]
+    Respond(#[from] ensuresec_respond::RespondError),
 }
 
 /// The JSON error body.
@@ -97,6 +103,16 @@ impl IntoResponse for ApiError {
             ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::BodyRead(_) => (StatusCode::BAD_REQUEST, "body_unreadable"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Respond(ensuresec_respond::RespondError::Invalid(_)) => {
+                (StatusCode::BAD_REQUEST, "invalid")
+            }
+            ApiError::Respond(ensuresec_respond::RespondError::NotFound(_)) => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
+            ApiError::Respond(ensuresec_respond::RespondError::Db(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
             ApiError::Store(_) | ApiError::Ingest(_) | ApiError::Ledger(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
@@ -120,6 +136,9 @@ impl IntoResponse for ApiError {
             _ => (None, None, None),
         };
         let message = match &self {
+            ApiError::Respond(ensuresec_respond::RespondError::Db(_)) => {
+                "the response database is unavailable; retry later".to_string()
+            }
             ApiError::Store(_) | ApiError::Ingest(_) => {
                 "the server cannot store data right now; nothing of this request was kept, retry later"
                     .to_string()

@@ -18,6 +18,7 @@ pub mod ledger;
 mod openapi;
 mod params;
 mod platform;
+pub mod respond;
 mod routes;
 pub mod telemetry;
 

@@ -22,6 +22,21 @@ use crate::routes;
         routes::alerts::list_alerts,
         routes::incidents::list_incidents,
         routes::incidents::get_incident,
+        routes::response::set_status,
+        routes::response::steps,
+        routes::response::approve,
+        routes::response::reject,
+        routes::response::approvals,
+        routes::response::dead_letters,
+        routes::response::replay,
+        routes::response::get_failsafe,
+        routes::response::put_failsafe,
+        routes::response::breach_draft,
+        routes::decisions::stream,
+        routes::decisions::query,
+        routes::decisions::list_all,
+        routes::decisions::add,
+        routes::decisions::revoke,
         routes::health::healthz,
         routes::health::readyz,
         routes::health::metrics,
@@ -56,6 +71,12 @@ impl Modify for BearerAuth {
             components.add_security_scheme(
                 "bearer",
                 SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+            components.add_security_scheme(
+                "api_key",
+                SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                    utoipa::openapi::security::ApiKeyValue::new("X-Api-Key"),
+                )),
             );
         }
     }

@@ -39,6 +39,9 @@ pub enum PlatformError {
     /// The web-attack rules or their settings were rejected.
     #[error("web-attack detection: {0}")]
     Web(#[from] ensuresec_webattack::EngineError),
+    /// The response module's configuration, playbooks or database were rejected.
+    #[error("respond: {0}")]
+    Respond(String),
     /// A rule file could not be read.
     #[error("{path}: {source}")]
     Read {
@@ -61,6 +64,9 @@ pub struct Platform {
     config: Config,
     ledger: Option<Arc<Ledger>>,
     publisher: Option<tokio::task::JoinHandle<()>>,
+    responder: Option<Arc<ensuresec_respond::Responder>>,
+    lifecycle: ensuresec_pipeline::LifecycleHandle,
+    respond_worker: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Loads the configured threshold rules: the shipped ones (unless disabled) and every file.
@@ -125,7 +131,7 @@ impl Platform {
     ) -> Result<Platform, PlatformError> {
         let rules = load_rules(config)?;
         let live = BroadcastSink::new(1024);
-        let sinks: Vec<Arc<dyn Sink>> =
+        let mut sinks: Vec<Arc<dyn Sink>> =
             vec![Arc::new(StoreSink(store.clone())), Arc::new(live.clone())];
         let defaults = PipelineConfig::default();
         let pipeline_config = PipelineConfig {
@@ -155,6 +161,12 @@ impl Platform {
         } else {
             None
         };
+        let responder = crate::respond::responder(config, ledger.clone(), clock.clone())
+            .await
+            .map_err(PlatformError::Respond)?;
+        if let Some(r) = &responder {
+            sinks.push(r.clone());
+        }
         let recorder = ledger
             .clone()
             .map(|l| Arc::new(LedgerRecorder(l)) as Arc<dyn Recorder>);
@@ -181,6 +193,13 @@ impl Platform {
             let every = std::time::Duration::from_secs(config.ledger.checkpoint_interval_seconds);
             tokio::spawn(l.run_publisher(every))
         });
+        let lifecycle = pipeline.lifecycle();
+        let respond_worker = responder.clone().map(|r| {
+            r.connect_lifecycle(Arc::new(crate::respond::PipelineLifecycle(
+                lifecycle.clone(),
+            )));
+            tokio::spawn(r.run())
+        });
         let ingestor = Ingestor::new(store.clone(), pipeline.handle(), clock.clone());
         Ok(Platform {
             _lock: None,
@@ -192,6 +211,9 @@ impl Platform {
             config: config.clone(),
             ledger,
             publisher,
+            responder,
+            lifecycle,
+            respond_worker,
         })
     }
 
@@ -220,6 +242,16 @@ impl Platform {
         self.ledger.as_ref()
     }
 
+    /// The response module, when enabled.
+    pub fn responder(&self) -> Option<&Arc<ensuresec_respond::Responder>> {
+        self.responder.as_ref()
+    }
+
+    /// Status changes of incidents, through the correlator.
+    pub fn lifecycle(&self) -> &ensuresec_pipeline::LifecycleHandle {
+        &self.lifecycle
+    }
+
     /// The configuration it runs with.
     pub fn config(&self) -> &Config {
         &self.config
@@ -239,6 +271,9 @@ impl Platform {
         self.pipeline.shutdown().await;
         if let Some(p) = self.publisher {
             p.abort();
+        }
+        if let Some(w) = self.respond_worker {
+            w.abort();
         }
         if let Some(ledger) = self.ledger {
             // A last checkpoint covering everything recorded, when nobody else holds the log.

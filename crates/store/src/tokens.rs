@@ -18,6 +18,8 @@ pub enum Scope {
     Read,
     /// Everything, including changing state and managing tokens.
     Admin,
+    /// Pull decisions (CrowdSec bouncers, with `X-Api-Key`).
+    Bouncer,
 }
 
 impl Scope {
@@ -27,6 +29,7 @@ impl Scope {
             Scope::Ingest => "ingest",
             Scope::Read => "read",
             Scope::Admin => "admin",
+            Scope::Bouncer => "bouncer",
         }
     }
 }
@@ -38,8 +41,9 @@ impl std::str::FromStr for Scope {
             "ingest" => Ok(Scope::Ingest),
             "read" => Ok(Scope::Read),
             "admin" => Ok(Scope::Admin),
+            "bouncer" => Ok(Scope::Bouncer),
             other => Err(format!(
-                "unknown scope `{other}`, expected ingest, read or admin"
+                "unknown scope `{other}`, expected ingest, read, admin or bouncer"
             )),
         }
     }

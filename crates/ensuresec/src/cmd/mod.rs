@@ -1,7 +1,10 @@
 //! One module per subcommand.
 
 pub mod config;
+pub mod deadletters;
+pub mod decisions;
 pub mod foreign;
+pub mod incidents;
 pub mod ingest;
 pub mod ledger;
 pub mod rules;

@@ -21,7 +21,13 @@ pub struct Server {
 impl Server {
     /// Starts `ensuresec serve` on 127.0.0.1:0 with its data in `data_dir`.
     pub fn start(data_dir: &Path, extra_args: &[&str]) -> Server {
+        Server::start_with_env(data_dir, extra_args, &[])
+    }
+
+    /// Like [`Server::start`], with extra environment variables.
+    pub fn start_with_env(data_dir: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+            .envs(env.iter().copied())
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra_args)

@@ -38,6 +38,16 @@ pub enum RecordKind {
     UserRemoved,
     /// A dashboard login: who, from where, and whether it succeeded or was locked out.
     Login,
+    /// A decision was made (ban, throttle, challenge, review).
+    Decision,
+    /// A decision was revoked or lapsed.
+    DecisionDeleted,
+    /// A playbook step changed state (awaiting approval, approved, done, skipped, failed…).
+    ResponseStep,
+    /// A webhook or e-mail was delivered, dead-lettered or replayed.
+    Delivery,
+    /// The fail-safe switch moved.
+    FailSafe,
 }
 
 impl RecordKind {
@@ -55,6 +65,11 @@ impl RecordKind {
             RecordKind::UserPasswordChanged => "user_password_changed",
             RecordKind::UserRemoved => "user_removed",
             RecordKind::Login => "login",
+            RecordKind::Decision => "decision",
+            RecordKind::DecisionDeleted => "decision_deleted",
+            RecordKind::ResponseStep => "response_step",
+            RecordKind::Delivery => "delivery",
+            RecordKind::FailSafe => "failsafe",
         }
     }
 }

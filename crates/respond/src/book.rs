@@ -1,0 +1,305 @@
+//! The decision book: every decision in memory, with a change log that bouncers pull from.
+//! The durable copy is in the respond database; the book is rebuilt from it at start. A pull
+//! is a binary search and a scan of what changed since the bouncer's last pull, so thousands of
+//! bouncers can poll every few seconds.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::RwLock;
+
+use chrono::{DateTime, Utc};
+
+use crate::decision::{CsDecision, Decision, DecisionId, DecisionScope};
+
+/// Most changes kept; a bouncer further behind gets a full resynchronisation.
+const MAX_LOG: usize = 2_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    New,
+    Deleted,
+}
+
+#[derive(Default)]
+struct Inner {
+    decisions: BTreeMap<DecisionId, Decision>,
+    /// (sequence, decision, what happened), sequence increasing.
+    log: Vec<(u64, DecisionId, Change)>,
+    seq: u64,
+    cursors: HashMap<String, u64>,
+}
+
+/// What a bouncer gets from `GET /v1/decisions/stream`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct StreamAnswer {
+    /// Decisions to enforce; `null` when there are none (as CrowdSec answers).
+    pub new: Option<Vec<CsDecision>>,
+    /// Decisions to lift; `null` when there are none.
+    pub deleted: Option<Vec<CsDecision>>,
+}
+
+/// Which decisions a bouncer wants (CrowdSec's `scopes`, `origins`, `scenarios_containing`,
+/// `scenarios_not_containing` parameters).
+#[derive(Debug, Clone, Default)]
+pub struct StreamFilter {
+    /// Scopes; empty means `ip` and `range`, CrowdSec's default.
+    pub scopes: Vec<DecisionScope>,
+    /// Origins; empty means all.
+    pub origins: Vec<String>,
+    /// The scenario must contain one of these.
+    pub scenarios_containing: Vec<String>,
+    /// The scenario must contain none of these.
+    pub scenarios_not_containing: Vec<String>,
+}
+
+impl StreamFilter {
+    fn accepts(&self, d: &Decision) -> bool {
+        let scope_ok = if self.scopes.is_empty() {
+            matches!(d.scope, DecisionScope::Ip | DecisionScope::Range)
+        } else {
+            self.scopes.contains(&d.scope)
+        };
+        scope_ok
+            && (self.origins.is_empty() || self.origins.contains(&d.origin))
+            && (self.scenarios_containing.is_empty()
+                || self
+                    .scenarios_containing
+                    .iter()
+                    .any(|s| d.scenario.contains(s.as_str())))
+            && !self
+                .scenarios_not_containing
+                .iter()
+                .any(|s| d.scenario.contains(s.as_str()))
+    }
+}
+
+/// The in-memory decision book.
+#[derive(Default)]
+pub struct Book(RwLock<Inner>);
+
+impl Book {
+    /// A book holding `decisions` (active and recently deleted), as loaded from the database.
+    pub fn new(decisions: Vec<Decision>) -> Book {
+        let book = Book::default();
+        for d in decisions {
+            book.insert(d);
+        }
+        book
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.0.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds (or replaces) a decision and logs the change.
+    pub fn insert(&self, d: Decision) {
+        let mut inner = self.write();
+        inner.seq += 1;
+        let seq = inner.seq;
+        let change = if d.deleted.is_some() {
+            Change::Deleted
+        } else {
+            Change::New
+        };
+        inner.log.push((seq, d.id, change));
+        inner.decisions.insert(d.id, d);
+        if inner.log.len() > MAX_LOG {
+            let cut = inner.log.len() / 2;
+            inner.log.drain(..cut);
+            let oldest = inner.log.first().map_or(0, |e| e.0);
+            // Deleted decisions nobody can be told about any more are forgotten.
+            let keep: std::collections::HashSet<DecisionId> =
+                inner.log.iter().map(|e| e.1).collect();
+            inner
+                .decisions
+                .retain(|id, d| d.deleted.is_none() || keep.contains(id));
+            let _ = oldest;
+        }
+    }
+
+    /// Marks a decision deleted at `at`; returns it, or `None` if unknown or already deleted.
+    pub fn delete(&self, id: DecisionId, at: DateTime<Utc>) -> Option<Decision> {
+        let mut inner = self.write();
+        let d = inner.decisions.get_mut(&id)?;
+        if d.deleted.is_some() {
+            return None;
+        }
+        d.deleted = Some(at);
+        let d = d.clone();
+        inner.seq += 1;
+        let seq = inner.seq;
+        inner.log.push((seq, id, Change::Deleted));
+        Some(d)
+    }
+
+    /// Notes the audit log index of a decision's record (known only after the append, which
+    /// bouncers do not wait for).
+    pub fn set_ledger_index(&self, id: DecisionId, index: u64) {
+        if let Some(d) = self.write().decisions.get_mut(&id) {
+            d.ledger_index = Some(index);
+        }
+    }
+
+    /// One decision.
+    pub fn get(&self, id: DecisionId) -> Option<Decision> {
+        self.read().decisions.get(&id).cloned()
+    }
+
+    /// Decisions in force at `now` that `keep` accepts, newest first, at most `limit`.
+    pub fn active(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        keep: impl Fn(&Decision) -> bool,
+    ) -> Vec<Decision> {
+        self.read()
+            .decisions
+            .values()
+            .rev()
+            .filter(|d| d.active(now) && keep(d))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    /// Decisions whose time ran out by `now` but that are not yet marked deleted.
+    pub fn lapsed(&self, now: DateTime<Utc>) -> Vec<DecisionId> {
+        self.read()
+            .decisions
+            .values()
+            .filter(|d| d.deleted.is_none() && d.until <= now)
+            .map(|d| d.id)
+            .collect()
+    }
+
+    /// A bouncer's pull: with `startup`, every active decision; otherwise what changed since
+    /// this bouncer's previous pull (a bouncer the book does not know is answered as at startup).
+    pub fn stream(
+        &self,
+        bouncer: &str,
+        startup: bool,
+        filter: &StreamFilter,
+        now: DateTime<Utc>,
+    ) -> StreamAnswer {
+        let (mut new, mut deleted) = (Vec::new(), Vec::new());
+        let head = {
+            let inner = self.read();
+            let cursor = inner.cursors.get(bouncer).copied();
+            let oldest = inner.log.first().map_or(0, |e| e.0);
+            match cursor {
+                Some(c) if !startup && c + 1 >= oldest => {
+                    let from = inner.log.partition_point(|e| e.0 <= c);
+                    let mut seen = std::collections::HashSet::new();
+                    for &(_, id, _) in inner.log[from..].iter().rev() {
+                        if !seen.insert(id) {
+                            continue;
+                        }
+                        let Some(d) = inner.decisions.get(&id) else {
+                            continue;
+                        };
+                        if !filter.accepts(d) {
+                            continue;
+                        }
+                        if d.active(now) {
+                            new.push(CsDecision::from_decision(d, now));
+                        } else {
+                            deleted.push(CsDecision::from_decision(d, now));
+                        }
+                    }
+                }
+                _ => {
+                    for d in inner.decisions.values() {
+                        if filter.accepts(d) && d.active(now) {
+                            new.push(CsDecision::from_decision(d, now));
+                        }
+                    }
+                }
+            }
+            inner.seq
+        };
+        self.write().cursors.insert(bouncer.to_string(), head);
+        StreamAnswer {
+            new: (!new.is_empty()).then_some(new),
+            deleted: (!deleted.is_empty()).then_some(deleted),
+        }
+    }
+
+    /// Number of decisions in force.
+    pub fn count_active(&self, now: DateTime<Utc>) -> usize {
+        self.read()
+            .decisions
+            .values()
+            .filter(|d| d.active(now))
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::DecisionKind;
+    use chrono::{Duration, TimeZone};
+
+    fn decision(id: u64, ip: &str, now: DateTime<Utc>) -> Decision {
+        Decision {
+            id,
+            kind: DecisionKind::Ban,
+            scope: DecisionScope::Ip,
+            value: ip.into(),
+            origin: "test".into(),
+            scenario: "credential-stuffing-ip".into(),
+            incident_id: None,
+            created: now,
+            until: now + Duration::hours(1),
+            deleted: None,
+            ledger_index: None,
+        }
+    }
+
+    #[test]
+    fn bouncers_get_changes_since_their_last_pull() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 21, 10, 0, 0)
+            .single()
+            .unwrap();
+        let book = Book::default();
+        book.insert(decision(1, "192.0.2.1", now));
+        let f = StreamFilter::default();
+        let first = book.stream("a", true, &f, now);
+        assert_eq!(first.new.as_ref().map(Vec::len), Some(1));
+        assert_eq!(first.deleted, None);
+        assert_eq!(book.stream("a", false, &f, now), StreamAnswer::default());
+        book.insert(decision(2, "192.0.2.2", now));
+        book.delete(1, now);
+        let next = book.stream("a", false, &f, now);
+        assert_eq!(next.new.unwrap()[0].value, "192.0.2.2");
+        assert_eq!(next.deleted.unwrap()[0].value, "192.0.2.1");
+        // Another bouncer is independent and starts with everything active.
+        let b = book.stream("b", false, &f, now);
+        assert_eq!(b.new.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn custom_scopes_are_sent_only_when_asked_for() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 21, 10, 0, 0)
+            .single()
+            .unwrap();
+        let book = Book::default();
+        let mut d = decision(1, "c-1042", now);
+        d.scope = DecisionScope::Account;
+        book.insert(d);
+        assert_eq!(
+            book.stream("a", true, &StreamFilter::default(), now).new,
+            None
+        );
+        let f = StreamFilter {
+            scopes: vec![DecisionScope::Account],
+            ..StreamFilter::default()
+        };
+        assert_eq!(book.stream("a", true, &f, now).new.unwrap().len(), 1);
+    }
+}
