@@ -125,14 +125,16 @@ test("an incident posted through the API appears live, with its assets and casca
   });
   assert.equal(posted.status, 200);
   const t0 = Date.now();
-  const row = await page.waitForSelector("tr[data-incident]", { timeout: 2000 });
+  await page.waitForSelector("tr[data-incident]", { timeout: 2000 });
   const elapsed = Date.now() - t0;
   assert.ok(elapsed <= 2000, `appeared after ${elapsed} ms`);
-  assert.match(await row.textContent(), /203\.0\.113\.77/);
-  assert.match(await row.textContent(), /identity/, "mapped to the login service asset");
+  assert.match(await page.textContent("tr[data-incident]"), /203\.0\.113\.77/);
+  assert.match(await page.textContent("tr[data-incident]"), /identity/, "mapped to the login service asset");
   await page.screenshot({ path: join(SHOTS, "incidents.png") });
 
-  await Promise.all([page.waitForURL(/\/ui\/incidents\/\d+$/), (await row.$("a")).click()]);
+  // The live feed re-renders the row as playbooks move the incident on: click by selector, which
+  // finds the current row, not the element handle read above.
+  await Promise.all([page.waitForURL(/\/ui\/incidents\/\d+$/), page.click("tr[data-incident] a")]);
   await page.waitForSelector("#affected .affected[data-asset=identity]");
   const cascade = await page.$$eval("#affected g.node", (nodes) => nodes.map((n) => n.dataset.asset));
   assert.ok(cascade.includes("identity") && cascade.includes("checkout"), cascade.join(","));
