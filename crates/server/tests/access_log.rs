@@ -212,7 +212,11 @@ async fn the_live_source_turns_logged_attacks_into_alerts() {
     append(&log, &line("/product/aspirin-500"));
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&dir.path().join("data"), SqliteOptions::default()).unwrap());
-    let platform = Platform::with_store(&Config::default(), store.clone(), Arc::new(FixedClock))
+    // The audit log and the response state live in the data directory too: keep them in the
+    // test's directory.
+    let mut config = Config::default();
+    config.storage.data_dir = dir.path().join("data");
+    let platform = Platform::with_store(&config, store.clone(), Arc::new(FixedClock))
         .await
         .unwrap();
     let mut live = platform.live().subscribe();
