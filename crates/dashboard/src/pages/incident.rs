@@ -84,7 +84,11 @@ struct IncidentPage {
 }
 
 /// The incident `id` if it exists and the viewer may see it.
-pub(crate) async fn load(state: &WebState, viewer: &Viewer, id: &str) -> Result<IncidentDetail, WebError> {
+pub(crate) async fn load(
+    state: &WebState,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<IncidentDetail, WebError> {
     let id: u64 = id
         .parse()
         .map_err(|_| WebError::NotFound(format!("incident {id}")))?;
