@@ -476,6 +476,9 @@ fn approvals_and_revokes_from_the_pages_need_a_role_that_acts_and_the_csrf_token
     eventually("the contain step to run", || {
         step_status(&server, 1, "contain") == "done"
     });
+    // The step keeps who approved it beside what it did.
+    let page = admin.get(&server, "/ui/incidents/1").text().unwrap();
+    assert!(page.contains("approved by user:admin1; "), "{page}");
     let entries: Value = client()
         .get(server.url("/v1/ledger/entries?start=0&limit=1000"))
         .bearer_auth(TOKEN)
