@@ -380,6 +380,11 @@ fn approvals_and_revokes_from_the_pages_need_a_role_that_acts_and_the_csrf_token
     );
     add_user(
         &data,
+        &["analyst1", "--role", "analyst"],
+        "analyst password 123",
+    );
+    add_user(
+        &data,
         &[
             "courier",
             "--role",
@@ -430,36 +435,38 @@ fn approvals_and_revokes_from_the_pages_need_a_role_that_acts_and_the_csrf_token
     let partner = login(&server, "courier", "partner password 123");
     assert_eq!(partner.get(&server, "/ui/decisions").status(), 403);
 
-    // The admin sees the forms; a wrong token is refused, the right one rejects the step.
-    let admin = login(&server, "admin1", "admin password 123");
-    let page = admin.get(&server, "/ui/incidents/1").text().unwrap();
+    // An analyst sees the forms; a wrong token is refused, the right one rejects the step.
+    let analyst = login(&server, "analyst1", "analyst password 123");
+    let page = analyst.get(&server, "/ui/incidents/1").text().unwrap();
     assert!(
         page.contains("action=\"/ui/incidents/1/steps/mitigate/approve\""),
         "{page}"
     );
-    let wrong = admin.post(
+    let wrong = analyst.post(
         &server,
         "/ui/incidents/1/steps/mitigate/reject",
         &[("csrf", &"0".repeat(64))],
     );
     assert_eq!(wrong.status(), 403);
-    let csrf = admin.csrf(&server);
-    let rejected = admin.post(
+    let analyst_csrf = analyst.csrf(&server);
+    let rejected = analyst.post(
         &server,
         "/ui/incidents/1/steps/mitigate/reject",
-        &[("csrf", &csrf)],
+        &[("csrf", &analyst_csrf)],
     );
     assert_eq!(rejected.status(), 303);
     assert_eq!(step_status(&server, 1, "mitigate"), "rejected");
     // Deciding it twice: nothing awaits any more.
-    let again = admin.post(
+    let again = analyst.post(
         &server,
         "/ui/incidents/1/steps/mitigate/approve",
-        &[("csrf", &csrf)],
+        &[("csrf", &analyst_csrf)],
     );
     assert_eq!(again.status(), 404);
 
-    // The next step waits; approving it runs it, and the audit log names the dashboard user.
+    // The next step waits; the admin's approval runs it, and the audit log names the users.
+    let admin = login(&server, "admin1", "admin password 123");
+    let csrf = admin.csrf(&server);
     eventually("the contain step to wait for approval", || {
         step_status(&server, 1, "contain") == "awaiting_approval"
     });
@@ -486,17 +493,21 @@ fn approvals_and_revokes_from_the_pages_need_a_role_that_acts_and_the_csrf_token
         .unwrap()
         .json()
         .unwrap();
-    let by_admin: Vec<String> = entries
+    let steps: Vec<String> = entries
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["record"].to_string())
-        .filter(|r| r.contains("response_step") && r.contains("user:admin1"))
+        .filter(|r| r.contains("response_step"))
         .collect();
+    let by = |user: &str, step: &str| {
+        steps
+            .iter()
+            .any(|r| r.contains(user) && r.contains(&format!("\"step_id\":\"{step}\"")))
+    };
     assert!(
-        by_admin.iter().any(|r| r.contains("\"contain\""))
-            && by_admin.iter().any(|r| r.contains("\"mitigate\"")),
-        "{by_admin:?}"
+        by("rejected by user:analyst1", "mitigate") && by("approved by user:admin1", "contain"),
+        "{steps:?}"
     );
 
     // Decisions: everyone but partners sees them; only acting roles revoke, with the token.
