@@ -542,9 +542,25 @@ fn approvals_and_revokes_from_the_pages_need_a_role_that_acts_and_the_csrf_token
             .unwrap()
             .contains(&revoke)
     );
+    // The incident page lists its decisions too; a revoke from there returns to it.
+    let incident_page = viewer.get(&server, "/ui/incidents/1").text().unwrap();
+    assert!(
+        incident_page.contains(&format!("<tr data-decision=\"{id}\">"))
+            && !incident_page.contains(&revoke),
+        "{incident_page}"
+    );
+    assert!(
+        admin
+            .get(&server, "/ui/incidents/1")
+            .text()
+            .unwrap()
+            .contains(&revoke)
+    );
+    let revoked = admin.post(&server, &revoke, &[("csrf", &csrf), ("incident", "1")]);
+    assert_eq!(revoked.status(), 303);
     assert_eq!(
-        admin.post(&server, &revoke, &[("csrf", &csrf)]).status(),
-        303
+        revoked.headers()["location"].to_str().unwrap(),
+        "/ui/incidents/1#response"
     );
     let after = admin.get(&server, "/ui/decisions").text().unwrap();
     assert!(!after.contains("<code>203.0.113.60</code>"), "{after}");

@@ -39,7 +39,8 @@ pub(crate) struct DecisionLine {
 }
 
 impl DecisionLine {
-    fn of(d: Decision) -> DecisionLine {
+    /// The line of a decision.
+    pub(crate) fn of(d: Decision) -> DecisionLine {
         DecisionLine {
             id: d.id,
             kind: d.kind.as_str(),
@@ -59,6 +60,8 @@ struct DecisionsPage {
     chrome: Chrome,
     enabled: bool,
     decisions: Vec<DecisionLine>,
+    /// The incident a revoke returns to: none here, the page returns to itself.
+    back: Option<u64>,
 }
 
 fn refuse_partners(viewer: &Viewer) -> Result<(), WebError> {
@@ -83,13 +86,32 @@ pub(crate) async fn list(
         chrome: Chrome::new(&viewer, "decisions"),
         enabled: responder.is_some(),
         decisions: decisions.into_iter().map(DecisionLine::of).collect(),
+        back: None,
     })
 }
 
-/// The revoke form.
+/// The active decisions that answer incident `id`, for its page; none for partners or when the
+/// response module is disabled.
+pub(crate) fn of_incident(state: &WebState, viewer: &Viewer, id: u64) -> Vec<DecisionLine> {
+    match (state.app.platform.responder(), viewer.partner()) {
+        (Some(r), None) => r
+            .book()
+            .active(state.app.platform.clock().now(), LIMIT, |d| {
+                d.incident_id == Some(id)
+            })
+            .into_iter()
+            .map(DecisionLine::of)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The revoke form; from an incident page it carries the incident to go back to.
 #[derive(Deserialize)]
 pub(crate) struct RevokeForm {
     csrf: String,
+    #[serde(default)]
+    incident: Option<u64>,
 }
 
 /// Revokes a decision (analysts and admins, with the session's CSRF token); bouncers see it in
@@ -111,5 +133,9 @@ pub(crate) async fn revoke(
         .responder()
         .ok_or_else(|| WebError::NotFound("the response module".into()))?;
     responder.revoke(id, &viewer.actor()).await?;
-    Ok(Redirect::to("/ui/decisions").into_response())
+    let back = match form.incident {
+        Some(i) => format!("/ui/incidents/{i}#response"),
+        None => "/ui/decisions".to_string(),
+    };
+    Ok(Redirect::to(&back).into_response())
 }

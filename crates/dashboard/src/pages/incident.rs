@@ -10,6 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use ensuresec_assets::{AssetModel, CascadeOptions, IncidentView};
 use ensuresec_store::IncidentDetail;
 
+use super::decisions::{DecisionLine, of_incident};
 use super::response::{StepLine, steps};
 use super::{Chrome, render};
 use crate::WebState;
@@ -81,6 +82,7 @@ struct IncidentPage {
     affected: Vec<AffectedAsset>,
     actions: Vec<ActionLine>,
     steps: Vec<StepLine>,
+    decisions: Vec<DecisionLine>,
 }
 
 /// The incident `id` if it exists and the viewer may see it.
@@ -197,6 +199,7 @@ pub(crate) async fn page(
         affected: affected(model, &detail),
         actions,
         steps: steps(&state, incident.id).await?,
+        decisions: of_incident(&state, &viewer, incident.id),
     })
 }
 
