@@ -31,6 +31,16 @@ impl From<ensuresec_store::StoreError> for WebError {
     }
 }
 
+impl From<ensuresec_respond::RespondError> for WebError {
+    fn from(e: ensuresec_respond::RespondError) -> Self {
+        match e {
+            ensuresec_respond::RespondError::NotFound(what) => WebError::NotFound(what),
+            ensuresec_respond::RespondError::Invalid(m) => WebError::BadRequest(m),
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<crate::users::UserError> for WebError {
     fn from(e: crate::users::UserError) -> Self {
         match e {

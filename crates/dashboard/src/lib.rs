@@ -49,6 +49,16 @@ pub fn router(app: AppState, users: Arc<UserDb>) -> Router {
         .route("/ui/incidents", get(pages::incidents::list))
         .route("/ui/incidents/{id}", get(pages::incident::page))
         .route("/ui/incidents/{id}/receipt", get(pages::incident::receipt))
+        .route(
+            "/ui/incidents/{id}/steps/{step}/approve",
+            post(pages::response::approve),
+        )
+        .route(
+            "/ui/incidents/{id}/steps/{step}/reject",
+            post(pages::response::reject),
+        )
+        .route("/ui/decisions", get(pages::decisions::list))
+        .route("/ui/decisions/{id}/revoke", post(pages::decisions::revoke))
         .route("/ui/assets", get(pages::assets::graph))
         .route("/ui/assets/{id}", get(pages::assets::asset))
         .route("/ui/search", get(pages::search::page))

@@ -67,6 +67,20 @@ impl Viewer {
         }
     }
 
+    /// Refuses unless the user may act on incidents (approvals, revoking decisions).
+    pub fn require_act(&self) -> Result<(), WebError> {
+        if self.role().can_act() {
+            Ok(())
+        } else {
+            Err(WebError::Forbidden("this needs the analyst or admin role"))
+        }
+    }
+
+    /// Who did it, as the response module and the audit log record it.
+    pub fn actor(&self) -> String {
+        format!("user:{}", self.session.user.name)
+    }
+
     /// Refuses unless `token` is this session's CSRF token.
     pub fn check_csrf(&self, token: &str) -> Result<(), WebError> {
         if constant_time_eq(token.as_bytes(), self.session.csrf.as_bytes()) {

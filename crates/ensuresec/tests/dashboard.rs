@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 //! The asset API and the dashboard's HTTP guarantees against the real binary: assets and their
-//! cascade, session cookie flags, CSP, CSRF on login, roles, partner visibility.
+//! cascade, session cookie flags, CSP, CSRF on login, roles, partner visibility, approvals and
+//! decisions from the pages.
 
 mod support;
 
@@ -57,6 +58,25 @@ impl Session {
             .header("cookie", &self.cookie)
             .send()
             .unwrap()
+    }
+
+    fn post(
+        &self,
+        server: &Server,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::blocking::Response {
+        browser()
+            .post(server.url(path))
+            .header("cookie", &self.cookie)
+            .form(form)
+            .send()
+            .unwrap()
+    }
+
+    /// The CSRF token of the session, from a page's logout form.
+    fn csrf(&self, server: &Server) -> String {
+        hidden_csrf(&self.get(server, "/ui/").text().unwrap())
     }
 }
 
@@ -303,4 +323,261 @@ fn users_command_manages_accounts_and_audits_each_change() {
             .contains("frank")
     );
     assert_eq!(inbox(), 3, "created, role changed, removed");
+}
+
+/// A playbook with a decision and two steps waiting for a person (tests/browser uses it too).
+fn approval_config(dir: &Path) -> std::path::PathBuf {
+    let playbook = format!(
+        "{}/../../tests/browser/approval-playbook.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let path = dir.join("ensuresec.toml");
+    std::fs::write(
+        &path,
+        format!("[respond]\ndefault_playbooks = false\nplaybook_files = [\"{playbook}\"]\n"),
+    )
+    .unwrap();
+    path
+}
+
+/// Polls `check` until it holds or 30 s pass.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::yield_now();
+    }
+}
+
+fn step_status(server: &Server, incident: u64, step: &str) -> String {
+    let v: Value = client()
+        .get(server.url(&format!("/v1/incidents/{incident}/steps")))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step_id"] == step)
+        .map_or(String::new(), |s| s["status"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn approvals_and_revokes_from_the_pages_need_a_role_that_acts_and_the_csrf_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    add_user(&data, &["admin1", "--role", "admin"], "admin password 123");
+    add_user(
+        &data,
+        &["viewer1", "--role", "viewer"],
+        "viewer password 123",
+    );
+    add_user(
+        &data,
+        &["analyst1", "--role", "analyst"],
+        "analyst password 123",
+    );
+    add_user(
+        &data,
+        &[
+            "courier",
+            "--role",
+            "partner",
+            "--partner",
+            "parcel-express",
+        ],
+        "partner password 123",
+    );
+    let config = approval_config(dir.path());
+    let server = Server::start(
+        &data,
+        &[
+            "--assets",
+            &shop_model(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        post_events(&server, stuffing("203.0.113.60", 30)).status(),
+        200
+    );
+    eventually("the mitigate step to wait for approval", || {
+        step_status(&server, 1, "mitigate") == "awaiting_approval"
+    });
+
+    // A viewer sees the step but no form, and a forged POST with its own token is refused.
+    let viewer = login(&server, "viewer1", "viewer password 123");
+    let page = viewer.get(&server, "/ui/incidents/1").text().unwrap();
+    assert!(
+        page.contains("data-step=\"mitigate\" data-status=\"awaiting_approval\""),
+        "{page}"
+    );
+    assert!(
+        !page.contains("/steps/mitigate/approve"),
+        "a viewer is offered the form"
+    );
+    let csrf = viewer.csrf(&server);
+    let forged = viewer.post(
+        &server,
+        "/ui/incidents/1/steps/mitigate/approve",
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(forged.status(), 403);
+    assert_eq!(step_status(&server, 1, "mitigate"), "awaiting_approval");
+    // A partner gets no page for decisions.
+    let partner = login(&server, "courier", "partner password 123");
+    assert_eq!(partner.get(&server, "/ui/decisions").status(), 403);
+
+    // An analyst sees the forms; a wrong token is refused, the right one rejects the step.
+    let analyst = login(&server, "analyst1", "analyst password 123");
+    let page = analyst.get(&server, "/ui/incidents/1").text().unwrap();
+    assert!(
+        page.contains("action=\"/ui/incidents/1/steps/mitigate/approve\""),
+        "{page}"
+    );
+    let wrong = analyst.post(
+        &server,
+        "/ui/incidents/1/steps/mitigate/reject",
+        &[("csrf", &"0".repeat(64))],
+    );
+    assert_eq!(wrong.status(), 403);
+    let analyst_csrf = analyst.csrf(&server);
+    let rejected = analyst.post(
+        &server,
+        "/ui/incidents/1/steps/mitigate/reject",
+        &[("csrf", &analyst_csrf)],
+    );
+    assert_eq!(rejected.status(), 303);
+    assert_eq!(step_status(&server, 1, "mitigate"), "rejected");
+    // Deciding it twice: nothing awaits any more.
+    let again = analyst.post(
+        &server,
+        "/ui/incidents/1/steps/mitigate/approve",
+        &[("csrf", &analyst_csrf)],
+    );
+    assert_eq!(again.status(), 404);
+
+    // The next step waits; the admin's approval runs it, and the audit log names the users.
+    let admin = login(&server, "admin1", "admin password 123");
+    let csrf = admin.csrf(&server);
+    eventually("the contain step to wait for approval", || {
+        step_status(&server, 1, "contain") == "awaiting_approval"
+    });
+    let approved = admin.post(
+        &server,
+        "/ui/incidents/1/steps/contain/approve",
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(approved.status(), 303);
+    assert_eq!(
+        approved.headers()["location"].to_str().unwrap(),
+        "/ui/incidents/1#response"
+    );
+    eventually("the contain step to run", || {
+        step_status(&server, 1, "contain") == "done"
+    });
+    // The step keeps who approved it beside what it did.
+    let page = admin.get(&server, "/ui/incidents/1").text().unwrap();
+    assert!(page.contains("approved by user:admin1; "), "{page}");
+    let entries: Value = client()
+        .get(server.url("/v1/ledger/entries?start=0&limit=1000"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let steps: Vec<String> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["record"].to_string())
+        .filter(|r| r.contains("response_step"))
+        .collect();
+    let by = |user: &str, step: &str| {
+        steps
+            .iter()
+            .any(|r| r.contains(user) && r.contains(&format!("\"step_id\":\"{step}\"")))
+    };
+    assert!(
+        by("rejected by user:analyst1", "mitigate") && by("approved by user:admin1", "contain"),
+        "{steps:?}"
+    );
+
+    // Decisions: everyone but partners sees them; only acting roles revoke, with the token.
+    let list = viewer.get(&server, "/ui/decisions").text().unwrap();
+    assert!(list.contains("<code>203.0.113.60</code>"), "{list}");
+    assert!(
+        !list.contains("/revoke"),
+        "a viewer is offered the revoke form"
+    );
+    let id = {
+        let at = list.find("data-decision=\"").unwrap() + 15;
+        list[at..].split('"').next().unwrap().to_string()
+    };
+    let revoke = format!("/ui/decisions/{id}/revoke");
+    let viewer_csrf = viewer.csrf(&server);
+    assert_eq!(
+        viewer
+            .post(&server, &revoke, &[("csrf", &viewer_csrf)])
+            .status(),
+        403
+    );
+    assert_eq!(
+        admin
+            .post(&server, &revoke, &[("csrf", &"0".repeat(64))])
+            .status(),
+        403
+    );
+    assert!(
+        admin
+            .get(&server, "/ui/decisions")
+            .text()
+            .unwrap()
+            .contains(&revoke)
+    );
+    // The incident page lists its decisions too; a revoke from there returns to it.
+    let incident_page = viewer.get(&server, "/ui/incidents/1").text().unwrap();
+    assert!(
+        incident_page.contains(&format!("<tr data-decision=\"{id}\">"))
+            && !incident_page.contains(&revoke),
+        "{incident_page}"
+    );
+    assert!(
+        admin
+            .get(&server, "/ui/incidents/1")
+            .text()
+            .unwrap()
+            .contains(&revoke)
+    );
+    let revoked = admin.post(&server, &revoke, &[("csrf", &csrf), ("incident", "1")]);
+    assert_eq!(revoked.status(), 303);
+    assert_eq!(
+        revoked.headers()["location"].to_str().unwrap(),
+        "/ui/incidents/1#response"
+    );
+    let after = admin.get(&server, "/ui/decisions").text().unwrap();
+    assert!(!after.contains("<code>203.0.113.60</code>"), "{after}");
+    let entries: Value = client()
+        .get(server.url("/v1/ledger/entries?start=0&limit=1000"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["record"].to_string().contains("decision_deleted")
+                && e["record"].to_string().contains("user:admin1")),
+        "the revoke is in the audit log"
+    );
 }

@@ -89,7 +89,12 @@ impl Responder {
                 }
                 _ => {
                     let out = self.execute(&book.id, step, &row, &incident, now).await;
-                    self.move_step(&row, out.status, &out.note, row.deadline, out.undo_at)
+                    // An approved step keeps who approved it beside what it did.
+                    let note = match row.status {
+                        StepStatus::Approved => format!("{}; {}", row.note, out.note),
+                        _ => out.note,
+                    };
+                    self.move_step(&row, out.status, &note, row.deadline, out.undo_at)
                         .await?;
                 }
             }

@@ -1,7 +1,7 @@
 //! `GET /ui/incidents/{id}`: one incident — what happened (timeline), the evidence (its alerts),
 //! the assets it touches with the cascade drawn, what was done (actions), and the audit-log
-//! receipt. The response module's pending approvals and decisions go in the "Response" section
-//! (`incident.html`), next to the actions.
+//! receipt. The response module's playbook steps, with approve/reject forms for those awaiting
+//! approval, are in the "Response" section next to the actions (`response.rs`).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -10,6 +10,8 @@ use axum::response::{Html, IntoResponse, Response};
 use ensuresec_assets::{AssetModel, CascadeOptions, IncidentView};
 use ensuresec_store::IncidentDetail;
 
+use super::decisions::{DecisionLine, of_incident};
+use super::response::{StepLine, steps};
 use super::{Chrome, render};
 use crate::WebState;
 use crate::error::WebError;
@@ -79,9 +81,16 @@ struct IncidentPage {
     evidence: Vec<Evidence>,
     affected: Vec<AffectedAsset>,
     actions: Vec<ActionLine>,
+    steps: Vec<StepLine>,
+    decisions: Vec<DecisionLine>,
 }
 
-async fn load(state: &WebState, viewer: &Viewer, id: &str) -> Result<IncidentDetail, WebError> {
+/// The incident `id` if it exists and the viewer may see it.
+pub(crate) async fn load(
+    state: &WebState,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<IncidentDetail, WebError> {
     let id: u64 = id
         .parse()
         .map_err(|_| WebError::NotFound(format!("incident {id}")))?;
@@ -189,6 +198,8 @@ pub(crate) async fn page(
         evidence,
         affected: affected(model, &detail),
         actions,
+        steps: steps(&state, incident.id).await?,
+        decisions: of_incident(&state, &viewer, incident.id),
     })
 }
 

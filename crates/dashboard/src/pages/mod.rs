@@ -2,10 +2,12 @@
 //! reads through the store and the asset model, and renders an askama template.
 
 pub(crate) mod assets;
+pub(crate) mod decisions;
 pub(crate) mod incident;
 pub(crate) mod incidents;
 pub(crate) mod login;
 pub(crate) mod overview;
+pub(crate) mod response;
 pub(crate) mod search;
 pub(crate) mod users;
 
@@ -24,6 +26,10 @@ pub(crate) struct Chrome {
     pub role: &'static str,
     /// Whether to show the Users menu entry.
     pub admin: bool,
+    /// Whether to offer the forms that act on incidents (approve, reject, revoke).
+    pub act: bool,
+    /// Whether to show the Decisions menu entry (everyone but partners).
+    pub decisions: bool,
     /// The session's CSRF token.
     pub csrf: String,
     /// The menu entry to highlight.
@@ -37,6 +43,8 @@ impl Chrome {
             user: viewer.session.user.name.clone(),
             role: viewer.role().as_str(),
             admin: viewer.role().is_admin(),
+            act: viewer.role().can_act(),
+            decisions: viewer.partner().is_none(),
             csrf: viewer.session.csrf.clone(),
             active,
         }
