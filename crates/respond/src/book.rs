@@ -1,14 +1,16 @@
 //! The decision book: every decision in memory, with a change log that bouncers pull from.
 //! The durable copy is in the respond database; the book is rebuilt from it at start. A pull
 //! is a binary search and a scan of what changed since the bouncer's last pull, so thousands of
-//! bouncers can poll every few seconds.
+//! bouncers can poll every few seconds. Each decision's CrowdSec JSON is made once, when it
+//! enters the book; answers are written as text.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
 
-use crate::decision::{CsDecision, Decision, DecisionId, DecisionScope};
+use crate::decision::{Decision, DecisionId, DecisionScope};
+use crate::wire::Wire;
 
 /// Most changes kept; a bouncer further behind gets a full resynchronisation.
 const MAX_LOG: usize = 2_000_000;
@@ -22,19 +24,13 @@ enum Change {
 #[derive(Default)]
 struct Inner {
     decisions: BTreeMap<DecisionId, Decision>,
+    /// Each decision's answer text and the sequence of its latest change, by id (same keys
+    /// as `decisions`).
+    wire: HashMap<DecisionId, (Wire, u64)>,
     /// (sequence, decision, what happened), sequence increasing.
     log: Vec<(u64, DecisionId, Change)>,
     seq: u64,
     cursors: HashMap<String, u64>,
-}
-
-/// What a bouncer gets from `GET /v1/decisions/stream`.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct StreamAnswer {
-    /// Decisions to enforce; `null` when there are none (as CrowdSec answers).
-    pub new: Option<Vec<CsDecision>>,
-    /// Decisions to lift; `null` when there are none.
-    pub deleted: Option<Vec<CsDecision>>,
 }
 
 /// Which decisions a bouncer wants (CrowdSec's `scopes`, `origins`, `scenarios_containing`,
@@ -72,6 +68,40 @@ impl StreamFilter {
     }
 }
 
+/// A JSON array being written after a prefix; `null` if nothing is pushed.
+struct List {
+    text: String,
+    empty: bool,
+}
+
+/// Room for one decision's answer text, in bytes (most are shorter).
+const BYTES_PER_DECISION: usize = 224;
+
+impl List {
+    fn new(prefix: &str) -> List {
+        List {
+            text: prefix.to_string(),
+            empty: true,
+        }
+    }
+
+    fn reserve(&mut self, decisions: usize) {
+        self.text
+            .reserve(decisions.saturating_mul(BYTES_PER_DECISION));
+    }
+
+    fn push(&mut self, w: &Wire, d: &Decision, now: DateTime<Utc>) {
+        self.text.push(if self.empty { '[' } else { ',' });
+        self.empty = false;
+        w.write(d, now, &mut self.text);
+    }
+
+    fn finish(mut self) -> String {
+        self.text.push_str(if self.empty { "null" } else { "]" });
+        self.text
+    }
+}
+
 /// The in-memory decision book.
 #[derive(Default)]
 pub struct Book(RwLock<Inner>);
@@ -105,18 +135,19 @@ impl Book {
             Change::New
         };
         inner.log.push((seq, d.id, change));
+        inner.wire.insert(d.id, (Wire::of(&d), seq));
         inner.decisions.insert(d.id, d);
         if inner.log.len() > MAX_LOG {
             let cut = inner.log.len() / 2;
             inner.log.drain(..cut);
-            let oldest = inner.log.first().map_or(0, |e| e.0);
             // Deleted decisions nobody can be told about any more are forgotten.
             let keep: std::collections::HashSet<DecisionId> =
                 inner.log.iter().map(|e| e.1).collect();
-            inner
-                .decisions
-                .retain(|id, d| d.deleted.is_none() || keep.contains(id));
-            let _ = oldest;
+            let Inner {
+                decisions, wire, ..
+            } = &mut *inner;
+            decisions.retain(|id, d| d.deleted.is_none() || keep.contains(id));
+            wire.retain(|id, _| decisions.contains_key(id));
         }
     }
 
@@ -132,6 +163,9 @@ impl Book {
         inner.seq += 1;
         let seq = inner.seq;
         inner.log.push((seq, id, Change::Deleted));
+        if let Some(entry) = inner.wire.get_mut(&id) {
+            entry.1 = seq;
+        }
         Some(d)
     }
 
@@ -175,16 +209,18 @@ impl Book {
             .collect()
     }
 
-    /// A bouncer's pull: with `startup`, every active decision; otherwise what changed since
-    /// this bouncer's previous pull (a bouncer the book does not know is answered as at startup).
+    /// A bouncer's pull, as the JSON text of CrowdSec's answer (`{"new": [..] | null,
+    /// "deleted": [..] | null}`): with `startup`, every active decision; otherwise what changed
+    /// since this bouncer's previous pull (a bouncer the book does not know is answered as at
+    /// startup).
     pub fn stream(
         &self,
         bouncer: &str,
         startup: bool,
         filter: &StreamFilter,
         now: DateTime<Utc>,
-    ) -> StreamAnswer {
-        let (mut new, mut deleted) = (Vec::new(), Vec::new());
+    ) -> String {
+        let (mut new, mut deleted) = (List::new(r#"{"new":"#), List::new(r#","deleted":"#));
         let head = {
             let inner = self.read();
             let cursor = inner.cursors.get(bouncer).copied();
@@ -192,28 +228,33 @@ impl Book {
             match cursor {
                 Some(c) if !startup && c + 1 >= oldest => {
                     let from = inner.log.partition_point(|e| e.0 <= c);
-                    let mut seen = std::collections::HashSet::new();
-                    for &(_, id, _) in inner.log[from..].iter().rev() {
-                        if !seen.insert(id) {
-                            continue;
-                        }
-                        let Some(d) = inner.decisions.get(&id) else {
+                    new.reserve(inner.log.len() - from);
+                    // Newest first; a decision changed twice is told once, at its latest change.
+                    for &(seq, id, _) in inner.log[from..].iter().rev() {
+                        let (Some((w, latest)), Some(d)) =
+                            (inner.wire.get(&id), inner.decisions.get(&id))
+                        else {
                             continue;
                         };
-                        if !filter.accepts(d) {
+                        if *latest != seq || !filter.accepts(d) {
                             continue;
                         }
-                        if d.active(now) {
-                            new.push(CsDecision::from_decision(d, now));
+                        let list = if d.active(now) {
+                            &mut new
                         } else {
-                            deleted.push(CsDecision::from_decision(d, now));
-                        }
+                            &mut deleted
+                        };
+                        list.push(w, d, now);
                     }
                 }
                 _ => {
+                    new.reserve(inner.decisions.len());
                     for d in inner.decisions.values() {
-                        if filter.accepts(d) && d.active(now) {
-                            new.push(CsDecision::from_decision(d, now));
+                        if filter.accepts(d)
+                            && d.active(now)
+                            && let Some((w, _)) = inner.wire.get(&d.id)
+                        {
+                            new.push(w, d, now);
                         }
                     }
                 }
@@ -221,10 +262,10 @@ impl Book {
             inner.seq
         };
         self.write().cursors.insert(bouncer.to_string(), head);
-        StreamAnswer {
-            new: (!new.is_empty()).then_some(new),
-            deleted: (!deleted.is_empty()).then_some(deleted),
-        }
+        let mut answer = new.finish();
+        answer.push_str(&deleted.finish());
+        answer.push('}');
+        answer
     }
 
     /// Number of decisions in force.
@@ -240,8 +281,25 @@ impl Book {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decision::DecisionKind;
+    use crate::decision::{CsDecision, DecisionKind};
     use chrono::{Duration, TimeZone};
+
+    /// What a bouncer gets from `GET /v1/decisions/stream`, read back.
+    #[derive(Debug, Default, PartialEq, serde::Deserialize)]
+    struct StreamAnswer {
+        new: Option<Vec<CsDecision>>,
+        deleted: Option<Vec<CsDecision>>,
+    }
+
+    fn pull(
+        book: &Book,
+        bouncer: &str,
+        startup: bool,
+        f: &StreamFilter,
+        now: DateTime<Utc>,
+    ) -> StreamAnswer {
+        serde_json::from_str(&book.stream(bouncer, startup, f, now)).unwrap()
+    }
 
     fn decision(id: u64, ip: &str, now: DateTime<Utc>) -> Decision {
         Decision {
@@ -268,18 +326,38 @@ mod tests {
         let book = Book::default();
         book.insert(decision(1, "192.0.2.1", now));
         let f = StreamFilter::default();
-        let first = book.stream("a", true, &f, now);
+        let first = pull(&book, "a", true, &f, now);
         assert_eq!(first.new.as_ref().map(Vec::len), Some(1));
         assert_eq!(first.deleted, None);
-        assert_eq!(book.stream("a", false, &f, now), StreamAnswer::default());
+        assert_eq!(pull(&book, "a", false, &f, now), StreamAnswer::default());
         book.insert(decision(2, "192.0.2.2", now));
         book.delete(1, now);
-        let next = book.stream("a", false, &f, now);
+        let next = pull(&book, "a", false, &f, now);
         assert_eq!(next.new.unwrap()[0].value, "192.0.2.2");
         assert_eq!(next.deleted.unwrap()[0].value, "192.0.2.1");
         // Another bouncer is independent and starts with everything active.
-        let b = book.stream("b", false, &f, now);
+        let b = pull(&book, "b", false, &f, now);
         assert_eq!(b.new.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_decision_made_and_revoked_between_pulls_is_told_once_as_deleted() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 21, 10, 0, 0)
+            .single()
+            .unwrap();
+        let book = Book::default();
+        let f = StreamFilter::default();
+        assert_eq!(pull(&book, "a", true, &f, now), StreamAnswer::default());
+        book.insert(decision(1, "192.0.2.1", now));
+        book.insert(decision(2, "192.0.2.2", now));
+        book.delete(1, now);
+        let next = pull(&book, "a", false, &f, now);
+        let values = |l: Option<Vec<CsDecision>>| -> Vec<String> {
+            l.unwrap_or_default().into_iter().map(|d| d.value).collect()
+        };
+        assert_eq!(values(next.new), vec!["192.0.2.2"]);
+        assert_eq!(values(next.deleted), vec!["192.0.2.1"]);
     }
 
     #[test]
@@ -293,13 +371,13 @@ mod tests {
         d.scope = DecisionScope::Account;
         book.insert(d);
         assert_eq!(
-            book.stream("a", true, &StreamFilter::default(), now).new,
+            pull(&book, "a", true, &StreamFilter::default(), now).new,
             None
         );
         let f = StreamFilter {
             scopes: vec![DecisionScope::Account],
             ..StreamFilter::default()
         };
-        assert_eq!(book.stream("a", true, &f, now).new.unwrap().len(), 1);
+        assert_eq!(pull(&book, "a", true, &f, now).new.unwrap().len(), 1);
     }
 }

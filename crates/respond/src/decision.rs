@@ -259,14 +259,23 @@ impl CsDecision {
 
 /// Seconds as a Go duration string (`1h2m3s`), which bouncers parse.
 pub fn go_duration(seconds: i64) -> String {
+    let mut out = String::new();
+    write_go_duration(seconds, &mut out);
+    out
+}
+
+/// Appends [`go_duration`]`(seconds)` to `out` (poll answers write thousands of them).
+pub fn write_go_duration(seconds: i64, out: &mut String) {
+    use std::fmt::Write;
     let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
-    if h > 0 {
-        format!("{h}h{m}m{s}s")
+    // Writing to a String cannot fail.
+    let _ = if h > 0 {
+        write!(out, "{h}h{m}m{s}s")
     } else if m > 0 {
-        format!("{m}m{s}s")
+        write!(out, "{m}m{s}s")
     } else {
-        format!("{s}s")
-    }
+        write!(out, "{s}s")
+    };
 }
 
 #[cfg(test)]

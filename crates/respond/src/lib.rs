@@ -4,7 +4,7 @@
 //!   approvals, undo), validated at load with errors naming file, line and key;
 //!   [`stage`] reads an incident's attack progression for triggers.
 //! - [`decision`] and [`book`]: decisions (ban, throttle, challenge, review) with a TTL, served
-//!   to CrowdSec bouncers in their JSON shape.
+//!   to CrowdSec bouncers in their JSON shape (serialised once per decision, see `wire`).
 //! - [`Responder`]: the pipeline sink that runs playbooks, with its durable state in [`db`]
 //!   (restarts resume; idempotency keys keep every step to one run) and its background
 //!   [`worker`](Responder::run): webhooks signed per [`sign`], e-mail, undo, lapsing decisions.
@@ -29,6 +29,7 @@ mod runner;
 pub mod sign;
 pub mod stage;
 pub mod template;
+mod wire;
 mod worker;
 
 #[cfg(test)]

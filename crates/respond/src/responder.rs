@@ -170,7 +170,9 @@ impl Responder {
     }
 
     /// Makes decisions by hand (API, CLI, feeds): validated first (nothing is stored if one is
-    /// bad), then stored in one transaction and journaled in one append.
+    /// bad), then stored in one durable transaction and journaled in one durable append; their
+    /// audit log indexes are written back without a flush of their own (see
+    /// [`db::set_ledger_indexes`]).
     pub async fn decide(
         &self,
         news: Vec<NewDecision>,
@@ -207,14 +209,12 @@ impl Responder {
             }
             self.mirror_block(d, now);
         }
-        let copy = stored.clone();
-        self.db
-            .call(move |c| {
-                let tx = c.transaction()?;
-                copy.iter().try_for_each(|d| db::update_decision(&tx, d))?;
-                Ok(tx.commit()?)
-            })
-            .await?;
+        if stored.iter().any(|d| d.ledger_index.is_some()) {
+            let copy = stored.clone();
+            self.db
+                .call(move |c| db::set_ledger_indexes(c, &copy))
+                .await?;
+        }
         Ok(stored)
     }
 

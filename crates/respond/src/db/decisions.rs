@@ -53,7 +53,8 @@ pub fn insert_decision(
     Ok((d, true))
 }
 
-/// Stores many decisions made at `now` by `origin` in one transaction.
+/// Stores many decisions made at `now` by `origin` in one transaction: ids follow the largest
+/// one stored, so that each row is written once, with its final body, by one cached statement.
 pub fn insert_decisions(
     conn: &mut Connection,
     news: &[NewDecision],
@@ -61,34 +62,54 @@ pub fn insert_decisions(
     now: DateTime<Utc>,
 ) -> Result<Vec<Decision>, DbError> {
     let tx = conn.transaction()?;
+    let last: i64 = tx.query_row("SELECT coalesce(max(id), 0) FROM decisions", [], |r| {
+        r.get(0)
+    })?;
     let mut out = Vec::with_capacity(news.len());
-    for new in news {
-        let until = now + Duration::seconds(new.duration_seconds as i64);
-        tx.execute(
-            "INSERT INTO decisions(body, until_ms) VALUES ('{}', ?1)",
-            params![ms(until)],
-        )?;
-        let d = Decision {
-            id: tx.last_insert_rowid() as DecisionId,
-            kind: new.kind,
-            scope: new.scope,
-            value: new.value.clone(),
-            origin: origin.to_string(),
-            scenario: new.scenario.clone(),
-            incident_id: new.incident_id,
-            created: now,
-            until,
-            deleted: None,
-            ledger_index: None,
-        };
-        tx.execute(
-            "UPDATE decisions SET body = ?1 WHERE id = ?2",
-            params![body(&d)?, d.id as i64],
-        )?;
-        out.push(d);
+    {
+        let mut insert =
+            tx.prepare_cached("INSERT INTO decisions(id, body, until_ms) VALUES (?1, ?2, ?3)")?;
+        for (new, id) in news.iter().zip(last as DecisionId + 1..) {
+            let until = now + Duration::seconds(new.duration_seconds as i64);
+            let d = Decision {
+                id,
+                kind: new.kind,
+                scope: new.scope,
+                value: new.value.clone(),
+                origin: origin.to_string(),
+                scenario: new.scenario.clone(),
+                incident_id: new.incident_id,
+                created: now,
+                until,
+                deleted: None,
+                ledger_index: None,
+            };
+            insert.execute(params![id as i64, body(&d)?, ms(until)])?;
+            out.push(d);
+        }
     }
     tx.commit()?;
     Ok(out)
+}
+
+/// Adds the audit log indexes to stored decisions in one transaction that is not flushed to
+/// disk by itself: the next durable commit of this connection (WAL mode) carries it. A crash
+/// before then loses only the indexes, never a decision: each decision's audit log record
+/// holds its id, so the index can be found there.
+pub fn set_ledger_indexes(conn: &mut Connection, ds: &[Decision]) -> Result<(), DbError> {
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    let written = (|| {
+        let tx = conn.transaction()?;
+        {
+            let mut update = tx.prepare_cached("UPDATE decisions SET body = ?1 WHERE id = ?2")?;
+            for d in ds {
+                update.execute(params![body(d)?, d.id as i64])?;
+            }
+        }
+        Ok(tx.commit()?)
+    })();
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    written
 }
 
 fn body(d: &Decision) -> Result<String, DbError> {

@@ -102,7 +102,8 @@ pub fn set_setting(conn: &Connection, name: &str, value: &str) -> Result<(), DbE
 }
 
 pub use decisions::{
-    delete_decision, insert_decision, insert_decisions, load_decisions, update_decision,
+    delete_decision, insert_decision, insert_decisions, load_decisions, set_ledger_indexes,
+    update_decision,
 };
 pub use deliveries::{
     count_recent_emails, dead_letters, due_deliveries, enqueue_delivery, finish_delivery,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use ensuresec_respond::Responder;
-use ensuresec_respond::book::{StreamAnswer, StreamFilter};
+use ensuresec_respond::book::StreamFilter;
 use ensuresec_respond::decision::{CsDecision, Decision, DecisionScope, NewDecision};
 use serde_json::{Value, json};
 
@@ -70,7 +70,7 @@ pub(crate) async fn stream(
     State(state): State<AppState>,
     key: BouncerKey,
     RawQuery(query): RawQuery,
-) -> Result<Json<StreamAnswer>, ApiError> {
+) -> Result<impl axum::response::IntoResponse, ApiError> {
     let p = Params::parse(
         query.as_deref(),
         &[
@@ -92,12 +92,11 @@ pub(crate) async fn stream(
     };
     let r = responder(&state)?;
     let now = state.platform.clock().now();
-    Ok(Json(r.book().stream(
-        &key.token.name,
-        startup,
-        &filter,
-        now,
-    )))
+    let answer = r.book().stream(&key.token.name, startup, &filter, now);
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        answer,
+    ))
 }
 
 #[utoipa::path(
