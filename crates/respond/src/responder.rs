@@ -171,8 +171,7 @@ impl Responder {
 
     /// Makes decisions by hand (API, CLI, feeds): validated first (nothing is stored if one is
     /// bad), then stored in one durable transaction and journaled in one durable append; their
-    /// audit log indexes are written back without a flush of their own (see
-    /// [`db::set_ledger_indexes`]).
+    /// audit log indexes are written back in one more durable transaction.
     pub async fn decide(
         &self,
         news: Vec<NewDecision>,

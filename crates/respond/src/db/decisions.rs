@@ -92,24 +92,17 @@ pub fn insert_decisions(
     Ok(out)
 }
 
-/// Adds the audit log indexes to stored decisions in one transaction that is not flushed to
-/// disk by itself: the next durable commit of this connection (WAL mode) carries it. A crash
-/// before then loses only the indexes, never a decision: each decision's audit log record
-/// holds its id, so the index can be found there.
+/// Adds the audit log indexes to stored decisions in one durable transaction, so that a
+/// decision the API has answered with its index keeps it after a crash.
 pub fn set_ledger_indexes(conn: &mut Connection, ds: &[Decision]) -> Result<(), DbError> {
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    let written = (|| {
-        let tx = conn.transaction()?;
-        {
-            let mut update = tx.prepare_cached("UPDATE decisions SET body = ?1 WHERE id = ?2")?;
-            for d in ds {
-                update.execute(params![body(d)?, d.id as i64])?;
-            }
+    let tx = conn.transaction()?;
+    {
+        let mut update = tx.prepare_cached("UPDATE decisions SET body = ?1 WHERE id = ?2")?;
+        for d in ds {
+            update.execute(params![body(d)?, d.id as i64])?;
         }
-        Ok(tx.commit()?)
-    })();
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    written
+    }
+    Ok(tx.commit()?)
 }
 
 fn body(d: &Decision) -> Result<String, DbError> {
