@@ -45,31 +45,43 @@ impl FromRequestParts<AppState> for BouncerKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let secret = parts
-            .headers
-            .get("x-api-key")
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| {
-                parts
-                    .headers
-                    .get(AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer "))
-            })
-            .map(str::trim)
-            .filter(|s| !s.is_empty() && s.len() <= 256)
-            .ok_or(ApiError::Unauthorized)?;
-        let token = state
-            .platform
-            .store()
-            .authenticate(secret)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        if !token.allows(Scope::Bouncer) {
-            return Err(ApiError::Forbidden(Scope::Bouncer.as_str()));
-        }
+        let key = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok());
+        let secret = key.or_else(|| bearer(parts));
+        let token = authorize(state, secret, Scope::Bouncer).await?;
         Ok(BouncerKey { token })
     }
+}
+
+/// The token of an `Authorization: Bearer` header, if any.
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+}
+
+/// Looks the presented secret up and checks that its token holds `scope`: the one place where a
+/// request's credentials are judged, whichever header carried them.
+async fn authorize(
+    state: &AppState,
+    secret: Option<&str>,
+    scope: Scope,
+) -> Result<TokenInfo, ApiError> {
+    let secret = secret
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && s.len() <= 256)
+        .ok_or(ApiError::Unauthorized)?;
+    let token = state
+        .platform
+        .store()
+        .authenticate(secret)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    if !token.allows(scope) {
+        return Err(ApiError::Forbidden(scope.as_str()));
+    }
+    Ok(token)
 }
 
 /// An authenticated caller holding scope `S`.
@@ -83,23 +95,7 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Scoped<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let secret = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|s| !s.is_empty() && s.len() <= 256)
-            .ok_or(ApiError::Unauthorized)?;
-        let token = state
-            .platform
-            .store()
-            .authenticate(secret)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        if !token.allows(S::SCOPE) {
-            return Err(ApiError::Forbidden(S::SCOPE.as_str()));
-        }
+        let token = authorize(state, bearer(parts), S::SCOPE).await?;
         Ok(Scoped {
             token,
             _scope: PhantomData,
