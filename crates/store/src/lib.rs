@@ -11,12 +11,14 @@
 
 mod codec;
 mod error;
+mod migrate;
 mod query;
 mod sqlite;
 mod summary;
 mod tokens;
 
 pub use error::StoreError;
+pub use migrate::{MigrateError, apply_migrations};
 pub use query::{AlertFilter, IncidentDetail, IncidentFilter, Page, PageRequest};
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use summary::{Activity, IncidentCount};

@@ -60,20 +60,10 @@ const MIGRATIONS: &[&str] = &[
 
 /// Brings the database up to the latest schema.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), DbError> {
-    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let latest = MIGRATIONS.len() as i64;
-    if current > latest {
-        return Err(DbError::TooNew {
-            found: current,
-            supported: latest,
-        });
-    }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", index as i64 + 1)?;
-        tx.commit()?;
-        tracing::info!(version = index + 1, "applied respond database migration");
-    }
-    Ok(())
+    ensuresec_store::apply_migrations(conn, MIGRATIONS, "respond").map_err(|e| match e {
+        ensuresec_store::MigrateError::Sqlite(e) => e.into(),
+        ensuresec_store::MigrateError::TooNew { found, supported } => {
+            DbError::TooNew { found, supported }
+        }
+    })
 }

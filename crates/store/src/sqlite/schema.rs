@@ -67,20 +67,10 @@ const MIGRATIONS: &[&str] = &[
 
 /// Brings the database up to the latest schema.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let latest = MIGRATIONS.len() as i64;
-    if current > latest {
-        return Err(StoreError::SchemaTooNew {
-            found: current,
-            supported: latest,
-        });
-    }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", index as i64 + 1)?;
-        tx.commit()?;
-        tracing::info!(version = index + 1, "applied database migration");
-    }
-    Ok(())
+    crate::apply_migrations(conn, MIGRATIONS, "store").map_err(|e| match e {
+        crate::MigrateError::Sqlite(e) => e.into(),
+        crate::MigrateError::TooNew { found, supported } => {
+            StoreError::SchemaTooNew { found, supported }
+        }
+    })
 }
