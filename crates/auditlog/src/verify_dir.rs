@@ -5,24 +5,25 @@
 //!
 //! It needs no running log and no lock: it only reads the files.
 
+mod tree;
+
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
 use crate::checkpoint::{Checkpoint, SignedCheckpoint};
 use crate::hash::{HASH_SIZE, Hash, hash_to_base64, leaf_hash};
-use crate::merkle::Frontier;
 use crate::note::{Note, VerifierSet};
 use crate::store::{
     CHECKPOINTS, Decoded, ENTRIES, INDEX, INDEX_RECORD, RECORD_HEADER, decode_record, level_path,
 };
 use crate::witness::WitnessPolicy;
+use tree::{BadNode, TreeChecker};
 
 /// Bytes of the entries file processed at a time (small in unit tests, so that they cross many
 /// chunk boundaries).
-const CHUNK_BYTES: usize = if cfg!(test) { 4096 } else { 16 << 20 };
+const CHUNK_BYTES: usize = if cfg!(test) { 4096 } else { 4 << 20 };
 
 /// What to trust while verifying.
 #[derive(Debug, Clone)]
@@ -140,7 +141,7 @@ pub fn verify_log_dir(dir: &Path, options: &VerifyOptions) -> Result<VerifyRepor
     }
     let mut walker = Walker::open(dir, by_size)?;
     walker.walk(dir, options)?;
-    let entries = walker.frontier.size();
+    let entries = walker.tree.size();
     if let Some((&size, list)) = walker.pending.range(entries + 1..).next() {
         return Err(VerifyError::Missing {
             entries,
@@ -151,7 +152,7 @@ pub fn verify_log_dir(dir: &Path, options: &VerifyOptions) -> Result<VerifyRepor
     Ok(VerifyReport {
         entries,
         entry_bytes: walker.entry_bytes,
-        root: walker.frontier.root(),
+        root: walker.tree.root(),
         checkpoints: checkpoints.len(),
         cosigned,
     })
@@ -206,36 +207,40 @@ fn load_checkpoints(
 
 /// The streaming pass over the entries.
 struct Walker {
-    frontier: Frontier,
+    tree: TreeChecker,
     entry_bytes: u64,
     pending: BTreeMap<u64, Vec<(usize, Hash)>>,
     last_good_size: u64,
     index: File,
     index_path: PathBuf,
-    levels: Vec<Option<BufReader<File>>>,
+    /// The stored leaf hashes (`tree/level-00.bin`), when present.
+    level0: Option<File>,
+    /// Buffers for a chunk's stored offsets and leaf hashes, reused for every chunk.
+    stored_offsets: Vec<u8>,
+    stored_leaves: Vec<u8>,
 }
 
 impl Walker {
     fn open(dir: &Path, pending: BTreeMap<u64, Vec<(usize, Hash)>>) -> Result<Self, VerifyError> {
         let index_path = dir.join(INDEX);
         let index = File::open(&index_path).map_err(io(&index_path))?;
-        let mut levels = Vec::with_capacity(64);
-        for level in 0..64u8 {
-            let path = level_path(dir, level);
-            levels.push(match File::open(&path) {
-                Ok(f) => Some(BufReader::with_capacity(1 << 16, f)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(VerifyError::Io { path, source: e }),
-            });
-        }
+        let level0_path = level_path(dir, 0);
+        let level0 = match File::open(&level0_path) {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io(&level0_path)(e)),
+        };
+        let tree = TreeChecker::open(dir).map_err(io(&dir.join("tree")))?;
         Ok(Self {
-            frontier: Frontier::new(),
+            tree,
             entry_bytes: 0,
             pending,
             last_good_size: 0,
             index,
             index_path,
-            levels,
+            level0,
+            stored_offsets: Vec::new(),
+            stored_leaves: Vec::new(),
         })
     }
 
@@ -264,7 +269,7 @@ impl Walker {
                     return match end {
                         ChunkEnd::Clean => Ok(()),
                         ChunkEnd::Damaged(problem) => Err(VerifyError::Entry {
-                            index: self.frontier.size(),
+                            index: self.tree.size(),
                             problem,
                         }),
                     };
@@ -276,96 +281,114 @@ impl Walker {
         // Returning drops `rx`: a reader still sending sees the channel closed and stops.
     }
 
-    /// Checks a run of framed and hashed records in order against the index, the stored leaf
-    /// and node hashes and the checkpoints.
+    /// Checks a run of framed and hashed records against the index and the stored leaf hashes,
+    /// then recomputes and checks the tree they complete, stopping at every checkpoint size on
+    /// the way. Problems are reported in the order a leaf-by-leaf walk would meet them.
     fn consume(&mut self, records: &[(u64, usize)], leaves: &[Hash]) -> Result<(), VerifyError> {
         if records.is_empty() {
             return Ok(());
         }
-        let first = self.frontier.size();
-        let count = records.len();
-        let mut stored_offsets = vec![0u8; count * INDEX_RECORD as usize];
-        read_or_short(&self.index, &mut stored_offsets, first * INDEX_RECORD).map_err(
-            |e| match e {
-                Short::Io(source) => VerifyError::Io {
-                    path: self.index_path.clone(),
-                    source,
-                },
-                Short::At(bytes) => VerifyError::Entry {
-                    index: first + bytes / INDEX_RECORD,
-                    problem: "index.bin ends before this entry".into(),
-                },
-            },
-        )?;
-        let level0 = self.level0()?;
-        let mut stored_leaves = vec![0u8; count * HASH_SIZE];
-        read_or_short(level0, &mut stored_leaves, first * HASH_SIZE as u64).map_err(
-            |e| match e {
-                Short::Io(source) => VerifyError::Io {
-                    path: PathBuf::from("tree/level-00.bin"),
-                    source,
-                },
-                Short::At(bytes) => VerifyError::Entry {
-                    index: first + bytes / HASH_SIZE as u64,
-                    problem: "tree/level-00.bin ends before this entry".into(),
-                },
-            },
-        )?;
-        for (i, ((offset, len), leaf)) in records.iter().zip(leaves).enumerate() {
-            let index = first + i as u64;
-            let stored = u64::from_be_bytes(
-                stored_offsets[i * 8..i * 8 + 8]
-                    .try_into()
-                    .unwrap_or_default(),
-            );
-            if stored != *offset {
-                return Err(VerifyError::Entry {
-                    index,
-                    problem: format!(
-                        "index.bin says the record is at byte {stored}, it is at byte {offset} (an entry was dropped or inserted)"
-                    ),
-                });
-            }
-            if stored_leaves[i * HASH_SIZE..(i + 1) * HASH_SIZE] != leaf[..] {
-                return Err(VerifyError::Entry {
-                    index,
-                    problem: "entry does not hash to its stored leaf hash (entry changed, dropped or inserted)".into(),
-                });
-            }
-            self.entry_bytes += *len as u64;
-            let mut mismatch = None;
-            let levels = &mut self.levels;
-            self.frontier.push(*leaf, |level, node, hash| {
-                if level == 0 || mismatch.is_some() {
-                    return;
-                }
-                if let Some(Some(r)) = levels.get_mut(usize::from(level)) {
-                    let mut h = [0u8; HASH_SIZE];
-                    if r.read_exact(&mut h).is_err() || h != *hash {
-                        mismatch = Some((level, node));
-                    }
-                } else {
-                    mismatch = Some((level, node));
-                }
-            });
-            if let Some((level, node)) = mismatch {
-                return Err(VerifyError::Entry {
-                    index: node << level,
-                    problem: format!(
-                        "stored node hash at level {level}, index {node} is missing or does not match the entries below it"
-                    ),
-                });
-            }
+        let first = self.tree.size();
+        let bad_entry = self.check_entries(first, records, leaves)?;
+        // The tree is checked up to the first bad entry: a bad node completed before it is met
+        // first.
+        let good = bad_entry.as_ref().map_or(records.len(), |(i, _)| *i);
+        let stops: Vec<u64> = self
+            .pending
+            .range(first + 1..=first + good as u64)
+            .map(|(&size, _)| size)
+            .collect();
+        let mut at = 0usize;
+        for stop in stops {
+            let to = usize::try_from(stop - first).unwrap_or(good);
+            self.push_leaves(&leaves[at..to])?;
+            at = to;
             self.check_checkpoints()?;
         }
+        self.push_leaves(&leaves[at..good])?;
+        if let Some((_, err)) = bad_entry {
+            return Err(err);
+        }
+        self.entry_bytes += records.iter().map(|&(_, len)| len as u64).sum::<u64>();
         Ok(())
+    }
+
+    /// Compares each record's offset with `index.bin` and its leaf hash with the stored one;
+    /// returns the first bad record (its position in `records`) and what is wrong with it.
+    fn check_entries(
+        &mut self,
+        first: u64,
+        records: &[(u64, usize)],
+        leaves: &[Hash],
+    ) -> Result<Option<(usize, VerifyError)>, VerifyError> {
+        let count = records.len();
+        let stored_offsets = &mut self.stored_offsets;
+        stored_offsets.resize(count * INDEX_RECORD as usize, 0);
+        read_or_short(&self.index, stored_offsets, first * INDEX_RECORD).map_err(|e| match e {
+            Short::Io(source) => VerifyError::Io {
+                path: self.index_path.clone(),
+                source,
+            },
+            Short::At(bytes) => VerifyError::Entry {
+                index: first + bytes / INDEX_RECORD,
+                problem: "index.bin ends before this entry".into(),
+            },
+        })?;
+        let level0 = self.level0.as_ref().ok_or_else(|| VerifyError::Entry {
+            index: 0,
+            problem: "tree/level-00.bin is missing".into(),
+        })?;
+        let stored_leaves = &mut self.stored_leaves;
+        stored_leaves.resize(count * HASH_SIZE, 0);
+        read_or_short(level0, stored_leaves, first * HASH_SIZE as u64).map_err(|e| match e {
+            Short::Io(source) => VerifyError::Io {
+                path: PathBuf::from("tree/level-00.bin"),
+                source,
+            },
+            Short::At(bytes) => VerifyError::Entry {
+                index: first + bytes / HASH_SIZE as u64,
+                problem: "tree/level-00.bin ends before this entry".into(),
+            },
+        })?;
+        let stored = stored_offsets
+            .chunks_exact(INDEX_RECORD as usize)
+            .zip(stored_leaves.chunks_exact(HASH_SIZE));
+        for (i, (((offset, _), leaf), (stored_offset, stored_leaf))) in
+            records.iter().zip(leaves).zip(stored).enumerate()
+        {
+            let index = first + i as u64;
+            let stored_offset = u64::from_be_bytes(stored_offset.try_into().unwrap_or_default());
+            if stored_offset != *offset {
+                let problem = format!(
+                    "index.bin says the record is at byte {stored_offset}, it is at byte {offset} (an entry was dropped or inserted)"
+                );
+                return Ok(Some((i, VerifyError::Entry { index, problem })));
+            }
+            if stored_leaf != &leaf[..] {
+                let problem = "entry does not hash to its stored leaf hash (entry changed, dropped or inserted)".into();
+                return Ok(Some((i, VerifyError::Entry { index, problem })));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Pushes leaf hashes into the tree check, naming the first bad stored node.
+    fn push_leaves(&mut self, leaves: &[Hash]) -> Result<(), VerifyError> {
+        self.tree
+            .push(leaves)
+            .map_err(|BadNode { level, index }| VerifyError::Entry {
+                index: index << level,
+                problem: format!(
+                    "stored node hash at level {level}, index {index} is missing or does not match the entries below it"
+                ),
+            })
     }
 
     /// Compares the root with every checkpoint of the current size.
     fn check_checkpoints(&mut self) -> Result<(), VerifyError> {
-        let size = self.frontier.size();
+        let size = self.tree.size();
         if let Some(list) = self.pending.remove(&size) {
-            let root = self.frontier.root();
+            let root = self.tree.root();
             for (number, want) in list {
                 if want != root {
                     return Err(VerifyError::Altered {
@@ -378,18 +401,6 @@ impl Walker {
             self.last_good_size = size;
         }
         Ok(())
-    }
-
-    /// The level-0 file, read positionally.
-    fn level0(&self) -> Result<&File, VerifyError> {
-        self.levels
-            .first()
-            .and_then(Option::as_ref)
-            .map(BufReader::get_ref)
-            .ok_or_else(|| VerifyError::Entry {
-                index: 0,
-                problem: "tree/level-00.bin is missing".into(),
-            })
     }
 }
 

@@ -64,6 +64,25 @@ impl Frontier {
         self.size += 1;
     }
 
+    /// The hashes of the tree's right edge: for each perfect subtree of the frontier, the hash of
+    /// the leaves from its first one to the end of the tree, as `(first leaf, hash)`, leftmost
+    /// (the root) first. They are the imperfect nodes proofs against this size need; computing
+    /// them costs what [`Frontier::root`] costs.
+    pub fn right_edge(&self) -> Vec<(u64, Hash)> {
+        let mut out = Vec::with_capacity(self.nodes.len());
+        let mut end = self.size;
+        let mut acc: Option<Hash> = None;
+        for node in self.nodes.iter().rev() {
+            let width = 1u64 << end.trailing_zeros().min(63);
+            end -= width;
+            let hash = acc.map_or(*node, |right| node_hash(node, &right));
+            out.push((end, hash));
+            acc = Some(hash);
+        }
+        out.reverse();
+        out
+    }
+
     /// The root hash of the tree (the empty-tree hash for size zero).
     pub fn root(&self) -> Hash {
         let mut iter = self.nodes.iter().rev();
@@ -97,5 +116,25 @@ mod tests {
             vec![(0, 0), (0, 1), (1, 0), (0, 2), (0, 3), (1, 1), (2, 0)]
         );
         assert_eq!(f.size(), 4);
+    }
+
+    #[test]
+    fn right_edge_holds_the_folds_of_the_tree_end() {
+        let leaves: Vec<Hash> = (0..13u8).map(|i| leaf_hash(&[i])).collect();
+        let mut f = Frontier::new();
+        assert!(f.right_edge().is_empty());
+        for l in &leaves {
+            f.push(*l, |_, _, _| {});
+        }
+        let edge = f.right_edge();
+        let starts: Vec<u64> = edge.iter().map(|e| e.0).collect();
+        assert_eq!(starts, vec![0, 8, 12]);
+        assert_eq!(edge[0].1, f.root());
+        let four = node_hash(
+            &node_hash(&leaves[8], &leaves[9]),
+            &node_hash(&leaves[10], &leaves[11]),
+        );
+        assert_eq!(edge[1].1, node_hash(&four, &leaves[12]));
+        assert_eq!(edge[2].1, leaves[12]);
     }
 }

@@ -9,6 +9,14 @@ use crate::merkle::verify::is_valid_subtree;
 pub trait NodeSource {
     /// Returns the stored hash of a perfect subtree that lies inside the tree.
     fn node(&self, level: u8, index: u64) -> std::io::Result<Hash>;
+
+    /// The hash of the leaves `[lo, hi)` when the source already holds it (a store keeps the
+    /// right edge of its current tree), so that proof generation need not fold it from perfect
+    /// subtrees; `None` when it does not.
+    fn cached_range(&self, lo: u64, hi: u64) -> Option<Hash> {
+        let _ = (lo, hi);
+        None
+    }
 }
 
 /// Why a proof could not be generated.
@@ -48,6 +56,9 @@ fn read(src: &(impl NodeSource + ?Sized), level: u8, index: u64) -> Result<Hash,
 pub fn range_hash(src: &(impl NodeSource + ?Sized), lo: u64, hi: u64) -> Result<Hash, ProveError> {
     if lo >= hi {
         return Ok(empty_root());
+    }
+    if let Some(hash) = src.cached_range(lo, hi) {
+        return Ok(hash);
     }
     let mut parts: Vec<(u8, u64)> = Vec::with_capacity(8);
     let mut at = lo;

@@ -51,10 +51,7 @@ impl Log {
                     ),
                 });
             }
-            let view = NodeView {
-                shared: &opened.shared,
-                state: &state,
-            };
+            let view = NodeView::new(&opened.shared, &state);
             if tree_root(&view, cp.size)? != cp.root {
                 return Err(StoreError::CheckpointMismatch {
                     size: cp.size,
@@ -144,7 +141,7 @@ impl Log {
         let mut store = self.checkpoints.lock().unwrap_or_else(|e| e.into_inner());
         let (size, root) = {
             let s = self.shared.read();
-            (s.size, s.root)
+            (s.size, s.root())
         };
         if let Some((latest, _)) = store.latest()
             && (latest.size > size || (latest.size == size && latest.root != root))

@@ -35,7 +35,7 @@ impl LogReader {
     /// Size and root hash of the current durable tree.
     pub fn root(&self) -> (u64, Hash) {
         let s = self.shared.read();
-        (s.size, s.root)
+        (s.size, s.root())
     }
 
     /// Root hash of the tree of the first `size` entries.
@@ -43,10 +43,7 @@ impl LogReader {
         let state = self.shared.read();
         check_size(size, state.size)?;
         Ok(merkle::tree_root(
-            &NodeView {
-                shared: &self.shared,
-                state: &state,
-            },
+            &NodeView::new(&self.shared, &state),
             size,
         )?)
     }
@@ -55,12 +52,9 @@ impl LogReader {
     pub fn leaf_hash(&self, index: u64) -> Result<Hash, StoreError> {
         let state = self.shared.read();
         check_index(index, state.size)?;
-        NodeView {
-            shared: &self.shared,
-            state: &state,
-        }
-        .node(0, index)
-        .map_err(io(format!("reading leaf hash {index}")))
+        NodeView::new(&self.shared, &state)
+            .node(0, index)
+            .map_err(io(format!("reading leaf hash {index}")))
     }
 
     /// The inclusion proof of entry `index` in the tree of `size` entries.
@@ -68,10 +62,7 @@ impl LogReader {
         let state = self.shared.read();
         check_size(size, state.size)?;
         Ok(merkle::inclusion_proof(
-            &NodeView {
-                shared: &self.shared,
-                state: &state,
-            },
+            &NodeView::new(&self.shared, &state),
             index,
             size,
         )?)
@@ -82,10 +73,7 @@ impl LogReader {
         let state = self.shared.read();
         check_size(new_size, state.size)?;
         Ok(merkle::consistency_proof(
-            &NodeView {
-                shared: &self.shared,
-                state: &state,
-            },
+            &NodeView::new(&self.shared, &state),
             old_size,
             new_size,
         )?)

@@ -126,7 +126,7 @@ pub(crate) fn open(dir: &Path, config: &LogConfig) -> Result<Opened, StoreError>
         state: RwLock::new(TreeState {
             size,
             entries_end: good_end,
-            root: deriver.frontier.root(),
+            edge: deriver.frontier.right_edge(),
             high,
         }),
         failure: Mutex::new(None),

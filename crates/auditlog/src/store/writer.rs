@@ -175,7 +175,7 @@ impl Writer {
             .sync_data()
             .map_err(super::io("syncing entries.log"))?;
         self.entries_end = offset;
-        let root = self.deriver.frontier.root();
+        let edge = self.deriver.frontier.right_edge();
         let mut state = shared.write();
         for (level, buf) in self.kept.drain(..) {
             let k = usize::from(level - shared.memory_level);
@@ -186,7 +186,7 @@ impl Writer {
         }
         state.size = self.deriver.frontier.size();
         state.entries_end = offset;
-        state.root = root;
+        state.edge = edge;
         Ok(())
     }
 
