@@ -16,6 +16,7 @@ pub mod anomaly;
 pub mod baseline;
 mod condition;
 pub mod eval;
+mod few;
 mod field;
 mod hash;
 mod limits;

@@ -98,6 +98,7 @@ enum MeasureName {
     Distinct,
     Ratio,
     Bucket,
+    NewValue,
 }
 
 #[derive(Deserialize)]
@@ -120,6 +121,8 @@ struct RawMeasure {
     leak_per_second: Option<f64>,
     #[serde(default)]
     exact_limit: Option<u32>,
+    #[serde(default)]
+    retention_seconds: Option<u32>,
 }
 
 fn default_confidence() -> f32 {
@@ -152,6 +155,14 @@ pub enum MeasureKind {
         leak_per_second: f64,
         /// The numeric field to pour in, instead of 1 per event.
         weight: Option<FieldRef>,
+    },
+    /// Events whose `field` value the entity had not used before (within `retention_seconds`,
+    /// and among its last few values): an account's new device.
+    NewValue {
+        /// The field whose values are remembered.
+        field: FieldRef,
+        /// How long an idle entity's known values are kept, in seconds of event time.
+        retention_seconds: u32,
     },
 }
 
@@ -199,6 +210,7 @@ impl Measure {
                 weight: Some(f), ..
             } => format!("bucket({})", f.name),
             MeasureKind::Bucket { .. } => "bucket".into(),
+            MeasureKind::NewValue { field, .. } => format!("new({})", field.name),
         }
     }
 }
@@ -255,6 +267,8 @@ const MAX_THRESHOLD: u32 = 1_000_000;
 const MAX_MEASURES: usize = 8;
 const MAX_EXACT_LIMIT: u32 = 4096;
 const DEFAULT_EXACT_LIMIT: u32 = 128;
+const MAX_RETENTION_SECONDS: u32 = 365 * 24 * 3600;
+const DEFAULT_RETENTION_SECONDS: u32 = 90 * 24 * 3600;
 
 impl RuleSet {
     /// Parses and validates a rule file (one or more YAML documents); `file` names it in errors.
@@ -487,6 +501,10 @@ fn measure(m: RawMeasure, events: &[EventType]) -> Result<Measure, (&'static str
         "exact_limit",
         m.measure != MeasureName::Distinct && m.exact_limit.is_some(),
     )?;
+    unused(
+        "retention_seconds",
+        m.measure != MeasureName::NewValue && m.retention_seconds.is_some(),
+    )?;
     let need_test = || {
         test.ok_or((
             "at_least",
@@ -517,6 +535,24 @@ fn measure(m: RawMeasure, events: &[EventType]) -> Result<Measure, (&'static str
             MeasureKind::Distinct {
                 field: FieldRef::resolve(&name, events, false).map_err(|e| ("field", e))?,
                 exact_limit,
+            }
+        }
+        MeasureName::NewValue => {
+            let name = m.field.ok_or((
+                "field",
+                "is missing: new_value remembers a field's values".to_string(),
+            ))?;
+            let retention_seconds = m.retention_seconds.unwrap_or(DEFAULT_RETENTION_SECONDS);
+            if retention_seconds == 0 || retention_seconds > MAX_RETENTION_SECONDS {
+                return Err((
+                    "retention_seconds",
+                    format!("must be 1 to {MAX_RETENTION_SECONDS}"),
+                ));
+            }
+            need_test()?;
+            MeasureKind::NewValue {
+                field: FieldRef::resolve(&name, events, false).map_err(|e| ("field", e))?,
+                retention_seconds,
             }
         }
         MeasureName::Ratio => {

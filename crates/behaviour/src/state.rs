@@ -1,8 +1,11 @@
-//! What a rule keeps about one entity, and the table of those states with its bounds.
+//! What a rule keeps about one entity, and the one table of entities that holds every rule's
+//! state for an entity together (one lookup per event, not one per rule).
 
+use crate::few::Few;
 use crate::hash::HashedMap;
 use crate::measure::bucket::Bucket;
 use crate::measure::distinct::Distinct;
+use crate::measure::known::Known;
 use crate::measure::ring::{Lane, SLOTS};
 use crate::rules::{MeasureKind, Rule};
 
@@ -17,11 +20,20 @@ pub(crate) enum Place {
     Distinct(usize),
     /// A bucket.
     Bucket(usize),
+    /// A counter lane of events with a new value, and the set of known values.
+    NewValue {
+        /// The lane.
+        lane: usize,
+        /// The known set.
+        known: usize,
+    },
 }
 
 /// One rule's state for one entity.
 #[derive(Debug)]
 pub(crate) struct EntityState {
+    /// The rule's index in the detector.
+    pub rule: u16,
     /// Newest ring slot seen.
     pub newest_slot: i64,
     /// Newest event time seen, in ms.
@@ -30,46 +42,73 @@ pub(crate) struct EntityState {
     pub last_alert_ms: i64,
     /// Events since the last alert.
     pub since_alert: u32,
+    /// Bytes counted against the memory ceiling for this state (added as it grows, subtracted
+    /// when it goes).
+    pub bytes: u32,
     /// Every event of the rule, per slot.
     pub total: Lane,
     /// Counter lanes of `count`-with-`where` and `ratio` measures.
-    pub lanes: Box<[Lane]>,
+    pub lanes: Few<Lane>,
     /// Distinct counts.
-    pub distinct: Box<[Distinct]>,
+    pub distinct: Few<Distinct>,
     /// Leaky buckets.
-    pub buckets: Box<[Bucket]>,
+    pub buckets: Few<Bucket>,
+    /// Known values of `new_value` measures (few rules have one: a boxed slice costs the others
+    /// 16 bytes and no allocation).
+    pub known: Box<[Known]>,
 }
 
 impl EntityState {
-    /// A fresh state for a rule laid out as `layout` says.
-    pub(crate) fn new(layout: &Layout, slot: i64, time_ms: i64) -> Self {
-        EntityState {
+    /// A fresh state for rule `rule`, laid out as `layout` says.
+    pub(crate) fn new(rule: u16, layout: &Layout, slot: i64, time_ms: i64) -> Self {
+        let mut state = EntityState {
+            rule,
+            bytes: 0,
             newest_slot: slot,
             last_ms: time_ms,
             last_alert_ms: i64::MIN,
             since_alert: 0,
             total: [0; SLOTS],
-            lanes: vec![[0; SLOTS]; layout.lanes].into_boxed_slice(),
-            distinct: (0..layout.distinct).map(|_| Distinct::default()).collect(),
-            buckets: vec![Bucket::default(); layout.buckets].into_boxed_slice(),
-        }
+            lanes: Few::from_fn(layout.lanes, || [0; SLOTS]),
+            distinct: Few::from_fn(layout.distinct, Distinct::default),
+            buckets: Few::from_fn(layout.buckets, Bucket::default),
+            known: vec![Known::default(); layout.known].into_boxed_slice(),
+        };
+        state.bytes = state.heap_and_inline_bytes() as u32;
+        state
     }
 
-    /// Estimated bytes, table overhead included, for the memory ceiling.
-    pub(crate) fn bytes(&self) -> usize {
-        ENTRY_BYTES
-            + self.lanes.len() * std::mem::size_of::<Lane>()
-            + self.buckets.len() * std::mem::size_of::<Bucket>()
+    /// The state in its entity's list and what it holds on the heap.
+    fn heap_and_inline_bytes(&self) -> usize {
+        std::mem::size_of::<EntityState>()
+            + self.lanes.heap_bytes()
+            + self.buckets.heap_bytes()
+            + self.distinct.heap_bytes()
+            + std::mem::size_of_val::<[Known]>(&self.known)
             + self
                 .distinct
                 .iter()
-                .map(|d| std::mem::size_of::<Distinct>() + d.heap_bytes())
+                .map(Distinct::heap_bytes)
                 .sum::<usize>()
     }
 }
 
-/// A table entry: key, state and the hash table's control byte, at its maximum load of 7/8.
-pub(crate) const ENTRY_BYTES: usize = (8 + std::mem::size_of::<EntityState>() + 1) * 8 / 7;
+/// Every rule's state for one entity.
+#[derive(Debug, Default)]
+pub(crate) struct Entity {
+    /// No state can expire before this event time (a lower bound kept in the table entry, so
+    /// that a sweep skips live entities without reading their states).
+    pub check_ms: i64,
+    /// One per rule that holds state for the entity.
+    pub states: Vec<EntityState>,
+}
+
+/// The entities of one detector, by hashed key.
+pub(crate) type Entities = HashedMap<Entity>;
+
+/// A table entry (key, list header, control byte) at the table's maximum load of 7/8, plus the
+/// allocator's header of the list.
+pub(crate) const ENTITY_BYTES: usize = (8 + std::mem::size_of::<Entity>() + 1) * 8 / 7 + 16;
 
 /// How a rule's measures map onto state.
 #[derive(Debug, Clone, Default)]
@@ -82,6 +121,8 @@ pub(crate) struct Layout {
     pub distinct: usize,
     /// Buckets.
     pub buckets: usize,
+    /// Known-value sets.
+    pub known: usize,
 }
 
 impl Layout {
@@ -102,6 +143,14 @@ impl Layout {
                     l.buckets += 1;
                     Place::Bucket(l.buckets - 1)
                 }
+                MeasureKind::NewValue { .. } => {
+                    l.lanes += 1;
+                    l.known += 1;
+                    Place::NewValue {
+                        lane: l.lanes - 1,
+                        known: l.known - 1,
+                    }
+                }
             };
             l.places.push(place);
         }
@@ -109,24 +158,40 @@ impl Layout {
     }
 }
 
-/// One rule with its entity table.
-pub(crate) struct RuleTable {
+/// One rule as a detector runs it: its state layout, ring geometry and how many entities hold
+/// state for it.
+pub(crate) struct RulePlan {
     pub rule: Rule,
     pub layout: Layout,
     pub window_ms: i64,
     pub slot_ms: i64,
-    pub states: HashedMap<EntityState>,
+    /// Idle time after which a state may be forgotten: the window, or longer for known values.
+    pub keep_ms: i64,
+    /// Entities holding a state for this rule (bounded by `max_entities`).
+    pub held: usize,
 }
 
-impl RuleTable {
+impl RulePlan {
     pub(crate) fn new(rule: Rule) -> Self {
         let window_ms = i64::from(rule.window_seconds) * 1000;
-        RuleTable {
+        let slot_ms = crate::measure::ring::slot_ms(window_ms);
+        let keep_ms = rule
+            .measures
+            .iter()
+            .filter_map(|m| match m.kind {
+                MeasureKind::NewValue {
+                    retention_seconds, ..
+                } => Some(i64::from(retention_seconds) * 1000),
+                _ => None,
+            })
+            .fold(window_ms + slot_ms, i64::max);
+        RulePlan {
             layout: Layout::of(&rule),
-            slot_ms: crate::measure::ring::slot_ms(window_ms),
+            slot_ms,
+            keep_ms,
             window_ms,
             rule,
-            states: HashedMap::default(),
+            held: 0,
         }
     }
 
@@ -139,10 +204,15 @@ impl RuleTable {
         })
     }
 
+    /// The earliest event time at which `state` may be forgotten.
+    pub(crate) fn expiry(&self, state: &EntityState) -> i64 {
+        state.last_ms.saturating_add(self.keep_ms)
+    }
+
     /// Whether a state can be forgotten at `now_ms`: its ring has emptied and its buckets drained.
     pub(crate) fn expired(&self, state: &EntityState, now_ms: i64) -> bool {
         let idle = now_ms.saturating_sub(state.last_ms);
-        if idle <= self.window_ms + self.slot_ms {
+        if idle <= self.keep_ms {
             return false;
         }
         self.rule
@@ -163,21 +233,5 @@ impl RuleTable {
                 }
                 _ => true,
             })
-    }
-
-    /// Removes expired states; returns (removed, bytes still held).
-    pub(crate) fn sweep(&mut self, now_ms: i64) -> (u64, usize) {
-        let before = self.states.len();
-        let expired: Vec<u64> = self
-            .states
-            .iter()
-            .filter(|(_, s)| self.expired(s, now_ms))
-            .map(|(k, _)| *k)
-            .collect();
-        for k in expired {
-            self.states.remove(&k);
-        }
-        let bytes = self.states.values().map(EntityState::bytes).sum();
-        ((before - self.states.len()) as u64, bytes)
     }
 }

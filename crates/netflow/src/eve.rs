@@ -1,18 +1,18 @@
-//! Suricata EVE JSON: `alert` records become ensuresec alerts, `flow` records become flows; other
-//! event types are recognised and left to the caller.
+//! Suricata EVE JSON: `alert` records become `external_alert` events (which the pipeline turns
+//! into our alerts), `flow` records become flows; other event types are recognised and left to
+//! the caller.
 //!
-//! Mapping: an alert names its `src_ip` as the `ip` entity (for inbound alerts, the attacker);
-//! EVE severity 1 is high, 2 medium, 3 low, anything else info; the rule id is
-//! `suricata:<signature_id>`. A flow's packets and bytes are both directions summed (EVE flows
+//! Mapping: an alert keeps its addresses (`src_ip` is the `ip` entity: for inbound alerts, the
+//! attacker); EVE severity 1 is high, 2 medium, 3 low, anything else info; the tool is
+//! `suricata`, so the alert's rule id becomes `suricata:<signature_id>`. A flow's packets and bytes are both directions summed (EVE flows
 //! are bidirectional), its flags the TCP flags seen.
 
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use ensuresec_model::event::NetworkFlow;
-use ensuresec_model::{Alert, EntityKey, EntityKind, Severity};
+use ensuresec_model::event::{ExternalAlert, NetworkFlow};
+use ensuresec_model::{Event, EventData, Severity};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::{FlowRecord, tcp_flags_text, transport_of};
 
@@ -34,11 +34,33 @@ pub enum EveError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum EveRecord {
     /// An IDS alert.
-    Alert(Box<Alert>),
+    Alert(Box<AlertRecord>),
     /// A flow.
     Flow(FlowRecord),
     /// Another event type (dns, http, tls, stats…), by name.
     Other(String),
+}
+
+/// An IDS alert as our `external_alert` payload, with the time Suricata saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRecord {
+    /// When the matching packet was seen.
+    pub time: DateTime<Utc>,
+    /// The alert.
+    pub alert: ExternalAlert,
+}
+
+impl AlertRecord {
+    /// The alert as an ensuresec event from `source` (e.g. `suricata:eve.json`).
+    pub fn into_event(self, source: &str) -> Event {
+        Event {
+            time: self.time,
+            ingest_time: None,
+            source: source.to_string(),
+            labels: Default::default(),
+            data: EventData::ExternalAlert(self.alert),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -123,31 +145,25 @@ pub fn parse_line(line: &str) -> Result<EveRecord, EveError> {
                 Some(3) => Severity::Low,
                 _ => Severity::Info,
             };
-            Ok(EveRecord::Alert(Box::new(Alert {
-                id: 0,
+            Ok(EveRecord::Alert(Box::new(AlertRecord {
                 time: at,
-                detector: "suricata".into(),
-                rule_id: format!("suricata:{sid}"),
-                title: a
-                    .signature
-                    .clone()
-                    .unwrap_or_else(|| format!("Suricata signature {sid}")),
-                severity,
-                confidence: 0.8,
-                entity: EntityKey::new(EntityKind::Ip, src),
-                evidence: json!({
-                    "signature_id": sid,
-                    "rev": a.rev,
-                    "category": a.category,
-                    "action": a.action,
-                    "src_port": l.src_port,
-                    "dest_ip": l.dest_ip.map(|d| d.to_string()),
-                    "dest_port": l.dest_port,
-                    "proto": l.proto,
-                }),
-                tags: vec![format!("suricata:sid:{sid}")],
-                incident_id: None,
-                ledger_index: None,
+                alert: ExternalAlert {
+                    tool: "suricata".into(),
+                    signature_id: sid.to_string(),
+                    signature: a
+                        .signature
+                        .filter(|s| !s.trim().is_empty())
+                        .unwrap_or_else(|| format!("Suricata signature {sid}")),
+                    severity,
+                    category: a.category,
+                    revision: a.rev,
+                    action: a.action,
+                    src_ip: Some(src),
+                    src_port: l.src_port,
+                    dst_ip: l.dest_ip,
+                    dst_port: l.dest_port,
+                    protocol: l.proto,
+                },
             })))
         }
         "flow" => {

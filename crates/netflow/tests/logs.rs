@@ -2,8 +2,8 @@
 
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
-use ensuresec_model::Severity;
 use ensuresec_model::event::Transport;
+use ensuresec_model::{EntityKind, Event, Severity};
 use ensuresec_netflow::eve::{EveError, EveRecord, parse_line};
 use ensuresec_netflow::zeek::{ConnLogReader, ZeekError};
 use proptest::prelude::*;
@@ -12,15 +12,24 @@ const EVE_ALERT: &str = r#"{"timestamp":"2026-11-21T10:00:00.123456+0000","flow_
 const EVE_FLOW: &str = r#"{"timestamp":"2026-11-21T10:00:05.000000+0000","event_type":"flow","src_ip":"198.51.100.7","src_port":51000,"dest_ip":"203.0.113.10","dest_port":443,"proto":"TCP","flow":{"pkts_toserver":3,"pkts_toclient":2,"bytes_toserver":200,"bytes_toclient":120,"start":"2026-11-21T10:00:00.000000+0000","end":"2026-11-21T10:00:01.500000+0000","state":"closed"},"tcp":{"tcp_flags":"1b"}}"#;
 
 #[test]
-fn eve_alerts_become_alerts() {
+fn eve_alerts_become_external_alert_events() {
     let EveRecord::Alert(a) = parse_line(EVE_ALERT).expect("parses") else {
         panic!("not an alert")
     };
-    assert_eq!(a.rule_id, "suricata:2010937");
-    assert_eq!(a.severity, Severity::Medium);
-    assert_eq!(a.entity.to_string(), "ip:198.51.100.7");
     assert_eq!(a.time.timestamp_subsec_millis(), 123);
-    assert_eq!(a.evidence["dest_port"], 443);
+    assert_eq!(a.alert.tool, "suricata");
+    assert_eq!(a.alert.signature_id, "2010937");
+    assert_eq!(a.alert.severity, Severity::Medium);
+    assert_eq!(a.alert.dst_port, Some(443));
+    let event = a.into_event("suricata:eve.json");
+    assert_eq!(
+        event.entity(EntityKind::Ip).map(|e| e.to_string()),
+        Some("198.51.100.7".into())
+    );
+    // It is a valid event: it survives the JSON round trip every batch takes.
+    let text = serde_json::to_string(&event).unwrap();
+    assert!(text.contains(r#""type":"external_alert""#), "{text}");
+    assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), event);
 }
 
 #[test]

@@ -39,8 +39,9 @@ pub enum Growth {
 }
 
 impl Distinct {
-    /// Records a value's hash seen in `slot` (the entity's newest slot being `newest`) and returns
-    /// the distinct count in the window. `may_grow_sketch` says whether the memory ceiling allows
+    /// Records a value's hash seen in `slot` (the entity's newest slot being `newest`) and says
+    /// how the state grew; [`Distinct::count`] reads the count (not done here: a sketch's estimate
+    /// costs a pass over its registers). `may_grow_sketch` says whether the memory ceiling allows
     /// a promotion.
     pub fn observe(
         &mut self,
@@ -49,12 +50,12 @@ impl Distinct {
         newest: i64,
         exact_limit: u32,
         may_grow_sketch: bool,
-    ) -> (f64, Growth) {
+    ) -> Growth {
         let h32 = hash as u32;
         let values = match self {
             Distinct::Sketch(s) => {
                 s.insert(mix(u64::from(h32)), slot, newest);
-                return (s.estimate(newest), Growth::None);
+                return Growth::None;
             }
             Distinct::Exact(values) => values,
         };
@@ -74,9 +75,8 @@ impl Distinct {
                         sketch.insert(mix(u64::from(*h)), s, newest);
                     }
                     sketch.insert(mix(u64::from(h32)), slot, newest);
-                    let estimate = sketch.estimate(newest);
                     *self = Distinct::Sketch(sketch);
-                    return (estimate, Growth::Sketch);
+                    return Growth::Sketch;
                 }
                 // Capped: drop the value seen longest ago.
                 if let Some(oldest) =
@@ -90,7 +90,7 @@ impl Distinct {
             }
             values.push((h32, slot as u32));
         }
-        (live(values, newest) as f64, growth)
+        growth
     }
 
     /// The count in the window without adding anything.

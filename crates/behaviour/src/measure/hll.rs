@@ -64,7 +64,8 @@ pub(crate) fn estimate(registers: impl Iterator<Item = u8>) -> f64 {
     let mut sum = 0.0;
     let mut zeros = 0u32;
     for r in registers {
-        sum += f64::from(-i32::from(r)).exp2();
+        // 2^-r, built from its exponent bits (r is at most 55).
+        sum += f64::from_bits((1023 - u64::from(r)) << 52);
         if r == 0 {
             zeros += 1;
         }
@@ -117,17 +118,20 @@ impl SlidingHll {
     /// Estimated distinct values in the generations still inside the ring.
     pub fn estimate(&self, newest: i64) -> f64 {
         let newest_epoch = newest.div_euclid(SLOTS_PER_GENERATION);
-        let live: Vec<&HyperLogLog> = (0..GENERATIONS)
-            .filter(|i| {
-                let e = self.epochs[*i];
-                e != i64::MIN && e <= newest_epoch && newest_epoch - e < GENERATIONS as i64
-            })
-            .map(|i| &self.sketches[i])
-            .collect();
-        if live.is_empty() {
+        let live: [bool; GENERATIONS] = std::array::from_fn(|i| {
+            let e = self.epochs[i];
+            e != i64::MIN && e <= newest_epoch && newest_epoch - e < GENERATIONS as i64
+        });
+        if !live.contains(&true) {
             return 0.0;
         }
-        estimate((0..REGISTERS).map(|r| live.iter().map(|s| s.registers[r]).max().unwrap_or(0)))
+        estimate((0..REGISTERS).map(|r| {
+            (0..GENERATIONS)
+                .filter(|g| live[*g])
+                .map(|g| self.sketches[g].registers[r])
+                .max()
+                .unwrap_or(0)
+        }))
     }
 
     /// Bytes it holds, for the memory ceiling.
