@@ -1,0 +1,87 @@
+//! `ensuresec gateway`: the inline reverse proxy (`crates/gateway`). Thin: builds the
+//! configuration from the file and flags, prints the address, reloads TLS on SIGHUP.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use ensuresec_gateway::config::InspectMode;
+use ensuresec_gateway::{Gateway, GatewayConfig};
+
+/// Arguments of `ensuresec gateway`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Configuration file with a `[gateway]` section [default: ./ensuresec.toml when present].
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: `gateway.listen`, else 127.0.0.1:8080].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// One upstream for every path (replaces the configured routes).
+    #[arg(long)]
+    upstream: Option<String>,
+    /// Log attacks without blocking them (with --upstream).
+    #[arg(long, requires = "upstream")]
+    detection_only: bool,
+}
+
+fn file_config(path: Option<&Path>) -> anyhow::Result<Option<GatewayConfig>> {
+    let default = Path::new("ensuresec.toml");
+    let path = match path {
+        Some(p) => p,
+        None if default.exists() => default,
+        None => return Ok(None),
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !text.lines().any(|l| l.trim_start().starts_with("[gateway")) {
+        return Ok(None);
+    }
+    Ok(Some(GatewayConfig::from_toml(path, &text)?))
+}
+
+/// Runs until interrupted.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let from_file = file_config(args.config.as_deref())?;
+    let mut config = match (from_file, &args.upstream) {
+        (Some(mut c), Some(up)) => {
+            c.routes = GatewayConfig::simple(c.listen, up).routes;
+            c
+        }
+        (Some(c), None) => c,
+        (None, Some(up)) => GatewayConfig::simple(SocketAddr::from(([127, 0, 0, 1], 8080)), up),
+        (None, None) => anyhow::bail!("no upstream: give --upstream URL or a [gateway] section"),
+    };
+    if args.detection_only {
+        for r in &mut config.routes {
+            r.mode = InspectMode::DetectionOnly;
+        }
+    }
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    let gateway = Gateway::bind(config).await?;
+    let addr = gateway.local_addr()?;
+    let scheme = if gateway.is_tls() { "https" } else { "http" };
+    println!(
+        "ensuresec gateway {} listening on {scheme}://{addr}",
+        env!("CARGO_PKG_VERSION")
+    );
+    #[cfg(unix)]
+    if let Some(tls) = gateway.tls() {
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                match tls.reload() {
+                    Ok(()) => tracing::info!("TLS certificate reloaded"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "TLS reload failed; keeping the old certificate")
+                    }
+                }
+            }
+        });
+    }
+    gateway.run(super::serve::shutdown_signal()).await;
+    Ok(ExitCode::SUCCESS)
+}

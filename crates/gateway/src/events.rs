@@ -1,0 +1,119 @@
+//! Every request becomes an `http_request` event, sent in batches of NDJSON to the serve's
+//! `POST /v1/events`. The queue is bounded: when the serve is slower than the traffic, events
+//! are dropped and counted (a warning names the count), never held in memory without bound.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use ensuresec_model::event::Event;
+use tokio::sync::mpsc;
+
+/// Bytes of a request body kept in an event (an event line is at most 64 KiB).
+pub const MAX_EVENT_BODY: usize = 4096;
+/// Bytes of any header value kept in an event.
+pub const MAX_EVENT_HEADER: usize = 1024;
+
+/// The sending side, cloned into every request.
+#[derive(Debug, Clone)]
+pub struct EventSink {
+    tx: mpsc::Sender<Event>,
+    dropped: Arc<AtomicU64>,
+}
+
+/// `s` cut to at most `max` bytes on a character boundary.
+pub fn bounded(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+impl EventSink {
+    /// Queues `event`; drops and counts it when the queue is full.
+    pub fn send(&self, event: Event) {
+        if self.tx.try_send(event).is_err() {
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(dropped = n, "event queue full: events dropped");
+            }
+        }
+    }
+}
+
+/// Where batches go.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// HTTP client.
+    pub client: reqwest::Client,
+    /// `…/v1/events`.
+    pub url: String,
+    /// Bearer token.
+    pub token: String,
+}
+
+/// Starts the sender task; returns the sink.
+pub fn start(target: Target, max_batch: usize, flush: Duration) -> EventSink {
+    let (tx, rx) = mpsc::channel(max_batch.saturating_mul(2).max(1));
+    let dropped = Arc::new(AtomicU64::new(0));
+    tokio::spawn(run(rx, target, max_batch, flush, Arc::clone(&dropped)));
+    EventSink { tx, dropped }
+}
+
+async fn run(
+    mut rx: mpsc::Receiver<Event>,
+    target: Target,
+    max_batch: usize,
+    flush: Duration,
+    dropped: Arc<AtomicU64>,
+) {
+    let mut batch: Vec<Event> = Vec::with_capacity(max_batch);
+    loop {
+        let Some(first) = rx.recv().await else {
+            return;
+        };
+        batch.push(first);
+        let deadline = tokio::time::Instant::now() + flush;
+        while batch.len() < max_batch {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(e)) => batch.push(e),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let mut body = Vec::with_capacity(batch.len() * 256);
+        for e in batch.drain(..) {
+            if serde_json::to_writer(&mut body, &e).is_ok() {
+                body.push(b'\n');
+            }
+        }
+        let n = body.iter().filter(|b| **b == b'\n').count() as u64;
+        let sent = target
+            .client
+            .post(&target.url)
+            .bearer_auth(&target.token)
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status);
+        if let Err(e) = sent {
+            let total = dropped.fetch_add(n, Ordering::Relaxed) + n;
+            tracing::warn!(error = %e, events = n, dropped_total = total, "events not accepted by the serve");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_cuts_on_a_character_boundary() {
+        assert_eq!(bounded("héllo", 2), "h");
+        assert_eq!(bounded("abc", 10), "abc");
+    }
+}
