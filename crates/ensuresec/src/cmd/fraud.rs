@@ -1,0 +1,255 @@
+//! `ensuresec fraud train|evaluate|score`: the payment fraud model and rules, offline.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use ensuresec_fraud::dataset::{Columns, Dataset};
+use ensuresec_fraud::metrics::{at_threshold, ranking};
+use ensuresec_fraud::{Model, PaymentRequest, RuleSet, Scorer, StateLimits, TrainOptions};
+
+/// Longest NDJSON line `score` accepts (one payment request).
+const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Which CSV columns are the label and the time.
+#[derive(clap::Args)]
+pub struct CsvColumns {
+    /// The 0/1 label column (1 = fraud).
+    #[arg(long, default_value = "Class")]
+    label: String,
+    /// The time column, for ordering (not a feature).
+    #[arg(long, default_value = "Time")]
+    time: String,
+    /// The file has no time column: rows are in time order already.
+    #[arg(long, conflicts_with = "time")]
+    no_time: bool,
+}
+
+impl CsvColumns {
+    fn columns(&self) -> Columns {
+        Columns {
+            label: self.label.clone(),
+            time: (!self.no_time).then(|| self.time.clone()),
+        }
+    }
+}
+
+/// Fraud subcommands.
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Train a calibrated gradient-boosted model on labelled CSV (split by time: the latest
+    /// rows calibrate and validate) and write the model file.
+    Train {
+        /// Labelled data: a header, numeric feature columns, a label and a time column.
+        data: PathBuf,
+        #[command(flatten)]
+        columns: CsvColumns,
+        /// Where to write the model.
+        #[arg(long, short, default_value = "fraud-model.json")]
+        out: PathBuf,
+        /// Share of the latest rows held back for calibration and validation.
+        #[arg(long, default_value_t = 0.2)]
+        validation: f64,
+        /// The booster's budget: more fits more trees.
+        #[arg(long, default_value_t = 1.0)]
+        budget: f32,
+        /// Training threads [default: all cores].
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Do not weight the rare fraud rows up while fitting.
+        #[arg(long)]
+        no_class_weights: bool,
+        /// After calibrating, fit the booster again on every row.
+        #[arg(long)]
+        refit: bool,
+    },
+    /// Score labelled CSV with a model and print ranking figures and precision/recall at the
+    /// rules file's thresholds, as JSON.
+    Evaluate {
+        /// The model file.
+        #[arg(long, short)]
+        model: PathBuf,
+        /// Labelled data with the model's feature columns.
+        data: PathBuf,
+        #[command(flatten)]
+        columns: CsvColumns,
+        /// Rules file whose thresholds are reported [default: the shipped rules].
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Also write one probability per row (in time order) to this file.
+        #[arg(long)]
+        predictions: Option<PathBuf>,
+    },
+    /// Score payment requests (NDJSON, one per line, in time order) and print one assessment
+    /// per line.
+    Score {
+        /// The requests [default: standard input].
+        input: Option<PathBuf>,
+        /// Rules file [default: the shipped rules].
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Model file over the online features [default: rules only].
+        #[arg(long, short)]
+        model: Option<PathBuf>,
+    },
+}
+
+/// Runs the subcommand.
+pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Train {
+            data,
+            columns,
+            out,
+            validation,
+            budget,
+            threads,
+            no_class_weights,
+            refit,
+        } => {
+            let options = TrainOptions {
+                validation_fraction: validation,
+                budget,
+                threads,
+                balance_classes: !no_class_weights,
+                refit,
+                ..TrainOptions::default()
+            };
+            train(&data, &columns.columns(), &out, &options)
+        }
+        Command::Evaluate {
+            model,
+            data,
+            columns,
+            rules,
+            predictions,
+        } => evaluate(
+            &model,
+            &data,
+            &columns.columns(),
+            rules.as_deref(),
+            predictions.as_deref(),
+        ),
+        Command::Score {
+            input,
+            rules,
+            model,
+        } => score(input.as_deref(), rules.as_deref(), model.as_deref()),
+    }
+}
+
+fn read_data(path: &Path, columns: &Columns) -> anyhow::Result<Dataset> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    Ok(Dataset::read_csv(
+        &path.display().to_string(),
+        std::io::BufReader::new(file),
+        columns,
+    )?)
+}
+
+fn load_rules(path: Option<&Path>) -> anyhow::Result<RuleSet> {
+    Ok(match path {
+        Some(p) => RuleSet::load(p)?,
+        None => RuleSet::builtin()?,
+    })
+}
+
+fn train(
+    data: &Path,
+    columns: &Columns,
+    out: &Path,
+    options: &TrainOptions,
+) -> anyhow::Result<ExitCode> {
+    let data = read_data(data, columns)?;
+    let started = std::time::Instant::now();
+    let model = ensuresec_fraud::train(&data, options)?;
+    let seconds = started.elapsed().as_secs_f64();
+    std::fs::write(out, model.to_json()?).with_context(|| format!("writing {}", out.display()))?;
+    let summary = serde_json::json!({
+        "model": out.display().to_string(),
+        "features": model.features.len(),
+        "training": model.training,
+        "calibration": model.calibration,
+        "train_seconds": seconds,
+    });
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn evaluate(
+    model: &Path,
+    data: &Path,
+    columns: &Columns,
+    rules: Option<&Path>,
+    predictions: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let model = Model::load(model)?;
+    let rules = load_rules(rules)?;
+    let data = read_data(data, columns)?;
+    anyhow::ensure!(
+        data.names == model.features,
+        "the data's feature columns {:?} are not the model's {:?}",
+        data.names,
+        model.features
+    );
+    let scores = model.probabilities(&data.x, data.rows);
+    if let Some(path) = predictions {
+        let mut out = std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        );
+        writeln!(out, "probability,label")?;
+        for (s, l) in scores.iter().zip(&data.y) {
+            writeln!(out, "{s},{}", u8::from(*l))?;
+        }
+        out.flush()?;
+    }
+    let t = rules.thresholds;
+    let at = |name: &str, threshold: f64| {
+        let (precision, recall) = at_threshold(&scores, &data.y, threshold);
+        serde_json::json!({"decision": name, "threshold": threshold, "precision": precision, "recall": recall})
+    };
+    let report = serde_json::json!({
+        "ranking": ranking(&scores, &data.y),
+        "thresholds": [at("challenge", t.challenge), at("review", t.review), at("decline", t.decline)],
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn score(
+    input: Option<&Path>,
+    rules: Option<&Path>,
+    model: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let mut scorer = Scorer::new(load_rules(rules)?, StateLimits::default());
+    if let Some(path) = model {
+        scorer.set_model(&path.display().to_string(), Model::load(path)?)?;
+    }
+    let reader: Box<dyn BufRead> = match input {
+        Some(p) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?,
+        )),
+        None => Box::new(std::io::stdin().lock()),
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("line {}", n + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        anyhow::ensure!(
+            line.len() <= MAX_LINE_BYTES,
+            "line {}: over {MAX_LINE_BYTES} bytes",
+            n + 1
+        );
+        let request = PaymentRequest::from_json(line.as_bytes())
+            .with_context(|| format!("line {}", n + 1))?;
+        let assessment = scorer
+            .score(&request)
+            .with_context(|| format!("line {}", n + 1))?;
+        writeln!(out, "{}", serde_json::to_string(&assessment)?)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

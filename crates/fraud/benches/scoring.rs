@@ -1,0 +1,121 @@
+//! In-process scoring throughput on one core (rules only, and rules plus a trained model over
+//! the online features), and the memory the feature state takes per card.
+#![allow(missing_docs)] // criterion_group! and criterion_main! generate undocumented items
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ensuresec_fraud::dataset::{Columns, Dataset};
+use ensuresec_fraud::{PaymentRequest, RuleSet, Scorer, StateLimits, TrainOptions, train};
+
+/// Requests over `cards` cards and a tenth as many devices, one second apart.
+fn requests(n: usize, cards: usize) -> Vec<PaymentRequest> {
+    (0..n)
+        .map(|i| {
+            let time = chrono::DateTime::from_timestamp(1_770_000_000 + i as i64, 0).expect("time");
+            let json = serde_json::json!({
+                "payment_id": format!("p{i}"),
+                "time": time.to_rfc3339(),
+                "amount": {"minor": 1_000 + (i % 50_000) as i64, "currency": "EUR"},
+                "merchant": "shop",
+                "card": {"fingerprint": format!("card{}", i % cards), "bin": "424242", "country": "DE"},
+                "billing": {"country": "DE", "hash": format!("b{}", i % cards)},
+                "shipping": {"country": if i % 7 == 0 { "FR" } else { "DE" }, "hash": format!("s{}", i % cards)},
+                "ip": format!("10.{}.{}.{}", i % 200, (i / 200) % 250, i % 250),
+                "ip_country": "DE",
+                "device": format!("dev{}", i % (cards / 10 + 1)),
+                "email_hash": format!("e{}", i % cards),
+                "account": {"id": format!("a{}", i % cards), "age_days": (i % 900) as u32},
+            });
+            PaymentRequest::from_json(json.to_string().as_bytes()).expect("valid")
+        })
+        .collect()
+}
+
+/// A model over online features, trained on generated rows.
+fn model() -> ensuresec_fraud::Model {
+    let mut csv = String::from(
+        "time,amount,card_count_1h,card_devices,device_cards,bin_ip_country_mismatch,account_age_days,label\n",
+    );
+    let mut x: u64 = 1;
+    let mut next = || {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for i in 0..20_000 {
+        let count = (next() * 8.0).floor();
+        let devices = (next() * 4.0).floor() + 1.0;
+        let cards = (next() * 6.0).floor() + 1.0;
+        let mismatch = f64::from(u8::from(next() < 0.1));
+        let age = (next() * 900.0).floor();
+        let risk = -6.0 + 0.7 * count + 0.5 * cards + 1.5 * mismatch;
+        let fraud = next() < 1.0 / (1.0 + (-risk).exp());
+        csv.push_str(&format!(
+            "{i},{:.2},{count},{devices},{cards},{mismatch},{age},{}\n",
+            next() * 300.0,
+            u8::from(fraud)
+        ));
+    }
+    let columns = Columns {
+        label: "label".into(),
+        time: Some("time".into()),
+    };
+    let data = Dataset::read_csv("bench.csv", csv.as_bytes(), &columns).expect("csv");
+    train(
+        &data,
+        &TrainOptions {
+            threads: Some(1),
+            ..TrainOptions::default()
+        },
+    )
+    .expect("train")
+}
+
+fn bench(c: &mut Criterion) {
+    let reqs = requests(100_000, 20_000);
+    let mut group = c.benchmark_group("fraud");
+    group.throughput(Throughput::Elements(reqs.len() as u64));
+    group.sample_size(10);
+    group.bench_function("score_rules_only", |b| {
+        b.iter(|| {
+            let mut s = Scorer::new(RuleSet::builtin().expect("rules"), StateLimits::default());
+            for r in &reqs {
+                std::hint::black_box(s.score(r).expect("score"));
+            }
+        });
+    });
+    let model = model();
+    println!("model: {:?}", model.training);
+    let json = model.to_json().expect("json");
+    group.bench_function("score_with_model", |b| {
+        b.iter(|| {
+            let mut s = Scorer::new(RuleSet::builtin().expect("rules"), StateLimits::default());
+            s.set_model(
+                "bench",
+                ensuresec_fraud::Model::from_json("bench", &json).expect("model"),
+            )
+            .expect("online features");
+            for r in &reqs {
+                std::hint::black_box(s.score(r).expect("score"));
+            }
+        });
+    });
+    group.finish();
+
+    // Memory: one million cards, each with its own device, e-mail, account and addresses.
+    let mut s = Scorer::new(RuleSet::builtin().expect("rules"), StateLimits::default());
+    let cards = 1_000_000;
+    for r in requests(cards, cards) {
+        s.score(&r).expect("score");
+    }
+    let entities = s.state().len();
+    println!(
+        "feature state: {entities} entities, {} heap bytes, {:.1} bytes per entity (state {} bytes)",
+        s.state().heap_bytes(),
+        s.state().heap_bytes() as f64 / entities as f64,
+        ensuresec_fraud::features::ENTITY_BYTES
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,474 @@
+//! The per-entity tables and the feature computation for one payment.
+
+use std::collections::HashMap;
+
+use ensuresec_model::event::{PaymentAuthorization, PaymentOutcome};
+
+use super::entity::EntityState;
+use super::{F, Features};
+use crate::hash::{BuildPreHashed, hash_bytes};
+use crate::request::{PaymentRequest, ThreeDs};
+
+/// Bounds on the feature state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateLimits {
+    /// Most entities kept per kind (cards, devices, …). At the ceiling, entities not seen for
+    /// the longest time are evicted first.
+    pub max_entities: usize,
+    /// An entity not seen for this long (seconds of event time) is forgotten.
+    pub ttl_seconds: i64,
+}
+
+impl Default for StateLimits {
+    fn default() -> Self {
+        StateLimits {
+            max_entities: 10_000_000,
+            ttl_seconds: 90 * 86_400,
+        }
+    }
+}
+
+/// Counters of the state, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateStats {
+    /// Entities forgotten because their time to live passed.
+    pub expired: u64,
+    /// Entities evicted early because a table was at its ceiling.
+    pub evicted: u64,
+}
+
+/// The kinds of entity a payment is keyed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Card = 0,
+    Device,
+    Ip,
+    Email,
+    Account,
+    Shipping,
+}
+
+const KINDS: usize = 6;
+
+type Table = HashMap<u64, EntityState, BuildPreHashed>;
+
+/// Feature state for every entity, owned by one thread (no locks): the caller shards by card
+/// if it needs more than one core.
+#[derive(Debug, Clone)]
+pub struct FeatureStore {
+    tables: [Table; KINDS],
+    limits: StateLimits,
+    stats: StateStats,
+}
+
+/// Hours between two event times, never negative.
+fn hours(from: i64, to: i64) -> f64 {
+    (to - from).max(0) as f64 / 3600.0
+}
+
+fn flag(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
+}
+
+/// 1 when both countries are known and differ, 0 when equal, unknown otherwise.
+fn mismatch(a: Option<&str>, b: Option<&str>) -> f64 {
+    match (a, b) {
+        (Some(a), Some(b)) => flag(a != b),
+        _ => f64::NAN,
+    }
+}
+
+/// Amount from which a payment by a day-old account counts as high value (major units).
+pub const HIGH_VALUE: f64 = 500.0;
+
+impl FeatureStore {
+    /// An empty store with `limits`.
+    pub fn new(limits: StateLimits) -> FeatureStore {
+        FeatureStore {
+            tables: Default::default(),
+            limits,
+            stats: StateStats::default(),
+        }
+    }
+
+    /// Entities held, over all kinds.
+    pub fn len(&self) -> usize {
+        self.tables.iter().map(HashMap::len).sum()
+    }
+
+    /// Whether no entity is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Approximate heap bytes of the tables: every slot (used or free) holds a key, a state and
+    /// one control byte.
+    pub fn heap_bytes(&self) -> usize {
+        let slot = std::mem::size_of::<(u64, EntityState)>() + 1;
+        self.tables.iter().map(|t| t.capacity() * slot).sum()
+    }
+
+    /// Expiry and eviction counts so far.
+    pub fn stats(&self) -> StateStats {
+        self.stats
+    }
+
+    /// Computes the features of `request` from what was seen before it, then counts it.
+    pub fn observe(&mut self, request: &PaymentRequest) -> Features {
+        let now = request.time.timestamp();
+        let amount = request.amount_major();
+        let mut f = Features::unknown();
+        f.set(F::Amount, amount);
+        f.set(
+            F::HourOfDay,
+            f64::from((now.rem_euclid(86_400) / 3600) as u32),
+        );
+
+        let card_key = hash_bytes(request.card.fingerprint.as_bytes());
+        let device_key = request.device.as_deref().map(|d| hash_bytes(d.as_bytes()));
+        let ip_key = request.ip.map(|ip| hash_bytes(ip.to_string().as_bytes()));
+        let email_key = request
+            .email_hash
+            .as_deref()
+            .map(|e| hash_bytes(e.as_bytes()));
+        let account_key = request
+            .account
+            .as_ref()
+            .map(|a| hash_bytes(a.id.as_bytes()));
+        let shipping_hash = request
+            .shipping
+            .as_ref()
+            .and_then(|s| s.hash.as_deref())
+            .map(|h| hash_bytes(h.as_bytes()));
+
+        // The card links to its device (devices per card); every other entity links to the card.
+        let card = self.touch(Kind::Card, card_key, now, amount, device_key);
+        f.set(F::CardCount1h, f64::from(card.counts[0]));
+        f.set(F::CardCount24h, f64::from(card.counts[1]));
+        f.set(F::CardCount7d, f64::from(card.counts[2]));
+        f.set(F::CardAmount24h, f64::from(card.amount_24h));
+        f.set(F::CardDeclineRatio, card.decline_ratio);
+        f.set(F::CardAgeHours, hours(card.first_seen, now));
+        f.set(F::CardDevices, card.linked);
+        if let Some(k) = device_key {
+            let d = self.touch(Kind::Device, k, now, amount, Some(card_key));
+            f.set(F::DeviceCount1h, f64::from(d.counts[0]));
+            f.set(F::DeviceCards, d.linked);
+            f.set(F::DeviceAgeHours, hours(d.first_seen, now));
+        }
+        if let Some(k) = ip_key {
+            let d = self.touch(Kind::Ip, k, now, amount, Some(card_key));
+            f.set(F::IpCount1h, f64::from(d.counts[0]));
+            f.set(F::IpCards, d.linked);
+        }
+        if let Some(k) = email_key {
+            let d = self.touch(Kind::Email, k, now, amount, Some(card_key));
+            f.set(F::EmailCount24h, f64::from(d.counts[1]));
+            f.set(F::EmailCards, d.linked);
+            f.set(F::EmailAgeHours, hours(d.first_seen, now));
+        }
+        if let (Some(k), Some(a)) = (account_key, &request.account) {
+            let d = self.touch(Kind::Account, k, now, amount, Some(card_key));
+            f.set(F::AccountAgeDays, f64::from(a.age_days));
+            f.set(F::AccountCount24h, f64::from(d.counts[1]));
+            f.set(F::AccountCards, d.linked);
+            f.set(
+                F::NewAccountHighValue,
+                flag(a.age_days < 1 && amount >= HIGH_VALUE),
+            );
+            let changed = self.note_address(k, shipping_hash, now);
+            f.set(
+                F::HoursSinceAddressChange,
+                changed.map_or(f64::NAN, |t| hours(t, now)),
+            );
+        }
+        if let Some(k) = shipping_hash {
+            let d = self.touch(Kind::Shipping, k, now, amount, Some(card_key));
+            f.set(F::ShippingCount24h, f64::from(d.counts[1]));
+            f.set(F::ShippingCards, d.linked);
+        }
+
+        let ip_country = request.ip_country.as_deref();
+        let billing = Some(request.billing.country.as_str());
+        let shipping = request.shipping.as_ref().map(|s| s.country.as_str());
+        f.set(
+            F::BinIpCountryMismatch,
+            mismatch(request.card.country.as_deref(), ip_country),
+        );
+        f.set(
+            F::BillingShippingCountryMismatch,
+            mismatch(billing, shipping),
+        );
+        f.set(F::IpBillingCountryMismatch, mismatch(ip_country, billing));
+        if let Some(t) = request.three_ds {
+            f.set(F::ThreeDsAuthenticated, flag(t == ThreeDs::Authenticated));
+            f.set(F::ThreeDsFailed, flag(t == ThreeDs::Failed));
+        }
+        f
+    }
+
+    /// Counts a decline reported by the payment pipeline against the card and the IP address,
+    /// so that decline ratios reflect what the issuers said.
+    pub fn record_outcome(&mut self, authorization: &PaymentAuthorization, time: i64) {
+        if authorization.outcome != PaymentOutcome::Declined {
+            return;
+        }
+        let card = hash_bytes(authorization.card_fingerprint.as_bytes());
+        let ip = authorization
+            .ip
+            .map(|ip| hash_bytes(ip.to_string().as_bytes()));
+        for (kind, key) in [(Kind::Card, Some(card)), (Kind::Ip, ip)] {
+            if let Some(state) = key.and_then(|k| self.tables[kind as usize].get_mut(&k)) {
+                state.decay_to(time);
+                state.declines_7d += 1.0;
+            }
+        }
+    }
+
+    /// Decays `kind`'s entity `key` to `now`, reads it as it was before this payment, then
+    /// counts the payment and the link. The distinct count includes this payment's link.
+    fn touch(&mut self, kind: Kind, key: u64, now: i64, amount: f64, link: Option<u64>) -> Seen {
+        self.make_room(kind, key, now);
+        let state = self.tables[kind as usize]
+            .entry(key)
+            .or_insert_with(|| EntityState::new(now));
+        state.decay_to(now);
+        let before = *state;
+        state.add_payment(amount);
+        if let Some(l) = link {
+            state.link(l);
+        }
+        Seen {
+            counts: before.counts,
+            amount_24h: before.amount_24h,
+            first_seen: before.first_seen,
+            linked: if link.is_some() {
+                state.linked_count()
+            } else {
+                f64::NAN
+            },
+            decline_ratio: before.decline_ratio(),
+        }
+    }
+
+    /// Records the account's shipping address; returns when it last changed, if ever.
+    fn note_address(&mut self, account: u64, shipping: Option<u64>, now: i64) -> Option<i64> {
+        let state = self.tables[Kind::Account as usize].get_mut(&account)?;
+        if let Some(h) = shipping {
+            let h = (h >> 32) as u32 | 1;
+            if state.address != 0 && state.address != h {
+                state.address_changed = now;
+            }
+            state.address = h;
+        }
+        (state.address_changed != 0).then_some(state.address_changed)
+    }
+
+    /// Forgets every entity not seen for the time to live before `now` (event time); callers
+    /// run it now and then so that memory follows the live population, not the ceiling.
+    pub fn sweep(&mut self, now: i64) {
+        let ttl = self.limits.ttl_seconds;
+        for table in &mut self.tables {
+            let before = table.len();
+            table.retain(|_, s| now - s.last_seen < ttl);
+            self.stats.expired += (before - table.len()) as u64;
+        }
+    }
+
+    /// Before inserting `key` into a full table: forget expired entities, and if that is not
+    /// enough, the least recently seen tenth.
+    fn make_room(&mut self, kind: Kind, key: u64, now: i64) {
+        let table = &mut self.tables[kind as usize];
+        if table.len() < self.limits.max_entities || table.contains_key(&key) {
+            return;
+        }
+        self.sweep(now);
+        let table = &mut self.tables[kind as usize];
+        if table.len() >= self.limits.max_entities {
+            let mut seen: Vec<i64> = table.values().map(|s| s.last_seen).collect();
+            let cut = (seen.len() / 10).max(1);
+            let (_, cutoff, _) = seen.select_nth_unstable(cut - 1);
+            let cutoff = *cutoff;
+            let before = table.len();
+            table.retain(|_, s| s.last_seen > cutoff);
+            self.stats.evicted += (before - table.len()) as u64;
+        }
+    }
+}
+
+/// An entity as it was before the payment being scored.
+struct Seen {
+    counts: [f32; 3],
+    amount_24h: f32,
+    first_seen: i64,
+    /// Distinct linked entities, including this payment's (`NaN` when it had none).
+    linked: f64,
+    decline_ratio: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::tests::sample_json;
+    use proptest::prelude::*;
+
+    fn request(edit: impl FnOnce(&mut serde_json::Value)) -> PaymentRequest {
+        let mut v = sample_json();
+        edit(&mut v);
+        PaymentRequest::from_json(v.to_string().as_bytes()).expect("valid test request")
+    }
+
+    fn at(seconds: i64, card: &str, device: &str) -> PaymentRequest {
+        request(|v| {
+            let t = chrono::DateTime::from_timestamp(1_770_000_000 + seconds, 0).expect("time");
+            v["time"] = t.to_rfc3339().into();
+            v["card"]["fingerprint"] = card.into();
+            v["device"] = device.into();
+        })
+    }
+
+    #[test]
+    fn velocity_counts_previous_payments() {
+        let mut s = FeatureStore::new(StateLimits::default());
+        let first = s.observe(&at(0, "c1", "d1"));
+        assert_eq!(first.get(F::CardCount1h), 0.0);
+        assert_eq!(first.get(F::CardAgeHours), 0.0);
+        for i in 1..5 {
+            s.observe(&at(i * 60, "c1", "d1"));
+        }
+        let f = s.observe(&at(300, "c1", "d1"));
+        // Five payments within five minutes: decayed by at most exp(-5/60).
+        let c = f.get(F::CardCount1h);
+        assert!(c > 4.6 && c < 5.0, "{c}");
+        assert!((f.get(F::CardAmount24h) - 5.0 * 123.45).abs() < 5.0);
+        assert!((f.get(F::CardAgeHours) - 300.0 / 3600.0).abs() < 1e-9);
+        assert_eq!(f.get(F::CardDevices), 1.0);
+    }
+
+    #[test]
+    fn distinct_cards_per_device_and_devices_per_card() {
+        let mut s = FeatureStore::new(StateLimits::default());
+        for i in 0..6 {
+            s.observe(&at(i, &format!("card{i}"), "shared-device"));
+        }
+        let f = s.observe(&at(10, "card-x", "shared-device"));
+        assert!(f.get(F::DeviceCards) >= 6.0, "{}", f.get(F::DeviceCards));
+        for i in 0..4 {
+            s.observe(&at(20 + i, "one-card", &format!("dev{i}")));
+        }
+        let f = s.observe(&at(30, "one-card", "dev-last"));
+        assert!(f.get(F::CardDevices) >= 4.0, "{}", f.get(F::CardDevices));
+    }
+
+    #[test]
+    fn country_mismatches_and_unknowns() {
+        let mut s = FeatureStore::new(StateLimits::default());
+        let f = s.observe(&request(|v| {
+            v["ip_country"] = "NG".into();
+            v["shipping"]["country"] = "FR".into();
+        }));
+        assert_eq!(f.get(F::BinIpCountryMismatch), 1.0);
+        assert_eq!(f.get(F::IpBillingCountryMismatch), 1.0);
+        assert_eq!(f.get(F::BillingShippingCountryMismatch), 1.0);
+        let f = s.observe(&request(|v| {
+            v.as_object_mut().expect("object").remove("ip_country");
+            v.as_object_mut().expect("object").remove("device");
+        }));
+        assert!(f.get(F::BinIpCountryMismatch).is_nan());
+        assert!(f.get(F::DeviceCards).is_nan());
+        assert_eq!(f.get(F::BillingShippingCountryMismatch), 0.0);
+    }
+
+    #[test]
+    fn address_change_and_new_account() {
+        let mut s = FeatureStore::new(StateLimits::default());
+        let f = s.observe(&at(0, "c", "d"));
+        assert!(f.get(F::HoursSinceAddressChange).is_nan());
+        let f = s.observe(&request(|v| {
+            let t = chrono::DateTime::from_timestamp(1_770_000_000 + 1800, 0).expect("time");
+            v["time"] = t.to_rfc3339().into();
+            v["shipping"]["hash"] = "new-address".into();
+            v["account"]["age_days"] = 0.into();
+            v["amount"]["minor"] = 80_000.into();
+        }));
+        assert_eq!(f.get(F::HoursSinceAddressChange), 0.0);
+        assert_eq!(f.get(F::NewAccountHighValue), 1.0);
+    }
+
+    #[test]
+    fn declines_raise_the_ratio() {
+        let mut s = FeatureStore::new(StateLimits::default());
+        for i in 0..4 {
+            s.observe(&at(i, "c", "d"));
+        }
+        let auth = ensuresec_model::event::PaymentAuthorization {
+            payment_id: "p".into(),
+            card_fingerprint: "c".into(),
+            amount: ensuresec_model::event::Money {
+                minor: 100,
+                currency: "EUR".into(),
+            },
+            outcome: PaymentOutcome::Declined,
+            order_id: None,
+            account: None,
+            bin: None,
+            merchant: None,
+            ip: None,
+            device: None,
+            email_hash: None,
+            decline_code: None,
+            three_ds: None,
+        };
+        for _ in 0..3 {
+            s.record_outcome(&auth, 1_770_000_005);
+        }
+        let f = s.observe(&at(6, "c", "d"));
+        assert!(
+            f.get(F::CardDeclineRatio) > 0.7,
+            "{}",
+            f.get(F::CardDeclineRatio)
+        );
+    }
+
+    #[test]
+    fn expired_entities_are_forgotten() {
+        let limits = StateLimits {
+            max_entities: 10,
+            ttl_seconds: 3600,
+        };
+        let mut s = FeatureStore::new(limits);
+        s.observe(&at(0, "old", "d-old"));
+        s.sweep(1_770_000_000 + 7200);
+        assert!(s.is_empty());
+        assert!(s.stats().expired > 0);
+    }
+
+    proptest! {
+        #[test]
+        fn tables_never_exceed_the_ceiling(cards in proptest::collection::vec(0u32..500, 1..300)) {
+            let limits = StateLimits { max_entities: 50, ttl_seconds: 1_000_000 };
+            let mut s = FeatureStore::new(limits);
+            for (i, c) in cards.iter().enumerate() {
+                s.observe(&at(i as i64, &format!("card{c}"), "d"));
+                for t in &s.tables {
+                    prop_assert!(t.len() <= 50);
+                }
+            }
+        }
+
+        #[test]
+        fn features_are_finite_or_unknown_and_counts_non_negative(
+            steps in proptest::collection::vec((0i64..10_000, 0u8..5, 0u8..5), 1..60)
+        ) {
+            let mut s = FeatureStore::new(StateLimits::default());
+            let mut now = 0;
+            for (dt, c, d) in steps {
+                now += dt;
+                let f = s.observe(&at(now, &format!("c{c}"), &format!("d{d}")));
+                for v in f.0 {
+                    prop_assert!(v.is_nan() || (v.is_finite() && v >= 0.0));
+                }
+            }
+        }
+    }
+}

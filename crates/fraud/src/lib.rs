@@ -1,0 +1,49 @@
+//! Payment fraud detection: each card-not-present authorisation gets a fraud probability, a
+//! decision (approve, challenge with 3-D Secure, review, decline) and the reasons behind it.
+//!
+//! - [`request`]: the strict input, [`PaymentRequest`].
+//! - [`features`]: online features per card, device, IP, e-mail, account and shipping address,
+//!   in bounded state.
+//! - [`rules`]: rules as YAML data (score modifiers and hard blocks) and the thresholds.
+//! - [`model`], [`train`], [`platt`], [`dataset`], [`metrics`]: the gradient-boosted model, its
+//!   training with a time-ordered split and calibration, and its evaluation.
+//! - [`scorer`]: all of it together, [`Scorer`].
+//!
+//! Pure like the other detection crates: no clock (event time is in the request), no IO
+//! except reading the rules, model and data files it is given by path.
+
+pub mod currency;
+pub mod dataset;
+pub mod error;
+pub mod features;
+pub mod hash;
+pub mod metrics;
+pub mod model;
+pub mod platt;
+pub mod request;
+pub mod rules;
+pub mod scorer;
+pub mod train;
+
+pub use dataset::{Columns, Dataset};
+pub use error::{FileError, InputError};
+pub use features::{FEATURES, FeatureStore, Features, StateLimits};
+pub use model::Model;
+pub use request::PaymentRequest;
+pub use rules::RuleSet;
+pub use scorer::{Assessment, Decision, Reason, Scorer};
+pub use train::{TrainOptions, train};
+
+/// Reads a text file of at most `limit` bytes; the message says what went wrong.
+pub(crate) fn read_limited(path: &std::path::Path, limit: usize) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    file.take(limit as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() > limit {
+        return Err(format!("file is over {limit} bytes"));
+    }
+    Ok(text)
+}

@@ -1,0 +1,150 @@
+//! The trained model: a gradient-boosted tree ensemble (the `perpetual` booster), the Platt
+//! calibration fitted on the time-later validation part, and the feature names it expects, in
+//! one versioned JSON file.
+
+use perpetual::booster::config::ContributionsMethod;
+use perpetual::{Matrix, PerpetualBooster};
+use serde::{Deserialize, Serialize};
+
+use crate::error::FileError;
+use crate::platt::{Platt, sigmoid};
+
+/// The `format` field of every model file.
+pub const FORMAT: &str = "ensuresec-fraud-model";
+/// The file layout version this build writes and reads.
+pub const VERSION: u32 = 1;
+/// Largest model file accepted.
+pub const MAX_FILE_BYTES: usize = 256 << 20;
+
+/// What the model was trained on, for the record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSummary {
+    /// Rows the booster was fitted on (every row when it was refitted after calibration).
+    pub fit_rows: usize,
+    /// Fraud rows among them.
+    pub fit_positives: usize,
+    /// Time-later rows the calibration was fitted on.
+    pub validation_rows: usize,
+    /// Fraud rows among them.
+    pub validation_positives: usize,
+    /// Area under the precision-recall curve on the validation rows.
+    pub validation_pr_auc: f64,
+    /// The booster's budget (its one complexity knob).
+    pub budget: f32,
+}
+
+/// A loaded model.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Layout version, [`VERSION`].
+    pub version: u32,
+    /// Feature names, in the booster's column order.
+    pub features: Vec<String>,
+    /// Margin → probability.
+    pub calibration: Platt,
+    /// How it was trained.
+    pub training: TrainingSummary,
+    /// The tree ensemble.
+    pub booster: PerpetualBooster,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("features", &self.features)
+            .field("calibration", &self.calibration)
+            .field("training", &self.training)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One scored row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// Calibrated fraud probability.
+    pub probability: f64,
+    /// Calibrated log-odds.
+    pub log_odds: f64,
+    /// Each feature's share of the log-odds (Saabas path attribution), in column order; they
+    /// sum with `bias` to `log_odds`.
+    pub contributions: Vec<f64>,
+    /// The log-odds of a payment with no feature information.
+    pub bias: f64,
+}
+
+impl Model {
+    /// Parses and checks a model file; `file` names it in errors.
+    pub fn from_json(file: &str, text: &str) -> Result<Model, FileError> {
+        let model: Model =
+            serde_json::from_str(text).map_err(|e| FileError::new(file, e.to_string()))?;
+        if model.format != FORMAT {
+            return Err(FileError::new(file, format!("`format`: not `{FORMAT}`")));
+        }
+        if model.version != VERSION {
+            return Err(FileError::new(
+                file,
+                format!(
+                    "`version`: {} is not {VERSION}, the one this build reads",
+                    model.version
+                ),
+            ));
+        }
+        if model.features.is_empty() {
+            return Err(FileError::new(file, "`features`: empty"));
+        }
+        Ok(model)
+    }
+
+    /// Reads and loads the file at `path`.
+    pub fn load(path: &std::path::Path) -> Result<Model, FileError> {
+        let name = path.display().to_string();
+        let text =
+            crate::read_limited(path, MAX_FILE_BYTES).map_err(|m| FileError::new(&name, m))?;
+        Model::from_json(&name, &text)
+    }
+
+    /// The file contents.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+
+    /// Scores one row (values in [`Model::features`] order, `NaN` for unknown) and explains it.
+    pub fn predict(&self, row: &[f64]) -> Prediction {
+        let cols = self.features.len();
+        let contributions = self.booster.predict_contributions(
+            &Matrix::new(row, 1, cols),
+            ContributionsMethod::Weight,
+            false,
+        );
+        let raw_bias = contributions.get(cols).copied().unwrap_or(0.0);
+        let margin: f64 = contributions.iter().sum();
+        let log_odds = self.calibration.log_odds(margin);
+        Prediction {
+            probability: sigmoid(log_odds),
+            log_odds,
+            contributions: contributions[..cols.min(contributions.len())]
+                .iter()
+                .map(|c| c * self.calibration.a)
+                .collect(),
+            bias: self.calibration.log_odds(raw_bias),
+        }
+    }
+
+    /// Raw margins of many rows at once (column-major, as in [`crate::Dataset`]), in parallel.
+    pub fn margins(&self, x: &[f64], rows: usize) -> Vec<f64> {
+        self.booster
+            .predict(&Matrix::new(x, rows, self.features.len()), true)
+    }
+
+    /// Calibrated probabilities of many rows.
+    pub fn probabilities(&self, x: &[f64], rows: usize) -> Vec<f64> {
+        self.margins(x, rows)
+            .into_iter()
+            .map(|m| sigmoid(self.calibration.log_odds(m)))
+            .collect()
+    }
+}

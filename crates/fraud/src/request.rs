@@ -1,0 +1,293 @@
+//! What a payment provider asks us to score: one card-not-present authorisation, before it is
+//! sent to the issuer. Decoded strictly (unknown keys are errors) and validated field by field.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use ensuresec_model::event::Money;
+use serde::{Deserialize, Serialize};
+
+use crate::currency::minor_exponent;
+use crate::error::InputError;
+
+/// Longest identifier, hash or fingerprint accepted, in bytes.
+pub const MAX_ID_BYTES: usize = 256;
+/// Largest amount accepted, in minor units (a billion major units of a two-decimal currency):
+/// anything above is a mistake, not a payment.
+pub const MAX_AMOUNT_MINOR: i64 = 100_000_000_000;
+/// Oldest account age accepted, in days (a century).
+pub const MAX_ACCOUNT_AGE_DAYS: u32 = 36_500;
+
+/// The card used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Card {
+    /// A stable fingerprint of the card number (never the number).
+    pub fingerprint: String,
+    /// The card's first six or eight digits.
+    pub bin: String,
+    /// Issuing country of the BIN (ISO 3166-1 alpha-2), when the provider knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+/// A postal address, reduced to what scoring needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: String,
+    /// A hash of the normalised full address (never the address itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+}
+
+/// The customer account, for shops with accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// The shop's account id.
+    pub id: String,
+    /// Days since the account was opened.
+    pub age_days: u32,
+}
+
+/// Result of 3-D Secure authentication, when it ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreeDs {
+    /// The cardholder authenticated: liability shifts to the issuer.
+    Authenticated,
+    /// Attempted, the issuer did not take part.
+    Attempted,
+    /// The cardholder failed the challenge.
+    Failed,
+    /// The card is not enrolled.
+    NotEnrolled,
+    /// The directory server or issuer was unavailable.
+    Unavailable,
+}
+
+/// One payment authorisation to score.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentRequest {
+    /// The provider's payment id.
+    pub payment_id: String,
+    /// When the customer asked to pay (event time: the scorer never reads a clock).
+    pub time: DateTime<Utc>,
+    /// Amount asked for, in minor units, with its ISO 4217 currency.
+    pub amount: Money,
+    /// The merchant (shop) being paid.
+    pub merchant: String,
+    /// The card.
+    pub card: Card,
+    /// Billing address of the card.
+    pub billing: Address,
+    /// Shipping address, for physical goods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping: Option<Address>,
+    /// Client IP address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpAddr>,
+    /// Country of the client IP (ISO 3166-1 alpha-2), when the provider resolved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_country: Option<String>,
+    /// Device identifier (fingerprint of the browser or app install).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// A hash of the customer's e-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_hash: Option<String>,
+    /// The customer account, if the shop has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<Account>,
+    /// 3-D Secure result, when authentication ran before scoring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub three_ds: Option<ThreeDs>,
+}
+
+impl PaymentRequest {
+    /// Decodes one request from JSON: missing fields, unknown keys and wrong types are errors
+    /// naming the field, then [`PaymentRequest::validate`] checks values.
+    pub fn from_json(bytes: &[u8]) -> Result<PaymentRequest, InputError> {
+        let request: PaymentRequest = serde_json::from_slice(bytes).map_err(|e| {
+            let message = e.to_string();
+            let field = field_of(&message).unwrap_or("body").to_string();
+            InputError::new(field, message)
+        })?;
+        request.validate()?;
+        Ok(request)
+    }
+
+    /// Checks every value: lengths, codes, amount and bounds. Returns the first problem.
+    pub fn validate(&self) -> Result<(), InputError> {
+        id("payment_id", &self.payment_id)?;
+        id("merchant", &self.merchant)?;
+        id("card.fingerprint", &self.card.fingerprint)?;
+        let bin = &self.card.bin;
+        if !(6..=8).contains(&bin.len()) || !bin.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(InputError::new("card.bin", "must be six to eight digits"));
+        }
+        optional_country("card.country", self.card.country.as_deref())?;
+        country("billing.country", &self.billing.country)?;
+        optional_id("billing.hash", self.billing.hash.as_deref())?;
+        if let Some(s) = &self.shipping {
+            country("shipping.country", &s.country)?;
+            optional_id("shipping.hash", s.hash.as_deref())?;
+        }
+        optional_country("ip_country", self.ip_country.as_deref())?;
+        optional_id("device", self.device.as_deref())?;
+        optional_id("email_hash", self.email_hash.as_deref())?;
+        if let Some(a) = &self.account {
+            id("account.id", &a.id)?;
+            if a.age_days > MAX_ACCOUNT_AGE_DAYS {
+                return Err(InputError::new(
+                    "account.age_days",
+                    format!("{} is over the limit of {MAX_ACCOUNT_AGE_DAYS}", a.age_days),
+                ));
+            }
+        }
+        if minor_exponent(&self.amount.currency).is_none() {
+            return Err(InputError::new(
+                "amount.currency",
+                format!(
+                    "`{}` is not an ISO 4217 currency in use",
+                    self.amount.currency
+                ),
+            ));
+        }
+        if self.amount.minor <= 0 || self.amount.minor > MAX_AMOUNT_MINOR {
+            return Err(InputError::new(
+                "amount.minor",
+                format!(
+                    "{} is outside 1..={MAX_AMOUNT_MINOR} minor units",
+                    self.amount.minor
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The amount in major units of its currency (validated requests only).
+    pub fn amount_major(&self) -> f64 {
+        let exponent = minor_exponent(&self.amount.currency).unwrap_or(2);
+        self.amount.minor as f64 / 10f64.powi(exponent as i32)
+    }
+}
+
+/// The field a serde message names (`missing field `x``, `unknown field `x``), if any.
+fn field_of(message: &str) -> Option<&str> {
+    let rest = message
+        .strip_prefix("missing field `")
+        .or_else(|| message.strip_prefix("unknown field `"))?;
+    rest.split('`').next()
+}
+
+fn id(field: &str, value: &str) -> Result<(), InputError> {
+    if value.is_empty() {
+        return Err(InputError::new(field, "must not be empty"));
+    }
+    if value.len() > MAX_ID_BYTES {
+        return Err(InputError::new(
+            field,
+            format!("is over the limit of {MAX_ID_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+fn optional_id(field: &str, value: Option<&str>) -> Result<(), InputError> {
+    value.map_or(Ok(()), |v| id(field, v))
+}
+
+fn country(field: &str, value: &str) -> Result<(), InputError> {
+    if value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(InputError::new(
+            field,
+            format!("`{value}` is not an ISO 3166-1 alpha-2 code (two upper-case letters)"),
+        ))
+    }
+}
+
+fn optional_country(field: &str, value: Option<&str>) -> Result<(), InputError> {
+    value.map_or(Ok(()), |v| country(field, v))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A valid request, as JSON, for tests to change.
+    pub(crate) fn sample_json() -> serde_json::Value {
+        serde_json::json!({
+            "payment_id": "pay_1",
+            "time": "2026-03-01T12:00:00Z",
+            "amount": {"minor": 12_345, "currency": "EUR"},
+            "merchant": "shop-1",
+            "card": {"fingerprint": "fp_1", "bin": "424242", "country": "DE"},
+            "billing": {"country": "DE", "hash": "b1"},
+            "shipping": {"country": "DE", "hash": "s1"},
+            "ip": "192.0.2.1",
+            "ip_country": "DE",
+            "device": "dev_1",
+            "email_hash": "e1",
+            "account": {"id": "acc_1", "age_days": 400},
+            "three_ds": "authenticated"
+        })
+    }
+
+    fn decode(v: &serde_json::Value) -> Result<PaymentRequest, InputError> {
+        PaymentRequest::from_json(v.to_string().as_bytes())
+    }
+
+    #[test]
+    fn valid_request_decodes() {
+        let r = decode(&sample_json()).expect("valid");
+        assert!((r.amount_major() - 123.45).abs() < 1e-9);
+    }
+
+    #[test]
+    fn missing_field_is_named() {
+        let mut v = sample_json();
+        v.as_object_mut().expect("object").remove("merchant");
+        assert_eq!(decode(&v).expect_err("missing").field, "merchant");
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let mut v = sample_json();
+        v["colour"] = "red".into();
+        assert_eq!(decode(&v).expect_err("unknown").field, "colour");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let cases: [(&str, serde_json::Value, &str); 6] = [
+            ("/amount/currency", "EURO".into(), "amount.currency"),
+            ("/amount/currency", "XYZ".into(), "amount.currency"),
+            ("/amount/minor", 0.into(), "amount.minor"),
+            (
+                "/amount/minor",
+                (MAX_AMOUNT_MINOR + 1).into(),
+                "amount.minor",
+            ),
+            ("/card/bin", "42x242".into(), "card.bin"),
+            ("/billing/country", "Germany".into(), "billing.country"),
+        ];
+        for (pointer, value, field) in cases {
+            let mut v = sample_json();
+            *v.pointer_mut(pointer).expect("pointer") = value;
+            assert_eq!(decode(&v).expect_err(pointer).field, field, "{pointer}");
+        }
+    }
+
+    #[test]
+    fn overlong_ids_are_refused() {
+        let mut v = sample_json();
+        v["device"] = "d".repeat(MAX_ID_BYTES + 1).into();
+        assert_eq!(decode(&v).expect_err("long").field, "device");
+    }
+}

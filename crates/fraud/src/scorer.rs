@@ -1,0 +1,294 @@
+//! Scoring one payment: features from the state, the model's calibrated probability (or the
+//! rules file's base rate when no model is loaded), the rules' points and blocks, a decision
+//! from the thresholds, and the reasons that weighed most, in words.
+
+use serde::Serialize;
+
+use crate::error::{FileError, InputError};
+use crate::features::{FEATURES, FeatureStore, Features, StateLimits, index_of};
+use crate::model::Model;
+use crate::platt::sigmoid;
+use crate::request::{PaymentRequest, ThreeDs};
+use crate::rules::{Effect, RuleSet};
+
+/// Most reasons returned with a score.
+pub const MAX_REASONS: usize = 5;
+/// Contributions smaller than this (log-odds points) are not worth a reviewer's time.
+const MIN_CONTRIBUTION: f64 = 0.05;
+
+/// What to do with the payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Send it to the issuer.
+    Approve,
+    /// Step up to 3-D Secure before sending it.
+    Challenge,
+    /// Hold it for a reviewer.
+    Review,
+    /// Refuse it.
+    Decline,
+}
+
+/// One reason behind a score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reason {
+    /// A rule id, or the feature name for the model's share.
+    pub code: String,
+    /// For a reviewer.
+    pub text: String,
+    /// Log-odds points it added (0 for a blocking rule, which decides on its own).
+    pub contribution: f64,
+}
+
+/// The answer for one payment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assessment {
+    /// The payment scored.
+    pub payment_id: String,
+    /// Fraud probability after the model and the rules' points.
+    pub probability: f64,
+    /// What to do.
+    pub decision: Decision,
+    /// The id of the blocking rule that decided, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
+    /// The strongest reasons towards fraud, strongest first.
+    pub reasons: Vec<Reason>,
+}
+
+/// A model whose columns are mapped onto the online features.
+#[derive(Debug)]
+struct Bound {
+    model: Model,
+    columns: Vec<usize>,
+}
+
+/// The scorer: feature state, rules and an optional model. One per thread (no locks).
+#[derive(Debug)]
+pub struct Scorer {
+    features: FeatureStore,
+    rules: RuleSet,
+    model: Option<Bound>,
+}
+
+impl Scorer {
+    /// A scorer with `rules`, no model, and empty state bounded by `limits`.
+    pub fn new(rules: RuleSet, limits: StateLimits) -> Scorer {
+        Scorer {
+            features: FeatureStore::new(limits),
+            rules,
+            model: None,
+        }
+    }
+
+    /// Uses `model` from now on. Refused when the model expects a feature that is not
+    /// computed online (a model trained on another data set can only be evaluated on files).
+    pub fn set_model(&mut self, file: &str, model: Model) -> Result<(), FileError> {
+        let columns = model
+            .features
+            .iter()
+            .map(|name| {
+                index_of(name).ok_or_else(|| {
+                    FileError::new(
+                        file,
+                        format!("model feature `{name}` is not computed online, so this model cannot score payments"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.model = Some(Bound { model, columns });
+        Ok(())
+    }
+
+    /// Replaces the rules.
+    pub fn set_rules(&mut self, rules: RuleSet) {
+        self.rules = rules;
+    }
+
+    /// The feature state, for its size and counters.
+    pub fn state(&self) -> &FeatureStore {
+        &self.features
+    }
+
+    /// The feature state, to feed outcomes and sweep.
+    pub fn state_mut(&mut self) -> &mut FeatureStore {
+        &mut self.features
+    }
+
+    /// Validates and scores `request`, then counts it in the state.
+    pub fn score(&mut self, request: &PaymentRequest) -> Result<Assessment, InputError> {
+        request.validate()?;
+        let features = self.features.observe(request);
+        Ok(self.assess(request, &features))
+    }
+
+    /// The assessment of a payment with `features`.
+    fn assess(&self, request: &PaymentRequest, features: &Features) -> Assessment {
+        let mut reasons = Vec::new();
+        let mut log_odds = match &self.model {
+            Some(bound) => {
+                let row: Vec<f64> = bound.columns.iter().map(|c| features.0[*c]).collect();
+                let p = bound.model.predict(&row);
+                for (c, share) in bound.columns.iter().zip(&p.contributions) {
+                    reasons.push(Reason {
+                        code: FEATURES[*c].name.to_string(),
+                        text: format!("{}: {}", FEATURES[*c].words, show(features.0[*c])),
+                        contribution: *share,
+                    });
+                }
+                p.log_odds
+            }
+            None => (self.rules.base_rate / (1.0 - self.rules.base_rate)).ln(),
+        };
+        let mut blocked_by = None;
+        for rule in self.rules.rules.iter().filter(|r| r.matches(features)) {
+            match rule.effect {
+                Effect::Add(points) => {
+                    log_odds += points;
+                    reasons.push(Reason {
+                        code: rule.id.clone(),
+                        text: rule.reason.clone(),
+                        contribution: points,
+                    });
+                }
+                Effect::Block => {
+                    if blocked_by.is_none() {
+                        blocked_by = Some(rule.id.clone());
+                    }
+                }
+            }
+        }
+        reasons.retain(|r| r.contribution >= MIN_CONTRIBUTION);
+        reasons.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+        reasons.truncate(MAX_REASONS);
+        let probability = sigmoid(log_odds);
+        let decision = match &blocked_by {
+            Some(id) => {
+                let rule = self.rules.rules.iter().find(|r| &r.id == id);
+                reasons.insert(
+                    0,
+                    Reason {
+                        code: id.clone(),
+                        text: rule.map(|r| r.reason.clone()).unwrap_or_default(),
+                        contribution: 0.0,
+                    },
+                );
+                reasons.truncate(MAX_REASONS);
+                Decision::Decline
+            }
+            None => self.decide(probability, request.three_ds),
+        };
+        Assessment {
+            payment_id: request.payment_id.clone(),
+            probability,
+            decision,
+            blocked_by,
+            reasons,
+        }
+    }
+
+    /// The decision for `probability`. In the challenge band a payment that already went
+    /// through 3-D Secure is not challenged again: authenticated ones pass (the liability has
+    /// shifted to the issuer), the others go to a reviewer.
+    fn decide(&self, probability: f64, three_ds: Option<ThreeDs>) -> Decision {
+        let t = &self.rules.thresholds;
+        if probability >= t.decline {
+            Decision::Decline
+        } else if probability >= t.review {
+            Decision::Review
+        } else if probability >= t.challenge {
+            match three_ds {
+                None => Decision::Challenge,
+                Some(ThreeDs::Authenticated) => Decision::Approve,
+                Some(_) => Decision::Review,
+            }
+        } else {
+            Decision::Approve
+        }
+    }
+}
+
+/// A feature value for people: whole numbers without decimals.
+fn show(v: f64) -> String {
+    if v.is_nan() {
+        "unknown".into()
+    } else if (v - v.round()).abs() < 1e-6 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::tests::sample_json;
+
+    fn scorer() -> Scorer {
+        Scorer::new(RuleSet::builtin().expect("rules"), StateLimits::default())
+    }
+
+    fn request(edit: impl FnOnce(&mut serde_json::Value)) -> PaymentRequest {
+        let mut v = sample_json();
+        edit(&mut v);
+        PaymentRequest::from_json(v.to_string().as_bytes()).expect("valid")
+    }
+
+    #[test]
+    fn ordinary_payment_is_approved() {
+        let a = scorer().score(&request(|_| {})).expect("score");
+        assert_eq!(a.decision, Decision::Approve, "{a:?}");
+        assert!(a.probability < 0.01);
+    }
+
+    #[test]
+    fn card_testing_raises_the_score_with_a_reason() {
+        let mut s = scorer();
+        let mut last = None;
+        for i in 0..7 {
+            last = Some(
+                s.score(&request(|v| {
+                    v["time"] = format!("2026-03-01T12:00:0{i}Z").into();
+                    v.as_object_mut().expect("object").remove("three_ds");
+                }))
+                .expect("score"),
+            );
+        }
+        let a = last.expect("scored");
+        assert_ne!(a.decision, Decision::Approve, "{a:?}");
+        assert_eq!(a.reasons[0].code, "card-testing", "{a:?}");
+        assert!(a.reasons[0].contribution > 2.0);
+    }
+
+    #[test]
+    fn blocking_rule_declines_and_comes_first() {
+        let a = scorer()
+            .score(&request(|v| {
+                v["three_ds"] = "failed".into();
+                v["amount"]["minor"] = 150_000.into();
+            }))
+            .expect("score");
+        assert_eq!(a.decision, Decision::Decline);
+        assert_eq!(a.blocked_by.as_deref(), Some("three-ds-failed-high-value"));
+        assert_eq!(a.reasons[0].code, "three-ds-failed-high-value");
+    }
+
+    #[test]
+    fn challenge_band_respects_three_ds() {
+        let s = scorer();
+        let p = (s.rules.thresholds.challenge + s.rules.thresholds.review) / 2.0;
+        assert_eq!(s.decide(p, None), Decision::Challenge);
+        assert_eq!(s.decide(p, Some(ThreeDs::Authenticated)), Decision::Approve);
+        assert_eq!(s.decide(p, Some(ThreeDs::Failed)), Decision::Review);
+        assert_eq!(s.decide(0.999, None), Decision::Decline);
+    }
+
+    #[test]
+    fn invalid_request_is_an_error_not_a_score() {
+        let mut r = request(|_| {});
+        r.amount.currency = "ZZZ".into();
+        let e = scorer().score(&r).expect_err("bad currency");
+        assert_eq!(e.field, "amount.currency");
+    }
+}

@@ -1,0 +1,151 @@
+//! Training on a small generated CSV, saving and loading the model file, and scoring payments
+//! with it: the risky payment must score above the ordinary one, with reasons.
+
+use ensuresec_fraud::dataset::{Columns, Dataset};
+use ensuresec_fraud::metrics::ranking;
+use ensuresec_fraud::{
+    Decision, Model, PaymentRequest, RuleSet, Scorer, StateLimits, TrainOptions, train,
+};
+
+/// A deterministic stream of numbers in [0, 1).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Rows of online features where fraud follows card velocity and failed 3-D Secure.
+fn csv(rows: usize) -> String {
+    let mut r = Lcg(7);
+    let mut out =
+        String::from("time,amount,card_count_1h,three_ds_failed,account_age_days,label\n");
+    for i in 0..rows {
+        let count = (r.next() * 10.0).floor();
+        let failed = f64::from(u8::from(r.next() < 0.1));
+        let amount = 5.0 + r.next() * 500.0;
+        let age = (r.next() * 1000.0).floor();
+        let risk = -5.0 + 0.9 * count + 2.0 * failed;
+        let fraud = r.next() < 1.0 / (1.0 + (-risk).exp());
+        out.push_str(&format!(
+            "{i},{amount:.2},{count},{failed},{age},{}\n",
+            u8::from(fraud)
+        ));
+    }
+    out
+}
+
+fn columns() -> Columns {
+    Columns {
+        label: "label".into(),
+        time: Some("time".into()),
+    }
+}
+
+fn request(id: &str, card: &str, second: i64) -> PaymentRequest {
+    let time = chrono::DateTime::from_timestamp(1_770_000_000 + second, 0).expect("time");
+    let json = serde_json::json!({
+        "payment_id": id,
+        "time": time.to_rfc3339(),
+        "amount": {"minor": 4_999, "currency": "EUR"},
+        "merchant": "shop",
+        "card": {"fingerprint": card, "bin": "424242", "country": "DE"},
+        "billing": {"country": "DE"},
+        "account": {"id": format!("acc-{card}"), "age_days": 300}
+    });
+    PaymentRequest::from_json(json.to_string().as_bytes()).expect("valid request")
+}
+
+#[test]
+fn trains_saves_loads_and_scores() {
+    let data = Dataset::read_csv("gen.csv", csv(4000).as_bytes(), &columns()).expect("csv");
+    let options = TrainOptions {
+        threads: Some(1),
+        budget: 0.5,
+        ..TrainOptions::default()
+    };
+    let model = train(&data, &options).expect("training");
+    assert!(
+        model.training.validation_pr_auc > 0.5,
+        "{:?}",
+        model.training
+    );
+
+    // The file round-trips and scores the same.
+    let json = model.to_json().expect("serialise");
+    let loaded = Model::from_json("model.json", &json).expect("load");
+    let probe = data.row(10);
+    let a = model.predict(&probe);
+    let b = loaded.predict(&probe);
+    assert!((a.probability - b.probability).abs() < 1e-12);
+    // Contributions and bias add up to the log-odds.
+    let sum: f64 = a.contributions.iter().sum::<f64>() + a.bias;
+    assert!((sum - a.log_odds).abs() < 1e-6, "{sum} vs {}", a.log_odds);
+    // The batch path agrees with the single-row path.
+    let batch = loaded.probabilities(&data.x, data.rows);
+    assert!((batch[10] - a.probability).abs() < 1e-9);
+    assert!(ranking(&batch, &data.y).roc_auc > 0.8);
+
+    let mut scorer = Scorer::new(RuleSet::builtin().expect("rules"), StateLimits::default());
+    scorer
+        .set_model("model.json", loaded)
+        .expect("features are online ones");
+    let calm = scorer.score(&request("p0", "calm-card", 0)).expect("score");
+    let mut last = None;
+    for i in 0..8 {
+        last = Some(
+            scorer
+                .score(&request(&format!("b{i}"), "busy-card", 10 + i))
+                .expect("score"),
+        );
+    }
+    let busy = last.expect("scored");
+    assert!(busy.probability > calm.probability, "{busy:?} vs {calm:?}");
+    assert!(
+        busy.reasons
+            .iter()
+            .any(|r| r.code == "card_count_1h" || r.code == "card-testing"),
+        "{busy:?}"
+    );
+    assert_ne!(busy.decision, Decision::Approve, "{busy:?}");
+}
+
+#[test]
+fn a_model_of_foreign_features_cannot_score_payments() {
+    let text = csv(2000).replace("card_count_1h", "V1");
+    let data = Dataset::read_csv("gen.csv", text.as_bytes(), &columns()).expect("csv");
+    let model = train(
+        &data,
+        &TrainOptions {
+            threads: Some(1),
+            budget: 0.3,
+            ..TrainOptions::default()
+        },
+    )
+    .expect("training");
+    let mut scorer = Scorer::new(RuleSet::builtin().expect("rules"), StateLimits::default());
+    let e = scorer
+        .set_model("m.json", model)
+        .expect_err("V1 is not online")
+        .to_string();
+    assert!(e.contains("`V1`"), "{e}");
+}
+
+#[test]
+fn bad_model_files_are_refused() {
+    let e = Model::from_json("m.json", "{\"format\": \"other\"}")
+        .expect_err("bad")
+        .to_string();
+    assert!(e.starts_with("m.json:"), "{e}");
+    let too_few = "time,a,label\n1,1,0\n2,2,1\n3,3,0\n";
+    let data = Dataset::read_csv("t.csv", too_few.as_bytes(), &columns()).expect("csv");
+    let e = train(&data, &TrainOptions::default())
+        .expect_err("too few")
+        .to_string();
+    assert!(e.contains("need at least"), "{e}");
+}
