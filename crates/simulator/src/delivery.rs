@@ -109,6 +109,7 @@ impl Parcel {
                     )
                     .then_some(self.weight),
                     order_id: Some(self.order_id.clone()),
+                    photo_sha256: None,
                 }),
             ));
             self.next_scan += 1;

@@ -1,0 +1,198 @@
+//! Delivery events over MQTT: a real Mosquitto broker on localhost, `mosquitto_pub` as the
+//! trackers, and `serve` subscribed. A frozen reading becomes a cold-chain alert, a bad message is
+//! counted and skipped, and messages published while `serve` was down arrive when it is back.
+
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
+mod support;
+
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::{Server, TOKEN, client};
+
+const BROKER: &str = "127.0.0.1:1883";
+
+/// Whether a broker and `mosquitto_pub` are here; in CI their absence is a failure.
+fn broker_present() -> bool {
+    let broker = TcpStream::connect(BROKER).is_ok();
+    let publisher = Command::new("mosquitto_pub").arg("--help").output().is_ok();
+    if !(broker && publisher) {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "no MQTT broker on {BROKER} or no mosquitto_pub (scripts/test.sh installs and starts Mosquitto)"
+        );
+        eprintln!("skipping: no MQTT broker on {BROKER} or no mosquitto_pub");
+    }
+    broker && publisher
+}
+
+/// A topic prefix and client id of this run only, so that runs never see each other's messages.
+fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::UNIX_EPOCH
+        .elapsed()
+        .map_or(0, |d| d.as_nanos());
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+fn publish(topic: &str, payload: &str) {
+    let out = Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "1883",
+            "-q",
+            "1",
+            "-t",
+            topic,
+            "-m",
+            payload,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mosquitto_pub failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn write_config(dir: &Path, prefix: &str, client_id: &str) -> String {
+    let config = dir.join("ensuresec.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[sources.mqtt]]\nbroker = \"{BROKER}\"\ntopics = [\"{prefix}/#\"]\nclient_id = \"{client_id}\"\nflush_interval_milliseconds = 50\n"
+        ),
+    )
+    .unwrap();
+    config.to_str().unwrap().to_string()
+}
+
+fn plan(parcel: &str) -> String {
+    format!(
+        r#"{{"type":"delivery_plan","time":"2026-11-21T08:00:00Z","source":"carrier","data":{{"parcel_id":"{parcel}","product_class":"cold-2-8","destination":{{"lat":52.52,"lon":13.40}}}}}}"#
+    )
+}
+
+fn reading(parcel: &str, minute: u32, celsius: f64) -> String {
+    format!(
+        r#"{{"type":"sensor_reading","time":"2026-11-21T08:{minute:02}:00Z","source":"tracker","data":{{"sensor":"tt-{parcel}","parcel_id":"{parcel}","temperature_c":{celsius}}}}}"#
+    )
+}
+
+/// The alerts of `rule` about `parcel`, waiting up to 30 s for at least one.
+fn wait_for_alert(server: &Server, rule: &str, parcel: &str) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let url = server.url(&format!("/v1/alerts?rule={rule}&entity=parcel:{parcel}"));
+    loop {
+        let body: serde_json::Value = client()
+            .get(&url)
+            .bearer_auth(TOKEN)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let items = body["items"].as_array().cloned().unwrap_or_default();
+        if !items.is_empty() || Instant::now() > deadline {
+            return items;
+        }
+        std::thread::park_timeout(Duration::from_millis(100));
+    }
+}
+
+fn metric(server: &Server, name: &str) -> f64 {
+    let text = client()
+        .get(server.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn a_frozen_reading_published_over_mqtt_becomes_a_cold_chain_alert() {
+    if !broker_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = unique("ensuresec-test");
+    let config = write_config(dir.path(), &prefix, &unique("es"));
+    let server = Server::start(&dir.path().join("data"), &["--config", &config]);
+    server.printed("subscribing to mqtt://");
+    // The subscription is made once the client is connected: publish until the first message
+    // is seen, with a plan (idempotent) as the probe.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while metric(
+        &server,
+        "ensuresec_mqtt_messages_total{outcome=\"ingested\"}",
+    ) < 1.0
+    {
+        assert!(Instant::now() < deadline, "serve never received a message");
+        publish(&format!("{prefix}/plans"), &plan("P-MQTT-1"));
+        std::thread::park_timeout(Duration::from_millis(200));
+    }
+    publish(&format!("{prefix}/sensors/tt"), "{not json");
+    let readings = format!(
+        "{}\n{}\n",
+        reading("P-MQTT-1", 5, 5.0),
+        reading("P-MQTT-1", 10, -1.5)
+    );
+    publish(&format!("{prefix}/sensors/tt"), &readings);
+
+    let alerts = wait_for_alert(&server, "cold-chain-frozen", "P-MQTT-1");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["evidence"]["temperature_c"], -1.5);
+    assert_eq!(
+        metric(&server, "ensuresec_mqtt_messages_total{outcome=\"bad\"}"),
+        1.0
+    );
+}
+
+#[test]
+fn messages_published_while_serve_was_down_arrive_when_it_is_back() {
+    if !broker_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let prefix = unique("ensuresec-test");
+    let config = write_config(dir.path(), &prefix, &unique("es"));
+    let mut server = Server::start(&data, &["--config", &config]);
+    server.printed("subscribing to mqtt://");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while metric(
+        &server,
+        "ensuresec_mqtt_messages_total{outcome=\"ingested\"}",
+    ) < 1.0
+    {
+        assert!(Instant::now() < deadline, "serve never received a message");
+        publish(&format!("{prefix}/plans"), &plan("P-MQTT-2"));
+        std::thread::park_timeout(Duration::from_millis(200));
+    }
+    server.kill_hard();
+
+    // The broker keeps the persistent session's QoS 1 messages for the client. (Detector state
+    // starts afresh with the process, so the plan comes again.)
+    publish(&format!("{prefix}/plans"), &plan("P-MQTT-2"));
+    publish(
+        &format!("{prefix}/sensors/tt"),
+        &reading("P-MQTT-2", 5, 5.0),
+    );
+    publish(
+        &format!("{prefix}/sensors/tt"),
+        &reading("P-MQTT-2", 10, -3.0),
+    );
+
+    let server = Server::start(&data, &["--config", &config]);
+    let alerts = wait_for_alert(&server, "cold-chain-frozen", "P-MQTT-2");
+    assert_eq!(alerts.len(), 1, "the queued readings were not delivered");
+    assert_eq!(alerts[0]["evidence"]["temperature_c"], -3.0);
+}

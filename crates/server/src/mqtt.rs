@@ -1,0 +1,175 @@
+//! The MQTT source: subscribes to a broker (Mosquitto, EMQX, HiveMQ…) where carriers' scanners,
+//! parcel trackers, lockers and door controllers publish, and feeds what they publish into the
+//! pipeline. Built on `rumqttc`, the maintained pure-Rust MQTT client.
+//!
+//! * **Payloads** are events in the shape of `POST /v1/events` (one JSON object, or NDJSON),
+//!   decoded by the same strict decoder. A message that does not decode is refused whole, logged
+//!   with its topic and the line and field at fault, counted, and acknowledged with its batch (a
+//!   broker would otherwise redeliver it forever).
+//! * **Delivery.** QoS 1 with manual acknowledgements and a persistent session: a message is
+//!   acknowledged to the broker only after its events are durable in the store, so that a crash
+//!   before that makes the broker deliver it again. Messages are handed to the ingestor in batches
+//!   (full, or the flush interval after the batch's first message).
+//! * **Faults.** A lost connection is retried with exponential back-off (1 s doubling to 60 s);
+//!   subscriptions are renewed on every connection.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ensuresec_model::{Clock, Event, Limits, decode_batch};
+use ensuresec_pipeline::{Ingestor, Source, SourceError};
+use rumqttc::{AsyncClient, MqttOptions, Packet, Publish, QoS};
+
+use crate::config::MqttConfig;
+
+/// Metric: MQTT messages received, by `outcome` (`ingested`, `bad`).
+pub const MESSAGES_METRIC: &str = "ensuresec_mqtt_messages_total";
+/// Metric: connection failures to the broker.
+pub const RECONNECTS_METRIC: &str = "ensuresec_mqtt_reconnects_total";
+
+/// Longest wait between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Subscribes to a broker and ingests what is published.
+pub struct MqttSource {
+    config: MqttConfig,
+    password: Option<String>,
+    limits: Limits,
+    clock: Arc<dyn Clock>,
+    name: String,
+}
+
+impl MqttSource {
+    /// A source for one `[[sources.mqtt]]` section; `password` was read from its secret.
+    pub fn new(
+        config: MqttConfig,
+        password: Option<String>,
+        limits: Limits,
+        clock: Arc<dyn Clock>,
+    ) -> MqttSource {
+        let name = format!("mqtt:{}", config.broker);
+        MqttSource {
+            config,
+            password,
+            limits,
+            clock,
+            name,
+        }
+    }
+
+    fn options(&self) -> Result<MqttOptions, String> {
+        let (host, port) = self
+            .config
+            .broker
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+            .ok_or_else(|| format!("broker `{}` is not HOST:PORT", self.config.broker))?;
+        let mut o = MqttOptions::new(&self.config.client_id, host, port);
+        o.set_keep_alive(Duration::from_secs(30));
+        o.set_clean_session(false);
+        o.set_manual_acks(true);
+        o.set_max_packet_size(self.config.max_message_bytes, 64 * 1024);
+        if let Some(user) = &self.config.username {
+            o.set_credentials(user, self.password.clone().unwrap_or_default());
+        }
+        Ok(o)
+    }
+}
+
+/// A batch waiting to be ingested, with the messages to acknowledge once it is durable.
+/// Bad messages are acknowledged with the batch too: MQTT wants acknowledgements in the order the
+/// messages arrived.
+#[derive(Default)]
+struct Pending {
+    events: Vec<Event>,
+    messages: Vec<Publish>,
+    bad: usize,
+}
+
+#[async_trait]
+impl Source for MqttSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn run(self: Box<Self>, ingestor: Ingestor) -> Result<(), SourceError> {
+        let fail = |message: String| SourceError {
+            source_name: self.name.clone(),
+            message,
+        };
+        let (client, mut events) = AsyncClient::new(self.options().map_err(fail)?, 256);
+        let flush = Duration::from_millis(self.config.flush_interval_milliseconds);
+        let mut pending = Pending::default();
+        let mut deadline: Option<tokio::time::Instant> = None;
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let polled = match deadline {
+                Some(at) => tokio::select! {
+                    p = events.poll() => Some(p),
+                    () = tokio::time::sleep_until(at) => None,
+                },
+                None => Some(events.poll().await),
+            };
+            match polled {
+                Some(Ok(rumqttc::Event::Incoming(Packet::ConnAck(_)))) => {
+                    backoff = Duration::from_secs(1);
+                    tracing::info!(broker = %self.config.broker, "connected to the MQTT broker");
+                    for topic in &self.config.topics {
+                        client
+                            .subscribe(topic, QoS::AtLeastOnce)
+                            .await
+                            .map_err(|e| fail(e.to_string()))?;
+                    }
+                    continue;
+                }
+                Some(Ok(rumqttc::Event::Incoming(Packet::Publish(message)))) => {
+                    self.take(message, &mut pending);
+                    if !pending.messages.is_empty() && deadline.is_none() {
+                        deadline = Some(tokio::time::Instant::now() + flush);
+                    }
+                    if pending.events.len() < self.config.max_batch_events {
+                        continue;
+                    }
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    metrics::counter!(RECONNECTS_METRIC).increment(1);
+                    tracing::warn!(broker = %self.config.broker, error = %e, retry_in = ?backoff, "MQTT connection failed");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    continue;
+                }
+                None => {}
+            }
+            deadline = None;
+            let batch = std::mem::take(&mut pending);
+            if !batch.events.is_empty() {
+                ingestor
+                    .ingest(batch.events)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+            }
+            metrics::counter!(MESSAGES_METRIC, "outcome" => "ingested")
+                .increment((batch.messages.len() - batch.bad) as u64);
+            for m in &batch.messages {
+                client.ack(m).await.map_err(|e| fail(e.to_string()))?;
+            }
+        }
+    }
+}
+
+impl MqttSource {
+    /// Decodes one message into the pending batch.
+    fn take(&self, message: Publish, pending: &mut Pending) {
+        match decode_batch(&message.payload, &self.limits, self.clock.now()) {
+            Ok(events) => pending.events.extend(events),
+            Err(e) => {
+                metrics::counter!(MESSAGES_METRIC, "outcome" => "bad").increment(1);
+                tracing::warn!(topic = %message.topic, error = %e, "MQTT message refused");
+                pending.bad += 1;
+            }
+        }
+        pending.messages.push(message);
+    }
+}
