@@ -10,17 +10,31 @@ cd "$(dirname "$0")/.."
 # needed only by bench/webattack.sh, which installs them itself.
 need=()
 # chromium, node and npm run the dashboard's browser tests (tests/browser); the response tests
-# talk to a real CrowdSec bouncer and use nftables in a network namespace.
+# talk to a real CrowdSec bouncer and use nftables in a network namespace; the delivery tests
+# publish over a real Mosquitto broker.
 for tool in cc:gcc pkg-config:pkg-config softflowd:softflowd chromium:chromium node:nodejs npm:npm \
-  crowdsec-custom-bouncer:crowdsec-custom-bouncer nft:nftables; do
+  crowdsec-custom-bouncer:crowdsec-custom-bouncer nft:nftables mosquitto_pub:mosquitto-clients \
+  /usr/sbin/mosquitto:mosquitto; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq "${need[@]}"
-  else
-    sudo apt-get update -qq && sudo apt-get install -y -qq "${need[@]}"
-  fi
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  # The bouncer alone: its recommended CrowdSec engine registers online when installed, which
+  # fails without internet access, and the tests need only the bouncer.
+  bare=() rest=()
+  for p in "${need[@]}"; do
+    if [ "$p" = crowdsec-custom-bouncer ]; then bare+=("$p"); else rest+=("$p"); fi
+  done
+  [ ${#rest[@]} -eq 0 ] || $sudo apt-get install -y -qq "${rest[@]}"
+  [ ${#bare[@]} -eq 0 ] || $sudo apt-get install -y -qq --no-install-recommends "${bare[@]}"
+fi
+
+# The MQTT tests publish to a real Mosquitto broker on localhost: start it when it is not running.
+if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
+  /usr/sbin/mosquitto -d -c /etc/mosquitto/mosquitto.conf
+  for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null && break; sleep 0.1; done
 fi
 
 # The response tests send e-mail to a real SMTP server (aiosmtpd, from PyPI).

@@ -83,6 +83,13 @@ enum Command {
         #[command(subcommand)]
         command: cmd::deadletters::Command,
     },
+    /// Reverse proxy in front of a shop: inspects, enforces decisions, fails safe.
+    Gateway(cmd::gateway::Args),
+    /// Payment fraud: train and evaluate the model, score payment requests offline.
+    Fraud {
+        #[command(subcommand)]
+        command: cmd::fraud::Command,
+    },
     /// Run an independent witness that cosigns an audit log's checkpoints (C2SP tlog-witness).
     Witness(cmd::witness::Args),
 }
@@ -111,7 +118,9 @@ fn main() -> std::process::ExitCode {
             Command::Scan(args) => cmd::scan::run(args),
             Command::Schema(args) => cmd::schema::run(args),
             Command::Ledger { command } => cmd::ledger::run(command),
+            Command::Fraud { command } => cmd::fraud::run(command),
             Command::Witness(args) => cmd::witness::run(args).await,
+            Command::Gateway(args) => cmd::gateway::run(args).await,
             Command::Users { command } => cmd::users::run(command),
             Command::Incidents { remote, command } => cmd::incidents::run(remote, command).await,
             Command::Decisions { remote, command } => cmd::decisions::run(remote, command).await,

@@ -211,3 +211,84 @@ fn ingest_of_a_damaged_log_names_the_file_and_line() {
     assert!(!out.status.success());
     assert!(stderr.contains("eve.json:2"), "{stderr}");
 }
+
+/// Suricata EVE records as Suricata 7 writes them: two alerts about one scanner, a flow and a DNS
+/// record.
+const EVE_LOG: &str = concat!(
+    r#"{"timestamp":"2026-11-21T10:00:00.123456+0000","flow_id":1718291520741825,"in_iface":"eth0","event_type":"alert","src_ip":"198.51.100.7","src_port":51000,"dest_ip":"203.0.113.10","dest_port":3306,"proto":"TCP","pkt_src":"wire/pcap","alert":{"action":"allowed","gid":1,"signature_id":2010937,"rev":3,"signature":"ET SCAN Suspicious inbound to mySQL port 3306","category":"Potentially Bad Traffic","severity":2,"metadata":{"created_at":["2010_07_30"],"updated_at":["2019_07_26"]}},"app_proto":"failed","direction":"to_server","flow":{"pkts_toserver":1,"pkts_toclient":0,"bytes_toserver":74,"bytes_toclient":0,"start":"2026-11-21T10:00:00.123456+0000","src_ip":"198.51.100.7","dest_ip":"203.0.113.10","src_port":51000,"dest_port":3306}}"#,
+    "\n",
+    r#"{"timestamp":"2026-11-21T10:00:01.500000+0000","flow_id":1718291520741826,"in_iface":"eth0","event_type":"alert","src_ip":"198.51.100.7","src_port":51002,"dest_ip":"203.0.113.10","dest_port":5432,"proto":"TCP","alert":{"action":"allowed","gid":1,"signature_id":2010939,"rev":3,"signature":"ET SCAN Suspicious inbound to PostgreSQL port 5432","category":"Potentially Bad Traffic","severity":2}}"#,
+    "\n",
+    r#"{"timestamp":"2026-11-21T10:00:05.000000+0000","flow_id":1718291520741825,"event_type":"flow","src_ip":"198.51.100.7","src_port":51000,"dest_ip":"203.0.113.10","dest_port":3306,"proto":"TCP","flow":{"pkts_toserver":1,"pkts_toclient":0,"bytes_toserver":74,"bytes_toclient":0,"start":"2026-11-21T10:00:00.123456+0000","end":"2026-11-21T10:00:00.123456+0000","age":0,"state":"new","reason":"timeout","alerted":true},"tcp":{"tcp_flags":"02","tcp_flags_ts":"02","tcp_flags_tc":"00","syn":true,"state":"syn_sent"}}"#,
+    "\n",
+    r#"{"timestamp":"2026-11-21T10:00:06.000000+0000","flow_id":3,"event_type":"dns","src_ip":"10.0.0.1","src_port":53000,"dest_ip":"10.0.0.2","dest_port":53,"proto":"UDP","dns":{"type":"query","id":1,"rrname":"shop.example","rrtype":"A","tx_id":0}}"#,
+    "\n",
+);
+
+#[test]
+fn ingest_of_suricata_alerts_raises_them_as_alerts_in_an_incident_on_the_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let eve = dir.path().join("eve.json");
+    std::fs::write(&eve, EVE_LOG).unwrap();
+    let out = ensuresec()
+        .args([
+            "ingest",
+            "--format",
+            "eve",
+            "--server",
+            &server.base,
+            "--token",
+            TOKEN,
+        ])
+        .arg(&eve)
+        .output()
+        .unwrap();
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{summary}");
+    // Both alerts about the scanner, correlated into one incident and recorded in the audit log.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let url = server.url("/v1/alerts?entity=ip:198.51.100.7");
+    let items = loop {
+        let body: serde_json::Value = client()
+            .get(&url)
+            .bearer_auth(TOKEN)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let items = body["items"].as_array().cloned().unwrap_or_default();
+        let suricata: Vec<_> = items
+            .into_iter()
+            .filter(|a| a["detector"] == "suricata")
+            .collect();
+        if suricata.len() == 2
+            && suricata
+                .iter()
+                .all(|a| a["incident_id"].is_u64() && a["ledger_index"].is_u64())
+        {
+            break suricata;
+        }
+        assert!(Instant::now() < deadline, "alerts so far: {suricata:#?}");
+        std::thread::park_timeout(Duration::from_millis(100));
+    };
+    let mut rules: Vec<&str> = items
+        .iter()
+        .map(|a| a["rule_id"].as_str().unwrap())
+        .collect();
+    rules.sort_unstable();
+    assert_eq!(rules, ["suricata:2010937", "suricata:2010939"]);
+    assert_eq!(items[0]["incident_id"], items[1]["incident_id"]);
+    let mysql = items
+        .iter()
+        .find(|a| a["rule_id"] == "suricata:2010937")
+        .unwrap();
+    assert_eq!(mysql["severity"], "medium");
+    assert_eq!(
+        mysql["title"],
+        "ET SCAN Suspicious inbound to mySQL port 3306"
+    );
+    assert_eq!(mysql["evidence"]["dst_port"], 3306);
+    assert_eq!(mysql["evidence"]["category"], "Potentially Bad Traffic");
+}

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Datelike, Utc};
 
-use crate::event::{Event, EventData, GeoPoint, Money};
+use crate::event::{Event, EventData, GeoPoint, MAX_ROUTE_POINTS, Money};
 use crate::limits::Limits;
 
 /// Why a batch was refused. Any error rejects the whole batch.
@@ -251,6 +251,11 @@ fn validate(event: &Event, limits: &Limits, now: DateTime<Utc>) -> Result<(), In
         EventData::DeliveryScan(s) => {
             non_empty("data.parcel_id", &s.parcel_id)?;
             geo("data.location", s.location)?;
+            if let Some(h) = &s.photo_sha256
+                && (h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                return Err(invalid("data.photo_sha256", "must be 64 hex digits"));
+            }
         }
         EventData::SensorReading(s) => {
             non_empty("data.sensor", &s.sensor)?;
@@ -268,9 +273,43 @@ fn validate(event: &Event, limits: &Limits, now: DateTime<Utc>) -> Result<(), In
                 ));
             }
         }
+        EventData::DeliveryPlan(p) => {
+            non_empty("data.parcel_id", &p.parcel_id)?;
+            geo("data.destination", Some(p.destination))?;
+            if p.route.len() > MAX_ROUTE_POINTS {
+                return Err(invalid(
+                    "data.route",
+                    format!(
+                        "{} points is over the limit of {MAX_ROUTE_POINTS}",
+                        p.route.len()
+                    ),
+                ));
+            }
+            for (i, point) in p.route.iter().enumerate() {
+                geo(&format!("data.route[{i}]"), Some(*point))?;
+            }
+            if let (Some(start), Some(end)) = (p.shift_start, p.shift_end)
+                && end <= start
+            {
+                return Err(invalid("data.shift_end", "must be after shift_start"));
+            }
+        }
+        EventData::DeliveryClaim(c) => {
+            non_empty("data.parcel_id", &c.parcel_id)?;
+            non_empty("data.account", &c.account)?;
+        }
+        EventData::BadgeAccess(b) => {
+            non_empty("data.badge", &b.badge)?;
+            non_empty("data.zone", &b.zone)?;
+        }
         EventData::NetworkFlow(_) => {}
         EventData::FileChange(f) => non_empty("data.path", &f.path)?,
         EventData::PageSnapshot(p) => non_empty("data.url", &p.url)?,
+        EventData::ExternalAlert(a) => {
+            non_empty("data.tool", &a.tool)?;
+            non_empty("data.signature_id", &a.signature_id)?;
+            non_empty("data.signature", &a.signature)?;
+        }
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 mod commerce;
 mod delivery;
+mod external;
 mod http;
 mod identity;
 mod integrity;
@@ -22,7 +23,11 @@ use serde::{Deserialize, Serialize};
 pub use commerce::{
     Chargeback, Money, OrderEvent, OrderStatus, PaymentAuthorization, PaymentOutcome,
 };
-pub use delivery::{DeliveryScan, GeoPoint, ScanKind, SensorReading};
+pub use delivery::{
+    BadgeAccess, BadgeDirection, ClaimKind, DeliveryClaim, DeliveryPlan, DeliveryScan, GeoPoint,
+    MAX_ROUTE_POINTS, ScanKind, SensorReading,
+};
+pub use external::ExternalAlert;
 pub use http::HttpRequest;
 pub use identity::{AuthAction, AuthEvent, AuthOutcome};
 pub use integrity::{FileChange, FileChangeKind, PageSnapshot, ScriptRef};
@@ -85,12 +90,20 @@ pub enum EventData {
     DeliveryScan(DeliveryScan),
     /// A reading from a parcel, locker or warehouse sensor.
     SensorReading(SensorReading),
+    /// The plan of a parcel's delivery: destination, route, courier, shift, handling class.
+    DeliveryPlan(DeliveryPlan),
+    /// A customer's claim about a delivery.
+    DeliveryClaim(DeliveryClaim),
+    /// A badge used at a warehouse door.
+    BadgeAccess(BadgeAccess),
     /// A network flow record (NetFlow, IPFIX, pcap-derived).
     NetworkFlow(NetworkFlow),
     /// A change to a file of the shop's code or web root.
     FileChange(FileChange),
     /// What a monitored page looked like when fetched.
     PageSnapshot(PageSnapshot),
+    /// An alert raised by another security tool (an IDS), imported.
+    ExternalAlert(ExternalAlert),
 }
 
 /// The event types by name, for filters, rule files and metrics labels.
@@ -113,17 +126,25 @@ pub enum EventType {
     DeliveryScan,
     /// See [`EventData::SensorReading`].
     SensorReading,
+    /// See [`EventData::DeliveryPlan`].
+    DeliveryPlan,
+    /// See [`EventData::DeliveryClaim`].
+    DeliveryClaim,
+    /// See [`EventData::BadgeAccess`].
+    BadgeAccess,
     /// See [`EventData::NetworkFlow`].
     NetworkFlow,
     /// See [`EventData::FileChange`].
     FileChange,
     /// See [`EventData::PageSnapshot`].
     PageSnapshot,
+    /// See [`EventData::ExternalAlert`].
+    ExternalAlert,
 }
 
 impl EventType {
     /// Every type, in declaration order.
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 14] = [
         EventType::HttpRequest,
         EventType::Auth,
         EventType::Order,
@@ -131,9 +152,13 @@ impl EventType {
         EventType::Chargeback,
         EventType::DeliveryScan,
         EventType::SensorReading,
+        EventType::DeliveryPlan,
+        EventType::DeliveryClaim,
+        EventType::BadgeAccess,
         EventType::NetworkFlow,
         EventType::FileChange,
         EventType::PageSnapshot,
+        EventType::ExternalAlert,
     ];
 
     /// The `type` tag as written in JSON.
@@ -146,9 +171,13 @@ impl EventType {
             EventType::Chargeback => "chargeback",
             EventType::DeliveryScan => "delivery_scan",
             EventType::SensorReading => "sensor_reading",
+            EventType::DeliveryPlan => "delivery_plan",
+            EventType::DeliveryClaim => "delivery_claim",
+            EventType::BadgeAccess => "badge_access",
             EventType::NetworkFlow => "network_flow",
             EventType::FileChange => "file_change",
             EventType::PageSnapshot => "page_snapshot",
+            EventType::ExternalAlert => "external_alert",
         }
     }
 }
@@ -190,9 +219,13 @@ impl Event {
             EventData::Chargeback(_) => EventType::Chargeback,
             EventData::DeliveryScan(_) => EventType::DeliveryScan,
             EventData::SensorReading(_) => EventType::SensorReading,
+            EventData::DeliveryPlan(_) => EventType::DeliveryPlan,
+            EventData::DeliveryClaim(_) => EventType::DeliveryClaim,
+            EventData::BadgeAccess(_) => EventType::BadgeAccess,
             EventData::NetworkFlow(_) => EventType::NetworkFlow,
             EventData::FileChange(_) => EventType::FileChange,
             EventData::PageSnapshot(_) => EventType::PageSnapshot,
+            EventData::ExternalAlert(_) => EventType::ExternalAlert,
         }
     }
 
@@ -207,9 +240,13 @@ impl Event {
             EventData::Chargeback(p) => p,
             EventData::DeliveryScan(p) => p,
             EventData::SensorReading(p) => p,
+            EventData::DeliveryPlan(p) => p,
+            EventData::DeliveryClaim(p) => p,
+            EventData::BadgeAccess(p) => p,
             EventData::NetworkFlow(p) => p,
             EventData::FileChange(p) => p,
             EventData::PageSnapshot(p) => p,
+            EventData::ExternalAlert(p) => p,
         };
         payload.entity(kind)
     }

@@ -2,17 +2,41 @@
 //! events without each writing its own copy. Enabled by the `fixtures` feature.
 
 use std::net::IpAddr;
+use std::sync::Mutex;
 
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::event::{AuthAction, AuthEvent, AuthOutcome, HttpRequest};
-use crate::{Event, EventData};
+use crate::{Clock, Event, EventData};
 
 /// A fixed instant the tests start from: 2026-11-21 12:00 UTC.
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0)
         .single()
         .unwrap_or_default()
+}
+
+/// A clock that stands still until the test moves it, so that time-outs, undos and lapsing
+/// decisions can be tested without waiting for them.
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    /// A clock showing `at`.
+    pub fn new(at: DateTime<Utc>) -> ManualClock {
+        ManualClock(Mutex::new(at))
+    }
+
+    /// Moves the clock on by `by`.
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut now = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *now += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 fn ip(text: &str) -> IpAddr {

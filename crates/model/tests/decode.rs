@@ -160,3 +160,63 @@ fn array_errors_name_the_element() {
     let body = format!("[{LOGIN},{}]", LOGIN.replace("\"shop\"", "\"\""));
     check_refused(&body, Some(1), Some("[1].source"), "must not be empty");
 }
+
+const PLAN: &str = r#"{"type":"delivery_plan","time":"2026-11-21T08:00:00Z","source":"carrier","data":{"parcel_id":"P1","account":"alice","product_class":"cold-2-8","destination":{"lat":52.52,"lon":13.40},"route":[{"lat":52.50,"lon":13.30},{"lat":52.52,"lon":13.40}],"courier":"c7","shift_start":"2026-11-21T08:00:00Z","shift_end":"2026-11-21T16:00:00Z"}}"#;
+
+#[test]
+fn delivery_plans_claims_and_badges_decode_with_their_entities() {
+    let claim = r#"{"type":"delivery_claim","time":"2026-11-21T18:00:00Z","source":"shop","data":{"parcel_id":"P1","account":"alice","claim":"not_received","device":"d1"}}"#;
+    let badge = r#"{"type":"badge_access","time":"2026-11-21T23:10:00Z","source":"doors","data":{"badge":"emp-4","zone":"controlled-drugs","direction":"in"}}"#;
+    let events = decode(&format!("{PLAN}\n{claim}\n{badge}\n")).unwrap();
+    let types: Vec<EventType> = events.iter().map(|e| e.event_type()).collect();
+    assert_eq!(
+        types,
+        [
+            EventType::DeliveryPlan,
+            EventType::DeliveryClaim,
+            EventType::BadgeAccess
+        ]
+    );
+    assert_eq!(
+        events[0].entity(EntityKind::Parcel),
+        Some(EntityRef::Name("P1"))
+    );
+    assert_eq!(
+        events[1].entity(EntityKind::Device),
+        Some(EntityRef::Name("d1"))
+    );
+    assert_eq!(
+        events[2].entity(EntityKind::Asset),
+        Some(EntityRef::Name("controlled-drugs"))
+    );
+    let ensuresec_model::EventData::BadgeAccess(b) = &events[2].data else {
+        panic!("a badge event");
+    };
+    assert!(b.granted, "granted defaults to true");
+}
+
+#[test]
+fn a_route_point_off_the_globe_is_named() {
+    let body = PLAN.replace(
+        r#"{"lat":52.50,"lon":13.30}"#,
+        r#"{"lat":52.50,"lon":193.30}"#,
+    );
+    check_refused(
+        &body,
+        Some(1),
+        Some("data.route[0].lon"),
+        "between -180 and 180",
+    );
+}
+
+#[test]
+fn a_shift_that_ends_before_it_starts_is_refused() {
+    let body = PLAN.replace("16:00:00Z", "07:00:00Z");
+    check_refused(&body, Some(1), Some("data.shift_end"), "after shift_start");
+}
+
+#[test]
+fn a_photo_hash_must_be_sha256_hex() {
+    let body = r#"{"type":"delivery_scan","time":"2026-11-21T10:00:00Z","source":"carrier","data":{"parcel_id":"P1","scan":"delivered","photo_sha256":"abc"}}"#;
+    check_refused(body, Some(1), Some("data.photo_sha256"), "64 hex digits");
+}

@@ -6,6 +6,10 @@ use std::sync::Arc;
 use ensuresec_behaviour::anomaly::{AnomalyConfig, AnomalyDetector};
 use ensuresec_behaviour::baseline::{BaselineConfig, BaselineDetector};
 use ensuresec_behaviour::{RuleSet, ThresholdDetector};
+use ensuresec_delivery::{
+    BadgeDetector, DeliveryRules, ParcelDetector, SensorHealthDetector, SerialClaimDetector,
+};
+use ensuresec_model::EntityKind;
 use ensuresec_model::detector::DetectorFactory;
 use ensuresec_webattack::{SharedEngine, WebAttackDetector};
 
@@ -39,15 +43,54 @@ pub fn anomaly(config: AnomalyConfig) -> DetectorFactory {
     Arc::new(move || Box::new(AnomalyDetector::new(config)) as Box<dyn ensuresec_model::Detector>)
 }
 
+/// The factory of the pass-through for alerts of other tools (`external_alert` events).
+pub fn external() -> DetectorFactory {
+    Arc::new(|| {
+        Box::new(crate::external::ExternalAlertDetector) as Box<dyn ensuresec_model::Detector>
+    })
+}
+
 /// The factory of the volume baselines (floods and sudden drops per endpoint, grouped by asset).
 pub fn baseline(config: BaselineConfig) -> DetectorFactory {
     Arc::new(move || Box::new(BaselineDetector::new(config)) as Box<dyn ensuresec_model::Detector>)
 }
 
+/// The factories of the delivery detectors: parcels (by parcel), sensor health (by sensor),
+/// serial claimers (by account and by device) and badge hours (stateless).
+pub fn delivery(rules: Arc<DeliveryRules>) -> Vec<DetectorFactory> {
+    let parcels = rules.clone();
+    let sensors = rules.clone();
+    let accounts = rules.clone();
+    let devices = rules.clone();
+    vec![
+        Arc::new(move || {
+            Box::new(ParcelDetector::new(parcels.clone())) as Box<dyn ensuresec_model::Detector>
+        }),
+        Arc::new(move || {
+            Box::new(SensorHealthDetector::new(sensors.clone()))
+                as Box<dyn ensuresec_model::Detector>
+        }),
+        Arc::new(move || {
+            Box::new(SerialClaimDetector::new(
+                EntityKind::Account,
+                accounts.clone(),
+            )) as Box<dyn ensuresec_model::Detector>
+        }),
+        Arc::new(move || {
+            Box::new(SerialClaimDetector::new(
+                EntityKind::Device,
+                devices.clone(),
+            )) as Box<dyn ensuresec_model::Detector>
+        }),
+        Arc::new(move || {
+            Box::new(BadgeDetector::new(rules.clone())) as Box<dyn ensuresec_model::Detector>
+        }),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ensuresec_model::EntityKind;
 
     #[test]
     fn every_factory_builds_a_detector_for_its_entity_kind() {
@@ -63,5 +106,18 @@ mod tests {
             baseline(BaselineConfig::default())().group_by(),
             Some(EntityKind::Asset)
         );
+        let rules = Arc::new(DeliveryRules::builtin().expect("shipped delivery rules"));
+        let kinds: Vec<_> = delivery(rules).iter().map(|f| f().group_by()).collect();
+        assert_eq!(
+            kinds,
+            [
+                Some(EntityKind::Parcel),
+                Some(EntityKind::Device),
+                Some(EntityKind::Account),
+                Some(EntityKind::Device),
+                None
+            ]
+        );
+        assert_eq!(external()().group_by(), None);
     }
 }

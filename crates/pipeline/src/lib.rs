@@ -14,6 +14,7 @@
 
 mod clock;
 pub mod detectors;
+pub mod external;
 mod ingest;
 pub mod metric;
 mod pipeline;

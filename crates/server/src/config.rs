@@ -74,6 +74,10 @@ pub struct Config {
     pub assets: AssetsConfig,
     /// Response and mitigation: playbooks, webhooks, e-mail, firewall.
     pub respond: ensuresec_respond::RespondConfig,
+    /// `[gateway]`: read and validated by `ensuresec gateway` (crates/gateway), so that one file
+    /// can configure both; not recorded here, since it may hold the gateway's token.
+    #[serde(skip_serializing)]
+    pub gateway: Option<toml::Table>,
 }
 
 /// `[assets]`
@@ -93,6 +97,55 @@ pub struct SourcesConfig {
     pub access_log: Vec<AccessLogConfig>,
     /// `[[sources.flow_export]]`: NetFlow v5/v9 and IPFIX collectors on UDP.
     pub flow_export: Vec<FlowExportConfig>,
+    /// `[[sources.mqtt]]`: MQTT brokers where scanners, trackers, lockers and doors publish.
+    pub mqtt: Vec<MqttConfig>,
+}
+
+/// `[[sources.mqtt]]`: a broker to subscribe to (docs/delivery.md). Messages are events in the
+/// shape of `POST /v1/events`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    /// `HOST:PORT` of the broker.
+    pub broker: String,
+    /// Topic filters to subscribe to.
+    #[serde(default = "default_mqtt_topics")]
+    pub topics: Vec<String>,
+    /// The client id; the broker keeps this client's session (and its unacknowledged messages)
+    /// under it.
+    #[serde(default = "default_mqtt_client")]
+    pub client_id: String,
+    /// User name, when the broker wants one.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Where the password is (`{ env = "…" }` or `{ file = "…" }`).
+    #[serde(default)]
+    pub password: Option<ensuresec_respond::config::SecretSource>,
+    /// Longest a received message waits before it is ingested, in milliseconds.
+    #[serde(default = "default_mqtt_flush")]
+    pub flush_interval_milliseconds: u64,
+    /// Most events ingested at once.
+    #[serde(default = "default_flow_batch")]
+    pub max_batch_events: usize,
+    /// Largest message accepted, in bytes.
+    #[serde(default = "default_mqtt_message")]
+    pub max_message_bytes: usize,
+}
+
+fn default_mqtt_topics() -> Vec<String> {
+    vec!["ensuresec/#".into()]
+}
+
+fn default_mqtt_client() -> String {
+    "ensuresec".into()
+}
+
+fn default_mqtt_flush() -> u64 {
+    200
+}
+
+fn default_mqtt_message() -> usize {
+    1 << 20
 }
 
 /// `[[sources.flow_export]]`: a UDP port receiving NetFlow v5, v9 or IPFIX export packets (the
@@ -257,6 +310,28 @@ pub struct DetectionConfig {
     pub baselines: bool,
     /// The web-attack detector (`[detection.web]`).
     pub web: WebDetectionConfig,
+    /// The delivery detectors (`[detection.delivery]`).
+    pub delivery: DeliveryDetectionConfig,
+}
+
+/// `[detection.delivery]`: cold chain, route, custody, courier, claim, sensor and badge rules
+/// (docs/delivery.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryDetectionConfig {
+    /// Run them.
+    pub enabled: bool,
+    /// A rules file replacing the shipped `delivery.yaml`.
+    pub rules: Option<PathBuf>,
+}
+
+impl Default for DeliveryDetectionConfig {
+    fn default() -> Self {
+        DeliveryDetectionConfig {
+            enabled: true,
+            rules: None,
+        }
+    }
 }
 
 impl Default for DetectionConfig {
@@ -267,6 +342,7 @@ impl Default for DetectionConfig {
             anomaly: true,
             baselines: true,
             web: WebDetectionConfig::default(),
+            delivery: DeliveryDetectionConfig::default(),
         }
     }
 }
@@ -522,6 +598,48 @@ impl Config {
                 ));
             }
         }
+        for source in &self.sources.mqtt {
+            if source
+                .broker
+                .rsplit_once(':')
+                .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+            {
+                return Err(invalid("sources.mqtt.broker", "must be HOST:PORT"));
+            }
+            if source.topics.is_empty() || source.topics.iter().any(|t| t.is_empty()) {
+                return Err(invalid(
+                    "sources.mqtt.topics",
+                    "must name at least one non-empty topic filter",
+                ));
+            }
+            if source.client_id.is_empty() || source.client_id.len() > 128 {
+                return Err(invalid(
+                    "sources.mqtt.client_id",
+                    "must be 1 to 128 characters",
+                ));
+            }
+            if source.flush_interval_milliseconds == 0 {
+                return Err(invalid(
+                    "sources.mqtt.flush_interval_milliseconds",
+                    "must be positive",
+                ));
+            }
+            if !(1..=100_000).contains(&source.max_batch_events) {
+                return Err(invalid(
+                    "sources.mqtt.max_batch_events",
+                    "must be between 1 and 100000",
+                ));
+            }
+            if !(1024..=16 << 20).contains(&source.max_message_bytes) {
+                return Err(invalid(
+                    "sources.mqtt.max_message_bytes",
+                    "must be between 1 KiB and 16 MiB",
+                ));
+            }
+            if source.password.is_some() && source.username.is_none() {
+                return Err(invalid("sources.mqtt.password", "needs `username` too"));
+            }
+        }
         if ensuresec_simulator::Scenario::named(&self.demo.scenario).is_err() {
             return Err(invalid(
                 "demo.scenario",
@@ -611,6 +729,21 @@ mod tests {
         let e = Config::load(None, env(&[("ENSURESEC_DETECTION__WEB__COLOUR", "1")]))
             .expect_err("unknown key");
         assert!(e.to_string().contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn a_gateway_section_is_left_to_the_gateway_and_not_recorded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("g.toml");
+        std::fs::write(
+            &file,
+            "[gateway.serve]\nurl = \"http://127.0.0.1:1\"\ntoken = \"es_secret\"\n",
+        )
+        .expect("write");
+        let c = Config::load(Some(&file), env(&[])).expect("serve accepts [gateway]");
+        assert!(c.gateway.is_some());
+        let recorded = serde_json::to_string(&c).expect("serialise");
+        assert!(!recorded.contains("es_secret"), "{recorded}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod demo;
 pub mod error;
 pub mod flow_export;
 pub mod ledger;
+pub mod mqtt;
 mod openapi;
 mod params;
 mod platform;

@@ -39,6 +39,9 @@ pub enum PlatformError {
     /// The web-attack rules or their settings were rejected.
     #[error("web-attack detection: {0}")]
     Web(#[from] ensuresec_webattack::EngineError),
+    /// The delivery rules were rejected.
+    #[error("delivery rules: {0}")]
+    Delivery(#[from] ensuresec_delivery::RulesError),
     /// The response module's configuration, playbooks or database were rejected.
     #[error("respond: {0}")]
     Respond(String),
@@ -107,6 +110,27 @@ pub fn web_engine(config: &Config) -> Result<Option<Arc<SharedEngine>>, Platform
     Ok(Some(SharedEngine::new(engine)))
 }
 
+/// The delivery rules, when the delivery detectors run: the configured file or the shipped one.
+pub fn delivery_rules(
+    config: &Config,
+) -> Result<Option<Arc<ensuresec_delivery::DeliveryRules>>, PlatformError> {
+    let d = &config.detection.delivery;
+    if !d.enabled {
+        return Ok(None);
+    }
+    let rules = match &d.rules {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| PlatformError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            ensuresec_delivery::DeliveryRules::from_yaml(&path.display().to_string(), &text)?
+        }
+        None => ensuresec_delivery::DeliveryRules::builtin()?,
+    };
+    Ok(Some(Arc::new(rules)))
+}
+
 impl Platform {
     /// Opens the store in the configured data directory and starts the pipeline.
     pub async fn start(config: &Config) -> Result<Platform, PlatformError> {
@@ -171,6 +195,7 @@ impl Platform {
             .clone()
             .map(|l| Arc::new(LedgerRecorder(l)) as Arc<dyn Recorder>);
         let mut factories = detectors::threshold(&rules);
+        factories.push(detectors::external());
         if let Some(engine) = web_engine(config)? {
             factories.push(detectors::webattack(engine));
         }
@@ -179,6 +204,9 @@ impl Platform {
         }
         if config.detection.baselines {
             factories.push(detectors::baseline(BaselineConfig::default()));
+        }
+        if let Some(rules) = delivery_rules(config)? {
+            factories.extend(detectors::delivery(rules));
         }
         let pipeline = Pipeline::start_recorded(
             pipeline_config,

@@ -22,7 +22,8 @@ pub enum InputFormat {
     Ndjson,
     /// A packet capture (pcap or pcapng): its flows become `network_flow` events.
     Pcap,
-    /// Suricata EVE JSON: `flow` records become `network_flow` events.
+    /// Suricata EVE JSON: `flow` records become `network_flow` events, `alert` records
+    /// `external_alert` events (raised as alerts by the pipeline).
     Eve,
     /// Zeek conn.log (TSV with its header, or JSON lines): connections become `network_flow` events.
     Zeek,
@@ -32,7 +33,7 @@ pub enum InputFormat {
 pub struct Converted {
     /// The events, in input order.
     pub events: Vec<Event>,
-    /// Records recognised but not events (EVE alerts, DNS, HTTP… records), by kind.
+    /// Records recognised but not events (EVE DNS, HTTP, TLS… records), by kind.
     pub skipped: std::collections::BTreeMap<String, u64>,
 }
 
@@ -75,7 +76,7 @@ pub fn convert(format: InputFormat, input: impl Read, name: &str) -> anyhow::Res
         InputFormat::Eve => each_line(input, name, |line| {
             match eve::parse_line(line)? {
                 EveRecord::Flow(f) => out.events.push(f.into_event(&source)),
-                EveRecord::Alert(_) => *out.skipped.entry("alert".into()).or_default() += 1,
+                EveRecord::Alert(a) => out.events.push(a.into_event(&source)),
                 EveRecord::Other(kind) => *out.skipped.entry(kind).or_default() += 1,
             }
             Ok::<_, eve::EveError>(())

@@ -4,6 +4,8 @@ pub mod config;
 pub mod deadletters;
 pub mod decisions;
 pub mod foreign;
+pub mod fraud;
+pub mod gateway;
 pub mod incidents;
 pub mod ingest;
 pub mod ledger;

@@ -13,6 +13,7 @@ use ensuresec_server::access_log::{AccessLogSource, LogTail};
 use ensuresec_server::app::{AppState, router};
 use ensuresec_server::demo::DemoSource;
 use ensuresec_server::flow_export::FlowExportSource;
+use ensuresec_server::mqtt::MqttSource;
 use ensuresec_store::{NewToken, Scope};
 use owo_colors::{OwoColorize, Stream::Stdout};
 
@@ -153,6 +154,31 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         });
     }
+    for broker in &config.sources.mqtt {
+        let password = broker
+            .password
+            .as_ref()
+            .map(|p| p.read())
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("sources.mqtt.password: {e}"))?;
+        println!(
+            "subscribing to mqtt://{} {:?}",
+            broker.broker, broker.topics
+        );
+        let source = MqttSource::new(
+            broker.clone(),
+            password,
+            config.limits(),
+            platform.clock().clone(),
+        );
+        let ingestor = platform.ingestor().clone();
+        background.spawn(async move {
+            let name = source.name().to_owned();
+            if let Err(e) = Box::new(source).run(ingestor).await {
+                tracing::error!(source = %name, error = %e, "mqtt source stopped");
+            }
+        });
+    }
     let retention = platform.clone();
     background.spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
@@ -262,7 +288,8 @@ async fn audit_admin_token(platform: &Platform) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM (shared with `gateway`).
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

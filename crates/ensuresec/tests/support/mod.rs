@@ -26,18 +26,26 @@ impl Server {
 
     /// Like [`Server::start`], with extra environment variables.
     pub fn start_with_env(data_dir: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ensuresec"));
+        command
             .envs(env.iter().copied())
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra_args)
             .env("ENSURESEC_ADMIN_TOKEN", TOKEN)
+            .current_dir(data_dir.parent().unwrap_or(data_dir));
+        Server::spawn(command)
+    }
+
+    /// Runs any `ensuresec` subcommand that prints `listening on URL` (serve, gateway) and keeps
+    /// reading its output.
+    pub fn spawn(mut command: Command) -> Server {
+        let mut child = command
             .env("ENSURESEC_LOG", "warn")
-            .current_dir(data_dir.parent().unwrap_or(data_dir))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("start ensuresec serve");
+            .expect("start ensuresec");
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut lines = BufReader::new(stdout).lines();
         let base = loop {

@@ -60,6 +60,9 @@ pub struct DeliveryScan {
     /// The order it belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
+    /// SHA-256 (hex) of the proof-of-delivery photo, for delivered scans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_sha256: Option<String>,
 }
 
 impl Entities for DeliveryScan {
@@ -117,6 +120,137 @@ impl Entities for SensorReading {
             EntityKind::Device => Some(EntityRef::Name(&self.sensor)),
             EntityKind::Parcel => name(&self.parcel_id),
             EntityKind::Asset => name(&self.asset),
+            _ => None,
+        }
+    }
+}
+
+/// Most points in a planned route.
+pub const MAX_ROUTE_POINTS: usize = 2_000;
+
+/// The plan for a parcel, sent when it is handed to the carrier: where it goes, along which
+/// route, by whom and when, and how it must be kept. Rules judge scans and readings against it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryPlan {
+    /// The parcel's tracking id.
+    pub parcel_id: String,
+    /// The order it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// The customer account it is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The handling class of its contents, as named in the delivery rules (e.g. `cold-2-8`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_class: Option<String>,
+    /// Where it is to be delivered.
+    pub destination: GeoPoint,
+    /// The planned route as a polyline, depot first (at most 2,000 points).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub route: Vec<GeoPoint>,
+    /// The courier who will deliver it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub courier: Option<String>,
+    /// Start of the courier's shift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// End of the courier's shift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift_end: Option<chrono::DateTime<chrono::Utc>>,
+    /// Weight when packed, in grams.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_grams: Option<u32>,
+}
+
+impl Entities for DeliveryPlan {
+    fn entity(&self, kind: EntityKind) -> Option<EntityRef<'_>> {
+        match kind {
+            EntityKind::Parcel => Some(EntityRef::Name(&self.parcel_id)),
+            EntityKind::Account => name(&self.account),
+            _ => None,
+        }
+    }
+}
+
+/// What a customer says went wrong with a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimKind {
+    /// The parcel never arrived.
+    NotReceived,
+    /// It arrived damaged.
+    Damaged,
+    /// It arrived opened or with contents missing.
+    Tampered,
+}
+
+/// A customer's claim about a delivery (a refund or reshipment request).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryClaim {
+    /// The parcel claimed about.
+    pub parcel_id: String,
+    /// The claiming account.
+    pub account: String,
+    /// What is claimed.
+    pub claim: ClaimKind,
+    /// The delivery address, as a stable id or hash (serial claims across accounts share it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The device the claim was made from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+}
+
+impl Entities for DeliveryClaim {
+    fn entity(&self, kind: EntityKind) -> Option<EntityRef<'_>> {
+        match kind {
+            EntityKind::Parcel => Some(EntityRef::Name(&self.parcel_id)),
+            EntityKind::Account => Some(EntityRef::Name(&self.account)),
+            EntityKind::Device => name(&self.device),
+            _ => None,
+        }
+    }
+}
+
+/// Which way a badge was used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BadgeDirection {
+    /// Entering the zone.
+    In,
+    /// Leaving it.
+    Out,
+}
+
+/// A badge used at a door of a warehouse zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BadgeAccess {
+    /// The badge holder (a staff account).
+    pub badge: String,
+    /// The zone the door leads into.
+    pub zone: String,
+    /// In or out.
+    pub direction: BadgeDirection,
+    /// Whether the door opened.
+    #[serde(default = "granted")]
+    pub granted: bool,
+    /// The door or reader.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub door: Option<String>,
+}
+
+fn granted() -> bool {
+    true
+}
+
+impl Entities for BadgeAccess {
+    fn entity(&self, kind: EntityKind) -> Option<EntityRef<'_>> {
+        match kind {
+            EntityKind::Account => Some(EntityRef::Name(&self.badge)),
+            EntityKind::Asset => Some(EntityRef::Name(&self.zone)),
             _ => None,
         }
     }

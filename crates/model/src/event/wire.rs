@@ -38,9 +38,13 @@ impl<'de> DeserializeSeed<'de> for DataSeed {
             EventType::Chargeback => EventData::Chargeback(Deserialize::deserialize(d)?),
             EventType::DeliveryScan => EventData::DeliveryScan(Deserialize::deserialize(d)?),
             EventType::SensorReading => EventData::SensorReading(Deserialize::deserialize(d)?),
+            EventType::DeliveryPlan => EventData::DeliveryPlan(Deserialize::deserialize(d)?),
+            EventType::DeliveryClaim => EventData::DeliveryClaim(Deserialize::deserialize(d)?),
+            EventType::BadgeAccess => EventData::BadgeAccess(Deserialize::deserialize(d)?),
             EventType::NetworkFlow => EventData::NetworkFlow(Deserialize::deserialize(d)?),
             EventType::FileChange => EventData::FileChange(Deserialize::deserialize(d)?),
             EventType::PageSnapshot => EventData::PageSnapshot(Deserialize::deserialize(d)?),
+            EventType::ExternalAlert => EventData::ExternalAlert(Deserialize::deserialize(d)?),
         })
     }
 }
@@ -131,9 +135,13 @@ impl Serialize for Event {
             EventData::Chargeback(p) => map.serialize_entry("data", p)?,
             EventData::DeliveryScan(p) => map.serialize_entry("data", p)?,
             EventData::SensorReading(p) => map.serialize_entry("data", p)?,
+            EventData::DeliveryPlan(p) => map.serialize_entry("data", p)?,
+            EventData::DeliveryClaim(p) => map.serialize_entry("data", p)?,
+            EventData::BadgeAccess(p) => map.serialize_entry("data", p)?,
             EventData::NetworkFlow(p) => map.serialize_entry("data", p)?,
             EventData::FileChange(p) => map.serialize_entry("data", p)?,
             EventData::PageSnapshot(p) => map.serialize_entry("data", p)?,
+            EventData::ExternalAlert(p) => map.serialize_entry("data", p)?,
         }
         map.end()
     }
