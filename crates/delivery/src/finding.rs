@@ -52,11 +52,15 @@ pub enum Rule {
     SensorLowBattery,
     /// A badge used in a controlled zone outside its opening hours.
     BadgeAfterHours,
+    /// A new plan moved the parcel's destination (informational: the chain below uses it).
+    ParcelRedirected,
+    /// An account taken over, and its parcel redirected: the cyber-physical chain.
+    TakeoverRedirect,
 }
 
 impl Rule {
     /// Every rule, for documentation checks.
-    pub const ALL: [Rule; 21] = [
+    pub const ALL: [Rule; 23] = [
         Rule::ColdChainFrozen,
         Rule::ColdChainExcursion,
         Rule::ColdChainMkt,
@@ -78,6 +82,8 @@ impl Rule {
         Rule::SensorImpossibleChange,
         Rule::SensorLowBattery,
         Rule::BadgeAfterHours,
+        Rule::ParcelRedirected,
+        Rule::TakeoverRedirect,
     ];
 
     /// The rule id in alerts, playbooks and docs.
@@ -149,6 +155,13 @@ impl Rule {
             ),
             Rule::SensorLowBattery => ("sensor-low-battery", Low, 0.9, "delivery:sensor-health"),
             Rule::BadgeAfterHours => ("badge-after-hours", High, 0.8, "delivery:insider-theft"),
+            Rule::ParcelRedirected => ("parcel-redirected", Low, 0.9, "delivery:redirect"),
+            Rule::TakeoverRedirect => (
+                "takeover-redirect",
+                High,
+                0.85,
+                "delivery:account-takeover",
+            ),
         }
     }
 

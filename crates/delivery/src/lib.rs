@@ -8,12 +8,15 @@
 //! - [`SensorHealthDetector`] (by sensor): stuck or impossible readings, low battery, silent fixed
 //!   sensors;
 //! - [`SerialClaimDetector`] (by account or device): serial claimers;
-//! - [`BadgeDetector`]: badge use after hours in controlled zones.
+//! - [`BadgeDetector`]: badge use after hours in controlled zones;
+//! - [`TakeoverRedirectChain`] (over alerts, by account): an account taken over and its parcel
+//!   redirected.
 //!
 //! Pure: no IO, no clock. Time is the events' time; "silent" is judged against the latest event
 //! time a detector instance has seen.
 
 pub mod badge;
+pub mod chain;
 pub mod claims;
 pub mod coldchain;
 pub mod detector;
@@ -24,6 +27,7 @@ pub mod rules;
 pub mod sensors;
 
 pub use badge::BadgeDetector;
+pub use chain::TakeoverRedirectChain;
 pub use claims::SerialClaimDetector;
 pub use detector::ParcelDetector;
 pub use finding::Rule;

@@ -185,6 +185,12 @@ impl Parcel {
 
     /// The delivery plan arrived (or was changed).
     pub(crate) fn on_plan(&mut self, cx: &mut Ctx<'_>, plan: &DeliveryPlan) {
+        let new_destination = Point::from(plan.destination);
+        let moved = self
+            .plan
+            .as_ref()
+            .map(|p| (p.destination, distance_m(p.destination, new_destination)))
+            .filter(|(_, d)| *d > cx.rules.custody.redirect_min_m);
         let route: Vec<Point> = plan.route.iter().map(|&p| p.into()).collect();
         let (route, tolerance) = simplify(&route, MAX_ROUTE_POINTS_KEPT);
         let class = plan.product_class.as_deref().and_then(|name| {
@@ -209,6 +215,21 @@ impl Parcel {
             && self.last_weight.is_none()
         {
             self.last_weight = Some((w, ScanKind::Pickup, cx.at()));
+        }
+        if let Some((before, d)) = moved {
+            let entity = match plan.account.as_deref() {
+                Some(a) => EntityKey::new(EntityKind::Account, a),
+                None => Parcel::parcel_entity(cx),
+            };
+            self.raise(
+                cx,
+                Rule::ParcelRedirected,
+                entity,
+                format!("Parcel {} was redirected {d:.0} m", cx.parcel_id),
+                json!({"distance_m": d.round(), "order_id": plan.order_id,
+                       "from_lat": before.lat, "from_lon": before.lon,
+                       "to_lat": new_destination.lat, "to_lon": new_destination.lon}),
+            );
         }
     }
 

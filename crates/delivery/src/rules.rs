@@ -90,6 +90,19 @@ pub struct CustodyRules {
     pub light_lux: f64,
     /// Opening within this distance of the destination is expected, m.
     pub open_allowed_radius_m: f64,
+    /// A new plan that moves the destination farther than this is a redirect, m.
+    pub redirect_min_m: f64,
+}
+
+/// The takeover → redirect chain: which other modules' alerts say an account was taken over, and
+/// how far apart in time the takeover and the redirect of the account's parcel may be.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TakeoverRedirectRules {
+    /// Rule ids of account-takeover alerts (on the account entity).
+    pub takeover_rules: Vec<String>,
+    /// Most hours between the takeover alert and the redirect, either way round.
+    pub window_hours: f64,
 }
 
 /// Claim rules.
@@ -164,6 +177,7 @@ struct RawRules {
     sensors: SensorRules,
     #[serde(default)]
     badges: BTreeMap<String, RawZone>,
+    takeover_redirect: TakeoverRedirectRules,
     limits: StateLimits,
 }
 
@@ -182,6 +196,8 @@ pub struct DeliveryRules {
     pub sensors: SensorRules,
     /// Zones whose badge use outside opening hours is an alert.
     pub badges: BTreeMap<String, ZoneHours>,
+    /// The takeover → redirect chain.
+    pub takeover_redirect: TakeoverRedirectRules,
     /// State limits.
     pub limits: StateLimits,
 }
@@ -240,6 +256,7 @@ impl DeliveryRules {
             ("delivered_max_distance_m", c.delivered_max_distance_m),
             ("light_lux", c.light_lux),
             ("open_allowed_radius_m", c.open_allowed_radius_m),
+            ("redirect_min_m", c.redirect_min_m),
         ] {
             positive(v, || format!("custody.{k}"), &fail)?;
         }
@@ -308,6 +325,17 @@ impl DeliveryRules {
             ));
         }
         positive(raw.limits.idle_days, || "limits.idle_days".into(), &fail)?;
+        positive(
+            raw.takeover_redirect.window_hours,
+            || "takeover_redirect.window_hours".into(),
+            &fail,
+        )?;
+        if raw.takeover_redirect.takeover_rules.is_empty() {
+            return Err(fail(
+                "takeover_redirect.takeover_rules".into(),
+                "must name at least one rule".into(),
+            ));
+        }
         let mut badges = BTreeMap::new();
         for (zone, z) in raw.badges {
             let key = |k: &str| format!("badges.{zone}.{k}");
@@ -350,6 +378,7 @@ impl DeliveryRules {
             claims: raw.claims,
             sensors: raw.sensors,
             badges,
+            takeover_redirect: raw.takeover_redirect,
             limits: raw.limits,
         })
     }

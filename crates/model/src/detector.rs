@@ -34,3 +34,18 @@ pub trait Detector: Send + 'static {
 
 /// Makes a fresh detector instance for one partition.
 pub type DetectorFactory = Arc<dyn Fn() -> Box<dyn Detector> + Send + Sync>;
+
+/// A chain turns other detectors' alerts into new alerts: a pattern that spans modules (an
+/// account taken over on the web, then its parcel redirected on the road) shows only once the
+/// alerts of both are side by side.
+///
+/// The pipeline runs one instance, in the correlator task, over every alert before correlation;
+/// the alerts it derives are correlated with the rest but not fed back into chains. Pure, like
+/// detectors: alert time is event time, no clock, no IO.
+pub trait AlertChain: Send + 'static {
+    /// A stable name, for logs.
+    fn name(&self) -> &str;
+
+    /// Looks at one alert and appends any derived alerts to `out`.
+    fn on_alert(&mut self, alert: &Alert, out: &mut Vec<Alert>);
+}

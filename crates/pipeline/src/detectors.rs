@@ -8,8 +8,9 @@ use ensuresec_behaviour::baseline::{BaselineConfig, BaselineDetector};
 use ensuresec_behaviour::{RuleSet, ThresholdDetector};
 use ensuresec_delivery::{
     BadgeDetector, DeliveryRules, ParcelDetector, SensorHealthDetector, SerialClaimDetector,
+    TakeoverRedirectChain,
 };
-use ensuresec_model::EntityKind;
+use ensuresec_model::{AlertChain, EntityKind};
 use ensuresec_model::detector::DetectorFactory;
 use ensuresec_webattack::{SharedEngine, WebAttackDetector};
 
@@ -86,6 +87,12 @@ pub fn delivery(rules: Arc<DeliveryRules>) -> Vec<DetectorFactory> {
             Box::new(BadgeDetector::new(rules.clone())) as Box<dyn ensuresec_model::Detector>
         }),
     ]
+}
+
+/// The chains over alerts of the delivery module: an account taken over (web and payment
+/// modules' alerts) and its parcel redirected.
+pub fn delivery_chains(rules: Arc<DeliveryRules>) -> Vec<Box<dyn AlertChain>> {
+    vec![Box::new(TakeoverRedirectChain::new(rules))]
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::Instant;
 use ensuresec_correlate::{Correlated, Correlator, CorrelatorConfig};
 use ensuresec_model::detector::DetectorFactory;
 use ensuresec_model::{
-    Alert, Clock, Detector, EntityKind, EntityRef, Event, Incident, IncidentStatus,
+    Alert, AlertChain, Clock, Detector, EntityKind, EntityRef, Event, Incident, IncidentStatus,
 };
 use ensuresec_store::{Findings, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
@@ -159,14 +159,16 @@ impl Pipeline {
         sinks: Vec<Arc<dyn Sink>>,
         clock: Arc<dyn Clock>,
     ) -> Result<Pipeline, StoreError> {
-        Pipeline::start_recorded(config, detectors, store, None, sinks, clock).await
+        Pipeline::start_recorded(config, detectors, Vec::new(), store, None, sinks, clock).await
     }
 
-    /// Like [`Pipeline::start`], with a recorder (the audit log) that appends every batch of
-    /// findings and stamps their leaf indexes before the sinks see them.
+    /// Like [`Pipeline::start`], with chains over the alerts (run in the correlator task, before
+    /// correlation) and a recorder (the audit log) that appends every batch of findings and
+    /// stamps their leaf indexes before the sinks see them.
     pub async fn start_recorded(
         config: PipelineConfig,
         detectors: Vec<DetectorFactory>,
+        chains: Vec<Box<dyn AlertChain>>,
         store: Arc<dyn Store>,
         recorder: Option<Arc<dyn Recorder>>,
         sinks: Vec<Arc<dyn Sink>>,
@@ -196,6 +198,7 @@ impl Pipeline {
         let (lifecycle_tx, lifecycle_rx) = mpsc::channel(256);
         let correlator = tokio::spawn(run_correlator(
             correlator,
+            chains,
             alert_rx,
             lifecycle_rx,
             Outputs {
@@ -389,6 +392,7 @@ impl Outputs {
 
 async fn run_correlator(
     mut correlator: Correlator,
+    mut chains: Vec<Box<dyn AlertChain>>,
     mut rx: mpsc::Receiver<AlertBatch>,
     mut lifecycle: mpsc::Receiver<StatusChange>,
     outputs: Outputs,
@@ -412,7 +416,14 @@ async fn run_correlator(
             .iter()
             .flat_map(|b: &AlertBatch| std::iter::repeat_n(b.received, b.alerts.len()))
             .collect();
-        let alerts: Vec<Alert> = round.drain(..).flat_map(|b| b.alerts).collect();
+        let mut alerts: Vec<Alert> = round.drain(..).flat_map(|b| b.alerts).collect();
+        let mut derived = Vec::new();
+        for chain in &mut chains {
+            for a in &alerts {
+                chain.on_alert(a, &mut derived);
+            }
+        }
+        alerts.extend(derived);
         for a in &alerts {
             metrics::counter!(m::ALERTS, "detector" => a.detector.clone(), "rule" => a.rule_id.clone())
                 .increment(1);

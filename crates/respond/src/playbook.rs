@@ -456,6 +456,7 @@ pub const DEFAULT_PLAYBOOKS: &[(&str, &str)] = &[
     ("payments.yaml", include_str!("../playbooks/payments.yaml")),
     ("web.yaml", include_str!("../playbooks/web.yaml")),
     ("network.yaml", include_str!("../playbooks/network.yaml")),
+    ("delivery.yaml", include_str!("../playbooks/delivery.yaml")),
 ];
 
 /// Loads the shipped playbooks.
@@ -566,6 +567,29 @@ mod tests {
         assert_eq!(set.triggered(&i).count(), 1);
         i.rule_ids = vec!["port-scan".into()];
         assert_eq!(set.triggered(&i).count(), 0);
+    }
+
+    #[test]
+    fn delivery_alerts_trigger_the_delivery_playbooks() {
+        let set = default_playbooks().unwrap();
+        let triggered = |rule: &str| -> Vec<String> {
+            let mut i = incident(rule, &["delivery:custody"]);
+            i.entity = ensuresec_model::EntityKey::new(ensuresec_model::EntityKind::Account, "cust-1");
+            set.triggered(&i).map(|p| p.id.clone()).collect()
+        };
+        assert_eq!(triggered("takeover-redirect"), ["hold-parcel"]);
+        assert_eq!(triggered("cold-chain-excursion"), ["hold-parcel"]);
+        assert_eq!(triggered("delivered-far-from-address"), ["contact-courier"]);
+        assert_eq!(triggered("claim-corroborated"), ["contact-courier"]);
+        assert_eq!(triggered("claim-contradicted"), ["refuse-refund-pending-review"]);
+        assert_eq!(triggered("serial-claimer-device"), ["refuse-refund-pending-review"]);
+        // Informational and health rules start nothing.
+        assert!(triggered("parcel-redirected").is_empty());
+        assert!(triggered("sensor-low-battery").is_empty());
+        // A refund is released only by a person.
+        let refund = set.get("refuse-refund-pending-review").unwrap();
+        let release = refund.steps.iter().find(|s| s.id == "release-refund").unwrap();
+        assert!(release.approval);
     }
 
     #[test]

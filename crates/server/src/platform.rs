@@ -205,12 +205,15 @@ impl Platform {
         if config.detection.baselines {
             factories.push(detectors::baseline(BaselineConfig::default()));
         }
+        let mut chains = Vec::new();
         if let Some(rules) = delivery_rules(config)? {
-            factories.extend(detectors::delivery(rules));
+            factories.extend(detectors::delivery(rules.clone()));
+            chains.extend(detectors::delivery_chains(rules));
         }
         let pipeline = Pipeline::start_recorded(
             pipeline_config,
             factories,
+            chains,
             store.clone(),
             recorder,
             sinks,

@@ -7,6 +7,7 @@
 
 mod actors;
 mod attacks;
+pub mod day;
 mod delivery;
 mod engine;
 mod payloads;

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod deadletters;
+pub mod delivery;
 pub mod decisions;
 pub mod foreign;
 pub mod fraud;

@@ -15,9 +15,14 @@ use crate::client::EventsClient;
 /// Arguments of `ensuresec simulate`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// shop (no attacks), sqli, xss, credential-stuffing, card-testing or mixed.
+    /// shop (no attacks), sqli, xss, credential-stuffing, card-testing, mixed, or delivery (a
+    /// pharmacy's day of deliveries with labelled attacks; see --labels).
     #[arg(long, default_value = "mixed")]
     scenario: String,
+    /// For --scenario delivery: write the ground truth (one JSON label per injected attack) to
+    /// this file; the events themselves carry no labels.
+    #[arg(long)]
+    labels: Option<PathBuf>,
     /// Mean events per simulated second of normal traffic (attacks come on top).
     #[arg(long, default_value_t = 20.0)]
     rate: f64,
@@ -33,7 +38,8 @@ pub struct Args {
     /// Simulated start time, RFC 3339 [default: now].
     #[arg(long)]
     start: Option<DateTime<Utc>>,
-    /// A YAML shop profile instead of the built-in pharmacy.
+    /// A YAML shop profile instead of the built-in pharmacy (for --scenario delivery: a
+    /// delivery-day scenario).
     #[arg(long)]
     profile: Option<std::path::PathBuf>,
     /// Attack campaigns per simulated hour [default: the profile's].
@@ -55,6 +61,13 @@ pub struct Args {
 
 /// Runs the command.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.scenario == "delivery" {
+        return delivery_day(args).await;
+    }
+    anyhow::ensure!(
+        args.labels.is_none(),
+        "--labels is for --scenario delivery; the shop scenarios label events with `labels.truth`"
+    );
     let profile = match &args.profile {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -83,7 +96,41 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let events = simulator
         .take_while(move |e| end.is_none_or(|end| e.time < end))
         .take(limit as usize);
-    match args.server {
+    send(events, args.server, args.token, args.ca_cert, args.batch_events).await
+}
+
+/// A delivery day: events in arrival order, the ground truth to `--labels`.
+async fn delivery_day(args: Args) -> anyhow::Result<ExitCode> {
+    let scenario = crate::cmd::delivery::load_scenario(args.profile.as_ref())?;
+    #[allow(clippy::disallowed_methods)]
+    // a CLI default, not detection: the simulated day is today
+    let start = args.start.unwrap_or_else(Utc::now);
+    let run = ensuresec_simulator::day::simulate_day(&scenario, args.seed, start);
+    if let Some(path) = &args.labels {
+        let mut out = std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        );
+        for t in &run.truth {
+            serde_json::to_writer(&mut out, t)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+    }
+    let limit = args.count.unwrap_or(u64::MAX) as usize;
+    let events = run.events.into_iter().take(limit);
+    send(events, args.server, args.token, args.ca_cert, args.batch_events).await
+}
+
+/// Writes `events` as NDJSON to stdout, or posts them to `server` in batches.
+async fn send(
+    events: impl Iterator<Item = ensuresec_model::Event>,
+    server_opt: Option<String>,
+    token: Option<String>,
+    ca_cert: Option<PathBuf>,
+    batch_events: usize,
+) -> anyhow::Result<ExitCode> {
+    match server_opt {
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
@@ -103,10 +150,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         Some(server) => {
-            let token = args
-                .token
-                .context("--server needs a token: --token or ENSURESEC_TOKEN")?;
-            let client = EventsClient::new(&server, token, args.ca_cert.as_deref())?;
+            let token = token.context("--server needs a token: --token or ENSURESEC_TOKEN")?;
+            let client = EventsClient::new(&server, token, ca_cert.as_deref())?;
             let bar = ProgressBar::new_spinner();
             let mut sent = 0u64;
             let mut body = Vec::new();
@@ -115,7 +160,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 serde_json::to_writer(&mut body, &e)?;
                 body.push(b'\n');
                 in_batch += 1;
-                if in_batch == args.batch_events.max(1) {
+                if in_batch == batch_events.max(1) {
                     sent += client.post(std::mem::take(&mut body)).await?;
                     in_batch = 0;
                     bar.set_message(format!("{sent} events sent"));
