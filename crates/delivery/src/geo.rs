@@ -72,6 +72,34 @@ pub fn to_route_m(p: Point, route: &[Point]) -> f64 {
     }
 }
 
+/// Where a position lies against a route's segments `from` onwards (segment `i` joins points `i`
+/// and `i + 1`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RouteMatch {
+    /// Distance to the nearest of those segments, m.
+    pub distance_m: f64,
+    /// The first of those segments within the snap radius: where along the route the position
+    /// is (the first, not the nearest, so that a route crossing itself does not skip ahead).
+    pub on_segment: Option<usize>,
+}
+
+/// Matches `p` against `route`'s segments `from` onwards; `None` when there is no such segment.
+pub fn match_route(p: Point, route: &[Point], from: usize, snap_m: f64) -> Option<RouteMatch> {
+    let mut found: Option<RouteMatch> = None;
+    for (i, w) in route.windows(2).enumerate().skip(from) {
+        let d = to_segment_m(p, w[0], w[1]);
+        let m = found.get_or_insert(RouteMatch {
+            distance_m: d,
+            on_segment: None,
+        });
+        m.distance_m = m.distance_m.min(d);
+        if d <= snap_m && m.on_segment.is_none() {
+            m.on_segment = Some(i);
+        }
+    }
+    found
+}
+
 /// Simplifies `route` to at most `max_points` points (Douglas–Peucker with a tolerance that
 /// grows until it fits), keeping both ends. The tolerance used is returned so that callers can
 /// widen their corridor by it: a point within the corridor of the full route stays within the
@@ -141,6 +169,26 @@ mod tests {
         let d = to_route_m(p(52.51, 13.33), &route);
         assert!((d - 1_112.0).abs() < 20.0, "{d}");
         assert_eq!(to_route_m(p(0.0, 0.0), &[]), f64::INFINITY);
+    }
+
+    #[test]
+    fn a_route_is_matched_from_a_given_segment_on() {
+        // Out along latitude 52.50, back along 52.51 (1.1 km north).
+        let route = [p(52.50, 13.30), p(52.50, 13.40), p(52.51, 13.40), p(52.51, 13.30)];
+        let q = p(52.50, 13.35);
+        let m = match_route(q, &route, 0, 50.0).unwrap();
+        assert!(m.distance_m < 5.0);
+        assert_eq!(m.on_segment, Some(0));
+        // Once past the turn, only the way back counts.
+        let m = match_route(q, &route, 2, 50.0).unwrap();
+        assert!((m.distance_m - 1_112.0).abs() < 20.0, "{m:?}");
+        assert_eq!(m.on_segment, None);
+        assert_eq!(match_route(q, &route, 3, 50.0), None);
+        assert_eq!(match_route(q, &route[..1], 0, 50.0), None);
+        // Where the route crosses itself, the first segment wins.
+        let crossing = [p(52.50, 13.30), p(52.50, 13.40), p(52.49, 13.35), p(52.51, 13.35)];
+        let m = match_route(p(52.50, 13.35), &crossing, 0, 50.0).unwrap();
+        assert_eq!(m.on_segment, Some(0));
     }
 
     proptest! {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::coldchain::{ColdChain, ColdFinding};
 use crate::finding::Rule;
-use crate::geo::{Point, distance_m, simplify, to_route_m};
+use crate::geo::{Point, distance_m, match_route, simplify};
 use crate::rules::DeliveryRules;
 
 /// Most route points kept per parcel (a longer plan is simplified, and its corridor widened by
@@ -23,6 +23,12 @@ pub const MAX_ROUTE_POINTS_KEPT: usize = 48;
 const MAX_SCANS: usize = 12;
 /// Track points kept per parcel for evidence.
 const MAX_TRACK: usize = 8;
+/// Route segments behind the furthest one reached that still count as on the route (a courier
+/// may go round a block again; a tour that crosses itself may match a later segment early).
+const ROUTE_LOOKBACK: usize = 2;
+/// A position this close to a route segment (plus the simplification's tolerance) is on it:
+/// GPS noise and the width of a street.
+const ROUTE_SNAP_M: f64 = 100.0;
 
 /// What the plan says.
 #[derive(Debug)]
@@ -62,6 +68,9 @@ pub(crate) struct Parcel {
     last_fix: Option<(i64, Point)>,
     still_since: Option<(i64, Point)>,
     max_shock_g: Option<f32>,
+    /// The furthest route segment reached within the corridor: deviation is judged against
+    /// the route ahead, not against parts of a tour already driven or far ahead.
+    route_progress: u8,
     light_measured: bool,
     locker_opened: Option<i64>,
     pub(crate) deadline: Option<i64>,
@@ -199,6 +208,7 @@ impl Parcel {
                 .position(|c| c == name)
                 .and_then(|i| u16::try_from(i).ok())
         });
+        self.route_progress = 0;
         self.plan = Some(Box::new(Plan {
             destination: plan.destination.into(),
             route: route.into_boxed_slice(),
@@ -270,6 +280,8 @@ impl Parcel {
         match scan.scan {
             ScanKind::Delivered => self.on_delivered(cx, scan, at),
             ScanKind::Returned => self.deadline = None,
+            // Each run out of the depot starts again at the route's beginning.
+            ScanKind::OutForDelivery if !late => self.route_progress = 0,
             _ => {}
         }
     }
@@ -454,8 +466,15 @@ impl Parcel {
             return;
         };
         let (corridor, planned_stop) = (route_rules.corridor_m, route_rules.planned_stop_radius_m);
-        let off = to_route_m(p, &plan.route) - f64::from(plan.route_tolerance_m);
-        let has_route = plan.route.len() >= 2;
+        let from = usize::from(self.route_progress).saturating_sub(ROUTE_LOOKBACK);
+        let tolerance = f64::from(plan.route_tolerance_m);
+        let matched = match_route(p, &plan.route, from, tolerance + ROUTE_SNAP_M);
+        let off = matched.map_or(f64::INFINITY, |m| m.distance_m) - tolerance;
+        let has_route = matched.is_some();
+        if let Some(segment) = matched.and_then(|m| m.on_segment) {
+            let segment = u8::try_from(segment).unwrap_or(u8::MAX);
+            self.route_progress = self.route_progress.max(segment);
+        }
         let near_planned_stop = distance_m(p, plan.destination) <= planned_stop
             || plan
                 .route

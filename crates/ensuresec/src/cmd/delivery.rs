@@ -44,6 +44,12 @@ pub struct EvaluateArgs {
     /// Print the table as Markdown (for bench/RESULTS.md).
     #[arg(long)]
     markdown: bool,
+    /// Write every alert (NDJSON) to this file, to look into misses and false positives.
+    #[arg(long)]
+    alerts: Option<PathBuf>,
+    /// Write the ground truth (NDJSON) of all days to this file.
+    #[arg(long)]
+    labels: Option<PathBuf>,
 }
 
 /// Runs the command.
@@ -92,6 +98,8 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         });
     }
     let scores = total.unwrap_or_default();
+    write_lines(args.alerts.as_ref(), &alerts)?;
+    write_lines(args.labels.as_ref(), &truth)?;
     println!(
         "{} days, {events} events, {} attacks injected, {} alerts",
         args.days,
@@ -128,6 +136,19 @@ pub fn detect(events: &[Event], behaviour: &RuleSet, rules: Arc<DeliveryRules>) 
     }
     alerts.extend(derived);
     alerts
+}
+
+fn write_lines<T: serde::Serialize>(path: Option<&PathBuf>, items: &[T]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let Some(path) = path else { return Ok(()) };
+    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    for item in items {
+        serde_json::to_writer(&mut out, item)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 fn merge(mut a: Scores, b: Scores) -> Scores {

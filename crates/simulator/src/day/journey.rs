@@ -493,7 +493,7 @@ impl World {
                 (Some(j), Some(km)) if j == t => self.noisy(self.map.away(here, km * 1000.0, rng), 0.0, rng),
                 _ => self.noisy(here, sn.gps_noise_m, rng),
             };
-            let mut temp = p.setpoint_c + gauss(rng) * sn.noise_c;
+            let mut temp = p.setpoint_c;
             if p.cold && still && t > p.ofd && t < end {
                 temp += sn.door_bump_c * rng.random_range(0.0..1.0);
             }
@@ -503,6 +503,7 @@ impl World {
                 let w = (-((t - f.onset) as f64) / f.tau_s).exp();
                 temp = f.target_c + (temp - f.target_c) * w;
             }
+            temp += gauss(rng) * sn.noise_c;
             let opened = p.opened_at == Some(t);
             let battery = (p.battery - p.drain * (t - p.pickup) as f64 / 3600.0).max(0.0);
             let reading = SensorReading {
@@ -550,8 +551,8 @@ impl World {
 fn label_on_board(out: &mut Output, kind: &str, s: &DayScenario, parcels: &[Parcel], on_board: &[usize], onset: i64) {
     for &k in on_board {
         let p = &parcels[k];
-        if p.failed || p.far || p.late_hour.is_some() {
-            continue; // not judged on the route, or already "delivered"
+        if p.skip_ofd || p.delivered.is_some_and(|(t, _)| t <= onset) {
+            continue; // not out for delivery (never scanned so, or already "delivered")
         }
         out.label(super::Truth {
             kind: kind.into(),
