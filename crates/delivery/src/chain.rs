@@ -163,7 +163,7 @@ impl AlertChain for TakeoverRedirectChain {
                     "account": alert.entity.value,
                     "takeover": side(&takeover),
                     "redirect": side(&redirect),
-                    "minutes_apart": ((redirect.at - takeover.at) as f64 / 60.0).round(),
+                    "redirect_minutes_after_takeover": ((redirect.at - takeover.at) as f64 / 60.0).round(),
                     "scans": redirect.evidence.get("scans"),
                     "track": redirect.evidence.get("track"),
                 }),

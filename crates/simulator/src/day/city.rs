@@ -218,10 +218,10 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let path = [Xy { x: 0.0, y: 0.0 }, Xy { x: 360.0, y: 0.0 }];
         t.drive(&path, 36.0, Range([0.0, 0.0]), &mut rng);
-        t.wait_until(100);
-        assert_eq!(t.end(), (100, Xy { x: 360.0, y: 0.0 }));
+        t.wait_until(200);
+        assert_eq!(t.end(), (200, Xy { x: 360.0, y: 0.0 }));
         assert!((t.at(18).x - 180.0).abs() < 1e-6);
-        assert!(t.still(80));
+        assert!(t.still(120));
         assert!(!t.still(18));
     }
 }

@@ -279,7 +279,7 @@ impl World {
                 if let Some(first) = p.first_dest {
                     p.first_route = self.map.street_path(depot, first, rng);
                 }
-                p.pickup = van.pickup + 20 * j as i64;
+                p.pickup = van.pickup + 5 * j as i64;
                 p.hub_in = hub_in + 10 * j as i64;
                 p.hub_out = hub_out + 10 * j as i64;
                 p.ofd = depart - 60 + 3 * j as i64;
