@@ -625,6 +625,13 @@ impl Parcel {
             "claim": claim.claim, "claimant": claim.account, "address": claim.address,
             "device": claim.device, "delivered_at": self.delivered.as_ref().map(|d| time_text(d.at)),
         });
+        // What the tracker and the scales said, besides the scan list and the track excerpt.
+        let readings = json!({
+            "max_shock_g": self.max_shock_g, "light_measured": self.light_measured,
+            "last_weight_grams": self.last_weight.map(|w| w.0),
+            "locker_opened_at": self.locker_opened.map(time_text),
+            "delivered_photo": self.delivered.as_ref().map(|d| d.photo),
+        });
         if !supports.is_empty() {
             self.raise(
                 cx,
@@ -634,7 +641,7 @@ impl Parcel {
                     "Claim on parcel {} is supported by the journey's evidence",
                     cx.parcel_id
                 ),
-                json!({"claim": claim_json, "supports": supports, "against": against}),
+                json!({"claim": claim_json, "supports": supports, "against": against, "readings": readings}),
             );
         } else if !against.is_empty() {
             self.raise(
@@ -645,7 +652,7 @@ impl Parcel {
                     "Claim on parcel {} is contradicted by the evidence",
                     cx.parcel_id
                 ),
-                json!({"claim": claim_json, "against": against}),
+                json!({"claim": claim_json, "against": against, "readings": readings}),
             );
         }
     }

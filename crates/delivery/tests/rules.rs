@@ -394,6 +394,23 @@ fn a_non_receipt_claim_against_a_photographed_doorstep_delivery_is_contradicted(
         against,
         ["delivered scan at the address", "proof-of-delivery photo"]
     );
+    // What a claims handler needs: the scans, the track, the readings.
+    let e = &alerts[0].evidence;
+    let scans: Vec<&str> = e["scans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["scan"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        scans,
+        ["pickup", "hub_in", "hub_out", "out_for_delivery", "delivered"]
+    );
+    assert_eq!(e["track"].as_array().unwrap().len(), 8);
+    assert_eq!(e["track"][7]["temperature_c"], 5.0);
+    assert_eq!(e["readings"]["max_shock_g"], 1.0);
+    assert_eq!(e["readings"]["last_weight_grams"], 995);
+    assert_eq!(e["readings"]["delivered_photo"], true);
 }
 
 #[test]
