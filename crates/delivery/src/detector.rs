@@ -54,7 +54,11 @@ impl ParcelDetector {
                 .iter()
                 .map(|(k, p)| k.len() + p.heap_bytes())
                 .sum::<usize>()
-            + self.deadlines.len() * (std::mem::size_of::<(i64, Box<str>)>() + 32)
+            + self
+                .deadlines
+                .iter()
+                .map(|(_, k)| std::mem::size_of::<(i64, Box<str>)>() + 32 + k.len())
+                .sum::<usize>()
     }
 
     fn handle(&mut self, event: &Event, parcel_id: &str, out: &mut Vec<Alert>) {

@@ -156,12 +156,9 @@ impl Rule {
             Rule::SensorLowBattery => ("sensor-low-battery", Low, 0.9, "delivery:sensor-health"),
             Rule::BadgeAfterHours => ("badge-after-hours", High, 0.8, "delivery:insider-theft"),
             Rule::ParcelRedirected => ("parcel-redirected", Low, 0.9, "delivery:redirect"),
-            Rule::TakeoverRedirect => (
-                "takeover-redirect",
-                High,
-                0.85,
-                "delivery:account-takeover",
-            ),
+            Rule::TakeoverRedirect => {
+                ("takeover-redirect", High, 0.85, "delivery:account-takeover")
+            }
         }
     }
 

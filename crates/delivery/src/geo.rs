@@ -174,7 +174,12 @@ mod tests {
     #[test]
     fn a_route_is_matched_from_a_given_segment_on() {
         // Out along latitude 52.50, back along 52.51 (1.1 km north).
-        let route = [p(52.50, 13.30), p(52.50, 13.40), p(52.51, 13.40), p(52.51, 13.30)];
+        let route = [
+            p(52.50, 13.30),
+            p(52.50, 13.40),
+            p(52.51, 13.40),
+            p(52.51, 13.30),
+        ];
         let q = p(52.50, 13.35);
         let m = match_route(q, &route, 0, 50.0).unwrap();
         assert!(m.distance_m < 5.0);
@@ -186,7 +191,12 @@ mod tests {
         assert_eq!(match_route(q, &route, 3, 50.0), None);
         assert_eq!(match_route(q, &route[..1], 0, 50.0), None);
         // Where the route crosses itself, the first segment wins.
-        let crossing = [p(52.50, 13.30), p(52.50, 13.40), p(52.49, 13.35), p(52.51, 13.35)];
+        let crossing = [
+            p(52.50, 13.30),
+            p(52.50, 13.40),
+            p(52.49, 13.35),
+            p(52.51, 13.35),
+        ];
         let m = match_route(p(52.50, 13.35), &crossing, 0, 50.0).unwrap();
         assert_eq!(m.on_segment, Some(0));
     }

@@ -263,7 +263,13 @@ fn the_chain_needs_the_same_account_within_the_window_and_fires_once_per_parcel(
     assert!(chain(&[takeover("alice", 0), redirect("alice", "P1", 25 * 60)]).is_empty());
     // A redirect alone, a takeover alone, or an unrelated rule: nothing.
     assert!(chain(&[redirect("alice", "P1", 0)]).is_empty());
-    assert!(chain(&[takeover("alice", 0), alert("credential-stuffing-ip", "alice", 1, json!({}))]).is_empty());
+    assert!(
+        chain(&[
+            takeover("alice", 0),
+            alert("credential-stuffing-ip", "alice", 1, json!({}))
+        ])
+        .is_empty()
+    );
     // A second takeover alert about the same redirect does not repeat the chain; a second parcel does.
     let out = chain(&[
         takeover("alice", 0),
@@ -271,6 +277,9 @@ fn the_chain_needs_the_same_account_within_the_window_and_fires_once_per_parcel(
         takeover("alice", 10),
         redirect("alice", "P2", 12),
     ]);
-    let parcels: Vec<_> = out.iter().map(|a| a.evidence["parcel_id"].clone()).collect();
+    let parcels: Vec<_> = out
+        .iter()
+        .map(|a| a.evidence["parcel_id"].clone())
+        .collect();
     assert_eq!(parcels, [json!("P1"), json!("P2")]);
 }

@@ -404,7 +404,13 @@ fn a_non_receipt_claim_against_a_photographed_doorstep_delivery_is_contradicted(
         .collect();
     assert_eq!(
         scans,
-        ["pickup", "hub_in", "hub_out", "out_for_delivery", "delivered"]
+        [
+            "pickup",
+            "hub_in",
+            "hub_out",
+            "out_for_delivery",
+            "delivered"
+        ]
     );
     assert_eq!(e["track"].as_array().unwrap().len(), 8);
     assert_eq!(e["track"][7]["temperature_c"], 5.0);

@@ -10,8 +10,8 @@ use ensuresec_delivery::{
     BadgeDetector, DeliveryRules, ParcelDetector, SensorHealthDetector, SerialClaimDetector,
     TakeoverRedirectChain,
 };
-use ensuresec_model::{AlertChain, EntityKind};
 use ensuresec_model::detector::DetectorFactory;
+use ensuresec_model::{AlertChain, EntityKind};
 use ensuresec_webattack::{SharedEngine, WebAttackDetector};
 
 /// Factories for the threshold detectors of a rule set, one per entity kind the rules group by.

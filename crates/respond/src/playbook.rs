@@ -574,21 +574,32 @@ mod tests {
         let set = default_playbooks().unwrap();
         let triggered = |rule: &str| -> Vec<String> {
             let mut i = incident(rule, &["delivery:custody"]);
-            i.entity = ensuresec_model::EntityKey::new(ensuresec_model::EntityKind::Account, "cust-1");
+            i.entity =
+                ensuresec_model::EntityKey::new(ensuresec_model::EntityKind::Account, "cust-1");
             set.triggered(&i).map(|p| p.id.clone()).collect()
         };
         assert_eq!(triggered("takeover-redirect"), ["hold-parcel"]);
         assert_eq!(triggered("cold-chain-excursion"), ["hold-parcel"]);
         assert_eq!(triggered("delivered-far-from-address"), ["contact-courier"]);
         assert_eq!(triggered("claim-corroborated"), ["contact-courier"]);
-        assert_eq!(triggered("claim-contradicted"), ["refuse-refund-pending-review"]);
-        assert_eq!(triggered("serial-claimer-device"), ["refuse-refund-pending-review"]);
+        assert_eq!(
+            triggered("claim-contradicted"),
+            ["refuse-refund-pending-review"]
+        );
+        assert_eq!(
+            triggered("serial-claimer-device"),
+            ["refuse-refund-pending-review"]
+        );
         // Informational and health rules start nothing.
         assert!(triggered("parcel-redirected").is_empty());
         assert!(triggered("sensor-low-battery").is_empty());
         // A refund is released only by a person.
         let refund = set.get("refuse-refund-pending-review").unwrap();
-        let release = refund.steps.iter().find(|s| s.id == "release-refund").unwrap();
+        let release = refund
+            .steps
+            .iter()
+            .find(|s| s.id == "release-refund")
+            .unwrap();
         assert!(release.approval);
     }
 

@@ -1,6 +1,8 @@
 //! A deterministic simulator of an online pharmacy's day: browsing, search, logins, baskets,
 //! checkouts, card payments and deliveries with cold-chain sensor readings, following a diurnal
-//! load curve, with named attack campaigns injected and labelled (`labels.truth`).
+//! load curve, with named attack campaigns injected and labelled (`labels.truth`); and
+//! [`day`], a pharmacy's day of deliveries with the delivery attacks injected and labelled in a
+//! ground truth of its own.
 //!
 //! The same seed, start time, scenario and profile always give the same events. Events come out
 //! in non-decreasing event time. Nothing here reads the clock or does IO.
@@ -30,7 +32,7 @@ pub enum SimError {
     },
     /// Unknown scenario name.
     #[error(
-        "unknown scenario `{0}`; known: shop, sqli, xss, credential-stuffing, card-testing, mixed"
+        "unknown scenario `{0}`; known: shop, sqli, xss, credential-stuffing, card-testing, mixed, delivery"
     )]
     UnknownScenario(String),
     /// The rate is not a positive number.

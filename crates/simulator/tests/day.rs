@@ -45,7 +45,10 @@ fn labels_are_kept_apart_from_the_events() {
     }
     // The ground truth serialises on its own, one label a line.
     let line = serde_json::to_string(&day.truth[0]).unwrap();
-    assert!(line.contains("\"kind\"") && line.contains("\"onset\""), "{line}");
+    assert!(
+        line.contains("\"kind\"") && line.contains("\"onset\""),
+        "{line}"
+    );
 }
 
 #[test]
@@ -61,7 +64,12 @@ fn every_attack_of_the_scenario_is_injected_and_names_something_in_the_events() 
         .collect();
     assert_eq!(kinds, wanted);
     let per_kind = |k: &str| day.truth.iter().filter(|t| t.kind == k).count();
-    for k in ["badge_after_hours", "takeover_redirect", "parcel_opened", "tracker_silence"] {
+    for k in [
+        "badge_after_hours",
+        "takeover_redirect",
+        "parcel_opened",
+        "tracker_silence",
+    ] {
         assert_eq!(per_kind(k), s.attacks[k].count as usize, "{k}");
     }
     let mut parcels = BTreeSet::new();
@@ -201,7 +209,10 @@ fn a_bad_scenario_is_refused_naming_the_key() {
     let e = err(DEFAULT_DAY.replace("route_deviation:", "route_detour:"));
     assert!(e.contains("attacks.route_detour: unknown attack"), "{e}");
     let e = err(DEFAULT_DAY.replace("detour_km:", "detour_miles:"));
-    assert!(e.contains("attacks.route_deviation.params.detour_km: missing"), "{e}");
+    assert!(
+        e.contains("attacks.route_deviation.params.detour_km: missing"),
+        "{e}"
+    );
     let e = err(DEFAULT_DAY.replace("gps_noise_m:", "gps_noize_m:"));
     assert!(e.contains("gps_noize_m"), "{e}");
 }

@@ -63,8 +63,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 pub fn load_scenario(path: Option<&PathBuf>) -> anyhow::Result<DayScenario> {
     Ok(match path {
         Some(p) => {
-            let text =
-                std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
             DayScenario::from_yaml(&p.display().to_string(), &text)?
         }
         None => DayScenario::from_yaml("delivery.yaml (built in)", DEFAULT_DAY)?,
@@ -75,8 +75,8 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let scenario = load_scenario(args.scenario.as_ref())?;
     let rules = Arc::new(match &args.rules {
         Some(p) => {
-            let text =
-                std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
             DeliveryRules::from_yaml(&p.display().to_string(), &text)?
         }
         None => DeliveryRules::builtin()?,
@@ -141,7 +141,8 @@ pub fn detect(events: &[Event], behaviour: &RuleSet, rules: Arc<DeliveryRules>) 
 fn write_lines<T: serde::Serialize>(path: Option<&PathBuf>, items: &[T]) -> anyhow::Result<()> {
     use std::io::Write;
     let Some(path) = path else { return Ok(()) };
-    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = std::io::BufWriter::new(file);
     for item in items {
         serde_json::to_writer(&mut out, item)?;

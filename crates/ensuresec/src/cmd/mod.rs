@@ -2,8 +2,8 @@
 
 pub mod config;
 pub mod deadletters;
-pub mod delivery;
 pub mod decisions;
+pub mod delivery;
 pub mod foreign;
 pub mod fraud;
 pub mod gateway;

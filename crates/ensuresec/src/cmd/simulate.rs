@@ -96,7 +96,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let events = simulator
         .take_while(move |e| end.is_none_or(|end| e.time < end))
         .take(limit as usize);
-    send(events, args.server, args.token, args.ca_cert, args.batch_events).await
+    send(
+        events,
+        args.server,
+        args.token,
+        args.ca_cert,
+        args.batch_events,
+    )
+    .await
 }
 
 /// A delivery day: events in arrival order, the ground truth to `--labels`.
@@ -119,7 +126,14 @@ async fn delivery_day(args: Args) -> anyhow::Result<ExitCode> {
     }
     let limit = args.count.unwrap_or(u64::MAX) as usize;
     let events = run.events.into_iter().take(limit);
-    send(events, args.server, args.token, args.ca_cert, args.batch_events).await
+    send(
+        events,
+        args.server,
+        args.token,
+        args.ca_cert,
+        args.batch_events,
+    )
+    .await
 }
 
 /// Writes `events` as NDJSON to stdout, or posts them to `server` in batches.

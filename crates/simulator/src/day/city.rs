@@ -129,7 +129,10 @@ impl Trajectory {
     }
 
     pub(crate) fn end(&self) -> (i64, Xy) {
-        self.points.last().copied().unwrap_or((0, Xy { x: 0.0, y: 0.0 }))
+        self.points
+            .last()
+            .copied()
+            .unwrap_or((0, Xy { x: 0.0, y: 0.0 }))
     }
 
     /// Stays where it is until `until`.
@@ -195,7 +198,16 @@ mod tests {
     fn street_paths_join_their_ends_along_the_grid() {
         let m = map();
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let (a, b) = (Xy { x: -2000.0, y: 300.0 }, Xy { x: 1500.0, y: 2500.0 });
+        let (a, b) = (
+            Xy {
+                x: -2000.0,
+                y: 300.0,
+            },
+            Xy {
+                x: 1500.0,
+                y: 2500.0,
+            },
+        );
         let path = m.street_path(a, b, &mut rng);
         assert_eq!(path.first(), Some(&a));
         assert_eq!(path.last(), Some(&b));

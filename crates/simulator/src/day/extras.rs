@@ -32,7 +32,13 @@ fn auth(account: &str, ip: IpAddr, device: &str, action: AuthAction) -> EventDat
     })
 }
 
-fn order(k: &super::journey::Parcel, status: OrderStatus, ip: IpAddr, device: &str, address: &str) -> EventData {
+fn order(
+    k: &super::journey::Parcel,
+    status: OrderStatus,
+    ip: IpAddr,
+    device: &str,
+    address: &str,
+) -> EventData {
     EventData::Order(OrderEvent {
         order_id: k.order.clone(),
         status,
@@ -56,17 +62,43 @@ pub(crate) fn customers(world: &World, s: &DayScenario, rng: &mut ChaCha8Rng, ou
     for (k, p) in world.parcels.iter().enumerate() {
         let first_dest = p.first_dest.unwrap_or(p.dest);
         let paid = p.pickup - (s.parcels.order_hours_before.draw(rng) * 3600.0) as i64;
-        out.now(paid, "shop", order(p, OrderStatus::Paid, p.ip, &p.device, &address_hash(world, first_dest)));
+        out.now(
+            paid,
+            "shop",
+            order(
+                p,
+                OrderStatus::Paid,
+                p.ip,
+                &p.device,
+                &address_hash(world, first_dest),
+            ),
+        );
         // The redirect happens while the parcel waits at the depot.
         let redirect = rng.random_range(p.pickup + 600..(p.hub_out - 600).max(p.pickup + 601));
         let new_address = address_hash(world, p.dest);
         if p.hijacked {
             let ip = IpAddr::V4(Ipv4Addr::new(185, 220, 101, rng.random_range(1..=254)));
             let device = format!("dev-{}", &fingerprint(&["attacker", &p.account])[..12]);
-            out.now(redirect, "shop", auth(&p.account, ip, &device, AuthAction::PasswordReset));
-            out.now(redirect + 60, "shop", auth(&p.account, ip, &device, AuthAction::Login));
-            out.now(redirect + 120, "shop", order(p, OrderStatus::AddressChanged, ip, &device, &new_address));
-            out.now(redirect + 180, "carrier", EventData::DeliveryPlan(world.plan_event(k, false)));
+            out.now(
+                redirect,
+                "shop",
+                auth(&p.account, ip, &device, AuthAction::PasswordReset),
+            );
+            out.now(
+                redirect + 60,
+                "shop",
+                auth(&p.account, ip, &device, AuthAction::Login),
+            );
+            out.now(
+                redirect + 120,
+                "shop",
+                order(p, OrderStatus::AddressChanged, ip, &device, &new_address),
+            );
+            out.now(
+                redirect + 180,
+                "carrier",
+                EventData::DeliveryPlan(world.plan_event(k, false)),
+            );
             out.label(Truth {
                 kind: "takeover_redirect".into(),
                 entity: EntityKey::new(EntityKind::Account, &p.account),
@@ -76,17 +108,43 @@ pub(crate) fn customers(world: &World, s: &DayScenario, rng: &mut ChaCha8Rng, ou
                 detected_by: detected_by(s, "takeover_redirect"),
             });
         } else if p.first_dest.is_some() {
-            out.now(redirect, "shop", order(p, OrderStatus::AddressChanged, p.ip, &p.device, &new_address));
-            out.now(redirect + 60, "carrier", EventData::DeliveryPlan(world.plan_event(k, false)));
+            out.now(
+                redirect,
+                "shop",
+                order(
+                    p,
+                    OrderStatus::AddressChanged,
+                    p.ip,
+                    &p.device,
+                    &new_address,
+                ),
+            );
+            out.now(
+                redirect + 60,
+                "carrier",
+                EventData::DeliveryPlan(world.plan_event(k, false)),
+            );
         }
         let whenever = world.midnight + rng.random_range(6 * 3600..23 * 3600);
         if rng.random_bool(c.password_reset_share) {
-            out.now(whenever, "shop", auth(&p.account, p.ip, &p.device, AuthAction::PasswordReset));
-            out.now(whenever + 90, "shop", auth(&p.account, p.ip, &p.device, AuthAction::Login));
+            out.now(
+                whenever,
+                "shop",
+                auth(&p.account, p.ip, &p.device, AuthAction::PasswordReset),
+            );
+            out.now(
+                whenever + 90,
+                "shop",
+                auth(&p.account, p.ip, &p.device, AuthAction::Login),
+            );
         }
         if rng.random_bool(c.new_device_share) {
             let phone = format!("dev-{}", &fingerprint(&["new phone", &p.account])[..12]);
-            out.now(whenever + 300, "shop", auth(&p.account, customer_ip(rng), &phone, AuthAction::Login));
+            out.now(
+                whenever + 300,
+                "shop",
+                auth(&p.account, customer_ip(rng), &phone, AuthAction::Login),
+            );
         }
     }
 }
@@ -102,7 +160,13 @@ pub(crate) fn claims(world: &mut World, s: &DayScenario, rng: &mut ChaCha8Rng, o
         .filter(|&k| world.parcels[k].delivered_clean())
         .collect();
     clean.shuffle(rng);
-    let claim = |world: &World, out: &mut Output, k: usize, kind: ClaimKind, account: &str, device: &str, at: i64| {
+    let claim = |world: &World,
+                 out: &mut Output,
+                 k: usize,
+                 kind: ClaimKind,
+                 account: &str,
+                 device: &str,
+                 at: i64| {
         let p = &world.parcels[k];
         out.now(
             at,
@@ -145,7 +209,10 @@ pub(crate) fn claims(world: &mut World, s: &DayScenario, rng: &mut ChaCha8Rng, o
                 p.attacked = true;
                 if kind == "serial_claimer_account" {
                     p.account = format!("cust-{}", &fingerprint(&["serial", &shared])[..12]);
-                    p.device = format!("dev-{}", &fingerprint(&["serial", &shared, &j.to_string()])[..12]);
+                    p.device = format!(
+                        "dev-{}",
+                        &fingerprint(&["serial", &shared, &j.to_string()])[..12]
+                    );
                 }
                 let device = if kind == "serial_claimer_device" {
                     format!("dev-{}", &fingerprint(&["ring", &shared])[..12])
@@ -153,14 +220,25 @@ pub(crate) fn claims(world: &mut World, s: &DayScenario, rng: &mut ChaCha8Rng, o
                     p.device.clone()
                 };
                 let (account, id) = (p.account.clone(), p.id.clone());
-                claim(world, out, k, ClaimKind::NotReceived, &account, &device, times[j]);
+                claim(
+                    world,
+                    out,
+                    k,
+                    ClaimKind::NotReceived,
+                    &account,
+                    &device,
+                    times[j],
+                );
                 false_claim(out, &account, &id, times[j]);
             }
             let p = &world.parcels[parcels[0]];
             let entity = if kind == "serial_claimer_account" {
                 EntityKey::new(EntityKind::Account, &p.account)
             } else {
-                EntityKey::new(EntityKind::Device, format!("dev-{}", &fingerprint(&["ring", &shared])[..12]))
+                EntityKey::new(
+                    EntityKind::Device,
+                    format!("dev-{}", &fingerprint(&["ring", &shared])[..12]),
+                )
             };
             out.label(Truth {
                 kind: kind.into(),
@@ -172,7 +250,10 @@ pub(crate) fn claims(world: &mut World, s: &DayScenario, rng: &mut ChaCha8Rng, o
             });
         }
     }
-    for k in clean.into_iter().take(s.attack("false_claim").map_or(0, |a| a.count as usize)) {
+    for k in clean
+        .into_iter()
+        .take(s.attack("false_claim").map_or(0, |a| a.count as usize))
+    {
         let p = &world.parcels[k];
         let at = evening(rng, p.end(world.midnight));
         let (account, device, id) = (p.account.clone(), p.device.clone(), p.id.clone());
@@ -181,7 +262,9 @@ pub(crate) fn claims(world: &mut World, s: &DayScenario, rng: &mut ChaCha8Rng, o
         world.parcels[k].attacked = true;
     }
     // Honest claims about parcels that went wrong on the way.
-    let Some(spec) = s.attack("genuine_claim") else { return };
+    let Some(spec) = s.attack("genuine_claim") else {
+        return;
+    };
     let mut wronged: Vec<(usize, ClaimKind)> = Vec::new();
     for (k, p) in world.parcels.iter().enumerate() {
         if p.far {
@@ -211,7 +294,12 @@ pub(crate) fn claims(world: &mut World, s: &DayScenario, rng: &mut ChaCha8Rng, o
 
 /// Fridges, cold rooms and lockers at the pharmacy, reporting all day; some silenced, stuck or
 /// tampered with.
-pub(crate) fn fixed_sensors(s: &DayScenario, midnight: i64, rng: &mut ChaCha8Rng, out: &mut Output) {
+pub(crate) fn fixed_sensors(
+    s: &DayScenario,
+    midnight: i64,
+    rng: &mut ChaCha8Rng,
+    out: &mut Output,
+) {
     let sn = &s.sensors;
     let every = i64::from(sn.interval_seconds);
     let mut ids: Vec<usize> = (0..sn.fixed as usize).collect();
@@ -291,12 +379,17 @@ pub(crate) fn badges(s: &DayScenario, midnight: i64, rng: &mut ChaCha8Rng, out: 
             .collect();
         if night > 0 {
             night -= 1;
-            let h = s.attack("badge_after_hours").map_or(2.0, |a| a.draw("hours", rng));
+            let h = s
+                .attack("badge_after_hours")
+                .map_or(2.0, |a| a.draw("hours", rng));
             entries.push((h, true));
         }
         for (h, after_hours) in entries {
             let at = midnight + (h * 3600.0) as i64;
-            for (t, direction) in [(at, BadgeDirection::In), (at + rng.random_range(300..2400), BadgeDirection::Out)] {
+            for (t, direction) in [
+                (at, BadgeDirection::In),
+                (at + rng.random_range(300..2400), BadgeDirection::Out),
+            ] {
                 out.now(
                     t,
                     "door-controller",

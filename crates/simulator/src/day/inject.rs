@@ -78,7 +78,10 @@ pub(crate) fn before_drive(world: &mut World, s: &DayScenario, rng: &mut ChaCha8
         }
     }
     if let Some(spec) = s.attack("parcel_lightened") {
-        for k in pool(world, rng, |_| true).into_iter().take(spec.count as usize) {
+        for k in pool(world, rng, |_| true)
+            .into_iter()
+            .take(spec.count as usize)
+        {
             let p = &mut world.parcels[k];
             p.attacked = true;
             p.theft_grams = Some((spec.draw("grams", rng) as u32).min(p.weight - 1));
@@ -99,7 +102,10 @@ pub(crate) fn before_drive(world: &mut World, s: &DayScenario, rng: &mut ChaCha8
     }
     // Account takeovers that redirect the parcel; their web side is in `extras`.
     if let Some(spec) = s.attack("takeover_redirect") {
-        for k in pool(world, rng, |_| true).into_iter().take(spec.count as usize) {
+        for k in pool(world, rng, |_| true)
+            .into_iter()
+            .take(spec.count as usize)
+        {
             let km = spec.draw("redirect_km", rng);
             let p = &mut world.parcels[k];
             p.attacked = true;
@@ -120,7 +126,12 @@ pub(crate) fn before_drive(world: &mut World, s: &DayScenario, rng: &mut ChaCha8
 }
 
 /// Attacks on trackers and contents: timed once the journeys are known.
-pub(crate) fn after_drive(world: &mut World, s: &DayScenario, rng: &mut ChaCha8Rng, out: &mut Output) {
+pub(crate) fn after_drive(
+    world: &mut World,
+    s: &DayScenario,
+    rng: &mut ChaCha8Rng,
+    out: &mut Output,
+) {
     let label = |out: &mut Output, kind: &str, parcel: &str, sensor: &str, onset: i64| {
         out.label(Truth {
             kind: kind.into(),
@@ -139,18 +150,35 @@ pub(crate) fn after_drive(world: &mut World, s: &DayScenario, rng: &mut ChaCha8R
             let onset = rng.random_range(start..(end - 2_700).max(start + 1));
             let share = spec.draw("freeze_share", rng).clamp(0.0, 1.0);
             let freeze = rng.random_bool(share);
-            let target_c = if freeze { -3.0 } else { spec.draw("failure_target_c", rng) };
+            let target_c = if freeze {
+                -3.0
+            } else {
+                spec.draw("failure_target_c", rng)
+            };
             let tau_s = spec.draw("time_constant_minutes", rng) * 60.0;
             let p = &mut world.parcels[k];
             p.attacked = true;
-            p.failure = Some(Failure { onset, target_c, tau_s });
-            label(out, "cold_chain_break", &p.id.clone(), &p.tracker.clone(), onset);
+            p.failure = Some(Failure {
+                onset,
+                target_c,
+                tau_s,
+            });
+            label(
+                out,
+                "cold_chain_break",
+                &p.id.clone(),
+                &p.tracker.clone(),
+                onset,
+            );
         }
     }
     // Opened at the depot, or a tracker spoofed there: between hub in and hub out.
     for kind in ["parcel_opened", "impossible_jump"] {
         let Some(spec) = s.attack(kind) else { continue };
-        for k in pool(world, rng, |_| true).into_iter().take(spec.count as usize) {
+        for k in pool(world, rng, |_| true)
+            .into_iter()
+            .take(spec.count as usize)
+        {
             let (hub_in, hub_out) = (world.parcels[k].hub_in, world.parcels[k].hub_out);
             let times = world.reading_times(k, s, hub_in + 60, hub_out);
             let Some(&at) = times.get(rng.random_range(0..times.len().max(1))) else {
@@ -181,7 +209,13 @@ pub(crate) fn after_drive(world: &mut World, s: &DayScenario, rng: &mut ChaCha8R
             let p = &mut world.parcels[k];
             p.attacked = true;
             p.silent_from = Some(at);
-            label(out, "tracker_silence", &p.id.clone(), &p.tracker.clone(), at);
+            label(
+                out,
+                "tracker_silence",
+                &p.id.clone(),
+                &p.tracker.clone(),
+                at,
+            );
         }
     }
     // The labels of what was decided before the drive, now that times are known.
@@ -202,7 +236,13 @@ pub(crate) fn after_drive(world: &mut World, s: &DayScenario, rng: &mut ChaCha8R
         }
         if p.theft_grams.is_some() {
             // The theft happens at the depot, between the two weighings.
-            label(out, "parcel_lightened", &p.id, &p.tracker, (p.hub_in + p.hub_out) / 2);
+            label(
+                out,
+                "parcel_lightened",
+                &p.id,
+                &p.tracker,
+                (p.hub_in + p.hub_out) / 2,
+            );
         }
         let out_of_order = if p.skip_ofd {
             p.delivered.map(|d| d.0)

@@ -159,10 +159,13 @@ impl World {
             let mut here = depots[depot].1;
             let mut order = Vec::with_capacity(n);
             while !dests.is_empty() {
-                let (i, _) = dests.iter().enumerate().fold((0, f64::MAX), |best, (i, d)| {
-                    let dist = d.dist(here);
-                    if dist < best.1 { (i, dist) } else { best }
-                });
+                let (i, _) = dests
+                    .iter()
+                    .enumerate()
+                    .fold((0, f64::MAX), |best, (i, d)| {
+                        let dist = d.dist(here);
+                        if dist < best.1 { (i, dist) } else { best }
+                    });
                 here = dests.swap_remove(i);
                 order.push(here);
             }
@@ -291,7 +294,8 @@ impl World {
             for (j, leg) in legs.iter().enumerate() {
                 let kmh = c.speed_kmh.draw(rng);
                 let stop = c.traffic_stop_seconds;
-                if Some(j) == attacked_leg && (van.detour_km.is_some() || van.stop_minutes.is_some())
+                if Some(j) == attacked_leg
+                    && (van.detour_km.is_some() || van.stop_minutes.is_some())
                 {
                     let m = leg.len() / 2;
                     traj.drive(&leg[..=m], kmh, stop, rng);
@@ -302,11 +306,25 @@ impl World {
                         traj.drive(&there, kmh, stop, rng);
                         let back = self.map.street_path(away, at, rng);
                         traj.drive(&back, kmh, stop, rng);
-                        label_on_board(out, "route_deviation", s, &self.parcels, &van.stops[j..], onset);
+                        label_on_board(
+                            out,
+                            "route_deviation",
+                            s,
+                            &self.parcels,
+                            &van.stops[j..],
+                            onset,
+                        );
                     }
                     if let Some(minutes) = van.stop_minutes {
                         traj.wait_until(onset + (minutes * 60.0) as i64);
-                        label_on_board(out, "unscheduled_stop", s, &self.parcels, &van.stops[j..], onset);
+                        label_on_board(
+                            out,
+                            "unscheduled_stop",
+                            s,
+                            &self.parcels,
+                            &van.stops[j..],
+                            onset,
+                        );
                     }
                     traj.drive(&leg[m..], kmh, stop, rng);
                 } else {
@@ -423,14 +441,32 @@ impl World {
         }
     }
 
-    fn emit_plan_and_scans(&self, k: usize, s: &DayScenario, rng: &mut ChaCha8Rng, out: &mut Output) {
+    fn emit_plan_and_scans(
+        &self,
+        k: usize,
+        s: &DayScenario,
+        rng: &mut ChaCha8Rng,
+        out: &mut Output,
+    ) {
         let p = &self.parcels[k];
         let van = &self.vans[p.van];
         let (hub_name, depot) = &self.depots[van.depot];
-        out.now(p.pickup - 900, "shop", EventData::DeliveryPlan(self.plan_event(k, true)));
-        let noise = |rng: &mut ChaCha8Rng, g: i64| (i64::from(p.weight) + rng.random_range(-g..=g)).max(1) as u32;
+        out.now(
+            p.pickup - 900,
+            "shop",
+            EventData::DeliveryPlan(self.plan_event(k, true)),
+        );
+        let noise = |rng: &mut ChaCha8Rng, g: i64| {
+            (i64::from(p.weight) + rng.random_range(-g..=g)).max(1) as u32
+        };
         let mut scans: Vec<(i64, ScanKind, Xy, Option<u32>, bool)> = vec![
-            (p.pickup, ScanKind::Pickup, self.pharmacy, Some(noise(rng, 3)), false),
+            (
+                p.pickup,
+                ScanKind::Pickup,
+                self.pharmacy,
+                Some(noise(rng, 3)),
+                false,
+            ),
             (p.hub_in, ScanKind::HubIn, *depot, Some(noise(rng, 5)), true),
             (
                 p.hub_out,
@@ -460,7 +496,10 @@ impl World {
         }
         for (t, scan, at, weight, hub) in scans {
             let delivered = scan == ScanKind::Delivered;
-            let courier = matches!(scan, ScanKind::OutForDelivery | ScanKind::Delivered | ScanKind::FailedAttempt);
+            let courier = matches!(
+                scan,
+                ScanKind::OutForDelivery | ScanKind::Delivered | ScanKind::FailedAttempt
+            );
             out.now(
                 t,
                 "carrier",
@@ -490,7 +529,9 @@ impl World {
             let here = van.traj.at(t);
             let still = van.traj.still(t);
             let location = match (p.jump_at, p.jump_km) {
-                (Some(j), Some(km)) if j == t => self.noisy(self.map.away(here, km * 1000.0, rng), 0.0, rng),
+                (Some(j), Some(km)) if j == t => {
+                    self.noisy(self.map.away(here, km * 1000.0, rng), 0.0, rng)
+                }
                 _ => self.noisy(here, sn.gps_noise_m, rng),
             };
             let mut temp = p.setpoint_c;
@@ -518,18 +559,36 @@ impl World {
                 } else {
                     rng.random_range(0.2..2.0f64)
                 }),
-                light_lux: Some(if opened { p.opened_lux.unwrap_or(0.0) } else { 0.0 }),
+                light_lux: Some(if opened {
+                    p.opened_lux.unwrap_or(0.0)
+                } else {
+                    0.0
+                }),
                 lid_open: Some(opened),
                 location: Some(location),
                 battery_pct: Some((battery * 10.0).round() / 10.0),
                 ..SensorReading::default()
             };
             let late = rng.random_bool(sn.late_upload_share);
-            let arrival = if late { t + every * rng.random_range(1..=3) } else { t };
+            let arrival = if late {
+                t + every * rng.random_range(1..=3)
+            } else {
+                t
+            };
             if rng.random_bool(sn.duplicate_share) {
-                out.push(t, arrival + 1, "tracker-gateway", EventData::SensorReading(reading.clone()));
+                out.push(
+                    t,
+                    arrival + 1,
+                    "tracker-gateway",
+                    EventData::SensorReading(reading.clone()),
+                );
             }
-            out.push(t, arrival, "tracker-gateway", EventData::SensorReading(reading));
+            out.push(
+                t,
+                arrival,
+                "tracker-gateway",
+                EventData::SensorReading(reading),
+            );
             t += every;
         }
     }
@@ -548,7 +607,14 @@ impl World {
 }
 
 /// Labels an attack on a van's tour for every parcel still on board.
-fn label_on_board(out: &mut Output, kind: &str, s: &DayScenario, parcels: &[Parcel], on_board: &[usize], onset: i64) {
+fn label_on_board(
+    out: &mut Output,
+    kind: &str,
+    s: &DayScenario,
+    parcels: &[Parcel],
+    on_board: &[usize],
+    onset: i64,
+) {
     for &k in on_board {
         let p = &parcels[k];
         if p.skip_ofd || p.delivered.is_some_and(|(t, _)| t <= onset) {

@@ -91,7 +91,8 @@ impl Output {
     }
 
     fn finish(mut self) -> DayRun {
-        self.events.sort_by_key(|(arrival, seq, _)| (*arrival, *seq));
+        self.events
+            .sort_by_key(|(arrival, seq, _)| (*arrival, *seq));
         self.truth
             .sort_by(|a, b| (a.onset, &a.kind).cmp(&(b.onset, &b.kind)));
         DayRun {

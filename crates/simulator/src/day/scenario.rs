@@ -42,7 +42,11 @@ impl Range {
     /// A uniform draw.
     pub fn draw(self, rng: &mut ChaCha8Rng) -> f64 {
         let [lo, hi] = self.0;
-        if hi > lo { rng.random_range(lo..=hi) } else { lo }
+        if hi > lo {
+            rng.random_range(lo..=hi)
+        } else {
+            lo
+        }
     }
 
     fn check(self, key: &str) -> Result<(), String> {
@@ -280,7 +284,10 @@ impl DayScenario {
             ("parcels.weight_grams", self.parcels.weight_grams),
             ("parcels.pickup_hour", self.parcels.pickup_hour),
             ("parcels.hub_out_hour", self.parcels.hub_out_hour),
-            ("parcels.order_hours_before", self.parcels.order_hours_before),
+            (
+                "parcels.order_hours_before",
+                self.parcels.order_hours_before,
+            ),
             ("sensors.cold_setpoint_c", self.sensors.cold_setpoint_c),
             ("sensors.ambient_c", self.sensors.ambient_c),
             ("sensors.battery_pct", self.sensors.battery_pct),
@@ -308,7 +315,10 @@ impl DayScenario {
                 "customers.password_reset_share",
                 self.customers.password_reset_share,
             ),
-            ("customers.new_device_share", self.customers.new_device_share),
+            (
+                "customers.new_device_share",
+                self.customers.new_device_share,
+            ),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(format!("{key}: must be a share between 0 and 1"));

@@ -57,9 +57,10 @@ fn matches(label: &Truth, alert: &Alert) -> bool {
     label.detected_by.iter().any(|r| *r == alert.rule_id)
         && alert.entity == label.entity
         && alert.time >= label.onset
-        && label.parcel.as_deref().is_none_or(|p| {
-            alert.evidence.get("parcel_id").and_then(|v| v.as_str()) == Some(p)
-        })
+        && label
+            .parcel
+            .as_deref()
+            .is_none_or(|p| alert.evidence.get("parcel_id").and_then(|v| v.as_str()) == Some(p))
 }
 
 /// Scores `alerts` against `truth`; `events` are the day's events, for delays in readings.
@@ -77,7 +78,10 @@ pub fn score(truth: &[Truth], events: &[Event], alerts: &[Alert]) -> Scores {
     let mut readings: HashMap<&str, Vec<i64>> = HashMap::new();
     for e in events {
         if let EventData::SensorReading(r) = &e.data {
-            readings.entry(r.sensor.as_str()).or_default().push(e.time.timestamp());
+            readings
+                .entry(r.sensor.as_str())
+                .or_default()
+                .push(e.time.timestamp());
         }
     }
     for times in readings.values_mut() {
@@ -96,7 +100,11 @@ pub fn score(truth: &[Truth], events: &[Event], alerts: &[Alert]) -> Scores {
             delay_readings: Vec::new(),
         };
         for l in labels {
-            let first = alerts.iter().filter(|a| matches(l, a)).map(|a| a.time).min();
+            let first = alerts
+                .iter()
+                .filter(|a| matches(l, a))
+                .map(|a| a.time)
+                .min();
             let Some(at) = first else { continue };
             s.detected += 1;
             s.delay_seconds.push((at - l.onset).num_seconds());
@@ -179,7 +187,11 @@ mod tests {
     #[test]
     fn precision_recall_and_delays_count_what_matched() {
         let truth = [label("A", 100), label("B", 100)];
-        let events = [reading("trk-A", 100), reading("trk-A", 400), reading("trk-A", 400)];
+        let events = [
+            reading("trk-A", 100),
+            reading("trk-A", 400),
+            reading("trk-A", 400),
+        ];
         let alerts = [
             alert("parcel-opened-in-transit", "A", 400),
             alert("parcel-opened-in-transit", "A", 700), // a second alert on A still matches
@@ -189,7 +201,10 @@ mod tests {
         ];
         let s = score(&truth, &events, &alerts);
         let k = &s.kinds[0];
-        assert_eq!((k.injected, k.detected, k.alerts, k.true_alerts), (2, 1, 4, 2));
+        assert_eq!(
+            (k.injected, k.detected, k.alerts, k.true_alerts),
+            (2, 1, 4, 2)
+        );
         assert_eq!(k.recall(), Some(0.5));
         assert_eq!(k.precision(), Some(0.5));
         assert_eq!(k.delay_seconds, [300]);
