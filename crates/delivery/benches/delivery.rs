@@ -6,6 +6,7 @@
 //! `cargo bench -p ensuresec-delivery --bench delivery` (see bench/delivery.sh).
 
 #![allow(clippy::unwrap_used)] // a benchmark that cannot set up should stop
+#![allow(missing_docs)] // the benchmark group macro generates an undocumented function
 
 use std::sync::Arc;
 
@@ -34,90 +35,89 @@ fn event(at: DateTime<Utc>, data: EventData) -> Event {
     }
 }
 
-/// A winding planned route of `points` corners, 150 m apart, around a start that differs per
+/// Corner `i` of a winding planned route (corners 150 m apart) around a start that differs per
 /// parcel.
-fn route(parcel: usize, points: usize) -> Vec<GeoPoint> {
+fn route_point(parcel: usize, i: usize) -> GeoPoint {
     let (lat0, lon0) = (
         52.45 + (parcel % 100) as f64 * 0.001,
         13.30 + (parcel / 100 % 100) as f64 * 0.001,
     );
-    (0..points)
-        .map(|i| {
-            let (leg, along) = (i / 10, (i % 10) as f64);
-            let east = if leg % 2 == 0 { along } else { 9.0 - along };
-            GeoPoint {
-                lat: lat0 + leg as f64 * 0.00135,
-                lon: lon0 + east * 0.0022,
-            }
-        })
-        .collect()
+    let (leg, along) = (i / 10, (i % 10) as f64);
+    let east = if leg % 2 == 0 { along } else { 9.0 - along };
+    GeoPoint {
+        lat: lat0 + leg as f64 * 0.00135,
+        lon: lon0 + east * 0.0022,
+    }
 }
 
-/// Plan and scans up to out for delivery for `n` parcels, then `readings` readings each, every
-/// five minutes, along the route, with temperature.
-fn out_for_delivery(n: usize, readings: usize) -> (Vec<Event>, Vec<Event>) {
-    let mut setup = Vec::new();
-    for p in 0..n {
-        let id = format!("PD-{p:07}");
-        let route = route(p, 200);
-        setup.push(event(
-            start(),
-            EventData::DeliveryPlan(DeliveryPlan {
+const ROUTE_POINTS: usize = 200;
+
+/// Parcel `p`'s plan (a 200-point route, kept as 48) and its scans up to out for delivery.
+fn setup_events(p: usize) -> Vec<Event> {
+    let id = format!("PD-{p:07}");
+    let route: Vec<GeoPoint> = (0..ROUTE_POINTS).map(|i| route_point(p, i)).collect();
+    let mut events = vec![event(
+        start(),
+        EventData::DeliveryPlan(DeliveryPlan {
+            parcel_id: id.clone(),
+            order_id: Some(format!("O-{p:07}")),
+            account: Some(format!("cust-{p:07}")),
+            product_class: Some("cold-2-8".into()),
+            destination: route[ROUTE_POINTS - 1],
+            route,
+            courier: Some(format!("courier-{:03}", p % 300)),
+            shift_start: Some(start()),
+            shift_end: Some(start() + Duration::hours(8)),
+            weight_grams: Some(900),
+        }),
+    )];
+    let scans = [
+        ScanKind::Pickup,
+        ScanKind::HubIn,
+        ScanKind::HubOut,
+        ScanKind::OutForDelivery,
+    ];
+    for (i, scan) in scans.into_iter().enumerate() {
+        events.push(event(
+            start() + Duration::seconds(i as i64),
+            EventData::DeliveryScan(DeliveryScan {
                 parcel_id: id.clone(),
-                order_id: Some(format!("O-{p:07}")),
-                account: Some(format!("cust-{p:07}")),
-                product_class: Some("cold-2-8".into()),
-                destination: route[199],
-                route,
-                courier: Some(format!("courier-{:03}", p % 300)),
-                shift_start: Some(start()),
-                shift_end: Some(start() + Duration::hours(8)),
+                scan,
+                courier: None,
+                hub: Some("depot".into()),
+                location: None,
                 weight_grams: Some(900),
+                order_id: None,
+                photo_sha256: None,
             }),
         ));
-        for (i, scan) in [
-            ScanKind::Pickup,
-            ScanKind::HubIn,
-            ScanKind::HubOut,
-            ScanKind::OutForDelivery,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            setup.push(event(
-                start() + Duration::seconds(i as i64),
-                EventData::DeliveryScan(DeliveryScan {
-                    parcel_id: id.clone(),
-                    scan,
-                    courier: None,
-                    hub: Some("depot".into()),
-                    location: None,
-                    weight_grams: Some(900),
-                    order_id: None,
-                    photo_sha256: None,
-                }),
-            ));
-        }
     }
-    let mut stream = Vec::with_capacity(n * readings);
-    for r in 0..readings {
-        for p in 0..n {
-            let route = route(p, 200);
-            stream.push(event(
-                start() + Duration::seconds(60 + 300 * r as i64 + (p % 300) as i64),
-                EventData::SensorReading(SensorReading {
-                    sensor: format!("trk-{p:07}"),
-                    parcel_id: Some(format!("PD-{p:07}")),
-                    temperature_c: Some(5.0 + (r % 7) as f64 * 0.1),
-                    shock_g: Some(0.3),
-                    light_lux: Some(0.0),
-                    location: Some(route[(r * 3).min(199)]),
-                    battery_pct: Some(90.0 - r as f64 * 0.1),
-                    ..SensorReading::default()
-                }),
-            ));
-        }
-    }
+    events
+}
+
+/// Parcel `p`'s tracker reading number `r` (every five minutes, along the route).
+fn reading_event(p: usize, r: usize) -> Event {
+    event(
+        start() + Duration::seconds(60 + 300 * r as i64 + (p % 300) as i64),
+        EventData::SensorReading(SensorReading {
+            sensor: format!("trk-{p:07}"),
+            parcel_id: Some(format!("PD-{p:07}")),
+            temperature_c: Some(5.0 + (r % 7) as f64 * 0.1),
+            shock_g: Some(0.3),
+            light_lux: Some(0.0),
+            location: Some(route_point(p, (r * 3).min(ROUTE_POINTS - 1))),
+            battery_pct: Some(90.0 - r as f64 * 0.1),
+            ..SensorReading::default()
+        }),
+    )
+}
+
+/// Plans and scans of `n` parcels out for delivery, then `readings` readings each, in time order.
+fn out_for_delivery(n: usize, readings: usize) -> (Vec<Event>, Vec<Event>) {
+    let setup = (0..n).flat_map(setup_events).collect();
+    let stream = (0..readings)
+        .flat_map(|r| (0..n).map(move |p| reading_event(p, r)))
+        .collect();
     (setup, stream)
 }
 
@@ -192,16 +192,24 @@ fn resident_bytes() -> Option<usize> {
 /// sizes, table slots and heap parts), and the growth of resident memory while it filled.
 fn memory() {
     const N: usize = 100_000;
-    let (setup, stream) = out_for_delivery(N, 10);
+    const READINGS: usize = 10;
     let mut out = Vec::new();
     let before = resident_bytes();
     let mut d = ParcelDetector::new(rules());
-    for e in setup.iter().chain(&stream) {
-        d.on_event(e, &mut out);
+    // Fed as made, so that the events themselves are never all in memory at once.
+    for p in 0..N {
+        for e in setup_events(p) {
+            d.on_event(&e, &mut out);
+        }
+    }
+    for r in 0..READINGS {
+        for p in 0..N {
+            d.on_event(&reading_event(p, r), &mut out);
+        }
     }
     let after = resident_bytes();
     println!(
-        "delivery/state: {N} parcels out for delivery (200-point routes kept as 48, 5 scans, 10 readings each), {} alerts",
+        "delivery/state: {N} parcels out for delivery ({ROUTE_POINTS}-point routes kept as 48, 4 scans, {READINGS} readings each), {} alerts",
         out.len()
     );
     println!(

@@ -68,7 +68,6 @@ impl ParcelDetector {
         let Some(parcel) = self.parcels.get_mut(parcel_id) else {
             return;
         };
-        let before = parcel.deadline;
         let mut cx = Ctx {
             rules: &self.rules,
             class_names: &self.class_names,
@@ -84,31 +83,49 @@ impl ParcelDetector {
             _ => {}
         }
         parcel.last_seen = parcel.last_seen.max(event.time.timestamp());
-        if parcel.deadline != before {
-            if let Some(d) = before {
-                self.deadlines.remove(&(d, parcel_id.into()));
-            }
-            if let Some(d) = parcel.deadline {
-                self.deadlines.insert((d, parcel_id.into()));
-            }
+        // The silence queue is lazy: a parcel is queued once, at its deadline then; a deadline
+        // that moved later is found when the entry comes due and queued again, so that readings
+        // (which move it every time) do not touch the queue.
+        if parcel.queued.is_none()
+            && let Some(d) = parcel.deadline
+        {
+            parcel.queued = Some(d);
+            self.deadlines.insert((d, parcel_id.into()));
         }
     }
 
     fn expire_silent(&mut self, event: &Event, out: &mut Vec<Alert>) {
-        while let Some((deadline, id)) = self.deadlines.first().cloned() {
-            if deadline >= self.watermark {
+        while self
+            .deadlines
+            .first()
+            .is_some_and(|(due, _)| *due < self.watermark)
+        {
+            let Some((due, id)) = self.deadlines.pop_first() else {
                 break;
+            };
+            let Some(parcel) = self.parcels.get_mut(&id) else {
+                continue;
+            };
+            if parcel.queued != Some(due) {
+                continue; // a stale entry
             }
-            self.deadlines.pop_first();
-            if let Some(parcel) = self.parcels.get_mut(&id) {
-                let mut cx = Ctx {
-                    rules: &self.rules,
-                    class_names: &self.class_names,
-                    parcel_id: &id,
-                    time: event.time,
-                    out,
-                };
-                parcel.on_silence(&mut cx);
+            parcel.queued = None;
+            match parcel.deadline {
+                Some(d) if d >= self.watermark => {
+                    parcel.queued = Some(d);
+                    self.deadlines.insert((d, id));
+                }
+                Some(_) => {
+                    let mut cx = Ctx {
+                        rules: &self.rules,
+                        class_names: &self.class_names,
+                        parcel_id: &id,
+                        time: event.time,
+                        out,
+                    };
+                    parcel.on_silence(&mut cx);
+                }
+                None => {}
             }
         }
     }
@@ -140,7 +157,7 @@ impl ParcelDetector {
         let deadlines = &mut self.deadlines;
         self.parcels.retain(|id, p| {
             let drop = gone(p);
-            if drop && let Some(d) = p.deadline {
+            if drop && let Some(d) = p.queued {
                 deadlines.remove(&(d, id.clone()));
             }
             !drop

@@ -84,20 +84,45 @@ pub struct RouteMatch {
 }
 
 /// Matches `p` against `route`'s segments `from` onwards; `None` when there is no such segment.
+/// The route is projected once around `p` (one cosine per call, not per segment: this runs on
+/// every position of a parcel out for delivery).
 pub fn match_route(p: Point, route: &[Point], from: usize, snap_m: f64) -> Option<RouteMatch> {
+    let k = f64::from(p.lat).to_radians().cos();
+    let project = |q: Point| {
+        (
+            (f64::from(q.lon) - f64::from(p.lon)).to_radians() * EARTH_RADIUS_M * k,
+            (f64::from(q.lat) - f64::from(p.lat)).to_radians() * EARTH_RADIUS_M,
+        )
+    };
     let mut found: Option<RouteMatch> = None;
-    for (i, w) in route.windows(2).enumerate().skip(from) {
-        let d = to_segment_m(p, w[0], w[1]);
+    let mut points = route.iter().skip(from).map(|&q| project(q));
+    let mut a = points.next()?;
+    for (i, b) in points.enumerate() {
+        let d = origin_to_segment_m(a, b);
         let m = found.get_or_insert(RouteMatch {
             distance_m: d,
             on_segment: None,
         });
         m.distance_m = m.distance_m.min(d);
         if d <= snap_m && m.on_segment.is_none() {
-            m.on_segment = Some(i);
+            m.on_segment = Some(from + i);
         }
+        a = b;
     }
     found
+}
+
+/// Distance in metres from the origin to the segment `a`–`b` (planar, metres).
+fn origin_to_segment_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 == 0.0 {
+        0.0
+    } else {
+        (-(a.0 * dx + a.1 * dy) / len2).clamp(0.0, 1.0)
+    };
+    let (x, y) = (a.0 + t * dx, a.1 + t * dy);
+    (x * x + y * y).sqrt()
 }
 
 /// Simplifies `route` to at most `max_points` points (Douglas–Peucker with a tolerance that

@@ -74,6 +74,8 @@ pub(crate) struct Parcel {
     light_measured: bool,
     locker_opened: Option<i64>,
     pub(crate) deadline: Option<i64>,
+    /// The deadline this parcel is queued under in the detector's silence queue, if queued.
+    pub(crate) queued: Option<i64>,
     pub(crate) last_seen: i64,
     fired: u32,
 }

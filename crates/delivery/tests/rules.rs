@@ -593,3 +593,31 @@ fn stuck_impossible_and_dying_sensors_and_a_silent_locker() {
     assert_eq!(rule_ids(&alerts), ["sensor-silent"]);
     assert_eq!(alerts[0].entity.value, "lk-1");
 }
+
+#[test]
+fn a_tracker_that_keeps_reporting_is_not_silent_and_is_reported_once_it_stops() {
+    let mut d = ParcelDetector::new(rules());
+    let mut events = vec![
+        plan(None),
+        scan(0, ScanKind::Pickup, None, None),
+        scan(1, ScanKind::OutForDelivery, None, None),
+    ];
+    let other = |m: i64| {
+        let mut e = scan(m, ScanKind::Pickup, None, None);
+        if let EventData::DeliveryScan(s) = &mut e.data {
+            s.parcel_id = format!("Q{m}");
+        }
+        e
+    };
+    // Two hours of readings every 5 minutes, other parcels' events in between moving time on.
+    for m in (5..=120).step_by(5) {
+        events.push(reading(m, |r| r.temperature_c = Some(5.0)));
+        events.push(other(m + 2));
+    }
+    assert!(run(&mut d, &events).is_empty());
+    // Silent from minute 120: three intervals later, at the next event after minute 135.
+    let alerts = run(&mut d, &[other(130), other(135), other(137), other(150)]);
+    assert_eq!(rule_ids(&alerts), ["tracker-silent"]);
+    assert_eq!(alerts[0].time, minutes(137));
+    assert_eq!(alerts[0].entity.value, "P1");
+}
