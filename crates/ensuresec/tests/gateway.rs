@@ -259,3 +259,121 @@ fn sighup_makes_the_gateway_serve_a_new_certificate() {
     });
     assert_eq!(status(trusting(&first).get(&url).send()), 0);
 }
+
+#[test]
+fn a_gateway_inside_serve_reports_attacks_and_enforces_its_bans_without_a_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = start_shop();
+    // No [gateway.serve]: the serve runs the gateway itself, with no URL, token or bouncer key.
+    let serve_config = dir.path().join("serve.toml");
+    std::fs::write(
+        &serve_config,
+        format!(
+            r#"[respond]
+default_playbooks = false
+[gateway]
+listen = "127.0.0.1:0"
+[gateway.identity]
+account_cookie = "account"
+[[gateway.routes]]
+prefix = "/"
+upstream = "{shop}"
+group = "catalogue"
+[[gateway.routes]]
+prefix = "/checkout/"
+upstream = "{shop}"
+group = "checkout"
+"#
+        ),
+    )
+    .unwrap();
+    let serve = Server::start(
+        &dir.path().join("data"),
+        &["--config", serve_config.to_str().unwrap()],
+    );
+    let gw = serve
+        .printed("gateway (in-process): ")
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let url = |path: &str| format!("{gw}{path}");
+    let c = client();
+    assert_eq!(status(c.get(url("/products")).send()), 200);
+
+    // Blocked at the gateway, and its event reaches the serve's pipeline, whose web-attack
+    // detector raises an alert about the request on /products.
+    let attack = c
+        .get(url(
+            "/products?q=1%27%20UNION%20SELECT%20password%20FROM%20users--",
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(attack.status(), 403);
+    let alert = within("an alert from the gateway", Duration::from_secs(30), || {
+        let alerts = admin(&serve, reqwest::Method::GET, "/v1/alerts", None);
+        alerts["items"]
+            .as_array()?
+            .iter()
+            .find(|a| a["detector"] == "webattack")
+            .cloned()
+    });
+    assert_eq!(alert["evidence"]["request"]["path"], "/products", "{alert}");
+    assert!(alert.to_string().contains("127.0.0.1"), "{alert}");
+
+    // A ban decided in the serve takes effect at its gateway within a second, and is lifted.
+    let made = admin(
+        &serve,
+        reqwest::Method::POST,
+        "/v1/decisions",
+        Some(json!({"type": "ban", "scope": "ip", "value": "127.0.0.1", "duration_seconds": 600})),
+    );
+    let id = made["items"][0]["id"].as_u64().unwrap();
+    within("the ban at the gateway", Duration::from_secs(1), || {
+        (status(c.get(url("/products")).send()) == 403).then_some(())
+    });
+    admin(
+        &serve,
+        reqwest::Method::DELETE,
+        &format!("/v1/decisions/{id}"),
+        None,
+    );
+    within("the ban lifted", Duration::from_secs(1), || {
+        (status(c.get(url("/products")).send()) == 200).then_some(())
+    });
+
+    // An account ban and the fail-safe switch, both straight from the response module.
+    admin(
+        &serve,
+        reqwest::Method::POST,
+        "/v1/decisions",
+        Some(
+            json!({"type": "ban", "scope": "account", "value": "mallory", "duration_seconds": 600}),
+        ),
+    );
+    within("the account ban", Duration::from_secs(1), || {
+        let r = c
+            .get(url("/products"))
+            .header("cookie", "account=mallory")
+            .send();
+        (status(r) == 403).then_some(())
+    });
+    assert_eq!(
+        status(
+            c.get(url("/products"))
+                .header("cookie", "account=alice")
+                .send()
+        ),
+        200
+    );
+    admin(
+        &serve,
+        reqwest::Method::PUT,
+        "/v1/failsafe",
+        Some(json!({"groups": {"checkout": "read_only"}, "reason": "card testing"})),
+    );
+    within("checkout read-only", Duration::from_secs(1), || {
+        (status(c.post(url("/checkout/order")).body("x").send()) == 503).then_some(())
+    });
+    assert_eq!(status(c.get(url("/checkout/order")).send()), 200);
+}

@@ -46,6 +46,13 @@ pub struct GatewayConfig {
     /// Security headers added to responses.
     #[serde(default)]
     pub headers: HeadersConfig,
+    /// Trust roots (PEM) for `https://` upstreams, instead of the platform's: for a shop behind
+    /// a private CA.
+    #[serde(default)]
+    pub upstream_ca_file: Option<PathBuf>,
+    /// Browser challenge (proof of work) for clients under a `captcha` decision.
+    #[serde(default)]
+    pub challenge: ChallengeConfig,
     /// Routes, matched by longest path prefix.
     pub routes: Vec<RouteConfig>,
 }
@@ -182,6 +189,33 @@ pub struct HeadersConfig {
     pub csp_report_path: Option<String>,
 }
 
+/// `[gateway.challenge]`: the proof-of-work page for clients under a `captcha` decision.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChallengeConfig {
+    /// Leading zero bits the proof's SHA-256 must have: each bit doubles the work (16 takes a
+    /// phone well under a second).
+    pub difficulty_bits: u8,
+    /// How long a challenge may take to solve, in seconds.
+    pub token_seconds: u64,
+    /// How long a solved challenge lets the client through (the pass cookie's life), in seconds.
+    pub pass_seconds: u64,
+    /// File with the HMAC key (at least 32 characters), shared by gateways behind one load
+    /// balancer; a random key per process when absent (passes then end at restart).
+    pub secret_file: Option<PathBuf>,
+}
+
+impl Default for ChallengeConfig {
+    fn default() -> Self {
+        Self {
+            difficulty_bits: 16,
+            token_seconds: 300,
+            pass_seconds: 3600,
+            secret_file: None,
+        }
+    }
+}
+
 /// What a route does with the engine's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -200,7 +234,8 @@ pub enum InspectMode {
 pub struct RouteConfig {
     /// Path prefix, starting with `/`.
     pub prefix: String,
-    /// Upstream base URL (`http://host:port`); the request path is appended as is.
+    /// Upstream base URL (`http://host:port` or `https://host:port`); the request path is
+    /// appended as is.
     pub upstream: String,
     /// Inspection mode.
     #[serde(default = "default_mode")]
@@ -253,6 +288,8 @@ impl GatewayConfig {
             serve: None,
             failsafe: None,
             headers: HeadersConfig::default(),
+            upstream_ca_file: None,
+            challenge: ChallengeConfig::default(),
             routes: vec![RouteConfig {
                 prefix: "/".into(),
                 upstream: upstream.into(),
@@ -389,6 +426,25 @@ impl GatewayConfig {
                     "must be at least 1",
                 ));
             }
+        }
+        let ch = &self.challenge;
+        if !(1..=28).contains(&ch.difficulty_bits) {
+            return Err(invalid(
+                "gateway.challenge.difficulty_bits",
+                "between 1 and 28",
+            ));
+        }
+        if !(10..=3600).contains(&ch.token_seconds) {
+            return Err(invalid(
+                "gateway.challenge.token_seconds",
+                "between 10 and 3600",
+            ));
+        }
+        if !(1..=7 * 24 * 3600).contains(&ch.pass_seconds) {
+            return Err(invalid(
+                "gateway.challenge.pass_seconds",
+                "between 1 and 604800 (a week)",
+            ));
         }
         if let Some(fs) = &self.failsafe {
             fs.validate().map_err(|m| invalid("gateway.failsafe", m))?;

@@ -1,31 +1,30 @@
-//! Enforcement of the response module's decisions: the serve's CrowdSec-compatible stream
-//! (`GET /v1/decisions/stream`, `X-Api-Key`) is polled every `poll_interval_ms`, and each request
-//! is looked up by client address and range, account and device.
+//! Enforcement of the response module's decisions: an index by client address and range,
+//! account and device, rebuilt whenever the decisions change. It is filled by whichever
+//! [`Authority`](crate::authority::Authority) the gateway runs with — the remote serve's decision
+//! stream or the serve's own decision book in-process — and read on every request.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
-use ensuresec_respond::decision::{CsDecision, DecisionKind};
+use ensuresec_respond::decision::{DecisionKind, DecisionScope};
 use ipnet::IpNet;
-use serde::Deserialize;
 
 /// What a request's client is subject to, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Sanction {
     /// Refuse (403).
     Ban,
-    /// Ask for a challenge; the gateway has no captcha of its own, so it refuses (403) with a
-    /// page saying so.
+    /// Ask for a challenge: browsers get the proof-of-work page, other clients 403.
     Challenge,
     /// Slow down: a strict per-address rate limit.
     Throttle,
 }
 
 impl Sanction {
-    fn of(kind: &str) -> Option<Sanction> {
-        match kind.parse::<DecisionKind>().ok()? {
+    /// The sanction a decision of `kind` asks for; a review holds orders, not requests.
+    pub fn of(kind: DecisionKind) -> Option<Sanction> {
+        match kind {
             DecisionKind::Ban => Some(Sanction::Ban),
             DecisionKind::Challenge => Some(Sanction::Challenge),
             DecisionKind::Throttle => Some(Sanction::Throttle),
@@ -45,7 +44,7 @@ pub struct Subject<'a> {
     pub device: Option<&'a str>,
 }
 
-/// Decisions indexed for lookup; rebuilt whenever the stream brings a change.
+/// Decisions indexed for lookup; rebuilt whenever they change.
 #[derive(Debug, Default)]
 struct Index {
     ips: HashMap<IpAddr, Sanction>,
@@ -59,26 +58,32 @@ fn strongest(map_entry: &mut Sanction, s: Sanction) {
 }
 
 impl Index {
-    fn build(decisions: &HashMap<u64, CsDecision>) -> Index {
+    fn build<'a>(
+        decisions: impl IntoIterator<Item = (DecisionKind, DecisionScope, &'a str)>,
+    ) -> Index {
         let mut index = Index::default();
-        for d in decisions.values() {
-            let Some(s) = Sanction::of(&d.kind) else {
+        for (kind, scope, value) in decisions {
+            let Some(s) = Sanction::of(kind) else {
                 continue;
             };
-            match d.scope.to_ascii_lowercase().as_str() {
-                "ip" => {
-                    if let Ok(ip) = d.value.parse() {
+            match scope {
+                DecisionScope::Ip => {
+                    if let Ok(ip) = value.parse() {
                         strongest(index.ips.entry(ip).or_insert(s), s);
                     }
                 }
-                "range" => {
-                    if let Ok(net) = d.value.parse() {
+                DecisionScope::Range => {
+                    if let Ok(net) = value.parse() {
                         index.ranges.push((net, s));
                     }
                 }
-                "account" => strongest(index.accounts.entry(d.value.clone()).or_insert(s), s),
-                "device" => strongest(index.devices.entry(d.value.clone()).or_insert(s), s),
-                _ => {}
+                DecisionScope::Account => {
+                    strongest(index.accounts.entry(value.to_string()).or_insert(s), s);
+                }
+                DecisionScope::Device => {
+                    strongest(index.devices.entry(value.to_string()).or_insert(s), s);
+                }
+                DecisionScope::Card => {}
             }
         }
         index
@@ -101,17 +106,10 @@ impl Index {
     }
 }
 
-/// The decisions in force, shared by the poller and every request.
+/// The decisions in force, shared by whoever fills them and every request.
 #[derive(Debug, Default)]
 pub struct Decisions {
     index: RwLock<Arc<Index>>,
-}
-
-/// The stream's answer.
-#[derive(Debug, Deserialize)]
-struct StreamAnswer {
-    new: Option<Vec<CsDecision>>,
-    deleted: Option<Vec<CsDecision>>,
 }
 
 impl Decisions {
@@ -121,71 +119,14 @@ impl Decisions {
         index.lookup(who)
     }
 
-    fn replace(&self, decisions: &HashMap<u64, CsDecision>) {
-        *self.index.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Index::build(decisions));
-    }
-
-    /// Polls the stream forever: the first pull asks for every active decision, later ones for
-    /// changes only.
-    pub async fn poll(
-        self: Arc<Self>,
-        client: reqwest::Client,
-        base: String,
-        key: String,
-        every: Duration,
+    /// Replaces everything with `decisions` (type, scope, value); card decisions are not the
+    /// gateway's business and are left out.
+    pub fn replace<'a>(
+        &self,
+        decisions: impl IntoIterator<Item = (DecisionKind, DecisionScope, &'a str)>,
     ) {
-        let mut known: HashMap<u64, CsDecision> = HashMap::new();
-        let mut startup = true;
-        let mut failing = false;
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let url = format!(
-                "{base}/v1/decisions/stream?startup={startup}&scopes=ip,range,account,device"
-            );
-            let answer = async {
-                client
-                    .get(&url)
-                    .header("X-Api-Key", &key)
-                    .send()
-                    .await?
-                    .error_for_status()?
-                    .json::<StreamAnswer>()
-                    .await
-            }
-            .await;
-            match answer {
-                Ok(a) => {
-                    if failing {
-                        tracing::info!("decision stream reachable again");
-                        failing = false;
-                    }
-                    if startup {
-                        known.clear();
-                    }
-                    startup = false;
-                    let mut changed = false;
-                    for d in a.deleted.unwrap_or_default() {
-                        changed |= known.remove(&d.id).is_some();
-                    }
-                    for d in a.new.unwrap_or_default() {
-                        known.insert(d.id, d);
-                        changed = true;
-                    }
-                    if changed {
-                        self.replace(&known);
-                        tracing::debug!(active = known.len(), "decisions updated");
-                    }
-                }
-                Err(e) => {
-                    if !failing {
-                        tracing::warn!(error = %e, "cannot pull decisions; keeping the last known");
-                        failing = true;
-                    }
-                }
-            }
-        }
+        let index = Arc::new(Index::build(decisions));
+        *self.index.write().unwrap_or_else(|e| e.into_inner()) = index;
     }
 }
 
@@ -193,29 +134,15 @@ impl Decisions {
 mod tests {
     use super::*;
 
-    fn d(id: u64, kind: &str, scope: &str, value: &str) -> CsDecision {
-        CsDecision {
-            id,
-            origin: "cli".into(),
-            kind: kind.into(),
-            scope: scope.into(),
-            value: value.into(),
-            duration: "1h".into(),
-            scenario: String::new(),
-            simulated: false,
-            uuid: String::new(),
-        }
-    }
-
     #[test]
     fn the_strongest_sanction_wins_across_scopes() {
-        let mut all = HashMap::new();
-        all.insert(1, d(1, "throttle", "Ip", "192.0.2.1"));
-        all.insert(2, d(2, "ban", "Range", "192.0.2.0/24"));
-        all.insert(3, d(3, "captcha", "Account", "alice"));
-        all.insert(4, d(4, "review", "Device", "dev-1"));
         let ds = Decisions::default();
-        ds.replace(&all);
+        ds.replace([
+            (DecisionKind::Throttle, DecisionScope::Ip, "192.0.2.1"),
+            (DecisionKind::Ban, DecisionScope::Range, "192.0.2.0/24"),
+            (DecisionKind::Challenge, DecisionScope::Account, "alice"),
+            (DecisionKind::Review, DecisionScope::Device, "dev-1"),
+        ]);
         let who = |ip: &str, account, device| Subject {
             ip: ip.parse().unwrap(),
             account,

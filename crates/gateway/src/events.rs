@@ -1,7 +1,10 @@
-//! Every request becomes an `http_request` event, sent in batches of NDJSON to the serve's
-//! `POST /v1/events`. The queue is bounded: when the serve is slower than the traffic, events
-//! are dropped and counted (a warning names the count), never held in memory without bound.
+//! Every request becomes an `http_request` event, queued and handed on in batches — posted as
+//! NDJSON to a remote serve's `POST /v1/events`, or given to the serve's own ingestor
+//! in-process (see [`Deliver`]). The queue is bounded: when the pipeline is slower than the
+//! traffic, events are dropped and counted (a warning names the count), never held in memory
+//! without bound.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -45,37 +48,33 @@ impl EventSink {
     }
 }
 
-/// Where batches go.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// HTTP client.
-    pub client: reqwest::Client,
-    /// `…/v1/events`.
-    pub url: String,
-    /// Bearer token.
-    pub token: String,
+/// Where a batch goes.
+pub trait Deliver: Send + Sync + 'static {
+    /// Hands on `batch`; an error is a sentence naming why it was not accepted.
+    fn deliver(&self, batch: Vec<Event>) -> impl Future<Output = Result<(), String>> + Send;
 }
 
-/// Starts the sender task; returns the sink.
-pub fn start(target: Target, max_batch: usize, flush: Duration) -> EventSink {
+/// Starts the sender task; returns the sink. A batch leaves when it holds `max_batch` events or
+/// its first event has waited `flush`.
+pub fn start(deliver: impl Deliver, max_batch: usize, flush: Duration) -> EventSink {
     let (tx, rx) = mpsc::channel(max_batch.saturating_mul(2).max(1));
     let dropped = Arc::new(AtomicU64::new(0));
-    tokio::spawn(run(rx, target, max_batch, flush, Arc::clone(&dropped)));
+    tokio::spawn(run(rx, deliver, max_batch, flush, Arc::clone(&dropped)));
     EventSink { tx, dropped }
 }
 
 async fn run(
     mut rx: mpsc::Receiver<Event>,
-    target: Target,
+    deliver: impl Deliver,
     max_batch: usize,
     flush: Duration,
     dropped: Arc<AtomicU64>,
 ) {
-    let mut batch: Vec<Event> = Vec::with_capacity(max_batch);
     loop {
         let Some(first) = rx.recv().await else {
             return;
         };
+        let mut batch: Vec<Event> = Vec::with_capacity(max_batch);
         batch.push(first);
         let deadline = tokio::time::Instant::now() + flush;
         while batch.len() < max_batch {
@@ -84,25 +83,10 @@ async fn run(
                 Ok(None) | Err(_) => break,
             }
         }
-        let mut body = Vec::with_capacity(batch.len() * 256);
-        for e in batch.drain(..) {
-            if serde_json::to_writer(&mut body, &e).is_ok() {
-                body.push(b'\n');
-            }
-        }
-        let n = body.iter().filter(|b| **b == b'\n').count() as u64;
-        let sent = target
-            .client
-            .post(&target.url)
-            .bearer_auth(&target.token)
-            .header("content-type", "application/x-ndjson")
-            .body(body)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status);
-        if let Err(e) = sent {
+        let n = batch.len() as u64;
+        if let Err(e) = deliver.deliver(batch).await {
             let total = dropped.fetch_add(n, Ordering::Relaxed) + n;
-            tracing::warn!(error = %e, events = n, dropped_total = total, "events not accepted by the serve");
+            tracing::warn!(error = %e, events = n, dropped_total = total, "events not accepted by the pipeline");
         }
     }
 }

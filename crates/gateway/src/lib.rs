@@ -14,11 +14,18 @@
 //! - [`client_ip`], [`headers`]: who the client is behind trusted proxies; headers added and
 //!   removed (forwarding, hop-by-hop, security headers).
 //! - [`inspect`]: the engine's view of a request and the route's verdict.
-//! - [`enforce`], [`failsafe`], [`link`], [`events`]: what comes from and goes to the serve.
+//! - [`authority`]: where decisions and the fail-safe position come from and events go — a
+//!   remote serve ([`link`]) or the serve the gateway runs in ([`inprocess`]).
+//! - [`enforce`], [`failsafe`], [`events`]: the decision index, the local fail-safe floor, the
+//!   event batcher.
 //! - [`limits`], [`smuggling`]: rate limits, bounded bodies, CL/TE conflicts.
+//! - [`challenge`], [`challenge_http`]: the proof-of-work page for challenged clients.
 //! - [`tls`], [`access_log`], [`pages`], [`request_id`]: the rest.
 
 pub mod access_log;
+pub mod authority;
+pub mod challenge;
+pub mod challenge_http;
 pub mod client_ip;
 pub mod config;
 pub mod enforce;
@@ -26,6 +33,7 @@ pub mod error;
 pub mod events;
 pub mod failsafe;
 pub mod headers;
+pub mod inprocess;
 pub mod inspect;
 pub mod limits;
 pub mod link;
@@ -46,6 +54,7 @@ use std::sync::Arc;
 use ensuresec_webattack::{Engine, EngineConfig};
 use tokio::net::TcpListener;
 
+pub use authority::Authority;
 pub use config::GatewayConfig;
 pub use error::GatewayError;
 
@@ -71,9 +80,24 @@ impl std::fmt::Debug for Gateway {
 }
 
 impl Gateway {
-    /// Builds everything (engine, routes, TLS, link to the serve) and binds the address. Must
-    /// run inside a tokio runtime: the link's tasks start here.
+    /// Builds everything (engine, routes, TLS, link to the serve) and binds the address: linked
+    /// to the serve of `[gateway.serve]`, or to nothing without it. Must run inside a tokio
+    /// runtime: the link's tasks start here.
     pub async fn bind(config: GatewayConfig) -> Result<Gateway, GatewayError> {
+        config.validate()?;
+        let authority: Arc<dyn Authority> = match &config.serve {
+            Some(link) => Arc::new(link::Remote::start(link)?),
+            None => Arc::new(authority::Standalone),
+        };
+        Gateway::bind_with(config, authority).await
+    }
+
+    /// Like [`bind`](Self::bind), taking orders from and reporting to `authority` (the serve's
+    /// own modules, for the gateway inside `ensuresec serve`); `[gateway.serve]` is ignored.
+    pub async fn bind_with(
+        config: GatewayConfig,
+        authority: Arc<dyn Authority>,
+    ) -> Result<Gateway, GatewayError> {
         config.validate()?;
         let engine = Engine::embedded(EngineConfig {
             paranoia: config.inspection.paranoia,
@@ -92,12 +116,6 @@ impl Gateway {
             Some(t) => Some(Arc::new(tls::Reloadable::new(t.clone())?)),
             None => None,
         };
-        let decisions = Arc::new(enforce::Decisions::default());
-        let switch = Arc::new(failsafe::Switch::new(config.failsafe.clone()));
-        let events = match &config.serve {
-            Some(link) => Some(link::start(link, &decisions, &switch)?),
-            None => None,
-        };
         let access_log = match &config.access_log {
             Some(p) => Some(access_log::AccessLog::open(p)?),
             None => None,
@@ -106,21 +124,22 @@ impl Gateway {
             NonZeroU32::new(THROTTLE_PER_SECOND).unwrap_or(NonZeroU32::MIN),
             NonZeroU32::new(THROTTLE_BURST).unwrap_or(NonZeroU32::MIN),
         );
+        let pool = upstream::pool(config.upstream_ca_file.as_deref(), routes.any_tls())?;
         let proxy = Arc::new(proxy::Proxy {
             routes,
             engine,
-            pool: upstream::pool(),
+            pool,
             trusted: config.trusted_proxies.clone(),
             identity: config.identity.clone(),
             limits: config.limits.clone(),
-            decisions,
+            authority,
             throttle,
-            switch,
-            events,
+            switch: failsafe::Switch::new(config.failsafe.clone()),
             access_log,
             security: headers::SecurityHeaders::new(&config.headers),
             csp_report_path: config.headers.csp_report_path.clone(),
             ids: request_id::RequestIds::default(),
+            challenge: challenge::Challenger::new(&config.challenge)?,
         });
         let listener =
             TcpListener::bind(config.listen)

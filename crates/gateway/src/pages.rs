@@ -7,7 +7,8 @@ use http_body_util::{BodyExt, Full};
 
 use crate::proxy::Body;
 
-fn escape(s: &str) -> String {
+/// `s` made safe inside HTML text and attribute values.
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

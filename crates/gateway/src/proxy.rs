@@ -20,13 +20,18 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
 use ipnet::IpNet;
 
 use crate::access_log::{self, AccessLog};
+use crate::authority::Authority;
+use crate::challenge::{Challenger, SCRIPT_PATH, VERIFY_PATH};
+use crate::challenge_http;
 use crate::client_ip::client_ip;
 use crate::config::{IdentityConfig, LimitsConfig};
-use crate::enforce::{Decisions, Sanction, Subject};
-use crate::events::{EventSink, MAX_EVENT_BODY, MAX_EVENT_HEADER, bounded};
+use crate::enforce::{Sanction, Subject};
+use crate::events::{MAX_EVENT_BODY, MAX_EVENT_HEADER, bounded};
 use crate::failsafe::Switch;
 use crate::headers::{SecurityHeaders, set_forwarding, strip_hop_by_hop};
 use crate::inspect::{self, Outcome};
@@ -72,14 +77,14 @@ pub struct Proxy {
     pub(crate) trusted: Vec<IpNet>,
     pub(crate) identity: IdentityConfig,
     pub(crate) limits: LimitsConfig,
-    pub(crate) decisions: Arc<Decisions>,
+    pub(crate) authority: Arc<dyn Authority>,
     pub(crate) throttle: RateLimit,
-    pub(crate) switch: Arc<Switch>,
-    pub(crate) events: Option<EventSink>,
+    pub(crate) switch: Switch,
     pub(crate) access_log: Option<AccessLog>,
     pub(crate) security: SecurityHeaders,
     pub(crate) csp_report_path: Option<String>,
     pub(crate) ids: RequestIds,
+    pub(crate) challenge: Challenger,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -100,10 +105,12 @@ struct Ctx {
     sanction: Option<Sanction>,
     body: Bytes,
     kind: &'static str,
+    /// The client side of a protocol upgrade (WebSocket) the request asks for.
+    upgrade: Option<OnUpgrade>,
 }
 
 /// A cookie's value from the `Cookie` headers.
-fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts
         .headers
         .get_all(header::COOKIE)
@@ -132,6 +139,19 @@ fn identity<'a>(
         .filter(|v| !v.is_empty())
 }
 
+/// Whether an HTTP/1.1 request asks to switch protocols (`Connection: upgrade` and `Upgrade`).
+fn wants_upgrade(parts: &Parts) -> bool {
+    parts.version == Version::HTTP_11
+        && parts.headers.contains_key(header::UPGRADE)
+        && parts
+            .headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+}
+
 fn is_write(m: &Method) -> bool {
     !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -148,7 +168,12 @@ impl Proxy {
         conn: Arc<Conn>,
     ) -> Result<Response<Body>, Infallible> {
         let started = Instant::now();
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
+        let upgrade = if wants_upgrade(&parts) {
+            parts.extensions.remove::<OnUpgrade>()
+        } else {
+            None
+        };
         let mut ctx = Ctx {
             id: self.ids.next(),
             time: SystemClock.now(),
@@ -158,6 +183,7 @@ impl Proxy {
             sanction: None,
             body: Bytes::new(),
             kind: "request",
+            upgrade,
         };
         let mut response = self.respond(&parts, body, &conn, &mut ctx).await;
         if let Ok(v) = HeaderValue::from_str(&ctx.id) {
@@ -193,6 +219,23 @@ impl Proxy {
                 Err(e) => self.body_error(e, ctx),
             };
         }
+        if path == SCRIPT_PATH && matches!(parts.method, Method::GET | Method::HEAD) {
+            ctx.kind = "challenge";
+            return challenge_http::script();
+        }
+        if path == VERIFY_PATH && parts.method == Method::POST {
+            ctx.kind = "challenge";
+            return challenge_http::verify(
+                &self.challenge,
+                body,
+                ctx.client,
+                conn.tls,
+                ctx.time.timestamp(),
+                self.body_timeout(),
+                &ctx.id,
+            )
+            .await;
+        }
         let Some(route) = self.routes.find(path) else {
             return pages::error(StatusCode::NOT_FOUND, &ctx.id);
         };
@@ -209,9 +252,22 @@ impl Proxy {
                 &self.identity.device_header,
             ),
         };
-        ctx.sanction = self.decisions.lookup(&who);
+        ctx.sanction = self.authority.sanction(&who);
         match ctx.sanction {
-            Some(Sanction::Ban | Sanction::Challenge) => return pages::denied(&ctx.id),
+            Some(Sanction::Ban) => return pages::denied(&ctx.id),
+            Some(Sanction::Challenge) => {
+                let now = ctx.time.timestamp();
+                if !challenge_http::has_pass(&self.challenge, parts, ctx.client, now) {
+                    ctx.kind = "challenge";
+                    return challenge_http::answer(
+                        &self.challenge,
+                        parts,
+                        ctx.client,
+                        now,
+                        &ctx.id,
+                    );
+                }
+            }
             Some(Sanction::Throttle) => {
                 if let Err(wait) = self.throttle.check(ctx.client) {
                     return pages::too_many(&ctx.id, secs_up(wait));
@@ -220,7 +276,8 @@ impl Proxy {
             None => {}
         }
         if let FailSafeVerdict::Refuse(message) =
-            self.switch.verdict(&route.group, is_write(&parts.method))
+            self.switch
+                .verdict(&*self.authority, &route.group, is_write(&parts.method))
         {
             ctx.kind = "failsafe";
             return pages::failsafe(&message);
@@ -278,7 +335,7 @@ impl Proxy {
         parts: &Parts,
         body: Bytes,
         conn: &Conn,
-        ctx: &Ctx,
+        ctx: &mut Ctx,
         upstream: &crate::upstream::Upstream,
     ) -> Response<Body> {
         let Ok(uri) = upstream.uri_for(parts.uri.path_and_query()) else {
@@ -286,6 +343,10 @@ impl Proxy {
         };
         let mut headers = parts.headers.clone();
         strip_hop_by_hop(&mut headers);
+        let upgrade = ctx.upgrade.take();
+        if upgrade.is_some() {
+            keep_upgrade(&parts.headers, &mut headers);
+        }
         let host = parts
             .headers
             .get(header::HOST)
@@ -307,6 +368,13 @@ impl Proxy {
         *req.headers_mut() = headers;
         let timeout = Duration::from_millis(self.limits.upstream_timeout_ms);
         match tokio::time::timeout(timeout, self.pool.request(req)).await {
+            Ok(Ok(resp)) if resp.status() == StatusCode::SWITCHING_PROTOCOLS => match upgrade {
+                Some(client) => tunnel(client, resp, &ctx.id),
+                None => {
+                    tracing::warn!(request_id = %ctx.id, "upstream switched protocols unasked");
+                    pages::error(StatusCode::BAD_GATEWAY, &ctx.id)
+                }
+            },
             Ok(Ok(resp)) => {
                 let (mut rparts, rbody) = resp.into_parts();
                 strip_hop_by_hop(&mut rparts.headers);
@@ -348,9 +416,9 @@ impl Proxy {
                 user_agent: text(header::USER_AGENT),
             });
         }
-        let Some(sink) = &self.events else {
+        if !self.authority.reports() {
             return;
-        };
+        }
         let mut labels = BTreeMap::new();
         labels.insert("request_id".to_string(), ctx.id.clone());
         labels.insert("gateway".to_string(), ctx.kind.to_string());
@@ -402,7 +470,7 @@ impl Proxy {
             &self.identity.device_header,
         );
         let bounded_opt = |v: Option<&str>| v.map(|v| bounded(v, MAX_EVENT_HEADER));
-        sink.send(Event {
+        self.authority.report(Event {
             time: ctx.time,
             ingest_time: None,
             source: "gateway".into(),
@@ -427,6 +495,43 @@ impl Proxy {
             }),
         });
     }
+}
+
+/// Puts back the two hop-by-hop headers an upgrade needs on its next hop.
+fn keep_upgrade(from: &http::HeaderMap, to: &mut http::HeaderMap) {
+    if let Some(protocol) = from.get(header::UPGRADE) {
+        to.insert(header::UPGRADE, protocol.clone());
+        to.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    }
+}
+
+/// Answers the client's upgrade with the upstream's `101 Switching Protocols` and joins the two
+/// upgraded connections once both sides have switched; bytes then flow both ways untouched
+/// until either side closes.
+fn tunnel(client: OnUpgrade, mut resp: Response<Incoming>, request_id: &str) -> Response<Body> {
+    let upstream = hyper::upgrade::on(&mut resp);
+    let (mut rparts, _) = resp.into_parts();
+    let from_upstream = rparts.headers.clone();
+    strip_hop_by_hop(&mut rparts.headers);
+    keep_upgrade(&from_upstream, &mut rparts.headers);
+    let id = request_id.to_string();
+    tokio::spawn(async move {
+        match tokio::try_join!(client, upstream) {
+            Ok((c, u)) => {
+                let (mut c, mut u) = (TokioIo::new(c), TokioIo::new(u));
+                match tokio::io::copy_bidirectional(&mut c, &mut u).await {
+                    Ok((up, down)) => {
+                        tracing::debug!(request_id = %id, up, down, "upgraded connection closed");
+                    }
+                    Err(e) => {
+                        tracing::debug!(request_id = %id, error = %e, "upgraded connection broke");
+                    }
+                }
+            }
+            Err(e) => tracing::debug!(request_id = %id, error = %e, "upgrade failed"),
+        }
+    });
+    Response::from_parts(rparts, pages::full(Bytes::new()))
 }
 
 /// The ids of the rules that fired, comma-separated (at most 10).

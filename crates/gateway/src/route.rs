@@ -55,6 +55,11 @@ impl Routes {
         Ok(Routes(routes))
     }
 
+    /// Whether some route goes to an `https://` upstream.
+    pub fn any_tls(&self) -> bool {
+        self.0.iter().any(|r| r.upstream.is_tls())
+    }
+
     /// The route for `path`.
     pub fn find(&self, path: &str) -> Option<&Route> {
         self.0.iter().find(|r| path.starts_with(&r.prefix))

@@ -104,7 +104,9 @@ async fn serve_one<IO>(
         smuggling: Arc::clone(&smuggling),
     });
     let service = service_fn(move |req| Arc::clone(&proxy).handle(req, Arc::clone(&conn)));
-    let connection = builder.serve_connection(TokioIo::new(Scanned::new(io, smuggling)), service);
+    // With upgrades: a WebSocket handshake the proxy passed on becomes a tunnel.
+    let connection =
+        builder.serve_connection_with_upgrades(TokioIo::new(Scanned::new(io, smuggling)), service);
     if let Err(e) = watcher.watch(connection).await {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
     }

@@ -1,30 +1,45 @@
-//! Upstreams: where a route's requests go, and the keep-alive connection pool shared by all of
-//! them (one pool per process, idle connections kept per host).
+//! Upstreams: where a route's requests go (`http://` or `https://`), and the keep-alive
+//! connection pool shared by all of them (one pool per process, idle connections kept per host).
+//! TLS to upstreams is rustls, trusting the platform's root certificates, or only the
+//! configured CA file (for a shop behind a private CA).
 
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::uri::{Authority, PathAndQuery, Uri};
+use http::uri::{Authority, PathAndQuery, Scheme, Uri};
 use http_body_util::Full;
+use hyper_rustls::{ConfigBuilderExt, HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use rustls::{ClientConfig, RootCertStore};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 
-/// A parsed upstream base URL (`http://host:port[/base]`).
+use crate::error::GatewayError;
+
+/// A parsed upstream base URL (`http[s]://host:port[/base]`).
 #[derive(Debug, Clone)]
 pub struct Upstream {
+    scheme: Scheme,
     authority: Authority,
     base: String,
 }
 
 impl Upstream {
-    /// Parses a base URL; only plain `http://` upstreams (the gateway terminates TLS in front of
-    /// the shop, which usually sits on the same host or network).
+    /// Parses a base URL: `http://` or `https://`, a host, an optional base path, no query.
     pub fn parse(url: &str) -> Result<Upstream, String> {
         let uri: Uri = url.parse().map_err(|_| format!("`{url}` is not a URL"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(format!("`{url}`: only http:// upstreams are supported"));
-        }
+        let scheme = match uri.scheme_str() {
+            Some("http") => Scheme::HTTP,
+            Some("https") => Scheme::HTTPS,
+            _ => {
+                return Err(format!(
+                    "`{url}`: an upstream URL starts with http:// or https://"
+                ));
+            }
+        };
         let authority = uri
             .authority()
             .cloned()
@@ -33,32 +48,81 @@ impl Upstream {
             return Err(format!("`{url}`: an upstream has no query string"));
         }
         let base = uri.path().trim_end_matches('/').to_string();
-        Ok(Upstream { authority, base })
+        Ok(Upstream {
+            scheme,
+            authority,
+            base,
+        })
+    }
+
+    /// Whether requests go over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.scheme == Scheme::HTTPS
     }
 
     /// The upstream URI for a request to `path_and_query`.
     pub fn uri_for(&self, path_and_query: Option<&PathAndQuery>) -> Result<Uri, http::Error> {
         let pq = path_and_query.map_or("/", PathAndQuery::as_str);
         Uri::builder()
-            .scheme("http")
+            .scheme(self.scheme.clone())
             .authority(self.authority.clone())
             .path_and_query(format!("{}{pq}", self.base))
             .build()
     }
 }
 
-/// The pooled HTTP/1.1 client to upstreams.
-pub type Pool = Client<HttpConnector, Full<Bytes>>;
+/// The pooled HTTP/1.1 client to upstreams, plain or TLS.
+pub type Pool = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-/// A pool keeping up to 256 idle connections per upstream for 90 s.
-pub fn pool() -> Pool {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(5)));
-    Client::builder(TokioExecutor::new())
+/// The roots upstream certificates are checked against: the CA file's certificates when one is
+/// configured, else the platform's (read only when some upstream uses TLS).
+fn client_tls(ca_file: Option<&Path>, any_tls: bool) -> Result<ClientConfig, GatewayError> {
+    crate::tls::install_provider();
+    let builder = ClientConfig::builder();
+    let config = match ca_file {
+        Some(path) => {
+            let name = |e: &dyn std::fmt::Display| {
+                GatewayError::Tls(format!("gateway.upstream_ca_file {}: {e}", path.display()))
+            };
+            let mut roots = RootCertStore::empty();
+            for cert in CertificateDer::pem_file_iter(path).map_err(|e| name(&e))? {
+                roots
+                    .add(cert.map_err(|e| name(&e))?)
+                    .map_err(|e| name(&e))?;
+            }
+            if roots.is_empty() {
+                return Err(name(&"no certificate in the file"));
+            }
+            builder.with_root_certificates(roots)
+        }
+        None if any_tls => builder.with_native_roots().map_err(|e| {
+            GatewayError::Tls(format!(
+                "no usable root certificates on this system for https:// upstreams ({e}); \
+                 set gateway.upstream_ca_file"
+            ))
+        })?,
+        None => builder.with_root_certificates(RootCertStore::empty()),
+    };
+    // ALPN is left to the connector, which offers what the pool speaks (HTTP/1.1).
+    Ok(config.with_no_client_auth())
+}
+
+/// A pool keeping up to 256 idle connections per upstream for 90 s; `any_tls` when some route
+/// goes to an `https://` upstream.
+pub fn pool(ca_file: Option<&Path>, any_tls: bool) -> Result<Pool, GatewayError> {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(Duration::from_secs(5)));
+    http.enforce_http(false);
+    let connector = HttpsConnectorBuilder::new()
+        .with_tls_config(client_tls(ca_file, any_tls)?)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(256)
-        .build(connector)
+        .build(connector))
 }
 
 #[cfg(test)]
@@ -73,11 +137,30 @@ mod tests {
             u.uri_for(Some(&pq)).unwrap().to_string(),
             "http://127.0.0.1:9000/shop/cart?x=1"
         );
+        assert!(!u.is_tls());
+        let tls = Upstream::parse("https://shop.internal:8443").unwrap();
+        assert!(tls.is_tls());
+        assert_eq!(
+            tls.uri_for(Some(&pq)).unwrap().to_string(),
+            "https://shop.internal:8443/cart?x=1"
+        );
         assert!(
-            Upstream::parse("https://x")
+            Upstream::parse("ftp://x")
                 .unwrap_err()
-                .contains("only http")
+                .contains("http:// or https://")
         );
         assert!(Upstream::parse("nonsense url").is_err());
+    }
+
+    #[test]
+    fn a_ca_file_without_certificates_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "not a certificate\n").unwrap();
+        let err = client_tls(Some(&path), true).unwrap_err().to_string();
+        assert!(
+            err.contains("upstream_ca_file") && err.contains("ca.pem"),
+            "{err}"
+        );
     }
 }

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 
@@ -102,9 +103,10 @@ impl List {
     }
 }
 
-/// The in-memory decision book.
+/// The in-memory decision book. The second field counts changes, so that a reader in the same
+/// process (the in-process gateway) can tell without a lock whether its copy is stale.
 #[derive(Default)]
-pub struct Book(RwLock<Inner>);
+pub struct Book(RwLock<Inner>, AtomicU64);
 
 impl Book {
     /// A book holding `decisions` (active and recently deleted), as loaded from the database.
@@ -124,9 +126,15 @@ impl Book {
         self.0.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// How many changes the book has seen: it moves whenever a decision is added or deleted.
+    pub fn version(&self) -> u64 {
+        self.1.load(Ordering::Acquire)
+    }
+
     /// Adds (or replaces) a decision and logs the change.
     pub fn insert(&self, d: Decision) {
         let mut inner = self.write();
+        self.1.fetch_add(1, Ordering::AcqRel);
         inner.seq += 1;
         let seq = inner.seq;
         let change = if d.deleted.is_some() {
@@ -160,6 +168,7 @@ impl Book {
         }
         d.deleted = Some(at);
         let d = d.clone();
+        self.1.fetch_add(1, Ordering::AcqRel);
         inner.seq += 1;
         let seq = inner.seq;
         inner.log.push((seq, id, Change::Deleted));

@@ -74,8 +74,9 @@ pub struct Config {
     pub assets: AssetsConfig,
     /// Response and mitigation: playbooks, webhooks, e-mail, firewall.
     pub respond: ensuresec_respond::RespondConfig,
-    /// `[gateway]`: read and validated by `ensuresec gateway` (crates/gateway), so that one file
-    /// can configure both; not recorded here, since it may hold the gateway's token.
+    /// `[gateway]`: read and validated by the gateway (crates/gateway) — started in-process by
+    /// `serve` when the section has no `[gateway.serve]` link, else by a separate
+    /// `ensuresec gateway`; not recorded here, since it may hold the gateway's token.
     #[serde(skip_serializing)]
     pub gateway: Option<toml::Table>,
 }

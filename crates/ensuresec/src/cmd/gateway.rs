@@ -1,5 +1,6 @@
 //! `ensuresec gateway`: the inline reverse proxy (`crates/gateway`). Thin: builds the
-//! configuration from the file and flags, prints the address, reloads TLS on SIGHUP.
+//! configuration from the file and flags, prints the address, reloads TLS on SIGHUP. `serve`
+//! runs the same gateway in-process through [`file_config`] and [`reload_on_hangup`].
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -26,7 +27,8 @@ pub struct Args {
     detection_only: bool,
 }
 
-fn file_config(path: Option<&Path>) -> anyhow::Result<Option<GatewayConfig>> {
+/// The `[gateway]` section of `path` (default `./ensuresec.toml` when present), if it has one.
+pub(crate) fn file_config(path: Option<&Path>) -> anyhow::Result<Option<GatewayConfig>> {
     let default = Path::new("ensuresec.toml");
     let path = match path {
         Some(p) => p,
@@ -62,12 +64,24 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         config.listen = listen;
     }
     let gateway = Gateway::bind(config).await?;
-    let addr = gateway.local_addr()?;
-    let scheme = if gateway.is_tls() { "https" } else { "http" };
     println!(
-        "ensuresec gateway {} listening on {scheme}://{addr}",
-        env!("CARGO_PKG_VERSION")
+        "ensuresec gateway {} listening on {}",
+        env!("CARGO_PKG_VERSION"),
+        url(&gateway)?
     );
+    reload_on_hangup(&gateway)?;
+    gateway.run(super::serve::shutdown_signal()).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The gateway's base URL.
+pub(crate) fn url(gateway: &Gateway) -> anyhow::Result<String> {
+    let scheme = if gateway.is_tls() { "https" } else { "http" };
+    Ok(format!("{scheme}://{}", gateway.local_addr()?))
+}
+
+/// Reloads the gateway's certificate on every SIGHUP (when it terminates TLS).
+pub(crate) fn reload_on_hangup(gateway: &Gateway) -> anyhow::Result<()> {
     #[cfg(unix)]
     if let Some(tls) = gateway.tls() {
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
@@ -82,6 +96,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         });
     }
-    gateway.run(super::serve::shutdown_signal()).await;
-    Ok(ExitCode::SUCCESS)
+    #[cfg(not(unix))]
+    let _ = gateway;
+    Ok(())
 }

@@ -97,6 +97,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         println!("audit log key: {}", ledger.vkey());
     }
+    let gateway = in_process_gateway(args.config.as_deref(), &platform).await?;
     let mut background = tokio::task::JoinSet::new();
     if args.demo {
         let source = DemoSource::new(&config.demo, platform.clock().now()).context("demo")?;
@@ -216,6 +217,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .context("server")?;
         }
     }
+    if let Some(gateway) = gateway {
+        // It stops on the same signal; its open requests finish and its last events go in.
+        if let Err(e) = gateway.await {
+            tracing::error!(error = %e, "the gateway stopped abnormally");
+        }
+    }
     tracing::info!("shutting down: finishing queued detection");
     background.shutdown().await;
     match Arc::try_unwrap(platform) {
@@ -225,6 +232,35 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the gateway of the configuration's `[gateway]` section inside this serve: its events
+/// go straight into the pipeline, its decisions and fail-safe position come straight from the
+/// response module. A section linked to a serve (`[gateway.serve]`) belongs to a separate
+/// `ensuresec gateway` process and is left to it.
+async fn in_process_gateway(
+    config: Option<&std::path::Path>,
+    platform: &Arc<Platform>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(gateway) = super::gateway::file_config(config)? else {
+        return Ok(None);
+    };
+    if gateway.serve.is_some() {
+        println!(
+            "[gateway] links to a serve over HTTP ([gateway.serve]): not started here, run `ensuresec gateway`"
+        );
+        return Ok(None);
+    }
+    let authority = ensuresec_gateway::inprocess::InProcess::start(
+        platform.ingestor().clone(),
+        platform.responder().cloned(),
+    );
+    let gateway = ensuresec_gateway::Gateway::bind_with(gateway, Arc::new(authority))
+        .await
+        .context("starting the gateway")?;
+    println!("gateway (in-process): {}", super::gateway::url(&gateway)?);
+    super::gateway::reload_on_hangup(&gateway)?;
+    Ok(Some(tokio::spawn(gateway.run(shutdown_signal()))))
 }
 
 /// Makes sure an admin token exists and says how to get it. `ENSURESEC_ADMIN_TOKEN` sets it;
