@@ -1,6 +1,10 @@
 //! Events per second through the behaviour detectors, and memory per tracked entity.
 //!
 //! `cargo bench -p ensuresec-behaviour --bench behaviour`; the memory figures are printed first.
+//!
+//! `BEHAVIOUR_BENCH=profile` runs one pass of the all-scenarios workload and nothing else (for an
+//! instruction-count profiler: `valgrind --tool=callgrind --toggle-collect='*behaviour::run*'`);
+//! `BEHAVIOUR_BENCH=memory` runs only the memory figures.
 
 use std::hint::black_box;
 
@@ -49,6 +53,7 @@ fn scenario_detectors(rules: &RuleSet) -> Vec<Box<dyn Detector>> {
         .collect()
 }
 
+#[inline(never)]
 fn run(detectors: &mut [Box<dyn Detector>], events: &[Event]) -> usize {
     let mut out = Vec::new();
     for e in events {
@@ -183,7 +188,18 @@ fn memory_per_entity(rules: &RuleSet) {
 
 fn main() {
     let rules = RuleSet::builtin().expect("shipped rules");
+    let only = std::env::var("BEHAVIOUR_BENCH").ok();
+    if only.as_deref() == Some("profile") {
+        let events = workload();
+        let mut d = scenario_detectors(&rules);
+        let alerts = run(&mut d, &events);
+        println!("profile: {} events, {alerts} alerts", events.len());
+        return;
+    }
     memory_per_entity(&rules);
+    if only.as_deref() == Some("memory") {
+        return;
+    }
     let events = workload();
     println!(
         "workload: {} events, {} rules",
