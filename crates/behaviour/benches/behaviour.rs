@@ -4,7 +4,8 @@
 //!
 //! `BEHAVIOUR_BENCH=profile` runs one pass of the all-scenarios workload and nothing else (for an
 //! instruction-count profiler: `valgrind --tool=callgrind --toggle-collect='*behaviour::run*'`);
-//! `BEHAVIOUR_BENCH=memory` runs only the memory figures.
+//! `BEHAVIOUR_BENCH=memory` runs only the memory figures; `BEHAVIOUR_BENCH=alerts` prints every
+//! alert of one pass (time, rule, entity, evidence), to compare two versions' output exactly.
 
 use std::hint::black_box;
 
@@ -15,7 +16,7 @@ use ensuresec_behaviour::baseline::{BaselineConfig, BaselineDetector};
 use ensuresec_behaviour::eval::{campaigns, merge_by_time};
 use ensuresec_behaviour::{RuleSet, ScenarioDetector};
 use ensuresec_model::event::{AuthAction, AuthEvent, AuthOutcome, HttpRequest};
-use ensuresec_model::{Detector, EntityKind, Event, EventData};
+use ensuresec_model::{Alert, Detector, EntityKind, Event, EventData};
 use ensuresec_simulator::{DEFAULT_PROFILE, Profile, Scenario, SimConfig, Simulator};
 
 fn workload() -> Vec<Event> {
@@ -55,6 +56,10 @@ fn scenario_detectors(rules: &RuleSet) -> Vec<Box<dyn Detector>> {
 
 #[inline(never)]
 fn run(detectors: &mut [Box<dyn Detector>], events: &[Event]) -> usize {
+    alerts(detectors, events).len()
+}
+
+fn alerts(detectors: &mut [Box<dyn Detector>], events: &[Event]) -> Vec<Alert> {
     let mut out = Vec::new();
     for e in events {
         let ty = e.event_type();
@@ -64,7 +69,7 @@ fn run(detectors: &mut [Box<dyn Detector>], events: &[Event]) -> usize {
             }
         }
     }
-    out.len()
+    out
 }
 
 /// CPU time this thread has used, in seconds (user + system, from `/proc`): on a shared machine
@@ -194,6 +199,12 @@ fn main() {
         let mut d = scenario_detectors(&rules);
         let alerts = run(&mut d, &events);
         println!("profile: {} events, {alerts} alerts", events.len());
+        return;
+    }
+    if only.as_deref() == Some("alerts") {
+        for a in alerts(&mut scenario_detectors(&rules), &workload()) {
+            println!("{} {} {} {}", a.time, a.rule_id, a.entity, a.evidence);
+        }
         return;
     }
     memory_per_entity(&rules);
