@@ -5,14 +5,19 @@
 //! conditions are collected without duplicates; a rule lists the indices of the checks it needs.
 //! A condition on a field the type lacks is settled at load (it holds only for `exists: false`):
 //! a rule that can never match the type is not listed for it at all. Lists of substrings
-//! (`contains`) are searched in one pass over the text with an Aho-Corasick automaton instead of
-//! one pass per needle. Checks are evaluated lazily, at most once per event ([`Memo`]).
+//! (`contains`) on one field are searched together in one pass over the text with an Aho-Corasick
+//! automaton, instead of one pass per needle and rule, and the answers for the last few hundred
+//! texts are remembered (user agents repeat: a shop sees a few hundred browsers' strings for
+//! millions of requests). Checks are evaluated lazily, at most once per event ([`Memo`]).
+
+use std::cell::RefCell;
 
 use aho_corasick::{AhoCorasick, Anchored, Input, StartKind};
 use ensuresec_model::{Event, EventType};
 
 use crate::condition::{Condition, ForType, Op};
 use crate::field::{Field, Value};
+use crate::hash::hash_bytes;
 use crate::rules::{MeasureKind, Rule};
 
 /// How a check is evaluated.
@@ -32,15 +37,52 @@ struct Check {
     how: How,
 }
 
-/// Every `contains` list on one field, as one automaton over all their needles: one pass over
-/// the text answers them all (a page request's user agent is read once, not once per needle
-/// and rule).
+/// Every `contains` list on one field (up to 64 of them), as one automaton over all their
+/// needles: one pass over the text answers them all.
 struct Scan {
     automaton: AhoCorasick,
-    /// The check each needle belongs to, by pattern index.
-    owner: Vec<u16>,
-    /// The checks it answers.
+    /// The position in `checks` of the list each needle belongs to, by pattern index.
+    owner: Vec<u8>,
+    /// The checks it answers (at most [`SCAN_CHECKS`]).
     checks: Vec<u16>,
+    /// Answers for recent texts. Interior mutability: a read of the detector's compiled checks
+    /// may fill it (detectors are used by one thread at a time).
+    recent: RefCell<Vec<Option<Remembered>>>,
+}
+
+/// A text and the lists it contains a needle of.
+type Remembered = (Box<str>, u64);
+
+/// Lists one scan answers: one bit each in the remembered answers.
+const SCAN_CHECKS: usize = 64;
+/// Texts whose answers a scan remembers (direct-mapped by hash: a new text takes its slot).
+const RECENT: usize = 512;
+/// Longer texts are searched every time (and cost no memory).
+const RECENT_MAX_LEN: usize = 512;
+
+impl Scan {
+    /// The lists `text` contains a needle of, as bits by position in `checks`.
+    fn answers(&self, text: &str) -> u64 {
+        if text.len() > RECENT_MAX_LEN {
+            return self.search(text);
+        }
+        let slot = hash_bytes(text.as_bytes()) as usize % RECENT;
+        let mut recent = self.recent.borrow_mut();
+        if let Some((seen, answers)) = &recent[slot]
+            && **seen == *text
+        {
+            return *answers;
+        }
+        let answers = self.search(text);
+        recent[slot] = Some((text.into(), answers));
+        answers
+    }
+
+    fn search(&self, text: &str) -> u64 {
+        self.automaton
+            .find_overlapping_iter(text)
+            .fold(0, |bits, m| bits | 1 << self.owner[m.pattern().as_usize()])
+    }
 }
 
 /// An automaton matching ASCII case-insensitively, like [`Op::matches`]; `None` if it cannot be
@@ -97,20 +139,19 @@ impl TypeChecks {
                 .iter()
                 .map(|m| out.intern_all(ty, &m.conditions))
                 .collect();
-            let fields = rule
-                .measures
-                .iter()
-                .map(|m| match &m.kind {
-                    MeasureKind::Distinct { field, .. } | MeasureKind::NewValue { field, .. } => {
-                        field.for_type(ty)
-                    }
-                    MeasureKind::Bucket {
-                        weight: Some(field),
-                        ..
-                    } => field.for_type(ty),
-                    _ => None,
-                })
-                .collect();
+            let fields =
+                rule.measures
+                    .iter()
+                    .map(|m| match &m.kind {
+                        MeasureKind::Distinct { field, .. }
+                        | MeasureKind::NewValue { field, .. } => field.for_type(ty),
+                        MeasureKind::Bucket {
+                            weight: Some(field),
+                            ..
+                        } => field.for_type(ty),
+                        _ => None,
+                    })
+                    .collect();
             out.rules.push(RuleChecks {
                 // The detector keeps at most `u16::MAX` rules.
                 rule: u16::try_from(i).unwrap_or(u16::MAX),
@@ -123,7 +164,7 @@ impl TypeChecks {
         out
     }
 
-    /// Groups the `contains` checks by field into one automaton each.
+    /// Groups the `contains` checks by field into one automaton each (64 lists at most).
     fn build_scans(&mut self) {
         let mut fields: Vec<Field> = Vec::new();
         for c in &self.checks {
@@ -132,26 +173,35 @@ impl TypeChecks {
             }
         }
         for field in fields {
-            let (mut needles, mut owner, mut checks) = (Vec::new(), Vec::new(), Vec::new());
-            for (id, c) in self.checks.iter().enumerate() {
-                if let (true, Op::Contains(list)) = (c.field == field, &c.op) {
-                    let id = u16::try_from(id).unwrap_or(u16::MAX);
-                    needles.extend(list.iter().map(String::as_str));
-                    owner.extend(std::iter::repeat_n(id, list.len()));
-                    checks.push(id);
+            let ids: Vec<u16> = (0..self.checks.len())
+                .filter(|i| {
+                    let c = &self.checks[*i];
+                    c.field == field && matches!(c.op, Op::Contains(_))
+                })
+                .map(|i| u16::try_from(i).unwrap_or(u16::MAX))
+                .collect();
+            for checks in ids.chunks(SCAN_CHECKS) {
+                let (mut needles, mut owner) = (Vec::new(), Vec::new());
+                for (bit, id) in checks.iter().enumerate() {
+                    if let Op::Contains(list) = &self.checks[usize::from(*id)].op {
+                        needles.extend(list.iter().map(String::as_str));
+                        // `bit` < SCAN_CHECKS.
+                        owner.extend(std::iter::repeat_n(bit as u8, list.len()));
+                    }
                 }
+                let Some(automaton) = automaton(&needles, StartKind::Unanchored) else {
+                    continue;
+                };
+                for &id in checks {
+                    self.checks[usize::from(id)].how = How::Scan(self.scans.len());
+                }
+                self.scans.push(Scan {
+                    automaton,
+                    owner,
+                    checks: checks.to_vec(),
+                    recent: RefCell::new(vec![None; RECENT]),
+                });
             }
-            let Some(automaton) = automaton(&needles, StartKind::Unanchored) else {
-                continue;
-            };
-            for &id in &checks {
-                self.checks[usize::from(id)].how = How::Scan(self.scans.len());
-            }
-            self.scans.push(Scan {
-                automaton,
-                owner,
-                checks,
-            });
         }
     }
 
@@ -217,13 +267,13 @@ impl TypeChecks {
         let holds = match (&c.how, value) {
             (How::Scan(s), value) => {
                 let scan = &self.scans[*s];
-                for &k in &scan.checks {
-                    memo.state[usize::from(k)] = 1;
-                }
-                if let Some(Value::Str(text)) = value {
-                    for m in scan.automaton.find_overlapping_iter(text) {
-                        memo.state[usize::from(scan.owner[m.pattern().as_usize()])] = 2;
-                    }
+                // `contains` fails on an absent or non-text value.
+                let answers = match value {
+                    Some(Value::Str(text)) => scan.answers(text),
+                    _ => 0,
+                };
+                for (bit, &k) in scan.checks.iter().enumerate() {
+                    memo.state[usize::from(k)] = 1 + u8::from(answers >> bit & 1 == 1);
                 }
                 return;
             }
@@ -278,7 +328,23 @@ rules:
 ");
         let checks = TypeChecks::compile(EventType::HttpRequest, rules.rules.iter());
         assert_eq!(checks.scans.len(), 1, "both user-agent lists in one pass");
-        let at = chrono::Utc::now();
+        // A text longer than the remembered ones is searched every time, with the same answer.
+        let long = format!("{}nikto", "x".repeat(RECENT_MAX_LEN));
+        assert_eq!(checks.scans[0].answers(&long), 0b10);
+        assert_eq!(checks.scans[0].answers(&long), 0b10);
+        // Many texts share a remembered slot: each keeps its own answer.
+        for round in 0..2 {
+            for i in 0..3 * RECENT {
+                let text = format!("agent-{i}{}", ["", "curl/", "NIKTO", "zap/"][i % 4]);
+                let want = [0, 0b11, 0b10, 0b01][i % 4];
+                assert_eq!(
+                    checks.scans[0].answers(&text),
+                    want,
+                    "{text}, round {round}"
+                );
+            }
+        }
+        let at = chrono::DateTime::UNIX_EPOCH;
         for (ua, path) in [
             (Some("Mozilla/5.0 HeadlessChrome/131"), "/.ENV"),
             (Some("CURL/8.1"), "/wp-admin/x"),
@@ -292,8 +358,9 @@ rules:
             if let ensuresec_model::EventData::HttpRequest(h) = &mut e.data {
                 h.user_agent = ua.map(String::from);
             }
-            // Rules in reverse order too: a scan's answers must not depend on which check asked.
-            for order in [[0, 1, 2, 3], [3, 2, 1, 0]] {
+            // Rules in reverse order too: a scan's answers must not depend on which check asked,
+            // nor on whether they were searched or remembered.
+            for order in [[0, 1, 2, 3], [3, 2, 1, 0], [0, 1, 2, 3]] {
                 let mut memo = Memo::default();
                 checks.start(&mut memo);
                 for r in order {

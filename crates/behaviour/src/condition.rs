@@ -252,7 +252,10 @@ impl FieldRef {
 
     /// The field it reads on events of one type, if that type has it.
     pub(crate) fn for_type(&self, ty: EventType) -> Option<Field> {
-        self.per_type.iter().find(|(t, _)| *t == ty).map(|(_, f)| *f)
+        self.per_type
+            .iter()
+            .find(|(t, _)| *t == ty)
+            .map(|(_, f)| *f)
     }
 }
 

@@ -41,6 +41,8 @@ pub struct ScenarioDetector {
     memo: Memo,
     /// The rules (positions in the type's list) an event matched, reused from event to event.
     matched: Vec<u16>,
+    /// Rules that need a new state for the current entity, reused from event to event.
+    fresh: Vec<u16>,
     limits: StateLimits,
     hits: LimitHits,
     bytes: usize,
@@ -121,6 +123,7 @@ impl ScenarioDetector {
             by_type,
             memo: Memo::default(),
             matched: Vec::new(),
+            fresh: Vec::new(),
             limits,
             hits: LimitHits::default(),
             bytes: 0,
@@ -197,6 +200,7 @@ impl ScenarioDetector {
             spilled,
             by_type,
             memo,
+            fresh,
             limits,
             hits,
             bytes,
@@ -221,7 +225,7 @@ impl ScenarioDetector {
             }
         };
         // New states first, all in one reallocation of the entity's block.
-        let mut fresh: Vec<u16> = Vec::new();
+        fresh.clear();
         for &k in matched {
             let rc = &checks.rules[usize::from(k)];
             if entity.find(plans, rc.rule).is_some() {
@@ -237,13 +241,11 @@ impl ScenarioDetector {
             }
             plan.held += 1;
             *bytes += plan.layout.words * 4;
-            entity.check_ms = entity
-                .check_ms
-                .min(f.time_ms.saturating_add(plan.keep_ms));
+            entity.check_ms = entity.check_ms.min(f.time_ms.saturating_add(plan.keep_ms));
             fresh.push(rc.rule);
         }
         if !fresh.is_empty() {
-            entity.push(plans, &fresh, f.time_ms);
+            entity.push(plans, fresh, f.time_ms);
         }
         for &k in matched {
             let rc = &checks.rules[usize::from(k)];
@@ -423,7 +425,13 @@ impl RuleFeed<'_> {
         }
         if pass {
             let since = Header::alerted(self.state);
-            out.push(rule_alert(rule, lane(self.state, 0), since, &values[..n], f));
+            out.push(rule_alert(
+                rule,
+                lane(self.state, 0),
+                since,
+                &values[..n],
+                f,
+            ));
         }
         grew
     }

@@ -430,7 +430,11 @@ mod tests {
         Header::advance_to(w, t + 10);
         assert_eq!(Header::quiet_ms(w), 995, "an older event changes nothing");
         Header::advance_to(w, t + 1000 + (1i64 << 40));
-        assert_eq!(Header::quiet_ms(w), u32::MAX, "a gap past 32 bits saturates");
+        assert_eq!(
+            Header::quiet_ms(w),
+            u32::MAX,
+            "a gap past 32 bits saturates"
+        );
         assert_eq!(Header::last_ms(w), t + 1000 + (1i64 << 40));
     }
 
