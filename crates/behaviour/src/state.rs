@@ -276,13 +276,15 @@ impl Entity {
         now: i64,
     ) -> (usize, u64) {
         let (mut freed, mut removed) = (0usize, 0u64);
-        let mut kept: Vec<u32> = Vec::new();
         let mut check = i64::MAX;
+        // Expired states are found in place; the block is rebuilt only when some, not all, go.
+        let mut kept: Option<Vec<u32>> = None;
         let mut at = 0;
         while at < self.words.len() {
             let plan = &mut plans[usize::from(Header::rule(&self.words[at..]))];
-            let state = &self.words[at..at + plan.layout.words];
-            at += plan.layout.words;
+            let (start, end) = (at, at + plan.layout.words);
+            let state = &self.words[start..end];
+            at = end;
             if plan.expired(state, now) {
                 plan.held -= 1;
                 freed += plan.layout.words * 4;
@@ -291,13 +293,18 @@ impl Entity {
                         freed += spilled.free(i);
                     }
                 }
+                if removed == 0 {
+                    kept = Some(self.words[..start].to_vec());
+                }
                 removed += 1;
             } else {
-                kept.extend_from_slice(state);
+                if let Some(kept) = &mut kept {
+                    kept.extend_from_slice(state);
+                }
                 check = check.min(plan.expiry(state));
             }
         }
-        if removed > 0 {
+        if let Some(kept) = kept {
             self.words = kept.into_boxed_slice();
         }
         // A bucket still draining keeps its state: look again at the next sweep.
@@ -470,5 +477,32 @@ mod tests {
         assert_eq!((e.find(&plans, 0), e.find(&plans, 1)), (Some(0), None));
         assert_eq!(e.check_ms, plans[0].expiry(&e.words));
         assert_eq!((plans[0].held, plans[1].held), (1, 0));
+    }
+
+    #[test]
+    fn a_sweep_removing_a_middle_state_keeps_the_others_intact() {
+        let mut plans = vec![
+            plan("{ measure: count, at_least: 2 }"),
+            plan("{ measure: bucket, capacity: 3, leak_per_second: 1 }"),
+            plan("{ measure: distinct, field: account, at_least: 2 }"),
+        ];
+        let mut e = Entity::default();
+        e.push(&plans, &[0], 50_000);
+        e.push(&plans, &[1], 0);
+        e.push(&plans, &[2], 50_000);
+        for p in &mut plans {
+            p.held = 1;
+        }
+        // Mark the survivors' words so that a shifted copy would show.
+        let (a, c) = (0, plans[0].layout.words + plans[1].layout.words);
+        e.words[a + TOTAL] = 11;
+        e.words[c + TOTAL] = 33;
+        let mut spilled = Spilled::default();
+        let (_, removed) = e.sweep(&mut plans, &mut spilled, 70_000);
+        assert_eq!(removed, 1, "only the bucket, drained, goes");
+        assert_eq!(e.words.len(), plans[0].layout.words + plans[2].layout.words);
+        assert_eq!(e.find(&plans, 1), None);
+        let c = e.find(&plans, 2).unwrap_or(usize::MAX);
+        assert_eq!((e.words[TOTAL], e.words[c + TOTAL]), (11, 33));
     }
 }
