@@ -1,6 +1,12 @@
 //! Events per second through the behaviour detectors, and memory per tracked entity.
 //!
 //! `cargo bench -p ensuresec-behaviour --bench behaviour`; the memory figures are printed first.
+//!
+//! `BEHAVIOUR_BENCH=profile` runs one pass of the all-scenarios workload and nothing else (for an
+//! instruction-count profiler: `valgrind --tool=callgrind --toggle-collect='*behaviour::run*'`;
+//! `profile-unique` makes every user agent unique first);
+//! `BEHAVIOUR_BENCH=memory` runs only the memory figures; `BEHAVIOUR_BENCH=alerts` prints every
+//! alert of one pass (time, rule, entity, evidence), to compare two versions' output exactly.
 
 use std::hint::black_box;
 
@@ -11,7 +17,7 @@ use ensuresec_behaviour::baseline::{BaselineConfig, BaselineDetector};
 use ensuresec_behaviour::eval::{campaigns, merge_by_time};
 use ensuresec_behaviour::{RuleSet, ScenarioDetector};
 use ensuresec_model::event::{AuthAction, AuthEvent, AuthOutcome, HttpRequest};
-use ensuresec_model::{Detector, EntityKind, Event, EventData};
+use ensuresec_model::{Alert, Detector, EntityKind, Event, EventData};
 use ensuresec_simulator::{DEFAULT_PROFILE, Profile, Scenario, SimConfig, Simulator};
 
 fn workload() -> Vec<Event> {
@@ -49,7 +55,12 @@ fn scenario_detectors(rules: &RuleSet) -> Vec<Box<dyn Detector>> {
         .collect()
 }
 
+#[inline(never)]
 fn run(detectors: &mut [Box<dyn Detector>], events: &[Event]) -> usize {
+    alerts(detectors, events).len()
+}
+
+fn alerts(detectors: &mut [Box<dyn Detector>], events: &[Event]) -> Vec<Alert> {
     let mut out = Vec::new();
     for e in events {
         let ty = e.event_type();
@@ -59,7 +70,7 @@ fn run(detectors: &mut [Box<dyn Detector>], events: &[Event]) -> usize {
             }
         }
     }
-    out.len()
+    out
 }
 
 /// CPU time this thread has used, in seconds (user + system, from `/proc`): on a shared machine
@@ -74,8 +85,22 @@ fn cpu_seconds() -> Option<f64> {
     Some((user + system) / 100.0)
 }
 
+/// The workload with every request's user agent made unique (a counter appended): the worst
+/// case for the detectors' memory of recent user agents, every one searched.
+fn unique_user_agents(events: &[Event]) -> Vec<Event> {
+    let mut out = events.to_vec();
+    for (i, e) in out.iter_mut().enumerate() {
+        if let EventData::HttpRequest(h) = &mut e.data
+            && let Some(ua) = &mut h.user_agent
+        {
+            ua.push_str(&format!(" #{i}"));
+        }
+    }
+    out
+}
+
 /// Events per CPU-second through every scenario detector, over `rounds` passes of the workload.
-fn cpu_throughput(rules: &RuleSet, events: &[Event], rounds: usize) {
+fn cpu_throughput(label: &str, rules: &RuleSet, events: &[Event], rounds: usize) {
     let (Some(start), mut alerts) = (cpu_seconds(), 0) else {
         return;
     };
@@ -85,7 +110,7 @@ fn cpu_throughput(rules: &RuleSet, events: &[Event], rounds: usize) {
     }
     if let Some(end) = cpu_seconds() {
         println!(
-            "cpu: all_scenarios {:.0} events per CPU-second ({} passes, {:.2} CPU-s, {} alerts)",
+            "cpu: all_scenarios{label} {:.0} events per CPU-second ({} passes, {:.2} CPU-s, {} alerts)",
             (events.len() * rounds) as f64 / (end - start),
             rounds,
             end - start,
@@ -183,14 +208,40 @@ fn memory_per_entity(rules: &RuleSet) {
 
 fn main() {
     let rules = RuleSet::builtin().expect("shipped rules");
+    let only = std::env::var("BEHAVIOUR_BENCH").ok();
+    if let Some(mode @ ("profile" | "profile-unique")) = only.as_deref() {
+        let events = match mode {
+            "profile" => workload(),
+            _ => unique_user_agents(&workload()),
+        };
+        let mut d = scenario_detectors(&rules);
+        let alerts = run(&mut d, &events);
+        println!("profile: {} events, {alerts} alerts", events.len());
+        return;
+    }
+    if only.as_deref() == Some("alerts") {
+        for a in alerts(&mut scenario_detectors(&rules), &workload()) {
+            println!("{} {} {} {}", a.time, a.rule_id, a.entity, a.evidence);
+        }
+        return;
+    }
     memory_per_entity(&rules);
+    if only.as_deref() == Some("memory") {
+        return;
+    }
     let events = workload();
     println!(
         "workload: {} events, {} rules",
         events.len(),
         rules.rules.len()
     );
-    cpu_throughput(&rules, &events, 5);
+    cpu_throughput("", &rules, &events, 5);
+    cpu_throughput(
+        ", unique user agents",
+        &rules,
+        &unique_user_agents(&events),
+        5,
+    );
     let mut c = Criterion::default().configure_from_args().sample_size(10);
     let mut g = c.benchmark_group("behaviour");
     g.throughput(Throughput::Elements(events.len() as u64));

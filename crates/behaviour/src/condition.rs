@@ -128,6 +128,16 @@ fn contains_ci(hay: &str, needle: &str) -> bool {
         .any(|i| h[i..i + n.len()].eq_ignore_ascii_case(n))
 }
 
+/// A condition as it applies to one event type.
+pub(crate) enum ForType<'a> {
+    /// Holds for every event of the type (`exists: false` on a field the type lacks).
+    Always,
+    /// Holds for no event of the type (a field the type lacks).
+    Never,
+    /// Holds when the field's value passes the test.
+    Test(Field, &'a Op),
+}
+
 /// One `field: test` pair, resolved for each event type the rule reads.
 #[derive(Debug, Clone)]
 pub struct Condition {
@@ -142,10 +152,21 @@ impl Condition {
     /// `exists: false`).
     #[inline]
     pub fn matches(&self, event: &Event) -> bool {
-        let ty = event.event_type();
+        match self.for_type(event.event_type()) {
+            ForType::Always => true,
+            ForType::Never => false,
+            ForType::Test(field, op) => op.matches(field.read(event)),
+        }
+    }
+
+    /// What the condition is for events of one type (how detectors compile it).
+    pub(crate) fn for_type(&self, ty: EventType) -> ForType<'_> {
         match self.per_type.iter().find(|(t, ..)| *t == ty) {
-            Some((_, field, op)) => op.matches(field.read(event)),
-            None => matches!(self.per_type.first(), Some((_, _, Op::Exists(false)))),
+            Some((_, field, op)) => ForType::Test(*field, op),
+            None if matches!(self.per_type.first(), Some((_, _, Op::Exists(false)))) => {
+                ForType::Always
+            }
+            None => ForType::Never,
         }
     }
 
@@ -225,11 +246,16 @@ impl FieldRef {
     /// Reads it off an event.
     #[inline]
     pub fn read<'a>(&self, event: &'a Event) -> Option<Value<'a>> {
-        let ty = event.event_type();
+        self.for_type(event.event_type())
+            .and_then(|f| f.read(event))
+    }
+
+    /// The field it reads on events of one type, if that type has it.
+    pub(crate) fn for_type(&self, ty: EventType) -> Option<Field> {
         self.per_type
             .iter()
             .find(|(t, _)| *t == ty)
-            .and_then(|(_, f)| f.read(event))
+            .map(|(_, f)| *f)
     }
 }
 

@@ -14,9 +14,9 @@
 
 pub mod anomaly;
 pub mod baseline;
+mod checks;
 mod condition;
 pub mod eval;
-mod few;
 mod field;
 mod hash;
 mod limits;

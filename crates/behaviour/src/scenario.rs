@@ -5,13 +5,17 @@ use ensuresec_model::{
 };
 use serde_json::json;
 
+use crate::checks::{Memo, RuleChecks, TypeChecks};
 use crate::field::Value;
 use crate::hash::hash_entity;
 use crate::limits::{LimitHits, StateLimits};
-use crate::measure::distinct::Growth;
-use crate::measure::ring::{self, in_ring};
+use crate::measure::distinct::{self, Growth};
+use crate::measure::known::Known;
+use crate::measure::ring::{self, Lane, SLOTS, in_ring};
 use crate::rules::{MeasureKind, Rule, Test};
-use crate::state::{ENTITY_BYTES, Entities, Entity, EntityState, Layout, Place, RulePlan};
+use crate::state::{
+    ENTITY_BYTES, Entities, Entity, Header, Layout, Place, RulePlan, Spilled, TOTAL,
+};
 
 /// Most measures a rule has (the rule loader enforces it).
 const MAX_MEASURES: usize = 8;
@@ -23,16 +27,22 @@ const LIMIT_ALERT_EVERY_MS: i64 = 3_600_000;
 /// Keeps per-entity measures over sliding windows and alerts when a rule's measures all pass.
 ///
 /// Every rule's state for one entity sits in one entry of one table, so an event costs one hash
-/// lookup whatever the number of rules it feeds.
+/// lookup whatever the number of rules it feeds; each event type has its own compiled list of
+/// the rules that read it and of the checks they need.
 pub struct ScenarioDetector {
     name: String,
     group_by: EntityKind,
     plans: Vec<RulePlan>,
     entities: Entities,
-    /// Rule indices per event type (indexed like `EventType::ALL`).
-    by_type: Vec<Vec<u16>>,
-    /// The rules an event matched, reused from event to event.
+    spilled: Spilled,
+    /// Compiled checks per event type (indexed like `EventType::ALL`).
+    by_type: Vec<TypeChecks>,
+    /// Evaluated checks of the current event, reused from event to event.
+    memo: Memo,
+    /// The rules (positions in the type's list) an event matched, reused from event to event.
     matched: Vec<u16>,
+    /// Rules that need a new state for the current entity, reused from event to event.
+    fresh: Vec<u16>,
     limits: StateLimits,
     hits: LimitHits,
     bytes: usize,
@@ -59,6 +69,31 @@ struct Feed<'e> {
     time_ms: i64,
 }
 
+/// Where an event's checks are: the compiled list of its type and what it evaluated so far.
+struct Checked<'a> {
+    checks: &'a TypeChecks,
+    memo: &'a mut Memo,
+}
+
+impl Checked<'_> {
+    /// Whether measure `m` of a rule counts the event.
+    #[inline]
+    fn measure(&mut self, rc: &RuleChecks, m: usize, event: &Event) -> bool {
+        rc.measures[m]
+            .as_deref()
+            .is_some_and(|ids| self.checks.all(ids, event, self.memo))
+    }
+
+    /// Whether the event should create a rule's state for a new entity: only if it feeds a
+    /// measure, or the rule has a ratio (whose denominator it is). An event that feeds no
+    /// measure of a rule without ratios cannot make it pass.
+    fn needs_state(&mut self, plan: &RulePlan, rc: &RuleChecks, event: &Event) -> bool {
+        plan.rule.measures.iter().enumerate().any(|(m, measure)| {
+            matches!(measure.kind, MeasureKind::Ratio { .. }) || self.measure(rc, m, event)
+        })
+    }
+}
+
 impl ScenarioDetector {
     /// A detector for the rules among `rules` that group by `group_by`, with default limits.
     pub fn new(group_by: EntityKind, rules: &[Rule]) -> Self {
@@ -75,19 +110,20 @@ impl ScenarioDetector {
             .cloned()
             .map(RulePlan::new)
             .collect();
-        let mut by_type = vec![Vec::new(); EventType::ALL.len()];
-        for (i, t) in plans.iter().enumerate() {
-            for ty in &t.rule.events {
-                by_type[type_index(*ty)].push(i as u16);
-            }
-        }
+        let by_type = EventType::ALL
+            .iter()
+            .map(|ty| TypeChecks::compile(*ty, plans.iter().map(|p| &p.rule)))
+            .collect();
         ScenarioDetector {
             name: format!("threshold/{group_by}"),
             group_by,
             plans,
             entities: Entities::default(),
+            spilled: Spilled::default(),
             by_type,
+            memo: Memo::default(),
             matched: Vec::new(),
+            fresh: Vec::new(),
             limits,
             hits: LimitHits::default(),
             bytes: 0,
@@ -122,100 +158,113 @@ impl ScenarioDetector {
     /// Removes expired states now (the detector also does it by itself).
     pub fn sweep(&mut self) {
         let now = self.latest_ms;
-        let plans = &mut self.plans;
+        let Self {
+            plans,
+            spilled,
+            entities,
+            ..
+        } = self;
         let (mut freed, mut removed) = (0usize, 0u64);
-        self.entities.retain(|_, e| {
+        entities.retain(|_, e| {
             if now <= e.check_ms {
                 return true;
             }
-            e.states.retain(|s| {
-                let plan = &mut plans[usize::from(s.rule)];
-                if !plan.expired(s, now) {
-                    return true;
-                }
-                plan.held -= 1;
-                freed += s.bytes as usize;
-                removed += 1;
-                false
-            });
-            if e.states.is_empty() {
+            let (f, r) = e.sweep(plans, spilled, now);
+            freed += f;
+            removed += r;
+            if e.words.is_empty() {
                 freed += ENTITY_BYTES;
                 return false;
             }
-            e.states.shrink_to_fit();
-            // A bucket still draining keeps its state: look again at the next sweep.
-            e.check_ms = e
-                .states
-                .iter()
-                .map(|s| plans[usize::from(s.rule)].expiry(s))
-                .min()
-                .unwrap_or(now)
-                .max(now);
             true
         });
         self.hits.expired += removed;
         self.bytes = self.bytes.saturating_sub(freed);
     }
 
-    /// Feeds the event to the matched `rules` of the entity keyed `key`; returns the rules that
-    /// wanted a new state but found a limit reached.
-    fn feed(&mut self, key: u64, f: &Feed<'_>, rules: &[u16], out: &mut Vec<Alert>) -> Vec<u16> {
+    /// Feeds the event to the `matched` rules (positions in the type's list) of the entity keyed
+    /// `key`; returns the positions of the rules that wanted a new state but found a limit
+    /// reached.
+    fn feed(
+        &mut self,
+        key: u64,
+        f: &Feed<'_>,
+        ti: usize,
+        matched: &[u16],
+        out: &mut Vec<Alert>,
+    ) -> Vec<u16> {
         let mut refused = Vec::new();
         let Self {
             plans,
             entities,
+            spilled,
+            by_type,
+            memo,
+            fresh,
             limits,
             hits,
             bytes,
             ..
         } = self;
+        let checks = &by_type[ti];
+        let mut checked = Checked { checks, memo };
         let entity = match entities.get_mut(&key) {
             Some(entity) => entity,
             None => {
-                // An event that feeds no measure of a rule without ratios cannot make it pass:
-                // it creates no state (most page views never create a 404-scan state).
-                if !rules
-                    .iter()
-                    .any(|r| plans[usize::from(*r)].needs_state(f.event))
-                {
+                if !matched.iter().any(|k| {
+                    let rc = &checks.rules[usize::from(*k)];
+                    checked.needs_state(&plans[usize::from(rc.rule)], rc, f.event)
+                }) {
                     return refused;
                 }
                 *bytes += ENTITY_BYTES;
                 entities.entry(key).or_insert(Entity {
                     check_ms: i64::MAX,
-                    states: Vec::new(),
+                    words: Box::default(),
                 })
             }
         };
-        for &ri in rules {
-            let i = match entity.states.iter().position(|s| s.rule == ri) {
-                Some(i) => i,
-                None => {
-                    let plan = &mut plans[usize::from(ri)];
-                    if !plan.needs_state(f.event) {
-                        continue;
-                    }
-                    if plan.held >= limits.max_entities || *bytes >= limits.max_state_bytes {
-                        refused.push(ri);
-                        continue;
-                    }
-                    let slot = f.time_ms.div_euclid(plan.slot_ms);
-                    let state = EntityState::new(ri, &plan.layout, slot, f.time_ms);
-                    *bytes += state.bytes as usize;
-                    entity.check_ms = entity.check_ms.min(plan.expiry(&state));
-                    plan.held += 1;
-                    entity.states.reserve_exact(1);
-                    entity.states.push(state);
-                    entity.states.len() - 1
-                }
-            };
-            let may_grow = *bytes < limits.max_state_bytes;
-            let state = &mut entity.states[i];
-            let grew = feed_rule(&plans[usize::from(ri)], state, f, may_grow, hits, out);
-            state.bytes = state.bytes.saturating_add(grew as u32);
-            *bytes += grew;
+        // New states first, all in one reallocation of the entity's block.
+        fresh.clear();
+        for &k in matched {
+            let rc = &checks.rules[usize::from(k)];
+            if entity.find(plans, rc.rule).is_some() {
+                continue;
+            }
+            let plan = &mut plans[usize::from(rc.rule)];
+            if !checked.needs_state(plan, rc, f.event) {
+                continue;
+            }
+            if plan.held >= limits.max_entities || *bytes >= limits.max_state_bytes {
+                refused.push(k);
+                continue;
+            }
+            plan.held += 1;
+            *bytes += plan.layout.words * 4;
+            entity.check_ms = entity.check_ms.min(f.time_ms.saturating_add(plan.keep_ms));
+            fresh.push(rc.rule);
         }
-        if entity.states.is_empty() {
+        if !fresh.is_empty() {
+            entity.push(plans, fresh, f.time_ms);
+        }
+        for &k in matched {
+            let rc = &checks.rules[usize::from(k)];
+            let Some(at) = entity.find(plans, rc.rule) else {
+                continue;
+            };
+            let plan = &plans[usize::from(rc.rule)];
+            let state = &mut entity.words[at..at + plan.layout.words];
+            let may_grow = *bytes < limits.max_state_bytes;
+            let mut rule = RuleFeed {
+                plan,
+                rc,
+                state,
+                spilled: &mut *spilled,
+                hits: &mut *hits,
+            };
+            *bytes += rule.feed(&mut checked, f, may_grow, out);
+        }
+        if entity.words.is_empty() {
             entities.remove(&key);
             *bytes -= ENTITY_BYTES;
         }
@@ -256,119 +305,199 @@ impl ScenarioDetector {
     }
 }
 
-/// Feeds one event to one rule's state of an entity, raising the rule's alert if every measure
-/// passes; returns the bytes the state grew by.
-fn feed_rule(
-    plan: &RulePlan,
-    state: &mut EntityState,
-    f: &Feed<'_>,
-    may_grow: bool,
-    hits: &mut LimitHits,
-    out: &mut Vec<Alert>,
-) -> usize {
-    let RulePlan {
-        rule,
-        layout,
-        window_ms,
-        slot_ms,
-        ..
-    } = plan;
-    let (event, time_ms) = (f.event, f.time_ms);
-    let slot = time_ms.div_euclid(*slot_ms);
-    if slot > state.newest_slot {
-        ring::advance(
-            std::slice::from_mut(&mut state.total),
-            state.newest_slot,
-            slot,
-        );
-        ring::advance(&mut state.lanes, state.newest_slot, slot);
-        state.newest_slot = slot;
-    } else if !in_ring(state.newest_slot, slot) {
-        hits.too_late += 1;
-        return 0;
-    }
-    state.last_ms = state.last_ms.max(time_ms);
-    state.since_alert = state.since_alert.saturating_add(1);
-    ring::add(&mut state.total, slot, 1);
-    let mut grew = 0usize;
-    for (m, measure) in rule.measures.iter().enumerate() {
-        if !measure.conditions.iter().all(|c| c.matches(event)) {
-            continue;
+/// One rule's state of an entity, about to be fed one event.
+struct RuleFeed<'a> {
+    plan: &'a RulePlan,
+    rc: &'a RuleChecks,
+    state: &'a mut [u32],
+    spilled: &'a mut Spilled,
+    hits: &'a mut LimitHits,
+}
+
+/// The counter rings of a state (its own first), as lanes.
+#[inline]
+fn rings(state: &mut [u32], lanes: usize) -> &mut [Lane] {
+    state[TOTAL..TOTAL + (1 + lanes) * SLOTS].as_chunks_mut().0
+}
+
+/// Ring `i` of a state.
+#[inline]
+fn lane(state: &[u32], i: usize) -> &Lane {
+    state[Layout::ring(i)..]
+        .first_chunk::<SLOTS>()
+        .unwrap_or(&[0; SLOTS])
+}
+
+impl RuleFeed<'_> {
+    /// Feeds the event, raising the rule's alert if every measure passes; returns the bytes the
+    /// state grew by.
+    fn feed(
+        &mut self,
+        checked: &mut Checked<'_>,
+        f: &Feed<'_>,
+        may_grow: bool,
+        out: &mut Vec<Alert>,
+    ) -> usize {
+        let plan: &RulePlan = self.plan;
+        let rc: &RuleChecks = self.rc;
+        let RulePlan {
+            rule,
+            layout,
+            window_ms,
+            slot_ms,
+            ..
+        } = plan;
+        let (event, time_ms) = (f.event, f.time_ms);
+        let slot = time_ms.div_euclid(*slot_ms);
+        // The newest slot is the newest event's: an older event never moves it.
+        let newest = Header::last_ms(self.state).div_euclid(*slot_ms);
+        if slot > newest {
+            ring::advance(rings(self.state, layout.lanes), newest, slot);
+        } else if !in_ring(newest, slot) {
+            self.hits.too_late += 1;
+            return 0;
         }
-        match (&measure.kind, layout.places[m]) {
-            (_, Place::Lane(i)) => ring::add(&mut state.lanes[i], slot, 1),
-            (MeasureKind::NewValue { field, .. }, Place::NewValue { lane, known }) => {
-                if let Some(v) = field.read(event)
-                    && state.known[known].insert(v.hash64())
-                {
-                    ring::add(&mut state.lanes[lane], slot, 1);
-                }
-            }
-            (MeasureKind::Distinct { field, exact_limit }, Place::Distinct(i)) => {
-                if let Some(v) = field.read(event) {
-                    let growth = state.distinct[i].observe(
-                        v.hash64(),
-                        slot,
-                        state.newest_slot,
-                        *exact_limit,
-                        may_grow,
-                    );
-                    match growth {
-                        Growth::Value => grew += 8,
-                        Growth::Sketch => grew += crate::measure::hll::SlidingHll::BYTES,
-                        Growth::Refused => hits.refused_sketches += 1,
-                        Growth::None => {}
-                    }
-                }
-            }
-            (
-                MeasureKind::Bucket {
-                    leak_per_second,
-                    weight,
-                    ..
-                },
-                Place::Bucket(i),
-            ) => {
-                let w = match weight {
-                    Some(f) => match f.read(event) {
-                        Some(Value::Num(n)) if n.is_finite() => n,
-                        _ => continue,
-                    },
-                    None => 1.0,
-                };
-                state.buckets[i].pour(time_ms, w, *leak_per_second);
-            }
-            _ => {}
-        }
-    }
-    let quiet = state.last_alert_ms == i64::MIN
-        || state.last_ms.saturating_sub(state.last_alert_ms) >= *window_ms;
-    if !quiet {
-        return grew;
-    }
-    // Cheap measures first: distinct counts scan their values.
-    let mut values = [f64::NAN; MAX_MEASURES];
-    let n = rule.measures.len().min(MAX_MEASURES);
-    let mut pass = true;
-    for distinct_pass in [false, true] {
-        for (m, value) in values.iter_mut().enumerate().take(n) {
-            if matches!(layout.places[m], Place::Distinct(_)) != distinct_pass || !pass {
+        let newest = newest.max(slot);
+        Header::advance_to(self.state, time_ms);
+        Header::count_event(self.state);
+        ring::add(&mut rings(self.state, 0)[0], slot, 1);
+        let mut grew = 0usize;
+        for (m, measure) in rule.measures.iter().enumerate() {
+            if !checked.measure(rc, m, event) {
                 continue;
             }
-            *value = measure_value(rule, layout, state, m);
-            pass = rule.measures[m].test.passes(*value);
+            match (&measure.kind, layout.places[m]) {
+                (_, Place::Lane(i)) => ring::add(&mut rings(self.state, layout.lanes)[i], slot, 1),
+                (MeasureKind::NewValue { .. }, Place::NewValue { lane, known }) => {
+                    if let Some(v) = rc.fields[m].and_then(|field| field.read(event)) {
+                        let at = layout.known[known];
+                        let mut set = Known::load(&self.state[at..]);
+                        if set.insert(v.hash64()) {
+                            set.store(&mut self.state[at..]);
+                            ring::add(&mut rings(self.state, layout.lanes)[lane], slot, 1);
+                        }
+                    }
+                }
+                (MeasureKind::Distinct { exact_limit, .. }, Place::Distinct(i)) => {
+                    if let Some(v) = rc.fields[m].and_then(|field| field.read(event)) {
+                        let at = layout.distinct[i];
+                        grew += self.observe(at, v.hash64(), slot, newest, *exact_limit, may_grow);
+                    }
+                }
+                (
+                    MeasureKind::Bucket {
+                        leak_per_second,
+                        weight,
+                        ..
+                    },
+                    Place::Bucket(i),
+                ) => {
+                    let w = match weight {
+                        Some(_) => match rc.fields[m].and_then(|field| field.read(event)) {
+                            Some(Value::Num(n)) if n.is_finite() => n,
+                            _ => continue,
+                        },
+                        None => 1.0,
+                    };
+                    let at = layout.buckets[i];
+                    let mut bucket = crate::measure::bucket::Bucket::load(&self.state[at..]);
+                    bucket.pour(time_ms, w, *leak_per_second);
+                    bucket.store(&mut self.state[at..]);
+                }
+                _ => {}
+            }
+        }
+        if i64::from(Header::quiet_ms(self.state)) < *window_ms {
+            return grew;
+        }
+        // Cheap measures first: distinct counts scan their values.
+        let mut values = [f64::NAN; MAX_MEASURES];
+        let n = rule.measures.len().min(MAX_MEASURES);
+        let mut pass = true;
+        for distinct_pass in [false, true] {
+            for (m, value) in values.iter_mut().enumerate().take(n) {
+                if matches!(layout.places[m], Place::Distinct(_)) != distinct_pass || !pass {
+                    continue;
+                }
+                *value = self.measure_value(m, newest);
+                pass = rule.measures[m].test.passes(*value);
+            }
+        }
+        if pass {
+            let since = Header::alerted(self.state);
+            out.push(rule_alert(
+                rule,
+                lane(self.state, 0),
+                since,
+                &values[..n],
+                f,
+            ));
+        }
+        grew
+    }
+
+    /// Records a value in the distinct count at word `at`; returns the bytes it grew by.
+    fn observe(
+        &mut self,
+        at: usize,
+        hash: u64,
+        slot: i64,
+        newest: i64,
+        exact_limit: u32,
+        may_grow: bool,
+    ) -> usize {
+        let w = &mut self.state[at..at + distinct::WORDS];
+        let (i, before) = match distinct::spilled(w) {
+            Some(i) => (i, Spilled::bytes_of(self.spilled.get(i))),
+            None => match distinct::observe_inline(w, hash, slot, newest, exact_limit) {
+                None => return 0,
+                Some(list) => {
+                    w[0] = self.spilled.add(list);
+                    (distinct::spilled(w).unwrap_or_default(), 0)
+                }
+            },
+        };
+        let d = self.spilled.get_mut(i);
+        if d.observe(hash, slot, newest, exact_limit, may_grow) == Growth::Refused {
+            self.hits.refused_sketches += 1;
+        }
+        Spilled::bytes_of(d).saturating_sub(before)
+    }
+
+    /// A measure's current value for the test (for buckets, the level).
+    fn measure_value(&self, m: usize, newest: i64) -> f64 {
+        let (rule, layout, state) = (&self.plan.rule, &self.plan.layout, &*self.state);
+        match (&rule.measures[m].kind, layout.places[m]) {
+            (MeasureKind::Count, Place::Total) => ring::total(lane(state, 0)) as f64,
+            (MeasureKind::Count, Place::Lane(i))
+            | (MeasureKind::NewValue { .. }, Place::NewValue { lane: i, .. }) => {
+                ring::total(lane(state, i)) as f64
+            }
+            (MeasureKind::Ratio { min_events }, Place::Lane(i)) => {
+                let total = ring::total(lane(state, 0));
+                if total < u64::from(*min_events) {
+                    f64::NAN
+                } else {
+                    ring::total(lane(state, i)) as f64 / total as f64
+                }
+            }
+            (MeasureKind::Distinct { .. }, Place::Distinct(i)) => {
+                let w = &state[layout.distinct[i]..];
+                match distinct::spilled(w) {
+                    Some(s) => self.spilled.get(s).count(newest),
+                    None => distinct::count_inline(w, newest),
+                }
+            }
+            (MeasureKind::Bucket { .. }, Place::Bucket(i)) => {
+                crate::measure::bucket::Bucket::load(&state[layout.buckets[i]..]).level
+            }
+            _ => f64::NAN,
         }
     }
-    if pass {
-        state.last_alert_ms = state.last_ms;
-        out.push(rule_alert(rule, state, &values[..n], f));
-    }
-    grew
 }
 
 /// The alert of a rule whose measures all passed, with their values as evidence.
-fn rule_alert(rule: &Rule, state: &mut EntityState, values: &[f64], f: &Feed<'_>) -> Alert {
-    let since = std::mem::take(&mut state.since_alert);
+fn rule_alert(rule: &Rule, total: &Lane, since: u32, values: &[f64], f: &Feed<'_>) -> Alert {
     let measures: Vec<serde_json::Value> = rule
         .measures
         .iter()
@@ -379,7 +508,7 @@ fn rule_alert(rule: &Rule, state: &mut EntityState, values: &[f64], f: &Feed<'_>
         "count": values.first().copied().unwrap_or(f64::NAN),
         "measures": measures,
         "window_seconds": rule.window_seconds,
-        "events_in_window": ring::total(&state.total),
+        "events_in_window": ring::total(total),
         "events_since_last_alert": since,
     });
     if let Some(MeasureKind::Distinct { field, .. }) = rule
@@ -408,31 +537,6 @@ fn rule_alert(rule: &Rule, state: &mut EntityState, values: &[f64], f: &Feed<'_>
     }
 }
 
-/// A measure's current value for the test (for buckets, the level).
-fn measure_value(rule: &Rule, layout: &Layout, state: &EntityState, m: usize) -> f64 {
-    let place = layout.places[m];
-    match (&rule.measures[m].kind, place) {
-        (MeasureKind::Count, Place::Total) => ring::total(&state.total) as f64,
-        (MeasureKind::Count, Place::Lane(i)) => ring::total(&state.lanes[i]) as f64,
-        (MeasureKind::Ratio { min_events }, Place::Lane(i)) => {
-            let total = ring::total(&state.total);
-            if total < u64::from(*min_events) {
-                f64::NAN
-            } else {
-                ring::total(&state.lanes[i]) as f64 / total as f64
-            }
-        }
-        (MeasureKind::Distinct { .. }, Place::Distinct(i)) => {
-            state.distinct[i].count(state.newest_slot)
-        }
-        (MeasureKind::Bucket { .. }, Place::Bucket(i)) => state.buckets[i].level,
-        (MeasureKind::NewValue { .. }, Place::NewValue { lane, .. }) => {
-            ring::total(&state.lanes[lane]) as f64
-        }
-        _ => f64::NAN,
-    }
-}
-
 fn test_text(t: Test) -> String {
     match t {
         Test::AtLeast(x) => format!(">= {x}"),
@@ -451,12 +555,13 @@ impl Detector for ScenarioDetector {
     }
 
     fn accepts(&self, event_type: EventType) -> bool {
-        !self.by_type[type_index(event_type)].is_empty()
+        !self.by_type[type_index(event_type)].rules.is_empty()
     }
 
     fn on_event(&mut self, event: &Event, out: &mut Vec<Alert>) {
         let ti = type_index(event.event_type());
-        if self.by_type[ti].is_empty() {
+        let checks = &self.by_type[ti];
+        if checks.rules.is_empty() {
             return;
         }
         let Some(entity) = event.entity(self.group_by) else {
@@ -464,15 +569,15 @@ impl Detector for ScenarioDetector {
         };
         let mut matched = std::mem::take(&mut self.matched);
         matched.clear();
-        matched.extend(self.by_type[ti].iter().copied().filter(|r| {
-            self.plans[usize::from(*r)]
-                .rule
-                .conditions
-                .iter()
-                .all(|c| c.matches(event))
-        }));
+        checks.start(&mut self.memo);
+        for (k, rc) in checks.rules.iter().enumerate() {
+            if checks.all(&rc.when, event, &mut self.memo) {
+                // At most `u16::MAX` rules per detector.
+                matched.push(k as u16);
+            }
+        }
         if !matched.is_empty() {
-            self.on_matched(event, entity, &matched, out);
+            self.on_matched(event, entity, ti, &matched, out);
         }
         self.matched = matched;
     }
@@ -487,6 +592,7 @@ impl ScenarioDetector {
         &mut self,
         event: &Event,
         entity: EntityRef<'_>,
+        ti: usize,
         matched: &[u16],
         out: &mut Vec<Alert>,
     ) {
@@ -503,15 +609,16 @@ impl ScenarioDetector {
             time_ms,
         };
         let key = hash_entity(entity);
-        let mut refused = self.feed(key, &f, matched, out);
+        let mut refused = self.feed(key, &f, ti, matched, out);
         // Sweeping is linear in the table: when full, at most once a second of event time.
         if !refused.is_empty() && self.latest_ms >= self.next_full_sweep_ms {
             self.sweep();
             self.next_full_sweep_ms = self.latest_ms.saturating_add(1000);
-            refused = self.feed(key, &f, &refused, out);
+            refused = self.feed(key, &f, ti, &refused, out);
         }
-        for ri in refused {
+        for k in refused {
             self.hits.refused_entities += 1;
+            let ri = self.by_type[ti].rules[usize::from(k)].rule;
             let id = self.plans[usize::from(ri)].rule.id.clone();
             self.limit_alert(&f, &id, out);
         }

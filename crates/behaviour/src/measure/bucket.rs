@@ -23,3 +23,22 @@ impl Bucket {
         self.level
     }
 }
+
+impl Bucket {
+    /// Words it takes in an entity's state.
+    pub(crate) const WORDS: usize = 4;
+
+    /// Reads it back from [`Bucket::store`]'s words.
+    pub(crate) fn load(w: &[u32]) -> Bucket {
+        Bucket {
+            level: f64::from_bits(crate::state::get_u64(w, 0)),
+            last_ms: crate::state::get_u64(w, 2) as i64,
+        }
+    }
+
+    /// Writes it into `WORDS` words.
+    pub(crate) fn store(&self, w: &mut [u32]) {
+        crate::state::set_u64(w, 0, self.level.to_bits());
+        crate::state::set_u64(w, 2, self.last_ms as u64);
+    }
+}

@@ -31,6 +31,25 @@ impl Known {
     }
 }
 
+impl Known {
+    /// Words it takes in an entity's state.
+    pub(crate) const WORDS: usize = KNOWN + 1;
+
+    /// Reads it back from [`Known::store`]'s words.
+    pub(crate) fn load(w: &[u32]) -> Known {
+        let mut hashes = [0; KNOWN];
+        hashes.copy_from_slice(&w[..KNOWN]);
+        let [len, next, ..] = w[KNOWN].to_le_bytes();
+        Known { hashes, len, next }
+    }
+
+    /// Writes it into `WORDS` words.
+    pub(crate) fn store(&self, w: &mut [u32]) {
+        w[..KNOWN].copy_from_slice(&self.hashes);
+        w[KNOWN] = u32::from_le_bytes([self.len, self.next, 0, 0]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,5 +66,20 @@ mod tests {
         assert!(k.insert(100), "a ninth is new");
         assert!(k.insert(1), "and pushed out the first");
         assert!(!k.insert(100));
+    }
+
+    #[test]
+    fn stored_words_read_back_the_same_set() {
+        let mut k = Known::default();
+        for v in 1..=11u64 {
+            k.insert(v << 40 | v);
+        }
+        let mut w = [0u32; Known::WORDS];
+        k.store(&mut w);
+        let mut back = Known::load(&w);
+        for v in 4..=11u64 {
+            assert!(!back.insert(v << 40 | v), "{v} is remembered");
+        }
+        assert!(back.insert(1), "the oldest were forgotten, and stay so");
     }
 }
