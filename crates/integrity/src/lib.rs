@@ -12,6 +12,7 @@
 //! * [`restore::apply`] quarantines planted files and rewrites tampered or deleted ones from the
 //!   store, byte for byte, recording what it did.
 
+pub mod config;
 pub mod diff;
 pub mod error;
 pub mod header;

@@ -1,5 +1,7 @@
 //! Baseline, status, accept and restore against real files in a temporary web root.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
