@@ -95,6 +95,11 @@ enum Command {
         #[command(subcommand)]
         command: cmd::delivery::Command,
     },
+    /// File integrity of the shop's code: signed baselines, status, accepted deploys, restore.
+    Integrity {
+        #[command(subcommand)]
+        command: cmd::integrity::Command,
+    },
     /// Run an independent witness that cosigns an audit log's checkpoints (C2SP tlog-witness).
     Witness(cmd::witness::Args),
 }
@@ -125,6 +130,8 @@ fn main() -> std::process::ExitCode {
             Command::Ledger { command } => cmd::ledger::run(command),
             Command::Fraud { command } => cmd::fraud::run(command),
             Command::Delivery { command } => cmd::delivery::run(command),
+    },
+            Command::Integrity { command } => cmd::integrity::run(command),
             Command::Witness(args) => cmd::witness::run(args).await,
             Command::Gateway(args) => cmd::gateway::run(args).await,
             Command::Users { command } => cmd::users::run(command),

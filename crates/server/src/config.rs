@@ -74,6 +74,8 @@ pub struct Config {
     pub assets: AssetsConfig,
     /// Response and mitigation: playbooks, webhooks, e-mail, firewall.
     pub respond: ensuresec_respond::RespondConfig,
+    /// Web integrity: the monitored root, its state and how `serve` watches it.
+    pub integrity: ensuresec_integrity::config::IntegrityConfig,
     /// `[gateway]`: read and validated by the gateway (crates/gateway) — started in-process by
     /// `serve` when the section has no `[gateway.serve]` link, else by a separate
     /// `ensuresec gateway`; not recorded here, since it may hold the gateway's token.
@@ -557,6 +559,9 @@ impl Config {
             ));
         }
         if let Err((key, message)) = self.ledger.validate() {
+            return Err(ConfigError::Invalid { key, message });
+        }
+        if let Err((key, message)) = self.integrity.validate() {
             return Err(ConfigError::Invalid { key, message });
         }
         if !(1..=4).contains(&self.detection.web.paranoia_level) {

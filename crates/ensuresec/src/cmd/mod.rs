@@ -9,6 +9,7 @@ pub mod fraud;
 pub mod gateway;
 pub mod incidents;
 pub mod ingest;
+pub mod integrity;
 pub mod ledger;
 pub mod rules;
 pub mod scan;

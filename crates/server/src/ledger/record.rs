@@ -48,6 +48,11 @@ pub enum RecordKind {
     Delivery,
     /// The fail-safe switch moved.
     FailSafe,
+    /// A file-integrity baseline was taken or a deploy accepted (generation, manifest hash,
+    /// counts, reason).
+    IntegrityBaseline,
+    /// Files were restored to the integrity baseline (what was rewritten and quarantined).
+    IntegrityRestore,
 }
 
 impl RecordKind {
@@ -70,6 +75,8 @@ impl RecordKind {
             RecordKind::ResponseStep => "response_step",
             RecordKind::Delivery => "delivery",
             RecordKind::FailSafe => "failsafe",
+            RecordKind::IntegrityBaseline => "integrity_baseline",
+            RecordKind::IntegrityRestore => "integrity_restore",
         }
     }
 }
