@@ -86,7 +86,7 @@ fn every_documented_flaw_visible_in_the_spec_is_found() {
         common::pairs(&report)
     );
     assert_lines_match_keys(&report);
-    assert_eq!(report.operations, 13);
+    assert_eq!(report.operations, 14);
 }
 
 #[test]
