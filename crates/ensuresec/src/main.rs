@@ -100,6 +100,11 @@ enum Command {
         #[command(subcommand)]
         command: cmd::integrity::Command,
     },
+    /// Audit interface designs before deployment (OpenAPI against the OWASP API Top 10).
+    Audit {
+        #[command(subcommand)]
+        command: cmd::audit::Command,
+    },
     /// Run an independent witness that cosigns an audit log's checkpoints (C2SP tlog-witness).
     Witness(cmd::witness::Args),
 }
@@ -130,8 +135,8 @@ fn main() -> std::process::ExitCode {
             Command::Ledger { command } => cmd::ledger::run(command),
             Command::Fraud { command } => cmd::fraud::run(command),
             Command::Delivery { command } => cmd::delivery::run(command),
-    },
             Command::Integrity { command } => cmd::integrity::run(command),
+            Command::Audit { command } => cmd::audit::run(command),
             Command::Witness(args) => cmd::witness::run(args).await,
             Command::Gateway(args) => cmd::gateway::run(args).await,
             Command::Users { command } => cmd::users::run(command),

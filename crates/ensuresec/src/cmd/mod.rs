@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod audit;
 pub mod config;
 pub mod deadletters;
 pub mod decisions;
