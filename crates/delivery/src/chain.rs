@@ -104,8 +104,7 @@ impl AlertChain for TakeoverRedirectChain {
             .rules
             .takeover_redirect
             .takeover_rules
-            .iter()
-            .any(|r| *r == alert.rule_id);
+            .contains(&alert.rule_id);
         let is_redirect = alert.rule_id == Rule::ParcelRedirected.id();
         if !is_takeover && !is_redirect {
             return;

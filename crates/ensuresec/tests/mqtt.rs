@@ -104,6 +104,26 @@ fn wait_for_alert(server: &Server, rule: &str, parcel: &str) -> Vec<serde_json::
     }
 }
 
+/// The playbook steps of `incident`, waiting up to 30 s for at least one.
+fn wait_for_steps(server: &Server, incident: u64) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let url = server.url(&format!("/v1/incidents/{incident}/steps"));
+    loop {
+        let body: serde_json::Value = client()
+            .get(&url)
+            .bearer_auth(TOKEN)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let items = body["items"].as_array().cloned().unwrap_or_default();
+        if !items.is_empty() || Instant::now() > deadline {
+            return items;
+        }
+        std::thread::park_timeout(Duration::from_millis(100));
+    }
+}
+
 fn metric(server: &Server, name: &str) -> f64 {
     let text = client()
         .get(server.url("/metrics"))
@@ -150,6 +170,16 @@ fn a_frozen_reading_published_over_mqtt_becomes_a_cold_chain_alert() {
     let alerts = wait_for_alert(&server, "cold-chain-frozen", "P-MQTT-1");
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0]["evidence"]["temperature_c"], -1.5);
+    // The delivery playbook answers the incident: the parcel is to be held (the webhook target
+    // is not configured here, so the step is recorded as failed; the run exists).
+    let incident = alerts[0]["incident_id"].as_u64().unwrap();
+    let steps = wait_for_steps(&server, incident);
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["playbook"] == "hold-parcel" && s["step_id"] == "hold"),
+        "{steps:?}"
+    );
     assert_eq!(
         metric(&server, "ensuresec_mqtt_messages_total{outcome=\"bad\"}"),
         1.0

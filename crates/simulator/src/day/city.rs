@@ -74,7 +74,7 @@ impl Map {
         )
     }
 
-    fn from_grid(&self, u: f64, v: f64) -> Xy {
+    fn grid_point(&self, u: f64, v: f64) -> Xy {
         Xy {
             x: u * self.cos + v * self.sin,
             y: -u * self.sin + v * self.cos,
@@ -89,7 +89,7 @@ impl Map {
         let (bu, bv) = self.to_grid(b);
         let (mut u, mut v) = (snap(au), snap(av));
         let (tu, tv) = (snap(bu), snap(bv));
-        let mut path = vec![a, self.from_grid(u, v)];
+        let mut path = vec![a, self.grid_point(u, v)];
         while (u - tu).abs() > 0.5 || (v - tv).abs() > 0.5 {
             let along_u = (v - tv).abs() < 0.5 || ((u - tu).abs() > 0.5 && rng.random_bool(0.5));
             let blocks = f64::from(rng.random_range(1..=5u8)) * self.block;
@@ -98,7 +98,7 @@ impl Map {
             } else {
                 v += (tv - v).signum() * blocks.min((tv - v).abs());
             }
-            path.push(self.from_grid(u, v));
+            path.push(self.grid_point(u, v));
         }
         path.push(b);
         path.dedup_by(|p, q| p.dist(*q) < 1.0);

@@ -54,7 +54,7 @@ pub struct Scores {
 }
 
 fn matches(label: &Truth, alert: &Alert) -> bool {
-    label.detected_by.iter().any(|r| *r == alert.rule_id)
+    label.detected_by.contains(&alert.rule_id)
         && alert.entity == label.entity
         && alert.time >= label.onset
         && label
