@@ -51,12 +51,11 @@ struct Scan {
     checks: Vec<u16>,
     /// Answers for recent texts. Interior mutability: a read of the detector's compiled checks
     /// may fill it (detectors are used by one thread at a time).
-    recent: RefCell<Vec<Remembered>>,
+    recent: RefCell<Vec<Option<Remembered>>>,
 }
 
-/// A text and the lists it contains a needle of (an empty text: nothing remembered yet; the
-/// text's buffer is reused when another text takes the slot).
-type Remembered = (String, u64);
+/// A text and the lists it contains a needle of.
+type Remembered = (Box<str>, u64);
 
 /// Lists one scan answers: one bit each in the remembered answers.
 const SCAN_CHECKS: usize = 64;
@@ -73,14 +72,14 @@ impl Scan {
         }
         let slot = hash_bytes(text.as_bytes()) as usize % RECENT;
         let mut recent = self.recent.borrow_mut();
-        let (seen, answers) = &mut recent[slot];
-        if !seen.is_empty() && seen == text {
+        if let Some((seen, answers)) = &recent[slot]
+            && **seen == *text
+        {
             return *answers;
         }
-        *answers = self.search(text);
-        seen.clear();
-        seen.push_str(text);
-        *answers
+        let answers = self.search(text);
+        recent[slot] = Some((text.into(), answers));
+        answers
     }
 
     /// Searches the text lowercased (needles are stored lowercase, so this is the ASCII
@@ -238,7 +237,7 @@ impl TypeChecks {
                     automaton,
                     owner,
                     checks: checks.to_vec(),
-                    recent: RefCell::new(vec![(String::new(), 0); RECENT]),
+                    recent: RefCell::new(vec![None; RECENT]),
                 });
             }
         }
