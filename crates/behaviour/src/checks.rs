@@ -12,7 +12,7 @@
 
 use std::cell::RefCell;
 
-use aho_corasick::{AhoCorasick, Anchored, Input, StartKind};
+use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
 use ensuresec_model::{Event, EventType};
 
 use crate::condition::{Condition, ForType, Op};
@@ -40,6 +40,10 @@ struct Check {
 /// Every `contains` list on one field (up to 64 of them), as one automaton over all their
 /// needles: one pass over the text answers them all.
 struct Scan {
+    /// Whether the text holds any needle: leftmost-first semantics, which let the library use
+    /// its vectorised literal search, where the overlapping search must walk every byte.
+    any: AhoCorasick,
+    /// Which needles it holds (overlapping, so that a needle inside another is found too).
     automaton: AhoCorasick,
     /// The position in `checks` of the list each needle belongs to, by pattern index.
     owner: Vec<u8>,
@@ -78,19 +82,43 @@ impl Scan {
         answers
     }
 
+    /// Searches the text lowercased (needles are stored lowercase, so this is the ASCII
+    /// case-insensitive match): plain literals let the library use its vectorised search, and a
+    /// text with no needle at all, the usual case, costs that one fast pass.
     fn search(&self, text: &str) -> u64 {
+        let mut stack = [0u8; RECENT_MAX_LEN];
+        let mut heap = Vec::new();
+        let lower: &mut [u8] = match stack.get_mut(..text.len()) {
+            Some(buf) => buf,
+            None => {
+                heap.resize(text.len(), 0);
+                &mut heap
+            }
+        };
+        lower.copy_from_slice(text.as_bytes());
+        lower.make_ascii_lowercase();
+        if !self.any.is_match(&*lower) {
+            return 0;
+        }
         self.automaton
-            .find_overlapping_iter(text)
+            .find_overlapping_iter(&*lower)
             .fold(0, |bits, m| bits | 1 << self.owner[m.pattern().as_usize()])
     }
 }
 
-/// An automaton matching ASCII case-insensitively, like [`Op::matches`]; `None` if it cannot be
-/// built (it cannot for rule-sized needle lists), in which case [`Op::matches`] answers.
-fn automaton<S: AsRef<[u8]>>(needles: &[S], start: StartKind) -> Option<AhoCorasick> {
+/// An automaton over `needles`, matching ASCII case-insensitively (like [`Op::matches`]) or, for
+/// needles already lowercase searched in lowercased text, exactly; `None` if it cannot be built
+/// (it cannot for rule-sized needle lists), in which case [`Op::matches`] answers.
+fn automaton<S: AsRef<[u8]>>(
+    needles: &[S],
+    start: StartKind,
+    case_insensitive: bool,
+    kind: MatchKind,
+) -> Option<AhoCorasick> {
     AhoCorasick::builder()
-        .ascii_case_insensitive(true)
+        .ascii_case_insensitive(case_insensitive)
         .start_kind(start)
+        .match_kind(kind)
         .build(needles)
         .ok()
 }
@@ -184,18 +212,28 @@ impl TypeChecks {
                 let (mut needles, mut owner) = (Vec::new(), Vec::new());
                 for (bit, id) in checks.iter().enumerate() {
                     if let Op::Contains(list) = &self.checks[usize::from(*id)].op {
-                        needles.extend(list.iter().map(String::as_str));
+                        // Searched in lowercased text (rule files store them lowercase).
+                        needles.extend(list.iter().map(|n| n.to_ascii_lowercase()));
                         // `bit` < SCAN_CHECKS.
                         owner.extend(std::iter::repeat_n(bit as u8, list.len()));
                     }
                 }
-                let Some(automaton) = automaton(&needles, StartKind::Unanchored) else {
+                let (Some(any), Some(automaton)) = (
+                    automaton(
+                        &needles,
+                        StartKind::Unanchored,
+                        false,
+                        MatchKind::LeftmostFirst,
+                    ),
+                    automaton(&needles, StartKind::Unanchored, false, MatchKind::Standard),
+                ) else {
                     continue;
                 };
                 for &id in checks {
                     self.checks[usize::from(id)].how = How::Scan(self.scans.len());
                 }
                 self.scans.push(Scan {
+                    any,
                     automaton,
                     owner,
                     checks: checks.to_vec(),
@@ -221,8 +259,10 @@ impl TypeChecks {
                         Some(id) => id,
                         None => {
                             let how = match op {
-                                Op::Prefix(list) => automaton(list, StartKind::Anchored)
-                                    .map_or(How::Op, How::Prefix),
+                                Op::Prefix(list) => {
+                                    automaton(list, StartKind::Anchored, true, MatchKind::Standard)
+                                        .map_or(How::Op, How::Prefix)
+                                }
                                 _ => How::Op,
                             };
                             self.checks.push(Check {
