@@ -13,17 +13,31 @@ use serde_json::Value;
 fn sarif_schema() -> Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // Only the host's packages: they are the ones cargo has fetched to build this test.
-    let rustc = Command::new("rustc").arg("-vV").output().expect("rustc -vV runs");
+    let rustc = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .expect("rustc -vV runs");
     let host = String::from_utf8_lossy(&rustc.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("host: ").map(String::from))
         .expect("rustc names its host");
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline", "--filter-platform", &host])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--filter-platform",
+            &host,
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
     let manifest = meta["packages"]
         .as_array()
@@ -32,7 +46,9 @@ fn sarif_schema() -> Value {
         .find(|p| p["name"] == "serde-sarif")
         .and_then(|p| p["manifest_path"].as_str())
         .expect("serde-sarif is a dev-dependency");
-    let path = PathBuf::from(manifest).with_file_name("src").join("schema.json");
+    let path = PathBuf::from(manifest)
+        .with_file_name("src")
+        .join("schema.json");
     let text = std::fs::read_to_string(&path).expect("schema file");
     // The one erratum of the published schema: its `language` patterns have a stray `]` and are
     // not valid regular expressions (so the schema fails its own meta-schema). They are corrected
@@ -40,7 +56,10 @@ fn sarif_schema() -> Value {
     let broken = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
     let text = text.replace(broken, r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#);
     let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
-    assert_eq!(schema["title"], "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema");
+    assert_eq!(
+        schema["title"],
+        "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
+    );
     schema
 }
 
@@ -66,7 +85,9 @@ fn sarif_of_the_bad_shop_is_valid_and_complete() {
     assert!(errors.is_empty(), "{errors:#?}");
     let results = sarif["runs"][0]["results"].as_array().expect("results");
     assert_eq!(results.len(), report.findings.len());
-    let driver_rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().expect("rules");
+    let driver_rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
     for r in results {
         let index = r["ruleIndex"].as_u64().expect("index") as usize;
         assert_eq!(driver_rules[index]["id"], r["ruleId"]);
@@ -89,7 +110,9 @@ fn a_broken_sarif_log_is_refused_by_the_validator() {
 
 #[test]
 fn sarif_of_vampi_is_valid() {
-    let Some(dir) = common::openapi_corpus() else { return };
+    let Some(dir) = common::openapi_corpus() else {
+        return;
+    };
     let rules = RuleSet::builtin();
     let spec = load(&dir.join("vampi-openapi3.yml"), Limits::default()).expect("loads");
     let errors = validate(&report::sarif(&rules, &audit(&spec, &rules), "0.1.0"));

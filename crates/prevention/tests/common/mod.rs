@@ -11,8 +11,10 @@ use ensuresec_prevention::{Limits, Report, RuleSet, audit, load};
 /// `None` (after printing why) when it is absent outside CI. Under `CI=true` an absent corpus
 /// is a failure, so CI can never pass by skipping.
 pub fn openapi_corpus() -> Option<PathBuf> {
-    let shared = std::env::var_os("ENSURESEC_SHARED_DIR")
-        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"), PathBuf::from);
+    let shared = std::env::var_os("ENSURESEC_SHARED_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+        PathBuf::from,
+    );
     let dir = shared.join("corpora/openapi");
     if dir.is_dir() {
         return Some(dir);
