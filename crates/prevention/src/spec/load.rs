@@ -11,8 +11,16 @@ use sha2::{Digest, Sha256};
 use super::text::{self, ShapeLimits};
 use super::{Limits, Loc, OpenApiVersion, Spec, SpecError, SpecFile, refs};
 
+/// Reads a file of at most the given number of bytes, or says why not.
+pub type Reader<'a> = &'a dyn Fn(&Path, u64) -> Result<Vec<u8>, String>;
+
 /// Loads the description whose root file is `path`.
 pub fn load(path: &Path, limits: Limits) -> Result<Spec, SpecError> {
+    load_with(path, limits, &read_bounded)
+}
+
+/// [`load`] with files read by `read` (the fuzz target serves them from memory).
+pub fn load_with(path: &Path, limits: Limits, read: Reader<'_>) -> Result<Spec, SpecError> {
     let mut files: Vec<SpecFile> = Vec::new();
     let mut index: HashMap<PathBuf, usize> = HashMap::new();
     let mut total: u64 = 0;
@@ -43,7 +51,7 @@ pub fn load(path: &Path, limits: Limits) -> Result<Spec, SpecError> {
                 limits.max_files
             )));
         }
-        let bytes = read_bounded(&path, limits.max_file_bytes).map_err(|m| at_referrer(m))?;
+        let bytes = read(&path, limits.max_file_bytes).map_err(&at_referrer)?;
         total += bytes.len() as u64;
         if total > limits.max_total_bytes {
             return Err(at_referrer(format!(

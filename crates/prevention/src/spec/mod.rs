@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-pub use load::load;
+pub use load::{Reader, load, load_with};
 pub use refs::is_remote;
 
 /// Bounds on what the loader accepts.

@@ -45,14 +45,16 @@ pub(super) fn check(sink: &mut Sink<'_>, ops: &[Operation<'_>]) {
                 &loc.child("scheme"),
                 format!("scheme `{name}` is HTTP Basic"),
             ),
-            "http" if field("scheme") == "bearer" && field("bearerFormat").contains("jwt") => {
-                if !states_audience(scheme) {
-                    sink.report(
-                        "auth-jwt-no-audience",
-                        &loc,
-                        format!("JWT scheme `{name}` states no audience, issuer or algorithm"),
-                    );
-                }
+            "http"
+                if field("scheme") == "bearer"
+                    && field("bearerFormat").contains("jwt")
+                    && !states_audience(scheme) =>
+            {
+                sink.report(
+                    "auth-jwt-no-audience",
+                    &loc,
+                    format!("JWT scheme `{name}` states no audience, issuer or algorithm"),
+                );
             }
             "oauth2" => {
                 for flow in ["implicit", "password"] {

@@ -1,0 +1,103 @@
+//! `ensuresec audit api`: output formats and the exit codes CI relies on (0 clean, 1 findings at
+//! or above `--fail-on`, 2 bad input).
+
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn ensuresec() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ensuresec"));
+    c.env("ENSURESEC_LOG", "warn");
+    c
+}
+
+fn spec(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../prevention/tests/specs")
+        .join(name)
+}
+
+#[test]
+fn exit_codes_follow_fail_on() {
+    let bad = spec("shop-bad.yaml");
+    let out = ensuresec()
+        .args(["audit", "api"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("bola-unscoped-object-id"), "{text}");
+    assert!(text.contains("fix:"), "{text}");
+
+    let out = ensuresec()
+        .args(["audit", "api", "--fail-on", "never"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+
+    let good = spec("shop-good.yaml");
+    let out = ensuresec()
+        .args(["audit", "api", "--fail-on", "info"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn bad_input_exits_with_2_and_names_the_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, "openapi: 3.1.0\npaths:\n  /a: {get: [\n").unwrap();
+    let out = ensuresec()
+        .args(["audit", "api"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("broken.yaml:"), "{err}");
+
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, "rules: {}\nparams: {}\n").unwrap();
+    let out = ensuresec()
+        .args(["audit", "api", "--rules"])
+        .arg(&rules)
+        .arg(spec("shop-good.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn json_and_sarif_outputs_parse() {
+    let bad = spec("shop-bad.yaml");
+    for format in ["json", "sarif"] {
+        let out = ensuresec()
+            .args(["audit", "api", "--fail-on", "never", "--format", format])
+            .arg(&bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let n = if format == "json" {
+            v["findings"].as_array().unwrap().len()
+        } else {
+            v["runs"][0]["results"].as_array().unwrap().len()
+        };
+        assert!(n >= 24, "{format}: {n}");
+    }
+}
