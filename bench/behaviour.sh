@@ -18,7 +18,7 @@ echo
 nice -n 15 cargo run --quiet --release -p ensuresec-behaviour --example evaluate -- "$hours" "$rate" "$seed"
 echo
 echo '```'
-nice -n 15 cargo bench --quiet -p ensuresec-behaviour --bench behaviour 2>&1 | grep -E '^(memory|workload|behaviour/)|thrpt' || true
+nice -n 15 cargo bench --quiet -p ensuresec-behaviour --bench behaviour 2>&1 | grep -E '^(memory|workload|cpu|behaviour/)|thrpt' || true
 nice -n 15 cargo bench --quiet -p ensuresec-netflow --bench pcap 2>&1 | grep -E '^(capture|pcap/)|thrpt' || true
 echo '```'
 echo

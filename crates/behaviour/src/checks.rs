@@ -28,6 +28,24 @@ enum How {
     Prefix(AhoCorasick),
     /// A `contains` list, answered by the type's one scan of this field ([`Scan`]).
     Scan(usize),
+    /// A `suffix` list, with the set of its needles' last bytes (either case): a text ending in
+    /// another byte (most paths: `/product/123`) fails without comparing any needle.
+    Suffix([u64; 4]),
+}
+
+/// The set of the last bytes of `needles`, in both ASCII cases; an empty needle (which every
+/// text ends with) puts every byte in.
+fn last_bytes(needles: &[String]) -> [u64; 4] {
+    let mut set = [0u64; 4];
+    for n in needles {
+        let Some(&b) = n.as_bytes().last() else {
+            return [u64::MAX; 4];
+        };
+        for b in [b.to_ascii_lowercase(), b.to_ascii_uppercase()] {
+            set[usize::from(b >> 6)] |= 1 << (b & 63);
+        }
+    }
+    set
 }
 
 /// One (field, test) pair.
@@ -263,6 +281,7 @@ impl TypeChecks {
                                     automaton(list, StartKind::Anchored, true, MatchKind::Standard)
                                         .map_or(How::Op, How::Prefix)
                                 }
+                                Op::Suffix(list) => How::Suffix(last_bytes(list)),
                                 _ => How::Op,
                             };
                             self.checks.push(Check {
@@ -322,6 +341,14 @@ impl TypeChecks {
             }
             // `prefix` fails on an absent or non-text value.
             (How::Prefix(_), _) => false,
+            (How::Suffix(last), Some(Value::Str(text))) => {
+                // An empty text ends only with an empty needle: `Op::matches` decides.
+                text.as_bytes()
+                    .last()
+                    .is_none_or(|b| last[usize::from(b >> 6)] >> (b & 63) & 1 == 1)
+                    && c.op.matches(value)
+            }
+            (How::Suffix(_), value) => c.op.matches(value),
             (How::Op, value) => c.op.matches(value),
         };
         memo.state[id] = 1 + u8::from(holds);
@@ -365,6 +392,8 @@ rules:
   - { id: b, title: t, event: http_request, where: { user_agent: { contains: [curl, nikto] } }, group_by: ip, window_seconds: 60, threshold: 2, severity: low }
   - { id: c, title: t, event: http_request, where: { path: { prefix: [/.env, /.git, /wp-admin, /] } }, group_by: ip, window_seconds: 60, threshold: 2, severity: low }
   - { id: d, title: t, event: http_request, where: { path: { prefix: [/WP-, /cart/coupon] } }, group_by: ip, window_seconds: 60, threshold: 2, severity: low }
+  - { id: e, title: t, event: http_request, where: { path: { suffix: [.CSS, .woff2, .js] } }, group_by: ip, window_seconds: 60, threshold: 2, severity: low }
+  - { id: f, title: t, event: http_request, where: { path: { suffix: [\"\"] } }, group_by: ip, window_seconds: 60, threshold: 2, severity: low }
 ");
         let checks = TypeChecks::compile(EventType::HttpRequest, rules.rules.iter());
         assert_eq!(checks.scans.len(), 1, "both user-agent lists in one pass");
@@ -389,6 +418,10 @@ rules:
             (Some("Mozilla/5.0 HeadlessChrome/131"), "/.ENV"),
             (Some("CURL/8.1"), "/wp-admin/x"),
             (Some("owasp zap/2.14 nikto"), "/cart/coupon"),
+            (Some("x"), "/static/app.Css"),
+            (Some("x"), "/f.WOFF2"),
+            (Some("x"), "/f.woff"),
+            (Some("x"), "/app.JS"),
             (Some("Mozilla/5.0 (X11) Firefox/131"), "/product/1"),
             (Some("curl"), "/.gi"),
             (Some(""), ""),
@@ -400,7 +433,7 @@ rules:
             }
             // Rules in reverse order too: a scan's answers must not depend on which check asked,
             // nor on whether they were searched or remembered.
-            for order in [[0, 1, 2, 3], [3, 2, 1, 0], [0, 1, 2, 3]] {
+            for order in [[0, 1, 2, 3, 4, 5], [5, 4, 3, 2, 1, 0], [0, 1, 2, 3, 4, 5]] {
                 let mut memo = Memo::default();
                 checks.start(&mut memo);
                 for r in order {
