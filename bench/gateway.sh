@@ -7,7 +7,8 @@
 #      thread)
 #   4. nginx with libnginx-mod-http-modsecurity and the OWASP CRS at paranoia level 1 (one worker)
 # Throughput with `wrk -t1 -c32 -d10s`, then the latency the gateway adds over the plain proxy at
-# 5,000 requests/s (p99, with `oha -q 5000`).
+# 5,000 requests/s (p99, with `oha -q 5000`; older oha print seconds, newer milliseconds: both are
+# read).
 #
 # Usage: bench/gateway.sh            (DURATION=10s, RATE=5000 by default; LATENCY=0 skips the
 #        latency part and with it the installation of oha)
@@ -147,7 +148,7 @@ awk -v g="$GATEWAY" -v m="$MODSEC" -v p="$PROXIED" 'BEGIN {
 p99() {
   oha --no-tui -z "$DURATION" -q "$RATE" -c $CONNECTIONS -H "User-Agent: Mozilla/5.0 bench" \
     -H "Accept: text/html" "http://127.0.0.1:$1/index.html" \
-    | awk '/99.00%/ {print $3 * 1000}'
+    | awk '/99.00%/ { v = $3; if ($4 == "secs" || $4 == "s") v *= 1000; else if ($4 == "us" || $4 == "µs") v /= 1000; print v }'
 }
 if [ "$LATENCY" = 1 ]; then
 PROXY_P99=$(p99 $P_PROXY)
