@@ -59,19 +59,6 @@ fn to_segment_m(p: Point, a: Point, b: Point) -> f64 {
     (dx * dx + dy * dy).sqrt()
 }
 
-/// Distance in metres from `p` to the nearest point of `route` (a polyline); infinite for an
-/// empty route.
-pub fn to_route_m(p: Point, route: &[Point]) -> f64 {
-    match route {
-        [] => f64::INFINITY,
-        [only] => distance_m(p, *only),
-        _ => route
-            .windows(2)
-            .map(|w| to_segment_m(p, w[0], w[1]))
-            .fold(f64::INFINITY, f64::min),
-    }
-}
-
 /// Where a position lies against a route's segments `from` onwards (segment `i` joins points `i`
 /// and `i + 1`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,7 +72,8 @@ pub struct RouteMatch {
 
 /// Matches `p` against `route`'s segments `from` onwards; `None` when there is no such segment.
 /// The route is projected once around `p` (one cosine per call, not per segment: this runs on
-/// every position of a parcel out for delivery).
+/// every position of a parcel out for delivery); within a city the projection is off by well
+/// under one percent of the distance, a few metres against corridors of hundreds.
 pub fn match_route(p: Point, route: &[Point], from: usize, snap_m: f64) -> Option<RouteMatch> {
     let k = f64::from(p.lat).to_radians().cos();
     let project = |q: Point| {
@@ -179,6 +167,14 @@ mod tests {
         Point { lat, lon }
     }
 
+    /// Distance to a route in the metric the simplification is defined with.
+    fn to_route(q: Point, route: &[Point]) -> f64 {
+        route
+            .windows(2)
+            .map(|w| to_segment_m(q, w[0], w[1]))
+            .fold(f64::INFINITY, f64::min)
+    }
+
     #[test]
     fn one_degree_of_latitude_is_about_111_km() {
         let d = distance_m(p(52.0, 13.0), p(53.0, 13.0));
@@ -188,12 +184,12 @@ mod tests {
     #[test]
     fn distance_to_a_route_is_to_its_nearest_segment() {
         let route = [p(52.50, 13.30), p(52.50, 13.40), p(52.55, 13.40)];
+        let to_route = |q: Point| match_route(q, &route, 0, 0.0).unwrap().distance_m;
         // On the first segment.
-        assert!(to_route_m(p(52.50, 13.35), &route) < 5.0);
+        assert!(to_route(p(52.50, 13.35)) < 5.0);
         // About 1.1 km north of the first segment, far from the second.
-        let d = to_route_m(p(52.51, 13.33), &route);
+        let d = to_route(p(52.51, 13.33));
         assert!((d - 1_112.0).abs() < 20.0, "{d}");
-        assert_eq!(to_route_m(p(0.0, 0.0), &[]), f64::INFINITY);
     }
 
     #[test]
@@ -238,7 +234,7 @@ mod tests {
             prop_assert_eq!(small[0], route[0]);
             prop_assert_eq!(small[small.len() - 1], route[route.len() - 1]);
             for q in &route {
-                prop_assert!(to_route_m(*q, &small) <= tolerance + 1.0);
+                prop_assert!(to_route(*q, &small) <= tolerance + 1.0);
             }
         }
     }

@@ -294,6 +294,19 @@ fn a_simulated_delivery_day_keeps_its_labels_in_their_own_file() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--labels is for --scenario delivery"));
+    // A day is a day: a duration would be silently ignored, so it is refused.
+    let out = ensuresec()
+        .args([
+            "simulate",
+            "--scenario",
+            "delivery",
+            "--duration-seconds",
+            "60",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("do not apply to --scenario delivery"));
 }
 
 #[test]

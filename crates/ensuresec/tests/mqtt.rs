@@ -84,10 +84,10 @@ fn reading(parcel: &str, minute: u32, celsius: f64) -> String {
     )
 }
 
-/// The alerts of `rule` about `parcel`, waiting up to 30 s for at least one.
-fn wait_for_alert(server: &Server, rule: &str, parcel: &str) -> Vec<serde_json::Value> {
+/// The `items` of the API's answer at `path`, waiting up to 30 s for at least one.
+fn wait_for_items(server: &Server, path: &str) -> Vec<serde_json::Value> {
     let deadline = Instant::now() + Duration::from_secs(30);
-    let url = server.url(&format!("/v1/alerts?rule={rule}&entity=parcel:{parcel}"));
+    let url = server.url(path);
     loop {
         let body: serde_json::Value = client()
             .get(&url)
@@ -104,24 +104,12 @@ fn wait_for_alert(server: &Server, rule: &str, parcel: &str) -> Vec<serde_json::
     }
 }
 
-/// The playbook steps of `incident`, waiting up to 30 s for at least one.
-fn wait_for_steps(server: &Server, incident: u64) -> Vec<serde_json::Value> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let url = server.url(&format!("/v1/incidents/{incident}/steps"));
-    loop {
-        let body: serde_json::Value = client()
-            .get(&url)
-            .bearer_auth(TOKEN)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        let items = body["items"].as_array().cloned().unwrap_or_default();
-        if !items.is_empty() || Instant::now() > deadline {
-            return items;
-        }
-        std::thread::park_timeout(Duration::from_millis(100));
-    }
+/// The alerts of `rule` about `parcel`, waiting up to 30 s for at least one.
+fn wait_for_alert(server: &Server, rule: &str, parcel: &str) -> Vec<serde_json::Value> {
+    wait_for_items(
+        server,
+        &format!("/v1/alerts?rule={rule}&entity=parcel:{parcel}"),
+    )
 }
 
 fn metric(server: &Server, name: &str) -> f64 {
@@ -173,7 +161,7 @@ fn a_frozen_reading_published_over_mqtt_becomes_a_cold_chain_alert() {
     // The delivery playbook answers the incident: the parcel is to be held (the webhook target
     // is not configured here, so the step is recorded as failed; the run exists).
     let incident = alerts[0]["incident_id"].as_u64().unwrap();
-    let steps = wait_for_steps(&server, incident);
+    let steps = wait_for_items(&server, &format!("/v1/incidents/{incident}/steps"));
     assert!(
         steps
             .iter()

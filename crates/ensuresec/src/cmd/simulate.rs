@@ -23,7 +23,8 @@ pub struct Args {
     /// this file; the events themselves carry no labels.
     #[arg(long)]
     labels: Option<PathBuf>,
-    /// Mean events per simulated second of normal traffic (attacks come on top).
+    /// Mean events per simulated second of normal traffic (attacks come on top); not used by
+    /// --scenario delivery, whose volume is set by its scenario file.
     #[arg(long, default_value_t = 20.0)]
     rate: f64,
     /// Random seed: the same seed, start and scenario give the same events.
@@ -108,6 +109,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// A delivery day: events in arrival order, the ground truth to `--labels`.
 async fn delivery_day(args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.duration_seconds.is_none() && args.campaigns_per_hour.is_none(),
+        "--duration-seconds and --campaigns-per-hour do not apply to --scenario delivery: it \
+         simulates the whole day that contains --start, with the attacks its scenario file sets"
+    );
     let scenario = crate::cmd::delivery::load_scenario(args.profile.as_ref())?;
     #[allow(clippy::disallowed_methods)]
     // a CLI default, not detection: the simulated day is today

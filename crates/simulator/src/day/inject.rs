@@ -114,6 +114,12 @@ pub(crate) fn before_drive(world: &mut World, s: &DayScenario, rng: &mut ChaCha8
             p.dest = world.map.away(p.dest, km * 1000.0, rng);
         }
     }
+    // Couriers of vans no attack struck who take their break in the van, away from any stop.
+    for van in world.vans.iter_mut().filter(|v| !v.attacked) {
+        if rng.random_bool(s.couriers.break_share) {
+            van.break_minutes = Some(s.couriers.break_minutes);
+        }
+    }
     // Customers who move the delivery themselves.
     let share = s.customers.address_change_share;
     for k in pool(world, rng, |_| true) {

@@ -100,6 +100,8 @@ pub(crate) struct Van {
     pub depart: i64,
     pub detour_km: Option<f64>,
     pub stop_minutes: Option<f64>,
+    /// A benign break: the courier's statutory break, taken in the van away from any stop.
+    pub break_minutes: Option<f64>,
     pub attacked: bool,
 }
 
@@ -238,6 +240,7 @@ impl World {
                 depart: hour(midnight, s.couriers.depart_hour.draw(rng)),
                 detour_km: None,
                 stop_minutes: None,
+                break_minutes: None,
                 attacked: false,
             });
         }
@@ -287,7 +290,8 @@ impl World {
                 p.hub_out = hub_out + 10 * j as i64;
                 p.ofd = depart - 60 + 3 * j as i64;
             }
-            // The leg an injected detour or stop happens on: the longest in the middle third.
+            // The leg an injected detour or stop (or a break) happens on: the longest in the
+            // middle third.
             let n = legs.len();
             let attacked_leg = (n / 3..(2 * n / 3).max(n / 3 + 1).min(n))
                 .max_by(|&a, &b| length(&legs[a]).total_cmp(&length(&legs[b])));
@@ -295,7 +299,9 @@ impl World {
                 let kmh = c.speed_kmh.draw(rng);
                 let stop = c.traffic_stop_seconds;
                 if Some(j) == attacked_leg
-                    && (van.detour_km.is_some() || van.stop_minutes.is_some())
+                    && (van.detour_km.is_some()
+                        || van.stop_minutes.is_some()
+                        || van.break_minutes.is_some())
                 {
                     let m = leg.len() / 2;
                     traj.drive(&leg[..=m], kmh, stop, rng);
@@ -325,6 +331,9 @@ impl World {
                             &van.stops[j..],
                             onset,
                         );
+                    }
+                    if let Some(minutes) = van.break_minutes {
+                        traj.wait_until(onset + (minutes * 60.0) as i64);
                     }
                     traj.drive(&leg[m..], kmh, stop, rng);
                 } else {

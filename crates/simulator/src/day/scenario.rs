@@ -99,6 +99,11 @@ pub struct Couriers {
     pub photo_share: f64,
     /// Share of failed attempts.
     pub failed_share: f64,
+    /// Share of couriers (of vans no attack strikes) who take their break in the van, parked
+    /// away from any stop: benign, and not in the plan.
+    pub break_share: f64,
+    /// Length of that break, min.
+    pub break_minutes: f64,
 }
 
 /// The parcels.
@@ -304,6 +309,7 @@ impl DayScenario {
         for (key, v) in [
             ("couriers.photo_share", c.photo_share),
             ("couriers.failed_share", c.failed_share),
+            ("couriers.break_share", c.break_share),
             ("parcels.cold_share", self.parcels.cold_share),
             ("sensors.late_upload_share", self.sensors.late_upload_share),
             ("sensors.duplicate_share", self.sensors.duplicate_share),
@@ -327,6 +333,7 @@ impl DayScenario {
         for (key, v) in [
             ("city.radius_km", self.city.radius_km),
             ("city.block_m", self.city.block_m),
+            ("couriers.break_minutes", c.break_minutes),
             ("couriers.speed_kmh", c.speed_kmh.0[0]),
             ("parcels.weight_grams", self.parcels.weight_grams.0[0]),
         ] {
