@@ -409,6 +409,9 @@ pub struct DemoConfig {
     pub scenario: String,
     /// Attack campaigns per simulated hour (frequent, so that a demo shows incidents soon).
     pub campaigns_per_hour: f64,
+    /// Also simulate the pharmacy's deliveries (couriers, trackers, claims, badges, with the
+    /// delivery day's attacks), day after day beside the shop traffic.
+    pub deliveries: bool,
 }
 
 impl Default for DemoConfig {
@@ -418,6 +421,7 @@ impl Default for DemoConfig {
             seed: 42,
             scenario: "mixed".into(),
             campaigns_per_hour: 30.0,
+            deliveries: true,
         }
     }
 }
