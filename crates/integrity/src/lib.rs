@@ -18,11 +18,13 @@ pub mod error;
 pub mod header;
 pub mod ignore;
 pub mod manifest;
+pub mod monitor;
 pub mod objects;
 pub mod ops;
 pub mod restore;
 pub mod state;
 pub mod walk;
+pub mod watch;
 
 pub use diff::{Change, ChangeKind, TextDiff};
 pub use error::IntegrityError;

@@ -122,6 +122,7 @@ pub fn accept(
         ..old.header
     };
     let new = state.commit(header, scan.files)?;
+    state.clear_hold()?;
     state.journal(&serde_json::json!({
         "time": now,
         "op": "accept",

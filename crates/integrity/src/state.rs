@@ -228,6 +228,27 @@ impl StateDir {
         })
     }
 
+    /// Where a deploy hold is written (see [`crate::monitor::Hold`]).
+    pub fn hold_path(&self) -> PathBuf {
+        self.dir.join("hold.json")
+    }
+
+    /// Starts a deploy hold: the monitor reports nothing until `hold.until` or the next accept.
+    pub fn set_hold(&self, hold: &crate::monitor::Hold) -> Result<(), IntegrityError> {
+        crate::header::check_value("reason", &hold.reason)?;
+        let bytes = serde_json::to_vec(hold).expect("a hold serialises");
+        write_atomic(&self.hold_path(), &bytes, 0o644)
+    }
+
+    /// Ends a deploy hold (nothing happens when there is none).
+    pub fn clear_hold(&self) -> Result<(), IntegrityError> {
+        match std::fs::remove_file(self.hold_path()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(self.hold_path())(e)),
+        }
+    }
+
     /// Appends one record to `journal.ndjson`, durably.
     pub fn journal(&self, record: &serde_json::Value) -> Result<(), IntegrityError> {
         let path = self.dir.join("journal.ndjson");

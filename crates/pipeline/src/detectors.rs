@@ -51,6 +51,13 @@ pub fn external() -> DetectorFactory {
     })
 }
 
+/// The factory of the file-change alerts (unplanned changes reported by the integrity monitor).
+pub fn file_change() -> DetectorFactory {
+    Arc::new(|| {
+        Box::new(crate::file_change::FileChangeDetector) as Box<dyn ensuresec_model::Detector>
+    })
+}
+
 /// The factory of the volume baselines (floods and sudden drops per endpoint, grouped by asset).
 pub fn baseline(config: BaselineConfig) -> DetectorFactory {
     Arc::new(move || Box::new(BaselineDetector::new(config)) as Box<dyn ensuresec_model::Detector>)

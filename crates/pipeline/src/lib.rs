@@ -15,6 +15,7 @@
 mod clock;
 pub mod detectors;
 pub mod external;
+pub mod file_change;
 mod ingest;
 pub mod metric;
 mod pipeline;

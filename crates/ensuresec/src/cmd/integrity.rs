@@ -55,6 +55,18 @@ pub enum Command {
         #[command(flatten)]
         at: Where,
     },
+    /// Start a deploy window: `serve` reports no change until `accept` (or the window ends);
+    /// changes made meanwhile are checked against the baseline accepted by then.
+    Hold {
+        /// Longest the window stays open, in minutes.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
+        minutes: u32,
+        /// Why (a release).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        at: Where,
+    },
     /// Compare the tree with the baseline; exits with 3 when something differs.
     Status {
         /// Print JSON instead of a table.
@@ -152,6 +164,30 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             let mut record = baseline_record(&b, &state)?;
             record["changed"] = changes.len().into();
             audit(&config, RecordKind::IntegrityBaseline, record)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Hold {
+            minutes,
+            reason,
+            at,
+        } => {
+            let (config, state) = open(&at)?;
+            state.load()?;
+            let hold = ensuresec_integrity::monitor::Hold {
+                until: now() + chrono::Duration::minutes(i64::from(minutes)),
+                reason,
+            };
+            state.set_hold(&hold)?;
+            println!(
+                "changes are held until {} or the next `ensuresec integrity accept`",
+                hold.until
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            );
+            audit(
+                &config,
+                RecordKind::IntegrityBaseline,
+                serde_json::json!({ "hold_until": hold.until, "reason": hold.reason }),
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { json, at } => {

@@ -13,6 +13,7 @@ use ensuresec_server::access_log::{AccessLogSource, LogTail};
 use ensuresec_server::app::{AppState, router};
 use ensuresec_server::demo::DemoSource;
 use ensuresec_server::flow_export::FlowExportSource;
+use ensuresec_server::integrity::IntegritySource;
 use ensuresec_server::mqtt::MqttSource;
 use ensuresec_store::{NewToken, Scope};
 use owo_colors::{OwoColorize, Stream::Stdout};
@@ -177,6 +178,46 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let name = source.name().to_owned();
             if let Err(e) = Box::new(source).run(ingestor).await {
                 tracing::error!(source = %name, error = %e, "mqtt source stopped");
+            }
+        });
+    }
+    if let Some(root) = &config.integrity.root
+        && config.integrity.watch
+    {
+        let dir = config.integrity.state_dir(&config.storage.data_dir);
+        let state =
+            ensuresec_integrity::StateDir::open(&dir, config.integrity.verifier_key.clone())
+                .with_context(|| format!("integrity state in {}", dir.display()))?;
+        let monitor = ensuresec_integrity::monitor::Monitor::open(
+            state,
+            config.integrity.asset.clone(),
+        )
+        .with_context(|| {
+            format!(
+                "integrity monitor of {} (take a baseline with `ensuresec integrity baseline`)",
+                root.display()
+            )
+        })?;
+        let configured = std::fs::canonicalize(root)
+            .with_context(|| format!("integrity.root {}", root.display()))?;
+        anyhow::ensure!(
+            configured == monitor.root(),
+            "integrity.root {} is not the root of the baseline in {} ({})",
+            root.display(),
+            dir.display(),
+            monitor.root().display()
+        );
+        println!(
+            "watching {} for unplanned changes (baseline in {})",
+            monitor.root().display(),
+            dir.display()
+        );
+        let source = IntegritySource::new(monitor, &config.integrity, platform.clock().clone());
+        let ingestor = platform.ingestor().clone();
+        background.spawn(async move {
+            let name = source.name().to_owned();
+            if let Err(e) = Box::new(source).run(ingestor).await {
+                tracing::error!(source = %name, error = %e, "integrity source stopped");
             }
         });
     }

@@ -40,6 +40,13 @@ pub struct FileChange {
     /// Size after, in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+    /// Size before, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_before: Option<u64>,
+    /// What changed, for people: lines added and removed with the first changed lines of a text
+    /// file, or the mode and owner before and after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
 }
 
 impl Entities for FileChange {

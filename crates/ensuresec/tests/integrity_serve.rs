@@ -1,0 +1,84 @@
+//! `serve` with `[integrity]`: a web shell planted in the watched root becomes an alert with its
+//! evidence, through the pipeline, within the deadline.
+
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::{Server, TOKEN, client};
+
+#[test]
+fn a_planted_web_shell_becomes_an_alert_with_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let www = dir.path().join("www");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("index.php"), "<?php echo 'shop';\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+        .args(["integrity", "baseline"])
+        .arg(&www)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = dir.path().join("ensuresec.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[integrity]\nroot = \"{}\"\nasset = \"web-1\"\nscan_interval_seconds = 0\n",
+            www.display()
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&data, &["--config", config.to_str().unwrap()]);
+    server.printed("for unplanned changes");
+
+    std::fs::write(
+        www.join("wp-shell.php"),
+        "<?php @eval(base64_decode($_POST['z']));",
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let alert = loop {
+        let alerts: serde_json::Value = client()
+            .get(server.url("/v1/alerts?limit=100"))
+            .bearer_auth(TOKEN)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let found = alerts["items"]
+            .as_array()
+            .or(alerts.as_array())
+            .and_then(|a| {
+                a.iter()
+                    .find(|x| x["rule_id"] == "integrity:file_created")
+                    .cloned()
+            });
+        if let Some(a) = found {
+            break a;
+        }
+        assert!(Instant::now() < deadline, "no integrity alert: {alerts}");
+        std::thread::yield_now();
+    };
+    assert_eq!(alert["severity"], "high");
+    assert_eq!(alert["entity"]["value"], "web-1");
+    assert_eq!(alert["evidence"]["path"], "wp-shell.php");
+    assert_eq!(
+        alert["evidence"]["hash_after"],
+        blake3_hex(b"<?php @eval(base64_decode($_POST['z']));")
+    );
+}
+
+fn blake3_hex(bytes: &[u8]) -> String {
+    // The same hash the monitor computes, through the CLI-free path: the integrity crate.
+    ensuresec_integrity::objects::hash_reader(bytes).unwrap().0
+}
