@@ -95,6 +95,12 @@ enum Command {
         #[command(subcommand)]
         command: cmd::audit::Command,
     },
+    /// Verify designs before deployment: model-check commerce workflows against security
+    /// properties.
+    Verify {
+        #[command(subcommand)]
+        command: cmd::verify::Command,
+    },
     /// Run an independent witness that cosigns an audit log's checkpoints (C2SP tlog-witness).
     Witness(cmd::witness::Args),
 }
@@ -125,6 +131,7 @@ fn main() -> std::process::ExitCode {
             Command::Ledger { command } => cmd::ledger::run(command),
             Command::Fraud { command } => cmd::fraud::run(command),
             Command::Audit { command } => cmd::audit::run(command),
+            Command::Verify { command } => cmd::verify::run(command),
             Command::Witness(args) => cmd::witness::run(args).await,
             Command::Gateway(args) => cmd::gateway::run(args).await,
             Command::Users { command } => cmd::users::run(command),

@@ -101,3 +101,49 @@ fn json_and_sarif_outputs_parse() {
         assert!(n >= 24, "{format}: {n}");
     }
 }
+
+fn model(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../prevention/models")
+        .join(name)
+}
+
+#[test]
+fn verify_workflow_finds_the_race_and_passes_the_fix() {
+    let out = ensuresec()
+        .args(["verify", "workflow"])
+        .arg(model("webshop-refund-race.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("[VIOLATED] always at most one refund per capture in 12 steps"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the attacker replays customer's `refund` request"),
+        "{text}"
+    );
+
+    let out = ensuresec()
+        .args(["verify", "workflow", "--format", "json"])
+        .arg(model("webshop.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["unique_states"].as_u64().unwrap() > 100);
+    assert_eq!(v["verdicts"][0]["outcome"]["outcome"], "holds");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "workflow: x\nroles: []\n").unwrap();
+    let out = ensuresec()
+        .args(["verify", "workflow"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("bad.yaml"));
+}

@@ -17,6 +17,7 @@ pub mod serve;
 pub mod simulate;
 pub mod token;
 pub mod users;
+pub mod verify;
 pub mod witness;
 
 use std::path::{Path, PathBuf};
