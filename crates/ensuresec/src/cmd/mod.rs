@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod audit;
+pub mod certify;
 pub mod config;
 pub mod deadletters;
 pub mod decisions;

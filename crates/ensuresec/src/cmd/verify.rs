@@ -15,6 +15,8 @@ pub enum Command {
     /// Check a workflow model (YAML) exhaustively, with an attacker who replays, reorders and
     /// races requests.
     Workflow(WorkflowArgs),
+    /// Verify a certificate written by `--certify`.
+    Certificate(super::certify::VerifyArgs),
 }
 
 /// Output formats.
@@ -40,12 +42,15 @@ pub struct WorkflowArgs {
     /// Stop at the first violated property.
     #[arg(long)]
     stop_at_first: bool,
+    #[command(flatten)]
+    certify: super::certify::CertifyArgs,
 }
 
 /// Runs `ensuresec verify`.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Workflow(args) => verify(args),
+        Command::Certificate(args) => super::certify::verify(args),
     }
 }
 
@@ -64,6 +69,11 @@ fn verify(args: WorkflowArgs) -> anyhow::Result<ExitCode> {
     if let Some(t) = args.threads {
         options.threads = t;
     }
+    let checked: Vec<String> = wf
+        .properties
+        .iter()
+        .map(|p| format!("{:?} {}", p.kind, p.name).to_lowercase())
+        .collect();
     let started = Instant::now();
     let report = workflow::check(wf, options);
     let seconds = started.elapsed().as_secs_f64();
@@ -76,6 +86,35 @@ fn verify(args: WorkflowArgs) -> anyhow::Result<ExitCode> {
         Format::Text => human(&report, seconds),
     };
     std::io::stdout().lock().write_all(text.as_bytes())?;
+    let failing: Vec<&str> = report
+        .verdicts
+        .iter()
+        .filter(|v| v.failed())
+        .map(|v| v.property.as_str())
+        .collect();
+    let statement = ensuresec_prevention::certificate::Statement {
+        check: "workflow-check".into(),
+        tool: format!("ensuresec {}", env!("CARGO_PKG_VERSION")),
+        time: super::certify::now(),
+        files: vec![(args.file.display().to_string(), report.sha256.clone())],
+        checked,
+        verdict: if report.passed() { "pass" } else { "fail" }.into(),
+        summary: format!(
+            "{} states{}; failing: {}",
+            report.unique_states,
+            if report.complete {
+                ""
+            } else {
+                " (stopped early)"
+            },
+            if failing.is_empty() {
+                "none".to_string()
+            } else {
+                failing.join("; ")
+            }
+        ),
+    };
+    super::certify::issue(&args.certify, &statement)?;
     Ok(if report.passed() {
         ExitCode::SUCCESS
     } else {

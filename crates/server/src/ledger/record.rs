@@ -48,6 +48,8 @@ pub enum RecordKind {
     Delivery,
     /// The fail-safe switch moved.
     FailSafe,
+    /// A prevention certificate was issued (an API audit or a workflow check, signed).
+    Certificate,
 }
 
 impl RecordKind {
@@ -70,6 +72,7 @@ impl RecordKind {
             RecordKind::ResponseStep => "response_step",
             RecordKind::Delivery => "delivery",
             RecordKind::FailSafe => "failsafe",
+            RecordKind::Certificate => "certificate",
         }
     }
 }
