@@ -105,6 +105,12 @@ enum Command {
         #[command(subcommand)]
         command: cmd::audit::Command,
     },
+    /// Verify designs before deployment: model-check commerce workflows against security
+    /// properties.
+    Verify {
+        #[command(subcommand)]
+        command: cmd::verify::Command,
+    },
     /// Run an independent witness that cosigns an audit log's checkpoints (C2SP tlog-witness).
     Witness(cmd::witness::Args),
 }
@@ -137,6 +143,7 @@ fn main() -> std::process::ExitCode {
             Command::Delivery { command } => cmd::delivery::run(command),
             Command::Integrity { command } => cmd::integrity::run(command),
             Command::Audit { command } => cmd::audit::run(command),
+            Command::Verify { command } => cmd::verify::run(command),
             Command::Witness(args) => cmd::witness::run(args).await,
             Command::Gateway(args) => cmd::gateway::run(args).await,
             Command::Users { command } => cmd::users::run(command),

@@ -101,3 +101,117 @@ fn json_and_sarif_outputs_parse() {
         assert!(n >= 24, "{format}: {n}");
     }
 }
+
+fn model(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../prevention/models")
+        .join(name)
+}
+
+#[test]
+fn verify_workflow_finds_the_race_and_passes_the_fix() {
+    let out = ensuresec()
+        .args(["verify", "workflow"])
+        .arg(model("webshop-refund-race.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("[VIOLATED] always at most one refund per capture in 12 steps"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the attacker replays customer's `refund` request"),
+        "{text}"
+    );
+
+    let out = ensuresec()
+        .args(["verify", "workflow", "--format", "json"])
+        .arg(model("webshop.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["unique_states"].as_u64().unwrap() > 100);
+    assert_eq!(v["verdicts"][0]["outcome"]["outcome"], "holds");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "workflow: x\nroles: []\n").unwrap();
+    let out = ensuresec()
+        .args(["verify", "workflow"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("bad.yaml"));
+}
+
+#[test]
+fn certificates_are_signed_recorded_and_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cert = dir.path().join("race.cert");
+    let model_copy = dir.path().join("race.yaml");
+    std::fs::copy(model("webshop-refund-race.yaml"), &model_copy).unwrap();
+    let out = ensuresec()
+        .args(["verify", "workflow"])
+        .arg(&model_copy)
+        .arg("--certify")
+        .arg(&cert)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&cert).unwrap();
+    assert!(
+        text.starts_with("ensuresec prevention certificate v1\ncheck: workflow-check\n"),
+        "{text}"
+    );
+    assert!(text.contains("verdict: fail\n"), "{text}");
+    assert!(
+        text.contains("failing: at most one refund per capture"),
+        "{text}"
+    );
+    // Recorded in the audit log's inbox, which the server appends to the log.
+    let inbox: Vec<_> = std::fs::read_dir(data.join("ledger-inbox"))
+        .unwrap()
+        .collect();
+    assert_eq!(inbox.len(), 1);
+    let record = std::fs::read_to_string(inbox[0].as_ref().unwrap().path()).unwrap();
+    assert!(record.contains("\"certificate\""), "{record}");
+
+    let verify = |extra: &[&str]| {
+        ensuresec()
+            .args(["verify", "certificate"])
+            .arg(&cert)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = verify(&["--check-files"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::write(&model_copy, "changed").unwrap();
+    let out = verify(&["--check-files"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("CHANGED"));
+
+    std::fs::write(&cert, text.replace("verdict: fail", "verdict: pass")).unwrap();
+    let out = verify(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("INVALID"));
+}

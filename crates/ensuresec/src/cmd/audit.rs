@@ -83,6 +83,8 @@ pub struct ApiArgs {
     /// Largest file of the description, in bytes.
     #[arg(long, default_value_t = Limits::default().max_file_bytes)]
     max_file_bytes: u64,
+    #[command(flatten)]
+    certify: super::certify::CertifyArgs,
 }
 
 /// Runs `ensuresec audit`.
@@ -128,11 +130,45 @@ fn api(args: ApiArgs) -> anyhow::Result<ExitCode> {
         .fail_on
         .threshold()
         .is_some_and(|t| report.at_least(t) > 0);
+    super::certify::issue(
+        &args.certify,
+        &statement(&spec, &rules, &report, args.fail_on, failed),
+    )?;
     Ok(if failed {
         ExitCode::from(FINDINGS)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What a certificate of this audit states.
+fn statement(
+    spec: &Spec,
+    rules: &RuleSet,
+    report: &Report,
+    fail_on: SeverityArg,
+    failed: bool,
+) -> ensuresec_prevention::certificate::Statement {
+    let threshold = fail_on
+        .threshold()
+        .map_or_else(|| "never".to_string(), |s| s.to_string());
+    ensuresec_prevention::certificate::Statement {
+        check: "openapi-audit".into(),
+        tool: format!("ensuresec {}", env!("CARGO_PKG_VERSION")),
+        time: super::certify::now(),
+        files: spec
+            .files
+            .iter()
+            .map(|f| (f.path.display().to_string(), f.sha256.clone()))
+            .collect(),
+        checked: rules.rules.keys().cloned().collect(),
+        verdict: if failed { "fail" } else { "pass" }.into(),
+        summary: format!(
+            "{} operations, {} findings, fail on {threshold}",
+            report.operations,
+            report.findings.len()
+        ),
+    }
 }
 
 fn bad_input(e: &dyn std::fmt::Display) -> ExitCode {

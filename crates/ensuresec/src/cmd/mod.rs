@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod audit;
+pub mod certify;
 pub mod config;
 pub mod deadletters;
 pub mod decisions;
@@ -19,6 +20,7 @@ pub mod serve;
 pub mod simulate;
 pub mod token;
 pub mod users;
+pub mod verify;
 pub mod witness;
 
 use std::path::{Path, PathBuf};

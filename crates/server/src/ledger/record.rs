@@ -53,6 +53,8 @@ pub enum RecordKind {
     IntegrityBaseline,
     /// Files were restored to the integrity baseline (what was rewritten and quarantined).
     IntegrityRestore,
+    /// A prevention certificate was issued (an API audit or a workflow check, signed).
+    Certificate,
 }
 
 impl RecordKind {
@@ -77,6 +79,7 @@ impl RecordKind {
             RecordKind::FailSafe => "failsafe",
             RecordKind::IntegrityBaseline => "integrity_baseline",
             RecordKind::IntegrityRestore => "integrity_restore",
+            RecordKind::Certificate => "certificate",
         }
     }
 }
