@@ -9,6 +9,9 @@ use ensuresec_behaviour::{RuleSet, ThresholdDetector};
 use ensuresec_delivery::{
     BadgeDetector, DeliveryRules, ParcelDetector, SensorHealthDetector, SerialClaimDetector,
 };
+use ensuresec_fraud::FraudService;
+use ensuresec_fraud::detector::{PaymentDetector, RingDetector};
+use ensuresec_fraud::rings::RingGraph;
 use ensuresec_model::EntityKind;
 use ensuresec_model::detector::DetectorFactory;
 use ensuresec_webattack::{SharedEngine, WebAttackDetector};
@@ -86,6 +89,21 @@ pub fn delivery(rules: Arc<DeliveryRules>) -> Vec<DetectorFactory> {
             Box::new(BadgeDetector::new(rules.clone())) as Box<dyn ensuresec_model::Detector>
         }),
     ]
+}
+
+/// The factory of payment scoring: every partition's instance scores through the one shared
+/// `service` (the same the HTTP endpoint uses), so each payment event is scored once.
+pub fn fraud(service: Arc<FraudService>) -> DetectorFactory {
+    Arc::new(move || {
+        Box::new(PaymentDetector::new(service.clone())) as Box<dyn ensuresec_model::Detector>
+    })
+}
+
+/// The factory of the fraud-ring detector over the one shared graph.
+pub fn fraud_rings(graph: Arc<std::sync::Mutex<RingGraph>>) -> DetectorFactory {
+    Arc::new(move || {
+        Box::new(RingDetector::new(graph.clone())) as Box<dyn ensuresec_model::Detector>
+    })
 }
 
 #[cfg(test)]

@@ -74,6 +74,8 @@ pub struct Config {
     pub assets: AssetsConfig,
     /// Response and mitigation: playbooks, webhooks, e-mail, firewall.
     pub respond: ensuresec_respond::RespondConfig,
+    /// Payment fraud scoring and fraud rings.
+    pub fraud: crate::fraud::FraudConfig,
     /// `[gateway]`: read and validated by `ensuresec gateway` (crates/gateway), so that one file
     /// can configure both; not recorded here, since it may hold the gateway's token.
     #[serde(skip_serializing)]
@@ -556,6 +558,9 @@ impl Config {
             ));
         }
         if let Err((key, message)) = self.ledger.validate() {
+            return Err(ConfigError::Invalid { key, message });
+        }
+        if let Err((key, message)) = self.fraud.validate() {
             return Err(ConfigError::Invalid { key, message });
         }
         if !(1..=4).contains(&self.detection.web.paranoia_level) {
