@@ -61,7 +61,11 @@ fn score_needs_a_token_names_bad_fields_and_keeps_state() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(status(&server)["entities"], 0, "refused requests count nothing");
+    assert_eq!(
+        status(&server)["entities"],
+        0,
+        "refused requests count nothing"
+    );
 
     let r = score(&server, &body);
     assert_eq!(r.status(), 200);
@@ -180,8 +184,12 @@ fn payment_events_are_scored_and_a_ring_becomes_an_incident() {
         json!({"three_ds": "failed", "amount": {"minor": 300_000, "currency": "EUR"}}),
     ));
     // No billing country: not scored, counted.
-    let mut unscorable: Value = serde_json::from_str(&payment_event(31, "nb", "x", json!({}))).unwrap();
-    unscorable["data"].as_object_mut().unwrap().remove("billing_country");
+    let mut unscorable: Value =
+        serde_json::from_str(&payment_event(31, "nb", "x", json!({}))).unwrap();
+    unscorable["data"]
+        .as_object_mut()
+        .unwrap()
+        .remove("billing_country");
     lines.push(unscorable.to_string());
     assert_eq!(post_events(&server, lines.join("\n")).status(), 200);
 
@@ -227,10 +235,16 @@ fn payment_events_are_scored_and_a_ring_becomes_an_incident() {
 /// Labelled rows over online features: fraud follows card velocity and failed 3-D Secure.
 fn training_csv(path: &Path, extra_column: bool) {
     let mut out = String::from("time,amount,card_count_1h,three_ds_failed,account_age_days");
-    out.push_str(if extra_column { ",device_cards,label\n" } else { ",label\n" });
+    out.push_str(if extra_column {
+        ",device_cards,label\n"
+    } else {
+        ",label\n"
+    });
     let mut x: u64 = 7;
     let mut next = || {
-        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (x >> 11) as f64 / (1u64 << 53) as f64
     };
     for i in 0..3000 {
@@ -255,13 +269,28 @@ fn train(dir: &Path, name: &str, extra_column: bool) -> std::path::PathBuf {
     training_csv(&csv, extra_column);
     let model = dir.join(format!("{name}.json"));
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ensuresec"))
-        .args(["fraud", "train", "--label", "label", "--budget", "0.3", "--threads", "1"])
+        .args([
+            "fraud",
+            "train",
+            "--label",
+            "label",
+            "--time",
+            "time",
+            "--budget",
+            "0.3",
+            "--threads",
+            "1",
+        ])
         .arg(&csv)
         .arg("--out")
         .arg(&model)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     model
 }
 
@@ -353,7 +382,10 @@ fn sighup_swaps_the_model_refuses_a_bad_one_and_drops_no_request() {
 
     stop.store(true, Ordering::Relaxed);
     let (ok, failed) = scorer.join().unwrap();
-    assert!(failed.is_empty(), "requests failed during the swaps: {failed:?}");
+    assert!(
+        failed.is_empty(),
+        "requests failed during the swaps: {failed:?}"
+    );
     assert!(ok > 0);
 }
 
@@ -385,7 +417,11 @@ fn evaluate_events_reports_precision_and_recall_on_labelled_payments() {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["labelled"], 3, "{report}");
     assert_eq!(report["frauds"], 2, "{report}");

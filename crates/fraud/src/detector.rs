@@ -240,7 +240,10 @@ mod tests {
         );
         assert_eq!(out.len(), 1, "{out:?}");
         let a = &out[0];
-        assert_eq!((a.detector.as_str(), a.rule_id.as_str()), ("fraud", "payment-decline"));
+        assert_eq!(
+            (a.detector.as_str(), a.rule_id.as_str()),
+            ("fraud", "payment-decline")
+        );
         assert_eq!(a.entity, EntityKey::new(EntityKind::Card, "c2"));
         assert_eq!(a.evidence["assessment"]["decision"], "decline");
         assert_eq!(
@@ -267,12 +270,15 @@ mod tests {
         assert!(out.is_empty(), "{out:?}");
         for i in 0..8 {
             d.on_event(
-                &payment(10 + i, &format!("p{i}"), "c1", |v| v["device"] = "dev-x".into()),
+                &payment(10 + i, &format!("p{i}"), "c1", |v| {
+                    v["device"] = "dev-x".into()
+                }),
                 &mut out,
             );
         }
         assert!(
-            out.iter().any(|a| a.rule_id == "payment-review" || a.rule_id == "payment-decline"),
+            out.iter()
+                .any(|a| a.rule_id == "payment-review" || a.rule_id == "payment-decline"),
             "{out:?}"
         );
         assert!(out.iter().all(|a| a.detector == "fraud"));

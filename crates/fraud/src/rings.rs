@@ -377,7 +377,10 @@ mod tests {
         }
         g.label("p1", true);
         g.label("p1", false);
-        assert!(g.label("p2", true).is_none(), "one fraud after the reversal");
+        assert!(
+            g.label("p2", true).is_none(),
+            "one fraud after the reversal"
+        );
         assert!(g.label("p3", true).is_some());
     }
 

@@ -150,7 +150,10 @@ impl FraudService {
         let name = path.display().to_string();
         let info = ModelInfo::of(&name, &model);
         let previous = self.scorer().set_model(&name, model)?;
-        *self.model_info.lock().unwrap_or_else(PoisonError::into_inner) = Some(info.clone());
+        *self
+            .model_info
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(info.clone());
         // A large ensemble takes a while to free: not while the scorer is locked.
         drop(previous);
         Ok(info)
@@ -241,7 +244,10 @@ mod tests {
         service.score(&request("a")).expect("score");
         let status = service.status();
         let (entities, bytes) = (status.entities, status.state_bytes);
-        assert!(entities >= 5, "card, device, IP, e-mail, account: {entities}");
+        assert!(
+            entities >= 5,
+            "card, device, IP, e-mail, account: {entities}"
+        );
         assert!(bytes > 0);
     }
 

@@ -14,7 +14,12 @@ pub(crate) fn event(second: i64, data: serde_json::Value) -> Event {
 }
 
 /// A `payment_authorization` of `card` that scoring can use, edited by `edit`.
-pub(crate) fn payment(second: i64, id: &str, card: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Event {
+pub(crate) fn payment(
+    second: i64,
+    id: &str,
+    card: &str,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> Event {
     let mut data = json!({
         "payment_id": id, "card_fingerprint": card,
         "amount": {"minor": 5_000, "currency": "EUR"}, "outcome": "approved",
@@ -22,5 +27,8 @@ pub(crate) fn payment(second: i64, id: &str, card: &str, edit: impl FnOnce(&mut 
         "ip": "192.0.2.1", "device": format!("dev-{card}")
     });
     edit(&mut data);
-    event(second, json!({"type": "payment_authorization", "data": data}))
+    event(
+        second,
+        json!({"type": "payment_authorization", "data": data}),
+    )
 }

@@ -257,7 +257,9 @@ fn validate(event: &Event, limits: &Limits, now: DateTime<Utc>) -> Result<(), In
                 {
                     return Err(invalid(
                         field,
-                        format!("`{code}` is not an ISO 3166-1 alpha-2 code (two upper-case letters)"),
+                        format!(
+                            "`{code}` is not an ISO 3166-1 alpha-2 code (two upper-case letters)"
+                        ),
                     ));
                 }
             }

@@ -21,8 +21,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use commerce::{
-    Chargeback, FraudVerdict, Money, OrderEvent, OrderStatus, PaymentAuthorization,
-    PaymentOutcome, Verdict,
+    Chargeback, FraudVerdict, Money, OrderEvent, OrderStatus, PaymentAuthorization, PaymentOutcome,
+    Verdict,
 };
 pub use delivery::{
     BadgeAccess, BadgeDirection, ClaimKind, DeliveryClaim, DeliveryPlan, DeliveryScan, GeoPoint,

@@ -252,7 +252,8 @@ fn evaluate_events(
     service.rules = rules.or(service.rules);
     service.model = model.or(service.model);
     let service = FraudService::open(&service)?;
-    let file = std::fs::File::open(events).with_context(|| format!("opening {}", events.display()))?;
+    let file =
+        std::fs::File::open(events).with_context(|| format!("opening {}", events.display()))?;
     let limits = ensuresec_model::Limits {
         max_line_bytes: MAX_EVENT_LINE_BYTES,
         ..config.limits()
