@@ -54,13 +54,13 @@ fn body(i: u64, cards: u64) -> bytes::Bytes {
         "merchant": "shop-1",
         "card": {"fingerprint": format!("card-{card}"), "bin": "424242", "country": "DE"},
         "billing": {"country": "DE", "hash": format!("bill-{card}")},
-        "shipping": {"country": if i % 17 == 0 { "FR" } else { "DE" }, "hash": format!("ship-{}", card % 50_000)},
+        "shipping": {"country": if i.is_multiple_of(17) { "FR" } else { "DE" }, "hash": format!("ship-{}", card % 50_000)},
         "ip": format!("198.{}.{}.{}", 18 + ((card >> 16) & 1), (card >> 8) & 255, card & 255),
         "ip_country": "DE",
         "device": format!("dev-{}", card % 80_000),
         "email_hash": format!("mail-{card}"),
         "account": {"id": format!("acc-{card}"), "age_days": card % 2_000},
-        "three_ds": if i % 3 == 0 { "authenticated" } else { "not_enrolled" }
+        "three_ds": if i.is_multiple_of(3) { "authenticated" } else { "not_enrolled" }
     });
     bytes::Bytes::from(v.to_string())
 }
