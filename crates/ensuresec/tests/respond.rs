@@ -12,27 +12,14 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
-use support::{Server, TOKEN, client, post_events, stuffing};
+use support::{Server, TOKEN, client, post_events, stuffing, wait_for};
 
 const SECRET: &str = "webhook-test-secret-0123456789";
 
 /// Polls `check` until it gives a value or `secs` pass.
-fn wait_for<T>(what: &str, secs: u64, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        // Pace the polling; the condition, not the pause, is the synchronisation.
-        std::thread::park_timeout(Duration::from_millis(50));
-    }
-}
-
 /// What the webhook receiver saw: per idempotency key, the attempts and the accepted events.
 #[derive(Default)]
 struct Seen {

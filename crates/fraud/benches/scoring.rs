@@ -4,7 +4,9 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ensuresec_fraud::dataset::{Columns, Dataset};
-use ensuresec_fraud::{PaymentRequest, RuleSet, Scorer, StateLimits, TrainOptions, train};
+use ensuresec_fraud::{
+    FraudService, PaymentRequest, RuleSet, Scorer, ServiceConfig, StateLimits, TrainOptions, train,
+};
 
 /// Requests over `cards` cards and a tenth as many devices, one second apart.
 fn requests(n: usize, cards: usize) -> Vec<PaymentRequest> {
@@ -19,7 +21,7 @@ fn requests(n: usize, cards: usize) -> Vec<PaymentRequest> {
                 "card": {"fingerprint": format!("card{}", i % cards), "bin": "424242", "country": "DE"},
                 "billing": {"country": "DE", "hash": format!("b{}", i % cards)},
                 "shipping": {"country": if i % 7 == 0 { "FR" } else { "DE" }, "hash": format!("s{}", i % cards)},
-                "ip": format!("10.{}.{}.{}", i % 200, (i / 200) % 250, i % 250),
+                "ip": format!("198.18.{}.{}", (i / 250) % 250, i % 250),
                 "ip_country": "DE",
                 "device": format!("dev{}", i % (cards / 10 + 1)),
                 "email_hash": format!("e{}", i % cards),
@@ -100,6 +102,14 @@ fn bench(c: &mut Criterion) {
             }
         });
     });
+    group.bench_function("score_shared_service", |b| {
+        b.iter(|| {
+            let service = FraudService::open(&ServiceConfig::default()).expect("service");
+            for r in &reqs {
+                std::hint::black_box(service.score(r).expect("score"));
+            }
+        });
+    });
     group.finish();
 
     // Memory: one million cards, each with its own device, e-mail, account and addresses.
@@ -110,10 +120,68 @@ fn bench(c: &mut Criterion) {
     }
     let entities = s.state().len();
     println!(
-        "feature state: {entities} entities, {} heap bytes, {:.1} bytes per entity (state {} bytes)",
+        "feature state, 1M cards with their own device, e-mail, account and addresses: {entities} entities, {} heap bytes, {:.1} bytes per entity (state {} bytes)",
         s.state().heap_bytes(),
         s.state().heap_bytes() as f64 / entities as f64,
         ensuresec_fraud::features::ENTITY_BYTES
+    );
+    drop(s);
+    ten_million_cards();
+}
+
+/// Resident memory of this process, from the kernel (bytes).
+fn rss() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Ten million cards (card state only), then ten million more with the ceiling at ten million:
+/// the bytes per card, measured by the tables' size and by the process's resident memory, and
+/// the ceiling holding.
+fn ten_million_cards() {
+    let template = requests(1, 1).remove(0);
+    let mut r = PaymentRequest {
+        device: None,
+        ip: None,
+        email_hash: None,
+        account: None,
+        shipping: None,
+        ..template
+    };
+    r.billing.hash = None;
+    let cards: usize = 10_000_000;
+    let before = rss();
+    let mut s = Scorer::new(RuleSet::builtin().expect("rules"), StateLimits::default());
+    let started = std::time::Instant::now();
+    for i in 0..2 * cards {
+        r.card.fingerprint = format!("card{i}");
+        r.time =
+            chrono::DateTime::from_timestamp(1_770_000_000 + (i / 100) as i64, 0).expect("time");
+        s.score(&r).expect("score");
+        if i + 1 == cards {
+            let entities = s.state().len();
+            let grew = rss().saturating_sub(before);
+            println!(
+                "feature state, 10M cards: {entities} entities, tables {} bytes ({:.1} per card), process resident memory grew {grew} bytes ({:.1} per card), {:.1} s",
+                s.state().heap_bytes(),
+                s.state().heap_bytes() as f64 / entities as f64,
+                grew as f64 / entities as f64,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let stats = s.state().stats();
+    println!(
+        "after 20M distinct cards with a ceiling of 10M: {} entities held, {} evicted, {} expired; tables {} bytes; resident memory grew {} bytes",
+        s.state().len(),
+        stats.evicted,
+        stats.expired,
+        s.state().heap_bytes(),
+        rss().saturating_sub(before)
     );
 }
 

@@ -7,22 +7,31 @@
 //! - [`rules`]: rules as YAML data (score modifiers and hard blocks) and the thresholds.
 //! - [`model`], [`train`], [`platt`], [`dataset`], [`metrics`]: the gradient-boosted model, its
 //!   training with a time-ordered split and calibration, and its evaluation.
-//! - [`scorer`]: all of it together, [`Scorer`].
+//! - [`scorer`]: all of it together, [`Scorer`]; [`service`]: one scorer shared by a process,
+//!   with hot swap of the model.
+//! - [`detector`]: payment scoring and fraud rings ([`rings`]) in the event pipeline.
+//! - [`feedback`]: chargebacks and analysts' verdicts as labels, and the evaluation on them.
 //!
 //! Pure like the other detection crates: no clock (event time is in the request), no IO
 //! except reading the rules, model and data files it is given by path.
 
 pub mod currency;
 pub mod dataset;
+pub mod detector;
 pub mod error;
 pub mod features;
+pub mod feedback;
 pub mod hash;
 pub mod metrics;
 pub mod model;
 pub mod platt;
 pub mod request;
+pub mod rings;
 pub mod rules;
 pub mod scorer;
+pub mod service;
+#[cfg(test)]
+mod testing;
 pub mod train;
 
 pub use dataset::{Columns, Dataset};
@@ -32,6 +41,7 @@ pub use model::Model;
 pub use request::PaymentRequest;
 pub use rules::RuleSet;
 pub use scorer::{Assessment, Decision, Reason, Scorer};
+pub use service::{FraudService, ServiceConfig};
 pub use train::{TrainOptions, train};
 
 /// Reads a text file of at most `limit` bytes; the message says what went wrong.

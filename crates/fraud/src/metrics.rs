@@ -97,6 +97,43 @@ pub fn at_threshold(scores: &[f64], labels: &[bool], threshold: f64) -> (f64, f6
     (precision, recall)
 }
 
+/// Precision and recall when payments from one decision's threshold up are flagged.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct AtThreshold {
+    /// `challenge`, `review` or `decline`.
+    pub decision: &'static str,
+    /// The probability from which it applies.
+    pub threshold: f64,
+    /// Share of flagged payments that were fraud (`NaN` when none was flagged).
+    pub precision: f64,
+    /// Share of frauds flagged (`NaN` without frauds).
+    pub recall: f64,
+}
+
+/// [`at_threshold`] at each of the decision thresholds `t`.
+pub fn at_thresholds(
+    scores: &[f64],
+    labels: &[bool],
+    t: &crate::rules::Thresholds,
+) -> Vec<AtThreshold> {
+    [
+        ("challenge", t.challenge),
+        ("review", t.review),
+        ("decline", t.decline),
+    ]
+    .into_iter()
+    .map(|(decision, threshold)| {
+        let (precision, recall) = at_threshold(scores, labels, threshold);
+        AtThreshold {
+            decision,
+            threshold,
+            precision,
+            recall,
+        }
+    })
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

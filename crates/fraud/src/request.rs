@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use ensuresec_model::event::Money;
+use ensuresec_model::event::{Money, PaymentAuthorization};
 use serde::{Deserialize, Serialize};
 
 use crate::currency::minor_exponent;
@@ -169,6 +169,61 @@ impl PaymentRequest {
         Ok(())
     }
 
+    /// The request a `payment_authorization` event of the pipeline stands for, at the event's
+    /// `time`. The event's optional merchant, BIN and billing country are required here (the
+    /// error names the missing `data.…` field): a payment is never scored on invented values.
+    pub fn from_authorization(
+        time: DateTime<Utc>,
+        p: &PaymentAuthorization,
+    ) -> Result<PaymentRequest, InputError> {
+        fn required<'a>(field: &str, value: &'a Option<String>) -> Result<&'a str, InputError> {
+            value
+                .as_deref()
+                .ok_or_else(|| InputError::new(field, "is needed to score the payment"))
+        }
+        let three_ds = p
+            .three_ds
+            .as_deref()
+            .map(|t| {
+                serde_json::from_value(serde_json::Value::String(t.to_string())).map_err(|_| {
+                    InputError::new("data.three_ds", format!("`{t}` is not a 3-D Secure result"))
+                })
+            })
+            .transpose()?;
+        let request = PaymentRequest {
+            payment_id: p.payment_id.clone(),
+            time,
+            amount: p.amount.clone(),
+            merchant: required("data.merchant", &p.merchant)?.to_string(),
+            card: Card {
+                fingerprint: p.card_fingerprint.clone(),
+                bin: required("data.bin", &p.bin)?.to_string(),
+                country: p.card_country.clone(),
+            },
+            billing: Address {
+                country: required("data.billing_country", &p.billing_country)?.to_string(),
+                hash: None,
+            },
+            shipping: p.shipping_country.as_ref().map(|country| Address {
+                country: country.clone(),
+                hash: p.shipping_address_hash.clone(),
+            }),
+            ip: p.ip,
+            ip_country: p.ip_country.clone(),
+            device: p.device.clone(),
+            email_hash: p.email_hash.clone(),
+            account: p.account.as_ref().and_then(|id| {
+                p.account_age_days.map(|age_days| Account {
+                    id: id.clone(),
+                    age_days,
+                })
+            }),
+            three_ds,
+        };
+        request.validate()?;
+        Ok(request)
+    }
+
     /// The amount in major units of its currency (validated requests only).
     pub fn amount_major(&self) -> f64 {
         let exponent = minor_exponent(&self.amount.currency).unwrap_or(2);
@@ -282,6 +337,45 @@ pub(crate) mod tests {
             *v.pointer_mut(pointer).expect("pointer") = value;
             assert_eq!(decode(&v).expect_err(pointer).field, field, "{pointer}");
         }
+    }
+
+    fn authorization() -> PaymentAuthorization {
+        serde_json::from_value(serde_json::json!({
+            "payment_id": "pay_9", "card_fingerprint": "fp_9",
+            "amount": {"minor": 5_000, "currency": "EUR"}, "outcome": "approved",
+            "bin": "424242", "merchant": "shop-1", "billing_country": "DE",
+            "shipping_country": "FR", "shipping_address_hash": "s9", "account": "acc_9",
+            "account_age_days": 3, "three_ds": "failed", "ip": "192.0.2.9"
+        }))
+        .expect("authorization")
+    }
+
+    #[test]
+    fn authorization_event_becomes_a_request() {
+        let time = "2026-03-01T12:00:00Z".parse().expect("time");
+        let r = PaymentRequest::from_authorization(time, &authorization()).expect("request");
+        assert_eq!(r.billing.country, "DE");
+        assert_eq!(r.shipping.as_ref().map(|s| s.country.as_str()), Some("FR"));
+        assert_eq!(r.account.as_ref().map(|a| a.age_days), Some(3));
+        assert_eq!(r.three_ds, Some(ThreeDs::Failed));
+        assert_eq!(r.time, time);
+    }
+
+    #[test]
+    fn authorization_without_needed_fields_is_refused_naming_them() {
+        let time = "2026-03-01T12:00:00Z".parse().expect("time");
+        let mut a = authorization();
+        a.billing_country = None;
+        let e = PaymentRequest::from_authorization(time, &a).expect_err("no billing");
+        assert_eq!(e.field, "data.billing_country");
+        let mut a = authorization();
+        a.three_ds = Some("maybe".into());
+        let e = PaymentRequest::from_authorization(time, &a).expect_err("bad 3ds");
+        assert_eq!(e.field, "data.three_ds");
+        let mut a = authorization();
+        a.amount.currency = "ZZZ".into();
+        let e = PaymentRequest::from_authorization(time, &a).expect_err("bad currency");
+        assert_eq!(e.field, "amount.currency");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! Validation happens while deserialising (`try_from` on every section), so the YAML parser
 //! attaches the line and column of the offending section to every message.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::FileError;
 use crate::features::{FEATURES, Features, index_of};
@@ -194,7 +194,7 @@ impl TryFrom<RawRule> for Rule {
 }
 
 /// Probabilities from which each decision applies (approve below `challenge`).
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RawThresholds")]
 pub struct Thresholds {
     /// From here: step up to 3-D Secure.

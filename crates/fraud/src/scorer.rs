@@ -30,6 +30,18 @@ pub enum Decision {
     Decline,
 }
 
+impl Decision {
+    /// The decision as written in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Challenge => "challenge",
+            Decision::Review => "review",
+            Decision::Decline => "decline",
+        }
+    }
+}
+
 /// One reason behind a score.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reason {
@@ -82,9 +94,11 @@ impl Scorer {
         }
     }
 
-    /// Uses `model` from now on. Refused when the model expects a feature that is not
-    /// computed online (a model trained on another data set can only be evaluated on files).
-    pub fn set_model(&mut self, file: &str, model: Model) -> Result<(), FileError> {
+    /// Uses `model` from now on and hands back the one it replaces (so that the caller can drop
+    /// it outside any lock). Refused, keeping the current model, when the model expects a
+    /// feature that is not computed online (a model trained on another data set can only be
+    /// evaluated on files).
+    pub fn set_model(&mut self, file: &str, model: Model) -> Result<Option<Model>, FileError> {
         let columns = model
             .features
             .iter()
@@ -97,13 +111,23 @@ impl Scorer {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        self.model = Some(Bound { model, columns });
-        Ok(())
+        let previous = self.model.replace(Bound { model, columns });
+        Ok(previous.map(|b| b.model))
     }
 
     /// Replaces the rules.
     pub fn set_rules(&mut self, rules: RuleSet) {
         self.rules = rules;
+    }
+
+    /// The rules in use (thresholds included).
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// The model in use, if any.
+    pub fn model(&self) -> Option<&Model> {
+        self.model.as_ref().map(|b| &b.model)
     }
 
     /// The feature state, for its size and counters.

@@ -6,6 +6,9 @@ use chrono::{DateTime, Datelike, Utc};
 use crate::event::{Event, EventData, GeoPoint, MAX_ROUTE_POINTS, Money};
 use crate::limits::Limits;
 
+/// Oldest customer account accepted on a payment, in days (a century).
+const MAX_ACCOUNT_AGE_DAYS: u32 = 36_500;
+
 /// Why a batch was refused. Any error rejects the whole batch.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
@@ -243,10 +246,39 @@ fn validate(event: &Event, limits: &Limits, now: DateTime<Utc>) -> Result<(), In
             {
                 return Err(invalid("data.bin", "must be 6 to 8 digits"));
             }
+            for (field, value) in [
+                ("data.billing_country", &p.billing_country),
+                ("data.card_country", &p.card_country),
+                ("data.ip_country", &p.ip_country),
+                ("data.shipping_country", &p.shipping_country),
+            ] {
+                if let Some(code) = value
+                    && (code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()))
+                {
+                    return Err(invalid(
+                        field,
+                        format!(
+                            "`{code}` is not an ISO 3166-1 alpha-2 code (two upper-case letters)"
+                        ),
+                    ));
+                }
+            }
+            if p.account_age_days.is_some_and(|d| d > MAX_ACCOUNT_AGE_DAYS) {
+                return Err(invalid(
+                    "data.account_age_days",
+                    format!("over the limit of {MAX_ACCOUNT_AGE_DAYS} days"),
+                ));
+            }
         }
         EventData::Chargeback(c) => {
             non_empty("data.payment_id", &c.payment_id)?;
             money("data.amount", &c.amount, false)?;
+        }
+        EventData::FraudVerdict(v) => {
+            non_empty("data.payment_id", &v.payment_id)?;
+            if let Some(card) = &v.card_fingerprint {
+                non_empty("data.card_fingerprint", card)?;
+            }
         }
         EventData::DeliveryScan(s) => {
             non_empty("data.parcel_id", &s.parcel_id)?;

@@ -21,7 +21,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use commerce::{
-    Chargeback, Money, OrderEvent, OrderStatus, PaymentAuthorization, PaymentOutcome,
+    Chargeback, FraudVerdict, Money, OrderEvent, OrderStatus, PaymentAuthorization, PaymentOutcome,
+    Verdict,
 };
 pub use delivery::{
     BadgeAccess, BadgeDirection, ClaimKind, DeliveryClaim, DeliveryPlan, DeliveryScan, GeoPoint,
@@ -86,6 +87,8 @@ pub enum EventData {
     PaymentAuthorization(PaymentAuthorization),
     /// A disputed payment.
     Chargeback(Chargeback),
+    /// An analyst's verdict on a payment: fraud or legitimate.
+    FraudVerdict(FraudVerdict),
     /// A carrier's scan of a parcel.
     DeliveryScan(DeliveryScan),
     /// A reading from a parcel, locker or warehouse sensor.
@@ -122,6 +125,8 @@ pub enum EventType {
     PaymentAuthorization,
     /// See [`EventData::Chargeback`].
     Chargeback,
+    /// See [`EventData::FraudVerdict`].
+    FraudVerdict,
     /// See [`EventData::DeliveryScan`].
     DeliveryScan,
     /// See [`EventData::SensorReading`].
@@ -144,12 +149,13 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, in declaration order.
-    pub const ALL: [EventType; 14] = [
+    pub const ALL: [EventType; 15] = [
         EventType::HttpRequest,
         EventType::Auth,
         EventType::Order,
         EventType::PaymentAuthorization,
         EventType::Chargeback,
+        EventType::FraudVerdict,
         EventType::DeliveryScan,
         EventType::SensorReading,
         EventType::DeliveryPlan,
@@ -169,6 +175,7 @@ impl EventType {
             EventType::Order => "order",
             EventType::PaymentAuthorization => "payment_authorization",
             EventType::Chargeback => "chargeback",
+            EventType::FraudVerdict => "fraud_verdict",
             EventType::DeliveryScan => "delivery_scan",
             EventType::SensorReading => "sensor_reading",
             EventType::DeliveryPlan => "delivery_plan",
@@ -217,6 +224,7 @@ impl Event {
             EventData::Order(_) => EventType::Order,
             EventData::PaymentAuthorization(_) => EventType::PaymentAuthorization,
             EventData::Chargeback(_) => EventType::Chargeback,
+            EventData::FraudVerdict(_) => EventType::FraudVerdict,
             EventData::DeliveryScan(_) => EventType::DeliveryScan,
             EventData::SensorReading(_) => EventType::SensorReading,
             EventData::DeliveryPlan(_) => EventType::DeliveryPlan,
@@ -238,6 +246,7 @@ impl Event {
             EventData::Order(p) => p,
             EventData::PaymentAuthorization(p) => p,
             EventData::Chargeback(p) => p,
+            EventData::FraudVerdict(p) => p,
             EventData::DeliveryScan(p) => p,
             EventData::SensorReading(p) => p,
             EventData::DeliveryPlan(p) => p,

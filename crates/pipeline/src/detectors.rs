@@ -10,6 +10,10 @@ use ensuresec_delivery::{
     BadgeDetector, DeliveryRules, ParcelDetector, SensorHealthDetector, SerialClaimDetector,
     TakeoverRedirectChain,
 };
+use ensuresec_fraud::FraudService;
+use ensuresec_fraud::detector::{PaymentDetector, RingDetector};
+use ensuresec_fraud::rings::RingGraph;
+use ensuresec_model::EntityKind;
 use ensuresec_model::detector::DetectorFactory;
 use ensuresec_model::{AlertChain, EntityKind};
 use ensuresec_webattack::{SharedEngine, WebAttackDetector};
@@ -100,6 +104,21 @@ pub fn delivery(rules: Arc<DeliveryRules>) -> Vec<DetectorFactory> {
 /// modules' alerts) and its parcel redirected.
 pub fn delivery_chains(rules: Arc<DeliveryRules>) -> Vec<Box<dyn AlertChain>> {
     vec![Box::new(TakeoverRedirectChain::new(rules))]
+}
+
+/// The factory of payment scoring: every partition's instance scores through the one shared
+/// `service` (the same the HTTP endpoint uses), so each payment event is scored once.
+pub fn fraud(service: Arc<FraudService>) -> DetectorFactory {
+    Arc::new(move || {
+        Box::new(PaymentDetector::new(service.clone())) as Box<dyn ensuresec_model::Detector>
+    })
+}
+
+/// The factory of the fraud-ring detector over the one shared graph.
+pub fn fraud_rings(graph: Arc<std::sync::Mutex<RingGraph>>) -> DetectorFactory {
+    Arc::new(move || {
+        Box::new(RingDetector::new(graph.clone())) as Box<dyn ensuresec_model::Detector>
+    })
 }
 
 #[cfg(test)]

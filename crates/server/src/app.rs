@@ -10,7 +10,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::Platform;
 use crate::routes::{
-    alerts, assets, decisions, events, health, incidents, ledger, meta, response, stream,
+    alerts, assets, decisions, events, health, incidents, ledger, meta, payments, response, stream,
 };
 
 /// What every handler can reach.
@@ -55,6 +55,8 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/events", post(events::post_events))
+        .route("/v1/payments/score", post(payments::score))
+        .route("/v1/payments/status", get(payments::status))
         .route("/v1/alerts", get(alerts::list_alerts))
         .route("/v1/incidents", get(incidents::list_incidents))
         .route(

@@ -79,6 +79,12 @@ pub struct Config {
     /// `[gateway]`: read and validated by the gateway (crates/gateway) — started in-process by
     /// `serve` when the section has no `[gateway.serve]` link, else by a separate
     /// `ensuresec gateway`; not recorded here, since it may hold the gateway's token.
+            return Err(ConfigError::Invalid { key, message });
+        }
+    /// Payment fraud scoring and fraud rings.
+    pub fraud: crate::fraud::FraudConfig,
+    /// `[gateway]`: read and validated by `ensuresec gateway` (crates/gateway), so that one file
+    /// can configure both; not recorded here, since it may hold the gateway's token.
     #[serde(skip_serializing)]
     pub gateway: Option<toml::Table>,
 }
@@ -566,6 +572,9 @@ impl Config {
             return Err(ConfigError::Invalid { key, message });
         }
         if let Err((key, message)) = self.integrity.validate() {
+            return Err(ConfigError::Invalid { key, message });
+        }
+        if let Err((key, message)) = self.fraud.validate() {
             return Err(ConfigError::Invalid { key, message });
         }
         if !(1..=4).contains(&self.detection.web.paranoia_level) {

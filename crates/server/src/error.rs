@@ -55,6 +55,9 @@ pub enum ApiError {
     /// The request conflicts with the current state (a refused status change).
     #[error("{0}")]
     Conflict(String),
+    /// A payment request that cannot be scored.
+    #[error("{0}")]
+    Payment(#[from] ensuresec_fraud::InputError),
     /// The response module refused or failed.
     #[error("{0}")]
     Respond(#[from] ensuresec_respond::RespondError),
@@ -100,6 +103,7 @@ impl IntoResponse for ApiError {
                 (StatusCode::BAD_REQUEST, "invalid_event")
             }
             ApiError::BadParam { .. } => (StatusCode::BAD_REQUEST, "bad_parameter"),
+            ApiError::Payment(_) => (StatusCode::BAD_REQUEST, "invalid_payment"),
             ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::BodyRead(_) => (StatusCode::BAD_REQUEST, "body_unreadable"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
@@ -132,6 +136,7 @@ impl IntoResponse for ApiError {
                 },
             ),
             ApiError::BadParam { param, .. } => (None, Some(param.clone()), None),
+            ApiError::Payment(e) => (None, Some(e.field.clone()), None),
             ApiError::TooLarge { limit } => (None, None, Some(*limit)),
             _ => (None, None, None),
         };

@@ -14,6 +14,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod flow_export;
+pub mod fraud;
 pub mod integrity;
 pub mod ledger;
 pub mod mqtt;

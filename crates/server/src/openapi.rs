@@ -19,6 +19,8 @@ use crate::routes;
     ),
     paths(
         routes::events::post_events,
+        routes::payments::score,
+        routes::payments::status,
         routes::alerts::list_alerts,
         routes::incidents::list_incidents,
         routes::incidents::get_incident,

@@ -42,6 +42,9 @@ pub enum PlatformError {
     /// The delivery rules were rejected.
     #[error("delivery rules: {0}")]
     Delivery(#[from] ensuresec_delivery::RulesError),
+    /// The fraud rules or model file were rejected.
+    #[error("fraud: {0}")]
+    Fraud(#[from] ensuresec_fraud::FileError),
     /// The response module's configuration, playbooks or database were rejected.
     #[error("respond: {0}")]
     Respond(String),
@@ -70,6 +73,7 @@ pub struct Platform {
     responder: Option<Arc<ensuresec_respond::Responder>>,
     lifecycle: ensuresec_pipeline::LifecycleHandle,
     respond_worker: Option<tokio::task::JoinHandle<()>>,
+    fraud: Option<Arc<ensuresec_fraud::FraudService>>,
 }
 
 /// Loads the configured threshold rules: the shipped ones (unless disabled) and every file.
@@ -211,6 +215,13 @@ impl Platform {
             factories.extend(detectors::delivery(rules.clone()));
             chains.extend(detectors::delivery_chains(rules));
         }
+        let fraud = config.fraud.service()?;
+        if let Some(service) = &fraud {
+            factories.push(detectors::fraud(service.clone()));
+        }
+        if let Some(graph) = config.fraud.rings() {
+            factories.push(detectors::fraud_rings(graph));
+        }
         let pipeline = Pipeline::start_recorded(
             pipeline_config,
             factories,
@@ -246,7 +257,13 @@ impl Platform {
             responder,
             lifecycle,
             respond_worker,
+            fraud,
         })
+    }
+
+    /// The payment fraud scorer, unless `[fraud]` is disabled.
+    pub fn fraud(&self) -> Option<&Arc<ensuresec_fraud::FraudService>> {
+        self.fraud.as_ref()
     }
 
     /// The store.

@@ -183,6 +183,12 @@ impl Campaign {
                         decline_code: declined
                             .then(|| ["05", "14", "54", "51"][rng.random_range(0..4)].to_string()),
                         three_ds: Some("not_enrolled".into()),
+                        billing_country: None,
+                        card_country: None,
+                        ip_country: None,
+                        shipping_country: None,
+                        shipping_address_hash: None,
+                        account_age_days: None,
                     }),
                 ));
             }

@@ -257,6 +257,12 @@ impl Shopper {
                         email_hash: Some(fingerprint(&["email", &card_owner])),
                         decline_code: declined.then(|| "51".to_string()),
                         three_ds: Some("authenticated".into()),
+                        billing_country: None,
+                        card_country: None,
+                        ip_country: None,
+                        shipping_country: None,
+                        shipping_address_hash: None,
+                        account_age_days: None,
                     }),
                 ));
                 if !declined {

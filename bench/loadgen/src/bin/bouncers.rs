@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use ensuresec_loadgen::quantile;
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -56,13 +57,6 @@ enum Mode {
         #[arg(long, default_value_t = 4)]
         in_flight: usize,
     },
-}
-
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
 #[allow(clippy::disallowed_methods)] // a benchmark driver: event times are the wall clock

@@ -6,8 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use ensuresec_fraud::dataset::{Columns, Dataset};
-use ensuresec_fraud::metrics::{at_threshold, ranking};
-use ensuresec_fraud::{Model, PaymentRequest, RuleSet, Scorer, StateLimits, TrainOptions};
+use ensuresec_fraud::feedback::Replay;
+use ensuresec_fraud::metrics::{at_thresholds, ranking};
+use ensuresec_fraud::{
+    FraudService, Model, PaymentRequest, RuleSet, Scorer, StateLimits, TrainOptions,
+};
 
 /// Longest NDJSON line `score` accepts (one payment request).
 const MAX_LINE_BYTES: usize = 64 * 1024;
@@ -64,21 +67,33 @@ pub enum Command {
         #[arg(long)]
         refit: bool,
     },
-    /// Score labelled CSV with a model and print ranking figures and precision/recall at the
-    /// rules file's thresholds, as JSON.
+    /// Score labelled CSV with a model, or replay labelled events (--events), and print
+    /// ranking figures and precision/recall at the thresholds, as JSON.
     Evaluate {
-        /// The model file.
-        #[arg(long, short)]
-        model: PathBuf,
+        /// The model file [required with DATA; with --events: `[fraud] model`, else rules
+        /// only].
+        #[arg(long, short, required_unless_present = "events")]
+        model: Option<PathBuf>,
         /// Labelled data with the model's feature columns.
-        data: PathBuf,
+        #[arg(required_unless_present = "events", conflicts_with = "events")]
+        data: Option<PathBuf>,
+        /// Events as NDJSON: payment_authorization events are scored in time order as the
+        /// server would; chargeback and fraud_verdict events label them (the latest label
+        /// wins).
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// Configuration file whose `[fraud]` section gives rules, model and thresholds (with
+        /// --events) [default: ./ensuresec.toml when present].
+        #[arg(long, short, requires = "events")]
+        config: Option<PathBuf>,
         #[command(flatten)]
         columns: CsvColumns,
-        /// Rules file whose thresholds are reported [default: the shipped rules].
+        /// Rules file whose thresholds are reported [default: `[fraud] rules` with --events,
+        /// else the shipped rules].
         #[arg(long)]
         rules: Option<PathBuf>,
         /// Also write one probability per row (in time order) to this file.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "events")]
         predictions: Option<PathBuf>,
     },
     /// Score payment requests (NDJSON, one per line, in time order) and print one assessment
@@ -120,10 +135,18 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Evaluate {
             model,
-            data,
+            events: Some(events),
+            config,
+            rules,
+            ..
+        } => evaluate_events(&events, config.as_deref(), model, rules),
+        Command::Evaluate {
+            model: Some(model),
+            data: Some(data),
             columns,
             rules,
             predictions,
+            ..
         } => evaluate(
             &model,
             &data,
@@ -131,6 +154,9 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             rules.as_deref(),
             predictions.as_deref(),
         ),
+        Command::Evaluate { .. } => {
+            anyhow::bail!("evaluate needs --model and DATA, or --events")
+        }
         Command::Score {
             input,
             rules,
@@ -204,16 +230,59 @@ fn evaluate(
         }
         out.flush()?;
     }
-    let t = rules.thresholds;
-    let at = |name: &str, threshold: f64| {
-        let (precision, recall) = at_threshold(&scores, &data.y, threshold);
-        serde_json::json!({"decision": name, "threshold": threshold, "precision": precision, "recall": recall})
-    };
     let report = serde_json::json!({
         "ranking": ranking(&scores, &data.y),
-        "thresholds": [at("challenge", t.challenge), at("review", t.review), at("decline", t.decline)],
+        "thresholds": at_thresholds(&scores, &data.y, &rules.thresholds),
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Longest event line `evaluate --events` accepts.
+const MAX_EVENT_LINE_BYTES: usize = 1 << 20;
+
+fn evaluate_events(
+    events: &Path,
+    config: Option<&Path>,
+    model: Option<PathBuf>,
+    rules: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let config = super::load_config(config, None)?;
+    let mut service = config.fraud.service_config();
+    service.rules = rules.or(service.rules);
+    service.model = model.or(service.model);
+    let service = FraudService::open(&service)?;
+    let file =
+        std::fs::File::open(events).with_context(|| format!("opening {}", events.display()))?;
+    let limits = ensuresec_model::Limits {
+        max_line_bytes: MAX_EVENT_LINE_BYTES,
+        ..config.limits()
+    };
+    // Offline files may hold any past time; only a time beyond every real clock is refused.
+    let now = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+    let mut decoded = Vec::new();
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("{}: line {}", events.display(), n + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        anyhow::ensure!(
+            line.len() <= MAX_EVENT_LINE_BYTES,
+            "{}: line {}: over {MAX_EVENT_LINE_BYTES} bytes",
+            events.display(),
+            n + 1
+        );
+        let mut batch = ensuresec_model::decode_batch(line.as_bytes(), &limits, now)
+            .with_context(|| format!("{}: line {}", events.display(), n + 1))?;
+        decoded.append(&mut batch);
+    }
+    // Stable: events of the same instant keep the file's order.
+    decoded.sort_by_key(|e| e.time);
+    let mut replay = Replay::new(&service);
+    for event in &decoded {
+        replay.observe(event);
+    }
+    println!("{}", serde_json::to_string_pretty(&replay.report())?);
     Ok(ExitCode::SUCCESS)
 }
 

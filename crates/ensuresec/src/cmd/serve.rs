@@ -221,6 +221,25 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         });
     }
+    if let Some(fraud) = platform.fraud() {
+        match fraud.model() {
+            Some(m) => println!(
+                "fraud scoring: POST /v1/payments/score, model {} (reloaded on SIGHUP)",
+                m.file
+            ),
+            None => println!("fraud scoring: POST /v1/payments/score, rules only (no model)"),
+        }
+        #[cfg(unix)]
+        if config.fraud.model.is_some() {
+            let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+            let fraud = fraud.clone();
+            background.spawn(async move {
+                while hup.recv().await.is_some() {
+                    ensuresec_server::fraud::reload_model(fraud.clone()).await;
+                }
+            });
+        }
+    }
     let retention = platform.clone();
     background.spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));

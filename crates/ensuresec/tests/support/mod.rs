@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const TOKEN: &str = "es_test_admin_token_0123456789";
 
@@ -146,4 +146,17 @@ pub fn post_events(server: &Server, body: String) -> reqwest::blocking::Response
         .body(body)
         .send()
         .unwrap()
+}
+
+/// Polls `check` until it gives a value, failing after `secs` seconds.
+pub fn wait_for<T>(what: &str, secs: u64, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        // Pace the polling; the condition, not the pause, is the synchronisation.
+        std::thread::park_timeout(Duration::from_millis(50));
+    }
 }

@@ -418,6 +418,12 @@ mod tests {
             email_hash: None,
             decline_code: None,
             three_ds: None,
+            billing_country: None,
+            card_country: None,
+            ip_country: None,
+            shipping_country: None,
+            shipping_address_hash: None,
+            account_age_days: None,
         };
         for _ in 0..3 {
             s.record_outcome(&auth, 1_770_000_005);

@@ -130,6 +130,25 @@ pub struct PaymentAuthorization {
     /// 3-D Secure result (`authenticated`, `attempted`, `failed`, `not_enrolled`…).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub three_ds: Option<String>,
+    /// Country of the billing address (ISO 3166-1 alpha-2); payments without it are not
+    /// scored for fraud in the pipeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_country: Option<String>,
+    /// Issuing country of the card's BIN (ISO 3166-1 alpha-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_country: Option<String>,
+    /// Country of the client address (ISO 3166-1 alpha-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_country: Option<String>,
+    /// Country of the shipping address (ISO 3166-1 alpha-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_country: Option<String>,
+    /// A hash of the shipping address (never the address itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_address_hash: Option<String>,
+    /// Days since the customer account was opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_age_days: Option<u32>,
 }
 
 impl Entities for PaymentAuthorization {
@@ -168,6 +187,42 @@ impl Entities for Chargeback {
         match kind {
             EntityKind::Card => Some(EntityRef::Name(&self.card_fingerprint)),
             EntityKind::Account => name(&self.account),
+            _ => None,
+        }
+    }
+}
+
+/// What an analyst concluded about a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The payment was fraudulent.
+    Fraud,
+    /// The payment was genuine.
+    Legitimate,
+}
+
+/// An analyst's verdict on a payment, the label fraud scoring learns and is measured from
+/// (a chargeback is the other).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FraudVerdict {
+    /// The payment judged.
+    pub payment_id: String,
+    /// The conclusion.
+    pub verdict: Verdict,
+    /// The card's fingerprint, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_fingerprint: Option<String>,
+    /// Who judged (an analyst's name or id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analyst: Option<String>,
+}
+
+impl Entities for FraudVerdict {
+    fn entity(&self, kind: EntityKind) -> Option<EntityRef<'_>> {
+        match kind {
+            EntityKind::Card => name(&self.card_fingerprint),
             _ => None,
         }
     }

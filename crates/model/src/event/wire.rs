@@ -36,6 +36,7 @@ impl<'de> DeserializeSeed<'de> for DataSeed {
                 EventData::PaymentAuthorization(Deserialize::deserialize(d)?)
             }
             EventType::Chargeback => EventData::Chargeback(Deserialize::deserialize(d)?),
+            EventType::FraudVerdict => EventData::FraudVerdict(Deserialize::deserialize(d)?),
             EventType::DeliveryScan => EventData::DeliveryScan(Deserialize::deserialize(d)?),
             EventType::SensorReading => EventData::SensorReading(Deserialize::deserialize(d)?),
             EventType::DeliveryPlan => EventData::DeliveryPlan(Deserialize::deserialize(d)?),
@@ -133,6 +134,7 @@ impl Serialize for Event {
             EventData::Order(p) => map.serialize_entry("data", p)?,
             EventData::PaymentAuthorization(p) => map.serialize_entry("data", p)?,
             EventData::Chargeback(p) => map.serialize_entry("data", p)?,
+            EventData::FraudVerdict(p) => map.serialize_entry("data", p)?,
             EventData::DeliveryScan(p) => map.serialize_entry("data", p)?,
             EventData::SensorReading(p) => map.serialize_entry("data", p)?,
             EventData::DeliveryPlan(p) => map.serialize_entry("data", p)?,

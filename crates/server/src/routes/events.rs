@@ -3,9 +3,8 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use ensuresec_model::{decode_batch, is_ndjson};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -54,25 +53,13 @@ pub(crate) async fn post_events(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<IngestResponse>, ApiError> {
-    let limit = state.max_body_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > limit) {
-        metrics::counter!(REJECTED, "reason" => "too_large").increment(1);
-        return Err(ApiError::TooLarge { limit });
-    }
-    let read = Limited::new(body, limit).collect();
-    let bytes = match tokio::time::timeout(state.body_timeout, read).await {
-        Err(_) => return Err(ApiError::BodyRead("timed out".into())),
-        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            metrics::counter!(REJECTED, "reason" => "too_large").increment(1);
-            return Err(ApiError::TooLarge { limit });
-        }
-        Ok(Err(e)) => return Err(ApiError::BodyRead(e.to_string())),
-        Ok(Ok(collected)) => collected.to_bytes(),
-    };
+    let bytes = crate::routes::body::read(&headers, body, state.max_body_bytes, state.body_timeout)
+        .await
+        .inspect_err(|e| {
+            if matches!(e, ApiError::TooLarge { .. }) {
+                metrics::counter!(REJECTED, "reason" => "too_large").increment(1);
+            }
+        })?;
     let limits = state.limits;
     let now = state.platform.clock().now();
     // Decoding a large batch is CPU work: keep it off the async threads.

@@ -31,6 +31,13 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, &'stat
     responses((status = 200, description = "Prometheus text exposition format")))]
 /// Prometheus metrics.
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    if let Some(fraud) = state.platform.fraud() {
+        let s = fraud.status();
+        metrics::gauge!("ensuresec_fraud_entities").set(s.entities as f64);
+        metrics::gauge!("ensuresec_fraud_state_bytes").set(s.state_bytes as f64);
+        metrics::gauge!("ensuresec_fraud_unscored_events").set(s.unscored_events as f64);
+        metrics::gauge!("ensuresec_fraud_model_refused").set(s.model_refused as f64);
+    }
     (
         [(
             header::CONTENT_TYPE,

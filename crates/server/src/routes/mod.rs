@@ -2,11 +2,13 @@
 
 pub(crate) mod alerts;
 pub(crate) mod assets;
+pub(crate) mod body;
 pub(crate) mod decisions;
 pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod incidents;
 pub(crate) mod ledger;
 pub(crate) mod meta;
+pub(crate) mod payments;
 pub(crate) mod response;
 pub(crate) mod stream;

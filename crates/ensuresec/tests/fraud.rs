@@ -1,0 +1,451 @@
+//! Payment fraud in a real `ensuresec serve`: `POST /v1/payments/score` (tokens, strict input,
+//! shared state), payment events scored in the pipeline and fraud rings raised as alerts, the
+//! model swapped on SIGHUP without a failed request, and `fraud evaluate --events`.
+
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
+mod support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::{Value, json};
+use support::{Server, TOKEN, client, post_events, wait_for};
+
+fn request(id: &str, card: &str) -> Value {
+    json!({
+        "payment_id": id,
+        "time": "2026-11-21T10:00:00Z",
+        "amount": {"minor": 4_999, "currency": "EUR"},
+        "merchant": "shop-1",
+        "card": {"fingerprint": card, "bin": "424242", "country": "DE"},
+        "billing": {"country": "DE"},
+        "ip": "192.0.2.1",
+        "ip_country": "DE",
+        "device": format!("dev-{card}")
+    })
+}
+
+fn score(server: &Server, body: &Value) -> reqwest::blocking::Response {
+    client()
+        .post(server.url("/v1/payments/score"))
+        .bearer_auth(TOKEN)
+        .json(body)
+        .send()
+        .unwrap()
+}
+
+fn status(server: &Server) -> Value {
+    client()
+        .get(server.url("/v1/payments/status"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+#[test]
+fn score_needs_a_token_names_bad_fields_and_keeps_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let c = client();
+    let url = server.url("/v1/payments/score");
+    let body = request("p1", "card-1");
+    assert_eq!(c.post(&url).json(&body).send().unwrap().status(), 401);
+    let r = c
+        .post(&url)
+        .bearer_auth("es_wrong")
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        status(&server)["entities"],
+        0,
+        "refused requests count nothing"
+    );
+
+    let r = score(&server, &body);
+    assert_eq!(r.status(), 200);
+    let a: Value = r.json().unwrap();
+    assert_eq!(a["payment_id"], "p1");
+    assert_eq!(a["decision"], "approve", "{a}");
+    assert!(a["probability"].as_f64().unwrap() < 0.1, "{a}");
+
+    let cases: [(&str, Value, &str); 4] = [
+        ("/merchant", Value::Null, "merchant"),
+        ("/amount/currency", "EURO".into(), "amount.currency"),
+        ("/amount/minor", 1_000_000_000_000i64.into(), "amount.minor"),
+        ("/card/bin", "4242".into(), "card.bin"),
+    ];
+    for (pointer, value, field) in cases {
+        let mut bad = request("bad", "card-2");
+        if value.is_null() {
+            bad.as_object_mut().unwrap().remove("merchant");
+        } else {
+            *bad.pointer_mut(pointer).unwrap() = value;
+        }
+        let r = score(&server, &bad);
+        assert_eq!(r.status(), 400, "{pointer}");
+        let e: Value = r.json().unwrap();
+        assert_eq!(e["error"]["code"], "invalid_payment", "{e}");
+        assert_eq!(e["error"]["field"], field, "{e}");
+    }
+    let mut unknown = request("bad", "card-2");
+    unknown["colour"] = "red".into();
+    let e: Value = score(&server, &unknown).json().unwrap();
+    assert_eq!(e["error"]["field"], "colour", "{e}");
+    let r = c
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .body("{not json")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = c
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .body(vec![b' '; 17 * 1024])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(
+        status(&server)["entities"].as_u64().unwrap(),
+        3,
+        "only the valid payment was counted: its card, device and IP address"
+    );
+
+    // A blocking rule declines and is the first reason.
+    let mut blocked = request("p2", "card-3");
+    blocked["three_ds"] = "failed".into();
+    blocked["amount"]["minor"] = 250_000.into();
+    let a: Value = score(&server, &blocked).json().unwrap();
+    assert_eq!(a["decision"], "decline", "{a}");
+    assert_eq!(a["reasons"][0]["code"], "three-ds-failed-high-value", "{a}");
+
+    // The state is shared between requests: a burst on one card is card testing.
+    let mut last = Value::Null;
+    for i in 0..7 {
+        let mut r = request(&format!("burst{i}"), "card-4");
+        r["time"] = format!("2026-11-21T10:00:{:02}Z", i + 10).into();
+        last = score(&server, &r).json().unwrap();
+    }
+    assert_ne!(last["decision"], "approve", "{last}");
+    assert_eq!(last["reasons"][0]["code"], "card-testing", "{last}");
+}
+
+fn payment_event(second: u32, id: &str, card: &str, extra: Value) -> String {
+    let mut data = json!({
+        "payment_id": id, "card_fingerprint": card,
+        "amount": {"minor": 8_000, "currency": "EUR"}, "outcome": "approved",
+        "bin": "424242", "merchant": "shop-1", "billing_country": "DE"
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        data[k] = v.clone();
+    }
+    json!({"type": "payment_authorization", "time": format!("2026-11-21T10:{:02}:{:02}Z", second / 60, second % 60),
+        "source": "psp", "data": data})
+    .to_string()
+}
+
+fn alerts(server: &Server, rule: &str) -> Vec<Value> {
+    let v: Value = client()
+        .get(server.url(&format!("/v1/alerts?detector=fraud&rule={rule}")))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    v["items"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn payment_events_are_scored_and_a_ring_becomes_an_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let mut lines = Vec::new();
+    // Four stolen cards cashed out on two devices to one drop address.
+    for i in 0..4 {
+        lines.push(payment_event(
+            i,
+            &format!("ring{i}"),
+            &format!("stolen{i}"),
+            json!({"device": format!("dev-{}", i % 2), "shipping_country": "DE",
+                   "shipping_address_hash": "drop-1"}),
+        ));
+    }
+    // A failed 3-D Secure on a large amount: declined by the blocking rule.
+    lines.push(payment_event(
+        30,
+        "big",
+        "other",
+        json!({"three_ds": "failed", "amount": {"minor": 300_000, "currency": "EUR"}}),
+    ));
+    // No billing country: not scored, counted.
+    let mut unscorable: Value =
+        serde_json::from_str(&payment_event(31, "nb", "x", json!({}))).unwrap();
+    unscorable["data"]
+        .as_object_mut()
+        .unwrap()
+        .remove("billing_country");
+    lines.push(unscorable.to_string());
+    assert_eq!(post_events(&server, lines.join("\n")).status(), 200);
+
+    let decline = wait_for("the decline alert", 30, || {
+        alerts(&server, "payment-decline").into_iter().next()
+    });
+    assert_eq!(decline["entity"]["value"], "other", "{decline}");
+    assert_eq!(decline["evidence"]["assessment"]["decision"], "decline");
+    assert!(alerts(&server, "fraud-ring").is_empty());
+
+    let labels: Vec<String> = (0..3)
+        .map(|i| {
+            json!({"type": "chargeback", "time": format!("2026-11-21T11:00:0{i}Z"), "source": "psp",
+                "data": {"payment_id": format!("ring{i}"), "card_fingerprint": format!("stolen{i}"),
+                         "amount": {"minor": 8_000, "currency": "EUR"}, "reason_code": "10.4"}})
+            .to_string()
+        })
+        .collect();
+    assert_eq!(post_events(&server, labels.join("\n")).status(), 200);
+    let ring = wait_for("the fraud-ring alert", 30, || {
+        alerts(&server, "fraud-ring").into_iter().next()
+    });
+    let evidence = &ring["evidence"]["ring"];
+    assert_eq!(evidence["frauds"], 3, "{ring}");
+    assert_eq!(evidence["payments"], 4, "{ring}");
+    let members: Vec<String> = evidence["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap().to_string())
+        .collect();
+    for m in ["stolen0", "stolen3", "dev-0", "dev-1", "drop-1"] {
+        assert!(members.iter().any(|x| x == m), "{m} not in {members:?}");
+    }
+    assert!(!members.iter().any(|x| x == "other"), "{members:?}");
+    assert!(
+        ring["incident_id"].as_u64().is_some(),
+        "the correlator put the ring in an incident: {ring}"
+    );
+    assert_eq!(status(&server)["unscored_events"], 1);
+}
+
+/// Labelled rows over online features: fraud follows card velocity and failed 3-D Secure.
+fn training_csv(path: &Path, extra_column: bool) {
+    let mut out = String::from("time,amount,card_count_1h,three_ds_failed,account_age_days");
+    out.push_str(if extra_column {
+        ",device_cards,label\n"
+    } else {
+        ",label\n"
+    });
+    let mut x: u64 = 7;
+    let mut next = || {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for i in 0..3000 {
+        let count = (next() * 10.0).floor();
+        let failed = f64::from(u8::from(next() < 0.1));
+        let amount = 5.0 + next() * 500.0;
+        let age = (next() * 1000.0).floor();
+        let devices = (next() * 4.0).floor();
+        let risk = -5.0 + 0.9 * count + 2.0 * failed;
+        let fraud = next() < 1.0 / (1.0 + (-risk).exp());
+        out.push_str(&format!("{i},{amount:.2},{count},{failed},{age}"));
+        if extra_column {
+            out.push_str(&format!(",{devices}"));
+        }
+        out.push_str(&format!(",{}\n", u8::from(fraud)));
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+fn train(dir: &Path, name: &str, extra_column: bool) -> std::path::PathBuf {
+    let csv = dir.join(format!("{name}.csv"));
+    training_csv(&csv, extra_column);
+    let model = dir.join(format!("{name}.json"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+        .args([
+            "fraud",
+            "train",
+            "--label",
+            "label",
+            "--time",
+            "time",
+            "--budget",
+            "0.3",
+            "--threads",
+            "1",
+        ])
+        .arg(&csv)
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    model
+}
+
+fn hangup(server: &Server) {
+    let ok = std::process::Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -HUP");
+}
+
+/// Replaces `to` with `from` in one step, as an operator's deploy would (write, then rename).
+fn replace(from: &Path, to: &Path) {
+    let staged = to.with_extension("staged");
+    std::fs::copy(from, &staged).unwrap();
+    std::fs::rename(&staged, to).unwrap();
+}
+
+#[test]
+fn sighup_swaps_the_model_refuses_a_bad_one_and_drops_no_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = train(dir.path(), "first", false);
+    let second = train(dir.path(), "second", true);
+    let live = dir.path().join("model.json");
+    replace(&first, &live);
+    let config = dir.path().join("ensuresec.toml");
+    std::fs::write(
+        &config,
+        format!("[fraud]\nmodel = {:?}\n", live.display().to_string()),
+    )
+    .unwrap();
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let s = status(&server);
+    assert_eq!(s["model"]["features"], 4, "{s}");
+    assert_eq!(s["model_loads"], 1);
+
+    // Requests keep coming while the model changes under them.
+    let stop = Arc::new(AtomicBool::new(false));
+    let scorer = {
+        let stop = stop.clone();
+        let url = server.url("/v1/payments/score");
+        std::thread::spawn(move || {
+            let c = client();
+            let (mut ok, mut failed) = (0u32, Vec::new());
+            for i in 0..200_000u32 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let r = c
+                    .post(&url)
+                    .bearer_auth(TOKEN)
+                    .json(&request(&format!("p{i}"), &format!("c{}", i % 50)))
+                    .send();
+                match r {
+                    Ok(r) if r.status() == 200 => ok += 1,
+                    Ok(r) => failed.push(r.status().to_string()),
+                    Err(e) => failed.push(e.to_string()),
+                }
+            }
+            (ok, failed)
+        })
+    };
+
+    // A file that is not a model is refused; the model in use stays.
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, "{\"format\": \"something else\"}").unwrap();
+    replace(&garbage, &live);
+    hangup(&server);
+    let s = wait_for("the refusal", 30, || {
+        let s = status(&server);
+        (s["model_refused"] == 1).then_some(s)
+    });
+    assert_eq!(s["model"]["features"], 4, "{s}");
+
+    // A good new model is swapped in.
+    replace(&second, &live);
+    hangup(&server);
+    let s = wait_for("the swap", 60, || {
+        let s = status(&server);
+        (s["model_loads"] == 2).then_some(s)
+    });
+    assert_eq!(s["model"]["features"], 5, "{s}");
+    let after: Value = score(&server, &request("after", "c-after")).json().unwrap();
+    assert!(after["probability"].as_f64().is_some(), "{after}");
+
+    stop.store(true, Ordering::Relaxed);
+    let (ok, failed) = scorer.join().unwrap();
+    assert!(
+        failed.is_empty(),
+        "requests failed during the swaps: {failed:?}"
+    );
+    assert!(ok > 0);
+}
+
+#[test]
+fn evaluate_events_reports_precision_and_recall_on_labelled_payments() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = vec![
+        payment_event(0, "ok", "c1", json!({})),
+        payment_event(
+            1,
+            "bad",
+            "c2",
+            json!({"three_ds": "failed", "amount": {"minor": 300_000, "currency": "EUR"}}),
+        ),
+        payment_event(2, "missed", "c3", json!({})),
+    ];
+    for (id, label) in [("bad", "fraud"), ("missed", "fraud"), ("ok", "legitimate")] {
+        lines.push(
+            json!({"type": "fraud_verdict", "time": "2026-11-22T10:00:00Z", "source": "analysts",
+                   "data": {"payment_id": id, "verdict": label}})
+            .to_string(),
+        );
+    }
+    let events = dir.path().join("events.ndjson");
+    std::fs::write(&events, lines.join("\n")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+        .args(["fraud", "evaluate", "--events"])
+        .arg(&events)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["labelled"], 3, "{report}");
+    assert_eq!(report["frauds"], 2, "{report}");
+    let decline = report["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["decision"] == "decline")
+        .unwrap();
+    assert_eq!(decline["precision"], 1.0, "{report}");
+    assert_eq!(decline["recall"], 0.5, "{report}");
+
+    // A bad line is named.
+    std::fs::write(&events, format!("{}\n{{\"type\":\"nope\"}}\n", lines[0])).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+        .args(["fraud", "evaluate", "--events"])
+        .arg(&events)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 2"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,271 @@
+//! One scorer for a whole process. The HTTP endpoint and the pipeline's payment detector both
+//! score through it, so they read and update the same feature state (a card seen by one is
+//! known to the other), and the model file can be swapped while they run.
+//!
+//! The state sits behind one mutex: a score holds it for a few microseconds, far less than a
+//! request's network time, and a single state keeps the per-device and per-IP counts exact,
+//! which sharding by card would not.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use ensuresec_model::event::PaymentAuthorization;
+use serde::Serialize;
+
+use crate::error::{FileError, InputError};
+use crate::features::StateLimits;
+use crate::model::Model;
+use crate::request::PaymentRequest;
+use crate::rules::{RuleSet, Thresholds};
+use crate::scorer::{Assessment, Scorer};
+
+/// What a [`FraudService`] starts from.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceConfig {
+    /// Rules file [default: the shipped rules].
+    pub rules: Option<PathBuf>,
+    /// Model file over the online features [default: rules only]; read again by
+    /// [`FraudService::reload_model`].
+    pub model: Option<PathBuf>,
+    /// Thresholds replacing the rules file's.
+    pub thresholds: Option<Thresholds>,
+    /// Bounds on the feature state.
+    pub limits: StateLimits,
+}
+
+/// The loaded model, for status pages and logs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelInfo {
+    /// The file it came from.
+    pub file: String,
+    /// How many features it reads.
+    pub features: usize,
+    /// Its PR-AUC on the time-later validation rows when it was trained.
+    pub validation_pr_auc: f64,
+}
+
+impl ModelInfo {
+    fn of(file: &str, model: &Model) -> ModelInfo {
+        ModelInfo {
+            file: file.to_string(),
+            features: model.features.len(),
+            validation_pr_auc: model.training.validation_pr_auc,
+        }
+    }
+}
+
+/// The shared scorer: feature state, rules and model behind one lock, and the model's path.
+#[derive(Debug)]
+pub struct FraudService {
+    scorer: Mutex<Scorer>,
+    model_file: Option<PathBuf>,
+    model_info: Mutex<Option<ModelInfo>>,
+    unscored: AtomicU64,
+    loads: AtomicU64,
+    refused: AtomicU64,
+}
+
+/// What the service holds and has done, for operators.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Status {
+    /// The model in use, if any.
+    pub model: Option<ModelInfo>,
+    /// Model files loaded (at start and on reloads).
+    pub model_loads: u64,
+    /// Model files refused on reload (the previous model was kept).
+    pub model_refused: u64,
+    /// The decision thresholds.
+    pub thresholds: Thresholds,
+    /// Entities in the feature state.
+    pub entities: usize,
+    /// Approximate heap bytes of the feature state.
+    pub state_bytes: usize,
+    /// Payment events that could not be scored.
+    pub unscored_events: u64,
+}
+
+impl FraudService {
+    /// Loads the rules and the model of `config`; a bad file is an error naming it.
+    pub fn open(config: &ServiceConfig) -> Result<FraudService, FileError> {
+        let mut rules = match &config.rules {
+            Some(path) => RuleSet::load(path)?,
+            None => RuleSet::builtin()?,
+        };
+        if let Some(t) = config.thresholds {
+            rules.thresholds = t;
+        }
+        let service = FraudService {
+            scorer: Mutex::new(Scorer::new(rules, config.limits)),
+            model_file: config.model.clone(),
+            model_info: Mutex::new(None),
+            unscored: AtomicU64::new(0),
+            loads: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+        };
+        if config.model.is_some() {
+            service.reload_model()?;
+        }
+        Ok(service)
+    }
+
+    /// The scorer. A panic while it was held leaves counters at worst half updated, which is
+    /// no reason to stop scoring: the poison is ignored.
+    fn scorer(&self) -> MutexGuard<'_, Scorer> {
+        self.scorer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Validates and scores `request`, then counts it in the shared state.
+    pub fn score(&self, request: &PaymentRequest) -> Result<Assessment, InputError> {
+        request.validate()?;
+        self.scorer().score(request)
+    }
+
+    /// Counts a reported decline (see [`crate::FeatureStore::record_outcome`]).
+    pub fn record_outcome(&self, authorization: &PaymentAuthorization, time: i64) {
+        self.scorer()
+            .state_mut()
+            .record_outcome(authorization, time);
+    }
+
+    /// Reads the configured model file again and swaps it in. The file is read and checked
+    /// without holding the scorer, so scoring goes on meanwhile; a file that cannot be read,
+    /// parsed or bound to the online features is refused and the current model kept.
+    pub fn reload_model(&self) -> Result<ModelInfo, FileError> {
+        let path = self
+            .model_file
+            .as_deref()
+            .ok_or_else(|| FileError::new("[fraud] model", "no model file is configured"))?;
+        let result = Model::load(path).and_then(|model| self.swap_model(path, model));
+        let counter = if result.is_ok() {
+            &self.loads
+        } else {
+            &self.refused
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        result
+    }
+
+    fn swap_model(&self, path: &Path, model: Model) -> Result<ModelInfo, FileError> {
+        let name = path.display().to_string();
+        let info = ModelInfo::of(&name, &model);
+        let previous = self.scorer().set_model(&name, model)?;
+        *self
+            .model_info
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(info.clone());
+        // A large ensemble takes a while to free: not while the scorer is locked.
+        drop(previous);
+        Ok(info)
+    }
+
+    /// The model in use, if any.
+    pub fn model(&self) -> Option<ModelInfo> {
+        self.model_info
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Counts a payment event that could not be scored (a field scoring needs was missing
+    /// or invalid).
+    pub fn note_unscored(&self) {
+        self.unscored.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Payment events not scored so far.
+    pub fn unscored_events(&self) -> u64 {
+        self.unscored.load(Ordering::Relaxed)
+    }
+
+    /// The model, counters and state size.
+    pub fn status(&self) -> Status {
+        let (thresholds, entities, state_bytes) = {
+            let scorer = self.scorer();
+            (
+                scorer.rules().thresholds,
+                scorer.state().len(),
+                scorer.state().heap_bytes(),
+            )
+        };
+        Status {
+            model: self.model(),
+            model_loads: self.loads.load(Ordering::Relaxed),
+            model_refused: self.refused.load(Ordering::Relaxed),
+            thresholds,
+            entities,
+            state_bytes,
+            unscored_events: self.unscored_events(),
+        }
+    }
+
+    /// The decision thresholds in use.
+    pub fn thresholds(&self) -> Thresholds {
+        self.scorer().rules().thresholds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::tests::sample_json;
+
+    fn request(id: &str) -> PaymentRequest {
+        let mut v = sample_json();
+        v["payment_id"] = id.into();
+        PaymentRequest::from_json(v.to_string().as_bytes()).expect("valid")
+    }
+
+    #[test]
+    fn thresholds_from_the_configuration_replace_the_rules_files() {
+        let t = Thresholds {
+            challenge: 0.2,
+            review: 0.3,
+            decline: 0.4,
+        };
+        let service = FraudService::open(&ServiceConfig {
+            thresholds: Some(t),
+            ..ServiceConfig::default()
+        })
+        .expect("open");
+        assert_eq!(service.thresholds(), t);
+        assert_eq!(
+            FraudService::open(&ServiceConfig::default())
+                .expect("open")
+                .thresholds(),
+            RuleSet::builtin().expect("rules").thresholds
+        );
+    }
+
+    #[test]
+    fn scores_update_one_shared_state() {
+        let service = FraudService::open(&ServiceConfig::default()).expect("open");
+        assert_eq!(service.status().entities, 0);
+        service.score(&request("a")).expect("score");
+        let status = service.status();
+        let (entities, bytes) = (status.entities, status.state_bytes);
+        assert!(
+            entities >= 5,
+            "card, device, IP, e-mail, account: {entities}"
+        );
+        assert!(bytes > 0);
+    }
+
+    #[test]
+    fn reload_without_a_model_file_is_an_error() {
+        let service = FraudService::open(&ServiceConfig::default()).expect("open");
+        let e = service.reload_model().expect_err("no model");
+        assert!(e.to_string().contains("no model file"), "{e}");
+        assert!(service.model().is_none());
+    }
+
+    #[test]
+    fn a_missing_model_file_is_refused_at_open() {
+        let e = FraudService::open(&ServiceConfig {
+            model: Some("/nonexistent/model.json".into()),
+            ..ServiceConfig::default()
+        })
+        .expect_err("missing file");
+        assert!(e.to_string().contains("/nonexistent/model.json"), "{e}");
+    }
+}

@@ -1,0 +1,177 @@
+//! Payment fraud wired in: the `[fraud]` section, the one [`FraudService`] that
+//! `POST /v1/payments/score` and the pipeline's payment detector share, and the ring graph.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use ensuresec_fraud::rings::{RingGraph, RingLimits};
+use ensuresec_fraud::rules::Thresholds;
+use ensuresec_fraud::{FileError, FraudService, ServiceConfig, StateLimits};
+use serde::{Deserialize, Serialize};
+
+/// `[fraud]`: payment fraud scoring (docs/fraud.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FraudConfig {
+    /// Serve `POST /v1/payments/score` and score `payment_authorization` events.
+    pub enabled: bool,
+    /// A rules file replacing the shipped `default.yaml`.
+    pub rules: Option<PathBuf>,
+    /// A model file from `ensuresec fraud train` over the online features; read again on
+    /// SIGHUP. Without it the rules' base rate and points decide.
+    pub model: Option<PathBuf>,
+    /// Decision thresholds replacing the rules file's (`challenge`, `review`, `decline`).
+    pub thresholds: Option<Thresholds>,
+    /// Most entities kept per kind (cards, devices, IP addresses…).
+    pub max_entities: usize,
+    /// Days after which an entity not seen again is forgotten (event time).
+    pub ttl_days: u32,
+    /// Largest body of `POST /v1/payments/score`, in bytes.
+    pub max_body_bytes: usize,
+    /// Fraud rings (`[fraud.rings]`).
+    pub rings: RingsConfig,
+}
+
+impl Default for FraudConfig {
+    fn default() -> Self {
+        FraudConfig {
+            enabled: true,
+            rules: None,
+            model: None,
+            thresholds: None,
+            max_entities: StateLimits::default().max_entities,
+            ttl_days: 90,
+            max_body_bytes: 16 * 1024,
+            rings: RingsConfig::default(),
+        }
+    }
+}
+
+/// `[fraud.rings]`: groups of cards, devices, e-mails, addresses, accounts and IP addresses
+/// tied by payments, reported when enough of their payments are labelled fraud.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RingsConfig {
+    /// Build the graph and report rings.
+    pub enabled: bool,
+    /// Fewest entities in a reported group.
+    pub min_members: usize,
+    /// Fewest fraudulent payments in a reported group.
+    pub min_frauds: u32,
+    /// Lowest share of fraudulent payments (0 to 1).
+    pub min_fraud_rate: f64,
+    /// Most entities kept.
+    pub max_nodes: usize,
+    /// Most payments remembered for their labels.
+    pub max_payments: usize,
+}
+
+impl Default for RingsConfig {
+    fn default() -> Self {
+        let l = RingLimits::default();
+        RingsConfig {
+            enabled: true,
+            min_members: l.min_members,
+            min_frauds: l.min_frauds,
+            min_fraud_rate: l.min_fraud_rate,
+            max_nodes: l.max_nodes,
+            max_payments: l.max_payments,
+        }
+    }
+}
+
+impl FraudConfig {
+    /// Checks what serde cannot; names the bad key.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if !(1..=100_000_000).contains(&self.max_entities) {
+            return Err((
+                "fraud.max_entities",
+                "must be between 1 and 100000000".into(),
+            ));
+        }
+        if !(1..=3650).contains(&self.ttl_days) {
+            return Err(("fraud.ttl_days", "must be between 1 and 3650".into()));
+        }
+        if !(256..=1 << 20).contains(&self.max_body_bytes) {
+            return Err((
+                "fraud.max_body_bytes",
+                "must be between 256 and 1048576".into(),
+            ));
+        }
+        let r = &self.rings;
+        if r.min_members < 2 {
+            return Err(("fraud.rings.min_members", "must be at least 2".into()));
+        }
+        if r.min_frauds == 0 {
+            return Err(("fraud.rings.min_frauds", "must be at least 1".into()));
+        }
+        if !(r.min_fraud_rate > 0.0 && r.min_fraud_rate <= 1.0) {
+            return Err((
+                "fraud.rings.min_fraud_rate",
+                "must be above 0 and at most 1".into(),
+            ));
+        }
+        if !(1..=100_000_000).contains(&r.max_nodes) || !(1..=100_000_000).contains(&r.max_payments)
+        {
+            return Err((
+                "fraud.rings.max_nodes",
+                "max_nodes and max_payments must be between 1 and 100000000".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// What the scorer starts from.
+    pub fn service_config(&self) -> ServiceConfig {
+        ServiceConfig {
+            rules: self.rules.clone(),
+            model: self.model.clone(),
+            thresholds: self.thresholds,
+            limits: StateLimits {
+                max_entities: self.max_entities,
+                ttl_seconds: i64::from(self.ttl_days) * 86_400,
+            },
+        }
+    }
+
+    /// The shared scorer, or `None` when the module is off; a bad rules or model file is an
+    /// error naming it.
+    pub fn service(&self) -> Result<Option<Arc<FraudService>>, FileError> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(FraudService::open(&self.service_config())?)))
+    }
+
+    /// The ring graph, or `None` when the module or the rings are off.
+    pub fn rings(&self) -> Option<Arc<Mutex<RingGraph>>> {
+        let r = &self.rings;
+        (self.enabled && r.enabled).then(|| {
+            Arc::new(Mutex::new(RingGraph::new(RingLimits {
+                min_members: r.min_members,
+                min_frauds: r.min_frauds,
+                min_fraud_rate: r.min_fraud_rate,
+                max_nodes: r.max_nodes,
+                max_payments: r.max_payments,
+                ..RingLimits::default()
+            })))
+        })
+    }
+}
+
+/// Reloads the model file of `service`, logging the outcome: a refused file leaves the model
+/// in use untouched. Runs the file reading on a blocking thread.
+pub async fn reload_model(service: Arc<FraudService>) {
+    match tokio::task::spawn_blocking(move || service.reload_model()).await {
+        Ok(Ok(info)) => tracing::info!(
+            file = %info.file,
+            features = info.features,
+            validation_pr_auc = info.validation_pr_auc,
+            "fraud model reloaded"
+        ),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "fraud model refused; keeping the model in use")
+        }
+        Err(e) => tracing::error!(error = %e, "fraud model reload failed"),
+    }
+}

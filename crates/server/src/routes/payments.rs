@@ -1,0 +1,83 @@
+//! `POST /v1/payments/score`: one payment authorisation in, its fraud probability, decision
+//! and reasons out, before the payment is sent to the issuer. Scoring counts the payment in the
+//! shared feature state, so it needs a token.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use ensuresec_fraud::service::Status;
+use ensuresec_fraud::{Assessment, FraudService, PaymentRequest};
+
+use crate::app::AppState;
+use crate::auth::{Ingest, Read, Scoped};
+use crate::error::{ApiError, ErrorBody};
+
+/// Payments scored over HTTP, by `decision`.
+const SCORED: &str = "ensuresec_fraud_scored_total";
+/// Payment requests refused as invalid (not labelled by field: unknown keys would make the
+/// label set unbounded).
+const REFUSED: &str = "ensuresec_fraud_refused_total";
+
+/// The shared scorer, or 404 when the module is disabled.
+fn service(state: &AppState) -> Result<&std::sync::Arc<FraudService>, ApiError> {
+    state
+        .platform
+        .fraud()
+        .ok_or_else(|| ApiError::NotFound("fraud scoring (disabled in [fraud])".into()))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/payments/score",
+    tag = "fraud",
+    request_body(
+        content = String,
+        content_type = "application/json",
+        description = "One payment request (see docs/fraud.md): payment_id, time, amount {minor, currency}, merchant, card {fingerprint, bin, country?}, billing {country, hash?}, and optional shipping, ip, ip_country, device, email_hash, account {id, age_days}, three_ds. Unknown keys are refused.",
+    ),
+    responses(
+        (status = 200, description = "{payment_id, probability, decision: approve|challenge|review|decline, blocked_by?, reasons: [{code, text, contribution}]}"),
+        (status = 400, description = "A field is missing or invalid; `field` names it. Nothing was scored or counted", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "The token lacks the ingest scope", body = ErrorBody),
+        (status = 404, description = "Fraud scoring is disabled in [fraud]", body = ErrorBody),
+        (status = 413, description = "Body over [fraud] max_body_bytes", body = ErrorBody),
+    ),
+    security(("bearer" = ["ingest"])),
+)]
+/// Scores one payment.
+pub(crate) async fn score(
+    State(state): State<AppState>,
+    _auth: Scoped<Ingest>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Assessment>, ApiError> {
+    let service = service(&state)?;
+    let limit = state.platform.config().fraud.max_body_bytes;
+    let bytes = crate::routes::body::read(&headers, body, limit, state.body_timeout).await?;
+    let assessment = PaymentRequest::from_json(&bytes)
+        .and_then(|request| service.score(&request))
+        .inspect_err(|_| metrics::counter!(REFUSED).increment(1))?;
+    metrics::counter!(SCORED, "decision" => assessment.decision.as_str()).increment(1);
+    Ok(Json(assessment))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/payments/status",
+    tag = "fraud",
+    responses(
+        (status = 200, description = "{model: {file, features, validation_pr_auc}|null, model_loads, model_refused, thresholds, entities, state_bytes, unscored_events}"),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "Fraud scoring is disabled in [fraud]", body = ErrorBody),
+    ),
+    security(("bearer" = ["read"])),
+)]
+/// The model in use, its reloads and the feature state's size.
+pub(crate) async fn status(
+    State(state): State<AppState>,
+    _auth: Scoped<Read>,
+) -> Result<Json<Status>, ApiError> {
+    Ok(Json(service(&state)?.status()))
+}
