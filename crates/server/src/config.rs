@@ -76,15 +76,11 @@ pub struct Config {
     pub respond: ensuresec_respond::RespondConfig,
     /// Web integrity: the monitored root, its state and how `serve` watches it.
     pub integrity: ensuresec_integrity::config::IntegrityConfig,
+    /// Payment fraud scoring and fraud rings.
+    pub fraud: crate::fraud::FraudConfig,
     /// `[gateway]`: read and validated by the gateway (crates/gateway) — started in-process by
     /// `serve` when the section has no `[gateway.serve]` link, else by a separate
     /// `ensuresec gateway`; not recorded here, since it may hold the gateway's token.
-            return Err(ConfigError::Invalid { key, message });
-        }
-    /// Payment fraud scoring and fraud rings.
-    pub fraud: crate::fraud::FraudConfig,
-    /// `[gateway]`: read and validated by `ensuresec gateway` (crates/gateway), so that one file
-    /// can configure both; not recorded here, since it may hold the gateway's token.
     #[serde(skip_serializing)]
     pub gateway: Option<toml::Table>,
 }
