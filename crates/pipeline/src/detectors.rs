@@ -13,7 +13,6 @@ use ensuresec_delivery::{
 use ensuresec_fraud::FraudService;
 use ensuresec_fraud::detector::{PaymentDetector, RingDetector};
 use ensuresec_fraud::rings::RingGraph;
-use ensuresec_model::EntityKind;
 use ensuresec_model::detector::DetectorFactory;
 use ensuresec_model::{AlertChain, EntityKind};
 use ensuresec_webattack::{SharedEngine, WebAttackDetector};
