@@ -79,8 +79,13 @@ fn a_planted_web_shell_becomes_an_alert_with_evidence() {
     );
     let matches = alert["evidence"]["matches"].as_array().unwrap();
     assert!(
-        matches.iter().any(|m| m["rule"] == "php_eval_of_request_input"
-            && m["strings"][0].as_str().unwrap().contains("eval(base64_decode($_POST")),
+        matches
+            .iter()
+            .any(|m| m["rule"] == "php_eval_of_request_input"
+                && m["strings"][0]
+                    .as_str()
+                    .unwrap()
+                    .contains("eval(base64_decode($_POST")),
         "{matches:?}"
     );
 
@@ -97,7 +102,10 @@ fn a_planted_web_shell_becomes_an_alert_with_evidence() {
         if alerts.contains("file planted: notes.txt") {
             break;
         }
-        assert!(Instant::now() < deadline, "no alert for notes.txt: {alerts}");
+        assert!(
+            Instant::now() < deadline,
+            "no alert for notes.txt: {alerts}"
+        );
         std::thread::yield_now();
     }
 }
