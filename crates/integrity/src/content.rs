@@ -235,6 +235,9 @@ pub struct TreeScan {
     pub errors: Vec<(String, String)>,
 }
 
+/// One file's scan: its matches, `None` when skipped, or why it failed.
+type FileScan = Result<Option<Vec<RuleMatch>>, IntegrityError>;
+
 /// Scans every file under `root` (not following links, minus ignored paths and `skip`) in
 /// parallel, one scanner per worker thread.
 pub fn scan_tree(
@@ -244,7 +247,7 @@ pub fn scan_tree(
     skip: Option<&Path>,
 ) -> Result<TreeScan, IntegrityError> {
     let scan = crate::walk::list(root, ignore, skip)?;
-    let results: Vec<(String, u64, Result<Option<Vec<RuleMatch>>, IntegrityError>)> = scan
+    let results: Vec<(String, u64, FileScan)> = scan
         .par_iter()
         .map_init(
             || rules.scanner(),
