@@ -1,5 +1,6 @@
 //! `serve` with `[integrity]`: a web shell planted in the watched root becomes an alert with its
-//! evidence, through the pipeline, within the deadline.
+//! evidence (hash, and the YARA rule and strings that matched), through the pipeline, within the
+//! deadline; a planted file without malicious content is a plain "file planted" alert.
 
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
@@ -60,7 +61,7 @@ fn a_planted_web_shell_becomes_an_alert_with_evidence() {
             .or(alerts.as_array())
             .and_then(|a| {
                 a.iter()
-                    .find(|x| x["rule_id"] == "integrity:file_created")
+                    .find(|x| x["rule_id"] == "integrity:malicious_content")
                     .cloned()
             });
         if let Some(a) = found {
@@ -69,13 +70,44 @@ fn a_planted_web_shell_becomes_an_alert_with_evidence() {
         assert!(Instant::now() < deadline, "no integrity alert: {alerts}");
         std::thread::yield_now();
     };
-    assert_eq!(alert["severity"], "high");
+    assert_eq!(alert["severity"], "critical");
     assert_eq!(alert["entity"]["value"], "web-1");
     assert_eq!(alert["evidence"]["path"], "wp-shell.php");
     assert_eq!(
         alert["evidence"]["hash_after"],
         blake3_hex(b"<?php @eval(base64_decode($_POST['z']));")
     );
+    let matches = alert["evidence"]["matches"].as_array().unwrap();
+    assert!(
+        matches
+            .iter()
+            .any(|m| m["rule"] == "php_eval_of_request_input"
+                && m["strings"][0]
+                    .as_str()
+                    .unwrap()
+                    .contains("eval(base64_decode($_POST")),
+        "{matches:?}"
+    );
+
+    std::fs::write(www.join("notes.txt"), "hello").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let alerts = client()
+            .get(server.url("/v1/alerts?limit=100"))
+            .bearer_auth(TOKEN)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        if alerts.contains("file planted: notes.txt") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no alert for notes.txt: {alerts}"
+        );
+        std::thread::yield_now();
+    }
 }
 
 fn blake3_hex(bytes: &[u8]) -> String {

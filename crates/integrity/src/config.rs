@@ -19,6 +19,10 @@ pub struct IntegrityConfig {
     /// Pinned verifier key the baseline must be signed with; without it the key in the state
     /// folder is trusted.
     pub verifier_key: Option<String>,
+    /// Scan new and modified files with the shipped YARA rules (web shells, skimmers).
+    pub builtin_rules: bool,
+    /// More YARA rule files, or folders of `.yar`/`.yara` files.
+    pub rules: Vec<PathBuf>,
     /// The asset name put on file-change events (the asset model's id of the web server).
     pub asset: Option<String>,
     /// Watch the root in real time in `serve` (inotify).
@@ -37,6 +41,8 @@ impl Default for IntegrityConfig {
             state_dir: None,
             ignore: Vec::new(),
             verifier_key: None,
+            builtin_rules: true,
+            rules: Vec::new(),
             asset: None,
             watch: true,
             scan_interval_seconds: 3600,

@@ -13,6 +13,7 @@
 //!   store, byte for byte, recording what it did.
 
 pub mod config;
+pub mod content;
 pub mod diff;
 pub mod error;
 pub mod header;

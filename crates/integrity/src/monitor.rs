@@ -8,11 +8,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use ensuresec_model::event::{Event, EventData, FileChange, FileChangeKind};
+use ensuresec_model::event::{ContentMatch, Event, EventData, FileChange, FileChangeKind};
 use serde::{Deserialize, Serialize};
 
+use crate::content::RuleSet;
 use crate::diff::{self, Change, ChangeKind};
 use crate::error::{IntegrityError, io};
 use crate::ignore::Ignore;
@@ -53,6 +55,7 @@ pub struct Monitor {
     seen: HashMap<String, Seen>,
     held: BTreeSet<PathBuf>,
     rescan_due: bool,
+    rules: Option<Arc<RuleSet>>,
 }
 
 impl Monitor {
@@ -71,7 +74,14 @@ impl Monitor {
             seen: HashMap::new(),
             held: BTreeSet::new(),
             rescan_due: false,
+            rules: None,
         })
+    }
+
+    /// Scans new and modified files with these rules; matches go on the event.
+    pub fn with_rules(mut self, rules: Arc<RuleSet>) -> Monitor {
+        self.rules = Some(rules);
+        self
     }
 
     /// The monitored root.
@@ -247,6 +257,23 @@ impl Monitor {
             }
             _ => None,
         };
+        let matches = match (&self.rules, c.kind, &c.after) {
+            (Some(rules), ChangeKind::Added | ChangeKind::Modified, Some(after))
+                if after.kind == EntryKind::File =>
+            {
+                rules
+                    .scanner()
+                    .scan_file(&self.root.join(&c.path))?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| ContentMatch {
+                        rule: m.rule,
+                        strings: m.strings,
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
         let change = match c.kind {
             ChangeKind::Added => FileChangeKind::Created,
             ChangeKind::Modified | ChangeKind::Metadata => FileChangeKind::Modified,
@@ -266,6 +293,7 @@ impl Monitor {
                 size: c.after.as_ref().map(|e| e.size),
                 size_before: c.before.as_ref().map(|e| e.size),
                 diff,
+                matches,
             }),
         }))
     }

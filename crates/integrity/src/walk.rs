@@ -85,14 +85,15 @@ pub fn entry_of(
     }))
 }
 
-/// Scans `root`; `skip` is a folder never scanned (the state folder when it lies inside).
-pub fn scan(
+/// The regular files and symlinks under `root` (absolute path, relative path), not following
+/// links, minus ignored paths and `skip`; strange files (FIFOs, sockets, devices, names that are
+/// not UTF-8) go to `strange`.
+fn collect(
     root: &Path,
     ignore: &Ignore,
     skip: Option<&Path>,
-    store: Option<&ObjectStore>,
-) -> Result<Scan, IntegrityError> {
-    let mut scan = Scan::default();
+    strange: &mut Vec<PathBuf>,
+) -> Result<Vec<(PathBuf, String)>, IntegrityError> {
     let mut todo: Vec<(PathBuf, String)> = Vec::new();
     let walker = walkdir::WalkDir::new(root)
         .follow_links(false)
@@ -123,9 +124,30 @@ pub fn scan(
             Some(rel) if ft.is_file() || ft.is_symlink() => {
                 todo.push((item.path().to_path_buf(), rel));
             }
-            _ => scan.strange.push(item.path().to_path_buf()),
+            _ => strange.push(item.path().to_path_buf()),
         }
     }
+    Ok(todo)
+}
+
+/// The regular files and symlinks under `root` as (absolute path, relative path).
+pub fn list(
+    root: &Path,
+    ignore: &Ignore,
+    skip: Option<&Path>,
+) -> Result<Vec<(PathBuf, String)>, IntegrityError> {
+    collect(root, ignore, skip, &mut Vec::new())
+}
+
+/// Scans `root`; `skip` is a folder never scanned (the state folder when it lies inside).
+pub fn scan(
+    root: &Path,
+    ignore: &Ignore,
+    skip: Option<&Path>,
+    store: Option<&ObjectStore>,
+) -> Result<Scan, IntegrityError> {
+    let mut scan = Scan::default();
+    let todo = collect(root, ignore, skip, &mut scan.strange)?;
     let entries: Vec<Result<Option<FileEntry>, IntegrityError>> = todo
         .par_iter()
         .map(|(path, rel)| entry_of(path, rel, store))

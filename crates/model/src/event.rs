@@ -31,7 +31,7 @@ pub use delivery::{
 pub use external::ExternalAlert;
 pub use http::HttpRequest;
 pub use identity::{AuthAction, AuthEvent, AuthOutcome};
-pub use integrity::{FileChange, FileChangeKind, PageSnapshot, ScriptRef};
+pub use integrity::{ContentMatch, FileChange, FileChangeKind, PageSnapshot, ScriptRef};
 pub use network::{NetworkFlow, Transport};
 
 use crate::entity::{EntityKind, EntityRef};

@@ -46,6 +46,14 @@ pub fn alert_of(event: &Event, f: &FileChange) -> Alert {
     } else {
         severity
     };
+    let (rule, title, severity) = match f.matches.first() {
+        Some(m) => (
+            "malicious_content",
+            format!("malicious content ({}): {}", m.rule, f.path),
+            Severity::Critical,
+        ),
+        None => (rule, format!("{what}: {}", f.path), severity),
+    };
     let entity = EntityKey::new(
         EntityKind::Asset,
         f.asset.as_deref().unwrap_or(event.source.as_str()),
@@ -55,7 +63,7 @@ pub fn alert_of(event: &Event, f: &FileChange) -> Alert {
         time: event.time,
         detector: "integrity".into(),
         rule_id: format!("integrity:{rule}"),
-        title: format!("{what}: {}", f.path),
+        title,
         severity,
         confidence: CONFIDENCE,
         entity,
@@ -68,6 +76,7 @@ pub fn alert_of(event: &Event, f: &FileChange) -> Alert {
             "size_before": f.size_before,
             "size": f.size,
             "diff": f.diff,
+            "matches": f.matches,
         }),
         tags: vec!["integrity".into()],
         incident_id: None,
@@ -121,6 +130,7 @@ mod tests {
                 size: Some(10),
                 size_before: Some(8),
                 diff: Some("+1 -0 lines\n  + evil()".into()),
+                matches: Vec::new(),
             }),
         }
     }
@@ -145,6 +155,22 @@ mod tests {
         assert_eq!(a.entity.to_string(), "asset:web-1");
         assert_eq!(a.evidence["hash_after"], "bb");
         assert_eq!(a.evidence["diff"], "+1 -0 lines\n  + evil()");
+    }
+
+    #[test]
+    fn a_content_match_is_critical_and_quoted() {
+        let mut e = event("img/logo.gif", FileChangeKind::Created, None, Some("cc"));
+        if let EventData::FileChange(f) = &mut e.data {
+            f.matches.push(ensuresec_model::event::ContentMatch {
+                rule: "php_hidden_in_image".into(),
+                strings: vec!["$php@6: <?php".into()],
+            });
+        }
+        let a = one(&e);
+        assert_eq!(a.rule_id, "integrity:malicious_content");
+        assert_eq!(a.severity, Severity::Critical);
+        assert!(a.title.contains("php_hidden_in_image"), "{}", a.title);
+        assert_eq!(a.evidence["matches"][0]["strings"][0], "$php@6: <?php");
     }
 
     #[test]

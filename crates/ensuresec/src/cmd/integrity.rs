@@ -11,7 +11,8 @@ use ensuresec_integrity::{Change, ChangeKind, StateDir, ops, restore};
 use ensuresec_server::config::Config;
 use ensuresec_server::ledger::{RecordKind, inbox};
 
-/// Exit code of `status` when the tree differs from the baseline (errors exit with 1).
+/// Exit code of `status` when the tree differs from the baseline, and of `scan` when a rule
+/// matches (errors exit with 1).
 const DIFFERS: u8 = 3;
 
 /// Where the configuration and state are.
@@ -70,6 +71,23 @@ pub enum Command {
     /// Compare the tree with the baseline; exits with 3 when something differs.
     Status {
         /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        at: Where,
+    },
+    /// Scan files with YARA rules (the shipped web-shell and skimmer rules and your own); exits
+    /// with 3 when a rule matches.
+    Scan {
+        /// Folder to scan [default: the baseline's root, else `integrity.root`].
+        dir: Option<PathBuf>,
+        /// More rule files or folders of `.yar` files (repeat; added to `integrity.rules`).
+        #[arg(long)]
+        rules: Vec<PathBuf>,
+        /// Leave out the shipped rules.
+        #[arg(long)]
+        no_builtin_rules: bool,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -207,6 +225,63 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                 );
             }
             Ok(if status.changes.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(DIFFERS)
+            })
+        }
+        Command::Scan {
+            dir,
+            rules,
+            no_builtin_rules,
+            json,
+            at,
+        } => {
+            let (config, state) = open(&at)?;
+            let (root, ignore) =
+                match dir {
+                    Some(d) => (d, Vec::new()),
+                    None if state.has_baseline() => {
+                        let b = state.load()?;
+                        (PathBuf::from(b.header.root), b.header.ignore)
+                    }
+                    None => (
+                        config.integrity.root.clone().context(
+                            "no folder: give DIR, take a baseline or set integrity.root",
+                        )?,
+                        config.integrity.ignore.clone(),
+                    ),
+                };
+            let mut files = config.integrity.rules.clone();
+            files.extend(rules);
+            let builtin = config.integrity.builtin_rules && !no_builtin_rules;
+            let set = ensuresec_integrity::content::RuleSet::load(builtin, &files)?;
+            let ignore = ensuresec_integrity::ignore::Ignore::new(&ignore)?;
+            let started = std::time::Instant::now();
+            let found =
+                ensuresec_integrity::content::scan_tree(&set, &root, &ignore, Some(state.dir()))?;
+            let secs = started.elapsed().as_secs_f64();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&found)?);
+            } else {
+                for (path, matches) in &found.matches {
+                    for m in matches {
+                        println!("{path}: {m}");
+                    }
+                }
+                for (path, e) in &found.errors {
+                    eprintln!("{path}: {e}");
+                }
+                println!(
+                    "{} files, {} bytes scanned in {secs:.2} s with {} rule files; {} skipped; {} matched",
+                    found.files,
+                    found.bytes,
+                    set.files().len(),
+                    found.skipped,
+                    found.matches.len()
+                );
+            }
+            Ok(if found.matches.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(DIFFERS)

@@ -188,6 +188,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let state =
             ensuresec_integrity::StateDir::open(&dir, config.integrity.verifier_key.clone())
                 .with_context(|| format!("integrity state in {}", dir.display()))?;
+        let rules = ensuresec_integrity::content::RuleSet::load(
+            config.integrity.builtin_rules,
+            &config.integrity.rules,
+        )
+        .context("integrity rules")?;
         let monitor = ensuresec_integrity::monitor::Monitor::open(
             state,
             config.integrity.asset.clone(),
@@ -197,7 +202,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "integrity monitor of {} (take a baseline with `ensuresec integrity baseline`)",
                 root.display()
             )
-        })?;
+        })?
+        .with_rules(Arc::new(rules));
         let configured = std::fs::canonicalize(root)
             .with_context(|| format!("integrity.root {}", root.display()))?;
         anyhow::ensure!(

@@ -47,6 +47,20 @@ pub struct FileChange {
     /// file, or the mode and owner before and after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// Content-scan (YARA) rules the new content matches, with the matching strings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matches: Vec<ContentMatch>,
+}
+
+/// A content-scan rule that matched a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContentMatch {
+    /// The rule's name.
+    pub rule: String,
+    /// The matching strings, as `$id@offset: text`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub strings: Vec<String>,
 }
 
 impl Entities for FileChange {
