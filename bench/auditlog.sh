@@ -22,17 +22,20 @@ proofs=$(grep -E '^inclusion proofs' "$log" | head -1)
 incl=$(sed -E 's/.*: ([0-9]+)\/s wall-clock, ([0-9]+) per CPU-second.*/\1 (\2 per CPU-second)/' <<<"$proofs")
 verify=$(grep -E '^full verification' "$log" | head -1)
 verify_cpu=$(grep -E '^per CPU-second' "$log" | head -1)
+verify_all=$(grep -E '^against SHA-256 on all' "$log" | head -1)
 pct=$(sed -E 's/.*: ([0-9]+) %$/\1/' <<<"$verify")
 pct_cpu=$(sed -E 's/.*: ([0-9]+) %$/\1/' <<<"$verify_cpu")
+pct_all=$(sed -E 's/.*: ([0-9]+) %$/\1/' <<<"$verify_all")
 echo
 echo "| measure | target | measured |"
 echo "|---|---|---|"
 echo "| durable appends/s (256 B entries) | ≥ 100,000 | ${rate} |"
 echo "| p99 acknowledgement latency | < 50 ms | ${p99} ms |"
 echo "| inclusion proofs/s (log of ${AUDITLOG_BENCH_ENTRIES}) | ≥ 200,000 | ${incl} |"
-echo "| full verification vs one core's SHA-256 (log of ${AUDITLOG_BENCH_ENTRIES}) | ≥ 50 % (10M entries) | ${pct} % (${pct_cpu} % per CPU-second) |"
+echo "| full verification vs one core's SHA-256 (log of ${AUDITLOG_BENCH_ENTRIES}) | ≥ 50 % (10M entries) | ${pct} % (${pct_cpu} % per CPU-second; ${pct_all} % of SHA-256 on all cores) |"
 echo
 echo "$appends"
 echo "$proofs"
 echo "$verify"
+echo "$verify_all"
 echo "$verify_cpu"
