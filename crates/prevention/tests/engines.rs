@@ -157,7 +157,7 @@ proptest! {
     fn both_engines_agree_on_variants(
         model in 0..MODELS.len(),
         sends in 1u8..=2,
-        replays in 0u8..=2,
+        replays in 0u8..=1,
         atomic in any::<bool>(),
     ) {
         let base = text(MODELS[model]);

@@ -76,7 +76,8 @@ impl Compiled {
     pub fn new(machine: &Machine) -> Self {
         let wf = &machine.workflow;
         let layout = Layout::new(wf, &machine.slots);
-        let effects = |a: usize, r: u8| Effects::new(wf, &layout, a, r, |v, r| machine.actor_value(v, r));
+        let effects =
+            |a: usize, r: u8| Effects::new(wf, &layout, a, r, |v, r| machine.actor_value(v, r));
         let mut moves = Vec::new();
         for (a, def) in wf.actions.iter().enumerate() {
             if def.request {

@@ -139,8 +139,10 @@ struct Test {
 /// A condition compiled for one acting role: `actor` atoms are decided at compile time.
 #[derive(Debug, Clone, Default)]
 pub struct Guard {
-    /// Every clause must have a test that holds.
-    clauses: Vec<Vec<Test>>,
+    /// Clauses of one test (most of them), kept flat: each must hold.
+    single: Vec<Test>,
+    /// Clauses of several tests: each must have a test that holds.
+    multi: Vec<Vec<Test>>,
     /// Some clause can never hold (only `actor` atoms that are false for this role).
     never: bool,
 }
@@ -148,7 +150,7 @@ pub struct Guard {
 impl Guard {
     /// Compiles `cond` for the role `actor`.
     pub fn new(cond: &Condition, layout: &Layout, actor: u8) -> Self {
-        let mut clauses = Vec::new();
+        let (mut single, mut multi) = (Vec::new(), Vec::new());
         let mut never = false;
         for clause in &cond.clauses {
             let mut tests = Vec::new();
@@ -166,20 +168,26 @@ impl Guard {
                 continue;
             }
             never |= tests.is_empty();
-            clauses.push(tests);
+            if let [test] = tests[..] {
+                single.push(test);
+            } else {
+                multi.push(tests);
+            }
         }
-        Self { clauses, never }
+        Self {
+            single,
+            multi,
+            never,
+        }
     }
 
     /// Whether the condition holds in `s`.
     #[inline]
     pub fn holds<K: Packed>(&self, s: &K) -> bool {
+        let pass = |t: &Test| (t.allowed >> s.get(t.field)) & 1 == 1;
         !self.never
-            && self.clauses.iter().all(|clause| {
-                clause
-                    .iter()
-                    .any(|t| (t.allowed >> s.get(t.field)) & 1 == 1)
-            })
+            && self.single.iter().all(pass)
+            && self.multi.iter().all(|clause| clause.iter().any(pass))
     }
 }
 

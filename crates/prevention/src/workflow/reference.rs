@@ -70,10 +70,7 @@ pub fn explore(machine: &Machine, options: Options) -> Findings {
 }
 
 /// The shortest path from the initial state to a state where `target` is true.
-pub fn shortest(
-    machine: &Machine,
-    target: impl Fn(&State) -> bool,
-) -> Option<Path> {
+pub fn shortest(machine: &Machine, target: impl Fn(&State) -> bool) -> Option<Path> {
     let init = machine.initial();
     let mut parent: HashMap<State, Option<(State, Step)>> = HashMap::new();
     parent.insert(init, None);
@@ -104,4 +101,3 @@ pub fn shortest(
     }
     None
 }
-

@@ -218,10 +218,7 @@ fn run<K: Packed>(c: &Compiled, init: K, stop_early: bool) -> Findings {
             }
         }
     }
-    let mut paths: Vec<Option<Path>> = first
-        .iter()
-        .map(|f| f.map(|i| tree.path(c, i)))
-        .collect();
+    let mut paths: Vec<Option<Path>> = first.iter().map(|f| f.map(|i| tree.path(c, i))).collect();
     if mask != 0 {
         let violated = ev
             .terminal
