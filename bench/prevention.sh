@@ -2,7 +2,9 @@
 # Prevention benchmark (issue #12):
 #   1. Spectral with the OWASP ruleset (npm @stoplight/spectral-cli, @stoplight/spectral-owasp-ruleset,
 #      JSON output) side by side with `ensuresec audit api` on every description of
-#      ../shared/corpora/openapi/ and on our hand-written shops: findings per OWASP category, what
+#      ../shared/corpora/openapi/, on public descriptions fetched from the npm package
+#      @readme/oas-examples (MIT; unpacked into a temporary folder, not kept) and on our
+#      hand-written shops: findings per OWASP category, what
 #      each finds that the other misses (by category and operation), mechanical noise counts, and
 #      the time of both with the ratio;
 #   2. the workflow checker: states per second and time to the counterexample on the shipped
@@ -38,6 +40,17 @@ if [ -d "$SHARED/corpora/openapi" ]; then
   done
 else
   echo "SKIP: $SHARED/corpora/openapi not found; only the hand-written specs are compared" >&2
+fi
+# Public descriptions of real or realistic APIs, from a package that collects them.
+OAS_EXAMPLES=${OAS_EXAMPLES:-@readme/oas-examples@8.2.2}
+if (cd "$WORK" && npm pack --silent "$OAS_EXAMPLES" > pack.txt 2> /dev/null); then
+  tar -xzf "$WORK/$(tail -n 1 "$WORK/pack.txt")" -C "$WORK"
+  for f in 3.0/yaml/petstore.yaml 3.0/yaml/petstore-expanded.yaml 3.0/yaml/uspto.yaml \
+           3.1/yaml/train-travel.yaml 3.1/yaml/readme.yaml; do
+    specs+=("$WORK/package/$f")
+  done
+else
+  echo "SKIP: npm pack $OAS_EXAMPLES failed; public descriptions not compared" >&2
 fi
 specs+=("$ROOT/crates/prevention/tests/specs/shop-bad.yaml" "$ROOT/crates/prevention/tests/specs/shop-good.yaml")
 

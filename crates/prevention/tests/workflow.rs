@@ -18,6 +18,7 @@ fn run(wf: Workflow) -> CheckReport {
         Options {
             threads: 2,
             stop_at_first_violation: false,
+            ..Options::default()
         },
     )
 }

@@ -1,28 +1,37 @@
-//! Exhaustive checking with stateright's breadth-first search, and the verdict per property
-//! with its trace in plain words.
+//! Checking a workflow: the options, the verdict per property with its trace in plain words,
+//! and the report. The search itself is done by one of two engines: [`Engine::Compiled`]
+//! (`search.rs`, the default and fast one) or [`Engine::Stateright`] (`reference.rs`, the
+//! `stateright` crate's checker, kept as an independent second implementation that the tests
+//! compare the first with).
 //!
-//! Stateright records, per property, the path of the *last* violating state it visits (each
-//! discovery overwrites the previous one), which is usually not the shortest. So for every
-//! property it reports violated (or reached), [`shortest`] runs a plain breadth-first search
-//! that stops at the first state where the property fails: level order makes that trace
-//! minimal. Runs that never end are outside `eventually`'s reach (a stateright limitation: it
-//! judges `eventually` on runs that end).
-
-use std::collections::{HashMap, VecDeque};
+//! Runs that never end are outside `eventually`'s reach: it is judged on runs that end.
 
 use serde::Serialize;
-use stateright::{Checker, HasDiscoveries, Model};
 
 use super::lang::{PropertyKind, Workflow};
-use super::machine::{Machine, State, Step, property_index};
+use super::machine::{Machine, State, Step};
+use super::{reference, search};
+
+/// Which implementation searches the state space.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// Our breadth-first search over bit-packed states with precompiled moves: the fast one.
+    #[default]
+    Compiled,
+    /// `stateright`'s breadth-first checker (multi-threaded) on the byte-array model, with a
+    /// second search for minimal traces: slower, kept to cross-check the compiled engine.
+    Stateright,
+}
 
 /// How to check.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
-    /// Worker threads.
+    /// Worker threads (the stateright engine only; the compiled one is single-threaded).
     pub threads: usize,
     /// Stop at the first violated property (to time the time to a counterexample).
     pub stop_at_first_violation: bool,
+    /// Which engine searches.
+    pub engine: Engine,
 }
 
 impl Default for Options {
@@ -30,6 +39,7 @@ impl Default for Options {
         Self {
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             stop_at_first_violation: false,
+            engine: Engine::default(),
         }
     }
 }
@@ -116,43 +126,19 @@ fn kind_name(k: PropertyKind) -> &'static str {
 /// Checks every property of the workflow exhaustively.
 pub fn check(workflow: Workflow, options: Options) -> CheckReport {
     let machine = Machine::new(workflow);
-    let finish = if options.stop_at_first_violation {
-        HasDiscoveries::AnyFailures
-    } else {
-        HasDiscoveries::All
+    let found = match options.engine {
+        Engine::Compiled => search::explore(&machine, options.stop_at_first_violation),
+        Engine::Stateright => reference::explore(&machine, options),
     };
-    let checker = machine
-        .clone()
-        .checker()
-        .threads(options.threads.max(1))
-        .finish_when(finish)
-        .spawn_bfs()
-        .join();
-    let discoveries = checker.discoveries();
-    let stopped_early = options.stop_at_first_violation
-        && discoveries.iter().any(|(name, _)| {
-            property_index(name)
-                .is_some_and(|i| machine.workflow.properties[i].kind != PropertyKind::Sometimes)
-        });
     let mut verdicts = Vec::new();
-    for (i, p) in machine.workflow.properties.iter().enumerate() {
-        let found = discoveries
-            .iter()
-            .find(|(name, _)| property_index(name) == Some(i))
-            .map(|(_, path)| path.clone().into_vec());
-        let found = match (p.kind, found) {
-            (PropertyKind::Eventually, f) => f,
-            (_, Some(_)) => shortest(&machine, |s| {
-                let holds = machine.property_holds(i, s);
-                if p.kind == PropertyKind::Sometimes {
-                    holds
-                } else {
-                    !holds
-                }
-            }),
-            (_, None) => None,
-        };
-        let outcome = match (p.kind, found) {
+    for (i, (p, path)) in machine
+        .workflow
+        .properties
+        .iter()
+        .zip(found.paths)
+        .enumerate()
+    {
+        let outcome = match (p.kind, path) {
             (PropertyKind::Sometimes, Some(path)) => Outcome::Reachable {
                 trace: words(&machine, &path),
             },
@@ -160,7 +146,7 @@ pub fn check(workflow: Workflow, options: Options) -> CheckReport {
                 trace: words(&machine, &path),
                 detail: detail(&machine, i, path.last().map(|(s, _)| s)),
             },
-            (_, None) if stopped_early => Outcome::Undecided,
+            (_, None) if found.stopped_early => Outcome::Undecided,
             (PropertyKind::Sometimes, None) => Outcome::Unreachable,
             (_, None) => Outcome::Holds,
         };
@@ -173,48 +159,31 @@ pub fn check(workflow: Workflow, options: Options) -> CheckReport {
     CheckReport {
         workflow: machine.workflow.name.clone(),
         sha256: machine.workflow.sha256.clone(),
-        unique_states: checker.unique_state_count(),
-        generated_states: checker.state_count(),
-        max_depth: checker.max_depth(),
-        complete: !stopped_early,
+        unique_states: found.unique_states,
+        generated_states: found.generated_states,
+        max_depth: found.max_depth,
+        complete: !found.stopped_early,
         verdicts,
     }
 }
 
-/// The shortest path from the initial state to a state where `target` is true.
-pub fn shortest(
-    machine: &Machine,
-    target: impl Fn(&State) -> bool,
-) -> Option<Vec<(State, Option<Step>)>> {
-    let init = machine.initial();
-    let mut parent: HashMap<State, Option<(State, Step)>> = HashMap::new();
-    parent.insert(init, None);
-    let mut queue = VecDeque::from([init]);
-    let mut steps = Vec::new();
-    while let Some(state) = queue.pop_front() {
-        if target(&state) {
-            let mut path = vec![(state, None)];
-            let mut at = state;
-            while let Some(Some((prev, step))) = parent.get(&at) {
-                path.push((*prev, Some(*step)));
-                at = *prev;
-            }
-            // Each entry is a state and the step taken from it; the last has none.
-            path.reverse();
-            return Some(path);
-        }
-        steps.clear();
-        machine.actions(&state, &mut steps);
-        for step in steps.drain(..) {
-            if let Some(next) = machine.next_state(&state, step)
-                && !parent.contains_key(&next)
-            {
-                parent.insert(next, Some((state, step)));
-                queue.push_back(next);
-            }
-        }
-    }
-    None
+/// A run: each entry is a state and the step taken from it; the last has none.
+pub type Path = Vec<(State, Option<Step>)>;
+
+/// What an engine found, for [`check`] to turn into verdicts.
+#[derive(Debug)]
+pub struct Findings {
+    /// Per property, in file order: a minimal run to a violation (or, for `sometimes`, to the
+    /// goal); `None` if there is none (or the search stopped before finding one).
+    pub paths: Vec<Option<Path>>,
+    /// Distinct states explored.
+    pub unique_states: usize,
+    /// States generated, with repeats.
+    pub generated_states: usize,
+    /// Number of states on the longest shortest path explored.
+    pub max_depth: usize,
+    /// The search stopped at the first violation, before exploring every state.
+    pub stopped_early: bool,
 }
 
 /// A path as numbered sentences.

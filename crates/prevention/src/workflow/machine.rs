@@ -16,7 +16,7 @@ use super::lang::{
 };
 
 /// A state of the model. Small and `Copy`: checking speed is hashing and copying these.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct State {
     /// Variable values.
     pub vars: [u8; MAX_VARS],
@@ -119,6 +119,11 @@ impl Machine {
                 }
             }
         }
+    }
+
+    /// The value of variable `var` named like role `role` (for `var = actor`).
+    pub fn actor_value(&self, var: usize, role: u8) -> u8 {
+        self.actor_values[var][role as usize]
     }
 
     fn guard(&self, vars: &[u8], action: usize, actor: u8) -> bool {
