@@ -122,7 +122,11 @@ impl CompiledTrees {
     /// the margin (their sum) is returned. `contributions` has one entry per column plus one.
     pub fn explain(&self, row: &[f64], contributions: &mut [f64]) -> f64 {
         assert_eq!(row.len(), self.columns, "one value per column");
-        assert_eq!(contributions.len(), self.columns + 1, "one per column and the bias");
+        assert_eq!(
+            contributions.len(),
+            self.columns + 1,
+            "one per column and the bias"
+        );
         contributions.fill(0.0);
         let bias = self.columns;
         contributions[bias] += self.base_score;

@@ -1,50 +1,40 @@
 //! Distances between where the client is (its IP address's location) and the billing and
 //! shipping addresses: a stolen card is typically used from far away from its owner's address,
 //! and goods are shipped to a drop far from both. Great-circle distances (haversine) in
-//! kilometres, unknown when either end is unknown.
+//! kilometres, unknown when either end is unknown. Points are the platform's `GeoPoint`
+//! (WGS 84 degrees), as delivery events use them.
 
-use serde::{Deserialize, Serialize};
+use ensuresec_model::event::GeoPoint;
 
 use crate::error::InputError;
 use crate::features::{F, Features};
 use crate::request::PaymentRequest;
 
 /// Mean radius of the Earth (IUGG), in kilometres.
-pub const EARTH_RADIUS_KM: f64 = 6_371.0088;
+pub const EARTH_RADIUS_KM: f64 = 6_371.008_8;
 
-/// A point on the Earth in degrees (WGS 84), as geocoders and IP databases give it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Coordinates {
-    /// Latitude, −90 to 90 degrees.
-    pub lat: f64,
-    /// Longitude, −180 to 180 degrees.
-    pub lon: f64,
-}
-
-impl Coordinates {
-    /// Checks the ranges; `field` (such as `billing.location`) names the place in errors.
-    pub fn validate(&self, field: &str) -> Result<(), InputError> {
-        if !(-90.0..=90.0).contains(&self.lat) {
-            return Err(InputError::new(
-                format!("{field}.lat"),
-                format!("{} is outside -90..=90 degrees", self.lat),
-            ));
-        }
-        if !(-180.0..=180.0).contains(&self.lon) {
-            return Err(InputError::new(
-                format!("{field}.lon"),
-                format!("{} is outside -180..=180 degrees", self.lon),
-            ));
-        }
-        Ok(())
+/// Checks that `at` is on the Earth; `field` (such as `billing.location`) names the place in
+/// errors.
+pub fn validate(field: &str, at: GeoPoint) -> Result<(), InputError> {
+    if !(-90.0..=90.0).contains(&at.lat) {
+        return Err(InputError::new(
+            format!("{field}.lat"),
+            format!("{} is outside -90..=90 degrees", at.lat),
+        ));
     }
+    if !(-180.0..=180.0).contains(&at.lon) {
+        return Err(InputError::new(
+            format!("{field}.lon"),
+            format!("{} is outside -180..=180 degrees", at.lon),
+        ));
+    }
+    Ok(())
 }
 
 /// Great-circle distance between `a` and `b` in kilometres (haversine formula on a sphere of
 /// [`EARTH_RADIUS_KM`]: within 0.5 % of the ellipsoidal distance, far finer than an IP
 /// address's location).
-pub fn haversine_km(a: Coordinates, b: Coordinates) -> f64 {
+pub fn haversine_km(a: GeoPoint, b: GeoPoint) -> f64 {
     let (lat1, lat2) = (a.lat.to_radians(), b.lat.to_radians());
     let d_lat = lat2 - lat1;
     let d_lon = (b.lon - a.lon).to_radians();
@@ -55,10 +45,10 @@ pub fn haversine_km(a: Coordinates, b: Coordinates) -> f64 {
 /// Sets the three distance features of `request`, with the client's location `ip_at` when it
 /// is known (see [`crate::ip_location::IpLocator`]). A distance with an unknown end stays
 /// unknown.
-pub fn set_distances(features: &mut Features, request: &PaymentRequest, ip_at: Option<Coordinates>) {
+pub fn set_distances(features: &mut Features, request: &PaymentRequest, ip_at: Option<GeoPoint>) {
     let billing = request.billing.location;
     let shipping = request.shipping.as_ref().and_then(|s| s.location);
-    let km = |a: Option<Coordinates>, b: Option<Coordinates>| match (a, b) {
+    let km = |a: Option<GeoPoint>, b: Option<GeoPoint>| match (a, b) {
         (Some(a), Some(b)) => haversine_km(a, b),
         _ => f64::NAN,
     };
@@ -72,15 +62,15 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const BERLIN: Coordinates = Coordinates {
+    const BERLIN: GeoPoint = GeoPoint {
         lat: 52.5200,
         lon: 13.4050,
     };
-    const PARIS: Coordinates = Coordinates {
+    const PARIS: GeoPoint = GeoPoint {
         lat: 48.8566,
         lon: 2.3522,
     };
-    const SYDNEY: Coordinates = Coordinates {
+    const SYDNEY: GeoPoint = GeoPoint {
         lat: -33.8688,
         lon: 151.2093,
     };
@@ -95,13 +85,23 @@ mod tests {
 
     #[test]
     fn out_of_range_coordinates_are_named() {
-        let e = Coordinates { lat: 91.0, lon: 0.0 }
-            .validate("billing.location")
-            .expect_err("lat");
+        let e = validate(
+            "billing.location",
+            GeoPoint {
+                lat: 91.0,
+                lon: 0.0,
+            },
+        )
+        .expect_err("lat");
         assert_eq!(e.field, "billing.location.lat");
-        let e = Coordinates { lat: 0.0, lon: f64::NAN }
-            .validate("shipping.location")
-            .expect_err("lon");
+        let e = validate(
+            "shipping.location",
+            GeoPoint {
+                lat: 0.0,
+                lon: f64::NAN,
+            },
+        )
+        .expect_err("lon");
         assert_eq!(e.field, "shipping.location.lon");
     }
 
@@ -128,8 +128,8 @@ mod tests {
             lat1 in -90.0f64..=90.0, lon1 in -180.0f64..=180.0,
             lat2 in -90.0f64..=90.0, lon2 in -180.0f64..=180.0,
         ) {
-            let a = Coordinates { lat: lat1, lon: lon1 };
-            let b = Coordinates { lat: lat2, lon: lon2 };
+            let a = GeoPoint { lat: lat1, lon: lon1 };
+            let b = GeoPoint { lat: lat2, lon: lon2 };
             let d = haversine_km(a, b);
             prop_assert!(d >= 0.0);
             // No two points are further apart than half the circumference.

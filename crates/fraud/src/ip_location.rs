@@ -7,10 +7,10 @@
 use std::net::IpAddr;
 use std::path::Path;
 
+use ensuresec_model::event::GeoPoint;
 use serde::Deserialize;
 
 use crate::error::FileError;
-use crate::geo::Coordinates;
 
 /// Largest database file accepted (GeoLite2-City is about 60 MB, GeoIP2-City about 130 MB).
 pub const MAX_DB_BYTES: u64 = 1 << 30;
@@ -63,9 +63,8 @@ impl IpLocator {
 
     /// A database from its bytes; `file` names it in errors.
     pub fn from_bytes(file: &str, bytes: Vec<u8>) -> Result<IpLocator, FileError> {
-        let reader = maxminddb::Reader::from_source(bytes).map_err(|e| {
-            FileError::new(file, format!("not a MaxMind DB file: {e}"))
-        })?;
+        let reader = maxminddb::Reader::from_source(bytes)
+            .map_err(|e| FileError::new(file, format!("not a MaxMind DB file: {e}")))?;
         Ok(IpLocator {
             file: file.to_string(),
             reader,
@@ -80,14 +79,14 @@ impl IpLocator {
     /// Where `ip` is, when the database places it (a record without a location, an address it
     /// does not hold, or a record that cannot be decoded all give `None`: unknown, never a
     /// guess).
-    pub fn locate(&self, ip: IpAddr) -> Option<Coordinates> {
+    pub fn locate(&self, ip: IpAddr) -> Option<GeoPoint> {
         let record: Record = self.reader.lookup(ip).ok()?.decode().ok()??;
         let location = record.location?;
-        let at = Coordinates {
+        let at = GeoPoint {
             lat: location.latitude?,
             lon: location.longitude?,
         };
-        at.validate("location").ok().map(|()| at)
+        crate::geo::validate("location", at).ok().map(|()| at)
     }
 }
 
@@ -117,9 +116,8 @@ pub(crate) mod tests {
 
     #[test]
     fn places_addresses_it_holds_and_only_those() {
-        let locator =
-            IpLocator::from_bytes("test.mmdb", database("192.0.2.0/24", -33.87, 151.21))
-                .expect("database");
+        let locator = IpLocator::from_bytes("test.mmdb", database("192.0.2.0/24", -33.87, 151.21))
+            .expect("database");
         let at = locator
             .locate("192.0.2.77".parse().expect("ip"))
             .expect("placed");

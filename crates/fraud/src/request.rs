@@ -4,12 +4,12 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use ensuresec_model::event::{Money, PaymentAuthorization};
+use ensuresec_model::event::{GeoPoint, Money, PaymentAuthorization};
 use serde::{Deserialize, Serialize};
 
 use crate::currency::minor_exponent;
 use crate::error::InputError;
-use crate::geo::Coordinates;
+use crate::geo::validate as validate_point;
 
 /// Longest identifier, hash or fingerprint accepted, in bytes.
 pub const MAX_ID_BYTES: usize = 256;
@@ -44,7 +44,7 @@ pub struct Address {
     /// Where the address is, as the shop's or provider's geocoder placed it: the distance
     /// features need it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<Coordinates>,
+    pub location: Option<GeoPoint>,
 }
 
 /// The customer account, for shops with accounts.
@@ -137,14 +137,14 @@ impl PaymentRequest {
         optional_country("card.country", self.card.country.as_deref())?;
         country("billing.country", &self.billing.country)?;
         optional_id("billing.hash", self.billing.hash.as_deref())?;
-        if let Some(at) = &self.billing.location {
-            at.validate("billing.location")?;
+        if let Some(at) = self.billing.location {
+            validate_point("billing.location", at)?;
         }
         if let Some(s) = &self.shipping {
             country("shipping.country", &s.country)?;
             optional_id("shipping.hash", s.hash.as_deref())?;
-            if let Some(at) = &s.location {
-                at.validate("shipping.location")?;
+            if let Some(at) = s.location {
+                validate_point("shipping.location", at)?;
             }
         }
         optional_country("ip_country", self.ip_country.as_deref())?;
