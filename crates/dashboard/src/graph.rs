@@ -229,3 +229,79 @@ pub(crate) fn cascade_graph(model: &AssetModel, cascade: &Cascade) -> Svg {
         .collect();
     finish(&cols, nodes, edges)
 }
+
+/// Most members drawn in one column before a kind spills into the next.
+const RING_ROWS: usize = 12;
+
+/// A fraud ring: the group on the left, then one column (or more, for many) per kind of member
+/// in the order of `kinds`, an edge from the group to each member. The ring graph is kept as a
+/// union-find, which remembers who belongs together but not through which payment, so the
+/// drawing shows membership, not the individual links.
+pub(crate) fn ring_graph(
+    label: &str,
+    note: &str,
+    members: &[(String, String)],
+    kinds: &[&str],
+) -> Svg {
+    let origin = position(0, 0);
+    let mut cols: Vec<Vec<usize>> = vec![vec![0]];
+    let mut nodes = vec![Node {
+        id: "ring".into(),
+        label: fit(label),
+        note: note.to_string(),
+        x: origin.0,
+        y: origin.1,
+        class: "ring".into(),
+    }];
+    let mut edges = Vec::new();
+    for kind in kinds {
+        let mut rows = RING_ROWS;
+        for (k, value) in members.iter().filter(|(k, _)| k.as_str() == *kind) {
+            if rows == RING_ROWS {
+                cols.push(Vec::new());
+                rows = 0;
+            }
+            let c = cols.len() - 1;
+            let (x, y) = position(c, rows);
+            cols[c].push(nodes.len());
+            rows += 1;
+            edges.push(EdgeLine {
+                d: curve(origin, (x, y)),
+                class: format!("edge member-{k}"),
+            });
+            nodes.push(Node {
+                id: value.clone(),
+                label: fit(value),
+                note: k.clone(),
+                x,
+                y,
+                class: format!("member member-{k}"),
+            });
+        }
+    }
+    finish(&cols, nodes, edges)
+}
+
+#[cfg(test)]
+mod ring_tests {
+    use super::*;
+
+    #[test]
+    fn ring_members_are_drawn_by_kind_with_an_edge_each() {
+        let mut members: Vec<(String, String)> = (0..15)
+            .map(|i| ("card".to_string(), format!("card-{i}")))
+            .collect();
+        members.push(("device".into(), "dev-x".into()));
+        members.push(("unknown-kind".into(), "skipped".into()));
+        let svg = ring_graph("ring", "3 of 4", &members, &["card", "device"]);
+        // The group, 15 cards and one device; a kind not asked for is left out.
+        assert_eq!(svg.nodes.len(), 17);
+        assert_eq!(svg.edges.len(), 16);
+        assert!(svg.nodes.iter().all(|n| n.id != "skipped"));
+        // Fifteen cards spill from one column of twelve into a second; the device comes after.
+        let cards: Vec<usize> = svg.nodes[1..16].iter().map(|n| n.x).collect();
+        assert_eq!(cards.iter().filter(|&&x| x == cards[0]).count(), RING_ROWS);
+        assert!(svg.nodes[16].x > cards[14]);
+        assert!(svg.width >= svg.nodes[16].x + NODE_W);
+    }
+}

@@ -59,6 +59,7 @@ pub fn router(app: AppState, users: Arc<UserDb>) -> Router {
         )
         .route("/ui/decisions", get(pages::decisions::list))
         .route("/ui/decisions/{id}/revoke", post(pages::decisions::revoke))
+        .route("/ui/rings", get(pages::rings::list))
         .route("/ui/assets", get(pages::assets::graph))
         .route("/ui/assets/{id}", get(pages::assets::asset))
         .route("/ui/search", get(pages::search::page))

@@ -3,10 +3,12 @@
 //!
 //! - [`request`]: the strict input, [`PaymentRequest`].
 //! - [`features`]: online features per card, device, IP, e-mail, account and shipping address,
-//!   in bounded state.
+//!   in bounded state; [`geo`] and [`ip_location`]: distances between the client's IP
+//!   location and the billing and shipping addresses.
 //! - [`rules`]: rules as YAML data (score modifiers and hard blocks) and the thresholds.
 //! - [`model`], [`train`], [`platt`], [`dataset`], [`metrics`]: the gradient-boosted model, its
-//!   training with a time-ordered split and calibration, and its evaluation.
+//!   training with a time-ordered split and calibration, and its evaluation; [`compiled`]:
+//!   the model's trees as one flat array, to score and explain a payment fast.
 //! - [`scorer`]: all of it together, [`Scorer`]; [`service`]: one scorer shared by a process,
 //!   with hot swap of the model.
 //! - [`detector`]: payment scoring and fraud rings ([`rings`]) in the event pipeline.
@@ -15,13 +17,16 @@
 //! Pure like the other detection crates: no clock (event time is in the request), no IO
 //! except reading the rules, model and data files it is given by path.
 
+pub mod compiled;
 pub mod currency;
 pub mod dataset;
 pub mod detector;
 pub mod error;
 pub mod features;
 pub mod feedback;
+pub mod geo;
 pub mod hash;
+pub mod ip_location;
 pub mod metrics;
 pub mod model;
 pub mod platt;

@@ -2,10 +2,10 @@
 //! calibration fitted on the time-later validation part, and the feature names it expects, in
 //! one versioned JSON file.
 
-use perpetual::booster::config::ContributionsMethod;
 use perpetual::{Matrix, PerpetualBooster};
 use serde::{Deserialize, Serialize};
 
+use crate::compiled::CompiledTrees;
 use crate::error::FileError;
 use crate::platt::{Platt, sigmoid};
 
@@ -48,8 +48,12 @@ pub struct Model {
     pub calibration: Platt,
     /// How it was trained.
     pub training: TrainingSummary,
-    /// The tree ensemble.
+    /// The tree ensemble. Scoring one row reads the compiled copy made when the model was
+    /// loaded or trained, so a changed booster needs [`Model::compile`] again.
     pub booster: PerpetualBooster,
+    /// The booster's trees as one flat array: what [`Model::predict`] walks.
+    #[serde(skip)]
+    pub(crate) compiled: CompiledTrees,
 }
 
 impl std::fmt::Debug for Model {
@@ -96,7 +100,17 @@ impl Model {
         if model.features.is_empty() {
             return Err(FileError::new(file, "`features`: empty"));
         }
+        let mut model = model;
+        model
+            .compile()
+            .map_err(|e| FileError::new(file, format!("`booster`: {e}")))?;
         Ok(model)
+    }
+
+    /// Compiles the booster's trees for [`Model::predict`] (done by loading and training).
+    pub fn compile(&mut self) -> Result<(), String> {
+        self.compiled = CompiledTrees::compile(&self.booster, self.features.len())?;
+        Ok(())
     }
 
     /// Reads and loads the file at `path`.
@@ -115,21 +129,18 @@ impl Model {
     /// Scores one row (values in [`Model::features`] order, `NaN` for unknown) and explains it.
     pub fn predict(&self, row: &[f64]) -> Prediction {
         let cols = self.features.len();
-        let contributions = self.booster.predict_contributions(
-            &Matrix::new(row, 1, cols),
-            ContributionsMethod::Weight,
-            false,
-        );
-        let raw_bias = contributions.get(cols).copied().unwrap_or(0.0);
-        let margin: f64 = contributions.iter().sum();
+        let mut contributions = vec![0.0; cols + 1];
+        let margin = self.compiled.explain(row, &mut contributions);
+        let raw_bias = contributions[cols];
+        contributions.truncate(cols);
+        for c in &mut contributions {
+            *c *= self.calibration.a;
+        }
         let log_odds = self.calibration.log_odds(margin);
         Prediction {
             probability: sigmoid(log_odds),
             log_odds,
-            contributions: contributions[..cols.min(contributions.len())]
-                .iter()
-                .map(|c| c * self.calibration.a)
-                .collect(),
+            contributions,
             bias: self.calibration.log_odds(raw_bias),
         }
     }

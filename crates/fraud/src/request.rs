@@ -4,11 +4,12 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use ensuresec_model::event::{Money, PaymentAuthorization};
+use ensuresec_model::event::{GeoPoint, Money, PaymentAuthorization};
 use serde::{Deserialize, Serialize};
 
 use crate::currency::minor_exponent;
 use crate::error::InputError;
+use crate::geo::validate as validate_point;
 
 /// Longest identifier, hash or fingerprint accepted, in bytes.
 pub const MAX_ID_BYTES: usize = 256;
@@ -32,7 +33,7 @@ pub struct Card {
 }
 
 /// A postal address, reduced to what scoring needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Address {
     /// ISO 3166-1 alpha-2 country code.
@@ -40,6 +41,10 @@ pub struct Address {
     /// A hash of the normalised full address (never the address itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
+    /// Where the address is, as the shop's or provider's geocoder placed it: the distance
+    /// features need it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<GeoPoint>,
 }
 
 /// The customer account, for shops with accounts.
@@ -69,7 +74,7 @@ pub enum ThreeDs {
 }
 
 /// One payment authorisation to score.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentRequest {
     /// The provider's payment id.
@@ -132,9 +137,15 @@ impl PaymentRequest {
         optional_country("card.country", self.card.country.as_deref())?;
         country("billing.country", &self.billing.country)?;
         optional_id("billing.hash", self.billing.hash.as_deref())?;
+        if let Some(at) = self.billing.location {
+            validate_point("billing.location", at)?;
+        }
         if let Some(s) = &self.shipping {
             country("shipping.country", &s.country)?;
             optional_id("shipping.hash", s.hash.as_deref())?;
+            if let Some(at) = s.location {
+                validate_point("shipping.location", at)?;
+            }
         }
         optional_country("ip_country", self.ip_country.as_deref())?;
         optional_id("device", self.device.as_deref())?;
@@ -203,10 +214,12 @@ impl PaymentRequest {
             billing: Address {
                 country: required("data.billing_country", &p.billing_country)?.to_string(),
                 hash: None,
+                location: None,
             },
             shipping: p.shipping_country.as_ref().map(|country| Address {
                 country: country.clone(),
                 hash: p.shipping_address_hash.clone(),
+                location: None,
             }),
             ip: p.ip,
             ip_country: p.ip_country.clone(),
@@ -376,6 +389,18 @@ pub(crate) mod tests {
         a.amount.currency = "ZZZ".into();
         let e = PaymentRequest::from_authorization(time, &a).expect_err("bad currency");
         assert_eq!(e.field, "amount.currency");
+    }
+
+    #[test]
+    fn address_locations_are_read_and_checked() {
+        let mut v = sample_json();
+        v["billing"]["location"] = serde_json::json!({"lat": 52.52, "lon": 13.405});
+        let r = decode(&v).expect("valid");
+        assert_eq!(r.billing.location.map(|l| l.lat), Some(52.52));
+        v["shipping"]["location"] = serde_json::json!({"lat": 48.8, "lon": 200.0});
+        assert_eq!(decode(&v).expect_err("lon").field, "shipping.location.lon");
+        v["shipping"]["location"] = serde_json::json!({"lat": 48.8});
+        assert!(decode(&v).is_err(), "a location needs both coordinates");
     }
 
     #[test]

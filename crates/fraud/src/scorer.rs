@@ -2,10 +2,14 @@
 //! rules file's base rate when no model is loaded), the rules' points and blocks, a decision
 //! from the thresholds, and the reasons that weighed most, in words.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::error::{FileError, InputError};
 use crate::features::{FEATURES, FeatureStore, Features, StateLimits, index_of};
+use crate::geo::set_distances;
+use crate::ip_location::IpLocator;
 use crate::model::Model;
 use crate::platt::sigmoid;
 use crate::request::{PaymentRequest, ThreeDs};
@@ -82,6 +86,7 @@ pub struct Scorer {
     features: FeatureStore,
     rules: RuleSet,
     model: Option<Bound>,
+    ip_locator: Option<Arc<IpLocator>>,
 }
 
 impl Scorer {
@@ -91,7 +96,14 @@ impl Scorer {
             features: FeatureStore::new(limits),
             rules,
             model: None,
+            ip_locator: None,
         }
+    }
+
+    /// Places client IP addresses with `locator` from now on, for the distances between the
+    /// client and the billing and shipping addresses (without one they are unknown).
+    pub fn set_ip_locator(&mut self, locator: Option<Arc<IpLocator>>) {
+        self.ip_locator = locator;
     }
 
     /// Uses `model` from now on and hands back the one it replaces (so that the caller can drop
@@ -143,7 +155,12 @@ impl Scorer {
     /// Validates and scores `request`, then counts it in the state.
     pub fn score(&mut self, request: &PaymentRequest) -> Result<Assessment, InputError> {
         request.validate()?;
-        let features = self.features.observe(request);
+        let mut features = self.features.observe(request);
+        let ip_at = match (&self.ip_locator, request.ip) {
+            (Some(locator), Some(ip)) => locator.locate(ip),
+            _ => None,
+        };
+        set_distances(&mut features, request, ip_at);
         Ok(self.assess(request, &features))
     }
 
@@ -154,7 +171,11 @@ impl Scorer {
             Some(bound) => {
                 let row: Vec<f64> = bound.columns.iter().map(|c| features.0[*c]).collect();
                 let p = bound.model.predict(&row);
+                // Only the shares that can be shown are put in words.
                 for (c, share) in bound.columns.iter().zip(&p.contributions) {
+                    if *share < MIN_CONTRIBUTION {
+                        continue;
+                    }
                     reasons.push(Reason {
                         code: FEATURES[*c].name.to_string(),
                         text: format!("{}: {}", FEATURES[*c].words, show(features.0[*c])),
@@ -306,6 +327,36 @@ mod tests {
         assert_eq!(s.decide(p, Some(ThreeDs::Authenticated)), Decision::Approve);
         assert_eq!(s.decide(p, Some(ThreeDs::Failed)), Decision::Review);
         assert_eq!(s.decide(0.999, None), Decision::Decline);
+    }
+
+    #[test]
+    fn client_far_from_both_addresses_is_a_reason() {
+        let berlin = serde_json::json!({"lat": 52.52, "lon": 13.405});
+        let at_home = request(|v| {
+            v["billing"]["location"] = berlin.clone();
+            v["shipping"]["location"] = berlin.clone();
+        });
+        let far = |a: &Assessment| a.reasons.iter().any(|r| r.code == "ip-far-from-addresses");
+        // Without an IP database the client's place is unknown: no distance, no reason.
+        let a = scorer().score(&at_home).expect("score");
+        assert!(!far(&a), "{a:?}");
+        // The sample's IP address placed in Sydney: 16,000 km from Berlin.
+        let mut s = scorer();
+        let db = crate::ip_location::tests::database("192.0.2.0/24", -33.87, 151.21);
+        s.set_ip_locator(Some(Arc::new(
+            IpLocator::from_bytes("test.mmdb", db).expect("database"),
+        )));
+        let b = s.score(&at_home).expect("score");
+        assert!(far(&b), "{b:?}");
+        assert!(b.probability > a.probability);
+        // Placed in Berlin itself: no reason.
+        let mut s = scorer();
+        let db = crate::ip_location::tests::database("192.0.2.0/24", 52.5, 13.4);
+        s.set_ip_locator(Some(Arc::new(
+            IpLocator::from_bytes("test.mmdb", db).expect("database"),
+        )));
+        let c = s.score(&at_home).expect("score");
+        assert!(!far(&c), "{c:?}");
     }
 
     #[test]

@@ -8,13 +8,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use ensuresec_model::event::PaymentAuthorization;
 use serde::Serialize;
 
 use crate::error::{FileError, InputError};
 use crate::features::StateLimits;
+use crate::ip_location::IpLocator;
 use crate::model::Model;
 use crate::request::PaymentRequest;
 use crate::rules::{RuleSet, Thresholds};
@@ -32,6 +33,9 @@ pub struct ServiceConfig {
     pub thresholds: Option<Thresholds>,
     /// Bounds on the feature state.
     pub limits: StateLimits,
+    /// A MaxMind DB (City) file placing client IP addresses [default: none, so the distances
+    /// from the client are unknown].
+    pub ip_locations: Option<PathBuf>,
 }
 
 /// The loaded model, for status pages and logs.
@@ -95,8 +99,12 @@ impl FraudService {
         if let Some(t) = config.thresholds {
             rules.thresholds = t;
         }
+        let mut scorer = Scorer::new(rules, config.limits);
+        if let Some(path) = &config.ip_locations {
+            scorer.set_ip_locator(Some(Arc::new(IpLocator::open(path)?)));
+        }
         let service = FraudService {
-            scorer: Mutex::new(Scorer::new(rules, config.limits)),
+            scorer: Mutex::new(scorer),
             model_file: config.model.clone(),
             model_info: Mutex::new(None),
             unscored: AtomicU64::new(0),

@@ -112,6 +112,7 @@ pub fn train(data: &Dataset, options: &TrainOptions) -> Result<Model, TrainError
             budget: options.budget,
         },
         booster,
+        compiled: Default::default(),
     };
     let margins = model.margins(&validation.x, validation.rows);
     model.calibration = Platt::fit(&margins, &validation.y);
@@ -121,6 +122,7 @@ pub fn train(data: &Dataset, options: &TrainOptions) -> Result<Model, TrainError
         model.training.fit_rows = data.rows;
         model.training.fit_positives = data.positives();
     }
+    model.compile().map_err(TrainError::Booster)?;
     Ok(model)
 }
 

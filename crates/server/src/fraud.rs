@@ -22,6 +22,9 @@ pub struct FraudConfig {
     pub model: Option<PathBuf>,
     /// Decision thresholds replacing the rules file's (`challenge`, `review`, `decline`).
     pub thresholds: Option<Thresholds>,
+    /// A MaxMind DB City file (GeoLite2-City or the like) placing client IP addresses, for
+    /// the distances between the client and the billing and shipping addresses.
+    pub ip_locations: Option<PathBuf>,
     /// Most entities kept per kind (cards, devices, IP addresses…).
     pub max_entities: usize,
     /// Days after which an entity not seen again is forgotten (event time).
@@ -39,6 +42,7 @@ impl Default for FraudConfig {
             rules: None,
             model: None,
             thresholds: None,
+            ip_locations: None,
             max_entities: StateLimits::default().max_entities,
             ttl_days: 90,
             max_body_bytes: 16 * 1024,
@@ -131,6 +135,7 @@ impl FraudConfig {
                 max_entities: self.max_entities,
                 ttl_seconds: i64::from(self.ttl_days) * 86_400,
             },
+            ip_locations: self.ip_locations.clone(),
         }
     }
 

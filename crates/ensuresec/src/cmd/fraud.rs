@@ -3,10 +3,12 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use ensuresec_fraud::dataset::{Columns, Dataset};
 use ensuresec_fraud::feedback::Replay;
+use ensuresec_fraud::ip_location::IpLocator;
 use ensuresec_fraud::metrics::{at_thresholds, ranking};
 use ensuresec_fraud::{
     FraudService, Model, PaymentRequest, RuleSet, Scorer, StateLimits, TrainOptions,
@@ -107,6 +109,9 @@ pub enum Command {
         /// Model file over the online features [default: rules only].
         #[arg(long, short)]
         model: Option<PathBuf>,
+        /// MaxMind DB City file placing client IP addresses (for the distance features).
+        #[arg(long)]
+        ip_locations: Option<PathBuf>,
     },
 }
 
@@ -161,7 +166,13 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             input,
             rules,
             model,
-        } => score(input.as_deref(), rules.as_deref(), model.as_deref()),
+            ip_locations,
+        } => score(
+            input.as_deref(),
+            rules.as_deref(),
+            model.as_deref(),
+            ip_locations.as_deref(),
+        ),
     }
 }
 
@@ -290,10 +301,14 @@ fn score(
     input: Option<&Path>,
     rules: Option<&Path>,
     model: Option<&Path>,
+    ip_locations: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let mut scorer = Scorer::new(load_rules(rules)?, StateLimits::default());
     if let Some(path) = model {
         scorer.set_model(&path.display().to_string(), Model::load(path)?)?;
+    }
+    if let Some(path) = ip_locations {
+        scorer.set_ip_locator(Some(Arc::new(IpLocator::open(path)?)));
     }
     let reader: Box<dyn BufRead> = match input {
         Some(p) => Box::new(std::io::BufReader::new(

@@ -63,6 +63,9 @@ features! {
     ThreeDsAuthenticated = "three_ds_authenticated": "cardholder authenticated with 3-D Secure",
     ThreeDsFailed = "three_ds_failed": "cardholder failed 3-D Secure",
     HourOfDay = "hour_of_day": "hour of day (UTC)",
+    IpBillingKm = "ip_billing_km": "km between the IP address's location and the billing address",
+    BillingShippingKm = "billing_shipping_km": "km between the billing and the shipping address",
+    IpShippingKm = "ip_shipping_km": "km between the IP address's location and the shipping address",
 }
 
 /// Number of features.
