@@ -17,6 +17,7 @@ pub mod detectors;
 pub mod external;
 pub mod file_change;
 mod ingest;
+pub mod page_change;
 pub mod metric;
 mod pipeline;
 mod recorder;
