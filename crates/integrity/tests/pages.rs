@@ -51,7 +51,8 @@ async fn script(State(shop): State<Shared>, Path(name): Path<String>) -> impl In
     }
 }
 
-const CSP: &str = "default-src 'self'; script-src 'self' https://js.psp.example; frame-ancestors 'none'";
+const CSP: &str =
+    "default-src 'self'; script-src 'self' https://js.psp.example; frame-ancestors 'none'";
 
 fn checkout(extra_script: &str, action: &str) -> String {
     format!(
@@ -185,7 +186,11 @@ async fn each_tampering_is_found_with_its_evidence() {
     }
     let t1 = t0() + Duration::seconds(300);
     let found = f.scan("checkout", t1).await;
-    assert_eq!(kinds(&found), vec![PageChangeKind::ScriptAdded], "{found:?}");
+    assert_eq!(
+        kinds(&found),
+        vec![PageChangeKind::ScriptAdded],
+        "{found:?}"
+    );
     let e = &found[0].evidence;
     assert_eq!(e["src"], format!("{}/js/skim.js", f.base));
     assert_eq!(
@@ -195,7 +200,11 @@ async fn each_tampering_is_found_with_its_evidence() {
     assert_eq!(found[0].asset.as_deref(), Some("shop"));
 
     // Unauthorised, it keeps alerting once the reminder is due, not before.
-    assert!(f.scan("checkout", t1 + Duration::seconds(60)).await.is_empty());
+    assert!(
+        f.scan("checkout", t1 + Duration::seconds(60))
+            .await
+            .is_empty()
+    );
     let later = f.scan("checkout", t1 + Duration::seconds(3600)).await;
     assert_eq!(kinds(&later), vec![PageChangeKind::ScriptUnauthorized]);
 

@@ -32,8 +32,8 @@ pub use external::ExternalAlert;
 pub use http::HttpRequest;
 pub use identity::{AuthAction, AuthEvent, AuthOutcome};
 pub use integrity::{
-    ContentMatch, CspViolation, FileChange, FileChangeKind, PageChange, PageChangeKind, PageSnapshot,
-    ScriptRef,
+    ContentMatch, CspViolation, FileChange, FileChangeKind, PageChange, PageChangeKind,
+    PageSnapshot, ScriptRef,
 };
 pub use network::{NetworkFlow, Transport};
 

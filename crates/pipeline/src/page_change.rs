@@ -34,7 +34,14 @@ fn entity(event: &Event, asset: &Option<String>, fallback: &str) -> EntityKey {
     EntityKey::new(EntityKind::Asset, value)
 }
 
-fn alert(event: &Event, rule: &str, title: String, severity: Severity, entity: EntityKey, evidence: serde_json::Value) -> Alert {
+fn alert(
+    event: &Event,
+    rule: &str,
+    title: String,
+    severity: Severity,
+    entity: EntityKey,
+    evidence: serde_json::Value,
+) -> Alert {
     Alert {
         id: 0,
         time: event.time,
@@ -178,7 +185,10 @@ mod tests {
         assert_eq!(a.evidence["blocked_uri"], "https://evil.example/x.js");
         assert_eq!(a.entity.to_string(), "asset:https://shop.example/checkout");
         v.effective_directive = Some("font-src".into());
-        assert_eq!(one(&event(EventData::CspViolation(v))).severity, Severity::Low);
+        assert_eq!(
+            one(&event(EventData::CspViolation(v))).severity,
+            Severity::Low
+        );
         assert!(!PageChangeDetector.accepts(EventType::FileChange));
     }
 }

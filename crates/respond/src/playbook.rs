@@ -286,7 +286,10 @@ impl TryFrom<RawStep> for Step {
         }
         if let Some(r) = raw.integrity_restore {
             if r.path.as_deref().is_some_and(|p| {
-                p.is_empty() || p.len() > 4096 || p.starts_with('/') || p.split('/').any(|c| c == "..")
+                p.is_empty()
+                    || p.len() > 4096
+                    || p.starts_with('/')
+                    || p.split('/').any(|c| c == "..")
             }) {
                 return Err(ctx(
                     "`integrity_restore.path` must be a relative path inside the root".into(),

@@ -40,11 +40,11 @@ impl AppState {
     /// State for a platform, with limits from its configuration.
     pub fn new(platform: Arc<Platform>) -> AppState {
         let config = platform.config().clone();
-        let per_second = std::num::NonZeroU32::new(
-            config.integrity.page_monitor.csp_reports_per_second,
-        )
-        .unwrap_or(std::num::NonZeroU32::MIN);
-        let burst = per_second.saturating_mul(std::num::NonZeroU32::new(2).unwrap_or(std::num::NonZeroU32::MIN));
+        let per_second =
+            std::num::NonZeroU32::new(config.integrity.page_monitor.csp_reports_per_second)
+                .unwrap_or(std::num::NonZeroU32::MIN);
+        let burst = per_second
+            .saturating_mul(std::num::NonZeroU32::new(2).unwrap_or(std::num::NonZeroU32::MIN));
         AppState {
             csp_reports: Arc::new(governor::RateLimiter::direct(
                 governor::Quota::per_second(per_second).allow_burst(burst),

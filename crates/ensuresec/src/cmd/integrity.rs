@@ -138,7 +138,11 @@ pub(super) fn now() -> DateTime<Utc> {
 }
 
 /// Records an operation in the audit log through its inbox (the server may hold the log open).
-pub(super) fn audit(config: &Config, kind: RecordKind, record: serde_json::Value) -> anyhow::Result<()> {
+pub(super) fn audit(
+    config: &Config,
+    kind: RecordKind,
+    record: serde_json::Value,
+) -> anyhow::Result<()> {
     if !config.ledger.enabled {
         return Ok(());
     }

@@ -76,7 +76,12 @@ pub fn run(command: PagesCommand) -> anyhow::Result<ExitCode> {
         PagesCommand::Scan { urls, json, at } => {
             let (config, store) = store(&at)?;
             let urls = if urls.is_empty() {
-                config.integrity.pages.iter().map(|p| p.url.clone()).collect()
+                config
+                    .integrity
+                    .pages
+                    .iter()
+                    .map(|p| p.url.clone())
+                    .collect()
             } else {
                 urls
             };
@@ -90,8 +95,14 @@ pub fn run(command: PagesCommand) -> anyhow::Result<ExitCode> {
             let mut all = Vec::new();
             for url in &urls {
                 let found = tokio::task::block_in_place(|| {
-                    tokio::runtime::Handle::current()
-                        .block_on(scan_page(&store, &fetcher, settings, url, asset, now()))
+                    tokio::runtime::Handle::current().block_on(scan_page(
+                        &store,
+                        &fetcher,
+                        settings,
+                        url,
+                        asset,
+                        now(),
+                    ))
                 })
                 .with_context(|| format!("scanning {url}"))?;
                 all.extend(found);
@@ -100,7 +111,11 @@ pub fn run(command: PagesCommand) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&all)?);
             } else {
                 for c in &all {
-                    println!("{}  {}", c.url, c.summary.if_supports_color(Stdout, |t| t.red()));
+                    println!(
+                        "{}  {}",
+                        c.url,
+                        c.summary.if_supports_color(Stdout, |t| t.red())
+                    );
                 }
                 println!("{} page(s) fetched, {} change(s)", urls.len(), all.len());
             }
@@ -134,9 +149,10 @@ pub fn run(command: PagesCommand) -> anyhow::Result<ExitCode> {
                     let ok = a.is_some_and(|a| s.sha256.as_deref() == Some(a.sha256.as_str()));
                     table.add_row([
                         s.key(),
-                        s.sha256.as_deref().map(|h| h[..16].to_owned()).unwrap_or_else(|| {
-                            s.note.clone().unwrap_or_else(|| "?".into())
-                        }),
+                        s.sha256
+                            .as_deref()
+                            .map(|h| h[..16].to_owned())
+                            .unwrap_or_else(|| s.note.clone().unwrap_or_else(|| "?".into())),
                         match (&s.integrity, s.sri_valid) {
                             (None, _) => "-".into(),
                             (Some(_), Some(true)) => "valid".into(),

@@ -160,4 +160,3 @@ pub fn authorize_script(
     all.save(store.dir())?;
     Ok(a)
 }
-

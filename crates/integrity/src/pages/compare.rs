@@ -50,8 +50,7 @@ pub fn compare(
             reported.remove(&key);
             continue;
         }
-        let before: Option<&Script> =
-            old.and_then(|o| o.scripts.iter().find(|s| s.key() == key));
+        let before: Option<&Script> = old.and_then(|o| o.scripts.iter().find(|s| s.key() == key));
         let evidence = json!({
             "script": key,
             "src": script.src,
@@ -73,9 +72,9 @@ pub fn compare(
         } else if old.is_some() && before.is_none() {
             (PageChangeKind::ScriptAdded, format!("new script: {key}"))
         } else {
-            let due = reported.get(&key).is_none_or(|last| {
-                (now - *last).num_seconds() >= settings.reminder_seconds as i64
-            });
+            let due = reported
+                .get(&key)
+                .is_none_or(|last| (now - *last).num_seconds() >= settings.reminder_seconds as i64);
             if !due {
                 continue;
             }
@@ -134,7 +133,11 @@ pub fn compare(
         {
             let (before, after) = (old.headers.get(*name), new.headers.get(*name));
             if before.is_some() && before != after {
-                let what = if after.is_none() { "removed" } else { "changed" };
+                let what = if after.is_none() {
+                    "removed"
+                } else {
+                    "changed"
+                };
                 out.push(finding(
                     PageChangeKind::HeaderChanged,
                     format!("{name} {what}"),

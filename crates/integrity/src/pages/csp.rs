@@ -38,10 +38,7 @@ impl Policy {
             let mut tokens = part.split_ascii_whitespace();
             let Some(name) = tokens.next() else { continue };
             let name = name.to_ascii_lowercase();
-            if !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
-            {
+            if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
                 continue;
             }
             let values = tokens.map(normalise).collect();
@@ -174,7 +171,10 @@ mod tests {
         assert_eq!(w.risky, vec!["script-src: 'unsafe-inline'".to_string()]);
         let text = w.describe();
         assert!(text.contains("removed frame-ancestors"), "{text}");
-        assert!(text.contains("allowed script-src: https://evil.example"), "{text}");
+        assert!(
+            text.contains("allowed script-src: https://evil.example"),
+            "{text}"
+        );
     }
 
     #[test]

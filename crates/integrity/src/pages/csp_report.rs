@@ -167,7 +167,10 @@ mod tests {
         let uri = br#"{"csp-report":{"document-uri":"https://shop.example/checkout","blocked-uri":"https://evil.example/x.js","violated-directive":"script-src-elem","original-policy":"script-src 'self'","disposition":"enforce","line-number":12}}"#;
         let v = parse(ReportFormat::CspReport, uri).expect("a valid report");
         assert_eq!(v.len(), 1);
-        assert_eq!(v[0].blocked_uri.as_deref(), Some("https://evil.example/x.js"));
+        assert_eq!(
+            v[0].blocked_uri.as_deref(),
+            Some("https://evil.example/x.js")
+        );
         assert_eq!(v[0].effective_directive.as_deref(), Some("script-src-elem"));
         assert_eq!(v[0].line, Some(12));
 
@@ -190,7 +193,10 @@ mod tests {
             parse(ReportFormat::CspReport, &big),
             Err(IntegrityError::Limit { .. })
         ));
-        assert_eq!(ReportFormat::of("application/csp-report; charset=utf-8"), Some(ReportFormat::CspReport));
+        assert_eq!(
+            ReportFormat::of("application/csp-report; charset=utf-8"),
+            Some(ReportFormat::CspReport)
+        );
         assert_eq!(ReportFormat::of("text/plain"), None);
     }
 }

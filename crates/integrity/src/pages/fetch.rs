@@ -40,7 +40,10 @@ impl Fetcher {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(settings.timeout_seconds))
             .redirect(reqwest::redirect::Policy::limited(5))
-            .user_agent(concat!("ensuresec-page-monitor/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!(
+                "ensuresec-page-monitor/",
+                env!("CARGO_PKG_VERSION")
+            ))
             .build()
             .map_err(|e| fetch_error("(client)", e))?;
         Ok(Fetcher {
@@ -49,7 +52,11 @@ impl Fetcher {
         })
     }
 
-    async fn get(&self, url: &str, max: usize) -> Result<(reqwest::Response, Body), IntegrityError> {
+    async fn get(
+        &self,
+        url: &str,
+        max: usize,
+    ) -> Result<(reqwest::Response, Body), IntegrityError> {
         let mut response = self
             .client
             .get(url)
@@ -73,7 +80,11 @@ impl Fetcher {
     }
 
     /// Fetches a page and its external scripts and inventories them.
-    pub async fn inventory(&self, url: &str, now: DateTime<Utc>) -> Result<Inventory, IntegrityError> {
+    pub async fn inventory(
+        &self,
+        url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Inventory, IntegrityError> {
         let parsed = Url::parse(url).map_err(|e| fetch_error(url, e))?;
         let (response, body) = self.get(url, self.settings.max_page_bytes).await?;
         if body.cut {
@@ -127,7 +138,10 @@ impl Fetcher {
                             self.settings.max_script_bytes
                         ));
                     } else {
-                        script.sri_valid = script.integrity.as_deref().map(|i| sri_matches(i, &b.bytes));
+                        script.sri_valid = script
+                            .integrity
+                            .as_deref()
+                            .map(|i| sri_matches(i, &b.bytes));
                     }
                 }
                 Ok((r, _)) => script.note = Some(format!("HTTP {}", r.status().as_u16())),
@@ -163,7 +177,10 @@ mod tests {
         let content = b"alert(1)";
         let digest = base64::engine::general_purpose::STANDARD.encode(Sha384::digest(content));
         assert!(sri_matches(&format!("sha384-{digest}"), content));
-        assert!(sri_matches(&format!("sha256-AAAA sha384-{digest}"), content));
+        assert!(sri_matches(
+            &format!("sha256-AAAA sha384-{digest}"),
+            content
+        ));
         assert!(!sri_matches(&format!("sha384-{digest}"), b"alert(2)"));
         assert!(!sri_matches("md5-abc", content));
     }

@@ -279,7 +279,13 @@ mod tests {
 
     fn page(body: &str) -> Inventory {
         let url = Url::parse("https://shop.example/checkout/").expect("a valid URL");
-        parse(&url, 200, BTreeMap::new(), body.as_bytes(), DateTime::UNIX_EPOCH)
+        parse(
+            &url,
+            200,
+            BTreeMap::new(),
+            body.as_bytes(),
+            DateTime::UNIX_EPOCH,
+        )
     }
 
     #[test]
@@ -308,7 +314,11 @@ mod tests {
         assert_eq!(inv.iframes, vec!["https://psp.example/frame".to_string()]);
         assert_eq!(inv.csp(), Some("script-src 'self'"));
         assert_eq!(inv.text, "Pay", "script and style contents are not visible");
-        assert!(inv.structure.contains("form input iframe"), "{}", inv.structure);
+        assert!(
+            inv.structure.contains("form input iframe"),
+            "{}",
+            inv.structure
+        );
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! How alike two fetches of a page are, for defacement: the share of words of visible text, and
-//! of elements of the structure, that a diff keeps in place (`similar`'s ratio, 2·matches /
-//! total). 1 is identical, 0 has nothing in common. A shop's page changes a little every day
+//! of elements of the structure, that a diff keeps in place (`similar`'s ratio over the word
+//! sequences, 2·kept / total; whitespace is not a word, or two unrelated texts would share it). 1 is identical, 0 has nothing in common. A shop's page changes a little every day
 //! (prices, a banner); a defacement replaces most of it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use similar::{Algorithm, TextDiff};
+use similar::{Algorithm, capture_diff_slices_deadline, get_diff_ratio};
 
 /// The longest one diff may take; past it the diff is approximate (and still a fair figure).
 const DIFF_DEADLINE: Duration = Duration::from_millis(200);
@@ -29,18 +29,23 @@ impl Similarity {
 
 /// Compares two texts word by word (both empty: identical).
 pub fn ratio(old: &str, new: &str) -> f64 {
-    if old.is_empty() && new.is_empty() {
+    let a: Vec<&str> = old.split_whitespace().collect();
+    let b: Vec<&str> = new.split_whitespace().collect();
+    if a.is_empty() && b.is_empty() {
         return 1.0;
     }
-    let diff = TextDiff::configure()
-        .algorithm(Algorithm::Myers)
-        .timeout(DIFF_DEADLINE)
-        .diff_words(old, new);
-    f64::from(diff.ratio())
+    let deadline = Instant::now().checked_add(DIFF_DEADLINE);
+    let ops = capture_diff_slices_deadline(Algorithm::Myers, &a, &b, deadline);
+    f64::from(get_diff_ratio(&ops, a.len(), b.len()))
 }
 
 /// Compares the text and structure of two fetches.
-pub fn measure(old_text: &str, new_text: &str, old_structure: &str, new_structure: &str) -> Similarity {
+pub fn measure(
+    old_text: &str,
+    new_text: &str,
+    old_structure: &str,
+    new_structure: &str,
+) -> Similarity {
     Similarity {
         text: ratio(old_text, new_text),
         structure: ratio(old_structure, new_structure),

@@ -78,7 +78,8 @@ pub(crate) async fn csp_report(
             "`{content_type}`: expected application/csp-report or application/reports+json"
         )));
     };
-    let bytes = crate::routes::body::read(&headers, body, MAX_REPORT_BYTES, state.body_timeout).await?;
+    let bytes =
+        crate::routes::body::read(&headers, body, MAX_REPORT_BYTES, state.body_timeout).await?;
     let violations = csp_report::parse(format, &bytes).map_err(|e| {
         outcome("rejected");
         integrity_error("body", e)
@@ -157,7 +158,9 @@ pub(crate) async fn list_pages(
             })
         })
         .collect();
-    Ok(Json(json!({ "items": items, "authorizations": auths.scripts })))
+    Ok(Json(
+        json!({ "items": items, "authorizations": auths.scripts }),
+    ))
 }
 
 /// An authorisation request.
@@ -195,9 +198,19 @@ pub(crate) async fn authorize_script(
         message: e.to_string(),
     })?;
     let store = store(&state);
-    let (by, now) = (format!("api:{}", auth.token.name), state.platform.clock().now());
+    let (by, now) = (
+        format!("api:{}", auth.token.name),
+        state.platform.clock().now(),
+    );
     let a = tokio::task::spawn_blocking(move || {
-        authz::authorize_script(&store, &body.script, body.sha256, &body.justification, &by, now)
+        authz::authorize_script(
+            &store,
+            &body.script,
+            body.sha256,
+            &body.justification,
+            &by,
+            now,
+        )
     })
     .await
     .map_err(|e| ApiError::Conflict(e.to_string()))?
@@ -233,12 +246,10 @@ pub(crate) async fn revoke_script(
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let p = Params::parse(query.as_deref(), &["script"])?;
-    let script = p
-        .text("script")
-        .ok_or_else(|| ApiError::BadParam {
-            param: "script".into(),
-            message: "required".into(),
-        })?;
+    let script = p.text("script").ok_or_else(|| ApiError::BadParam {
+        param: "script".into(),
+        message: "required".into(),
+    })?;
     let store = store(&state);
     let key = script.clone();
     let revoked = tokio::task::spawn_blocking(move || {
