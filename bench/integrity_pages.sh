@@ -7,7 +7,7 @@
 # text/structure similarity), one page at a time as `serve` does per page.
 #
 # Usage: bench/integrity_pages.sh   (N=200 PROFILE=release by default; PROFILE=dev uses the
-#        debug build, whose dependencies are built at opt-level 2)
+#        debug build, whose dependencies are built at opt-level 2; BIN=path uses that binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +15,9 @@ N=${N:-200}
 PROFILE=${PROFILE:-release}
 PORT=${PORT:-18091}
 TARGET=${CARGO_TARGET_DIR:-target}
-if [ "$PROFILE" = release ]; then
+if [ -n "${BIN:-}" ]; then
+  echo "using $BIN as built"
+elif [ "$PROFILE" = release ]; then
   nice -n 15 cargo build --release --locked -p ensuresec
   BIN="$TARGET/release/ensuresec"
 else
