@@ -20,10 +20,13 @@ use ensuresec_integrity::pages::scan::scan_page;
 use ensuresec_integrity::pages::store::PageStore;
 use ensuresec_model::event::{PageChange, PageChangeKind};
 
+/// A page: its headers and HTML.
+type Page = (Vec<(&'static str, String)>, String);
+
 /// What the shop serves: per page its headers and HTML, per script its code.
 #[derive(Default)]
 struct Shop {
-    pages: HashMap<String, (Vec<(&'static str, String)>, String)>,
+    pages: HashMap<String, Page>,
     scripts: HashMap<String, String>,
 }
 
