@@ -5,7 +5,9 @@ use ensuresec_auditlog::receipt::Receipt;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(r) = Receipt::from_tlog_proof(text, b"entry") {
         let _ = r.to_tlog_proof();
     }

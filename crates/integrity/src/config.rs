@@ -32,6 +32,10 @@ pub struct IntegrityConfig {
     /// How long changes to one path are gathered before they are checked, in milliseconds
     /// (an editor's save is several events).
     pub settle_milliseconds: u64,
+    /// Payment pages `serve` fetches on a schedule (`[[integrity.pages]]`).
+    pub pages: Vec<crate::pages::config::PageConfig>,
+    /// Settings of the page monitor (`[integrity.page_monitor]`).
+    pub page_monitor: crate::pages::config::PageMonitorConfig,
 }
 
 impl Default for IntegrityConfig {
@@ -47,6 +51,8 @@ impl Default for IntegrityConfig {
             watch: true,
             scan_interval_seconds: 3600,
             settle_milliseconds: 100,
+            pages: Vec::new(),
+            page_monitor: Default::default(),
         }
     }
 }
@@ -75,6 +81,6 @@ impl IntegrityConfig {
         }
         crate::ignore::Ignore::new(&self.ignore)
             .map_err(|e| ("integrity.ignore", e.to_string()))?;
-        Ok(())
+        crate::pages::config::validate(&self.pages, &self.page_monitor)
     }
 }

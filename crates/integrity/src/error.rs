@@ -56,6 +56,14 @@ pub enum IntegrityError {
         /// What is wrong.
         message: String,
     },
+    /// A monitored page or one of its scripts could not be fetched.
+    #[error("fetching {url}: {message}")]
+    Fetch {
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A path cannot be monitored or restored (not UTF-8, outside the root, through a symlink).
     #[error("{path}: {message}")]
     Path {

@@ -11,6 +11,8 @@
 //! * [`ops::status`] compares the tree with the verified baseline ([`diff`]).
 //! * [`restore::apply`] quarantines planted files and rewrites tampered or deleted ones from the
 //!   store, byte for byte, recording what it did.
+//! * [`pages`] watches what browsers receive from the payment pages: scripts, forms, security
+//!   headers, defacement (PCI DSS 6.4.3 / 11.6.1), and reads CSP violation reports.
 
 pub mod config;
 pub mod content;
@@ -22,6 +24,7 @@ pub mod manifest;
 pub mod monitor;
 pub mod objects;
 pub mod ops;
+pub mod pages;
 pub mod restore;
 pub mod state;
 pub mod walk;

@@ -48,7 +48,7 @@ pub struct StateDir {
     trusted: Option<String>,
 }
 
-fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), IntegrityError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), IntegrityError> {
     let parent = path.parent().expect("state files live in a folder");
     let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io(parent))?;
     tmp.write_all(bytes).map_err(io(tmp.path()))?;

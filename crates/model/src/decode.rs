@@ -337,6 +337,8 @@ fn validate(event: &Event, limits: &Limits, now: DateTime<Utc>) -> Result<(), In
         EventData::NetworkFlow(_) => {}
         EventData::FileChange(f) => non_empty("data.path", &f.path)?,
         EventData::PageSnapshot(p) => non_empty("data.url", &p.url)?,
+        EventData::PageChange(p) => non_empty("data.url", &p.url)?,
+        EventData::CspViolation(v) => non_empty("data.document_uri", &v.document_uri)?,
         EventData::ExternalAlert(a) => {
             non_empty("data.tool", &a.tool)?;
             non_empty("data.signature_id", &a.signature_id)?;

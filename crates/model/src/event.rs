@@ -31,7 +31,10 @@ pub use delivery::{
 pub use external::ExternalAlert;
 pub use http::HttpRequest;
 pub use identity::{AuthAction, AuthEvent, AuthOutcome};
-pub use integrity::{ContentMatch, FileChange, FileChangeKind, PageSnapshot, ScriptRef};
+pub use integrity::{
+    ContentMatch, CspViolation, FileChange, FileChangeKind, PageChange, PageChangeKind,
+    PageSnapshot, ScriptRef,
+};
 pub use network::{NetworkFlow, Transport};
 
 use crate::entity::{EntityKind, EntityRef};
@@ -105,6 +108,10 @@ pub enum EventData {
     FileChange(FileChange),
     /// What a monitored page looked like when fetched.
     PageSnapshot(PageSnapshot),
+    /// Something on a monitored payment page differs from its inventory.
+    PageChange(PageChange),
+    /// A Content-Security-Policy violation reported by a browser.
+    CspViolation(CspViolation),
     /// An alert raised by another security tool (an IDS), imported.
     ExternalAlert(ExternalAlert),
 }
@@ -143,13 +150,17 @@ pub enum EventType {
     FileChange,
     /// See [`EventData::PageSnapshot`].
     PageSnapshot,
+    /// See [`EventData::PageChange`].
+    PageChange,
+    /// See [`EventData::CspViolation`].
+    CspViolation,
     /// See [`EventData::ExternalAlert`].
     ExternalAlert,
 }
 
 impl EventType {
     /// Every type, in declaration order.
-    pub const ALL: [EventType; 15] = [
+    pub const ALL: [EventType; 17] = [
         EventType::HttpRequest,
         EventType::Auth,
         EventType::Order,
@@ -164,6 +175,8 @@ impl EventType {
         EventType::NetworkFlow,
         EventType::FileChange,
         EventType::PageSnapshot,
+        EventType::PageChange,
+        EventType::CspViolation,
         EventType::ExternalAlert,
     ];
 
@@ -184,6 +197,8 @@ impl EventType {
             EventType::NetworkFlow => "network_flow",
             EventType::FileChange => "file_change",
             EventType::PageSnapshot => "page_snapshot",
+            EventType::PageChange => "page_change",
+            EventType::CspViolation => "csp_violation",
             EventType::ExternalAlert => "external_alert",
         }
     }
@@ -233,6 +248,8 @@ impl Event {
             EventData::NetworkFlow(_) => EventType::NetworkFlow,
             EventData::FileChange(_) => EventType::FileChange,
             EventData::PageSnapshot(_) => EventType::PageSnapshot,
+            EventData::PageChange(_) => EventType::PageChange,
+            EventData::CspViolation(_) => EventType::CspViolation,
             EventData::ExternalAlert(_) => EventType::ExternalAlert,
         }
     }
@@ -255,6 +272,8 @@ impl Event {
             EventData::NetworkFlow(p) => p,
             EventData::FileChange(p) => p,
             EventData::PageSnapshot(p) => p,
+            EventData::PageChange(p) => p,
+            EventData::CspViolation(p) => p,
             EventData::ExternalAlert(p) => p,
         };
         payload.entity(kind)

@@ -61,6 +61,13 @@ pub fn file_change() -> DetectorFactory {
     })
 }
 
+/// The factory of the payment-page alerts (page-monitor findings and CSP violation reports).
+pub fn page_change() -> DetectorFactory {
+    Arc::new(|| {
+        Box::new(crate::page_change::PageChangeDetector) as Box<dyn ensuresec_model::Detector>
+    })
+}
+
 /// The factory of the volume baselines (floods and sudden drops per endpoint, grouped by asset).
 pub fn baseline(config: BaselineConfig) -> DetectorFactory {
     Arc::new(move || Box::new(BaselineDetector::new(config)) as Box<dyn ensuresec_model::Detector>)

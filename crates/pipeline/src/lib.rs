@@ -18,6 +18,7 @@ pub mod external;
 pub mod file_change;
 mod ingest;
 pub mod metric;
+pub mod page_change;
 mod pipeline;
 mod recorder;
 mod sink;

@@ -149,6 +149,17 @@ pub struct EmailStep {
     pub body: String,
 }
 
+/// Put the monitored web root back to its signed baseline (the integrity module's restore):
+/// planted files to quarantine, tampered and deleted ones rewritten. Destructive to an attacker's
+/// work and to an unannounced deploy alike, so playbooks usually ask for approval first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrityRestoreStep {
+    /// A file or folder relative to the root; everything that differs when absent.
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
 /// What a step does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -161,6 +172,8 @@ pub enum StepAction {
     Email(EmailStep),
     /// Move the incident along its lifecycle.
     SetStatus(IncidentStatus),
+    /// Restore the monitored web root from its baseline.
+    IntegrityRestore(IntegrityRestoreStep),
 }
 
 impl StepAction {
@@ -171,6 +184,7 @@ impl StepAction {
             StepAction::Webhook(_) => "webhook",
             StepAction::Email(_) => "email",
             StepAction::SetStatus(_) => "set_status",
+            StepAction::IntegrityRestore(_) => "integrity_restore",
         }
     }
 }
@@ -206,6 +220,8 @@ struct RawStep {
     email: Option<EmailStep>,
     #[serde(default)]
     set_status: Option<IncidentStatus>,
+    #[serde(default)]
+    integrity_restore: Option<IntegrityRestoreStep>,
     #[serde(default)]
     when: Condition,
     #[serde(default)]
@@ -268,16 +284,30 @@ impl TryFrom<RawStep> for Step {
         if let Some(s) = raw.set_status {
             actions.push(StepAction::SetStatus(s));
         }
+        if let Some(r) = raw.integrity_restore {
+            if r.path.as_deref().is_some_and(|p| {
+                p.is_empty()
+                    || p.len() > 4096
+                    || p.starts_with('/')
+                    || p.split('/').any(|c| c == "..")
+            }) {
+                return Err(ctx(
+                    "`integrity_restore.path` must be a relative path inside the root".into(),
+                ));
+            }
+            actions.push(StepAction::IntegrityRestore(r));
+        }
         let action = match actions.len() {
             1 => actions.remove(0),
             0 => {
                 return Err(ctx(
-                    "needs one of `decision`, `webhook`, `email` or `set_status`".into(),
+                    "needs one of `decision`, `webhook`, `email`, `set_status` or `integrity_restore`"
+                        .into(),
                 ));
             }
             _ => {
                 return Err(ctx(
-                    "has more than one of `decision`, `webhook`, `email`, `set_status`; split it into steps"
+                    "has more than one of `decision`, `webhook`, `email`, `set_status`, `integrity_restore`; split it into steps"
                         .into(),
                 ));
             }

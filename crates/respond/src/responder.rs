@@ -77,6 +77,7 @@ pub struct Responder {
     pub(crate) journal: Arc<dyn Journal>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) lifecycle: OnceLock<Arc<dyn Lifecycle>>,
+    pub(crate) restorer: OnceLock<Arc<dyn crate::exec::Restorer>>,
     pub(crate) book: Book,
     pub(crate) failsafe: Arc<FailSafe>,
     pub(crate) wake: Notify,
@@ -116,6 +117,7 @@ impl Responder {
             journal: parts.journal,
             clock: parts.clock,
             lifecycle: OnceLock::new(),
+            restorer: OnceLock::new(),
             book: Book::new(decisions),
             failsafe: Arc::new(FailSafe::new(failsafe)),
             wake: Notify::new(),
@@ -127,6 +129,12 @@ impl Responder {
     /// sinks). Set-status steps fail until it is connected.
     pub fn connect_lifecycle(&self, lifecycle: Arc<dyn Lifecycle>) {
         let _ = self.lifecycle.set(lifecycle);
+    }
+
+    /// Connects the integrity restore (owned by the platform, which knows the monitored root);
+    /// without it `integrity_restore` steps fail, recorded.
+    pub fn connect_restorer(&self, restorer: Arc<dyn crate::exec::Restorer>) {
+        let _ = self.restorer.set(restorer);
     }
 
     /// The loaded playbooks.

@@ -166,6 +166,16 @@ impl Responder {
                 }
                 None => Err("the incident lifecycle is not connected".to_string()),
             },
+            StepAction::IntegrityRestore(r) => match self.restorer.get() {
+                Some(restorer) => restorer
+                    .restore(r.path.as_deref())
+                    .await
+                    .map(|note| (note, None)),
+                None => Err(
+                    "integrity restore is not available: set integrity.root and take a baseline"
+                        .to_string(),
+                ),
+            },
         };
         match result {
             Ok((note, undo_at)) => Outcome {

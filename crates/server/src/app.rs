@@ -10,8 +10,12 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::Platform;
 use crate::routes::{
-    alerts, assets, decisions, events, health, incidents, ledger, meta, payments, response, stream,
+    alerts, assets, decisions, events, health, incidents, integrity, ledger, meta, payments,
+    response, stream,
 };
+
+/// The global budget of CSP violation reports (unauthenticated, so bounded as a whole).
+pub type ReportLimiter = governor::DefaultDirectRateLimiter;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -28,13 +32,23 @@ pub struct AppState {
     pub body_timeout: Duration,
     /// The asset model incidents are mapped onto (empty unless one is configured).
     pub assets: Arc<ensuresec_assets::AssetModel>,
+    /// CSP reports accepted per second (`integrity.page_monitor.csp_reports_per_second`).
+    pub csp_reports: Arc<ReportLimiter>,
 }
 
 impl AppState {
     /// State for a platform, with limits from its configuration.
     pub fn new(platform: Arc<Platform>) -> AppState {
         let config = platform.config().clone();
+        let per_second =
+            std::num::NonZeroU32::new(config.integrity.page_monitor.csp_reports_per_second)
+                .unwrap_or(std::num::NonZeroU32::MIN);
+        let burst = per_second
+            .saturating_mul(std::num::NonZeroU32::new(2).unwrap_or(std::num::NonZeroU32::MIN));
         AppState {
+            csp_reports: Arc::new(governor::RateLimiter::direct(
+                governor::Quota::per_second(per_second).allow_burst(burst),
+            )),
             metrics: crate::telemetry::prometheus(),
             limits: config.limits(),
             max_body_bytes: config.server.max_body_bytes,
@@ -106,6 +120,12 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/ledger/receipt/incident/{id}",
             get(ledger::incident_receipt),
+        )
+        .route("/v1/integrity/csp-report", post(integrity::csp_report))
+        .route("/v1/integrity/pages", get(integrity::list_pages))
+        .route(
+            "/v1/integrity/pages/authorizations",
+            post(integrity::authorize_script).delete(integrity::revoke_script),
         )
         .route("/v1/openapi.json", get(meta::openapi))
         .route("/v1/schema/{name}", get(meta::schema))

@@ -58,6 +58,12 @@ pub enum ApiError {
     /// A payment request that cannot be scored.
     #[error("{0}")]
     Payment(#[from] ensuresec_fraud::InputError),
+    /// Too many requests of a kind just now.
+    #[error("too many {0} just now; try again shortly")]
+    RateLimited(String),
+    /// The body's content type is not one the route takes.
+    #[error("unsupported content type {0}")]
+    UnsupportedMedia(String),
     /// The response module refused or failed.
     #[error("{0}")]
     Respond(#[from] ensuresec_respond::RespondError),
@@ -108,6 +114,10 @@ impl IntoResponse for ApiError {
             ApiError::BodyRead(_) => (StatusCode::BAD_REQUEST, "body_unreadable"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::UnsupportedMedia(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ApiError::Respond(ensuresec_respond::RespondError::Invalid(_)) => {
                 (StatusCode::BAD_REQUEST, "invalid")
             }

@@ -194,6 +194,14 @@ impl Platform {
             .map_err(PlatformError::Respond)?;
         if let Some(r) = &responder {
             sinks.push(r.clone());
+            if config.integrity.root.is_some() {
+                r.connect_restorer(Arc::new(crate::integrity_restore::IntegrityRestorer::new(
+                    &config.integrity.state_dir(&config.storage.data_dir),
+                    config.integrity.verifier_key.clone(),
+                    ledger.clone(),
+                    clock.clone(),
+                )));
+            }
         }
         let recorder = ledger
             .clone()
@@ -201,6 +209,7 @@ impl Platform {
         let mut factories = detectors::threshold(&rules);
         factories.push(detectors::external());
         factories.push(detectors::file_change());
+        factories.push(detectors::page_change());
         if let Some(engine) = web_engine(config)? {
             factories.push(detectors::webattack(engine));
         }

@@ -13,7 +13,7 @@ use ensuresec_server::ledger::{RecordKind, inbox};
 
 /// Exit code of `status` when the tree differs from the baseline, and of `scan` when a rule
 /// matches (errors exit with 1).
-const DIFFERS: u8 = 3;
+pub(super) const DIFFERS: u8 = 3;
 
 /// Where the configuration and state are.
 #[derive(clap::Args)]
@@ -93,6 +93,11 @@ pub enum Command {
         #[command(flatten)]
         at: Where,
     },
+    /// The payment-page monitor: scan pages, list their scripts, authorise scripts.
+    Pages {
+        #[command(subcommand)]
+        command: super::integrity_pages::PagesCommand,
+    },
     /// Put files back as the baseline has them: planted files go to quarantine, tampered and
     /// deleted ones are rewritten. Shows what it would do; `--yes` does it.
     Restore {
@@ -110,24 +115,34 @@ pub enum Command {
     },
 }
 
-fn open(at: &Where) -> anyhow::Result<(Config, StateDir)> {
+/// The configuration and the integrity state folder, created or not.
+pub(super) fn state_dir(at: &Where) -> anyhow::Result<(Config, PathBuf)> {
     let config = super::load_config(at.config.as_deref(), at.data_dir.clone())?;
     let dir = at
         .state
         .clone()
         .unwrap_or_else(|| config.integrity.state_dir(&config.storage.data_dir));
+    Ok((config, dir))
+}
+
+fn open(at: &Where) -> anyhow::Result<(Config, StateDir)> {
+    let (config, dir) = state_dir(at)?;
     let state = StateDir::open(&dir, config.integrity.verifier_key.clone())
         .with_context(|| format!("integrity state in {}", dir.display()))?;
     Ok((config, state))
 }
 
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     #[allow(clippy::disallowed_methods)] // a CLI edge, not detection: the operation's time
     Utc::now()
 }
 
 /// Records an operation in the audit log through its inbox (the server may hold the log open).
-fn audit(config: &Config, kind: RecordKind, record: serde_json::Value) -> anyhow::Result<()> {
+pub(super) fn audit(
+    config: &Config,
+    kind: RecordKind,
+    record: serde_json::Value,
+) -> anyhow::Result<()> {
     if !config.ledger.enabled {
         return Ok(());
     }
@@ -138,6 +153,7 @@ fn audit(config: &Config, kind: RecordKind, record: serde_json::Value) -> anyhow
 /// Runs the subcommand.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Pages { command } => super::integrity_pages::run(command),
         Command::Baseline {
             dir,
             ignore,

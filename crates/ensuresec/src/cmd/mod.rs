@@ -12,6 +12,7 @@ pub mod gateway;
 pub mod incidents;
 pub mod ingest;
 pub mod integrity;
+pub mod integrity_pages;
 pub mod ledger;
 pub mod rules;
 pub mod scan;

@@ -15,6 +15,7 @@ use ensuresec_server::demo::DemoSource;
 use ensuresec_server::flow_export::FlowExportSource;
 use ensuresec_server::integrity::IntegritySource;
 use ensuresec_server::mqtt::MqttSource;
+use ensuresec_server::pages::PageMonitorSource;
 use ensuresec_store::{NewToken, Scope};
 use owo_colors::{OwoColorize, Stream::Stdout};
 
@@ -224,6 +225,22 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let name = source.name().to_owned();
             if let Err(e) = Box::new(source).run(ingestor).await {
                 tracing::error!(source = %name, error = %e, "integrity source stopped");
+            }
+        });
+    }
+    if !config.integrity.pages.is_empty() {
+        let dir = config.integrity.state_dir(&config.storage.data_dir);
+        let source = PageMonitorSource::new(&config.integrity, &dir, platform.clock().clone())
+            .context("integrity page monitor")?;
+        println!(
+            "monitoring {} payment page(s) for script, form, CSP and content changes",
+            config.integrity.pages.len()
+        );
+        let ingestor = platform.ingestor().clone();
+        background.spawn(async move {
+            let name = source.name().to_owned();
+            if let Err(e) = Box::new(source).run(ingestor).await {
+                tracing::error!(source = %name, error = %e, "page monitor stopped");
             }
         });
     }

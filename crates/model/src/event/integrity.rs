@@ -119,3 +119,96 @@ impl Entities for PageSnapshot {
         }
     }
 }
+
+/// What the payment-page monitor found different on a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PageChangeKind {
+    /// A script that was not on the page before and is not authorised.
+    ScriptAdded,
+    /// A script whose content (hash) differs from what was seen or authorised.
+    ScriptChanged,
+    /// A script still on the page without an authorisation (a reminder).
+    ScriptUnauthorized,
+    /// A form now posts to an origin it did not post to before.
+    FormAction,
+    /// The Content-Security-Policy lets more through than before.
+    CspWeakened,
+    /// A security header (HSTS, X-Frame-Options…) was removed or changed.
+    HeaderChanged,
+    /// The visible text or the structure changed a lot at once.
+    Defacement,
+}
+
+/// A difference the payment-page monitor found between a page's recorded inventory (scripts,
+/// forms, headers, text) and what the page serves now (PCI DSS 6.4.3, 11.6.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageChange {
+    /// The monitored page.
+    pub url: String,
+    /// What changed.
+    pub change: PageChangeKind,
+    /// The site the page belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+    /// One line for people.
+    pub summary: String,
+    /// The evidence: hashes, script source, CSP directives before and after, similarity.
+    #[serde(default)]
+    pub evidence: serde_json::Value,
+}
+
+impl Entities for PageChange {
+    fn entity(&self, kind: EntityKind) -> Option<EntityRef<'_>> {
+        match kind {
+            EntityKind::Asset => name(&self.asset),
+            _ => None,
+        }
+    }
+}
+
+/// A Content-Security-Policy violation a browser reported (`report-uri` or the Reporting API).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CspViolation {
+    /// The page where the violation happened.
+    pub document_uri: String,
+    /// What was blocked (a URL, `inline`, `eval`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_uri: Option<String>,
+    /// The directive that was violated (`script-src-elem`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_directive: Option<String>,
+    /// `enforce` or `report` (report-only policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disposition: Option<String>,
+    /// The policy in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_policy: Option<String>,
+    /// The script file and line where it happened, if the browser says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_file: Option<String>,
+    /// Line in `source_file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// The first characters of the blocked inline code, if the policy asks for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<String>,
+    /// The browser's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<String>,
+    /// The site the page belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+}
+
+impl Entities for CspViolation {
+    fn entity(&self, kind: EntityKind) -> Option<EntityRef<'_>> {
+        match kind {
+            EntityKind::Asset => name(&self.asset),
+            EntityKind::Ip => name(&self.client_ip),
+            _ => None,
+        }
+    }
+}

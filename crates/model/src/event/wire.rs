@@ -45,6 +45,8 @@ impl<'de> DeserializeSeed<'de> for DataSeed {
             EventType::NetworkFlow => EventData::NetworkFlow(Deserialize::deserialize(d)?),
             EventType::FileChange => EventData::FileChange(Deserialize::deserialize(d)?),
             EventType::PageSnapshot => EventData::PageSnapshot(Deserialize::deserialize(d)?),
+            EventType::PageChange => EventData::PageChange(Deserialize::deserialize(d)?),
+            EventType::CspViolation => EventData::CspViolation(Deserialize::deserialize(d)?),
             EventType::ExternalAlert => EventData::ExternalAlert(Deserialize::deserialize(d)?),
         })
     }
@@ -143,6 +145,8 @@ impl Serialize for Event {
             EventData::NetworkFlow(p) => map.serialize_entry("data", p)?,
             EventData::FileChange(p) => map.serialize_entry("data", p)?,
             EventData::PageSnapshot(p) => map.serialize_entry("data", p)?,
+            EventData::PageChange(p) => map.serialize_entry("data", p)?,
+            EventData::CspViolation(p) => map.serialize_entry("data", p)?,
             EventData::ExternalAlert(p) => map.serialize_entry("data", p)?,
         }
         map.end()

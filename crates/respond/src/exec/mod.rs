@@ -1,5 +1,5 @@
 //! The executors that talk to the outside: webhooks over HTTPS, e-mail over SMTP, nftables
-//! through `nft`. Each sits behind a small trait so that the engine can be driven without them;
+//! through `nft`, restores through the integrity module. Each sits behind a small trait so that the engine can be driven without them;
 //! the real ones are what the platform runs and what the tests talk to through real peers.
 
 pub mod firewall;
@@ -48,4 +48,13 @@ pub trait Firewall: Send + Sync + 'static {
     async fn block(&self, value: &str, seconds: u64) -> Result<(), String>;
     /// Lifts the block on `value`.
     async fn unblock(&self, value: &str) -> Result<(), String>;
+}
+
+/// Puts the monitored web root back to its signed baseline. The platform that owns the integrity
+/// state implements it; the engine only calls it for an `integrity_restore` step.
+#[async_trait]
+pub trait Restorer: Send + Sync + 'static {
+    /// Restores `path` (relative to the root) or everything that differs; `Ok` carries a
+    /// summary for the step's note.
+    async fn restore(&self, path: Option<&str>) -> Result<String, String>;
 }

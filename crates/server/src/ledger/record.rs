@@ -53,6 +53,9 @@ pub enum RecordKind {
     IntegrityBaseline,
     /// Files were restored to the integrity baseline (what was rewritten and quarantined).
     IntegrityRestore,
+    /// A script on a monitored payment page was authorised (with its justification) or its
+    /// authorisation revoked.
+    IntegrityScriptAuthorization,
     /// A prevention certificate was issued (an API audit or a workflow check, signed).
     Certificate,
 }
@@ -79,6 +82,7 @@ impl RecordKind {
             RecordKind::FailSafe => "failsafe",
             RecordKind::IntegrityBaseline => "integrity_baseline",
             RecordKind::IntegrityRestore => "integrity_restore",
+            RecordKind::IntegrityScriptAuthorization => "integrity_script_authorization",
             RecordKind::Certificate => "certificate",
         }
     }

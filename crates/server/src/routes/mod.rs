@@ -7,6 +7,7 @@ pub(crate) mod decisions;
 pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod incidents;
+pub(crate) mod integrity;
 pub(crate) mod ledger;
 pub(crate) mod meta;
 pub(crate) mod payments;
