@@ -16,6 +16,7 @@ pub mod error;
 pub mod flow_export;
 pub mod fraud;
 pub mod integrity;
+pub mod identity;
 pub mod ledger;
 pub mod mqtt;
 mod openapi;
