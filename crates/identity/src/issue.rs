@@ -149,13 +149,17 @@ impl Concealer<'_> {
                 out.insert(key.clone(), value);
             }
         }
-        if !digests.is_empty() {
-            digests.extend((0..self.decoys).map(|_| digest(&self.salts.next_salt())));
-            // Sorted, so the position of a digest says nothing about which claim it hides.
-            digests.sort_unstable();
-            out.insert("_sd".into(), digests.into_iter().map(Value::from).collect());
+        if digests.is_empty() {
+            return Ok(out);
         }
-        Ok(out)
+        digests.extend((0..self.decoys).map(|_| digest(&self.salts.next_salt())));
+        // Sorted, so the position of a digest says nothing about which claim it hides; first
+        // in the object, as the RFC's examples have it.
+        digests.sort_unstable();
+        let mut with_digests = JsonObject::new();
+        with_digests.insert("_sd".into(), digests.into_iter().map(Value::from).collect());
+        with_digests.extend(out);
+        Ok(with_digests)
     }
 }
 

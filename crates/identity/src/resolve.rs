@@ -119,7 +119,8 @@ impl<'a> Walk<'a> {
             let Some(i) = self.claim(digest)? else {
                 continue;
             };
-            let disclosure = &self.disclosures[i];
+            let disclosures = self.disclosures;
+            let disclosure = &disclosures[i];
             let Some(name) = &disclosure.name else {
                 return Err(IdentityError::DisclosureFormMismatch(i));
             };
@@ -149,7 +150,8 @@ impl<'a> Walk<'a> {
                     let Some(i) = self.claim(digest)? else {
                         continue;
                     };
-                    let disclosure = &self.disclosures[i];
+                    let disclosures = self.disclosures;
+            let disclosure = &disclosures[i];
                     if disclosure.name.is_some() {
                         return Err(IdentityError::DisclosureFormMismatch(i));
                     }

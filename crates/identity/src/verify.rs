@@ -110,10 +110,10 @@ pub fn verify(
 ) -> Result<Verified> {
     let sd_jwt = SdJwt::parse(presentation, &options.limits)?;
     let jwt = jws::decode("issuer-signed JWT", &sd_jwt.jwt)?;
-    let issuer = jwt
-        .payload
-        .get("iss")
-        .and_then(Value::as_str)
+    // `iss` (SD-JWT VC), or a W3C VC data model `issuer` string (JSON-LD credentials).
+    let issuer = ["iss", "issuer"]
+        .iter()
+        .find_map(|name| jwt.payload.get(*name).and_then(Value::as_str))
         .ok_or_else(|| IdentityError::InvalidPayload("iss is missing".into()))?;
     trusted.check_signature(issuer, &jwt)?;
     match jwt.payload.get("_sd_alg") {

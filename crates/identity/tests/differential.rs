@@ -19,23 +19,48 @@ const ISSUER: &str = "https://issuer.example";
 const NOW: i64 = 1_796_392_800;
 
 /// The oracle's reading of an SD-JWT (no signature check: it has none of its own).
-fn oracle_claims(presentation: &str) -> JsonObject {
-    sd_jwt_payload::SdJwt::parse(presentation)
+fn oracle_claims(presentation: &str) -> Value {
+    let claims = sd_jwt_payload::SdJwt::parse(presentation)
         .and_then(|sd| sd.into_disclosed_object(&Sha256Hasher::new()))
-        .unwrap_or_else(|e| panic!("oracle refused {presentation:.60}: {e}"))
+        .unwrap_or_else(|e| panic!("oracle refused {presentation:.60}: {e}"));
+    comparable(&Value::Object(claims))
 }
 
-fn ours(presentation: &str, issuer: &SigningKey) -> JsonObject {
+/// Both readings with the oracle's three departures from RFC 9901 §7.1 evened out: when a
+/// nested object or array decodes to nothing it keeps the undecoded original (its `_sd` list,
+/// its `{"...": digest}` elements), and it drops `{}` array elements. So `_sd` keys,
+/// `{"...": …}` elements and `{}` elements are removed from both sides.
+fn comparable(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| *k != "_sd")
+                .map(|(k, v)| (k.clone(), comparable(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .filter(|i| !i.as_object().is_some_and(|o| o.is_empty() || o.contains_key("...")))
+                .map(comparable)
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn ours(presentation: &str, issuer: &SigningKey) -> Value {
     let mut trusted = TrustedIssuers::default();
     trusted.add(ISSUER, issuer.verifying_key());
-    verify(
+    let claims = verify(
         presentation,
         &trusted,
         &StatusLists::default(),
         &VerifyOptions::new(NOW, KeyBinding::Optional),
     )
     .unwrap_or_else(|e| panic!("{presentation:.60}: {e}"))
-    .claims
+    .claims;
+    comparable(&Value::Object(claims))
 }
 
 #[test]
@@ -46,8 +71,8 @@ fn oracle_agrees_on_every_corpus_presentation() {
     for dir in common::compact_examples(&corpus) {
         let presentation = common::unwrapped(&dir, "sd_jwt_presentation.txt");
         assert_eq!(
-            Value::Object(oracle_claims(&presentation)),
-            common::json(&dir, "verified_contents.json"),
+            oracle_claims(&presentation),
+            comparable(&common::json(&dir, "verified_contents.json")),
             "{}",
             dir.display()
         );

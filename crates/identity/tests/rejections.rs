@@ -317,7 +317,7 @@ fn malformed_input_gets_a_named_error_not_a_panic() {
         ("a.b.c~", "missing_key_binding"),
         ("a.b.c~d~x.y.z", "malformed_jwt"),
         ("a.b.c~d~e.f", "malformed_jwt"),
-        (&"A".repeat(70_000), "too_large"),
+        ("A".repeat(70_000).as_str(), "too_large"),
     ] {
         let err = check(&world, input).expect_err(input);
         assert_eq!(err.reason(), reason, "{input:.40}: {err}");

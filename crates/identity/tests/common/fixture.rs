@@ -113,11 +113,12 @@ impl World {
     /// `credential` with its payload changed by `change` and signed again by the issuer.
     pub fn resign(&self, credential: &SdJwt, change: impl FnOnce(&mut JsonObject)) -> SdJwt {
         let decoded = jws::decode("issuer-signed JWT", &credential.jwt).expect("own JWT decodes");
+        let typ = decoded.typ().to_owned();
         let mut payload = decoded.payload;
         change(&mut payload);
         SdJwt {
             jwt: jws::sign(
-                decoded.typ(),
+                &typ,
                 &JsonObject::new(),
                 &payload,
                 &self.issuer_key,
