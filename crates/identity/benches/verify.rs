@@ -8,7 +8,9 @@ use ensuresec_identity::age::{AgeCredential, SD_JWT_VC_TYP, age_claim_path, prov
 use ensuresec_identity::issue::{RandomSalts, issue};
 use ensuresec_identity::present::{Binding, present};
 use ensuresec_identity::status_list::{StatusList, StatusLists};
-use ensuresec_identity::{Algorithm, KeyBinding, SigningKey, TrustedIssuers, VerifyOptions, verify};
+use ensuresec_identity::{
+    Algorithm, KeyBinding, SigningKey, TrustedIssuers, VerifyOptions, verify,
+};
 
 const NOW: i64 = 1_796_392_800;
 const ISSUER: &str = "https://issuer.example";
@@ -29,17 +31,37 @@ fn bench(c: &mut Criterion) {
             valid_for_secs: 365 * 86_400,
             status: Some((LIST.into(), 7)),
         };
-        let issued = issue(&credential.request().expect("request"), SD_JWT_VC_TYP, &issuer, &mut RandomSalts).expect("issues");
-        let binding = Binding { key: &holder, nonce: "nonce-1", audience: "https://shop.example#order=1", issued_at: NOW };
-        let presentation = present(&issued, &[age_claim_path(18)], Some(&binding)).expect("presents").serialize();
+        let issued = issue(
+            &credential.request().expect("request"),
+            SD_JWT_VC_TYP,
+            &issuer,
+            &mut RandomSalts,
+        )
+        .expect("issues");
+        let binding = Binding {
+            key: &holder,
+            nonce: "nonce-1",
+            audience: "https://shop.example#order=1",
+            issued_at: NOW,
+        };
+        let presentation = present(&issued, &[age_claim_path(18)], Some(&binding))
+            .expect("presents")
+            .serialize();
         let mut trusted = TrustedIssuers::default();
         trusted.add(ISSUER, issuer.verifying_key());
         let mut lists = StatusLists::default();
-        let token = StatusList::new(1, 65_536).expect("list").to_token(ISSUER, LIST, NOW, 3600, &issuer);
-        lists.accept_token(&token, &trusted, NOW).expect("list accepted");
+        let token = StatusList::new(1, 65_536)
+            .expect("list")
+            .to_token(ISSUER, LIST, NOW, 3600, &issuer);
+        lists
+            .accept_token(&token, &trusted, NOW)
+            .expect("list accepted");
         let options = VerifyOptions::new(
             NOW,
-            KeyBinding::Required { nonce: "nonce-1".into(), audience: "https://shop.example#order=1".into() },
+            KeyBinding::Required {
+                nonce: "nonce-1".into(),
+                audience: "https://shop.example#order=1".into(),
+            },
         );
         let today = NaiveDate::from_ymd_opt(2026, 12, 4).expect("date");
         group.bench_function(format!("verify_presentation_{}", alg.as_str()), |b| {

@@ -188,10 +188,7 @@ impl SigningKey {
     /// The algorithm this key signs with.
     #[must_use]
     pub fn algorithm(&self) -> Algorithm {
-        match self {
-            Self::Es256(_) => Algorithm::Es256,
-            Self::EdDsa(_) => Algorithm::EdDsa,
-        }
+        self.verifying_key().algorithm()
     }
 
     /// The matching public key.

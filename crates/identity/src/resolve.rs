@@ -151,7 +151,7 @@ impl<'a> Walk<'a> {
                         continue;
                     };
                     let disclosures = self.disclosures;
-            let disclosure = &disclosures[i];
+                    let disclosure = &disclosures[i];
                     if disclosure.name.is_some() {
                         return Err(IdentityError::DisclosureFormMismatch(i));
                     }

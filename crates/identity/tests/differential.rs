@@ -41,7 +41,10 @@ fn comparable(value: &Value) -> Value {
         Value::Array(items) => Value::Array(
             items
                 .iter()
-                .filter(|i| !i.as_object().is_some_and(|o| o.is_empty() || o.contains_key("...")))
+                .filter(|i| {
+                    !i.as_object()
+                        .is_some_and(|o| o.is_empty() || o.contains_key("..."))
+                })
                 .map(comparable)
                 .collect(),
         ),

@@ -10,8 +10,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::Platform;
 use crate::routes::{
-    alerts, assets, decisions, events, health, identity, incidents, ledger, meta, payments, response,
-    stream,
+    alerts, assets, decisions, events, health, identity, incidents, ledger, meta, payments,
+    response, stream,
 };
 
 /// What every handler can reach.

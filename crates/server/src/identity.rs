@@ -72,10 +72,20 @@ impl IdentityConfig {
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
         if self.enabled && self.trusted_issuers.is_empty() {
-            return Err(("identity.trusted_issuers", "name at least one issuer metadata file when enabled".into()));
+            return Err((
+                "identity.trusted_issuers",
+                "name at least one issuer metadata file when enabled".into(),
+            ));
         }
-        if self.nonce_ttl_seconds == 0 || self.max_challenges == 0 || self.status_refresh_seconds == 0 {
-            return Err(("identity.nonce_ttl_seconds", "nonce_ttl_seconds, max_challenges and status_refresh_seconds must be positive".into()));
+        if self.nonce_ttl_seconds == 0
+            || self.max_challenges == 0
+            || self.status_refresh_seconds == 0
+        {
+            return Err((
+                "identity.nonce_ttl_seconds",
+                "nonce_ttl_seconds, max_challenges and status_refresh_seconds must be positive"
+                    .into(),
+            ));
         }
         Ok(())
     }
@@ -87,14 +97,20 @@ impl IdentityConfig {
         }
         let mut trusted = TrustedIssuers::default();
         for path in &self.trusted_issuers {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let metadata: Metadata = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let metadata: Metadata =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
             for jwk in &metadata.jwks.keys {
-                let key = VerifyingKey::from_jwk(jwk).map_err(|e| format!("{}: {e}", path.display()))?;
+                let key =
+                    VerifyingKey::from_jwk(jwk).map_err(|e| format!("{}: {e}", path.display()))?;
                 trusted.add(&metadata.issuer, key);
             }
         }
-        let limits = Limits { max_bytes: self.max_body_bytes, ..Limits::default() };
+        let limits = Limits {
+            max_bytes: self.max_body_bytes,
+            ..Limits::default()
+        };
         let config = GateConfig {
             verifier_id: self.verifier_id.clone(),
             nonce_ttl_secs: i64::from(self.nonce_ttl_seconds),
@@ -112,16 +128,25 @@ async fn fetch(client: &reqwest::Client, source: &str) -> Result<String, String>
         let response = response.error_for_status().map_err(|e| e.to_string())?;
         response.text().await.map_err(|e| e.to_string())
     } else {
-        tokio::fs::read_to_string(source).await.map_err(|e| e.to_string())
+        tokio::fs::read_to_string(source)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
 /// Fetches every configured status list once into the gate; returns how many were accepted.
-pub async fn refresh_status_lists(gate: &AgeGate, sources: &[String], client: &reqwest::Client, clock: &dyn Clock) -> usize {
+pub async fn refresh_status_lists(
+    gate: &AgeGate,
+    sources: &[String],
+    client: &reqwest::Client,
+    clock: &dyn Clock,
+) -> usize {
     let mut accepted = 0;
     for source in sources {
         let outcome = match fetch(client, source).await {
-            Ok(token) => gate.accept_status_list(&token, clock.now().timestamp()).map_err(|e| e.to_string()),
+            Ok(token) => gate
+                .accept_status_list(&token, clock.now().timestamp())
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
         match outcome {
@@ -141,8 +166,16 @@ pub async fn refresh_status_lists(gate: &AgeGate, sources: &[String], client: &r
 }
 
 /// Refreshes the status lists every `every` until the gate is dropped.
-pub async fn run_status_refresher(gate: Weak<AgeGate>, sources: Vec<String>, every: Duration, clock: Arc<dyn Clock>) {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default();
+pub async fn run_status_refresher(
+    gate: Weak<AgeGate>,
+    sources: Vec<String>,
+    every: Duration,
+    clock: Arc<dyn Clock>,
+) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default();
     let mut ticker = tokio::time::interval(every);
     loop {
         ticker.tick().await;

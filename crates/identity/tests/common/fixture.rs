@@ -117,12 +117,7 @@ impl World {
         let mut payload = decoded.payload;
         change(&mut payload);
         SdJwt {
-            jwt: jws::sign(
-                &typ,
-                &JsonObject::new(),
-                &payload,
-                &self.issuer_key,
-            ),
+            jwt: jws::sign(&typ, &JsonObject::new(), &payload, &self.issuer_key),
             ..credential.clone()
         }
     }

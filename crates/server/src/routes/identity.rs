@@ -36,10 +36,17 @@ fn gate(state: &AppState) -> Result<&Arc<AgeGate>, ApiError> {
 }
 
 fn bad(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::BadParam { param: field.into(), message: message.into() }
+    ApiError::BadParam {
+        param: field.into(),
+        message: message.into(),
+    }
 }
 
-async fn json_body<T: serde::de::DeserializeOwned>(state: &AppState, headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
+async fn json_body<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<T, ApiError> {
     let limit = state.platform.config().identity.max_body_bytes;
     let bytes = crate::routes::body::read(headers, body, limit, state.body_timeout).await?;
     serde_json::from_slice(&bytes).map_err(|e| bad("body", e.to_string()))
@@ -75,14 +82,25 @@ pub(crate) async fn challenge(
     let gate = gate(&state)?;
     let request: ChallengeRequest = json_body(&state, &headers, body).await?;
     let order = request.order_id;
-    if order.is_empty() || order.len() > MAX_ORDER_ID || !order.bytes().all(|c| c.is_ascii_alphanumeric() || b"._:-".contains(&c)) {
-        return Err(bad("order_id", format!("1 to {MAX_ORDER_ID} of A-Z a-z 0-9 . _ : -")));
+    if order.is_empty()
+        || order.len() > MAX_ORDER_ID
+        || !order
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"._:-".contains(&c))
+    {
+        return Err(bad(
+            "order_id",
+            format!("1 to {MAX_ORDER_ID} of A-Z a-z 0-9 . _ : -"),
+        ));
     }
     let config = &state.platform.config().identity;
     let now = state.platform.clock().now().timestamp();
-    let challenge = gate.challenge(&order, now).map_err(|e| ApiError::Conflict(e.to_string()))?;
+    let challenge = gate
+        .challenge(&order, now)
+        .map_err(|e| ApiError::Conflict(e.to_string()))?;
     let audience = gate.audience(&order);
-    let expires_at = DateTime::from_timestamp(challenge.expires_at, 0).map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
+    let expires_at = DateTime::from_timestamp(challenge.expires_at, 0)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
     Ok(Json(json!({
         "order_id": order,
         "nonce": challenge.nonce,

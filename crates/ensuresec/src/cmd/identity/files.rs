@@ -19,7 +19,8 @@ pub fn write_new(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
         .mode(mode)
         .open(path)
         .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
-    file.write_all(text.as_bytes()).with_context(|| format!("writing {}", path.display()))
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Replaces a file atomically (write then rename).
@@ -31,7 +32,8 @@ pub fn replace(path: &Path, text: &str) -> anyhow::Result<()> {
 
 /// Reads a JSON document.
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
@@ -51,7 +53,10 @@ pub fn write_private_key(path: &Path, key: &SigningKey) -> anyhow::Result<()> {
 pub fn read_private_key(path: &Path) -> anyhow::Result<SigningKey> {
     let jwk: Jwk = read_json(path)?;
     if jwk.d.is_none() {
-        bail!("{} holds a public key; a private key (with \"d\") is needed", path.display());
+        bail!(
+            "{} holds a public key; a private key (with \"d\") is needed",
+            path.display()
+        );
     }
     SigningKey::from_jwk(&jwk).with_context(|| format!("key in {}", path.display()))
 }

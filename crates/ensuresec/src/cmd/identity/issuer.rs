@@ -140,30 +140,60 @@ fn save_status(dir: &Path, mut state: StatusState, list: &StatusList) -> anyhow:
 /// Runs an issuer subcommand.
 pub fn run(command: IssuerCommand) -> anyhow::Result<ExitCode> {
     match command {
-        IssuerCommand::Init { dir, issuer, alg, status_uri, status_size } => {
+        IssuerCommand::Init {
+            dir,
+            issuer,
+            alg,
+            status_uri,
+            status_size,
+        } => {
             if !issuer.starts_with("https://") {
                 bail!("--issuer must be an https:// URL, got {issuer:?}");
             }
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             let key = SigningKey::generate(alg.into())?;
             write_private_key(&dir.join(KEY_FILE), &key)?;
-            let metadata = Metadata { issuer: issuer.clone(), jwks: Jwks { keys: vec![key.verifying_key().to_jwk()] } };
+            let metadata = Metadata {
+                issuer: issuer.clone(),
+                jwks: Jwks {
+                    keys: vec![key.verifying_key().to_jwk()],
+                },
+            };
             write_new(&dir.join(METADATA_FILE), &json_text(&metadata), 0o644)?;
             let list = StatusList::new(1, status_size as usize)?;
-            let uri = status_uri.unwrap_or_else(|| format!("{}/status/1", issuer.trim_end_matches('/')));
-            let state = StatusState { uri, next_index: 0, list: list.to_claim() };
+            let uri =
+                status_uri.unwrap_or_else(|| format!("{}/status/1", issuer.trim_end_matches('/')));
+            let state = StatusState {
+                uri,
+                next_index: 0,
+                list: list.to_claim(),
+            };
             write_new(&dir.join(STATUS_FILE), &json_text(&state), 0o644)?;
-            println!("issuer {issuer} created in {}; verifiers trust {}", dir.display(), dir.join(METADATA_FILE).display());
+            println!(
+                "issuer {issuer} created in {}; verifiers trust {}",
+                dir.display(),
+                dir.join(METADATA_FILE).display()
+            );
         }
-        IssuerCommand::Issue { dir, holder_jwk, birthdate, thresholds, valid_days } => {
+        IssuerCommand::Issue {
+            dir,
+            holder_jwk,
+            birthdate,
+            thresholds,
+            valid_days,
+        } => {
             let key = read_private_key(&dir.join(KEY_FILE))?;
             let metadata: Metadata = read_json(&dir.join(METADATA_FILE))?;
             let holder: Jwk = read_json(&holder_jwk)?;
-            ensuresec_identity::VerifyingKey::from_jwk(&holder).with_context(|| format!("holder key {}", holder_jwk.display()))?;
+            ensuresec_identity::VerifyingKey::from_jwk(&holder)
+                .with_context(|| format!("holder key {}", holder_jwk.display()))?;
             let (mut state, list) = status_state(&dir)?;
             let index = state.next_index;
             if index >= list.len() {
-                bail!("the status list is full ({} entries): create a new issuer or a larger list", list.len());
+                bail!(
+                    "the status list is full ({} entries): create a new issuer or a larger list",
+                    list.len()
+                );
             }
             let credential = AgeCredential {
                 issuer: metadata.issuer,
@@ -174,7 +204,12 @@ pub fn run(command: IssuerCommand) -> anyhow::Result<ExitCode> {
                 valid_for_secs: i64::from(valid_days) * 86_400,
                 status: Some((state.uri.clone(), index)),
             };
-            let sd_jwt = issue(&credential.request()?, SD_JWT_VC_TYP, &key, &mut RandomSalts)?;
+            let sd_jwt = issue(
+                &credential.request()?,
+                SD_JWT_VC_TYP,
+                &key,
+                &mut RandomSalts,
+            )?;
             state.next_index += 1;
             save_status(&dir, state, &list)?;
             println!("{}", sd_jwt.serialize());
@@ -190,17 +225,28 @@ pub fn run_status(command: StatusCommand) -> anyhow::Result<ExitCode> {
         StatusCommand::Revoke { dir, index } => {
             let (state, mut list) = status_state(&dir)?;
             if index >= state.next_index {
-                bail!("index {index} was never issued (next is {})", state.next_index);
+                bail!(
+                    "index {index} was never issued (next is {})",
+                    state.next_index
+                );
             }
             list.set(index, REVOKED)?;
             save_status(&dir, state, &list)?;
-            println!("revoked index {index}; publish the new list with `ensuresec identity status-list token`");
+            println!(
+                "revoked index {index}; publish the new list with `ensuresec identity status-list token`"
+            );
         }
         StatusCommand::Token { dir, ttl_seconds } => {
             let key = read_private_key(&dir.join(KEY_FILE))?;
             let metadata: Metadata = read_json(&dir.join(METADATA_FILE))?;
             let (state, list) = status_state(&dir)?;
-            let token = list.to_token(&metadata.issuer, &state.uri, super::now().timestamp(), i64::from(ttl_seconds), &key);
+            let token = list.to_token(
+                &metadata.issuer,
+                &state.uri,
+                super::now().timestamp(),
+                i64::from(ttl_seconds),
+                &key,
+            );
             println!("{token}");
             eprintln!("publish at {}", json!(state.uri));
         }

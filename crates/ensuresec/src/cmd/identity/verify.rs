@@ -44,22 +44,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for path in &args.trust {
         let metadata: Metadata = read_json(path)?;
         for jwk in &metadata.jwks.keys {
-            trusted.add(&metadata.issuer, VerifyingKey::from_jwk(jwk).with_context(|| format!("key in {}", path.display()))?);
+            trusted.add(
+                &metadata.issuer,
+                VerifyingKey::from_jwk(jwk)
+                    .with_context(|| format!("key in {}", path.display()))?,
+            );
         }
     }
     let now = super::now();
     let mut lists = StatusLists::default();
     for path in &args.status_list {
-        let token = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        lists.accept_token(&token, &trusted, now.timestamp()).with_context(|| format!("status list {}", path.display()))?;
+        let token =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        lists
+            .accept_token(&token, &trusted, now.timestamp())
+            .with_context(|| format!("status list {}", path.display()))?;
     }
     let mut presentation = String::new();
     if args.presentation.as_os_str() == "-" {
-        std::io::stdin().read_to_string(&mut presentation).context("reading standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut presentation)
+            .context("reading standard input")?;
     } else {
-        presentation = std::fs::read_to_string(&args.presentation).with_context(|| format!("reading {}", args.presentation.display()))?;
+        presentation = std::fs::read_to_string(&args.presentation)
+            .with_context(|| format!("reading {}", args.presentation.display()))?;
     }
-    let options = VerifyOptions::new(now.timestamp(), KeyBinding::Required { nonce: args.nonce, audience: args.audience });
+    let options = VerifyOptions::new(
+        now.timestamp(),
+        KeyBinding::Required {
+            nonce: args.nonce,
+            audience: args.audience,
+        },
+    );
     let outcome = verify(presentation.trim(), &trusted, &lists, &options)
         .and_then(|v| prove_age(&v.claims, args.min_age, now.date_naive()).map(|()| v.issuer));
     let predicate = format!("age_over_{}", args.min_age);
@@ -69,7 +85,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            println!("{}", json!({ predicate: false, "reason": e.reason(), "detail": e.to_string() }));
+            println!(
+                "{}",
+                json!({ predicate: false, "reason": e.reason(), "detail": e.to_string() })
+            );
             Ok(ExitCode::from(REFUSED))
         }
     }

@@ -88,15 +88,23 @@ fn open(text: &str) -> anyhow::Result<Stored> {
         .collect::<Result<Vec<_>, _>>()?;
     let resolved = resolve(&payload, &disclosures, Limits::default().max_depth)?;
     let id = digest(&sd_jwt.jwt).chars().take(12).collect();
-    Ok(Stored { id, sd_jwt, claims: resolved.claims, paths: resolved.paths })
+    Ok(Stored {
+        id,
+        sd_jwt,
+        claims: resolved.claims,
+        paths: resolved.paths,
+    })
 }
 
 fn stored(dir: &Path) -> anyhow::Result<Vec<Stored>> {
     let folder = dir.join(CREDENTIALS);
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(&folder).with_context(|| format!("reading {}", folder.display()))? {
+    for entry in
+        std::fs::read_dir(&folder).with_context(|| format!("reading {}", folder.display()))?
+    {
         let path = entry?.path();
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
         out.push(open(&text).with_context(|| format!("credential {}", path.display()))?);
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -107,34 +115,64 @@ fn stored(dir: &Path) -> anyhow::Result<Vec<Stored>> {
 pub fn run(command: WalletCommand) -> anyhow::Result<ExitCode> {
     match command {
         WalletCommand::Init { dir, alg } => {
-            std::fs::create_dir_all(dir.join(CREDENTIALS)).with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::create_dir_all(dir.join(CREDENTIALS))
+                .with_context(|| format!("creating {}", dir.display()))?;
             let key = SigningKey::generate(alg.into())?;
             write_private_key(&dir.join(KEY_FILE), &key)?;
-            write_new(&dir.join(PUBLIC_KEY_FILE), &json_text(&key.verifying_key().to_jwk()), 0o644)?;
-            println!("wallet created in {}; give issuers {}", dir.display(), dir.join(PUBLIC_KEY_FILE).display());
+            write_new(
+                &dir.join(PUBLIC_KEY_FILE),
+                &json_text(&key.verifying_key().to_jwk()),
+                0o644,
+            )?;
+            println!(
+                "wallet created in {}; give issuers {}",
+                dir.display(),
+                dir.join(PUBLIC_KEY_FILE).display()
+            );
         }
         WalletCommand::Add { dir, file } => {
             let mut text = String::new();
             if file.as_os_str() == "-" {
-                std::io::stdin().read_to_string(&mut text).context("reading standard input")?;
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("reading standard input")?;
             } else {
-                text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+                text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?;
             }
             let credential = open(&text)?;
-            let mine = read_private_key(&dir.join(KEY_FILE))?.verifying_key().to_jwk();
-            let bound: Option<Jwk> = credential.claims.get("cnf").and_then(|c| c.get("jwk")).and_then(|j| serde_json::from_value(j.clone()).ok());
+            let mine = read_private_key(&dir.join(KEY_FILE))?
+                .verifying_key()
+                .to_jwk();
+            let bound: Option<Jwk> = credential
+                .claims
+                .get("cnf")
+                .and_then(|c| c.get("jwk"))
+                .and_then(|j| serde_json::from_value(j.clone()).ok());
             if bound.as_ref().map(|j| (&j.x, &j.y)) != Some((&mine.x, &mine.y)) {
                 bail!("the credential is bound to another key (cnf.jwk), not this wallet's");
             }
-            let path = dir.join(CREDENTIALS).join(format!("{}.sd-jwt", credential.id));
-            write_new(&path, &format!("{}\n", credential.sd_jwt.serialize()), 0o600)?;
+            let path = dir
+                .join(CREDENTIALS)
+                .join(format!("{}.sd-jwt", credential.id));
+            write_new(
+                &path,
+                &format!("{}\n", credential.sd_jwt.serialize()),
+                0o600,
+            )?;
             println!("stored credential {}", credential.id);
         }
         WalletCommand::List { dir } => {
             let mut table = Table::new();
             table.set_header(["id", "issuer", "type (vct)", "expires", "can disclose"]);
             for c in stored(&dir)? {
-                let text = |name: &str| c.claims.get(name).and_then(Value::as_str).unwrap_or("-").to_owned();
+                let text = |name: &str| {
+                    c.claims
+                        .get(name)
+                        .and_then(Value::as_str)
+                        .unwrap_or("-")
+                        .to_owned()
+                };
                 let expires = c
                     .claims
                     .get("exp")
@@ -142,18 +180,38 @@ pub fn run(command: WalletCommand) -> anyhow::Result<ExitCode> {
                     .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
                     .map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d").to_string());
                 let paths: Vec<String> = c.paths.iter().map(ToString::to_string).collect();
-                table.add_row([c.id.clone(), text("iss"), text("vct"), expires, paths.join(" ")]);
+                table.add_row([
+                    c.id.clone(),
+                    text("iss"),
+                    text("vct"),
+                    expires,
+                    paths.join(" "),
+                ]);
             }
             println!("{table}");
         }
-        WalletCommand::Present { dir, id, disclose, nonce, audience } => {
+        WalletCommand::Present {
+            dir,
+            id,
+            disclose,
+            nonce,
+            audience,
+        } => {
             let credential = stored(&dir)?
                 .into_iter()
                 .find(|c| c.id == id)
                 .with_context(|| format!("no credential {id} in {}", dir.display()))?;
             let key = read_private_key(&dir.join(KEY_FILE))?;
-            let binding = Binding { key: &key, nonce: &nonce, audience: &audience, issued_at: super::now().timestamp() };
-            println!("{}", present(&credential.sd_jwt, &disclose, Some(&binding))?.serialize());
+            let binding = Binding {
+                key: &key,
+                nonce: &nonce,
+                audience: &audience,
+                issued_at: super::now().timestamp(),
+            };
+            println!(
+                "{}",
+                present(&credential.sd_jwt, &disclose, Some(&binding))?.serialize()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
