@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat};
 use ensuresec_identity::age::{AGE_VCT, SD_JWT_VC_TYP, age_claim_path};
 use ensuresec_identity::gate::AgeGate;
-use ensuresec_model::Clock as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
