@@ -25,8 +25,8 @@ pub struct Args {
     /// A status list token file (from `status-list token`; repeat).
     #[arg(long)]
     status_list: Vec<PathBuf>,
-    /// The nonce the KB-JWT must carry.
-    #[arg(long)]
+    /// The nonce the KB-JWT must carry (base64url, so it may start with '-').
+    #[arg(long, allow_hyphen_values = true)]
     nonce: String,
     /// The audience the KB-JWT must name.
     #[arg(long)]

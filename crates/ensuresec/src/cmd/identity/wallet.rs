@@ -57,8 +57,8 @@ pub enum WalletCommand {
         /// A claim to disclose, as a path (repeat), e.g. /age_equal_or_over/18.
         #[arg(long, required = true)]
         disclose: Vec<ClaimPath>,
-        /// The verifier's nonce (from its challenge).
-        #[arg(long)]
+        /// The verifier's nonce (from its challenge; base64url, so it may start with '-').
+        #[arg(long, allow_hyphen_values = true)]
         nonce: String,
         /// The audience (from the challenge: the shop and order).
         #[arg(long)]
