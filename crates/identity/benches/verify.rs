@@ -1,6 +1,7 @@
 //! Presentations verified per second on one core: an age credential (ES256 or EdDSA, three
 //! decoys, a status list entry) presenting "18 or over" with a KB-JWT, through `verify` plus
 //! the age predicate — what `POST /v1/identity/verify` does apart from HTTP and the nonce store.
+#![allow(missing_docs)] // criterion_group! and criterion_main! generate undocumented items
 
 use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
