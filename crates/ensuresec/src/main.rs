@@ -100,6 +100,12 @@ enum Command {
         #[command(subcommand)]
         command: cmd::integrity::Command,
     },
+    /// Privacy-preserving age verification: SD-JWT credentials (issuer, wallet, status list,
+    /// offline verifier).
+    Identity {
+        #[command(subcommand)]
+        command: cmd::identity::Command,
+    },
     /// Audit interface designs before deployment (OpenAPI against the OWASP API Top 10).
     Audit {
         #[command(subcommand)]
@@ -142,6 +148,7 @@ fn main() -> std::process::ExitCode {
             Command::Fraud { command } => cmd::fraud::run(command),
             Command::Delivery { command } => cmd::delivery::run(command),
             Command::Integrity { command } => cmd::integrity::run(command),
+            Command::Identity { command } => cmd::identity::run(command),
             Command::Audit { command } => cmd::audit::run(command),
             Command::Verify { command } => cmd::verify::run(command),
             Command::Witness(args) => cmd::witness::run(args).await,

@@ -10,7 +10,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::Platform;
 use crate::routes::{
-    alerts, assets, decisions, events, health, incidents, integrity, ledger, meta, payments,
+    alerts, assets, decisions, events, health, identity, incidents, integrity, ledger, meta,
+    payments,
     response, stream,
 };
 
@@ -71,6 +72,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/events", post(events::post_events))
         .route("/v1/payments/score", post(payments::score))
         .route("/v1/payments/status", get(payments::status))
+        .route("/v1/identity/challenge", post(identity::challenge))
+        .route("/v1/identity/verify", post(identity::verify))
         .route("/v1/alerts", get(alerts::list_alerts))
         .route("/v1/incidents", get(incidents::list_incidents))
         .route(

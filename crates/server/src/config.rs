@@ -78,6 +78,8 @@ pub struct Config {
     pub integrity: ensuresec_integrity::config::IntegrityConfig,
     /// Payment fraud scoring and fraud rings.
     pub fraud: crate::fraud::FraudConfig,
+    /// Age verification with SD-JWT credentials.
+    pub identity: crate::identity::IdentityConfig,
     /// `[gateway]`: read and validated by the gateway (crates/gateway) — started in-process by
     /// `serve` when the section has no `[gateway.serve]` link, else by a separate
     /// `ensuresec gateway`; not recorded here, since it may hold the gateway's token.
@@ -571,6 +573,9 @@ impl Config {
             return Err(ConfigError::Invalid { key, message });
         }
         if let Err((key, message)) = self.fraud.validate() {
+            return Err(ConfigError::Invalid { key, message });
+        }
+        if let Err((key, message)) = self.identity.validate() {
             return Err(ConfigError::Invalid { key, message });
         }
         if !(1..=4).contains(&self.detection.web.paranoia_level) {

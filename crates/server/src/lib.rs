@@ -15,6 +15,7 @@ pub mod demo;
 pub mod error;
 pub mod flow_export;
 pub mod fraud;
+pub mod identity;
 pub mod integrity;
 pub mod integrity_restore;
 pub mod ledger;

@@ -21,6 +21,8 @@ use crate::routes;
         routes::events::post_events,
         routes::payments::score,
         routes::payments::status,
+        routes::identity::challenge,
+        routes::identity::verify,
         routes::alerts::list_alerts,
         routes::incidents::list_incidents,
         routes::incidents::get_incident,

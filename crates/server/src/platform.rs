@@ -45,6 +45,9 @@ pub enum PlatformError {
     /// The fraud rules or model file were rejected.
     #[error("fraud: {0}")]
     Fraud(#[from] ensuresec_fraud::FileError),
+    /// The trusted issuers of `[identity]` could not be read.
+    #[error("identity: {0}")]
+    Identity(String),
     /// The response module's configuration, playbooks or database were rejected.
     #[error("respond: {0}")]
     Respond(String),
@@ -74,6 +77,7 @@ pub struct Platform {
     lifecycle: ensuresec_pipeline::LifecycleHandle,
     respond_worker: Option<tokio::task::JoinHandle<()>>,
     fraud: Option<Arc<ensuresec_fraud::FraudService>>,
+    identity: Option<Arc<ensuresec_identity::gate::AgeGate>>,
 }
 
 /// Loads the configured threshold rules: the shipped ones (unless disabled) and every file.
@@ -253,6 +257,17 @@ impl Platform {
             tokio::spawn(r.run())
         });
         let ingestor = Ingestor::new(store.clone(), pipeline.handle(), clock.clone());
+        let identity = config.identity.gate().map_err(PlatformError::Identity)?;
+        if let Some(gate) = &identity
+            && !config.identity.status_lists.is_empty()
+        {
+            tokio::spawn(crate::identity::run_status_refresher(
+                Arc::downgrade(gate),
+                config.identity.status_lists.clone(),
+                std::time::Duration::from_secs(config.identity.status_refresh_seconds),
+                clock.clone(),
+            ));
+        }
         Ok(Platform {
             _lock: None,
             store,
@@ -267,7 +282,13 @@ impl Platform {
             lifecycle,
             respond_worker,
             fraud,
+            identity,
         })
+    }
+
+    /// The age verification gate, when `[identity]` is enabled.
+    pub fn identity(&self) -> Option<&Arc<ensuresec_identity::gate::AgeGate>> {
+        self.identity.as_ref()
     }
 
     /// The payment fraud scorer, unless `[fraud]` is disabled.

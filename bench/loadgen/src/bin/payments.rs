@@ -7,12 +7,9 @@
 //! bodies are encoded before the clock starts.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
-use ensuresec_loadgen::quantile;
 use serde_json::json;
 
 #[derive(Parser)]
@@ -77,73 +74,17 @@ async fn main() -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.connections)
         .build()?;
-    let next = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now() + Duration::from_millis(200);
-    let interval = Duration::from_secs_f64(1.0 / args.rate);
-    let mut tasks = Vec::new();
-    for _ in 0..args.connections {
-        let (client, url, token, bodies, next) = (
-            client.clone(),
-            url.clone(),
-            args.token.clone(),
-            bodies.clone(),
-            next.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut failures = 0usize;
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= bodies.len() {
-                    break;
-                }
-                let due = start + interval * i as u32;
-                tokio::time::sleep_until(due.into()).await;
-                let r = client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .header("content-type", "application/json")
-                    .body(bodies[i].clone())
-                    .send()
-                    .await;
-                let ok = match r {
-                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                    Err(_) => false,
-                };
-                if i >= warm {
-                    if ok {
-                        latencies.push(due.elapsed().as_secs_f64() * 1e3);
-                    } else {
-                        failures += 1;
-                    }
-                }
-            }
-            (latencies, failures)
-        }));
-    }
-    let mut all = Vec::new();
-    let mut failures = 0;
-    for t in tasks {
-        let (l, f) = t.await.context("worker")?;
-        all.extend(l);
-        failures += f;
-    }
-    let elapsed = start.elapsed().as_secs_f64() - args.warmup as f64;
-    all.sort_by(f64::total_cmp);
-    println!(
-        "requests: {} measured ({} warm-up), failures: {failures}, target rate {:.0}/s, achieved {:.0}/s",
-        all.len(),
-        warm,
+    let run = ensuresec_loadgen::open_loop(
+        &client,
+        &url,
+        &args.token,
+        bodies,
         args.rate,
-        all.len() as f64 / elapsed
-    );
-    println!(
-        "latency ms: p50 {:.3}  p90 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",
-        quantile(&all, 0.50),
-        quantile(&all, 0.90),
-        quantile(&all, 0.99),
-        quantile(&all, 0.999),
-        all.last().copied().unwrap_or(f64::NAN)
-    );
+        warm,
+        args.connections,
+    )
+    .await
+    .context("workers")?;
+    run.print("requests", warm, args.rate);
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod foreign;
 pub mod fraud;
 pub mod gateway;
+pub mod identity;
 pub mod incidents;
 pub mod ingest;
 pub mod integrity;

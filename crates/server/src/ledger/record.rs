@@ -58,6 +58,8 @@ pub enum RecordKind {
     IntegrityScriptAuthorization,
     /// A prevention certificate was issued (an API audit or a workflow check, signed).
     Certificate,
+    /// An age verification at checkout: order, outcome, reason, issuer; never the claims.
+    AgeVerification,
 }
 
 impl RecordKind {
@@ -84,6 +86,7 @@ impl RecordKind {
             RecordKind::IntegrityRestore => "integrity_restore",
             RecordKind::IntegrityScriptAuthorization => "integrity_script_authorization",
             RecordKind::Certificate => "certificate",
+            RecordKind::AgeVerification => "age_verification",
         }
     }
 }

@@ -6,6 +6,7 @@ pub(crate) mod body;
 pub(crate) mod decisions;
 pub(crate) mod events;
 pub(crate) mod health;
+pub(crate) mod identity;
 pub(crate) mod incidents;
 pub(crate) mod integrity;
 pub(crate) mod ledger;

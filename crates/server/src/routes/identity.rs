@@ -1,0 +1,180 @@
+//! `POST /v1/identity/challenge` and `POST /v1/identity/verify`: proof of age at checkout with
+//! SD-JWT credentials. The answer is only the predicate; disclosed claims are dropped in the
+//! gate and never stored or logged. Both change state (a nonce is issued, then used up), so
+//! both need a token: the shop's backend calls them, not the browser.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, SecondsFormat};
+use ensuresec_identity::age::{AGE_VCT, SD_JWT_VC_TYP, age_claim_path};
+use ensuresec_identity::gate::AgeGate;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::auth::{Ingest, Scoped};
+use crate::error::{ApiError, ErrorBody};
+use crate::ledger::RecordKind;
+
+/// Verifications over HTTP, by `outcome` (`accepted` or the refusal reason).
+const VERIFIED: &str = "ensuresec_identity_verifications_total";
+
+/// Longest order id accepted.
+const MAX_ORDER_ID: usize = 128;
+
+fn gate(state: &AppState) -> Result<&Arc<AgeGate>, ApiError> {
+    state
+        .platform
+        .identity()
+        .ok_or_else(|| ApiError::NotFound("age verification (disabled in [identity])".into()))
+}
+
+fn bad(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::BadParam {
+        param: field.into(),
+        message: message.into(),
+    }
+}
+
+async fn json_body<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<T, ApiError> {
+    let limit = state.platform.config().identity.max_body_bytes;
+    let bytes = crate::routes::body::read(headers, body, limit, state.body_timeout).await?;
+    serde_json::from_slice(&bytes).map_err(|e| bad("body", e.to_string()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChallengeRequest {
+    order_id: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/identity/challenge",
+    tag = "identity",
+    request_body(content = String, content_type = "application/json", description = "{\"order_id\": \"…\"} (1 to 128 of A-Z a-z 0-9 . _ : -)"),
+    responses(
+        (status = 200, description = "{order_id, nonce, audience, expires_at, min_age, request: OpenID4VP-style authorization request with a DCQL query for age_equal_or_over/<min_age>}"),
+        (status = 400, description = "Bad body or order id", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "Age verification is disabled in [identity]", body = ErrorBody),
+        (status = 409, description = "Too many outstanding challenges", body = ErrorBody),
+    ),
+    security(("bearer" = ["ingest"])),
+)]
+/// Issues a single-use nonce bound to an order.
+pub(crate) async fn challenge(
+    State(state): State<AppState>,
+    _auth: Scoped<Ingest>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let gate = gate(&state)?;
+    let request: ChallengeRequest = json_body(&state, &headers, body).await?;
+    let order = request.order_id;
+    if order.is_empty()
+        || order.len() > MAX_ORDER_ID
+        || !order
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"._:-".contains(&c))
+    {
+        return Err(bad(
+            "order_id",
+            format!("1 to {MAX_ORDER_ID} of A-Z a-z 0-9 . _ : -"),
+        ));
+    }
+    let config = &state.platform.config().identity;
+    let now = state.platform.clock().now().timestamp();
+    let challenge = gate
+        .challenge(&order, now)
+        .map_err(|e| ApiError::Conflict(e.to_string()))?;
+    let audience = gate.audience(&order);
+    let expires_at = DateTime::from_timestamp(challenge.expires_at, 0)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
+    Ok(Json(json!({
+        "order_id": order,
+        "nonce": challenge.nonce,
+        "audience": audience,
+        "expires_at": expires_at,
+        "min_age": config.min_age,
+        "request": {
+            "response_type": "vp_token",
+            "response_mode": "direct_post",
+            "client_id": config.verifier_id,
+            "nonce": challenge.nonce,
+            "dcql_query": {
+                "credentials": [{
+                    "id": "age",
+                    "format": SD_JWT_VC_TYP,
+                    "meta": {"vct_values": [AGE_VCT]},
+                    "claims": [{"path": age_claim_path(config.min_age).0}],
+                }],
+            },
+        },
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyRequest {
+    presentation: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/identity/verify",
+    tag = "identity",
+    request_body(content = String, content_type = "application/json", description = "{\"presentation\": \"<issuer-jwt>~<disclosure>~…~<kb-jwt>\"} answering a challenge"),
+    responses(
+        (status = 200, description = "{order_id, age_over_N: true, issuer}; recorded in the audit log"),
+        (status = 400, description = "Bad body", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "Age verification is disabled in [identity]", body = ErrorBody),
+        (status = 413, description = "Body over [identity] max_body_bytes", body = ErrorBody),
+        (status = 422, description = "{age_over_N: false, error: {code, message}}: refused, the code names the check that failed; recorded in the audit log"),
+    ),
+    security(("bearer" = ["ingest"])),
+)]
+/// Verifies a presentation against its challenge; answers only the age predicate.
+pub(crate) async fn verify(
+    State(state): State<AppState>,
+    _auth: Scoped<Ingest>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let gate = gate(&state)?;
+    let request: VerifyRequest = json_body(&state, &headers, body).await?;
+    let min_age = state.platform.config().identity.min_age;
+    let predicate = format!("age_over_{min_age}");
+    let now = state.platform.clock().now().timestamp();
+    let outcome = gate.check(&request.presentation, min_age, now);
+    let (record, response) = match outcome {
+        Ok(proof) => (
+            json!({"outcome": "accepted", "order_id": proof.order_id, "issuer": proof.issuer, "min_age": min_age}),
+            (StatusCode::OK, Json(json!({"order_id": proof.order_id, predicate.as_str(): true, "issuer": proof.issuer}))).into_response(),
+        ),
+        Err(e) => (
+            json!({"outcome": "refused", "reason": e.reason(), "min_age": min_age}),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({predicate.as_str(): false, "error": {"code": e.reason(), "message": e.to_string()}})),
+            )
+                .into_response(),
+        ),
+    };
+    let label = record["reason"].as_str().unwrap_or("accepted").to_owned();
+    metrics::counter!(VERIFIED, "outcome" => label).increment(1);
+    if let Some(ledger) = state.platform.ledger() {
+        ledger.record(RecordKind::AgeVerification, &record).await?;
+    }
+    Ok(response)
+}
