@@ -135,16 +135,6 @@ fn verify_workflow_finds_the_race_and_passes_the_fix() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["unique_states"].as_u64().unwrap() > 100);
     assert_eq!(v["verdicts"][0]["outcome"]["outcome"], "holds");
-    // The reference engine explores the same states and gives the same verdicts.
-    let out = ensuresec()
-        .args(["verify", "workflow", "--format", "json", "--engine", "stateright"])
-        .arg(model("webshop.yaml"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(r["unique_states"], v["unique_states"]);
-    assert_eq!(r["verdicts"], v["verdicts"]);
 
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.yaml");

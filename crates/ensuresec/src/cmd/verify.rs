@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use ensuresec_prevention::workflow::{self, CheckReport, Engine, Options, Outcome, Workflow};
+use ensuresec_prevention::workflow::{self, CheckReport, Options, Outcome, Workflow};
 
 /// `ensuresec verify …`
 #[derive(clap::Subcommand)]
@@ -28,15 +28,6 @@ pub enum Format {
     Json,
 }
 
-/// The checker's engines, as a flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum EngineArg {
-    /// Breadth-first search over bit-packed states.
-    Compiled,
-    /// The `stateright` crate's checker.
-    Stateright,
-}
-
 /// Arguments of `ensuresec verify workflow`.
 #[derive(clap::Args)]
 pub struct WorkflowArgs {
@@ -45,11 +36,7 @@ pub struct WorkflowArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Search engine: `compiled` (fast, one thread) or `stateright` (the reference, to
-    /// cross-check a verdict).
-    #[arg(long, value_enum, default_value_t = EngineArg::Compiled)]
-    engine: EngineArg,
-    /// Threads of the `stateright` engine (default: all cores).
+    /// Checker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
     /// Stop at the first violated property.
@@ -77,10 +64,6 @@ fn verify(args: WorkflowArgs) -> anyhow::Result<ExitCode> {
     };
     let mut options = Options {
         stop_at_first_violation: args.stop_at_first,
-        engine: match args.engine {
-            EngineArg::Compiled => Engine::Compiled,
-            EngineArg::Stateright => Engine::Stateright,
-        },
         ..Options::default()
     };
     if let Some(t) = args.threads {

@@ -2,10 +2,10 @@
 //! property and keeps the tree of first discoveries, from which minimal traces are read.
 //!
 //! Why not stateright's BFS (still available as [`Engine::Stateright`], and the tests compare
-//! the two): profiled with callgrind on the shipped models, stateright spends its time cloning
-//! each state's path of action indices into every successor (a `Vec` allocation per
-//! transition), hashing 65-byte states with SipHash into a `DashMap` shared by its threads, and
-//! re-checking every property's discovery status per state; and it records a violation's
+//! the two): by its source (0.31, `checker/bfs.rs`), stateright clones each state's path of
+//! action indices into every successor (a `Vec` allocation per transition), fingerprints the
+//! 65-byte state into a `DashMap` shared by its threads, and re-checks every property's
+//! discovery status per state; and it records a violation's
 //! *last* path, so a second search was needed for the minimal trace. Here a state is one or two
 //! words, the visited set is an FxHash map to the state's index, the queue is the state list
 //! itself (states are appended in level order), a parent pointer is 6 bytes, and the first
