@@ -149,6 +149,25 @@ fn verify_workflow_finds_the_race_and_passes_the_fix() {
 }
 
 #[test]
+fn both_engines_report_the_same_counterexample() {
+    let run = |engine: &str| {
+        let out = ensuresec()
+            .args(["verify", "workflow", "--format", "json", "--engine", engine])
+            .arg(model("webshop-refund-race.yaml"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "engine {engine}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (v["unique_states"].clone(), v["verdicts"].clone())
+    };
+    let (compiled_states, compiled) = run("compiled");
+    let (stateright_states, stateright) = run("stateright");
+    assert!(compiled_states.as_u64().unwrap() > 100);
+    assert_eq!(compiled_states, stateright_states);
+    assert_eq!(compiled, stateright);
+}
+
+#[test]
 fn certificates_are_signed_recorded_and_verified() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use ensuresec_prevention::workflow::{self, CheckReport, Options, Outcome, Workflow};
+use ensuresec_prevention::workflow::{self, CheckReport, Engine, Options, Outcome, Workflow};
 
 /// `ensuresec verify …`
 #[derive(clap::Subcommand)]
@@ -28,6 +28,15 @@ pub enum Format {
     Json,
 }
 
+/// The search engines, by name on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineArg {
+    /// Our breadth-first search over bit-packed states (fast, one thread).
+    Compiled,
+    /// stateright's checker (multi-threaded), the cross-checking reference.
+    Stateright,
+}
+
 /// Arguments of `ensuresec verify workflow`.
 #[derive(clap::Args)]
 pub struct WorkflowArgs {
@@ -36,7 +45,10 @@ pub struct WorkflowArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Checker threads (default: all cores).
+    /// Search engine.
+    #[arg(long, value_enum, default_value_t = EngineArg::Compiled)]
+    engine: EngineArg,
+    /// Threads of the stateright engine (default: all cores; the compiled engine uses one).
     #[arg(long)]
     threads: Option<usize>,
     /// Stop at the first violated property.
@@ -64,6 +76,10 @@ fn verify(args: WorkflowArgs) -> anyhow::Result<ExitCode> {
     };
     let mut options = Options {
         stop_at_first_violation: args.stop_at_first,
+        engine: match args.engine {
+            EngineArg::Compiled => Engine::Compiled,
+            EngineArg::Stateright => Engine::Stateright,
+        },
         ..Options::default()
     };
     if let Some(t) = args.threads {
