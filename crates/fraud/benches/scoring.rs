@@ -104,6 +104,31 @@ fn bench(c: &mut Criterion) {
             }
         });
     });
+    // The model alone on the same rows, one at a time: the compiled trees (what scoring uses)
+    // against the booster's own `predict_contributions`, which scoring used before.
+    let loaded = ensuresec_fraud::Model::from_json("bench", &json).expect("model");
+    let cols = loaded.features.len();
+    let rows: Vec<Vec<f64>> = (0..reqs.len())
+        .map(|i| (0..cols).map(|c| ((i * 31 + c * 17) % 97) as f64).collect())
+        .collect();
+    group.bench_function("model_explain_compiled", |b| {
+        b.iter(|| {
+            for row in &rows {
+                std::hint::black_box(loaded.predict(row));
+            }
+        });
+    });
+    group.bench_function("model_explain_booster", |b| {
+        b.iter(|| {
+            for row in &rows {
+                std::hint::black_box(loaded.booster.predict_contributions(
+                    &perpetual::Matrix::new(row, 1, cols),
+                    perpetual::booster::config::ContributionsMethod::Weight,
+                    false,
+                ));
+            }
+        });
+    });
     group.bench_function("score_shared_service", |b| {
         b.iter(|| {
             let service = FraudService::open(&ServiceConfig::default()).expect("service");
