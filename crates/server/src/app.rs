@@ -10,7 +10,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::Platform;
 use crate::routes::{
-    alerts, assets, decisions, events, health, incidents, ledger, meta, payments, response, stream,
+    alerts, assets, decisions, diagnosis, events, health, incidents, ledger, meta, payments, response, stream,
 };
 
 /// What every handler can reach.
@@ -28,6 +28,8 @@ pub struct AppState {
     pub body_timeout: Duration,
     /// The asset model incidents are mapped onto (empty unless one is configured).
     pub assets: Arc<ensuresec_assets::AssetModel>,
+    /// Health probes and recovery actions of the assets (empty unless configured).
+    pub recovery: Arc<ensuresec_recovery::config::RecoveryConfig>,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             max_body_bytes: config.server.max_body_bytes,
             body_timeout: Duration::from_secs(config.server.body_timeout_seconds),
             assets: Arc::default(),
+            recovery: Arc::default(),
             platform,
         }
     }
@@ -47,6 +50,12 @@ impl AppState {
     /// The same state with an asset model (see `crate::assets::load`).
     pub fn with_assets(mut self, model: ensuresec_assets::AssetModel) -> AppState {
         self.assets = Arc::new(model);
+        self
+    }
+
+    /// The same state with health probes and recovery actions (see `crate::assets::load_recovery`).
+    pub fn with_recovery(mut self, config: ensuresec_recovery::config::RecoveryConfig) -> AppState {
+        self.recovery = Arc::new(config);
         self
     }
 }
@@ -91,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/assets", get(assets::list_assets))
         .route("/v1/assets/{id}", get(assets::get_asset))
         .route("/v1/assets/{id}/impact", get(assets::impact))
+        .route("/v1/diagnosis", get(diagnosis::diagnosis))
         .route(
             "/v1/ledger/checkpoint",
             get(ledger::checkpoint).post(ledger::publish),

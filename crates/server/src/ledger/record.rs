@@ -55,6 +55,8 @@ pub enum RecordKind {
     IntegrityRestore,
     /// A prevention certificate was issued (an API audit or a workflow check, signed).
     Certificate,
+    /// A recovery plan was approved, one of its steps ran, or it finished.
+    Recovery,
 }
 
 impl RecordKind {
@@ -80,6 +82,7 @@ impl RecordKind {
             RecordKind::IntegrityBaseline => "integrity_baseline",
             RecordKind::IntegrityRestore => "integrity_restore",
             RecordKind::Certificate => "certificate",
+            RecordKind::Recovery => "recovery",
         }
     }
 }
