@@ -13,7 +13,9 @@ use serde_json::Value;
 use support::{Server, TOKEN, client};
 
 fn scenario(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../recovery/scenarios").join(file)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../recovery/scenarios")
+        .join(file)
 }
 
 fn diagnose(data: &Path, args: &[&str]) -> Output {
@@ -31,7 +33,11 @@ fn diagnose(data: &Path, args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// A recovery file: the order database, the API and login are TCP ports standing for them, and
@@ -74,7 +80,10 @@ fn diagnose_from_observations_prints_the_root_cause_and_json() {
     assert!(out.contains("│ 1    ┆ order-db"), "{out}");
     assert!(out.contains("`shop-api` depends on `order-db`"), "{out}");
 
-    let o = diagnose(&data, &["--observations", observations.to_str().unwrap(), "--json"]);
+    let o = diagnose(
+        &data,
+        &["--observations", observations.to_str().unwrap(), "--json"],
+    );
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["diagnosis"]["candidates"][0]["assets"][0], "order-db");
     assert_eq!(v["plan"], Value::Null);
@@ -106,7 +115,13 @@ fn plan_is_a_dry_run_and_execute_needs_approval_and_records_every_step() {
     let out = text(&o);
     assert!(out.contains("order-db"), "{out}");
     assert!(out.contains("dry run"), "{out}");
-    assert!(out.contains(&format!("restart `order-db`: run `touch {}`", flag.display())), "{out}");
+    assert!(
+        out.contains(&format!(
+            "restart `order-db`: run `touch {}`",
+            flag.display()
+        )),
+        "{out}"
+    );
     assert!(!flag.exists(), "a dry run runs nothing");
 
     let o = diagnose(&data, &["--recovery", r, "--probe", "--execute"]);
@@ -115,7 +130,17 @@ fn plan_is_a_dry_run_and_execute_needs_approval_and_records_every_step() {
     assert!(!flag.exists());
 
     // The command runs, but nothing brings the port back: the re-probe fails, exit 3.
-    let o = diagnose(&data, &["--recovery", r, "--probe", "--execute", "--approved-by", "alice"]);
+    let o = diagnose(
+        &data,
+        &[
+            "--recovery",
+            r,
+            "--probe",
+            "--execute",
+            "--approved-by",
+            "alice",
+        ],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(flag.exists(), "the approved restart ran");
     assert!(text(&o).contains("NOT recovered"), "{}", text(&o));
@@ -124,7 +149,11 @@ fn plan_is_a_dry_run_and_execute_needs_approval_and_records_every_step() {
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
         .collect();
     assert!(inbox.iter().all(|r| r.contains("\"recovery\"")));
-    assert!(inbox.iter().any(|r| r.contains("recovery_approved") && r.contains("alice")));
+    assert!(
+        inbox
+            .iter()
+            .any(|r| r.contains("recovery_approved") && r.contains("alice"))
+    );
     assert!(inbox.iter().any(|r| r.contains("\"failed\"")));
     assert!(inbox.iter().any(|r| r.contains("recovery_finished")));
 }
@@ -148,7 +177,10 @@ fn diagnosis_route_needs_a_token_and_uses_the_probes() {
         &[("ENSURESEC_RECOVERY__FILE", recovery.to_str().unwrap())],
     );
     let c = client();
-    assert_eq!(c.get(server.url("/v1/diagnosis")).send().unwrap().status(), 401);
+    assert_eq!(
+        c.get(server.url("/v1/diagnosis")).send().unwrap().status(),
+        401
+    );
     let v: Value = c
         .get(server.url("/v1/diagnosis?top=3"))
         .bearer_auth(TOKEN)
@@ -157,7 +189,13 @@ fn diagnosis_route_needs_a_token_and_uses_the_probes() {
         .json()
         .unwrap();
     assert_eq!(v["candidates"][0]["assets"][0], "order-db", "{v:#}");
-    assert!(v["exonerated"].as_array().unwrap().iter().any(|a| a == "customer-db"));
+    assert!(
+        v["exonerated"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "customer-db")
+    );
     let bad = c
         .get(server.url("/v1/diagnosis?max_size=9"))
         .bearer_auth(TOKEN)

@@ -50,10 +50,11 @@ fn scenario(seed: u64) -> Scenario {
             why: "generated".into(),
         })
         .collect();
-    let faults: Vec<usize> = (0..2)
-        .map(|_| rng.random_range(3 * PER_LAYER..n))
+    let faults: Vec<usize> = (0..2).map(|_| rng.random_range(3 * PER_LAYER..n)).collect();
+    let affected: Vec<usize> = graph
+        .dependents_closure(faults.iter().copied())
+        .iter()
         .collect();
-    let affected: Vec<usize> = graph.dependents_closure(faults.iter().copied()).iter().collect();
     let healthy: Vec<usize> = (0..n).filter(|i| !affected.contains(i)).collect();
     let at = |s: i64| DateTime::<Utc>::from_timestamp(1_800_000_000 + s, 0).unwrap();
     let observe = |i: usize, health, t| Observation {

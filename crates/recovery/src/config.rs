@@ -177,7 +177,8 @@ fn default_status() -> u16 {
 pub struct AssetActions {
     /// The asset.
     pub asset: String,
-    /// Its steps.
+    /// Its steps (each a one-key map: `- restart: { command: [...] }`).
+    #[serde(with = "serde_yaml_ng::with::singleton_map_recursive")]
     pub steps: Vec<Action>,
 }
 
@@ -290,12 +291,8 @@ impl RecoveryConfig {
                 format!("{} bytes is over the limit of {MAX_FILE_BYTES}", text.len()),
             ));
         }
-        let config: RecoveryConfig = serde_yaml_ng::from_str(text).map_err(|e| {
-            fail(
-                e.location().map_or(1, |l| l.line()),
-                e.to_string(),
-            )
-        })?;
+        let config: RecoveryConfig = serde_yaml_ng::from_str(text)
+            .map_err(|e| fail(e.location().map_or(1, |l| l.line()), e.to_string()))?;
         if config.probes.len() > MAX_ENTRIES || config.actions.len() > MAX_ENTRIES {
             return Err(fail(
                 1,
@@ -306,33 +303,59 @@ impl RecoveryConfig {
             let line = nth_line(text, "probes", i);
             let key = |k: &str| format!("probes[{i}].{k}");
             if graph.index_of(&p.asset).is_none() {
-                return Err(fail(line, format!("`{}`: no asset `{}` in the model", key("asset"), p.asset)));
+                return Err(fail(
+                    line,
+                    format!("`{}`: no asset `{}` in the model", key("asset"), p.asset),
+                ));
             }
             if p.timeout_ms == 0 || p.timeout_ms > MAX_TIMEOUT_MS {
-                return Err(fail(line, format!("`{}` must be 1 to {MAX_TIMEOUT_MS}", key("timeout_ms"))));
+                return Err(fail(
+                    line,
+                    format!("`{}` must be 1 to {MAX_TIMEOUT_MS}", key("timeout_ms")),
+                ));
             }
             match &p.check {
-                Check::Http(HttpCheck { url, expect_status, .. }) => {
+                Check::Http(HttpCheck {
+                    url, expect_status, ..
+                }) => {
                     let parsed = reqwest::Url::parse(url)
                         .map_err(|e| fail(line, format!("`{}` `{url}`: {e}", key("http.url"))))?;
                     if !matches!(parsed.scheme(), "http" | "https") {
-                        return Err(fail(line, format!("`{}` must be http or https", key("http.url"))));
+                        return Err(fail(
+                            line,
+                            format!("`{}` must be http or https", key("http.url")),
+                        ));
                     }
                     if !(100..=599).contains(expect_status) {
-                        return Err(fail(line, format!("`{}` must be 100 to 599", key("http.expect_status"))));
+                        return Err(fail(
+                            line,
+                            format!("`{}` must be 100 to 599", key("http.expect_status")),
+                        ));
                     }
                 }
                 Check::Tcp(TcpCheck { address }) => {
-                    let ok = address
-                        .rsplit_once(':')
-                        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+                    let ok = address.rsplit_once(':').is_some_and(|(host, port)| {
+                        !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+                    });
                     if !ok {
-                        return Err(fail(line, format!("`{}` `{address}` must be HOST:PORT", key("tcp.address"))));
+                        return Err(fail(
+                            line,
+                            format!("`{}` `{address}` must be HOST:PORT", key("tcp.address")),
+                        ));
                     }
                 }
-                Check::Heartbeat(HeartbeatCheck { source, max_age_seconds }) => {
+                Check::Heartbeat(HeartbeatCheck {
+                    source,
+                    max_age_seconds,
+                }) => {
                     if source.is_empty() || *max_age_seconds == 0 {
-                        return Err(fail(line, format!("`{}` needs a source and a max_age_seconds above 0", key("heartbeat"))));
+                        return Err(fail(
+                            line,
+                            format!(
+                                "`{}` needs a source and a max_age_seconds above 0",
+                                key("heartbeat")
+                            ),
+                        ));
                     }
                 }
             }
@@ -340,10 +363,16 @@ impl RecoveryConfig {
         for (i, a) in config.actions.iter().enumerate() {
             let line = nth_line(text, "actions", i);
             if graph.index_of(&a.asset).is_none() {
-                return Err(fail(line, format!("`actions[{i}].asset`: no asset `{}` in the model", a.asset)));
+                return Err(fail(
+                    line,
+                    format!("`actions[{i}].asset`: no asset `{}` in the model", a.asset),
+                ));
             }
             if a.steps.is_empty() || a.steps.len() > MAX_STEPS {
-                return Err(fail(line, format!("`actions[{i}].steps` must have 1 to {MAX_STEPS} steps")));
+                return Err(fail(
+                    line,
+                    format!("`actions[{i}].steps` must have 1 to {MAX_STEPS} steps"),
+                ));
             }
             for (j, s) in a.steps.iter().enumerate() {
                 if let Some(c) = s.command()
@@ -354,7 +383,10 @@ impl RecoveryConfig {
                 {
                     return Err(fail(
                         line,
-                        format!("`actions[{i}].steps[{j}].{}.command` must name a program (at most {MAX_ARGS} arguments) with a timeout above 0", s.name()),
+                        format!(
+                            "`actions[{i}].steps[{j}].{}.command` must name a program (at most {MAX_ARGS} arguments) with a timeout above 0",
+                            s.name()
+                        ),
                     ));
                 }
             }
@@ -365,7 +397,9 @@ impl RecoveryConfig {
         {
             return Err(fail(
                 nth_line(text, "verify", 0),
-                format!("`verify.timeout_seconds` must be 1 to {MAX_VERIFY_SECONDS} and `verify.interval_ms` above 0"),
+                format!(
+                    "`verify.timeout_seconds` must be 1 to {MAX_VERIFY_SECONDS} and `verify.interval_ms` above 0"
+                ),
             ));
         }
         Ok(config)
@@ -397,7 +431,11 @@ fn nth_line(text: &str, section: &str, n: usize) -> usize {
     };
     let mut count = 0;
     for (k, l) in lines.iter().enumerate().skip(start + 1) {
-        if !l.starts_with(' ') && !l.starts_with('-') && !l.trim().is_empty() && !l.trim_start().starts_with('#') {
+        if !l.starts_with(' ')
+            && !l.starts_with('-')
+            && !l.trim().is_empty()
+            && !l.trim_start().starts_with('#')
+        {
             break;
         }
         if l.trim_start().starts_with("- ") && indent(l) == item_indent(&lines[start + 1..]) {

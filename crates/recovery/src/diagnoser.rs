@@ -209,7 +209,7 @@ impl Diagnoser {
         self.conflicts.retain(|c| !set.is_subset(&c.set));
         let at = self
             .conflicts
-            .partition_point(|c| c.set.len() <= set.len());
+            .partition_point(|c| c.set.count() <= set.count());
         self.conflicts.insert(
             at,
             Conflict {
@@ -244,7 +244,7 @@ impl Diagnoser {
                 raw.push(Conflict { symptom: s, set });
             }
         }
-        raw.sort_by_key(|c| c.set.len());
+        raw.sort_by_key(|c| c.set.count());
         let mut conflicts: Vec<Conflict> = Vec::with_capacity(raw.len());
         for c in raw {
             if !conflicts.iter().any(|k| k.set.is_subset(&c.set)) {

@@ -86,36 +86,71 @@ pub async fn execute(
     cx: &Context<'_>,
 ) -> Result<Execution, RecoveryError> {
     if approval.by.trim().is_empty() {
-        return Err(RecoveryError::NotApproved("nobody is named as approving".into()));
+        return Err(RecoveryError::NotApproved(
+            "nobody is named as approving".into(),
+        ));
     }
-    record(cx, json!({
-        "event": "recovery_approved",
-        "diagnosis": plan.diagnosis,
-        "steps": plan.steps.iter().map(Step::describe).collect::<Vec<_>>(),
-        "approval": approval,
-    }))?;
+    record(
+        cx,
+        json!({
+            "event": "recovery_approved",
+            "diagnosis": plan.diagnosis,
+            "steps": plan.steps.iter().map(Step::describe).collect::<Vec<_>>(),
+            "approval": approval,
+        }),
+    )?;
     let mut steps = Vec::with_capacity(plan.steps.len());
     let mut failed = false;
     for (n, step) in plan.steps.iter().enumerate() {
         let number = n + 1;
         let described = step.describe();
         if failed || matches!(step, Step::Manual { .. }) {
-            let detail = if failed { "an earlier step failed" } else { "needs a person" };
-            record(cx, json!({"event": "recovery_step", "number": number, "step": described, "outcome": Outcome::Skipped, "detail": detail}))?;
-            steps.push(StepResult { number, step: described, outcome: Outcome::Skipped, detail: detail.into() });
+            let detail = if failed {
+                "an earlier step failed"
+            } else {
+                "needs a person"
+            };
+            record(
+                cx,
+                json!({"event": "recovery_step", "number": number, "step": described, "outcome": Outcome::Skipped, "detail": detail}),
+            )?;
+            steps.push(StepResult {
+                number,
+                step: described,
+                outcome: Outcome::Skipped,
+                detail: detail.into(),
+            });
             continue;
         }
-        record(cx, json!({"event": "recovery_step_started", "number": number, "step": described}))?;
+        record(
+            cx,
+            json!({"event": "recovery_step_started", "number": number, "step": described}),
+        )?;
         tracing::info!(step = number, "{described}");
         let (ok, detail) = run_step(step, cx).await;
         let outcome = if ok { Outcome::Done } else { Outcome::Failed };
-        record(cx, json!({"event": "recovery_step", "number": number, "step": described, "outcome": outcome, "detail": detail}))?;
+        record(
+            cx,
+            json!({"event": "recovery_step", "number": number, "step": described, "outcome": outcome, "detail": detail}),
+        )?;
         failed |= !ok;
-        steps.push(StepResult { number, step: described, outcome, detail });
+        steps.push(StepResult {
+            number,
+            step: described,
+            outcome,
+            detail,
+        });
     }
     let recovered = steps.iter().all(|s| s.outcome == Outcome::Done);
-    record(cx, json!({"event": "recovery_finished", "diagnosis": plan.diagnosis, "recovered": recovered}))?;
-    Ok(Execution { approval, steps, recovered })
+    record(
+        cx,
+        json!({"event": "recovery_finished", "diagnosis": plan.diagnosis, "recovered": recovered}),
+    )?;
+    Ok(Execution {
+        approval,
+        steps,
+        recovered,
+    })
 }
 
 fn record(cx: &Context<'_>, mut value: serde_json::Value) -> Result<(), RecoveryError> {
@@ -126,9 +161,11 @@ fn record(cx: &Context<'_>, mut value: serde_json::Value) -> Result<(), Recovery
 async fn run_step(step: &Step, cx: &Context<'_>) -> (bool, String) {
     match step {
         Step::Act { action, .. } => match action {
-            Action::RestoreFiles { state_dir, path, verifier_key } => {
-                restore(state_dir, path.clone(), verifier_key.clone(), (cx.now)()).await
-            }
+            Action::RestoreFiles {
+                state_dir,
+                path,
+                verifier_key,
+            } => restore(state_dir, path.clone(), verifier_key.clone(), (cx.now)()).await,
             _ => match action.command() {
                 Some(c) => run_command(c).await,
                 None => (false, "the action has no command".into()),
@@ -191,7 +228,11 @@ async fn restore(
                 report.restored.len(),
                 report.quarantined.len(),
                 report.metadata.len(),
-                if report.warnings.is_empty() { String::new() } else { format!("; warnings: {}", report.warnings.join("; ")) }
+                if report.warnings.is_empty() {
+                    String::new()
+                } else {
+                    format!("; warnings: {}", report.warnings.join("; "))
+                }
             ),
         ),
     }
@@ -210,17 +251,34 @@ async fn verify(cx: &Context<'_>, assets: &[String]) -> (bool, String) {
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let observations = fold(cx.prober.run_all(&probes, &(cx.heartbeats)(), (cx.now)()).await);
+        let observations = fold(
+            cx.prober
+                .run_all(&probes, &(cx.heartbeats)(), (cx.now)())
+                .await,
+        );
         let bad: Vec<String> = observations
             .iter()
             .filter(|o| o.health != Health::Ok)
             .map(|o| format!("`{}`: {}", o.asset, o.detail))
             .collect();
         if bad.is_empty() {
-            return (true, format!("healthy after {attempts} probe round{}", if attempts == 1 { "" } else { "s" }));
+            return (
+                true,
+                format!(
+                    "healthy after {attempts} probe round{}",
+                    if attempts == 1 { "" } else { "s" }
+                ),
+            );
         }
         if Instant::now() >= deadline {
-            return (false, format!("still unhealthy after {} s: {}", cx.config.verify.timeout_seconds, bad.join("; ")));
+            return (
+                false,
+                format!(
+                    "still unhealthy after {} s: {}",
+                    cx.config.verify.timeout_seconds,
+                    bad.join("; ")
+                ),
+            );
         }
         tokio::time::sleep(Duration::from_millis(cx.config.verify.interval_ms)).await;
     }

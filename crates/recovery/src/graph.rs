@@ -33,7 +33,9 @@ impl DepGraph {
         let mut by_id = HashMap::with_capacity(ids.len());
         for (i, id) in ids.iter().enumerate() {
             if by_id.insert(id.clone(), i).is_some() {
-                return Err(RecoveryError::Graph(format!("asset `{id}` is listed twice")));
+                return Err(RecoveryError::Graph(format!(
+                    "asset `{id}` is listed twice"
+                )));
             }
         }
         let mut dependents = vec![Vec::new(); ids.len()];

@@ -106,7 +106,12 @@ pub fn minimal_hitting_sets(conflicts: &[BitSet], options: HsOptions) -> HsResul
 /// The minimal hitting sets after one more conflict, from those before it (Berge's step):
 /// a set that hits the new conflict stays; one that misses it grows by each of its elements;
 /// grown sets that are not minimal are dropped. Exact when `previous` was complete.
-pub fn extend(previous: &[Vec<usize>], conflicts_after: &[BitSet], new: &BitSet, max_size: usize) -> Vec<Vec<usize>> {
+pub fn extend(
+    previous: &[Vec<usize>],
+    conflicts_after: &[BitSet],
+    new: &BitSet,
+    max_size: usize,
+) -> Vec<Vec<usize>> {
     let mut kept: Vec<Vec<usize>> = Vec::new();
     let mut grown: HashSet<Vec<usize>> = HashSet::new();
     for d in previous {

@@ -52,7 +52,8 @@ pub fn from_incidents(
         }
         let open = !matches!(
             incident.status,
-            ensuresec_model::IncidentStatus::Resolved | ensuresec_model::IncidentStatus::FalsePositive
+            ensuresec_model::IncidentStatus::Resolved
+                | ensuresec_model::IncidentStatus::FalsePositive
         );
         for i in model.assets_for(&IncidentView::of(incident)) {
             let id = model.assets()[i].id.clone();
@@ -64,7 +65,10 @@ pub fn from_incidents(
                     at: incident.last_seen,
                     source: format!(
                         "alert:{}",
-                        incident.detectors.first().map_or("incident", String::as_str)
+                        incident
+                            .detectors
+                            .first()
+                            .map_or("incident", String::as_str)
                     ),
                     detail: format!("incident {}: {}", incident.id, incident.title),
                 });

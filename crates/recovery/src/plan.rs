@@ -50,7 +50,9 @@ impl Step {
             },
             Step::Verify { asset } => format!("re-probe `{asset}` until healthy"),
             Step::Manual { asset, reason } => format!("manual: `{asset}`: {reason}"),
-            Step::VerifyAll { assets } => format!("re-verify {} assets: {}", assets.len(), assets.join(", ")),
+            Step::VerifyAll { assets } => {
+                format!("re-verify {} assets: {}", assets.len(), assets.join(", "))
+            }
         }
     }
 }

@@ -109,7 +109,13 @@ impl Prober {
 
 /// The error without the URL's query (which may carry a token).
 fn plain(e: &reqwest::Error) -> String {
-    let mut text = e.without_url().to_string();
+    let mut text = String::from(if e.is_connect() {
+        "cannot connect"
+    } else if e.is_timeout() {
+        "timed out"
+    } else {
+        "error"
+    });
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         text.push_str(": ");
@@ -149,7 +155,11 @@ async fn tcp(check: &TcpCheck, timeout: Duration) -> (Health, String) {
     }
 }
 
-fn heartbeat(check: &HeartbeatCheck, heartbeats: &Heartbeats, now: DateTime<Utc>) -> (Health, String) {
+fn heartbeat(
+    check: &HeartbeatCheck,
+    heartbeats: &Heartbeats,
+    now: DateTime<Utc>,
+) -> (Health, String) {
     let Some(&last) = heartbeats.get(&check.source) else {
         return (
             Health::Faulty,

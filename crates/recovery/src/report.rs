@@ -90,7 +90,11 @@ impl Diagnoser {
             .collect();
         DiagnosisReport {
             symptoms: symptoms.into_iter().map(|(_, s)| s).collect(),
-            exonerated: self.exonerated().iter().map(|i| g.id(i).to_string()).collect(),
+            exonerated: self
+                .exonerated()
+                .iter()
+                .map(|i| g.id(i).to_string())
+                .collect(),
             conflicts: self
                 .conflicts()
                 .iter()

@@ -19,7 +19,12 @@ fn model() -> AssetModel {
 fn diagnoser(alerts: &[(&str, u32)]) -> Diagnoser {
     let m = model();
     let counts: HashMap<String, u32> = alerts.iter().map(|(a, n)| (a.to_string(), *n)).collect();
-    Diagnoser::new(DepGraph::from_model(&m), prior::priors(&m, &counts), HsOptions::default()).unwrap()
+    Diagnoser::new(
+        DepGraph::from_model(&m),
+        prior::priors(&m, &counts),
+        HsOptions::default(),
+    )
+    .unwrap()
 }
 
 fn obs(asset: &str, health: Health, at: DateTime<Utc>) -> Observation {
@@ -59,7 +64,11 @@ fn ok_observations_exonerate_what_they_depend_on() {
     .unwrap();
     let r = d.report(5, 3, None);
     for cleared in ["identity", "customer-db", "app-hosts", "edge"] {
-        assert!(r.exonerated.contains(&cleared.to_string()), "{cleared}: {:?}", r.exonerated);
+        assert!(
+            r.exonerated.contains(&cleared.to_string()),
+            "{cleared}: {:?}",
+            r.exonerated
+        );
     }
     // shop-api's conflict is {shop-api, order-db}, promotions' is {promotions, order-db}.
     assert_eq!(names(&d)[0], vec!["order-db"]);
@@ -72,7 +81,10 @@ fn ok_observations_exonerate_what_they_depend_on() {
     let best = &r.candidates[0];
     let text = best.reasoning.join("\n");
     assert!(text.contains("`shop-api` depends on `order-db`"), "{text}");
-    assert!(text.contains("`promotions` depends on `order-db`"), "{text}");
+    assert!(
+        text.contains("`promotions` depends on `order-db`"),
+        "{text}"
+    );
     assert!(text.contains("prior"), "{text}");
     assert!(best.likelihood > 0.5 && best.likelihood <= 1.0);
 }
@@ -96,11 +108,27 @@ fn alerts_raise_a_candidate_above_an_equal_one() {
 #[test]
 fn incremental_updates_match_a_rebuild() {
     let mut d = diagnoser(&[]);
-    assert_eq!(d.observe(obs("app-hosts", Health::Ok, t(0))).unwrap(), Update::Rebuilt);
-    assert_eq!(d.observe(obs("web-frontend", Health::Faulty, t(1))).unwrap(), Update::Extended);
-    assert_eq!(d.observe(obs("promotions", Health::Faulty, t(2))).unwrap(), Update::Extended);
-    assert_eq!(d.observe(obs("promotions", Health::Faulty, t(3))).unwrap(), Update::Refreshed);
-    assert_eq!(d.observe(obs("promotions", Health::Ok, t(1))).unwrap(), Update::Stale);
+    assert_eq!(
+        d.observe(obs("app-hosts", Health::Ok, t(0))).unwrap(),
+        Update::Rebuilt
+    );
+    assert_eq!(
+        d.observe(obs("web-frontend", Health::Faulty, t(1)))
+            .unwrap(),
+        Update::Extended
+    );
+    assert_eq!(
+        d.observe(obs("promotions", Health::Faulty, t(2))).unwrap(),
+        Update::Extended
+    );
+    assert_eq!(
+        d.observe(obs("promotions", Health::Faulty, t(3))).unwrap(),
+        Update::Refreshed
+    );
+    assert_eq!(
+        d.observe(obs("promotions", Health::Ok, t(1))).unwrap(),
+        Update::Stale
+    );
     let mut batch = diagnoser(&[]);
     batch
         .observe_all([
@@ -116,8 +144,15 @@ fn incremental_updates_match_a_rebuild() {
     assert_eq!(a, b);
     assert_eq!(names(&d)[0], vec!["order-db"]);
     // The database answers again: promotions is now unexplained only by itself.
-    assert_eq!(d.observe(obs("order-db", Health::Ok, t(4))).unwrap(), Update::Rebuilt);
-    assert!(names(&d).iter().all(|s| !s.contains(&"order-db".to_string())));
+    assert_eq!(
+        d.observe(obs("order-db", Health::Ok, t(4))).unwrap(),
+        Update::Rebuilt
+    );
+    assert!(
+        names(&d)
+            .iter()
+            .all(|s| !s.contains(&"order-db".to_string()))
+    );
 }
 
 #[test]
@@ -136,7 +171,9 @@ fn a_symptom_with_every_cause_cleared_is_a_contradiction() {
 #[test]
 fn an_observation_of_an_unknown_asset_is_refused_by_name() {
     let mut d = diagnoser(&[]);
-    let e = d.observe(obs("no-such-asset", Health::Ok, t(0))).unwrap_err();
+    let e = d
+        .observe(obs("no-such-asset", Health::Ok, t(0)))
+        .unwrap_err();
     assert!(e.to_string().contains("`no-such-asset`"), "{e}");
 }
 
@@ -154,5 +191,9 @@ fn the_next_probe_splits_the_candidates() {
     let best = &r.next_probes[0];
     assert_eq!(best.asset, "temperature-sensors", "{:?}", r.next_probes);
     assert!(best.entropy_bits > 0.5 && best.entropy_bits <= 1.0);
-    assert!(r.next_probes.iter().all(|p| p.asset != "edge" && p.asset != "cold-room"));
+    assert!(
+        r.next_probes
+            .iter()
+            .all(|p| p.asset != "edge" && p.asset != "cold-room")
+    );
 }

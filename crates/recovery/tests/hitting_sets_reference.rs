@@ -91,7 +91,12 @@ fn at(seconds: i64) -> DateTime<Utc> {
 }
 
 fn health() -> impl Strategy<Value = Health> {
-    prop_oneof![Just(Health::Ok), Just(Health::Faulty), Just(Health::Faulty), Just(Health::Unknown)]
+    prop_oneof![
+        Just(Health::Ok),
+        Just(Health::Faulty),
+        Just(Health::Faulty),
+        Just(Health::Unknown)
+    ]
 }
 
 proptest! {

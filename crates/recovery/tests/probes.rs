@@ -12,7 +12,9 @@ use ensuresec_recovery::probe::{Prober, fold};
 use ensuresec_recovery::{Health, Observation};
 
 fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-12-04T12:00:00Z").unwrap().into()
+    DateTime::parse_from_rfc3339("2026-12-04T12:00:00Z")
+        .unwrap()
+        .into()
 }
 
 async fn serve(app: Router) -> String {
@@ -42,8 +44,14 @@ async fn one(probe: &ProbeSpec) -> Observation {
 async fn http_probe_checks_status_and_body() {
     let base = serve(
         Router::new()
-            .route("/", get(|| async { "<script src=\"/js/checkout.js\"></script>" }))
-            .route("/down", get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "db down") })),
+            .route(
+                "/",
+                get(|| async { "<script src=\"/js/checkout.js\"></script>" }),
+            )
+            .route(
+                "/down",
+                get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "db down") }),
+            ),
     )
     .await;
 
@@ -54,11 +62,19 @@ async fn http_probe_checks_status_and_body() {
 
     let missing = one(&http("shop", format!("{base}/"), 200, Some("payment.js"))).await;
     assert_eq!(missing.health, Health::Faulty);
-    assert!(missing.detail.contains("lacks `payment.js`"), "{}", missing.detail);
+    assert!(
+        missing.detail.contains("lacks `payment.js`"),
+        "{}",
+        missing.detail
+    );
 
     let down = one(&http("api", format!("{base}/down"), 200, None)).await;
     assert_eq!(down.health, Health::Faulty);
-    assert!(down.detail.contains("status 503, expected 200"), "{}", down.detail);
+    assert!(
+        down.detail.contains("status 503, expected 200"),
+        "{}",
+        down.detail
+    );
 
     let expected_503 = one(&http("api", format!("{base}/down"), 503, None)).await;
     assert_eq!(expected_503.health, Health::Ok);
@@ -70,7 +86,13 @@ async fn http_probe_to_a_closed_port_is_faulty() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let o = one(&http("shop", format!("http://127.0.0.1:{port}/"), 200, None)).await;
+    let o = one(&http(
+        "shop",
+        format!("http://127.0.0.1:{port}/"),
+        200,
+        None,
+    ))
+    .await;
     assert_eq!(o.health, Health::Faulty);
     assert!(o.detail.contains("request failed"), "{}", o.detail);
 }

@@ -10,7 +10,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::Platform;
 use crate::routes::{
-    alerts, assets, decisions, diagnosis, events, health, incidents, ledger, meta, payments, response, stream,
+    alerts, assets, decisions, diagnosis, events, health, incidents, ledger, meta, payments,
+    response, stream,
 };
 
 /// What every handler can reach.

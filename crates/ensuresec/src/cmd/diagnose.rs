@@ -85,7 +85,10 @@ fn read(path: &Path) -> anyhow::Result<String> {
         .read_to_string(&mut text)
         .with_context(|| format!("reading {}", path.display()))?;
     if text.len() as u64 > MAX_INPUT_BYTES {
-        bail!("{}: over the limit of {MAX_INPUT_BYTES} bytes", path.display());
+        bail!(
+            "{}: over the limit of {MAX_INPUT_BYTES} bytes",
+            path.display()
+        );
     }
     Ok(text)
 }
@@ -97,7 +100,8 @@ struct InboxAudit {
 
 impl AuditSink for InboxAudit {
     fn record(&self, record: &serde_json::Value) -> Result<(), String> {
-        inbox::submit(&self.data_dir, RecordKind::Recovery, now(), record).map_err(|e| e.to_string())
+        inbox::submit(&self.data_dir, RecordKind::Recovery, now(), record)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -133,7 +137,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         max_size: usize::from(args.max_size),
         ..HsOptions::default()
     };
-    let mut diagnoser = Diagnoser::new(graph.clone(), prior::priors(&model, &HashMap::new()), options)?;
+    let mut diagnoser = Diagnoser::new(
+        graph.clone(),
+        prior::priors(&model, &HashMap::new()),
+        options,
+    )?;
     diagnoser.observe_all(observations)?;
     let probeable = (!recovery.probes.is_empty()).then(|| {
         recovery
@@ -151,7 +159,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "diagnosis": report, "plan": plan }))?
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "diagnosis": report, "plan": plan })
+            )?
         );
     } else {
         print_report(&report);
@@ -202,7 +212,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             t.add_row([
                 Cell::new(s.number),
                 Cell::new(&s.step),
-                if colour() { Cell::new(text).fg(c) } else { Cell::new(text) },
+                if colour() {
+                    Cell::new(text).fg(c)
+                } else {
+                    Cell::new(text)
+                },
                 Cell::new(&s.detail),
             ]);
         }
@@ -237,10 +251,16 @@ fn print_report(r: &DiagnosisReport) {
         println!("  {s}");
     }
     if !r.exonerated.is_empty() {
-        println!("{} {}", heading("Observed healthy (with what they depend on):"), r.exonerated.join(", "));
+        println!(
+            "{} {}",
+            heading("Observed healthy (with what they depend on):"),
+            r.exonerated.join(", ")
+        );
     }
     for c in &r.contradictions {
-        println!("warning: `{c}` is observed faulty but everything it depends on is observed OK: check the observation or the model");
+        println!(
+            "warning: `{c}` is observed faulty but everything it depends on is observed OK: check the observation or the model"
+        );
     }
     if r.candidates.first().is_some_and(|c| c.assets.is_empty()) {
         println!("No asset is observed faulty: nothing to diagnose.");
@@ -263,7 +283,14 @@ fn print_report(r: &DiagnosisReport) {
         "{} {} candidate(s){}",
         heading("Diagnosis:"),
         r.candidate_count,
-        if r.complete { String::new() } else { format!(" (search stopped early: more may exist up to size {})", r.max_size) }
+        if r.complete {
+            String::new()
+        } else {
+            format!(
+                " (search stopped early: more may exist up to size {})",
+                r.max_size
+            )
+        }
     );
     println!("{t}");
     if let Some(best) = r.candidates.first() {
@@ -281,7 +308,11 @@ fn print_report(r: &DiagnosisReport) {
 }
 
 fn print_plan(plan: &Plan) {
-    println!("{} for {} (dry run: nothing is executed without --execute)", heading("Recovery plan"), plan.diagnosis.join(" + "));
+    println!(
+        "{} for {} (dry run: nothing is executed without --execute)",
+        heading("Recovery plan"),
+        plan.diagnosis.join(" + ")
+    );
     for (n, s) in plan.steps.iter().enumerate() {
         println!("  {:>2}. {}", n + 1, s.describe());
     }

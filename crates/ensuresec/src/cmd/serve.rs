@@ -64,8 +64,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let assets = ensuresec_server::assets::load(config.assets.file.as_deref(), args.demo)
         .context("asset model")?;
-    let recovery = ensuresec_server::assets::load_recovery(config.recovery.file.as_deref(), &assets)
-        .context("recovery probes and actions")?;
+    let recovery =
+        ensuresec_server::assets::load_recovery(config.recovery.file.as_deref(), &assets)
+            .context("recovery probes and actions")?;
     let users = Arc::new(
         ensuresec_dashboard::users::UserDb::open(&config.storage.data_dir)
             .context("dashboard accounts")?,

@@ -68,14 +68,21 @@ impl Service {
     }
 
     fn running(&self) -> bool {
-        self.task.lock().unwrap().as_ref().is_some_and(|t| !t.is_finished())
+        self.task
+            .lock()
+            .unwrap()
+            .as_ref()
+            .is_some_and(|t| !t.is_finished())
     }
 }
 
 async fn reachable(address: SocketAddr) -> bool {
-    tokio::time::timeout(Duration::from_millis(500), tokio::net::TcpStream::connect(address))
-        .await
-        .is_ok_and(|r| r.is_ok())
+    tokio::time::timeout(
+        Duration::from_millis(500),
+        tokio::net::TcpStream::connect(address),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok())
 }
 
 #[derive(Clone)]
@@ -100,7 +107,8 @@ impl ShopState {
         reachable(self.order_db).await && reachable(self.customer_db).await
     }
     fn webhook_ok(&self) -> bool {
-        let secret = std::fs::read_to_string(self.control.join("webhook.secret")).unwrap_or_default();
+        let secret =
+            std::fs::read_to_string(self.control.join("webhook.secret")).unwrap_or_default();
         let sessions = std::fs::read_dir(self.control.join("sessions"))
             .map(|d| d.count())
             .unwrap_or(0);
@@ -118,7 +126,10 @@ impl ShopState {
 async fn page(State(s): State<ShopState>) -> (StatusCode, String) {
     let script = std::fs::read_to_string(s.web_root.join("js/checkout.js")).unwrap_or_default();
     let ok = s.api_ok().await;
-    (status(ok), format!("<html><script>{script}</script></html>"))
+    (
+        status(ok),
+        format!("<html><script>{script}</script></html>"),
+    )
 }
 
 async fn script(State(s): State<ShopState>) -> String {
@@ -130,10 +141,7 @@ pub struct Shop {
     pub dir: TempDir,
     pub web_root: PathBuf,
     pub control: PathBuf,
-    pub state_dir: PathBuf,
-    pub shop: SocketAddr,
     pub order_db: Arc<Service>,
-    pub customer_db: Arc<Service>,
     pub gateway: Arc<Service>,
     pub heartbeats: Arc<Mutex<Heartbeats>>,
     pub model: AssetModel,
@@ -234,10 +242,7 @@ impl Shop {
             dir,
             web_root,
             control,
-            state_dir,
-            shop,
             order_db,
-            customer_db,
             gateway,
             heartbeats,
             model,
@@ -249,8 +254,16 @@ impl Shop {
     /// Polls until the sensor has reported through the gateway (it reports every 50 ms).
     pub async fn wait_for_sensor(&self) {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !self.heartbeats.lock().unwrap().contains_key("temperature-sensors") {
-            assert!(std::time::Instant::now() < deadline, "the sensor never reported");
+        while !self
+            .heartbeats
+            .lock()
+            .unwrap()
+            .contains_key("temperature-sensors")
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the sensor never reported"
+            );
             tokio::task::yield_now().await;
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -261,7 +274,11 @@ impl Shop {
         service.stop();
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while reachable(service.address).await {
-            assert!(std::time::Instant::now() < deadline, "{} did not stop", service.name);
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} did not stop",
+                service.name
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
