@@ -40,19 +40,25 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// A recovery file: the order database, the API and login are TCP ports standing for them, and
-/// restarting the database runs `touch` on `flag`.
-fn recovery_file(dir: &Path, db: &str, api: &str, identity: &str, flag: &Path) -> PathBuf {
+/// The database is down, and with it the API; login answers (the returned listener). The
+/// recovery file probes the three as TCP ports, and restarting the database runs `touch` on the
+/// returned flag path.
+fn database_down(dir: &Path) -> (std::net::TcpListener, PathBuf, PathBuf) {
+    let identity = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let flag = dir.join("restarted");
     let path = dir.join("recovery.yaml");
     std::fs::write(
         &path,
         format!(
-            "probes:\n  - asset: order-db\n    tcp: {{ address: \"{db}\" }}\n  - asset: shop-api\n    tcp: {{ address: \"{api}\" }}\n  - asset: identity\n    tcp: {{ address: \"{identity}\" }}\nactions:\n  - asset: order-db\n    steps:\n      - restart: {{ command: [touch, \"{}\"] }}\nverify: {{ timeout_seconds: 1, interval_ms: 50 }}\n",
+            "probes:\n  - asset: order-db\n    tcp: {{ address: \"{}\" }}\n  - asset: shop-api\n    tcp: {{ address: \"{}\" }}\n  - asset: identity\n    tcp: {{ address: \"{}\" }}\nactions:\n  - asset: order-db\n    steps:\n      - restart: {{ command: [touch, \"{}\"] }}\nverify: {{ timeout_seconds: 1, interval_ms: 50 }}\n",
+            closed_port(),
+            closed_port(),
+            identity.local_addr().unwrap(),
             flag.display()
         ),
     )
     .unwrap();
-    path
+    (identity, path, flag)
 }
 
 fn closed_port() -> String {
@@ -98,16 +104,7 @@ fn diagnose_from_observations_prints_the_root_cause_and_json() {
 fn plan_is_a_dry_run_and_execute_needs_approval_and_records_every_step() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    // The database is down, and with it the API; login answers.
-    let identity = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let flag = dir.path().join("restarted");
-    let recovery = recovery_file(
-        dir.path(),
-        &closed_port(),
-        &closed_port(),
-        &identity.local_addr().unwrap().to_string(),
-        &flag,
-    );
+    let (_identity, recovery, flag) = database_down(dir.path());
     let r = recovery.to_str().unwrap();
 
     let o = diagnose(&data, &["--recovery", r, "--probe", "--plan"]);
@@ -161,15 +158,7 @@ fn plan_is_a_dry_run_and_execute_needs_approval_and_records_every_step() {
 #[test]
 fn diagnosis_route_needs_a_token_and_uses_the_probes() {
     let dir = tempfile::tempdir().unwrap();
-    let identity = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let flag = dir.path().join("restarted");
-    let recovery = recovery_file(
-        dir.path(),
-        &closed_port(),
-        &closed_port(),
-        &identity.local_addr().unwrap().to_string(),
-        &flag,
-    );
+    let (_identity, recovery, _flag) = database_down(dir.path());
     let assets = scenario("assets.yaml");
     let server = Server::start_with_env(
         &dir.path().join("data"),

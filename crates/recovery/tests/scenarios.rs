@@ -8,10 +8,12 @@ use std::collections::HashMap;
 
 use chrono::Duration;
 use ensuresec_model::{EntityKey, EntityKind, Incident, IncidentStatus, Severity};
+use ensuresec_recovery::config::RecoveryConfig;
+use ensuresec_recovery::execute::Execution;
 use ensuresec_recovery::execute::{Approval, Context, Outcome, execute};
 use ensuresec_recovery::hitting::HsOptions;
 use ensuresec_recovery::observation::from_incidents;
-use ensuresec_recovery::plan::{Step, build};
+use ensuresec_recovery::plan::{Plan, Step, build};
 use ensuresec_recovery::probe::Prober;
 use ensuresec_recovery::{Diagnoser, Health, RecoveryError, prior};
 use support::{LEAKED_SECRET, Shop, now};
@@ -51,6 +53,38 @@ async fn diagnose(shop: &Shop, incidents: &[Incident]) -> Diagnoser {
     d
 }
 
+/// A fresh audit log in the shop's folder.
+fn open_log(shop: &Shop) -> ensuresec_auditlog::Log {
+    ensuresec_auditlog::Log::open(shop.path("audit"), ensuresec_auditlog::LogConfig::default())
+        .unwrap()
+}
+
+/// Executes `plan` with `config`, approved by `by`, recorded in `log`.
+async fn run(
+    shop: &Shop,
+    config: &RecoveryConfig,
+    plan: &Plan,
+    log: &ensuresec_auditlog::Log,
+    by: &str,
+) -> Result<Execution, RecoveryError> {
+    let beats = shop.heartbeats.clone();
+    let heartbeats = move || beats.lock().unwrap().clone();
+    let prober = Prober::new();
+    let cx = Context {
+        config,
+        prober: &prober,
+        heartbeats: &heartbeats,
+        audit: log,
+        now: &now,
+    };
+    let approval = Approval {
+        by: by.into(),
+        at: now(),
+        via: "test".into(),
+    };
+    execute(plan, approval, &cx).await
+}
+
 /// Checks the root cause ranks first, runs its plan with an approval into a real audit log,
 /// and checks every probe is healthy after and every step was recorded.
 async fn recover(shop: &Shop, d: &Diagnoser, root: &str) {
@@ -75,26 +109,9 @@ async fn recover(shop: &Shop, d: &Diagnoser, root: &str) {
     );
     assert!(matches!(plan.steps.last(), Some(Step::VerifyAll { .. })));
 
-    let log_dir = shop.path("audit");
-    let log =
-        ensuresec_auditlog::Log::open(&log_dir, ensuresec_auditlog::LogConfig::default()).unwrap();
-    let beats = shop.heartbeats.clone();
-    let heartbeats = move || beats.lock().unwrap().clone();
-    let prober = Prober::new();
-    let cx = Context {
-        config: &shop.config,
-        prober: &prober,
-        heartbeats: &heartbeats,
-        audit: &log,
-        now: &now,
-    };
-    let unapproved = Approval {
-        by: " ".into(),
-        at: now(),
-        via: "test".into(),
-    };
+    let log = open_log(shop);
     assert!(matches!(
-        execute(&plan, unapproved, &cx).await,
+        run(shop, &shop.config, &plan, &log, " ").await,
         Err(RecoveryError::NotApproved(_))
     ));
     assert_eq!(
@@ -103,16 +120,11 @@ async fn recover(shop: &Shop, d: &Diagnoser, root: &str) {
         "nothing runs or is recorded without approval"
     );
 
-    let approval = Approval {
-        by: "alice".into(),
-        at: now(),
-        via: "test".into(),
-    };
-    let run = execute(&plan, approval, &cx).await.unwrap();
-    assert!(run.recovered, "{:#?}", run.steps);
-    assert!(run.steps.iter().all(|s| s.outcome == Outcome::Done));
+    let done = run(shop, &shop.config, &plan, &log, "alice").await.unwrap();
+    assert!(done.recovered, "{:#?}", done.steps);
+    assert!(done.steps.iter().all(|s| s.outcome == Outcome::Done));
 
-    let after = prober
+    let after = Prober::new()
         .run_all(&shop.config.probes, &shop.heartbeats(), now())
         .await;
     let unhealthy: Vec<_> = after.iter().filter(|o| o.health != Health::Ok).collect();
@@ -283,33 +295,25 @@ async fn a_failed_verification_stops_the_plan_and_skips_the_rest() {
         }
     }
     let plan = build(&shop.graph, &config, &top);
-    let log =
-        ensuresec_auditlog::Log::open(shop.path("audit"), ensuresec_auditlog::LogConfig::default())
-            .unwrap();
-    let beats = shop.heartbeats.clone();
-    let heartbeats = move || beats.lock().unwrap().clone();
-    let prober = Prober::new();
-    let cx = Context {
-        config: &config,
-        prober: &prober,
-        heartbeats: &heartbeats,
-        audit: &log,
-        now: &now,
-    };
-    let approval = Approval {
-        by: "alice".into(),
-        at: now(),
-        via: "test".into(),
-    };
-    let run = execute(&plan, approval, &cx).await.unwrap();
-    assert!(!run.recovered);
+    let log = open_log(&shop);
+    let failed = run(&shop, &config, &plan, &log, "alice").await.unwrap();
+    assert!(!failed.recovered);
     assert_eq!(
-        run.steps[0].outcome,
+        failed.steps[0].outcome,
         Outcome::Done,
         "the command itself ran"
     );
-    assert_eq!(run.steps[1].outcome, Outcome::Failed, "{:#?}", run.steps);
-    assert!(run.steps[1].detail.contains("still unhealthy"));
-    assert!(run.steps[2..].iter().all(|s| s.outcome == Outcome::Skipped));
+    assert_eq!(
+        failed.steps[1].outcome,
+        Outcome::Failed,
+        "{:#?}",
+        failed.steps
+    );
+    assert!(failed.steps[1].detail.contains("still unhealthy"));
+    assert!(
+        failed.steps[2..]
+            .iter()
+            .all(|s| s.outcome == Outcome::Skipped)
+    );
     log.close().unwrap();
 }
