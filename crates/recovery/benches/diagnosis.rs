@@ -5,6 +5,9 @@
 //! deeper layers (infrastructure at the bottom). Two deep assets are faulty; 50 of the assets
 //! depending on them are observed faulty and 200 unaffected assets are observed OK.
 
+#![allow(clippy::unwrap_used)] // a benchmark on generated data: a panic is the failure report
+#![allow(missing_docs)] // criterion_group! and criterion_main! generate undocumented items
+
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ensuresec_recovery::hitting::HsOptions;

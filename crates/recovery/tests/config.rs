@@ -1,5 +1,7 @@
 //! `recovery.yaml`: the scenario file loads; bad files are refused with the line and key named.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use ensuresec_assets::AssetModel;
 use ensuresec_recovery::config::{Action, Check, RecoveryConfig};
 use ensuresec_recovery::{DepGraph, RecoveryError};

@@ -1,6 +1,8 @@
 //! Diagnosis on the scenario shop's graph from given observations: conflicts, exoneration,
 //! ranking, reasoning in words, incremental updates, contradictions and the next probe.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};

@@ -2,6 +2,8 @@
 //! the HS-tree, the incremental step and the diagnoser agree with a brute-force reference on
 //! small graphs.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use std::collections::BTreeSet;
 
 use bit_set::BitSet;

@@ -1,6 +1,8 @@
 //! Health probes against real local peers: an HTTP server (status and body checks), a TCP
 //! listener (and a closed port), and heartbeat freshness.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use std::collections::HashMap;
 
 use axum::Router;

@@ -2,6 +2,8 @@
 //! cause ranks first, and executing its plan — with an approval, real commands and a real
 //! audit log — brings every probe back to healthy.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 mod support;
 
 use std::collections::HashMap;

@@ -4,6 +4,8 @@
 //! a control folder where the configured recovery commands act. A stopped service comes back
 //! when its restart command drops `restart-NAME` in the control folder, as a supervisor would.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
