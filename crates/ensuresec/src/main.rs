@@ -119,6 +119,9 @@ enum Command {
     },
     /// Run an independent witness that cosigns an audit log's checkpoints (C2SP tlog-witness).
     Witness(cmd::witness::Args),
+    /// What is actually broken (minimal sets of faulty assets explaining the symptoms), the
+    /// next probe to run, and the verified recovery plan (dry run unless --execute).
+    Diagnose(cmd::diagnose::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -152,6 +155,7 @@ fn main() -> std::process::ExitCode {
             Command::Audit { command } => cmd::audit::run(command),
             Command::Verify { command } => cmd::verify::run(command),
             Command::Witness(args) => cmd::witness::run(args).await,
+            Command::Diagnose(args) => cmd::diagnose::run(args).await,
             Command::Gateway(args) => cmd::gateway::run(args).await,
             Command::Users { command } => cmd::users::run(command),
             Command::Incidents { remote, command } => cmd::incidents::run(remote, command).await,

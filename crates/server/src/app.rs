@@ -10,8 +10,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::Platform;
 use crate::routes::{
-    alerts, assets, decisions, events, health, identity, incidents, integrity, ledger, meta,
-    payments,
+    alerts, assets, decisions, diagnosis, events, health, identity, incidents, integrity, ledger,
+    meta, payments,
     response, stream,
 };
 
@@ -35,6 +35,8 @@ pub struct AppState {
     pub assets: Arc<ensuresec_assets::AssetModel>,
     /// CSP reports accepted per second (`integrity.page_monitor.csp_reports_per_second`).
     pub csp_reports: Arc<ReportLimiter>,
+    /// Health probes and recovery actions of the assets (empty unless configured).
+    pub recovery: Arc<ensuresec_recovery::config::RecoveryConfig>,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             max_body_bytes: config.server.max_body_bytes,
             body_timeout: Duration::from_secs(config.server.body_timeout_seconds),
             assets: Arc::default(),
+            recovery: Arc::default(),
             platform,
         }
     }
@@ -62,6 +65,12 @@ impl AppState {
     /// The same state with an asset model (see `crate::assets::load`).
     pub fn with_assets(mut self, model: ensuresec_assets::AssetModel) -> AppState {
         self.assets = Arc::new(model);
+        self
+    }
+
+    /// The same state with health probes and recovery actions (see `crate::assets::load_recovery`).
+    pub fn with_recovery(mut self, config: ensuresec_recovery::config::RecoveryConfig) -> AppState {
+        self.recovery = Arc::new(config);
         self
     }
 }
@@ -108,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/assets", get(assets::list_assets))
         .route("/v1/assets/{id}", get(assets::get_asset))
         .route("/v1/assets/{id}/impact", get(assets::impact))
+        .route("/v1/diagnosis", get(diagnosis::diagnosis))
         .route(
             "/v1/ledger/checkpoint",
             get(ledger::checkpoint).post(ledger::publish),

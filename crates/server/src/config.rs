@@ -72,6 +72,8 @@ pub struct Config {
     pub sources: SourcesConfig,
     /// The asset model incidents are mapped onto.
     pub assets: AssetsConfig,
+    /// Health probes and recovery actions of the assets (`GET /v1/diagnosis`).
+    pub recovery: RecoveryConfig,
     /// Response and mitigation: playbooks, webhooks, e-mail, firewall.
     pub respond: ensuresec_respond::RespondConfig,
     /// Web integrity: the monitored root, its state and how `serve` watches it.
@@ -93,6 +95,15 @@ pub struct Config {
 pub struct AssetsConfig {
     /// The asset model (`assets.yaml`, see docs/ontology.md); without it, `serve --demo` uses
     /// the reference shop's model and plain `serve` has no assets.
+    pub file: Option<PathBuf>,
+}
+
+/// `[recovery]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecoveryConfig {
+    /// Probes and recovery actions (`recovery.yaml`, see docs/recovery.md); without it,
+    /// diagnosis uses the open incidents only.
     pub file: Option<PathBuf>,
 }
 

@@ -50,6 +50,7 @@ use crate::routes;
         routes::assets::list_assets,
         routes::assets::get_asset,
         routes::assets::impact,
+        routes::diagnosis::diagnosis,
         routes::ledger::checkpoint,
         routes::ledger::cosigned,
         routes::ledger::publish,

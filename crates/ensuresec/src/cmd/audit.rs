@@ -180,7 +180,8 @@ fn pretty(v: &serde_json::Value) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(v)? + "\n")
 }
 
-fn colour() -> bool {
+/// Whether stdout takes colour (a terminal, and `NO_COLOR` unset).
+pub(crate) fn colour() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 

@@ -6,6 +6,7 @@ pub mod config;
 pub mod deadletters;
 pub mod decisions;
 pub mod delivery;
+pub mod diagnose;
 pub mod foreign;
 pub mod fraud;
 pub mod gateway;

@@ -65,6 +65,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let assets = ensuresec_server::assets::load(config.assets.file.as_deref(), args.demo)
         .context("asset model")?;
+    let recovery =
+        ensuresec_server::assets::load_recovery(config.recovery.file.as_deref(), &assets)
+            .context("recovery probes and actions")?;
     let users = Arc::new(
         ensuresec_dashboard::users::UserDb::open(&config.storage.data_dir)
             .context("dashboard accounts")?,
@@ -279,7 +282,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "dashboard: {scheme}://{addr}/ui/ ({} assets; add users with `ensuresec users add`)",
         assets.len()
     );
-    let state = AppState::new(platform.clone()).with_assets(assets);
+    let state = AppState::new(platform.clone())
+        .with_assets(assets)
+        .with_recovery(recovery);
     let app = router(state.clone()).merge(ensuresec_dashboard::router(state, users));
     match tls {
         None => axum::serve(listener, app)

@@ -60,6 +60,8 @@ pub enum RecordKind {
     Certificate,
     /// An age verification at checkout: order, outcome, reason, issuer; never the claims.
     AgeVerification,
+    /// A recovery plan was approved, one of its steps ran, or it finished.
+    Recovery,
 }
 
 impl RecordKind {
@@ -87,6 +89,7 @@ impl RecordKind {
             RecordKind::IntegrityScriptAuthorization => "integrity_script_authorization",
             RecordKind::Certificate => "certificate",
             RecordKind::AgeVerification => "age_verification",
+            RecordKind::Recovery => "recovery",
         }
     }
 }

@@ -4,6 +4,7 @@ pub(crate) mod alerts;
 pub(crate) mod assets;
 pub(crate) mod body;
 pub(crate) mod decisions;
+pub(crate) mod diagnosis;
 pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod identity;
