@@ -11,8 +11,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::Platform;
 use crate::routes::{
     alerts, assets, decisions, diagnosis, events, health, identity, incidents, integrity, ledger,
-    meta, payments,
-    response, stream,
+    meta, payments, response, stream,
 };
 
 /// The global budget of CSP violation reports (unauthenticated, so bounded as a whole).
