@@ -10,7 +10,6 @@ mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -272,23 +271,7 @@ fn payment_pages_are_monitored_and_csp_reports_become_alerts() {
 
 #[test]
 fn a_playbook_restores_the_web_root() {
-    let dir = tempfile::tempdir().unwrap();
-    let www = dir.path().join("www");
-    let data = dir.path().join("data");
-    std::fs::create_dir_all(&www).unwrap();
-    std::fs::write(www.join("index.php"), "<?php echo 'shop';\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_ensuresec"))
-        .args(["integrity", "baseline"])
-        .arg(&www)
-        .arg("--data-dir")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let support::WebRoot { dir, www, data } = support::web_root_with_baseline();
     let playbook = dir.path().join("restore.yaml");
     std::fs::write(
         &playbook,

@@ -6,30 +6,13 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::{Server, TOKEN, client};
 
 #[test]
 fn a_planted_web_shell_becomes_an_alert_with_evidence() {
-    let dir = tempfile::tempdir().unwrap();
-    let www = dir.path().join("www");
-    let data = dir.path().join("data");
-    std::fs::create_dir_all(&www).unwrap();
-    std::fs::write(www.join("index.php"), "<?php echo 'shop';\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_ensuresec"))
-        .args(["integrity", "baseline"])
-        .arg(&www)
-        .arg("--data-dir")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let support::WebRoot { dir, www, data } = support::web_root_with_baseline();
     let config = dir.path().join("ensuresec.toml");
     std::fs::write(
         &config,

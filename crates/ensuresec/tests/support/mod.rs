@@ -160,3 +160,36 @@ pub fn wait_for<T>(what: &str, secs: u64, mut check: impl FnMut() -> Option<T>) 
         std::thread::park_timeout(Duration::from_millis(50));
     }
 }
+
+/// A temporary shop web root (`www/index.php`) with an integrity baseline taken by the binary
+/// in `data/`: the start of every test of the integrity monitor inside `serve`.
+pub struct WebRoot {
+    /// Holds the folders; both go when it is dropped.
+    pub dir: tempfile::TempDir,
+    /// The web root.
+    pub www: std::path::PathBuf,
+    /// The data directory holding the baseline.
+    pub data: std::path::PathBuf,
+}
+
+/// Creates a [`WebRoot`] and takes its baseline, failing the test with the binary's stderr.
+pub fn web_root_with_baseline() -> WebRoot {
+    let dir = tempfile::tempdir().unwrap();
+    let www = dir.path().join("www");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("index.php"), "<?php echo 'shop';\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+        .args(["integrity", "baseline"])
+        .arg(&www)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    WebRoot { dir, www, data }
+}
