@@ -486,13 +486,7 @@ fn approvals_and_revokes_from_the_pages_need_a_role_that_acts_and_the_csrf_token
     // The step keeps who approved it beside what it did.
     let page = admin.get(&server, "/ui/incidents/1").text().unwrap();
     assert!(page.contains("approved by user:admin1; "), "{page}");
-    let entries: Value = client()
-        .get(server.url("/v1/ledger/entries?start=0&limit=1000"))
-        .bearer_auth(TOKEN)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let entries: Value = support::ledger_entries(&server);
     let steps: Vec<String> = entries
         .as_array()
         .unwrap()
@@ -564,13 +558,7 @@ fn approvals_and_revokes_from_the_pages_need_a_role_that_acts_and_the_csrf_token
     );
     let after = admin.get(&server, "/ui/decisions").text().unwrap();
     assert!(!after.contains("<code>203.0.113.60</code>"), "{after}");
-    let entries: Value = client()
-        .get(server.url("/v1/ledger/entries?start=0&limit=1000"))
-        .bearer_auth(TOKEN)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let entries: Value = support::ledger_entries(&server);
     assert!(
         entries
             .as_array()

@@ -7,48 +7,24 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Server, TOKEN, client};
+use support::{Server, TOKEN, client, gateway};
 
 /// A small shop on 127.0.0.1:0, served from its own thread.
 fn start_shop() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            use axum::routing::get;
-            let app = axum::Router::new()
-                .route("/products", get(|| async { "catalogue" }))
-                .route("/search", get(|| async { "results" }))
-                .route(
-                    "/checkout/order",
-                    get(|| async { "basket" }).post(|| async { "ordered" }),
-                );
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    format!("http://{addr}")
-}
-
-fn gateway(dir: &Path, config: &str) -> Server {
-    let path = dir.join("gateway.toml");
-    std::fs::write(&path, config).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ensuresec"));
-    command
-        .args(["gateway", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&path)
-        .current_dir(dir);
-    Server::spawn(command)
+    use axum::routing::get;
+    support::serve_app(
+        axum::Router::new()
+            .route("/products", get(|| async { "catalogue" }))
+            .route("/search", get(|| async { "results" }))
+            .route(
+                "/checkout/order",
+                get(|| async { "basket" }).post(|| async { "ordered" }),
+            ),
+    )
 }
 
 fn config(serve: &Server, shop: &str) -> String {

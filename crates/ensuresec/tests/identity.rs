@@ -75,10 +75,18 @@ fn verify(server: &Server, presentation: &str) -> (u16, Value) {
     (r.status().as_u16(), r.json().unwrap())
 }
 
-#[test]
-fn checkout_proves_age_once_and_revocation_takes_effect() {
-    let dir = tempfile::tempdir().unwrap();
-    let (issuer, wallet) = (dir.path().join("issuer"), dir.path().join("wallet"));
+/// An issuer (with its published status list) and a wallet holding one age credential.
+struct Parties {
+    issuer: std::path::PathBuf,
+    wallet: std::path::PathBuf,
+    /// The credential's id in the wallet.
+    id: String,
+    /// The status list token file the shop reads.
+    published: std::path::PathBuf,
+}
+
+fn parties(dir: &Path) -> Parties {
+    let (issuer, wallet) = (dir.join("issuer"), dir.join("wallet"));
     ok(identity(&[
         "issuer",
         "init",
@@ -105,7 +113,7 @@ fn checkout_proves_age_once_and_revocation_takes_effect() {
         "--birthdate",
         "1990-05-17",
     ]));
-    let file = dir.path().join("credential.sd-jwt");
+    let file = dir.join("credential.sd-jwt");
     std::fs::write(&file, &credential).unwrap();
     let added = ok(identity(&["wallet", "add", "--dir", s(&wallet), s(&file)]));
     let id = added.trim().rsplit(' ').next().unwrap().to_owned();
@@ -116,24 +124,42 @@ fn checkout_proves_age_once_and_revocation_takes_effect() {
             && listed.contains("/birthdate"),
         "{listed}"
     );
-
     // The issuer publishes its status list; the shop reads it as a file here.
-    let published = dir.path().join("status.jwt");
+    let published = dir.join("status.jwt");
     std::fs::write(
         &published,
         ok(identity(&["status-list", "token", "--dir", s(&issuer)])),
     )
     .unwrap();
-    let config = dir.path().join("ensuresec.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[identity]\nenabled = true\nverifier_id = \"https://shop.example\"\ntrusted_issuers = [{:?}]\nstatus_lists = [{:?}]\nstatus_refresh_seconds = 1\n",
-            s(&issuer.join("metadata.json")),
-            s(&published)
-        ),
+    Parties {
+        issuer,
+        wallet,
+        id,
+        published,
+    }
+}
+
+/// `[identity]` trusting the parties' issuer and reading its status list every second.
+fn identity_section(p: &Parties) -> String {
+    format!(
+        "[identity]\nenabled = true\nverifier_id = \"https://shop.example\"\ntrusted_issuers = [{:?}]\nstatus_lists = [{:?}]\nstatus_refresh_seconds = 1\n",
+        s(&p.issuer.join("metadata.json")),
+        s(&p.published)
     )
-    .unwrap();
+}
+
+#[test]
+fn checkout_proves_age_once_and_revocation_takes_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let parties = parties(dir.path());
+    let config = dir.path().join("ensuresec.toml");
+    std::fs::write(&config, identity_section(&parties)).unwrap();
+    let Parties {
+        issuer,
+        wallet,
+        id,
+        published,
+    } = parties;
     let server = Server::start(&dir.path().join("data"), &["--config", s(&config)]);
 
     let unauthenticated = client()
@@ -206,13 +232,7 @@ fn checkout_proves_age_once_and_revocation_takes_effect() {
     });
 
     // The audit log has every outcome and nothing the wallet disclosed.
-    let entries: Value = client()
-        .get(server.url("/v1/ledger/entries?start=0&limit=1000"))
-        .bearer_auth(TOKEN)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let entries: Value = support::ledger_entries(&server);
     let records: Vec<&Value> = entries
         .as_array()
         .unwrap()
@@ -240,4 +260,178 @@ fn checkout_proves_age_once_and_revocation_takes_effect() {
         !text.contains("1990") && !text.contains("age_equal_or_over"),
         "claims leaked into the audit log"
     );
+}
+
+/// What the test shop received at its checkout: the order's form and whether a presentation
+/// reached it.
+type Orders = std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>>;
+
+/// A shop on 127.0.0.1:0 whose `POST /checkout/order` records what it received.
+fn start_shop() -> (String, Orders) {
+    let orders = Orders::default();
+    let seen = orders.clone();
+    let app = axum::Router::new().route(
+        "/checkout/order",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let seen = seen.clone();
+            async move {
+                let presented = headers.contains_key("age-presentation");
+                seen.lock().unwrap().push((body, presented));
+                "ordered"
+            }
+        }),
+    );
+    (support::serve_app(app), orders)
+}
+
+#[test]
+fn the_gateway_refuses_restricted_checkouts_without_a_proof_of_age_for_that_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let parties = parties(dir.path());
+    let (shop, orders) = start_shop();
+    let config = dir.path().join("ensuresec.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{identity}
+[respond]
+default_playbooks = false
+[gateway]
+listen = "127.0.0.1:0"
+[[gateway.age_gates]]
+path = "/checkout/order"
+restricted = ["WINE-*", "RX-0042"]
+product_field = "sku"
+[[gateway.routes]]
+prefix = "/"
+upstream = "{shop}"
+"#,
+            identity = identity_section(&parties)
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&dir.path().join("data"), &["--config", s(&config)]);
+    let gateway = server
+        .printed("gateway (in-process): ")
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let order_at = |base: &str, form: &[(&str, &str)], presentation: Option<&str>| {
+        let mut r = client().post(format!("{base}/checkout/order")).form(form);
+        if let Some(p) = presentation {
+            r = r.header("Age-Presentation", p);
+        }
+        let r = r.send().unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let order =
+        |form: &[(&str, &str)], presentation: Option<&str>| order_at(&gateway, form, presentation);
+    let refusal = |(status, text): (u16, String)| {
+        let v: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status} {text}"));
+        (status, v["error"]["code"].as_str().unwrap_or("").to_owned())
+    };
+
+    // Nothing restricted: no proof needed.
+    assert_eq!(
+        order(&[("order_id", "o-1"), ("sku", "BREAD")], None),
+        (200, "ordered".into())
+    );
+    // Wine without a proof of age: refused at the gateway, the shop never sees it.
+    assert_eq!(
+        refusal(order(&[("order_id", "o-2"), ("sku", "WINE-RED")], None)),
+        (403, "age_proof_required".into())
+    );
+    // A proof for this order goes through once the issuer's status list is in (fetched every
+    // second); the shop gets the order but not the credential.
+    let presentation = wait_for("the status list to be fetched", 20, || {
+        let (_, presentation) = checkout(&server, &parties.wallet, &parties.id, "o-5");
+        let answer = order(
+            &[("order_id", "o-5"), ("sku", "WINE-RED"), ("sku", "BREAD")],
+            Some(&presentation),
+        );
+        if answer.0 == 200 {
+            return Some(presentation);
+        }
+        assert_eq!(refusal(answer), (403, "status_list_unavailable".into()));
+        None
+    });
+    // The nonce was used: the same presentation cannot buy twice.
+    assert_eq!(
+        refusal(order(
+            &[("order_id", "o-5"), ("sku", "WINE-RED")],
+            Some(&presentation)
+        )),
+        (403, "replayed_nonce".into())
+    );
+    // A proof made for another order does not carry over.
+    let (_, other) = checkout(&server, &parties.wallet, &parties.id, "o-3");
+    assert_eq!(
+        refusal(order(
+            &[("order_id", "o-4"), ("sku", "RX-0042")],
+            Some(&other)
+        )),
+        (403, "order_mismatch".into())
+    );
+    // A gateway on another host asks the same serve over its link: same gate, same nonces.
+    let linked = support::gateway(
+        dir.path(),
+        &format!(
+            r#"[gateway]
+[gateway.serve]
+url = "{serve}"
+token = "{TOKEN}"
+[[gateway.age_gates]]
+path = "/checkout/order"
+restricted = ["WINE-*"]
+product_field = "sku"
+[[gateway.routes]]
+prefix = "/"
+upstream = "{shop}"
+"#,
+            serve = server.base
+        ),
+    );
+    let (_, presentation) = checkout(&server, &parties.wallet, &parties.id, "o-6");
+    let form = [("order_id", "o-6"), ("sku", "WINE-WHITE")];
+    assert_eq!(
+        order_at(&linked.base, &form, Some(&presentation)),
+        (200, "ordered".into())
+    );
+    assert_eq!(
+        refusal(order(&form, Some(&presentation))),
+        (403, "replayed_nonce".into())
+    );
+    let received = orders.lock().unwrap().clone();
+    let bodies: Vec<&str> = received.iter().map(|(b, _)| b.as_str()).collect();
+    assert_eq!(
+        bodies,
+        [
+            "order_id=o-1&sku=BREAD",
+            "order_id=o-5&sku=WINE-RED&sku=BREAD",
+            "order_id=o-6&sku=WINE-WHITE"
+        ]
+    );
+    assert!(received.iter().all(|(_, presented)| !presented));
+
+    // The gateway's checks are in the audit log like any other verification.
+    let entries: Value = support::ledger_entries(&server);
+    let outcomes: Vec<(&Value, &Value)> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["record"]["kind"] == "age_verification")
+        .map(|e| {
+            (
+                &e["record"]["record"]["outcome"],
+                &e["record"]["record"]["order_id"],
+            )
+        })
+        .collect();
+    for o in ["o-5", "o-6"] {
+        assert!(
+            outcomes.contains(&(&json!("accepted"), &json!(o))),
+            "{outcomes:?}"
+        );
+    }
 }

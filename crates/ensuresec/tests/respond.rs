@@ -32,82 +32,69 @@ struct Seen {
 /// attempts of every key with 503; `/down` always fails.
 fn start_receiver() -> (String, Arc<Mutex<Seen>>) {
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
     let state = seen.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let hook = {
-                let state = state.clone();
-                move |headers: HeaderMap, body: String| {
-                    let state = state.clone();
-                    async move {
-                        let h = |n: &str| {
-                            headers
-                                .get(n)
-                                .and_then(|v| v.to_str().ok())
-                                .unwrap_or("")
-                                .to_string()
-                        };
-                        let ts: i64 = h("x-ensuresec-timestamp").parse().unwrap_or(0);
-                        #[allow(clippy::disallowed_methods)]
-                        // the receiver is the outside world: it checks freshness on its own clock
-                        let now = chrono::Utc::now().timestamp();
-                        let mut s = state.lock().unwrap();
-                        if ensuresec_respond::sign::verify(
-                            SECRET.as_bytes(),
-                            ts,
-                            body.as_bytes(),
-                            &h("x-ensuresec-signature"),
-                            now,
-                            300,
-                        )
-                        .is_err()
-                        {
-                            s.bad_signatures += 1;
-                            return StatusCode::UNAUTHORIZED;
-                        }
-                        let key = h("idempotency-key");
-                        let n = s.attempts.entry(key.clone()).or_default();
-                        *n += 1;
-                        if *n <= 2 {
-                            return StatusCode::SERVICE_UNAVAILABLE;
-                        }
-                        let event: Value = serde_json::from_str(&body).unwrap();
-                        s.accepted
-                            .push((key, event["event"].as_str().unwrap().to_string()));
-                        StatusCode::NO_CONTENT
-                    }
+    let hook = {
+        let state = state.clone();
+        move |headers: HeaderMap, body: String| {
+            let state = state.clone();
+            async move {
+                let h = |n: &str| {
+                    headers
+                        .get(n)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string()
+                };
+                let ts: i64 = h("x-ensuresec-timestamp").parse().unwrap_or(0);
+                #[allow(clippy::disallowed_methods)]
+                // the receiver is the outside world: it checks freshness on its own clock
+                let now = chrono::Utc::now().timestamp();
+                let mut s = state.lock().unwrap();
+                if ensuresec_respond::sign::verify(
+                    SECRET.as_bytes(),
+                    ts,
+                    body.as_bytes(),
+                    &h("x-ensuresec-signature"),
+                    now,
+                    300,
+                )
+                .is_err()
+                {
+                    s.bad_signatures += 1;
+                    return StatusCode::UNAUTHORIZED;
                 }
-            };
-            let down = {
-                let state = state.clone();
-                move |headers: HeaderMap| {
-                    let state = state.clone();
-                    async move {
-                        let key = headers
-                            .get("idempotency-key")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("")
-                            .to_string();
-                        *state.lock().unwrap().attempts.entry(key).or_default() += 1;
-                        StatusCode::INTERNAL_SERVER_ERROR
-                    }
+                let key = h("idempotency-key");
+                let n = s.attempts.entry(key.clone()).or_default();
+                *n += 1;
+                if *n <= 2 {
+                    return StatusCode::SERVICE_UNAVAILABLE;
                 }
-            };
-            let app = axum::Router::new()
-                .route("/hook", axum::routing::post(hook))
-                .route("/down", axum::routing::post(down));
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    (format!("http://{addr}"), seen)
+                let event: Value = serde_json::from_str(&body).unwrap();
+                s.accepted
+                    .push((key, event["event"].as_str().unwrap().to_string()));
+                StatusCode::NO_CONTENT
+            }
+        }
+    };
+    let down = {
+        let state = state.clone();
+        move |headers: HeaderMap| {
+            let state = state.clone();
+            async move {
+                let key = headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                *state.lock().unwrap().attempts.entry(key).or_default() += 1;
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(hook))
+        .route("/down", axum::routing::post(down));
+    (support::serve_app(app), seen)
 }
 
 /// A real SMTP server (aiosmtpd) writing to a maildir; `None` (with a message) when absent.

@@ -9,6 +9,7 @@
 use ensuresec_model::event::Event;
 use ensuresec_respond::failsafe::Verdict;
 
+use crate::age::AgeVerifier;
 use crate::enforce::{Sanction, Subject};
 
 /// The response module and the pipeline, as the gateway sees them.
@@ -27,6 +28,12 @@ pub trait Authority: Send + Sync {
 
     /// Hands one request's event to the pipeline (queued; never waits).
     fn report(&self, event: Event);
+
+    /// The platform's identity gate, for checkouts under `[[gateway.age_gates]]`; `None` when
+    /// this authority has none (such a gateway refuses to start with age gates).
+    fn age_verifier(&self) -> Option<&dyn AgeVerifier> {
+        None
+    }
 }
 
 /// A gateway linked to no platform: no decisions, no platform fail-safe, events dropped.

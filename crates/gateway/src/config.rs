@@ -53,6 +53,10 @@ pub struct GatewayConfig {
     /// Browser challenge (proof of work) for clients under a `captcha` decision.
     #[serde(default)]
     pub challenge: ChallengeConfig,
+    /// Checkouts that need a proof of age for some products (verified by the platform's
+    /// `[identity]` gate).
+    #[serde(default)]
+    pub age_gates: Vec<crate::age::AgeGateConfig>,
     /// Routes, matched by longest path prefix.
     pub routes: Vec<RouteConfig>,
 }
@@ -290,6 +294,7 @@ impl GatewayConfig {
             headers: HeadersConfig::default(),
             upstream_ca_file: None,
             challenge: ChallengeConfig::default(),
+            age_gates: Vec::new(),
             routes: vec![RouteConfig {
                 prefix: "/".into(),
                 upstream: upstream.into(),
@@ -388,6 +393,13 @@ impl GatewayConfig {
             if v == 0 {
                 return Err(invalid(key, "must be at least 1"));
             }
+        }
+        if self.age_gates.len() > 64 {
+            return Err(invalid("gateway.age_gates", "at most 64 age gates"));
+        }
+        for (i, g) in self.age_gates.iter().enumerate() {
+            g.validate()
+                .map_err(|m| invalid(&format!("gateway.age_gates[{i}]"), m))?;
         }
         if !(1..=4).contains(&self.inspection.paranoia) {
             return Err(invalid("gateway.inspection.paranoia", "between 1 and 4"));

@@ -1,7 +1,7 @@
 //! The gateway inside `ensuresec serve` ([`InProcess`]): events go straight to the serve's
 //! ingestor (stored durably, then detected on), decisions come straight from the response
-//! module's decision book and the fail-safe position from its switch. No HTTP, no token: the
-//! serve's own modules are the authority.
+//! module's decision book and the fail-safe position from its switch, ages from its identity
+//! gate. No HTTP, no token: the serve's own modules are the authority.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,6 +14,7 @@ use ensuresec_respond::Responder;
 use ensuresec_respond::decision::DecisionScope;
 use ensuresec_respond::failsafe::Verdict;
 
+use crate::age::AgeVerifier;
 use crate::authority::Authority;
 use crate::enforce::{Decisions, Sanction, Subject};
 use crate::events::{self, Deliver, EventSink};
@@ -35,6 +36,7 @@ pub struct InProcess {
     /// Held by the one request that rebuilds the index; the others use the previous one.
     rebuilding: Mutex<()>,
     events: EventSink,
+    ages: Option<Arc<dyn AgeVerifier>>,
 }
 
 impl std::fmt::Debug for InProcess {
@@ -59,7 +61,16 @@ impl InProcess {
             seen: AtomicU64::new(NEVER),
             rebuilding: Mutex::new(()),
             events: events::start(ToIngestor(ingestor), MAX_BATCH, FLUSH),
+            ages: None,
         }
+    }
+
+    /// Checks proofs of age at the gateway's `[[gateway.age_gates]]` with the serve's identity
+    /// gate (`ages`).
+    #[must_use]
+    pub fn with_age_verifier(mut self, ages: Arc<dyn AgeVerifier>) -> InProcess {
+        self.ages = Some(ages);
+        self
     }
 
     /// Rebuilds the index when the book changed since it was built. One atomic load when it has
@@ -101,6 +112,10 @@ impl Authority for InProcess {
 
     fn report(&self, event: Event) {
         self.events.send(event);
+    }
+
+    fn age_verifier(&self) -> Option<&dyn AgeVerifier> {
+        self.ages.as_deref()
     }
 }
 

@@ -20,9 +20,11 @@
 //!   event batcher.
 //! - [`limits`], [`smuggling`]: rate limits, bounded bodies, CL/TE conflicts.
 //! - [`challenge`], [`challenge_http`]: the proof-of-work page for challenged clients.
+//! - [`age`]: proof of age at checkout for restricted products, verified by the platform.
 //! - [`tls`], [`access_log`], [`pages`], [`request_id`]: the rest.
 
 pub mod access_log;
+pub mod age;
 pub mod authority;
 pub mod challenge;
 pub mod challenge_http;
@@ -125,6 +127,13 @@ impl Gateway {
             NonZeroU32::new(THROTTLE_BURST).unwrap_or(NonZeroU32::MIN),
         );
         let pool = upstream::pool(config.upstream_ca_file.as_deref(), routes.any_tls())?;
+        let age_gates = age::AgeGates::new(config.age_gates.clone());
+        if !age_gates.is_empty() && authority.age_verifier().is_none() {
+            return Err(GatewayError::Config {
+                key: "gateway.age_gates".into(),
+                message: "proofs of age are verified by the platform: link a serve ([gateway.serve]) or run the gateway inside a serve with [identity] enabled".into(),
+            });
+        }
         let proxy = Arc::new(proxy::Proxy {
             routes,
             engine,
@@ -140,6 +149,7 @@ impl Gateway {
             csp_report_path: config.headers.csp_report_path.clone(),
             ids: request_id::RequestIds::default(),
             challenge: challenge::Challenger::new(&config.challenge)?,
+            age_gates,
         });
         let listener =
             TcpListener::bind(config.listen)

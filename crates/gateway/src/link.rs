@@ -1,7 +1,8 @@
 //! The link to a separate `ensuresec serve` ([`Remote`]): one HTTP client (with the serve's
 //! private CA if configured) and the background tasks that use it — the event sender, the
 //! poller of the CrowdSec-compatible decision stream (`GET /v1/decisions/stream`, `X-Api-Key`)
-//! and the poller of the fail-safe switch (`GET /v1/failsafe`).
+//! and the poller of the fail-safe switch (`GET /v1/failsafe`) — and the checkout age gates'
+//! verifier (`POST /v1/identity/verify`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use ensuresec_respond::decision::CsDecision;
 use ensuresec_respond::failsafe::{FailSafe, FailSafeState, Verdict};
 use serde::Deserialize;
 
+use crate::age::{AgeAnswer, AgeFuture, AgeVerifier};
 use crate::authority::Authority;
 use crate::config::ServeLink;
 use crate::enforce::{Decisions, Sanction, Subject};
@@ -37,12 +39,72 @@ pub fn client(link: &ServeLink) -> Result<reqwest::Client, GatewayError> {
         .map_err(|e| GatewayError::Client(e.to_string()))
 }
 
-/// A remote serve: decisions and the fail-safe position as last pulled, events posted.
+/// A remote serve: decisions and the fail-safe position as last pulled, events posted, ages
+/// verified by its `POST /v1/identity/verify`.
 #[derive(Debug)]
 pub struct Remote {
     decisions: Arc<Decisions>,
     switch: Arc<FailSafe>,
     events: EventSink,
+    ages: RemoteAges,
+}
+
+/// The linked serve's identity gate over HTTP.
+#[derive(Debug)]
+struct RemoteAges {
+    client: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+/// The serve's answer to `POST /v1/identity/verify`: `order_id` when accepted, `error` when
+/// refused.
+#[derive(serde::Deserialize)]
+struct VerifyAnswer {
+    order_id: Option<String>,
+    error: Option<VerifyError>,
+}
+
+#[derive(serde::Deserialize)]
+struct VerifyError {
+    code: String,
+    message: String,
+}
+
+impl AgeVerifier for RemoteAges {
+    fn verify<'a>(&'a self, presentation: &'a str) -> AgeFuture<'a> {
+        Box::pin(async move {
+            let response = self
+                .client
+                .post(&self.url)
+                .bearer_auth(&self.token)
+                .json(&serde_json::json!({ "presentation": presentation }))
+                .send()
+                .await
+                .map_err(|e| format!("{}: {e}", self.url))?;
+            let status = response.status();
+            if !(status.is_success() || status == reqwest::StatusCode::UNPROCESSABLE_ENTITY) {
+                return Err(format!("{}: HTTP {status}", self.url));
+            }
+            let answer: VerifyAnswer = response
+                .json()
+                .await
+                .map_err(|e| format!("{}: {e}", self.url))?;
+            match (answer.order_id, answer.error) {
+                (Some(order_id), None) if status.is_success() => {
+                    Ok(AgeAnswer::Accepted { order_id })
+                }
+                (_, Some(e)) => Ok(AgeAnswer::Refused {
+                    code: e.code,
+                    message: e.message,
+                }),
+                _ => Err(format!(
+                    "{}: an answer with neither order nor error",
+                    self.url
+                )),
+            }
+        })
+    }
 }
 
 impl Remote {
@@ -71,6 +133,11 @@ impl Remote {
             link.token.clone(),
             every,
         ));
+        let ages = RemoteAges {
+            client: client.clone(),
+            url: format!("{base}/v1/identity/verify"),
+            token: link.token.clone(),
+        };
         let events = events::start(
             Post {
                 client,
@@ -84,6 +151,7 @@ impl Remote {
             decisions,
             switch,
             events,
+            ages,
         })
     }
 }
@@ -99,6 +167,10 @@ impl Authority for Remote {
 
     fn report(&self, event: Event) {
         self.events.send(event);
+    }
+
+    fn age_verifier(&self) -> Option<&dyn AgeVerifier> {
+        Some(&self.ages)
     }
 }
 

@@ -25,6 +25,7 @@ use hyper_util::rt::TokioIo;
 use ipnet::IpNet;
 
 use crate::access_log::{self, AccessLog};
+use crate::age::{self, AgeGateConfig, AgeGates, PRESENTATION_HEADER, Refusal};
 use crate::authority::Authority;
 use crate::challenge::{Challenger, SCRIPT_PATH, VERIFY_PATH};
 use crate::challenge_http;
@@ -85,6 +86,7 @@ pub struct Proxy {
     pub(crate) csp_report_path: Option<String>,
     pub(crate) ids: RequestIds,
     pub(crate) challenge: Challenger,
+    pub(crate) age_gates: AgeGates,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -107,6 +109,8 @@ struct Ctx {
     kind: &'static str,
     /// The client side of a protocol upgrade (WebSocket) the request asks for.
     upgrade: Option<OnUpgrade>,
+    /// What the checkout age gate decided (`verified` or the refusal's code), if it looked.
+    age: Option<String>,
 }
 
 /// A cookie's value from the `Cookie` headers.
@@ -184,6 +188,7 @@ impl Proxy {
             body: Bytes::new(),
             kind: "request",
             upgrade,
+            age: None,
         };
         let mut response = self.respond(&parts, body, &conn, &mut ctx).await;
         if let Ok(v) = HeaderValue::from_str(&ctx.id) {
@@ -313,7 +318,35 @@ impl Proxy {
         if outcome == Outcome::Blocked {
             return pages::blocked(&ctx.id);
         }
+        if let Some(gate) = self.age_gates.guards(&parts.method, path)
+            && let Err(refusal) = self.check_age(gate, parts, &body, ctx).await
+        {
+            ctx.kind = "age_refused";
+            ctx.age = Some(refusal.code.clone());
+            return refusal.response();
+        }
         self.forward(parts, body, conn, ctx, &route.upstream).await
+    }
+
+    /// Lets a checkout through unless it orders restricted products without a proof of age
+    /// the platform accepts for this order.
+    async fn check_age(
+        &self,
+        gate: &AgeGateConfig,
+        parts: &Parts,
+        body: &[u8],
+        ctx: &mut Ctx,
+    ) -> Result<(), Refusal> {
+        let Some(order) = gate.restricted_order(parts, body)? else {
+            return Ok(());
+        };
+        let verifier = self
+            .authority
+            .age_verifier()
+            .ok_or_else(Refusal::unavailable)?;
+        age::check(verifier, &order).await?;
+        ctx.age = Some("verified".into());
+        Ok(())
     }
 
     fn body_timeout(&self) -> Duration {
@@ -343,6 +376,8 @@ impl Proxy {
         };
         let mut headers = parts.headers.clone();
         strip_hop_by_hop(&mut headers);
+        // The shop needs the verdict, which it got by being reached, not the credential.
+        headers.remove(PRESENTATION_HEADER);
         let upgrade = ctx.upgrade.take();
         if upgrade.is_some() {
             keep_upgrade(&parts.headers, &mut headers);
@@ -428,6 +463,9 @@ impl Proxy {
         {
             labels.insert("score".to_string(), v.score.to_string());
             labels.insert("rules".to_string(), rule_ids(Some(v)));
+        }
+        if let Some(a) = &ctx.age {
+            labels.insert("age_gate".to_string(), a.clone());
         }
         if let Some(s) = ctx.sanction {
             labels.insert(

@@ -2,12 +2,13 @@
 //!
 //! Issuers publish their public keys as JWKs, holders' keys travel inside credentials as
 //! `cnf.jwk` (RFC 7800), and key files are JWKs with the private part `d`. The curve
-//! arithmetic is RustCrypto's `p256` and `ed25519-dalek`; this module only maps JWK fields to
-//! them and refuses anything else.
+//! arithmetic is RustCrypto's `p256` and `ed25519-dalek`, except ES256 verification, which is
+//! ring's (see [`P256Public`]); this module only maps JWK fields to them and refuses anything
+//! else.
 
 use std::fmt;
 
-use p256::ecdsa::signature::{Signer as _, Verifier as _};
+use p256::ecdsa::signature::Signer as _;
 use serde::{Deserialize, Serialize};
 
 use crate::b64;
@@ -195,7 +196,7 @@ impl SigningKey {
     #[must_use]
     pub fn verifying_key(&self) -> VerifyingKey {
         match self {
-            Self::Es256(k) => VerifyingKey::Es256(*k.verifying_key()),
+            Self::Es256(k) => VerifyingKey::Es256(P256Public::new(*k.verifying_key())),
             Self::EdDsa(k) => VerifyingKey::EdDsa(k.verifying_key()),
         }
     }
@@ -213,11 +214,40 @@ impl SigningKey {
     }
 }
 
+/// A P-256 public key, validated by `p256` when read, verified with by ring.
+///
+/// Verification is what a shop's verifier spends its time on (two ES256 signatures per
+/// presentation); ring's P-256 is assembly and several times faster than the pure-Rust
+/// arithmetic, so the key keeps its uncompressed SEC 1 encoding ready for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct P256Public {
+    key: p256::ecdsa::VerifyingKey,
+    sec1: [u8; 65],
+}
+
+impl P256Public {
+    fn new(key: p256::ecdsa::VerifyingKey) -> Self {
+        let mut sec1 = [0u8; 65];
+        sec1.copy_from_slice(key.to_encoded_point(false).as_bytes());
+        Self { key, sec1 }
+    }
+
+    /// Whether `signature` (JWS form: r ‖ s, 64 bytes) signs `message` under ES256.
+    fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        ring::signature::UnparsedPublicKey::new(
+            &ring::signature::ECDSA_P256_SHA256_FIXED,
+            self.sec1,
+        )
+        .verify(message, signature)
+        .is_ok()
+    }
+}
+
 /// A public key that verifies JWSs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VerifyingKey {
     /// P-256 ECDSA.
-    Es256(p256::ecdsa::VerifyingKey),
+    Es256(P256Public),
     /// Ed25519.
     EdDsa(ed25519_dalek::VerifyingKey),
 }
@@ -235,7 +265,7 @@ impl VerifyingKey {
                 let point =
                     p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
                 p256::ecdsa::VerifyingKey::from_encoded_point(&point)
-                    .map(Self::Es256)
+                    .map(|key| Self::Es256(P256Public::new(key)))
                     .map_err(|_| IdentityError::InvalidKey("point is not on P-256".into()))
             }
             ("OKP", "Ed25519") => {
@@ -255,7 +285,7 @@ impl VerifyingKey {
     pub fn to_jwk(&self) -> Jwk {
         match self {
             Self::Es256(k) => {
-                let point = k.to_encoded_point(false);
+                let point = k.key.to_encoded_point(false);
                 Jwk {
                     kty: "EC".into(),
                     crv: "P-256".into(),
@@ -289,8 +319,7 @@ impl VerifyingKey {
     #[must_use]
     pub fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
         match self {
-            Self::Es256(k) => p256::ecdsa::Signature::from_slice(signature)
-                .is_ok_and(|s| k.verify(message, &s).is_ok()),
+            Self::Es256(k) => k.verifies(message, signature),
             Self::EdDsa(k) => ed25519_dalek::Signature::from_slice(signature)
                 .is_ok_and(|s| k.verify_strict(message, &s).is_ok()),
         }
@@ -314,6 +343,24 @@ mod tests {
                 !format!("{:?}", key.to_jwk()).contains(key.to_jwk().d.as_deref().unwrap_or("?"))
             );
         }
+    }
+
+    #[test]
+    fn es256_refuses_der_truncated_and_zero_signatures() {
+        let key = SigningKey::generate(Algorithm::Es256).expect("randomness");
+        let public = key.verifying_key();
+        let sig = key.sign(b"message");
+        assert_eq!(sig.len(), 64);
+        // A DER-style wrapper around the same r and s is not the JWS form.
+        let mut der = vec![0x30, 68, 0x02, 32];
+        der.extend_from_slice(&sig[..32]);
+        der.extend_from_slice(&[0x02, 32]);
+        der.extend_from_slice(&sig[32..]);
+        assert!(!public.verifies(b"message", &der));
+        assert!(!public.verifies(b"message", &sig[..63]));
+        let mut zero_r = sig.clone();
+        zero_r[..32].fill(0);
+        assert!(!public.verifies(b"message", &zero_r));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Age verification wired in: the `[identity]` section, the one [`AgeGate`] behind
-//! `POST /v1/identity/challenge` and `POST /v1/identity/verify`, and the task that keeps the
-//! issuers' status lists fresh (from HTTP or files).
+//! `POST /v1/identity/challenge`, `POST /v1/identity/verify` and the gateway's checkout age
+//! gates ([`check_and_record`]), and the task that keeps the issuers' status lists fresh (from
+//! HTTP or files).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};
@@ -10,6 +11,13 @@ use ensuresec_identity::gate::{AgeGate, GateConfig};
 use ensuresec_identity::{Jwk, Limits, TrustedIssuers, VerifyingKey};
 use ensuresec_model::Clock;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::ledger::{LedgerError, RecordKind};
+use crate::platform::Platform;
+
+/// Metric: presentations checked, by `outcome` (`accepted` or the refusal reason).
+pub const VERIFIED_METRIC: &str = "ensuresec_identity_verifications_total";
 
 /// Metric: status list refreshes, by `outcome` (`ok`, `failed`).
 pub const STATUS_REFRESH_METRIC: &str = "ensuresec_identity_status_refresh_total";
@@ -182,4 +190,71 @@ pub async fn run_status_refresher(
         let Some(gate) = gate.upgrade() else { return };
         refresh_status_lists(&gate, &sources, &client, clock.as_ref()).await;
     }
+}
+
+/// One presentation checked by the platform's gate: the predicate and the order, or why not.
+/// Nothing the wallet disclosed is in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgeCheck {
+    /// The holder is at least `min_age` and the presentation answered the challenge of
+    /// `order_id`.
+    Accepted {
+        /// The order the presentation was bound to.
+        order_id: String,
+        /// The credential's issuer.
+        issuer: String,
+        /// The age proven.
+        min_age: u8,
+    },
+    /// Refused; `code` names the check that failed (the gate's reasons, e.g. `replayed_nonce`).
+    Refused {
+        /// A stable code for the failed check.
+        code: &'static str,
+        /// The same in words.
+        message: String,
+        /// The age asked for.
+        min_age: u8,
+    },
+}
+
+/// Checks `presentation` with `gate`, counts the outcome and records it in the audit log (when
+/// enabled) — the one path for every verification, whether it came through
+/// `POST /v1/identity/verify` or a checkout at the gateway, so both leave the same trace.
+///
+/// # Errors
+/// The audit log refused the record (the check is then not acknowledged).
+pub async fn check_and_record(
+    platform: &Platform,
+    gate: &AgeGate,
+    presentation: &str,
+) -> Result<AgeCheck, LedgerError> {
+    let min_age = platform.config().identity.min_age;
+    let now = platform.clock().now().timestamp();
+    let (check, record) = match gate.check(presentation, min_age, now) {
+        Ok(proof) => (
+            AgeCheck::Accepted {
+                order_id: proof.order_id.clone(),
+                issuer: proof.issuer.clone(),
+                min_age,
+            },
+            json!({"outcome": "accepted", "order_id": proof.order_id, "issuer": proof.issuer, "min_age": min_age}),
+        ),
+        Err(e) => (
+            AgeCheck::Refused {
+                code: e.reason(),
+                message: e.to_string(),
+                min_age,
+            },
+            json!({"outcome": "refused", "reason": e.reason(), "min_age": min_age}),
+        ),
+    };
+    let label = match &check {
+        AgeCheck::Accepted { .. } => "accepted",
+        AgeCheck::Refused { code, .. } => code,
+    };
+    metrics::counter!(VERIFIED_METRIC, "outcome" => label).increment(1);
+    if let Some(ledger) = platform.ledger() {
+        ledger.record(RecordKind::AgeVerification, &record).await?;
+    }
+    Ok(check)
 }

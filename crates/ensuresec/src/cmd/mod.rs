@@ -20,6 +20,7 @@ pub mod rules;
 pub mod scan;
 pub mod schema;
 pub mod serve;
+pub mod serve_ages;
 pub mod simulate;
 pub mod token;
 pub mod users;

@@ -339,10 +339,15 @@ async fn in_process_gateway(
         );
         return Ok(None);
     }
-    let authority = ensuresec_gateway::inprocess::InProcess::start(
+    let mut authority = ensuresec_gateway::inprocess::InProcess::start(
         platform.ingestor().clone(),
         platform.responder().cloned(),
     );
+    if platform.identity().is_some() {
+        authority = authority.with_age_verifier(Arc::new(super::serve_ages::PlatformAges(
+            Arc::clone(platform),
+        )));
+    }
     let gateway = ensuresec_gateway::Gateway::bind_with(gateway, Arc::new(authority))
         .await
         .context("starting the gateway")?;

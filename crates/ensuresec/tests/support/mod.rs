@@ -193,3 +193,44 @@ pub fn web_root_with_baseline() -> WebRoot {
     );
     WebRoot { dir, www, data }
 }
+
+/// Starts `ensuresec gateway` on 127.0.0.1:0 with `config` written to `dir/gateway.toml`.
+pub fn gateway(dir: &Path, config: &str) -> Server {
+    let path = dir.join("gateway.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ensuresec"));
+    command
+        .args(["gateway", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&path)
+        .current_dir(dir);
+    Server::spawn(command)
+}
+
+/// Serves `app` on 127.0.0.1:0 from its own thread (a test's shop or receiver); its base URL.
+pub fn serve_app(app: axum::Router) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    format!("http://{addr}")
+}
+
+/// The first thousand entries of the server's audit log.
+pub fn ledger_entries(server: &Server) -> serde_json::Value {
+    client()
+        .get(server.url("/v1/ledger/entries?start=0&limit=1000"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}

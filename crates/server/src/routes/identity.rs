@@ -19,10 +19,7 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::auth::{Ingest, Scoped};
 use crate::error::{ApiError, ErrorBody};
-use crate::ledger::RecordKind;
-
-/// Verifications over HTTP, by `outcome` (`accepted` or the refusal reason).
-const VERIFIED: &str = "ensuresec_identity_verifications_total";
+use crate::identity::{AgeCheck, check_and_record};
 
 /// Longest order id accepted.
 const MAX_ORDER_ID: usize = 128;
@@ -153,28 +150,27 @@ pub(crate) async fn verify(
 ) -> Result<Response, ApiError> {
     let gate = gate(&state)?;
     let request: VerifyRequest = json_body(&state, &headers, body).await?;
-    let min_age = state.platform.config().identity.min_age;
-    let predicate = format!("age_over_{min_age}");
-    let now = state.platform.clock().now().timestamp();
-    let outcome = gate.check(&request.presentation, min_age, now);
-    let (record, response) = match outcome {
-        Ok(proof) => (
-            json!({"outcome": "accepted", "order_id": proof.order_id, "issuer": proof.issuer, "min_age": min_age}),
-            (StatusCode::OK, Json(json!({"order_id": proof.order_id, predicate.as_str(): true, "issuer": proof.issuer}))).into_response(),
+    let response = match check_and_record(&state.platform, gate, &request.presentation).await? {
+        AgeCheck::Accepted {
+            order_id,
+            issuer,
+            min_age,
+        } => (
+            StatusCode::OK,
+            Json(
+                json!({"order_id": order_id, format!("age_over_{min_age}"): true, "issuer": issuer}),
+            ),
         ),
-        Err(e) => (
-            json!({"outcome": "refused", "reason": e.reason(), "min_age": min_age}),
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(json!({predicate.as_str(): false, "error": {"code": e.reason(), "message": e.to_string()}})),
-            )
-                .into_response(),
+        AgeCheck::Refused {
+            code,
+            message,
+            min_age,
+        } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(
+                json!({format!("age_over_{min_age}"): false, "error": {"code": code, "message": message}}),
+            ),
         ),
     };
-    let label = record["reason"].as_str().unwrap_or("accepted").to_owned();
-    metrics::counter!(VERIFIED, "outcome" => label).increment(1);
-    if let Some(ledger) = state.platform.ledger() {
-        ledger.record(RecordKind::AgeVerification, &record).await?;
-    }
-    Ok(response)
+    Ok(response.into_response())
 }
