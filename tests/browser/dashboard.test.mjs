@@ -1,7 +1,7 @@
 // The dashboard in a real headless Chromium: log in, see an incident injected through the API
 // appear live, open it with its affected assets and cascade, approve a pending playbook step,
-// check what a viewer may not do and that the Content-Security-Policy is sent. Saves screenshots
-// of the main pages.
+// authorise a payment page's script, check what a viewer may not do and that the
+// Content-Security-Policy is sent. Saves screenshots of the main pages.
 //
 // Needs: the built `ensuresec` binary (DASHBOARD_TEST_BIN) and Chromium (CHROMIUM, default
 // /usr/bin/chromium). Run by scripts/test.sh after `cargo test`.
@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
+import { createServer } from "node:http";
 import { chromium } from "playwright-core";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -29,7 +30,16 @@ if (missing.length && process.env.CI === "true") {
 }
 const skip = missing.length ? `missing ${missing.join(", ")}` : false;
 
-let server, base, browser, dataDir;
+let server, base, browser, dataDir, shop, shopBase;
+
+// A shop for the payment-page monitor: a checkout page with its own script and a tag manager's.
+const SHOP = {
+  "/checkout": ["text/html", "<html><head><script src=\"/js/app.js\"></script>" +
+    "<script src=\"/js/tags.js\"></script></head><body><h1>Checkout</h1>" +
+    "<form action=\"/pay\" method=\"post\"><input name=\"card\"></form></body></html>"],
+  "/js/app.js": ["text/javascript", "document.title = 'checkout';"],
+  "/js/tags.js": ["text/javascript", "window.dataLayer = [];"],
+};
 
 function users(args, password) {
   execFileSync(BIN, ["users", ...args, "--data-dir", dataDir], { input: password + "\n" });
@@ -38,6 +48,17 @@ function users(args, password) {
 before(async () => {
   if (skip) return;
   dataDir = mkdtempSync(join(tmpdir(), "ensuresec-browser-"));
+  shop = createServer((req, res) => {
+    const found = SHOP[req.url];
+    res.writeHead(found ? 200 : 404, {
+      "content-type": found ? found[0] : "text/plain",
+      "content-security-policy": "script-src 'self'",
+      "x-frame-options": "DENY",
+    });
+    res.end(found ? found[1] : "");
+  });
+  await new Promise((ok) => shop.listen(0, "127.0.0.1", ok));
+  shopBase = `http://127.0.0.1:${shop.address().port}`;
   users(["add", ADMIN[0], "--role", "admin"], ADMIN[1]);
   users(["add", VIEWER[0], "--role", "viewer"], VIEWER[1]);
   // A playbook whose steps wait for a person, so that there is something to approve.
@@ -63,6 +84,7 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close();
   if (server) server.kill("SIGKILL");
+  if (shop) shop.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -289,5 +311,53 @@ test("a fraud ring found in payment events is drawn with its members", { skip },
   assert.equal((await page.$$("section.ring path.edge")).length, members.length - 1, "an edge per member");
   assert.ok(await page.$("nav a[href='/ui/rings'].active"));
   await page.screenshot({ path: join(SHOTS, "rings.png"), fullPage: true });
+  await context.close();
+});
+
+test("an admin authorises a payment page's script with a justification; a viewer cannot", { skip }, async () => {
+  // The CLI fetches the page into the state folder that serve reads (no alerts, so the other
+  // tests' incident lists stay theirs); it exits with 3 because the scripts are unauthorised.
+  const scanned = await new Promise((ok, fail) => {
+    const scan = spawn(BIN, ["integrity", "pages", "scan", shopBase + "/checkout", "--data-dir", dataDir],
+      { stdio: "ignore" });
+    scan.on("exit", ok);
+    scan.on("error", fail);
+  });
+  assert.equal(scanned, 3);
+  const app = `tr[data-script='${shopBase}/js/app.js']`;
+  const tags = `tr[data-script='${shopBase}/js/tags.js']`;
+
+  const viewerContext = await browser.newContext();
+  const viewer = await login(viewerContext, VIEWER);
+  await viewer.goto(base + "/ui/integrity");
+  assert.equal(await viewer.getAttribute(app, "data-authorized"), "false");
+  assert.equal(await viewer.$("form.authorize"), null, "a viewer is offered the authorise form");
+  const csrf = await viewer.getAttribute("form.logout input[name=csrf]", "value");
+  const forged = await inPage(viewer, "/ui/integrity/authorize",
+    { csrf, script: `${shopBase}/js/app.js`, justification: "forged" });
+  assert.equal(forged.status, 403);
+  await viewerContext.close();
+
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await login(context, ADMIN);
+  const violations = [];
+  page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
+  await Promise.all([page.waitForURL(base + "/ui/integrity"), page.click("nav a[href='/ui/integrity']")]);
+  assert.ok(await page.$("nav a[href='/ui/integrity'].active"));
+  for (const row of [app, tags]) {
+    assert.equal(await page.getAttribute(row, "data-authorized"), "false");
+    assert.match(await page.getAttribute(row, "class"), /unauthorised/);
+    assert.match(await page.textContent(`${row} td.status`), /NOT authorised/);
+  }
+  assert.match(await page.textContent("section.monitored"), /2 of 2 scripts not authorised/);
+  await page.fill(`${app} textarea[name=justification]`, "The shop's checkout code, reviewed in change 42");
+  await page.click(`${app} form.authorize button`);
+  await page.waitForSelector(`${app}[data-authorized=true]`);
+  assert.match(await page.textContent(`${app} td.status`), /authorised\s*by user:alice/);
+  assert.match(await page.textContent(`${app} td.justification`), /reviewed in change 42/);
+  assert.equal(await page.getAttribute(tags, "data-authorized"), "false", "the other script stays flagged");
+  assert.match(await page.textContent("section.monitored"), /1 of 2 scripts not authorised/);
+  await page.screenshot({ path: join(SHOTS, "integrity-pages.png"), fullPage: true });
+  assert.deepEqual(violations, []);
   await context.close();
 });

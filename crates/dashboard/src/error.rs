@@ -41,6 +41,19 @@ impl From<ensuresec_respond::RespondError> for WebError {
     }
 }
 
+impl From<ensuresec_server::page_authz::PageAuthzError> for WebError {
+    fn from(e: ensuresec_server::page_authz::PageAuthzError) -> Self {
+        use ensuresec_integrity::IntegrityError;
+        use ensuresec_server::page_authz::PageAuthzError;
+        match e {
+            PageAuthzError::Integrity(
+                e @ (IntegrityError::Refused(_) | IntegrityError::Limit { .. }),
+            ) => WebError::BadRequest(e.to_string()),
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<crate::users::UserError> for WebError {
     fn from(e: crate::users::UserError) -> Self {
         match e {

@@ -6,108 +6,15 @@
 
 mod support;
 
-use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
+use support::web::{add_role_users, add_user, browser, login};
 use support::{Server, TOKEN, client, post_events, stuffing};
 
 fn shop_model() -> String {
     format!("{}/../assets/models/shop.yaml", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn add_user(data: &Path, args: &[&str], password: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ensuresec"))
-        .args(["users", "add"])
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
-/// A client that does not follow redirects (cookies are passed by hand: the session cookie is
-/// `Secure`, which a client library's cookie jar would not send over plain http).
-fn browser() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The `name=value` part of a response's `Set-Cookie`.
-fn set_cookie(r: &reqwest::blocking::Response) -> String {
-    let v = r.headers()["set-cookie"].to_str().unwrap();
-    v.split(';').next().unwrap().to_string()
-}
-
-/// A logged-in user: GETs with the session cookie.
-struct Session {
-    cookie: String,
-}
-
-impl Session {
-    fn get(&self, server: &Server, path: &str) -> reqwest::blocking::Response {
-        browser()
-            .get(server.url(path))
-            .header("cookie", &self.cookie)
-            .send()
-            .unwrap()
-    }
-
-    fn post(
-        &self,
-        server: &Server,
-        path: &str,
-        form: &[(&str, &str)],
-    ) -> reqwest::blocking::Response {
-        browser()
-            .post(server.url(path))
-            .header("cookie", &self.cookie)
-            .form(form)
-            .send()
-            .unwrap()
-    }
-
-    /// The CSRF token of the session, from a page's logout form.
-    fn csrf(&self, server: &Server) -> String {
-        hidden_csrf(&self.get(server, "/ui/").text().unwrap())
-    }
-}
-
-fn hidden_csrf(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-    html[at..at + 64].to_string()
-}
-
-fn login(server: &Server, name: &str, password: &str) -> Session {
-    let c = browser();
-    let page = c.get(server.url("/ui/login")).send().unwrap();
-    let login_cookie = set_cookie(&page);
-    let form = page.text().unwrap();
-    let r = c
-        .post(server.url("/ui/login"))
-        .header("cookie", login_cookie)
-        .form(&[
-            ("name", name),
-            ("password", password),
-            ("csrf", &hidden_csrf(&form)),
-        ])
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 303, "login of {name}");
-    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
-    for flag in ["HttpOnly", "Secure", "SameSite=Strict"] {
-        assert!(cookie.contains(flag), "{cookie}");
-    }
-    Session {
-        cookie: set_cookie(&r),
-    }
 }
 
 #[test]
@@ -177,23 +84,7 @@ fn assets_api_lists_assets_and_computes_the_cascade() {
 fn dashboard_sessions_roles_and_partner_visibility() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    add_user(&data, &["admin1", "--role", "admin"], "admin password 123");
-    add_user(
-        &data,
-        &["viewer1", "--role", "viewer"],
-        "viewer password 123",
-    );
-    add_user(
-        &data,
-        &[
-            "courier",
-            "--role",
-            "partner",
-            "--partner",
-            "parcel-express",
-        ],
-        "partner password 123",
-    );
+    add_role_users(&data);
     let server = Server::start(&data, &["--assets", &shop_model()]);
 
     // Without a session: to the login page; the CSP is on every answer.
@@ -372,27 +263,11 @@ fn step_status(server: &Server, incident: u64, step: &str) -> String {
 fn approvals_and_revokes_from_the_pages_need_a_role_that_acts_and_the_csrf_token() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    add_user(&data, &["admin1", "--role", "admin"], "admin password 123");
-    add_user(
-        &data,
-        &["viewer1", "--role", "viewer"],
-        "viewer password 123",
-    );
+    add_role_users(&data);
     add_user(
         &data,
         &["analyst1", "--role", "analyst"],
         "analyst password 123",
-    );
-    add_user(
-        &data,
-        &[
-            "courier",
-            "--role",
-            "partner",
-            "--partner",
-            "parcel-express",
-        ],
-        "partner password 123",
     );
     let config = approval_config(dir.path());
     let server = Server::start(

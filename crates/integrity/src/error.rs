@@ -56,6 +56,10 @@ pub enum IntegrityError {
         /// What is wrong.
         message: String,
     },
+    /// A change asked for is refused (a script authorisation without a justification, with a
+    /// bad hash, for a script never seen); the message names the field.
+    #[error("{0}")]
+    Refused(String),
     /// A monitored page or one of its scripts could not be fetched.
     #[error("fetching {url}: {message}")]
     Fetch {

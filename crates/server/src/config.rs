@@ -236,6 +236,10 @@ pub struct ServerConfig {
     pub body_timeout_seconds: u64,
     /// Serve HTTPS with these PEM files instead of plain HTTP.
     pub tls: Option<TlsConfig>,
+    /// Reverse proxies in front of the server (addresses or CIDR ranges) whose `Forwarded` /
+    /// `X-Forwarded-For` headers are believed for the client's address; none by default, so
+    /// the address is the connection's.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for ServerConfig {
@@ -245,6 +249,7 @@ impl Default for ServerConfig {
             max_body_bytes: 16 * 1024 * 1024,
             body_timeout_seconds: 30,
             tls: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -5,6 +5,7 @@ pub(crate) mod assets;
 pub(crate) mod decisions;
 pub(crate) mod incident;
 pub(crate) mod incidents;
+pub(crate) mod integrity;
 pub(crate) mod login;
 pub(crate) mod overview;
 pub(crate) mod response;

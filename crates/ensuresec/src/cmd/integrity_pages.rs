@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use comfy_table::Table;
-use ensuresec_integrity::pages::authz::{self, Authorizations};
+use ensuresec_integrity::pages::authz::{self, AuthorizationChange, Authorizations};
 use ensuresec_integrity::pages::fetch::Fetcher;
 use ensuresec_integrity::pages::scan::scan_page;
 use ensuresec_integrity::pages::store::PageStore;
@@ -60,6 +60,9 @@ pub enum PagesCommand {
     Revoke {
         /// The script.
         script: String,
+        /// Who revokes it [default: the user running the command].
+        #[arg(long)]
+        by: Option<String>,
         #[command(flatten)]
         at: Where,
     },
@@ -68,6 +71,21 @@ pub enum PagesCommand {
 fn store(at: &Where) -> anyhow::Result<(Config, PageStore)> {
     let (config, dir): (Config, PathBuf) = super::integrity::state_dir(at)?;
     Ok((config, PageStore::new(&dir)))
+}
+
+/// Who authorises or revokes: `--by`, else the user running the command.
+fn who(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "cli".into())
+}
+
+/// Submits an authorisation change to the audit log, as the server records one.
+fn record(config: &Config, change: AuthorizationChange) -> anyhow::Result<()> {
+    audit(
+        config,
+        RecordKind::IntegrityScriptAuthorization,
+        serde_json::to_value(change)?,
+    )
 }
 
 /// Runs the subcommand.
@@ -146,19 +164,14 @@ pub fn run(command: PagesCommand) -> anyhow::Result<ExitCode> {
                 table.set_header(["script", "sha256", "SRI", "authorised"]);
                 for s in &i.scripts {
                     let a = auths.get(&s.key());
-                    let ok = a.is_some_and(|a| s.sha256.as_deref() == Some(a.sha256.as_str()));
+                    let ok = auths.covers(s);
                     table.add_row([
                         s.key(),
                         s.sha256
                             .as_deref()
                             .map(|h| h[..16].to_owned())
                             .unwrap_or_else(|| s.note.clone().unwrap_or_else(|| "?".into())),
-                        match (&s.integrity, s.sri_valid) {
-                            (None, _) => "-".into(),
-                            (Some(_), Some(true)) => "valid".into(),
-                            (Some(_), Some(false)) => "MISMATCH".into(),
-                            (Some(_), None) => "unchecked".into(),
-                        },
+                        s.sri_status().to_owned(),
                         match (ok, a) {
                             (true, Some(a)) => format!("yes: {}", a.justification),
                             (false, Some(_)) => "NO (content changed)".into(),
@@ -190,28 +203,25 @@ pub fn run(command: PagesCommand) -> anyhow::Result<ExitCode> {
             at,
         } => {
             let (config, store) = store(&at)?;
-            let by = by
-                .or_else(|| std::env::var("USER").ok())
-                .unwrap_or_else(|| "cli".into());
-            let a = authz::authorize_script(&store, &script, sha256, &justification, &by, now())?;
+            let a =
+                authz::authorize_script(&store, &script, sha256, &justification, &who(by), now())?;
             println!("authorised {} (sha256 {}) by {}", a.script, a.sha256, a.by);
-            audit(
-                &config,
-                RecordKind::IntegrityScriptAuthorization,
-                serde_json::json!({"action": "authorize", "authorization": a}),
-            )?;
+            record(&config, AuthorizationChange::Authorize { authorization: a })?;
             Ok(ExitCode::SUCCESS)
         }
-        PagesCommand::Revoke { script, at } => {
+        PagesCommand::Revoke { script, by, at } => {
             let (config, store) = store(&at)?;
-            let mut all = Authorizations::load(store.dir())?;
-            anyhow::ensure!(all.revoke(&script), "`{script}` is not authorised");
-            all.save(store.dir())?;
+            anyhow::ensure!(
+                authz::revoke_script(&store, &script)?,
+                "`{script}` is not authorised"
+            );
             println!("revoked {script}: it alerts again at the next fetch");
-            audit(
+            record(
                 &config,
-                RecordKind::IntegrityScriptAuthorization,
-                serde_json::json!({"action": "revoke", "script": script}),
+                AuthorizationChange::Revoke {
+                    script,
+                    by: who(by),
+                },
             )?;
             Ok(ExitCode::SUCCESS)
         }

@@ -287,10 +287,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_recovery(recovery);
     let app = router(state.clone()).merge(ensuresec_dashboard::router(state, users));
     match tls {
-        None => axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("server")?,
+        None => axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server")?,
         Some(tls) => {
             let handle = axum_server::Handle::new();
             let stopper = handle.clone();
@@ -300,7 +303,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             });
             axum_server::from_tcp_rustls(listener.into_std()?, tls)?
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
                 .context("server")?;
         }

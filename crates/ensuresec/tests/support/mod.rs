@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test file uses a different subset of these helpers
 
+pub mod web;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -98,6 +100,17 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// GETs `path` with the admin token and reads the JSON answer.
+    pub fn get_json(&self, path: &str) -> serde_json::Value {
+        client()
+            .get(self.url(path))
+            .bearer_auth(TOKEN)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
     }
 
     /// SIGKILL: no chance to flush anything.

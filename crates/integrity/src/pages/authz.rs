@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::inventory::Script;
 use super::store::PageStore;
 use crate::error::{IntegrityError, io};
 
@@ -75,13 +76,16 @@ impl Authorizations {
         self.scripts.iter().find(|a| a.script == script)
     }
 
+    /// Whether `script`, as last seen, is authorised: its key has an authorisation pinned to its
+    /// content's hash (a changed script is not, whatever its authorisation says).
+    pub fn covers(&self, script: &Script) -> bool {
+        self.get(&script.key())
+            .is_some_and(|a| script.sha256.as_deref() == Some(a.sha256.as_str()))
+    }
+
     /// Adds or replaces the authorisation of `a.script`, checking the justification and hash.
     pub fn authorize(&mut self, a: Authorization) -> Result<(), IntegrityError> {
-        let bad = |message: &str| IntegrityError::Parse {
-            file: "authorisation".into(),
-            line: 1,
-            message: message.into(),
-        };
+        let bad = |message: &str| IntegrityError::Refused(message.into());
         if a.justification.trim().is_empty() {
             return Err(bad("`justification` must say why the script is needed"));
         }
@@ -117,6 +121,26 @@ impl Authorizations {
     }
 }
 
+/// What the audit log records of a change to the authorisations (an
+/// `integrity_script_authorization` record), the same whether it came from the API, the
+/// dashboard or the CLI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum AuthorizationChange {
+    /// A script authorised (or authorised again, replacing the old authorisation).
+    Authorize {
+        /// The new authorisation.
+        authorization: Authorization,
+    },
+    /// An authorisation revoked: the script alerts again at the next fetch.
+    Revoke {
+        /// The script's key.
+        script: String,
+        /// Who revoked it.
+        by: String,
+    },
+}
+
 /// The hash a script was last seen with on any monitored page.
 fn seen_hash(store: &PageStore, script: &str) -> Result<Option<String>, IntegrityError> {
     Ok(store.list()?.iter().find_map(|r| {
@@ -140,12 +164,10 @@ pub fn authorize_script(
 ) -> Result<Authorization, IntegrityError> {
     let sha256 = match sha256.or_else(|| script.strip_prefix("inline:").map(str::to_owned)) {
         Some(h) => h.to_ascii_lowercase(),
-        None => seen_hash(store, script)?.ok_or_else(|| IntegrityError::Parse {
-            file: "authorisation".into(),
-            line: 1,
-            message: format!(
+        None => seen_hash(store, script)?.ok_or_else(|| {
+            IntegrityError::Refused(format!(
                 "`{script}` was not seen on a monitored page (or could not be fetched): give `sha256`"
-            ),
+            ))
         })?,
     };
     let mut all = Authorizations::load(store.dir())?;
@@ -159,4 +181,110 @@ pub fn authorize_script(
     all.authorize(a.clone())?;
     all.save(store.dir())?;
     Ok(a)
+}
+
+/// Revokes the authorisation of a script key; whether there was one (nothing is written when
+/// there was not). The one step behind the API, the dashboard and the CLI.
+pub fn revoke_script(store: &PageStore, script: &str) -> Result<bool, IntegrityError> {
+    let mut all = Authorizations::load(store.dir())?;
+    let revoked = all.revoke(script);
+    if revoked {
+        all.save(store.dir())?;
+    }
+    Ok(revoked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pages::inventory::sha256_hex;
+
+    fn at() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-04T10:00:00Z")
+            .expect("a valid time")
+            .to_utc()
+    }
+
+    fn script(src: &str, code: &str) -> Script {
+        Script {
+            src: Some(src.into()),
+            sha256: Some(sha256_hex(code.as_bytes())),
+            integrity: None,
+            sri_valid: None,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn an_authorisation_covers_only_the_content_it_pins() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let store = PageStore::new(dir.path());
+        let url = "https://shop.example/js/app.js";
+        let sha = sha256_hex(b"app()");
+        let a = authorize_script(&store, url, Some(sha.clone()), " needed ", "user:ann", at())
+            .expect("authorised");
+        assert_eq!(a.justification, "needed");
+        let all = Authorizations::load(store.dir()).expect("readable");
+        assert!(all.covers(&script(url, "app()")));
+        assert!(
+            !all.covers(&script(url, "app(); skim()")),
+            "changed content"
+        );
+        assert!(!all.covers(&script("https://shop.example/other.js", "app()")));
+        let mut unknown = script(url, "app()");
+        unknown.sha256 = None;
+        assert!(!all.covers(&unknown), "content that could not be fetched");
+    }
+
+    #[test]
+    fn a_justification_is_required_and_an_unseen_script_needs_its_hash() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let store = PageStore::new(dir.path());
+        let sha = sha256_hex(b"app()");
+        let url = "https://shop.example/js/app.js";
+        for blank in ["", "  \n"] {
+            let e = authorize_script(&store, url, Some(sha.clone()), blank, "u", at())
+                .expect_err("refused");
+            assert!(matches!(&e, IntegrityError::Refused(m) if m.contains("justification")));
+        }
+        let long = "x".repeat(MAX_JUSTIFICATION + 1);
+        let e = authorize_script(&store, url, Some(sha), &long, "u", at()).expect_err("refused");
+        assert!(matches!(e, IntegrityError::Limit { .. }), "{e}");
+        let e = authorize_script(&store, url, None, "needed", "u", at()).expect_err("refused");
+        assert!(e.to_string().contains("give `sha256`"), "{e}");
+        assert!(
+            Authorizations::load(store.dir())
+                .expect("readable")
+                .scripts
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn revoking_removes_the_authorisation_once() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let store = PageStore::new(dir.path());
+        let key = format!("inline:{}", sha256_hex(b"tag()"));
+        authorize_script(&store, &key, None, "consent banner", "u", at()).expect("authorised");
+        assert!(revoke_script(&store, &key).expect("revoked"));
+        assert!(!revoke_script(&store, &key).expect("nothing left"));
+        assert!(
+            Authorizations::load(store.dir())
+                .expect("readable")
+                .get(&key)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn changes_are_recorded_with_their_action() {
+        let change = AuthorizationChange::Revoke {
+            script: "https://shop.example/a.js".into(),
+            by: "user:ann".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(change).expect("serialisable"),
+            serde_json::json!({"action": "revoke", "script": "https://shop.example/a.js", "by": "user:ann"})
+        );
+    }
 }

@@ -43,13 +43,11 @@ pub fn compare(
         if !seen.insert(key.clone()) {
             continue;
         }
-        let authorised = authorizations.get(&key);
-        if let Some(a) = authorised
-            && script.sha256.as_deref() == Some(a.sha256.as_str())
-        {
+        if authorizations.covers(script) {
             reported.remove(&key);
             continue;
         }
+        let authorised = authorizations.get(&key);
         let before: Option<&Script> = old.and_then(|o| o.scripts.iter().find(|s| s.key() == key));
         let evidence = json!({
             "script": key,

@@ -62,6 +62,17 @@ impl Script {
             None => format!("inline:{}", self.sha256.as_deref().unwrap_or_default()),
         }
     }
+
+    /// What the Subresource Integrity attribute says of the content, for people: `none` (no
+    /// attribute), `valid`, `mismatch`, or `unchecked` (the content is unknown).
+    pub fn sri_status(&self) -> &'static str {
+        match (&self.integrity, self.sri_valid) {
+            (None, _) => "none",
+            (Some(_), Some(true)) => "valid",
+            (Some(_), Some(false)) => "mismatch",
+            (Some(_), None) => "unchecked",
+        }
+    }
 }
 
 /// A form and where it posts.

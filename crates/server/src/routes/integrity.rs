@@ -8,26 +8,21 @@ use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use ensuresec_integrity::IntegrityError;
-use ensuresec_integrity::pages::authz::{self, Authorization, Authorizations};
+use ensuresec_integrity::pages::authz::Authorization;
 use ensuresec_integrity::pages::csp_report::{self, MAX_REPORT_BYTES, ReportFormat};
-use ensuresec_integrity::pages::store::PageStore;
 use ensuresec_model::{Event, EventData};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::auth::{Admin, Read, Scoped};
+use crate::client::ClientIp;
 use crate::error::{ApiError, ErrorBody};
-use crate::ledger::RecordKind;
+use crate::page_authz::{self, PageAuthzError};
 use crate::params::Params;
 
 /// Metric: CSP reports received, by `outcome` (`accepted`, `rejected`, `limited`).
 pub const REPORTS_METRIC: &str = "ensuresec_csp_reports_total";
-
-fn store(state: &AppState) -> PageStore {
-    let config = state.platform.config();
-    PageStore::new(&config.integrity.state_dir(&config.storage.data_dir))
-}
 
 fn integrity_error(param: &str, e: IntegrityError) -> ApiError {
     match e {
@@ -39,6 +34,14 @@ fn integrity_error(param: &str, e: IntegrityError) -> ApiError {
             param: param.into(),
             message: other.to_string(),
         },
+    }
+}
+
+fn authz_error(param: &str, e: PageAuthzError) -> ApiError {
+    match e {
+        PageAuthzError::Integrity(e) => integrity_error(param, e),
+        PageAuthzError::Ledger(e) => ApiError::Ledger(e),
+        PageAuthzError::Task(m) => ApiError::Conflict(m),
     }
 }
 
@@ -57,9 +60,11 @@ fn integrity_error(param: &str, e: IntegrityError) -> ApiError {
 )]
 /// Where browsers post CSP violation reports: set `report-uri` (and `report-to`) of the shop's
 /// policy to this URL. No token: browsers cannot send one; the body is bounded and a global rate
-/// limit sheds floods.
+/// limit sheds floods. Each violation carries the browser's address (behind
+/// `[server] trusted_proxies` only).
 pub(crate) async fn csp_report(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
@@ -90,6 +95,7 @@ pub(crate) async fn csp_report(
         .into_iter()
         .map(|mut v| {
             v.asset = asset.clone();
+            v.client_ip = client.map(|ip| ip.to_string());
             Event {
                 time: now,
                 ingest_time: None,
@@ -122,13 +128,9 @@ pub(crate) async fn list_pages(
     State(state): State<AppState>,
     _auth: Scoped<Read>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = store(&state);
-    let (records, auths) = tokio::task::spawn_blocking(move || {
-        Ok::<_, IntegrityError>((store.list()?, Authorizations::load(store.dir())?))
-    })
-    .await
-    .map_err(|e| ApiError::Conflict(e.to_string()))?
-    .map_err(|e| integrity_error("state", e))?;
+    let (records, auths) = page_authz::inventories(&state.platform)
+        .await
+        .map_err(|e| authz_error("state", e))?;
     let items: Vec<Value> = records
         .iter()
         .map(|r| {
@@ -137,12 +139,11 @@ pub(crate) async fn list_pages(
                 .scripts
                 .iter()
                 .map(|s| {
-                    let a = auths.get(&s.key());
                     json!({
                         "script": s.key(),
                         "script_info": s,
-                        "authorized": a.is_some_and(|a| s.sha256.as_deref() == Some(a.sha256.as_str())),
-                        "authorization": a,
+                        "authorized": auths.covers(s),
+                        "authorization": auths.get(&s.key()),
                     })
                 })
                 .collect();
@@ -197,33 +198,15 @@ pub(crate) async fn authorize_script(
         param: "body".into(),
         message: e.to_string(),
     })?;
-    let store = store(&state);
-    let (by, now) = (
+    let a = page_authz::authorize(
+        &state.platform,
+        body.script,
+        body.sha256,
+        body.justification,
         format!("api:{}", auth.token.name),
-        state.platform.clock().now(),
-    );
-    let a = tokio::task::spawn_blocking(move || {
-        authz::authorize_script(
-            &store,
-            &body.script,
-            body.sha256,
-            &body.justification,
-            &by,
-            now,
-        )
-    })
+    )
     .await
-    .map_err(|e| ApiError::Conflict(e.to_string()))?
-    .map_err(|e| integrity_error("body", e))?;
-    if let Some(ledger) = state.platform.ledger() {
-        ledger
-            .record(
-                RecordKind::IntegrityScriptAuthorization,
-                &json!({"action": "authorize", "authorization": a}),
-            )
-            .await?;
-    }
-    tracing::info!(script = %a.script, by = %a.by, "script authorised");
+    .map_err(|e| authz_error("body", e))?;
     Ok(Json(a))
 }
 
@@ -250,30 +233,12 @@ pub(crate) async fn revoke_script(
         param: "script".into(),
         message: "required".into(),
     })?;
-    let store = store(&state);
-    let key = script.clone();
-    let revoked = tokio::task::spawn_blocking(move || {
-        let mut all = Authorizations::load(store.dir())?;
-        let revoked = all.revoke(&key);
-        if revoked {
-            all.save(store.dir())?;
-        }
-        Ok::<_, IntegrityError>(revoked)
-    })
-    .await
-    .map_err(|e| ApiError::Conflict(e.to_string()))?
-    .map_err(|e| integrity_error("script", e))?;
-    if !revoked {
-        return Err(ApiError::NotFound(format!("authorisation of `{script}`")));
-    }
     let by = format!("api:{}", auth.token.name);
-    if let Some(ledger) = state.platform.ledger() {
-        ledger
-            .record(
-                RecordKind::IntegrityScriptAuthorization,
-                &json!({"action": "revoke", "script": script, "by": by}),
-            )
-            .await?;
+    if !page_authz::revoke(&state.platform, script.clone(), by)
+        .await
+        .map_err(|e| authz_error("script", e))?
+    {
+        return Err(ApiError::NotFound(format!("authorisation of `{script}`")));
     }
     Ok(Json(json!({"revoked": script})))
 }
