@@ -329,8 +329,7 @@ fn script_row<'a>(page: &'a str, key: &str) -> &'a str {
 
 /// The `integrity_script_authorization` records of the audit log.
 fn authorization_records(server: &Server) -> Vec<Value> {
-    server
-        .get_json("/v1/ledger/entries?start=0&limit=1000")
+    support::ledger_entries(server)
         .as_array()
         .unwrap()
         .iter()

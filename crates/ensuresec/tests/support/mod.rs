@@ -239,11 +239,5 @@ pub fn serve_app(app: axum::Router) -> String {
 
 /// The first thousand entries of the server's audit log.
 pub fn ledger_entries(server: &Server) -> serde_json::Value {
-    client()
-        .get(server.url("/v1/ledger/entries?start=0&limit=1000"))
-        .bearer_auth(TOKEN)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap()
+    server.get_json("/v1/ledger/entries?start=0&limit=1000")
 }
