@@ -4,6 +4,12 @@
 //! The model has five layers of 200 assets; each asset depends on one to three assets of
 //! deeper layers (infrastructure at the bottom). Two deep assets are faulty; 50 of the assets
 //! depending on them are observed faulty and 200 unaffected assets are observed OK.
+//!
+//! A harder case (`diagnose_1000_assets_9_disjoint_roots`): ten independent parts of 100 assets
+//! (no shared infrastructure), nine with a faulty root; 50 symptoms spread over the nine parts
+//! give many minimal conflicts, disjoint between parts, so that every diagnosis has at least
+//! nine members and the size bound (one more than that) prunes the search, which must still
+//! find the nine roots first.
 
 #![allow(clippy::unwrap_used)] // a benchmark on generated data: a panic is the failure report
 #![allow(missing_docs)] // criterion_group! and criterion_main! generate undocumented items
@@ -86,6 +92,117 @@ fn scenario(seed: u64) -> Scenario {
     }
 }
 
+/// Parts, assets per part, parts with a faulty root, symptoms in all.
+const PARTS: usize = 10;
+const PER_PART: usize = 100;
+const FAULTY_PARTS: usize = 9;
+const SPREAD_SYMPTOMS: usize = 50;
+
+/// In each part: local 0 to 4 infrastructure (0 is the part's root cause when the part is
+/// faulty), 5 to 24 middle tier (each on one infrastructure asset), 25 to 99 front tier (each on
+/// one or two middle assets of its part). Every healthy middle asset is observed OK, which
+/// clears the healthy infrastructure; the symptoms are front assets reached by the root.
+struct Disjoint {
+    graph: DepGraph,
+    priors: Vec<Prior>,
+    observations: Vec<Observation>,
+    roots: Vec<String>,
+}
+
+fn disjoint_scenario(seed: u64) -> Disjoint {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let n = PARTS * PER_PART;
+    let ids: Vec<String> = (0..n).map(|i| format!("asset-{i}")).collect();
+    let deps: Vec<Vec<usize>> = (0..n)
+        .map(|i| {
+            let (base, local) = (i - i % PER_PART, i % PER_PART);
+            match local {
+                0..5 => Vec::new(),
+                5..25 => vec![base + local % 5],
+                _ => {
+                    let mut d: Vec<usize> = (0..rng.random_range(1..=2))
+                        .map(|_| base + rng.random_range(5..25))
+                        .collect();
+                    d.sort_unstable();
+                    d.dedup();
+                    d
+                }
+            }
+        })
+        .collect();
+    let graph = DepGraph::new(ids.clone(), deps).unwrap();
+    let priors = (0..n)
+        .map(|_| Prior {
+            p: rng.random_range(0.005..0.05),
+            why: "generated".into(),
+        })
+        .collect();
+    let roots: Vec<usize> = (0..FAULTY_PARTS).map(|p| p * PER_PART).collect();
+    let affected = graph.dependents_closure(roots.iter().copied());
+    let at = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+    let observe = |i: usize, health| Observation {
+        asset: ids[i].clone(),
+        health,
+        at,
+        source: "bench".into(),
+        detail: String::new(),
+    };
+    let mut observations: Vec<Observation> = (0..n)
+        .filter(|i| (5..25).contains(&(i % PER_PART)) && !affected.contains(*i))
+        .map(|i| observe(i, Health::Ok))
+        .collect();
+    for (k, &root) in roots.iter().enumerate() {
+        // 50 symptoms over nine parts: five or six each.
+        let want = SPREAD_SYMPTOMS / FAULTY_PARTS + usize::from(k < SPREAD_SYMPTOMS % FAULTY_PARTS);
+        let front: Vec<usize> = (root + 25..root + PER_PART)
+            .filter(|&i| affected.contains(i))
+            .collect();
+        observations.extend(
+            front
+                .choose_multiple(&mut rng, want)
+                .map(|&i| observe(i, Health::Faulty)),
+        );
+    }
+    Disjoint {
+        graph,
+        priors,
+        observations,
+        roots: roots.iter().map(|&i| ids[i].clone()).collect(),
+    }
+}
+
+fn bench_disjoint(c: &mut Criterion) {
+    let s = disjoint_scenario(11);
+    let options = HsOptions {
+        max_size: FAULTY_PARTS + 1,
+        ..HsOptions::default()
+    };
+    let diagnose = || {
+        let mut d = Diagnoser::new(s.graph.clone(), s.priors.clone(), options).unwrap();
+        d.observe_all(s.observations.clone()).unwrap();
+        d.report(5, 3, None)
+    };
+    let report = diagnose();
+    eprintln!(
+        "{} assets in {PARTS} independent parts, {} symptoms, {FAULTY_PARTS} faulty roots, max size {}: \
+         {} conflicts, {} candidates, complete {}",
+        s.graph.len(),
+        report.symptoms.len(),
+        options.max_size,
+        report.conflicts.len(),
+        report.candidate_count,
+        report.complete
+    );
+    assert_eq!(report.symptoms.len(), SPREAD_SYMPTOMS);
+    assert_eq!(
+        report.candidates[0].assets, s.roots,
+        "the nine roots rank first"
+    );
+    c.bench_function("diagnose_1000_assets_9_disjoint_roots", |b| {
+        b.iter(diagnose)
+    });
+}
+
 fn bench(c: &mut Criterion) {
     let s = scenario(7);
     let options = HsOptions::default();
@@ -148,5 +265,5 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, bench_disjoint);
 criterion_main!(benches);

@@ -24,6 +24,7 @@ mod openapi;
 pub mod pages;
 mod params;
 mod platform;
+pub mod recovery;
 pub mod respond;
 mod routes;
 pub mod telemetry;

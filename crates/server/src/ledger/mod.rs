@@ -222,6 +222,18 @@ impl Ledger {
             .ok_or_else(|| LedgerError::Task("append returned no index".into()))
     }
 
+    /// Appends one record from synchronous code (a recovery run's audit sink) and waits until
+    /// it is durable; returns its leaf index.
+    pub fn record_blocking(
+        &self,
+        kind: RecordKind,
+        value: &impl serde::Serialize,
+    ) -> Result<u64, LedgerError> {
+        let e = record::entry(kind, self.now(), value, self.max_entry_bytes)
+            .map_err(|e| LedgerError::Key(e.to_string()))?;
+        Ok(self.log.append_blocking(e)?)
+    }
+
     /// The latest signed checkpoint, with whatever cosignatures were collected.
     pub fn latest_checkpoint(&self) -> Option<Note> {
         self.log.latest_checkpoint()
