@@ -26,6 +26,38 @@ use rand_chacha::ChaCha8Rng;
 const LAYERS: usize = 5;
 const PER_LAYER: usize = 200;
 
+/// `1..=most` distinct assets drawn from `range`, sorted.
+fn draw(rng: &mut ChaCha8Rng, most: usize, range: std::ops::Range<usize>) -> Vec<usize> {
+    let count = rng.random_range(1..=most);
+    let mut d: Vec<usize> = (0..count)
+        .map(|_| rng.random_range(range.clone()))
+        .collect();
+    d.sort_unstable();
+    d.dedup();
+    d
+}
+
+/// A random prior for each of `n` assets.
+fn generated_priors(rng: &mut ChaCha8Rng, n: usize) -> Vec<Prior> {
+    (0..n)
+        .map(|_| Prior {
+            p: rng.random_range(0.005..0.05),
+            why: "generated".into(),
+        })
+        .collect()
+}
+
+/// An observation of `asset` at `second` past a fixed instant.
+fn observation(asset: &str, health: Health, second: i64) -> Observation {
+    Observation {
+        asset: asset.to_string(),
+        health,
+        at: DateTime::<Utc>::from_timestamp(1_800_000_000 + second, 0).unwrap(),
+        source: "bench".into(),
+        detail: String::new(),
+    }
+}
+
 struct Scenario {
     graph: DepGraph,
     priors: Vec<Prior>,
@@ -43,36 +75,18 @@ fn scenario(seed: u64) -> Scenario {
             if layer + 1 == LAYERS {
                 return Vec::new();
             }
-            let count = rng.random_range(1..=3);
-            let mut d: Vec<usize> = (0..count)
-                .map(|_| rng.random_range((layer + 1) * PER_LAYER..n))
-                .collect();
-            d.sort_unstable();
-            d.dedup();
-            d
+            draw(&mut rng, 3, (layer + 1) * PER_LAYER..n)
         })
         .collect();
     let graph = DepGraph::new(ids.clone(), deps).unwrap();
-    let priors = (0..n)
-        .map(|_| Prior {
-            p: rng.random_range(0.005..0.05),
-            why: "generated".into(),
-        })
-        .collect();
+    let priors = generated_priors(&mut rng, n);
     let faults: Vec<usize> = (0..2).map(|_| rng.random_range(3 * PER_LAYER..n)).collect();
     let affected: Vec<usize> = graph
         .dependents_closure(faults.iter().copied())
         .iter()
         .collect();
     let healthy: Vec<usize> = (0..n).filter(|i| !affected.contains(i)).collect();
-    let at = |s: i64| DateTime::<Utc>::from_timestamp(1_800_000_000 + s, 0).unwrap();
-    let observe = |i: usize, health, t| Observation {
-        asset: ids[i].clone(),
-        health,
-        at: at(t),
-        source: "bench".into(),
-        detail: String::new(),
-    };
+    let observe = |i: usize, health, t| observation(&ids[i], health, t);
     let mut symptoms: Vec<usize> = affected.choose_multiple(&mut rng, 51).copied().collect();
     let extra = observe(symptoms.pop().expect("51 chosen"), Health::Faulty, 10);
     let mut observations: Vec<Observation> = symptoms
@@ -119,34 +133,15 @@ fn disjoint_scenario(seed: u64) -> Disjoint {
             match local {
                 0..5 => Vec::new(),
                 5..25 => vec![base + local % 5],
-                _ => {
-                    let mut d: Vec<usize> = (0..rng.random_range(1..=2))
-                        .map(|_| base + rng.random_range(5..25))
-                        .collect();
-                    d.sort_unstable();
-                    d.dedup();
-                    d
-                }
+                _ => draw(&mut rng, 2, base + 5..base + 25),
             }
         })
         .collect();
     let graph = DepGraph::new(ids.clone(), deps).unwrap();
-    let priors = (0..n)
-        .map(|_| Prior {
-            p: rng.random_range(0.005..0.05),
-            why: "generated".into(),
-        })
-        .collect();
+    let priors = generated_priors(&mut rng, n);
     let roots: Vec<usize> = (0..FAULTY_PARTS).map(|p| p * PER_PART).collect();
     let affected = graph.dependents_closure(roots.iter().copied());
-    let at = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
-    let observe = |i: usize, health| Observation {
-        asset: ids[i].clone(),
-        health,
-        at,
-        source: "bench".into(),
-        detail: String::new(),
-    };
+    let observe = |i: usize, health| observation(&ids[i], health, 1);
     let mut observations: Vec<Observation> = (0..n)
         .filter(|i| (5..25).contains(&(i % PER_PART)) && !affected.contains(*i))
         .map(|i| observe(i, Health::Ok))
