@@ -30,7 +30,7 @@ if (missing.length && process.env.CI === "true") {
 }
 const skip = missing.length ? `missing ${missing.join(", ")}` : false;
 
-let server, base, browser, dataDir, shop, shopBase;
+let server, base, browser, dataDir, shop, shopBase, probed, restarted;
 
 // A shop for the payment-page monitor: a checkout page with its own script and a tag manager's.
 const SHOP = {
@@ -64,7 +64,8 @@ before(async () => {
   // A playbook whose steps wait for a person, so that there is something to approve.
   const config = join(dataDir, "ensuresec.toml");
   writeFileSync(config, `[respond]\ndefault_playbooks = false\nplaybook_files = [${JSON.stringify(
-    join(ROOT, "tests/browser/approval-playbook.yaml"))}]\n`);
+    join(ROOT, "tests/browser/approval-playbook.yaml"))}]\n[recovery]\nfile = ${JSON.stringify(
+    await recoveryFile())}\n`);
   server = spawn(BIN, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir,
     "--assets", join(ROOT, "crates/assets/models/shop.yaml"), "--config", config], {
     env: { ...process.env, ENSURESEC_ADMIN_TOKEN: TOKEN, ENSURESEC_LOG: "warn" },
@@ -85,8 +86,36 @@ after(async () => {
   if (browser) await browser.close();
   if (server) server.kill("SIGKILL");
   if (shop) shop.close();
+  if (probed) probed.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
+
+// The probed side of the shop for the recovery page: the edge answers; the sensor gateway
+// answers 503 until its restart command has left the `restarted` file.
+async function recoveryFile() {
+  restarted = join(dataDir, "restarted");
+  probed = createServer((req, res) => {
+    res.statusCode = req.url === "/edge" || existsSync(restarted) ? 200 : 503;
+    res.end();
+  });
+  await new Promise((ok) => probed.listen(0, "127.0.0.1", ok));
+  const at = `http://127.0.0.1:${probed.address().port}`;
+  const file = join(dataDir, "recovery.yaml");
+  writeFileSync(file, `probes:
+  - asset: edge
+    http: { url: "${at}/edge" }
+  - asset: sensor-gateway
+    http: { url: "${at}/gateway" }
+  - asset: temperature-sensors
+    heartbeat: { source: cold-room-gateway, max_age_seconds: 300 }
+actions:
+  - asset: sensor-gateway
+    steps:
+      - restart: { command: [touch, ${JSON.stringify(restarted)}] }
+verify: { timeout_seconds: 30, interval_ms: 100 }
+`);
+  return file;
+}
 
 async function login(context, [name, password]) {
   const page = await context.newPage();
@@ -359,5 +388,52 @@ test("an admin authorises a payment page's script with a justification; a viewer
   assert.match(await page.textContent("section.monitored"), /1 of 2 scripts not authorised/);
   await page.screenshot({ path: join(SHOTS, "integrity-pages.png"), fullPage: true });
   assert.deepEqual(violations, []);
+  await context.close();
+});
+
+test("the recovery page shows the diagnosis and plan; an admin approves and runs it", { skip }, async () => {
+  const viewerContext = await browser.newContext();
+  const viewer = await login(viewerContext, VIEWER);
+  await viewer.goto(base + "/ui/recovery");
+  assert.match(await viewer.textContent("#diagnosis .candidate[data-rank='1'] .assets"), /sensor-gateway/);
+  assert.equal(await viewer.$("form.approve-run"), null, "a viewer is offered the run button");
+  const csrf = await viewer.getAttribute("form.logout input[name=csrf]", "value");
+  const forged = await inPage(viewer, "/ui/recovery/run", { csrf, reason: "forged" });
+  assert.equal(forged.status, 403);
+  await viewerContext.close();
+
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await login(context, ADMIN);
+  await page.goto(base + "/ui/recovery");
+  assert.ok(await page.$("nav a[href='/ui/recovery'].active"));
+  // The gateway is down and the sensors behind it are silent: the gateway explains both.
+  assert.equal(await page.textContent("#diagnosis .candidate[data-rank='1'] .assets"), "sensor-gateway");
+  assert.match(await page.textContent("#diagnosis .candidate[data-rank='1'] .reasoning"), /`temperature-sensors` depends on `sensor-gateway`/);
+  assert.match(await page.textContent("#plan tr[data-step='1']"), /restart `sensor-gateway`/);
+  assert.match(await page.getAttribute("#recovery-graph g.node[data-asset=sensor-gateway]", "class"), /status-candidate/);
+  assert.match(await page.getAttribute("#recovery-graph g.node[data-asset=temperature-sensors]", "class"), /status-faulty/);
+  assert.match(await page.getAttribute("#recovery-graph g.node[data-asset=edge]", "class"), /status-healthy/);
+  await page.screenshot({ path: join(SHOTS, "recovery.png"), fullPage: true });
+  assert.ok(!existsSync(restarted), "showing the plan runs nothing");
+
+  await page.fill("form.approve-run textarea[name=reason]", "sensor gateway down, cold room blind");
+  await Promise.all([page.waitForURL(/\/ui\/recovery#run$/), page.click("form.approve-run button")]);
+  assert.match(await page.textContent("#run"), /Approved by user:alice/);
+  // The restart brings the gateway back; the sensors report through it again.
+  const sensors = await fetch(base + "/v1/events", {
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/x-ndjson" },
+    body: JSON.stringify({ type: "http_request", time: new Date().toISOString(), source: "cold-room-gateway",
+      data: { client_ip: "192.0.2.50", method: "POST", path: "/readings", status: 204 } }),
+  });
+  assert.equal(sensors.status, 200);
+  const until = Date.now() + 30000;
+  while ((await page.getAttribute("#run", "data-state")) === "running" && Date.now() < until) {
+    await page.reload();
+  }
+  assert.equal(await page.getAttribute("#run", "data-state"), "recovered", await page.textContent("#run"));
+  assert.ok(existsSync(restarted), "the approved restart ran");
+  const steps = await page.$$eval("#run-steps tr", (rows) => rows.map((r) => r.dataset.status));
+  assert.deepEqual(steps, ["done", "done", "done"]);
   await context.close();
 });

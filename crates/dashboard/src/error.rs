@@ -54,6 +54,21 @@ impl From<ensuresec_server::page_authz::PageAuthzError> for WebError {
     }
 }
 
+impl WebError {
+    /// An API failure as a page answers it: what the request got wrong is shown, the rest is
+    /// logged.
+    pub(crate) fn from_api(e: ensuresec_server::error::ApiError) -> WebError {
+        use ensuresec_server::error::ApiError;
+        match e {
+            ApiError::BadParam { .. } | ApiError::Conflict(_) => {
+                WebError::BadRequest(e.to_string())
+            }
+            ApiError::NotFound(what) => WebError::NotFound(what),
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<crate::users::UserError> for WebError {
     fn from(e: crate::users::UserError) -> Self {
         match e {

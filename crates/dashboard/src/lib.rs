@@ -65,6 +65,8 @@ pub fn router(app: AppState, users: Arc<UserDb>) -> Router {
         .route("/ui/integrity/revoke", post(pages::integrity::revoke))
         .route("/ui/assets", get(pages::assets::graph))
         .route("/ui/assets/{id}", get(pages::assets::asset))
+        .route("/ui/recovery", get(pages::recovery::page))
+        .route("/ui/recovery/run", post(pages::recovery::run))
         .route("/ui/search", get(pages::search::page))
         .route("/ui/users", get(pages::users::list))
         .route("/ui/users/{name}/role", post(pages::users::set_role))

@@ -136,6 +136,8 @@ fn plan_is_a_dry_run_and_execute_needs_approval_and_records_every_step() {
             "--execute",
             "--approved-by",
             "alice",
+            "--reason",
+            "orders fail since 14:00",
         ],
     );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
@@ -146,11 +148,9 @@ fn plan_is_a_dry_run_and_execute_needs_approval_and_records_every_step() {
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
         .collect();
     assert!(inbox.iter().all(|r| r.contains("\"recovery\"")));
-    assert!(
-        inbox
-            .iter()
-            .any(|r| r.contains("recovery_approved") && r.contains("alice"))
-    );
+    assert!(inbox.iter().any(|r| r.contains("recovery_approved")
+        && r.contains("alice")
+        && r.contains("orders fail since 14:00")));
     assert!(inbox.iter().any(|r| r.contains("\"failed\"")));
     assert!(inbox.iter().any(|r| r.contains("recovery_finished")));
 }

@@ -6,6 +6,7 @@ use std::time::Instant;
 use ensuresec_model::{Clock, Event, EventType};
 use ensuresec_store::{SeqRange, Store, StoreError};
 
+use crate::last_seen::LastSeen;
 use crate::metric as m;
 use crate::pipeline::{Batch, PipelineHandle};
 
@@ -26,6 +27,7 @@ pub struct Ingestor {
     store: Arc<dyn Store>,
     pipeline: PipelineHandle,
     clock: Arc<dyn Clock>,
+    last_seen: Arc<LastSeen>,
 }
 
 impl Ingestor {
@@ -35,7 +37,13 @@ impl Ingestor {
             store,
             pipeline,
             clock,
+            last_seen: Arc::default(),
         }
+    }
+
+    /// When each source last sent an event through this ingestor (or a clone of it).
+    pub fn last_seen(&self) -> &Arc<LastSeen> {
+        &self.last_seen
     }
 
     /// Ingests one batch: when this returns `Ok`, every event of it is durable and queued for
@@ -68,6 +76,7 @@ impl Ingestor {
             e.ingest_time = Some(now);
         }
         let range = self.store.append_events(&events, raw_ndjson).await?;
+        self.last_seen.note(&events, now);
         // Counted per type once per batch: a metric lookup per event costs more than it tells.
         let mut per_type = [0u64; EventType::ALL.len()];
         for e in &events {

@@ -2,7 +2,8 @@
 //!
 //! * [`Ingestor`] is the one entry for events: it stamps the ingest time, makes the batch durable
 //!   in the [`Store`](ensuresec_store::Store) and only then hands it to the pipeline, waiting when
-//!   the pipeline is full (back-pressure reaches the client).
+//!   the pipeline is full (back-pressure reaches the client), and notes when each source was last
+//!   heard from ([`last_seen`], for heartbeat health checks).
 //! * [`Pipeline`] runs one worker thread per partition. Every worker holds its own instance of
 //!   every detector and processes only the events whose grouping entity hashes to it, so detector
 //!   state needs no locks.
@@ -17,6 +18,7 @@ pub mod detectors;
 pub mod external;
 pub mod file_change;
 mod ingest;
+pub mod last_seen;
 pub mod metric;
 pub mod page_change;
 mod pipeline;

@@ -24,8 +24,11 @@ pub struct Approval {
     pub by: String,
     /// When.
     pub at: DateTime<Utc>,
-    /// How (`cli --execute`, `POST /v1/recovery/execute`).
+    /// How (`ensuresec diagnose --execute`, `POST /v1/recovery/runs`, the dashboard).
     pub via: String,
+    /// Why, in the approver's words (required over HTTP and in the dashboard).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// How one step ended.
@@ -79,11 +82,31 @@ pub struct Context<'a> {
     pub now: &'a (dyn Fn() -> DateTime<Utc> + Send + Sync),
 }
 
+/// Where a run stands, told to an observer as it moves (the server keeps it for progress
+/// views; the audit log has the same facts durably).
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// Step `number` (from 1) starts.
+    Started(usize),
+    /// A step ended (done, failed or skipped).
+    Finished(&'a StepResult),
+}
+
 /// Runs `plan` under `approval`.
 pub async fn execute(
     plan: &Plan,
     approval: Approval,
     cx: &Context<'_>,
+) -> Result<Execution, RecoveryError> {
+    execute_observed(plan, approval, cx, &|_| {}).await
+}
+
+/// Runs `plan` under `approval`, telling `observe` when each step starts and ends.
+pub async fn execute_observed(
+    plan: &Plan,
+    approval: Approval,
+    cx: &Context<'_>,
+    observe: &(dyn Fn(Progress<'_>) + Send + Sync),
 ) -> Result<Execution, RecoveryError> {
     if approval.by.trim().is_empty() {
         return Err(RecoveryError::NotApproved(
@@ -114,18 +137,21 @@ pub async fn execute(
                 cx,
                 json!({"event": "recovery_step", "number": number, "step": described, "outcome": Outcome::Skipped, "detail": detail}),
             )?;
-            steps.push(StepResult {
+            let result = StepResult {
                 number,
                 step: described,
                 outcome: Outcome::Skipped,
                 detail: detail.into(),
-            });
+            };
+            observe(Progress::Finished(&result));
+            steps.push(result);
             continue;
         }
         record(
             cx,
             json!({"event": "recovery_step_started", "number": number, "step": described}),
         )?;
+        observe(Progress::Started(number));
         tracing::info!(step = number, "{described}");
         let (ok, detail) = run_step(step, cx).await;
         let outcome = if ok { Outcome::Done } else { Outcome::Failed };
@@ -134,12 +160,14 @@ pub async fn execute(
             json!({"event": "recovery_step", "number": number, "step": described, "outcome": outcome, "detail": detail}),
         )?;
         failed |= !ok;
-        steps.push(StepResult {
+        let result = StepResult {
             number,
             step: described,
             outcome,
             detail,
-        });
+        };
+        observe(Progress::Finished(&result));
+        steps.push(result);
     }
     let recovered = steps.iter().all(|s| s.outcome == Outcome::Done);
     record(

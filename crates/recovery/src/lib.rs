@@ -8,12 +8,15 @@
 //!   updated incrementally as observations arrive.
 //! - [`config`]: `recovery.yaml` — health probes of assets and the library of recovery actions.
 //! - [`probe`]: HTTP, TCP and heartbeat health checks that become observations.
+//! - [`assess`]: one pass from observations to the ranked report and the dry-run plan, shared
+//!   by the command line and the server.
 //! - [`plan`] and [`execute`]: the ordered recovery plan for a diagnosis, run only with an
 //!   [`execute::Approval`], every step verified by re-probing and recorded via [`audit`].
 //!
 //! Architecture invariant: diagnosis is pure (no IO, no clock); probes and plan execution are
 //! the only parts that touch the outside, and they take time and approvals as arguments.
 
+pub mod assess;
 pub mod audit;
 pub mod config;
 mod diagnoser;

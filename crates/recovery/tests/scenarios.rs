@@ -83,6 +83,7 @@ async fn run(
         by: by.into(),
         at: now(),
         via: "test".into(),
+        reason: None,
     };
     execute(plan, approval, &cx).await
 }

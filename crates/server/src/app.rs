@@ -11,7 +11,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::Platform;
 use crate::routes::{
     alerts, assets, decisions, diagnosis, events, health, identity, incidents, integrity, ledger,
-    meta, payments, response, stream,
+    meta, payments, recovery, response, stream,
 };
 
 /// The global budget of CSP violation reports (unauthenticated, so bounded as a whole).
@@ -36,6 +36,8 @@ pub struct AppState {
     pub csp_reports: Arc<ReportLimiter>,
     /// Health probes and recovery actions of the assets (empty unless configured).
     pub recovery: Arc<ensuresec_recovery::config::RecoveryConfig>,
+    /// The latest recovery run and its progress.
+    pub runs: Arc<crate::recovery::Runs>,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
             body_timeout: Duration::from_secs(config.server.body_timeout_seconds),
             assets: Arc::default(),
             recovery: Arc::default(),
+            runs: Arc::default(),
             platform,
         }
     }
@@ -117,6 +120,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/assets/{id}", get(assets::get_asset))
         .route("/v1/assets/{id}/impact", get(assets::impact))
         .route("/v1/diagnosis", get(diagnosis::diagnosis))
+        .route("/v1/recovery/plan", get(recovery::plan))
+        .route("/v1/recovery/runs", post(recovery::start))
+        .route("/v1/recovery/runs/latest", get(recovery::latest))
         .route(
             "/v1/ledger/checkpoint",
             get(ledger::checkpoint).post(ledger::publish),

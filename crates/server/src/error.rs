@@ -67,6 +67,9 @@ pub enum ApiError {
     /// The response module refused or failed.
     #[error("{0}")]
     Respond(#[from] ensuresec_respond::RespondError),
+    /// Diagnosis or a recovery run failed.
+    #[error("{0}")]
+    Recovery(#[from] ensuresec_recovery::RecoveryError),
 }
 
 /// The JSON error body.
@@ -130,6 +133,13 @@ impl IntoResponse for ApiError {
             ApiError::Store(_) | ApiError::Ingest(_) | ApiError::Ledger(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
+            ApiError::Recovery(ensuresec_recovery::RecoveryError::NotApproved(_)) => {
+                (StatusCode::BAD_REQUEST, "not_approved")
+            }
+            ApiError::Recovery(ensuresec_recovery::RecoveryError::Audit(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
+            ApiError::Recovery(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         if status.is_server_error() {
             // Details stay in the log; the client learns only that it may retry.

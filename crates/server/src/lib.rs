@@ -26,6 +26,7 @@ pub mod page_authz;
 pub mod pages;
 mod params;
 mod platform;
+pub mod recovery;
 pub mod respond;
 mod routes;
 pub mod telemetry;

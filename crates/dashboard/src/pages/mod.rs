@@ -8,6 +8,7 @@ pub(crate) mod incidents;
 pub(crate) mod integrity;
 pub(crate) mod login;
 pub(crate) mod overview;
+pub(crate) mod recovery;
 pub(crate) mod response;
 pub(crate) mod rings;
 pub(crate) mod search;

@@ -11,13 +11,14 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use ensuresec_recovery::assess::{Assessment, assess};
 use ensuresec_recovery::audit::AuditSink;
 use ensuresec_recovery::config::RecoveryConfig;
 use ensuresec_recovery::execute::{Approval, Context as RunContext, Outcome, execute};
 use ensuresec_recovery::hitting::HsOptions;
-use ensuresec_recovery::plan::{Plan, build};
+use ensuresec_recovery::plan::Plan;
 use ensuresec_recovery::probe::{Heartbeats, Prober};
-use ensuresec_recovery::{DepGraph, Diagnoser, DiagnosisReport, Observation, prior};
+use ensuresec_recovery::{DepGraph, DiagnosisReport, Observation};
 use ensuresec_server::ledger::{RecordKind, inbox};
 use owo_colors::OwoColorize;
 
@@ -64,6 +65,9 @@ pub struct Args {
     /// Who approves running the plan (recorded in the audit log with every step).
     #[arg(long)]
     approved_by: Option<String>,
+    /// Why the plan is run, recorded with the approval.
+    #[arg(long, requires = "execute")]
+    reason: Option<String>,
     /// Configuration file [default: ./ensuresec.toml when present].
     #[arg(long, short)]
     config: Option<PathBuf>,
@@ -137,24 +141,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         max_size: usize::from(args.max_size),
         ..HsOptions::default()
     };
-    let mut diagnoser = Diagnoser::new(
-        graph.clone(),
-        prior::priors(&model, &HashMap::new()),
+    let Assessment {
+        diagnosis: report,
+        plan,
+        ..
+    } = assess(
+        &model,
+        &recovery,
+        &HashMap::new(),
+        observations,
         options,
+        args.top,
     )?;
-    diagnoser.observe_all(observations)?;
-    let probeable = (!recovery.probes.is_empty()).then(|| {
-        recovery
-            .probes
-            .iter()
-            .filter_map(|p| graph.index_of(&p.asset))
-            .collect()
-    });
-    let report = diagnoser.report(args.top, 3, probeable.as_ref());
-    let top = diagnoser.ranked().first().map(|(_, s)| s.to_vec());
-    let plan = top
-        .filter(|s| !s.is_empty() && (args.plan || args.execute))
-        .map(|s| build(&graph, &recovery, &s));
+    let plan = plan.filter(|_| args.plan || args.execute);
 
     if args.json {
         println!(
@@ -183,6 +182,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         by: args.approved_by.clone().unwrap_or_default(),
         at: now(),
         via: "ensuresec diagnose --execute".into(),
+        reason: args.reason.clone(),
     };
     let audit = InboxAudit {
         data_dir: config.storage.data_dir.clone(),

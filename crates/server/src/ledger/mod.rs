@@ -214,12 +214,30 @@ impl Ledger {
         kind: RecordKind,
         value: &impl serde::Serialize,
     ) -> Result<u64, LedgerError> {
-        let e = record::entry(kind, self.now(), value, self.max_entry_bytes)
-            .map_err(|e| LedgerError::Key(e.to_string()))?;
-        let v = self.append(vec![e]).await?;
+        let v = self.append(vec![self.entry(kind, value)?]).await?;
         v.first()
             .copied()
             .ok_or_else(|| LedgerError::Task("append returned no index".into()))
+    }
+
+    /// Appends one record from synchronous code (a recovery run's audit sink) and waits until
+    /// it is durable; returns its leaf index.
+    pub fn record_blocking(
+        &self,
+        kind: RecordKind,
+        value: &impl serde::Serialize,
+    ) -> Result<u64, LedgerError> {
+        Ok(self.log.append_blocking(self.entry(kind, value)?)?)
+    }
+
+    /// One record as a log entry, stamped now.
+    fn entry(
+        &self,
+        kind: RecordKind,
+        value: &impl serde::Serialize,
+    ) -> Result<Vec<u8>, LedgerError> {
+        record::entry(kind, self.now(), value, self.max_entry_bytes)
+            .map_err(|e| LedgerError::Key(e.to_string()))
     }
 
     /// The latest signed checkpoint, with whatever cosignatures were collected.

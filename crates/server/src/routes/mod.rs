@@ -13,5 +13,6 @@ pub(crate) mod integrity;
 pub(crate) mod ledger;
 pub(crate) mod meta;
 pub(crate) mod payments;
+pub(crate) mod recovery;
 pub(crate) mod response;
 pub(crate) mod stream;
