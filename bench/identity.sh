@@ -5,6 +5,7 @@
 # with [identity] (the audit log on, as shipped) and the open-loop driver `identity` of
 # bench/loadgen on the same machine, over loopback.
 # Usage: bench/identity.sh [rate per second] [seconds] [connections]
+#        AUDIT_WAIT=false bench/identity.sh …   answers before the audit record is durable
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATE=${1:-500}
@@ -28,6 +29,7 @@ cat > "$WORK/ensuresec.toml" <<TOML
 enabled = true
 trusted_issuers = ["$WORK/issuer/metadata.json"]
 status_lists = ["$WORK/status.jwt"]
+audit_wait = ${AUDIT_WAIT:-true}
 TOML
 ENSURESEC_ADMIN_TOKEN=$TOKEN ENSURESEC_LOG=warn "$BIN" serve --config "$WORK/ensuresec.toml" \
   --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" > "$WORK/serve.log" 2>&1 &
@@ -37,7 +39,7 @@ for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$PORT/readyz" > /dev/null && break
   sleep 0.1
 done
-echo "before HTTP: load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "audit_wait = ${AUDIT_WAIT:-true}; before HTTP: load $(cut -d' ' -f1-3 /proc/loadavg)"
 "$TARGET/release/identity" --server "http://127.0.0.1:$PORT" --token "$TOKEN" \
   --credential "$WORK/credential.sd-jwt" --holder-key "$WORK/wallet/holder.jwk" \
   --rate "$RATE" --seconds "$SECONDS_" --connections "$CONNECTIONS"

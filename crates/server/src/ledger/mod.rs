@@ -220,6 +220,24 @@ impl Ledger {
             .ok_or_else(|| LedgerError::Task("append returned no index".into()))
     }
 
+    /// Queues one record without waiting for it to be durable: it takes its place in the log
+    /// now and becomes durable at the writer's next group commit (a linger and an `fdatasync`,
+    /// milliseconds); a failure then is logged. For answers whose latency matters more than
+    /// that window — opt-in only (`[identity] audit_wait = false`).
+    pub fn record_queued(
+        &self,
+        kind: RecordKind,
+        value: &impl serde::Serialize,
+    ) -> Result<(), LedgerError> {
+        let ack = self.log.append(self.entry(kind, value)?)?;
+        tokio::spawn(async move {
+            if let Err(e) = ack.await {
+                tracing::error!(error = %e, record = kind.as_str(), "queued audit record was not stored");
+            }
+        });
+        Ok(())
+    }
+
     /// Appends one record from synchronous code (a recovery run's audit sink) and waits until
     /// it is durable; returns its leaf index.
     pub fn record_blocking(
