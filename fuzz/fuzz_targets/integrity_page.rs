@@ -28,7 +28,11 @@ fuzz_target!(|data: &[u8]| {
         weakening(&p, &p).is_empty(),
         "a policy is not weaker than itself"
     );
-    let (a, b) = text.split_at(text.len() / 2);
+    let mut mid = text.len() / 2;
+    while !text.is_char_boundary(mid) {
+        mid -= 1;
+    }
+    let (a, b) = text.split_at(mid);
     let _ = weakening(&Policy::parse(a), &Policy::parse(b)).describe();
 
     for format in [
