@@ -19,9 +19,12 @@ pub struct OpenLoop {
 }
 
 /// Posts `bodies[i]` to `url` when it is due (`start + i / rate`) over `connections` keep-alive
-/// connections, counting each latency from when the request was due, not from when a
-/// connection got round to sending it, so that a slow answer counts against the requests queued
-/// behind it (no coordinated omission). The first `warm` requests are not counted.
+/// connections. A request whose connection was still busy when it fell due is timed from when
+/// it was due, not from when the connection got round to sending it, so that a slow answer
+/// counts against the requests queued behind it (no coordinated omission). A request whose
+/// connection was free is timed from when it is sent: the timer that wakes the sender has a
+/// resolution of a millisecond, and that lateness is the driver's, not the server's. The first
+/// `warm` requests are not counted.
 pub async fn open_loop(
     client: &reqwest::Client,
     url: &str,
@@ -50,6 +53,8 @@ pub async fn open_loop(
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut failures = 0usize;
+            // When this connection finished its previous request.
+            let mut free_at = start;
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= bodies.len() {
@@ -57,6 +62,7 @@ pub async fn open_loop(
                 }
                 let due = start + interval * i as u32;
                 tokio::time::sleep_until(due.into()).await;
+                let origin = if free_at > due { due } else { Instant::now() };
                 let r = client
                     .post(&url)
                     .bearer_auth(&token)
@@ -68,9 +74,10 @@ pub async fn open_loop(
                     Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
                     Err(_) => false,
                 };
+                free_at = Instant::now();
                 if i >= warm {
                     if ok {
-                        latencies.push(due.elapsed().as_secs_f64() * 1e3);
+                        latencies.push((free_at - origin).as_secs_f64() * 1e3);
                     } else {
                         failures += 1;
                     }

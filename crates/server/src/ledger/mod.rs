@@ -221,8 +221,8 @@ impl Ledger {
     }
 
     /// Queues one record without waiting for it to be durable: it takes its place in the log
-    /// now and becomes durable at the writer's next group commit (a linger and an `fdatasync`,
-    /// milliseconds); a failure then is logged. For answers whose latency matters more than
+    /// now and becomes durable at the writer's next group commit (an `fdatasync`, which costs
+    /// milliseconds on some disks); a failure then is logged. For answers whose latency matters more than
     /// that window — opt-in only (`[identity] audit_wait = false`).
     pub fn record_queued(
         &self,
