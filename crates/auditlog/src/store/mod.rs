@@ -58,7 +58,7 @@ impl Default for LogConfig {
         Self {
             max_batch_entries: 16_384,
             max_batch_bytes: 8 << 20,
-            batch_linger: Duration::ZERO,
+            batch_linger: Duration::from_millis(1),
             max_entry_bytes: TILES_MAX_ENTRY_BYTES,
             queue_capacity: 65_536,
             memory_level: 3,
