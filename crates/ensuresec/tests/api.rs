@@ -63,11 +63,7 @@ fn a_read_only_token_cannot_ingest() {
         .arg(&data)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_success(&out);
     let secret = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let server = Server::start(&data, &[]);
     let c = client();

@@ -29,11 +29,7 @@ fn config_check_names_the_bad_key_and_line() {
         .arg(&good)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_success(&out);
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(
@@ -102,11 +98,7 @@ fn simulate(args: &[&str]) -> String {
         .args(args)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_success(&out);
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -327,11 +319,7 @@ fn delivery_evaluate_scores_a_day_and_writes_what_it_saw() {
         .arg(&alerts)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_success(&out);
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(
         table.contains("| attack | injected | detected |"),

@@ -191,11 +191,7 @@ fn users_command_manages_accounts_and_audits_each_change() {
         &data,
         &["role", "frank", "partner", "--partner", "parcel-express"],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_success(&out);
     let list = String::from_utf8(users_cmd(&data, &["list"]).stdout).unwrap();
     assert!(
         list.contains("frank") && list.contains("parcel-express"),

@@ -286,11 +286,7 @@ fn train(dir: &Path, name: &str, extra_column: bool) -> std::path::PathBuf {
         .arg(&model)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_success(&out);
     model
 }
 
@@ -417,11 +413,7 @@ fn evaluate_events_reports_precision_and_recall_on_labelled_payments() {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_success(&out);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["labelled"], 3, "{report}");
     assert_eq!(report["frauds"], 2, "{report}");

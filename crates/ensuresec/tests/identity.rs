@@ -23,12 +23,7 @@ fn identity(args: &[&str]) -> Output {
 }
 
 fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    support::assert_success(&o);
     String::from_utf8(o.stdout).unwrap()
 }
 

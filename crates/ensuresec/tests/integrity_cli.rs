@@ -2,8 +2,12 @@
 
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
+
+use support::output_text;
 
 fn integrity(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ensuresec"))
@@ -14,14 +18,6 @@ fn integrity(data: &Path, args: &[&str]) -> Output {
         .arg(data)
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]
@@ -37,25 +33,33 @@ fn status_restore_and_accept_from_the_command_line() {
         &data,
         &["baseline", www.to_str().unwrap(), "--reason", "first"],
     );
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("baseline 1 of"), "{}", text(&o));
+    assert!(o.status.success(), "{}", output_text(&o));
+    assert!(
+        output_text(&o).contains("baseline 1 of"),
+        "{}",
+        output_text(&o)
+    );
     let o = integrity(&data, &["status"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
 
     std::fs::write(www.join("js/checkout.js"), "pay();\nskim();\n").unwrap();
     std::fs::write(www.join("x.php"), "<?php eval($_POST[1]);").unwrap();
     let o = integrity(&data, &["status"]);
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    let out = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{}", output_text(&o));
+    let out = output_text(&o);
     assert!(out.contains("planted") && out.contains("x.php"), "{out}");
     assert!(out.contains("+ skim();"), "{out}");
 
     // A dry run changes nothing.
     let o = integrity(&data, &["restore", "--all"]);
-    assert!(text(&o).contains("run again with --yes"), "{}", text(&o));
+    assert!(
+        output_text(&o).contains("run again with --yes"),
+        "{}",
+        output_text(&o)
+    );
     assert!(www.join("x.php").exists());
     let o = integrity(&data, &["restore", "--all", "--yes"]);
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", output_text(&o));
     assert!(!www.join("x.php").exists());
     assert_eq!(
         std::fs::read_to_string(www.join("js/checkout.js")).unwrap(),
@@ -76,9 +80,9 @@ fn status_restore_and_accept_from_the_command_line() {
     // A deploy, accepted, raises nothing.
     std::fs::write(www.join("js/checkout.js"), "pay2();\n").unwrap();
     let o = integrity(&data, &["accept", "--reason", "release 2"]);
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", output_text(&o));
     let o = integrity(&data, &["status"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
 
     // Restoring needs a path or --all.
     let o = integrity(&data, &["restore"]);

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use support::{Server, TOKEN, client};
+use support::{Server, TOKEN, client, output_text};
 
 fn scenario(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -30,14 +30,6 @@ fn diagnose(data: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// The database is down, and with it the API; login answers (the returned listener). The
@@ -81,8 +73,8 @@ fn diagnose_from_observations_prints_the_root_cause_and_json() {
     .unwrap();
     let data = dir.path().join("data");
     let o = diagnose(&data, &["--observations", observations.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", text(&o));
-    let out = text(&o);
+    assert!(o.status.success(), "{}", output_text(&o));
+    let out = output_text(&o);
     assert!(out.contains("│ 1    ┆ order-db"), "{out}");
     assert!(out.contains("`shop-api` depends on `order-db`"), "{out}");
 
@@ -97,7 +89,11 @@ fn diagnose_from_observations_prints_the_root_cause_and_json() {
     std::fs::write(&observations, r#"[{"asset": "nope", "health": "ok"}]"#).unwrap();
     let o = diagnose(&data, &["--observations", observations.to_str().unwrap()]);
     assert!(!o.status.success());
-    assert!(text(&o).contains("symptoms.json"), "{}", text(&o));
+    assert!(
+        output_text(&o).contains("symptoms.json"),
+        "{}",
+        output_text(&o)
+    );
 }
 
 #[test]
@@ -108,8 +104,8 @@ fn plan_is_a_dry_run_and_execute_needs_approval_and_records_every_step() {
     let r = recovery.to_str().unwrap();
 
     let o = diagnose(&data, &["--recovery", r, "--probe", "--plan"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let out = text(&o);
+    assert!(o.status.success(), "{}", output_text(&o));
+    let out = output_text(&o);
     assert!(out.contains("order-db"), "{out}");
     assert!(out.contains("dry run"), "{out}");
     assert!(
@@ -123,7 +119,11 @@ fn plan_is_a_dry_run_and_execute_needs_approval_and_records_every_step() {
 
     let o = diagnose(&data, &["--recovery", r, "--probe", "--execute"]);
     assert!(!o.status.success());
-    assert!(text(&o).contains("--approved-by"), "{}", text(&o));
+    assert!(
+        output_text(&o).contains("--approved-by"),
+        "{}",
+        output_text(&o)
+    );
     assert!(!flag.exists());
 
     // The command runs, but nothing brings the port back: the re-probe fails, exit 3.
@@ -140,9 +140,13 @@ fn plan_is_a_dry_run_and_execute_needs_approval_and_records_every_step() {
             "orders fail since 14:00",
         ],
     );
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(3), "{}", output_text(&o));
     assert!(flag.exists(), "the approved restart ran");
-    assert!(text(&o).contains("NOT recovered"), "{}", text(&o));
+    assert!(
+        output_text(&o).contains("NOT recovered"),
+        "{}",
+        output_text(&o)
+    );
     let inbox: Vec<String> = std::fs::read_dir(data.join("ledger-inbox"))
         .unwrap()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())

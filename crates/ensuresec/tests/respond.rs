@@ -409,11 +409,7 @@ fn the_real_crowdsec_custom_bouncer_enforces_and_lifts_our_decisions() {
         .arg(&data)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_success(&out);
     let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
     // A read token is not a bouncer key.
     let r = client()

@@ -70,11 +70,7 @@ fn serves_https_with_the_configured_certificate() {
         .arg(&events)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_success(&out);
 }
 
 #[test]

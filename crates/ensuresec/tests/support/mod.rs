@@ -199,11 +199,7 @@ pub fn web_root_with_baseline() -> WebRoot {
         .arg(&data)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     WebRoot { dir, www, data }
 }
 
@@ -240,4 +236,18 @@ pub fn serve_app(app: axum::Router) -> String {
 /// The first thousand entries of the server's audit log.
 pub fn ledger_entries(server: &Server) -> serde_json::Value {
     server.get_json("/v1/ledger/entries?start=0&limit=1000")
+}
+
+/// What a finished command printed, standard output then standard error (assertion messages).
+pub fn output_text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Fails the test, showing what the command printed, unless it succeeded.
+pub fn assert_success(o: &std::process::Output) {
+    assert!(o.status.success(), "{}", output_text(o));
 }
