@@ -54,18 +54,10 @@ pub fn external() -> DetectorFactory {
     })
 }
 
-/// The factory of the file-change alerts (unplanned changes reported by the integrity monitor).
-pub fn file_change() -> DetectorFactory {
-    Arc::new(|| {
-        Box::new(crate::file_change::FileChangeDetector) as Box<dyn ensuresec_model::Detector>
-    })
-}
-
-/// The factory of the payment-page alerts (page-monitor findings and CSP violation reports).
-pub fn page_change() -> DetectorFactory {
-    Arc::new(|| {
-        Box::new(crate::page_change::PageChangeDetector) as Box<dyn ensuresec_model::Detector>
-    })
+/// The factory of the integrity alerts: unplanned file changes, payment-page monitor findings
+/// and CSP violation reports.
+pub fn integrity() -> DetectorFactory {
+    Arc::new(|| Box::new(crate::integrity::IntegrityDetector) as Box<dyn ensuresec_model::Detector>)
 }
 
 /// The factory of the volume baselines (floods and sudden drops per endpoint, grouped by asset).

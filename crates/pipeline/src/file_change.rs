@@ -3,15 +3,8 @@
 //! worth an alert, carrying the event's evidence (hashes, sizes, diff).
 
 use ensuresec_model::event::{FileChange, FileChangeKind};
-use ensuresec_model::{
-    Alert, Detector, EntityKey, EntityKind, Event, EventData, EventType, Severity,
-};
+use ensuresec_model::{Alert, EntityKey, EntityKind, Event, Severity};
 use serde_json::json;
-
-/// One alert per `file_change` event. Stateless, so it runs on whichever partition the event
-/// lands on.
-#[derive(Debug, Default)]
-pub struct FileChangeDetector;
 
 /// Confidence: the change is certain, its malice is not (an unannounced deploy looks the same).
 const CONFIDENCE: f32 = 0.9;
@@ -84,29 +77,10 @@ pub fn alert_of(event: &Event, f: &FileChange) -> Alert {
     }
 }
 
-impl Detector for FileChangeDetector {
-    fn name(&self) -> &str {
-        "integrity"
-    }
-
-    fn group_by(&self) -> Option<EntityKind> {
-        None
-    }
-
-    fn accepts(&self, event_type: EventType) -> bool {
-        event_type == EventType::FileChange
-    }
-
-    fn on_event(&mut self, event: &Event, out: &mut Vec<Alert>) {
-        if let EventData::FileChange(f) = &event.data {
-            out.push(alert_of(event, f));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ensuresec_model::{Detector, EventData, EventType};
 
     fn event(
         path: &str,
@@ -137,7 +111,7 @@ mod tests {
 
     fn one(e: &Event) -> Alert {
         let mut out = Vec::new();
-        FileChangeDetector.on_event(e, &mut out);
+        crate::integrity::IntegrityDetector.on_event(e, &mut out);
         assert_eq!(out.len(), 1);
         out.remove(0)
     }
@@ -205,6 +179,6 @@ mod tests {
             (a.rule_id.as_str(), a.severity),
             ("integrity:file_deleted", Severity::Medium)
         );
-        assert!(!FileChangeDetector.accepts(EventType::HttpRequest));
+        assert!(!crate::integrity::IntegrityDetector.accepts(EventType::HttpRequest));
     }
 }

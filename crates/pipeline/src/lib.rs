@@ -18,6 +18,7 @@ pub mod detectors;
 pub mod external;
 pub mod file_change;
 mod ingest;
+pub mod integrity;
 pub mod last_seen;
 pub mod metric;
 pub mod page_change;

@@ -4,14 +4,8 @@
 //! event's evidence; a violation report is one alert, graded by what was blocked.
 
 use ensuresec_model::event::{CspViolation, PageChange, PageChangeKind};
-use ensuresec_model::{
-    Alert, Detector, EntityKey, EntityKind, Event, EventData, EventType, Severity,
-};
+use ensuresec_model::{Alert, EntityKey, EntityKind, Event, Severity};
 use serde_json::json;
-
-/// One alert per `page_change` or `csp_violation` event. Stateless.
-#[derive(Debug, Default)]
-pub struct PageChangeDetector;
 
 /// Directives whose violation is how a skimmer shows up in a browser: a script from elsewhere,
 /// data sent elsewhere, a form posting elsewhere, a frame from elsewhere.
@@ -104,31 +98,10 @@ pub fn csp_alert(event: &Event, v: &CspViolation) -> Alert {
     )
 }
 
-impl Detector for PageChangeDetector {
-    fn name(&self) -> &str {
-        "integrity"
-    }
-
-    fn group_by(&self) -> Option<EntityKind> {
-        None
-    }
-
-    fn accepts(&self, event_type: EventType) -> bool {
-        matches!(event_type, EventType::PageChange | EventType::CspViolation)
-    }
-
-    fn on_event(&mut self, event: &Event, out: &mut Vec<Alert>) {
-        match &event.data {
-            EventData::PageChange(p) => out.push(page_alert(event, p)),
-            EventData::CspViolation(v) => out.push(csp_alert(event, v)),
-            _ => {}
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ensuresec_model::{Detector, EventData, EventType};
 
     fn event(data: EventData) -> Event {
         Event {
@@ -144,7 +117,7 @@ mod tests {
 
     fn one(e: &Event) -> Alert {
         let mut out = Vec::new();
-        PageChangeDetector.on_event(e, &mut out);
+        crate::integrity::IntegrityDetector.on_event(e, &mut out);
         assert_eq!(out.len(), 1);
         out.remove(0)
     }
@@ -189,6 +162,10 @@ mod tests {
             one(&event(EventData::CspViolation(v))).severity,
             Severity::Low
         );
-        assert!(!PageChangeDetector.accepts(EventType::FileChange));
+        let detector = crate::integrity::IntegrityDetector;
+        assert!(
+            detector.accepts(EventType::CspViolation) && detector.accepts(EventType::PageChange)
+        );
+        assert!(!detector.accepts(EventType::HttpRequest));
     }
 }

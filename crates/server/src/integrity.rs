@@ -1,6 +1,6 @@
 //! The integrity source: watches the configured web root (crates/integrity) and ingests a
 //! `file_change` event for every unplanned difference from the signed baseline; the pipeline's
-//! `FileChangeDetector` turns each into an alert with its evidence. The watcher blocks (inotify,
+//! `IntegrityDetector` turns each into an alert with its evidence. The watcher blocks (inotify,
 //! hashing), so it runs on a thread of its own and hands batches over a bounded channel.
 
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! The payment-page source: fetches every `[[integrity.pages]]` URL on its own schedule
 //! (crates/integrity `pages`), and ingests a `page_change` event for each finding; the
-//! pipeline's `PageChangeDetector` turns each into an alert with its evidence. One task per page,
+//! pipeline's `IntegrityDetector` turns each into an alert with its evidence. One task per page,
 //! so a slow page delays nobody else's.
 
 use std::sync::Arc;

@@ -212,8 +212,7 @@ impl Platform {
             .map(|l| Arc::new(LedgerRecorder(l)) as Arc<dyn Recorder>);
         let mut factories = detectors::threshold(&rules);
         factories.push(detectors::external());
-        factories.push(detectors::file_change());
-        factories.push(detectors::page_change());
+        factories.push(detectors::integrity());
         if let Some(engine) = web_engine(config)? {
             factories.push(detectors::webattack(engine));
         }
