@@ -3,8 +3,14 @@
 //! signature (and cosignature, under a witness policy) and that each checkpoint's root is the
 //! recomputed one. On tampering it names the first bad index and what is wrong.
 //!
-//! It needs no running log and no lock: it only reads the files.
+//! It needs no running log and no lock: it only reads the files. A writer that stopped abruptly
+//! (killed, or the machine lost power) leaves the end of its last batch written but not yet
+//! derived, or a record half written; neither was acknowledged, and neither is tampering. So the
+//! derived files are compared wherever they exist and must exist up to the watermark they were
+//! synced to (`derived.json`), and an unfinished record is accepted at the very end when no
+//! index entry and no checkpoint covers it. The report counts both.
 
+mod chunks;
 mod tree;
 
 use std::collections::BTreeMap;
@@ -13,17 +19,12 @@ use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
 use crate::checkpoint::{Checkpoint, SignedCheckpoint};
-use crate::hash::{HASH_SIZE, Hash, hash_to_base64, leaf_hash};
+use crate::hash::{HASH_SIZE, Hash, hash_to_base64};
 use crate::note::{Note, VerifierSet};
-use crate::store::{
-    CHECKPOINTS, Decoded, ENTRIES, INDEX, INDEX_RECORD, RECORD_HEADER, decode_record, level_path,
-};
+use crate::store::{CHECKPOINTS, Derived, ENTRIES, INDEX, INDEX_RECORD, level_path};
 use crate::witness::WitnessPolicy;
+use chunks::{Chunk, ChunkEnd, ChunkReader};
 use tree::{BadNode, TreeChecker};
-
-/// Bytes of the entries file processed at a time (small in unit tests, so that they cross many
-/// chunk boundaries).
-const CHUNK_BYTES: usize = if cfg!(test) { 4096 } else { 4 << 20 };
 
 /// What to trust while verifying.
 #[derive(Debug, Clone)]
@@ -69,6 +70,13 @@ pub struct VerifyReport {
     pub checkpoints: usize,
     /// Of those, how many meet the witness policy (0 without a policy).
     pub cosigned: usize,
+    /// Entries at the end that the derived files (`index.bin`, the stored leaf hashes) do not
+    /// cover yet: a writer that stops between writing a batch and deriving it leaves them so.
+    /// They were verified from the entries alone; opening the log derives them.
+    pub underived: u64,
+    /// Bytes of an unfinished record after the last whole entry: a writer that stopped while
+    /// writing a batch it never acknowledged leaves them. Opening the log drops them.
+    pub torn_tail_bytes: u64,
 }
 
 /// What the verifier found wrong: always the first problem, naming the index when there is one.
@@ -155,6 +163,8 @@ pub fn verify_log_dir(dir: &Path, options: &VerifyOptions) -> Result<VerifyRepor
         root: walker.tree.root(),
         checkpoints: checkpoints.len(),
         cosigned,
+        underived: entries.saturating_sub(walker.indexed.min(walker.leaves_stored)),
+        torn_tail_bytes: walker.torn_tail_bytes,
     })
 }
 
@@ -215,6 +225,14 @@ struct Walker {
     index_path: PathBuf,
     /// The stored leaf hashes (`tree/level-00.bin`), when present.
     level0: Option<File>,
+    /// Entries the derived files were synced for (`derived.json`): up to there they must exist.
+    synced: u64,
+    /// Entries `index.bin` covers.
+    indexed: u64,
+    /// Entries `tree/level-00.bin` covers.
+    leaves_stored: u64,
+    /// Bytes of an accepted unfinished record at the end.
+    torn_tail_bytes: u64,
     /// Buffers for a chunk's stored offsets and leaf hashes, reused for every chunk.
     stored_offsets: Vec<u8>,
     stored_leaves: Vec<u8>,
@@ -230,7 +248,13 @@ impl Walker {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io(&level0_path)(e)),
         };
-        let tree = TreeChecker::open(dir).map_err(io(&dir.join("tree")))?;
+        let indexed = index.metadata().map_err(io(&index_path))?.len() / INDEX_RECORD;
+        let leaves_stored = match &level0 {
+            Some(f) => f.metadata().map_err(io(&level0_path))?.len() / HASH_SIZE as u64,
+            None => 0,
+        };
+        let synced = Derived::load(dir).size;
+        let tree = TreeChecker::open(dir, synced).map_err(io(&dir.join("tree")))?;
         Ok(Self {
             tree,
             entry_bytes: 0,
@@ -239,6 +263,10 @@ impl Walker {
             index,
             index_path,
             level0,
+            synced,
+            indexed,
+            leaves_stored,
+            torn_tail_bytes: 0,
             stored_offsets: Vec::new(),
             stored_leaves: Vec::new(),
         })
@@ -266,19 +294,34 @@ impl Walker {
                 let chunk = chunk?;
                 self.consume(&chunk.records, &chunk.leaves)?;
                 if let Some(end) = chunk.end {
-                    return match end {
-                        ChunkEnd::Clean => Ok(()),
-                        ChunkEnd::Damaged(problem) => Err(VerifyError::Entry {
-                            index: self.tree.size(),
-                            problem,
-                        }),
-                    };
+                    return self.finish(end);
                 }
             }
             // The reader stopped without an end marker: it only does so after sending an error.
             Ok(())
         })
         // Returning drops `rx`: a reader still sending sees the channel closed and stops.
+    }
+
+    /// Accepts how the entries file ended, or names the entry after the last whole one. An
+    /// unfinished record is the tail of a batch that was never acknowledged when nothing derived
+    /// covers it (the index is written after the entries); otherwise it is damage.
+    fn finish(&mut self, end: ChunkEnd) -> Result<(), VerifyError> {
+        let index = self.tree.size();
+        match end {
+            ChunkEnd::Clean => Ok(()),
+            ChunkEnd::Torn { bytes, .. } if index >= self.indexed.max(self.synced) => {
+                self.torn_tail_bytes = bytes;
+                Ok(())
+            }
+            ChunkEnd::Torn { at, .. } => Err(VerifyError::Entry {
+                index,
+                problem: format!(
+                    "entries.log ends inside the record at byte {at} (torn tail), which index.bin covers"
+                ),
+            }),
+            ChunkEnd::Damaged(problem) => Err(VerifyError::Entry { index, problem }),
+        }
     }
 
     /// Checks a run of framed and hashed records against the index and the stored leaf hashes,
@@ -313,17 +356,22 @@ impl Walker {
         Ok(())
     }
 
-    /// Compares each record's offset with `index.bin` and its leaf hash with the stored one;
-    /// returns the first bad record (its position in `records`) and what is wrong with it.
+    /// Compares each record's offset with `index.bin` and its leaf hash with the stored one,
+    /// where they are stored; returns the first bad record (its position in `records`) and what
+    /// is wrong with it.
     fn check_entries(
         &mut self,
         first: u64,
         records: &[(u64, usize)],
         leaves: &[Hash],
     ) -> Result<Option<(usize, VerifyError)>, VerifyError> {
-        let count = records.len();
+        let covered = |stored: u64| {
+            usize::try_from(stored.saturating_sub(first))
+                .map_or(records.len(), |n| n.min(records.len()))
+        };
+        let (with_offset, with_leaf) = (covered(self.indexed), covered(self.leaves_stored));
         let stored_offsets = &mut self.stored_offsets;
-        stored_offsets.resize(count * INDEX_RECORD as usize, 0);
+        stored_offsets.resize(with_offset * INDEX_RECORD as usize, 0);
         read_or_short(&self.index, stored_offsets, first * INDEX_RECORD).map_err(|e| match e {
             Short::Io(source) => VerifyError::Io {
                 path: self.index_path.clone(),
@@ -331,45 +379,62 @@ impl Walker {
             },
             Short::At(bytes) => VerifyError::Entry {
                 index: first + bytes / INDEX_RECORD,
-                problem: "index.bin ends before this entry".into(),
+                problem: "index.bin ends before this entry (it shrank while being read)".into(),
             },
-        })?;
-        let level0 = self.level0.as_ref().ok_or_else(|| VerifyError::Entry {
-            index: 0,
-            problem: "tree/level-00.bin is missing".into(),
         })?;
         let stored_leaves = &mut self.stored_leaves;
-        stored_leaves.resize(count * HASH_SIZE, 0);
-        read_or_short(level0, stored_leaves, first * HASH_SIZE as u64).map_err(|e| match e {
-            Short::Io(source) => VerifyError::Io {
-                path: PathBuf::from("tree/level-00.bin"),
-                source,
-            },
-            Short::At(bytes) => VerifyError::Entry {
-                index: first + bytes / HASH_SIZE as u64,
-                problem: "tree/level-00.bin ends before this entry".into(),
-            },
-        })?;
-        let stored = stored_offsets
-            .chunks_exact(INDEX_RECORD as usize)
-            .zip(stored_leaves.chunks_exact(HASH_SIZE));
-        for (i, (((offset, _), leaf), (stored_offset, stored_leaf))) in
-            records.iter().zip(leaves).zip(stored).enumerate()
-        {
+        stored_leaves.resize(with_leaf * HASH_SIZE, 0);
+        if let Some(level0) = &self.level0 {
+            read_or_short(level0, stored_leaves, first * HASH_SIZE as u64).map_err(
+                |e| match e {
+                    Short::Io(source) => VerifyError::Io {
+                        path: PathBuf::from("tree/level-00.bin"),
+                        source,
+                    },
+                    Short::At(bytes) => VerifyError::Entry {
+                        index: first + bytes / HASH_SIZE as u64,
+                        problem:
+                            "tree/level-00.bin ends before this entry (it shrank while being read)"
+                                .into(),
+                    },
+                },
+            )?;
+        }
+        let mut stored_offsets = stored_offsets.chunks_exact(INDEX_RECORD as usize);
+        let mut stored_leaves = stored_leaves.chunks_exact(HASH_SIZE);
+        for (i, ((offset, _), leaf)) in records.iter().zip(leaves).enumerate() {
             let index = first + i as u64;
-            let stored_offset = u64::from_be_bytes(stored_offset.try_into().unwrap_or_default());
-            if stored_offset != *offset {
-                let problem = format!(
-                    "index.bin says the record is at byte {stored_offset}, it is at byte {offset} (an entry was dropped or inserted)"
-                );
-                return Ok(Some((i, VerifyError::Entry { index, problem })));
+            let bad = |problem: String| Ok(Some((i, VerifyError::Entry { index, problem })));
+            match stored_offsets.next() {
+                Some(stored) => {
+                    let stored = u64::from_be_bytes(stored.try_into().unwrap_or_default());
+                    if stored != *offset {
+                        return bad(format!(
+                            "index.bin says the record is at byte {stored}, it is at byte {offset} (an entry was dropped or inserted)"
+                        ));
+                    }
+                }
+                None if index < self.synced => return bad(self.unsynced("index.bin")),
+                None => {}
             }
-            if stored_leaf != &leaf[..] {
-                let problem = "entry does not hash to its stored leaf hash (entry changed, dropped or inserted)".into();
-                return Ok(Some((i, VerifyError::Entry { index, problem })));
+            match stored_leaves.next() {
+                Some(stored) if stored != &leaf[..] => {
+                    return bad("entry does not hash to its stored leaf hash (entry changed, dropped or inserted)".into());
+                }
+                Some(_) => {}
+                None if index < self.synced => return bad(self.unsynced("tree/level-00.bin")),
+                None => {}
             }
         }
         Ok(None)
+    }
+
+    /// The problem of a derived file that ends before the entries it was synced for.
+    fn unsynced(&self, file: &str) -> String {
+        format!(
+            "{file} is missing or ends before this entry, though derived.json says the derived files were synced up to entry {}",
+            self.synced
+        )
     }
 
     /// Pushes leaf hashes into the tree check, naming the first bad stored node.
@@ -423,127 +488,6 @@ fn read_or_short(f: &File, buf: &mut [u8], at: u64) -> Result<(), Short> {
     Ok(())
 }
 
-/// One chunk of the entries file, framed and hashed, as the checking stage receives it.
-struct Chunk {
-    /// Per record: its byte offset in the file and its data length.
-    records: Vec<(u64, usize)>,
-    /// Leaf hash per record.
-    leaves: Vec<Hash>,
-    /// Set on the last chunk: how the file ended.
-    end: Option<ChunkEnd>,
-}
-
-/// How the entries file ended.
-enum ChunkEnd {
-    /// On a record boundary.
-    Clean,
-    /// Inside a record, or on a damaged one: the problem, for the entry after the last good one.
-    Damaged(String),
-}
-
-/// The first stage of the verifier: reads the entries file a chunk at a time, frames its records
-/// and hashes their leaves on `options.threads` threads.
-struct ChunkReader<'a> {
-    file: &'a File,
-    path: &'a Path,
-    len: u64,
-    options: &'a VerifyOptions,
-}
-
-impl ChunkReader<'_> {
-    /// Sends every chunk, the last one with its end; stops early when the receiver is gone.
-    fn run(&self, tx: &std::sync::mpsc::SyncSender<Result<Chunk, VerifyError>>) {
-        // One buffer for the whole file, zeroed once: the unconsumed tail of a chunk (less than
-        // one record) moves to the front and the next chunk is read behind it.
-        let mut buf = vec![0u8; CHUNK_BYTES * 2];
-        let mut filled = 0usize;
-        let mut buf_at = 0u64;
-        loop {
-            let read_from = buf_at + filled as u64;
-            let want = usize::try_from((self.len - read_from).min(CHUNK_BYTES as u64))
-                .unwrap_or(CHUNK_BYTES);
-            if filled + want > buf.len() {
-                buf.resize(filled + want, 0);
-            }
-            if let Err(e) = self
-                .file
-                .read_exact_at(&mut buf[filled..filled + want], read_from)
-            {
-                let _ = tx.send(Err(io(self.path)(e)));
-                return;
-            }
-            filled += want;
-            let buf_view = &buf[..filled];
-            let at_end = read_from + want as u64 == self.len;
-            let mut spans = Vec::new(); // (file offset, data start in buf, data len)
-            let mut cursor = 0usize;
-            let mut end = None;
-            loop {
-                match decode_record(&buf_view[cursor..], self.options.max_entry_bytes) {
-                    Decoded::Record(data, n) => {
-                        spans.push((buf_at + cursor as u64, cursor + RECORD_HEADER, data.len()));
-                        cursor += n;
-                    }
-                    Decoded::Incomplete if !at_end => break,
-                    Decoded::Incomplete if cursor == filled => {
-                        end = Some(ChunkEnd::Clean);
-                        break;
-                    }
-                    Decoded::Incomplete => {
-                        end = Some(ChunkEnd::Damaged(format!(
-                            "entries.log ends inside the record at byte {} (torn tail)",
-                            buf_at + cursor as u64
-                        )));
-                        break;
-                    }
-                    Decoded::Bad => {
-                        end = Some(ChunkEnd::Damaged(format!(
-                            "record at byte {} is damaged (length or checksum)",
-                            buf_at + cursor as u64
-                        )));
-                        break;
-                    }
-                }
-            }
-            let leaves = hash_parallel(buf_view, &spans, self.options.threads.max(1));
-            let last = end.is_some();
-            let chunk = Chunk {
-                records: spans.iter().map(|&(at, _, len)| (at, len)).collect(),
-                leaves,
-                end,
-            };
-            if tx.send(Ok(chunk)).is_err() || last {
-                return;
-            }
-            buf.copy_within(cursor..filled, 0);
-            filled -= cursor;
-            buf_at += cursor as u64;
-        }
-    }
-}
-
-/// Leaf hashes of the records, computed by `threads` threads over contiguous runs.
-fn hash_parallel(buf: &[u8], records: &[(u64, usize, usize)], threads: usize) -> Vec<Hash> {
-    let mut out = vec![[0u8; HASH_SIZE]; records.len()];
-    if threads <= 1 || records.len() < 1024 {
-        for (o, (_, start, len)) in out.iter_mut().zip(records) {
-            *o = leaf_hash(&buf[*start..*start + *len]);
-        }
-        return out;
-    }
-    let per = records.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        for (outs, recs) in out.chunks_mut(per).zip(records.chunks(per)) {
-            s.spawn(move || {
-                for (o, (_, start, len)) in outs.iter_mut().zip(recs) {
-                    *o = leaf_hash(&buf[*start..*start + *len]);
-                }
-            });
-        }
-    });
-    out
-}
-
 /// Short text for a root, for reports.
 pub fn describe_root(root: &Hash) -> String {
     hash_to_base64(root)
@@ -577,13 +521,49 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut options = build(dir.path(), 3000);
         let len = std::fs::metadata(dir.path().join(ENTRIES)).unwrap().len();
-        assert!(len > 10 * CHUNK_BYTES as u64, "the log spans many chunks");
+        assert!(
+            len > 10 * chunks::CHUNK_BYTES as u64,
+            "the log spans many chunks"
+        );
         for threads in [1, 2, 3] {
             options.threads = threads;
             let report = verify_log_dir(dir.path(), &options).unwrap();
             assert_eq!(report.entries, 3000);
             assert_eq!(report.entry_bytes, 3000 * 22);
             assert_eq!(report.checkpoints, 1);
+        }
+    }
+
+    #[test]
+    fn a_batch_written_but_never_derived_or_acknowledged_is_not_tampering() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = build(dir.path(), 3000);
+        let path = dir.path().join(ENTRIES);
+        let mut bytes = std::fs::read(&path).unwrap();
+        // A killed writer's last batch: two whole records that nothing derived covers yet, then
+        // one cut short (each record is 8 bytes of header and 22 of data).
+        let last = bytes[bytes.len() - 30..].to_vec();
+        bytes.extend_from_slice(&last);
+        bytes.extend_from_slice(&last);
+        bytes.extend_from_slice(&last[..17]);
+        std::fs::write(&path, &bytes).unwrap();
+        let report = verify_log_dir(dir.path(), &options).unwrap();
+        assert_eq!(report.entries, 3002);
+        assert_eq!((report.underived, report.torn_tail_bytes), (2, 17));
+
+        // Had the derived files been synced past them, their absence would be damage.
+        Derived {
+            size: 3002,
+            entries_end: bytes.len() as u64 - 17,
+        }
+        .store(dir.path())
+        .unwrap();
+        match verify_log_dir(dir.path(), &options) {
+            Err(VerifyError::Entry { index, problem }) => {
+                assert_eq!(index, 3000);
+                assert!(problem.contains("derived.json"), "{problem}");
+            }
+            other => panic!("expected missing derived data, got {other:?}"),
         }
     }
 

@@ -24,8 +24,10 @@ pub use reader::{LogReader, MAX_ENTRIES_PER_READ};
 pub(crate) use checkpoints::read_records as read_checkpoint_records;
 pub(crate) use layout::write_atomic;
 
-pub(crate) use layout::{CHECKPOINTS, ENTRIES, INDEX, INDEX_RECORD, level_path};
-pub(crate) use record::{Decoded, HEADER as RECORD_HEADER, decode as decode_record};
+pub(crate) use layout::{CHECKPOINTS, Derived, ENTRIES, INDEX, INDEX_RECORD, level_path};
+pub(crate) use record::{
+    Decoded, HEADER as RECORD_HEADER, checksum_matches, frame as frame_record,
+};
 
 /// Largest entry the tlog-tiles entry bundles can carry (a big-endian u16 length prefix).
 pub const TILES_MAX_ENTRY_BYTES: usize = u16::MAX as usize;
@@ -37,8 +39,10 @@ pub struct LogConfig {
     pub max_batch_entries: usize,
     /// Most entry bytes committed by one `fdatasync`.
     pub max_batch_bytes: usize,
-    /// How long the writer waits for more appends after the first of a batch. Zero commits
-    /// whatever has queued up while the previous batch was being synced.
+    /// How long the writer waits for more appends after the first of a batch. Zero, the
+    /// default, commits whatever has queued up while the previous batch was being synced: under
+    /// load the batches form during the `fdatasync` anyway, and an append reaching an idle log
+    /// does not wait.
     pub batch_linger: Duration,
     /// Largest entry accepted; the default keeps every entry servable in tlog-tiles bundles.
     pub max_entry_bytes: usize,
@@ -58,7 +62,7 @@ impl Default for LogConfig {
         Self {
             max_batch_entries: 16_384,
             max_batch_bytes: 8 << 20,
-            batch_linger: Duration::from_millis(1),
+            batch_linger: Duration::ZERO,
             max_entry_bytes: TILES_MAX_ENTRY_BYTES,
             queue_capacity: 65_536,
             memory_level: 3,

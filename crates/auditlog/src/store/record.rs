@@ -28,25 +28,40 @@ pub(crate) enum Decoded<'a> {
 
 /// Decodes the record at the start of `buf`; lengths above `max_len` count as bad.
 pub(crate) fn decode(buf: &[u8], max_len: usize) -> Decoded<'_> {
+    match frame(buf, max_len) {
+        Decoded::Record(_, n) if !checksum_matches(&buf[..n]) => Decoded::Bad,
+        framed => framed,
+    }
+}
+
+/// Finds where the record at the start of `buf` ends without checking its checksum, so that a
+/// reader can frame records on one thread and check them ([`checksum_matches`]) on several.
+pub(crate) fn frame(buf: &[u8], max_len: usize) -> Decoded<'_> {
     let Some(header) = buf.get(..HEADER) else {
         return Decoded::Incomplete;
     };
-    let len_bytes = [header[0], header[1], header[2], header[3]];
-    let len = u32::from_be_bytes(len_bytes) as usize;
+    let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
     if len > max_len {
         return Decoded::Bad;
     }
-    let Some(data) = buf.get(HEADER..HEADER + len) else {
-        return Decoded::Incomplete;
-    };
-    let want = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&len_bytes);
-    crc.update(data);
-    if crc.finalize() != want {
-        return Decoded::Bad;
+    match buf.get(HEADER..HEADER + len) {
+        Some(data) => Decoded::Record(data, HEADER + len),
+        None => Decoded::Incomplete,
     }
-    Decoded::Record(data, HEADER + len)
+}
+
+/// Whether a whole framed record (header and data, as [`frame`] delimited it) carries the
+/// checksum of its length and data.
+pub(crate) fn checksum_matches(record: &[u8]) -> bool {
+    let (Some(len), Some(want), Some(data)) =
+        (record.get(..4), record.get(4..HEADER), record.get(HEADER..))
+    else {
+        return false;
+    };
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(len);
+    crc.update(data);
+    crc.finalize().to_be_bytes() == want
 }
 
 #[cfg(test)]
@@ -60,7 +75,11 @@ mod tests {
         assert_eq!(decode(&buf, 100), Decoded::Record(b"hello", 13));
         assert_eq!(decode(&buf[..12], 100), Decoded::Incomplete);
         assert_eq!(decode(&buf, 4), Decoded::Bad);
+        assert!(checksum_matches(&buf));
         buf[10] ^= 1;
         assert_eq!(decode(&buf, 100), Decoded::Bad);
+        assert_eq!(frame(&buf, 100), Decoded::Record(b"hemlo", 13));
+        assert!(!checksum_matches(&buf));
+        assert!(!checksum_matches(&buf[..7]));
     }
 }

@@ -2,6 +2,8 @@
 //! of leaf hashes and compares each level with its stored file, read with one positional read per
 //! level and run. The node left without its right sibling at each level is carried to the next
 //! run; those carries are the tree's frontier, so the root after any run is a fold of them.
+//! A level file may end early only past the nodes of the entries the derived files were synced
+//! for: a writer that stops abruptly leaves its last batch underived.
 
 use std::fs::File;
 use std::path::Path;
@@ -39,6 +41,8 @@ pub(super) struct TreeChecker {
     carries: [Option<Hash>; LEVELS],
     /// Stored node-hash files per level (index 0 unused: leaves are checked by the caller).
     files: Vec<Option<File>>,
+    /// Leaves whose nodes the stored files must hold (the synced watermark).
+    synced: u64,
     /// Scratch buffers reused for every run: stored bytes, the nodes of the level being
     /// combined, and those of the level above.
     stored: Vec<u8>,
@@ -47,8 +51,9 @@ pub(super) struct TreeChecker {
 }
 
 impl TreeChecker {
-    /// Opens every stored level file of `dir` that exists.
-    pub(super) fn open(dir: &Path) -> std::io::Result<Self> {
+    /// Opens every stored level file of `dir` that exists; nodes above the first `synced` leaves
+    /// must be stored, later ones are compared where stored.
+    pub(super) fn open(dir: &Path, synced: u64) -> std::io::Result<Self> {
         let mut files = Vec::with_capacity(LEVELS);
         for level in 0..LEVELS as u8 {
             files.push(if level == 0 {
@@ -65,6 +70,7 @@ impl TreeChecker {
             size: 0,
             carries: [None; LEVELS],
             files,
+            synced,
             stored: Vec::new(),
             current: Vec::new(),
             above: Vec::new(),
@@ -121,23 +127,22 @@ impl TreeChecker {
     }
 
     /// Compares the nodes just computed for `level`, the first of which has index `first`,
-    /// with the stored ones; returns the first that is missing or differs.
+    /// with the stored ones; returns the first that differs, or that is missing though synced.
     fn check_level(&mut self, level: u8, first: u64) -> Option<BadNode> {
         let computed = &self.above;
         if computed.is_empty() {
             return None;
         }
-        let Some(Some(file)) = self.files.get(usize::from(level)) else {
-            return Some(BadNode {
-                level,
-                index: first,
-            });
-        };
         self.stored.resize(computed.len() * HASH_SIZE, 0);
-        let readable = match read_or_short(file, &mut self.stored, first * HASH_SIZE as u64) {
-            Ok(()) => computed.len(),
-            Err(Short::At(bytes)) => usize::try_from(bytes).unwrap_or(0) / HASH_SIZE,
-            Err(Short::Io(_)) => 0,
+        let readable = match self.files.get(usize::from(level)) {
+            Some(Some(file)) => {
+                match read_or_short(file, &mut self.stored, first * HASH_SIZE as u64) {
+                    Ok(()) => computed.len(),
+                    Err(Short::At(bytes)) => usize::try_from(bytes).unwrap_or(0) / HASH_SIZE,
+                    Err(Short::Io(_)) => 0,
+                }
+            }
+            _ => 0,
         };
         let mismatch = computed
             .iter()
@@ -145,10 +150,10 @@ impl TreeChecker {
             .take(readable)
             .position(|(c, s)| c[..] != *s)
             .unwrap_or(readable);
-        (mismatch < computed.len()).then_some(BadNode {
-            level,
-            index: first + mismatch as u64,
-        })
+        let index = first + mismatch as u64;
+        let missing_but_synced =
+            mismatch == readable && readable < computed.len() && index < self.synced >> level;
+        (mismatch < readable || missing_but_synced).then_some(BadNode { level, index })
     }
 }
 
@@ -193,7 +198,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         store_levels(dir.path(), &tree, n);
         for run in [1usize, 2, 3, 7, 64, 299, 300] {
-            let mut checker = TreeChecker::open(dir.path()).unwrap();
+            let mut checker = TreeChecker::open(dir.path(), n).unwrap();
             assert_eq!(checker.root(), roots[0]);
             for chunk in all.chunks(run) {
                 checker.push(chunk).unwrap();
@@ -221,7 +226,7 @@ mod tests {
             std::fs::write(path, bytes).unwrap();
         };
         damage(1, 20);
-        let mut checker = TreeChecker::open(dir.path()).unwrap();
+        let mut checker = TreeChecker::open(dir.path(), n).unwrap();
         assert_eq!(
             checker.push(&all),
             Err(BadNode {
@@ -230,16 +235,48 @@ mod tests {
             })
         );
         damage(3, 2);
-        let mut checker = TreeChecker::open(dir.path()).unwrap();
+        let mut checker = TreeChecker::open(dir.path(), n).unwrap();
         assert_eq!(checker.push(&all), Err(BadNode { level: 3, index: 2 }));
-        // A missing level file is reported at its first node.
+        // A missing level file is reported at its first node when it was synced.
         store_levels(dir.path(), &tree, n);
         std::fs::remove_file(level_path(dir.path(), 5)).unwrap();
-        let mut checker = TreeChecker::open(dir.path()).unwrap();
+        let mut checker = TreeChecker::open(dir.path(), n).unwrap();
         assert_eq!(checker.push(&all[..31]), Ok(()));
         assert_eq!(
             checker.push(&all[31..]),
             Err(BadNode { level: 5, index: 0 })
         );
+    }
+
+    #[test]
+    fn nodes_past_the_synced_leaves_are_compared_only_where_stored() {
+        let n = 64u64;
+        let all = leaves(n);
+        let mut tree = MemoryTree::new();
+        for l in &all {
+            tree.push_leaf_hash(*l);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        // Stored as a writer killed after deriving 40 leaves leaves them: levels cut short.
+        store_levels(dir.path(), &tree, 40);
+        let mut checker = TreeChecker::open(dir.path(), 32).unwrap();
+        assert_eq!(checker.push(&all), Ok(()));
+        assert_eq!(checker.root(), tree.root());
+        // Synced up to 48, the level-1 node of leaves 40 and 41 had to be stored.
+        let mut checker = TreeChecker::open(dir.path(), 48).unwrap();
+        assert_eq!(
+            checker.push(&all),
+            Err(BadNode {
+                level: 1,
+                index: 20
+            })
+        );
+        // What is stored past the watermark must still match.
+        let path = level_path(dir.path(), 2);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[9 * HASH_SIZE] ^= 1;
+        std::fs::write(&path, bytes).unwrap();
+        let mut checker = TreeChecker::open(dir.path(), 0).unwrap();
+        assert_eq!(checker.push(&all), Err(BadNode { level: 2, index: 9 }));
     }
 }

@@ -10,7 +10,7 @@ use ensuresec_auditlog::note::{
     KeyKind, NoteVerifier, VerifierSet, generate_key, parse_verifier_key,
 };
 use ensuresec_auditlog::receipt::{MAX_RECEIPT_BYTES, Receipt};
-use ensuresec_auditlog::verify_dir::{VerifyOptions, describe_root, verify_log_dir};
+use ensuresec_auditlog::verify_dir::{VerifyOptions, VerifyReport, describe_root, verify_log_dir};
 use ensuresec_auditlog::witness::WitnessPolicy;
 use ensuresec_server::ledger::keys;
 use owo_colors::OwoColorize;
@@ -188,6 +188,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                                 "root": describe_root(&report.root),
                                 "checkpoints": report.checkpoints,
                                 "cosigned": report.cosigned,
+                                "underived": report.underived,
+                                "torn_tail_bytes": report.torn_tail_bytes,
                             })
                         ),
                         Format::Text => {
@@ -199,6 +201,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                                 report.cosigned,
                                 describe_root(&report.root)
                             );
+                            print_unfinished_batch(&report);
                         }
                     }
                     if options.witness_policy.is_some() && report.cosigned == 0 {
@@ -296,4 +299,20 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Notes what a writer that stopped abruptly left behind: not tampering, but worth knowing.
+fn print_unfinished_batch(report: &VerifyReport) {
+    if report.underived > 0 {
+        println!(
+            "note: the last {} entries are not in the derived files yet (the writer stopped before deriving them); they were verified from the entries alone and are derived when the log is opened",
+            report.underived
+        );
+    }
+    if report.torn_tail_bytes > 0 {
+        println!(
+            "note: entries.log ends with {} bytes of an unfinished record that was never acknowledged (the writer stopped while writing it); opening the log drops them",
+            report.torn_tail_bytes
+        );
+    }
 }
