@@ -132,7 +132,8 @@ fn an_incident_receipt_verifies_offline_and_a_flipped_byte_is_named() {
     ]);
     assert!(o.status.success(), "{o:?}");
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(v["index"], index);
+    // The incident's latest record: it is recorded again when it changes (an alert joins it).
+    assert!(v["index"].as_u64().unwrap() >= index, "{v}");
     assert_eq!(v["record"]["kind"], "incident");
     assert_eq!(v["record"]["record"]["id"], id);
 

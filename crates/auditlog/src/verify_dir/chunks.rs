@@ -1,13 +1,14 @@
 //! The first stage of the offline verifier: reads the entries file a chunk at a time, frames its
 //! records on one thread, then checks their checksums and hashes their leaves on several. Only
 //! the framing (finding where each record ends) is sequential; checksums and leaf hashes, the
-//! bulk of the work, are spread over the threads, the reading thread included.
+//! bulk of the work, are spread over the threads, the reading thread included, and the leaves
+//! are hashed many at once.
 
 use std::fs::File;
 use std::path::Path;
 use std::sync::mpsc::SyncSender;
 
-use crate::hash::{Hash, leaf_hash};
+use crate::hash::{Hash, leaf_hashes};
 use crate::store::{Decoded, RECORD_HEADER, checksum_matches, frame_record};
 
 use super::{VerifyError, VerifyOptions, io};
@@ -18,6 +19,9 @@ pub(super) const CHUNK_BYTES: usize = if cfg!(test) { 4096 } else { 4 << 20 };
 
 /// Fewest records in a chunk worth spreading over threads.
 const PARALLEL_MIN_RECORDS: usize = 1024;
+
+/// Records checked and then hashed together (many at once, see [`leaf_hashes`]).
+const BATCH: usize = 512;
 
 /// One chunk of the entries file, framed, checked and hashed, as the checking stage receives it.
 pub(super) struct Chunk {
@@ -162,12 +166,18 @@ fn damaged(at: u64) -> ChunkEnd {
 fn check_and_hash(buf: &[u8], spans: &[Span], threads: usize) -> (Vec<Hash>, Option<usize>) {
     let mut out = vec![Hash::default(); spans.len()];
     let run = |outs: &mut [Hash], spans: &[Span]| -> Option<usize> {
-        for (i, (o, s)) in outs.iter_mut().zip(spans).enumerate() {
-            let record = &buf[s.start..s.start + RECORD_HEADER + s.len];
-            if !checksum_matches(record) {
-                return Some(i);
+        // A few hundred records at a time: checked and hashed while they are in the cache.
+        for (k, (outs, spans)) in outs.chunks_mut(BATCH).zip(spans.chunks(BATCH)).enumerate() {
+            let records = spans
+                .iter()
+                .map(|s| &buf[s.start..s.start + RECORD_HEADER + s.len]);
+            let bad = records.clone().position(|r| !checksum_matches(r));
+            let good = bad.unwrap_or(spans.len());
+            let entries: Vec<&[u8]> = records.take(good).map(|r| &r[RECORD_HEADER..]).collect();
+            leaf_hashes(&entries, &mut outs[..good]);
+            if let Some(i) = bad {
+                return Some(k * BATCH + i);
             }
-            *o = leaf_hash(&record[RECORD_HEADER..]);
         }
         None
     };

@@ -1,5 +1,5 @@
 //! The tree half of the offline verifier: recomputes every inner node level by level from a run
-//! of leaf hashes and compares each level with its stored file, read with one positional read per
+//! of leaf hashes (each level's nodes hashed many at once) and compares each level with its stored file, read with one positional read per
 //! level and run. The node left without its right sibling at each level is carried to the next
 //! run; those carries are the tree's frontier, so the root after any run is a fold of them.
 //! A level file may end early only past the nodes of the entries the derived files were synced
@@ -8,7 +8,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use crate::hash::{HASH_SIZE, Hash, empty_root, node_hash};
+use crate::hash::{HASH_SIZE, Hash, empty_root, node_hash, node_hashes};
 use crate::store::level_path;
 
 use super::{Short, read_or_short};
@@ -105,14 +105,17 @@ impl TreeChecker {
                 break;
             }
             self.above.clear();
-            let mut pending = self.carries[level].take();
-            for node in &self.current {
-                match pending.take() {
-                    None => pending = Some(*node),
-                    Some(left) => self.above.push(node_hash(&left, node)),
-                }
+            let mut rest = &self.current[..];
+            if let Some(left) = self.carries[level].take() {
+                self.above.push(node_hash(&left, &rest[0]));
+                rest = &rest[1..];
             }
-            self.carries[level] = pending;
+            let paired = self.above.len();
+            self.above.resize(paired + rest.len() / 2, Hash::default());
+            node_hashes(rest, &mut self.above[paired..]);
+            if rest.len() % 2 == 1 {
+                self.carries[level] = rest.last().copied();
+            }
             let up = level as u8 + 1;
             if let Some(bad) = self.check_level(up, first >> up) {
                 let earlier = worst
