@@ -267,6 +267,10 @@ fn bench_proofs_and_verify(c: &mut Criterion) {
     let verify_rate = data_bytes as f64 / t.elapsed().as_secs_f64();
     let verify_cpu_rate = data_bytes as f64 / process_cpu().saturating_sub(cpu).as_secs_f64();
     eprintln!(
+        "multi-buffer SHA-256 of the verifier: {}",
+        ensuresec_auditlog::hash::batch_backend()
+    );
+    eprintln!(
         "full verification of {} entries ({} MiB): {:.0} MiB/s, raw SHA-256 one core {:.0} MiB/s: {:.0} %",
         report.entries,
         data_bytes >> 20,

@@ -81,6 +81,12 @@ pub fn leaf_hashes(entries: &[&[u8]], out: &mut [Hash]) {
     tape_sha256::hash_many_prefixed(&[LEAF_PREFIX], entries, out);
 }
 
+/// Which multi-buffer SHA-256 implementation [`leaf_hashes`] and [`node_hashes`] use on this CPU
+/// (chosen at run time), for benchmark reports.
+pub fn batch_backend() -> &'static str {
+    tape_sha256::backend()
+}
+
 /// The parents of consecutive pairs of `children` (`children[2i]`, `children[2i+1]`) into
 /// `out`, many at once like [`leaf_hashes`]; a last unpaired child is ignored.
 ///
