@@ -27,6 +27,9 @@ pub struct FraudConfig {
     pub ip_locations: Option<PathBuf>,
     /// Most entities kept per kind (cards, devices, IP addresses…).
     pub max_entities: usize,
+    /// Entities per kind the feature tables are sized for at start (see
+    /// [`StateLimits::reserved_entities`]).
+    pub reserved_entities: usize,
     /// Days after which an entity not seen again is forgotten (event time).
     pub ttl_days: u32,
     /// Largest body of `POST /v1/payments/score`, in bytes.
@@ -44,6 +47,7 @@ impl Default for FraudConfig {
             thresholds: None,
             ip_locations: None,
             max_entities: StateLimits::default().max_entities,
+            reserved_entities: StateLimits::default().reserved_entities,
             ttl_days: 90,
             max_body_bytes: 16 * 1024,
             rings: RingsConfig::default(),
@@ -93,6 +97,12 @@ impl FraudConfig {
                 "must be between 1 and 100000000".into(),
             ));
         }
+        if self.reserved_entities > self.max_entities {
+            return Err((
+                "fraud.reserved_entities",
+                format!("must be at most max_entities ({})", self.max_entities),
+            ));
+        }
         if !(1..=3650).contains(&self.ttl_days) {
             return Err(("fraud.ttl_days", "must be between 1 and 3650".into()));
         }
@@ -134,6 +144,7 @@ impl FraudConfig {
             limits: StateLimits {
                 max_entities: self.max_entities,
                 ttl_seconds: i64::from(self.ttl_days) * 86_400,
+                reserved_entities: self.reserved_entities,
             },
             ip_locations: self.ip_locations.clone(),
         }
