@@ -188,6 +188,22 @@ mod tests {
         (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect()
     }
 
+    fn tree_of(leaves: &[Hash]) -> MemoryTree {
+        let mut tree = MemoryTree::new();
+        for l in leaves {
+            tree.push_leaf_hash(*l);
+        }
+        tree
+    }
+
+    /// Flips a bit of the stored node `index` of `level`.
+    fn damage(dir: &Path, level: u8, index: u64) {
+        let path = level_path(dir, level);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[index as usize * HASH_SIZE] ^= 1;
+        std::fs::write(path, bytes).unwrap();
+    }
+
     #[test]
     fn runs_of_any_length_give_the_roots_of_a_leaf_by_leaf_tree() {
         let n = 300u64;
@@ -215,20 +231,11 @@ mod tests {
     fn the_first_bad_node_in_walk_order_is_reported() {
         let n = 64u64;
         let all = leaves(n);
-        let mut tree = MemoryTree::new();
-        for l in &all {
-            tree.push_leaf_hash(*l);
-        }
+        let tree = tree_of(&all);
         let dir = tempfile::tempdir().unwrap();
         store_levels(dir.path(), &tree, n);
         // Damage node (3, 2), completed at leaf 23, and node (1, 20), completed at leaf 41.
-        let damage = |level: u8, index: u64| {
-            let path = level_path(dir.path(), level);
-            let mut bytes = std::fs::read(&path).unwrap();
-            bytes[index as usize * HASH_SIZE] ^= 1;
-            std::fs::write(path, bytes).unwrap();
-        };
-        damage(1, 20);
+        damage(dir.path(), 1, 20);
         let mut checker = TreeChecker::open(dir.path(), n).unwrap();
         assert_eq!(
             checker.push(&all),
@@ -237,7 +244,7 @@ mod tests {
                 index: 20
             })
         );
-        damage(3, 2);
+        damage(dir.path(), 3, 2);
         let mut checker = TreeChecker::open(dir.path(), n).unwrap();
         assert_eq!(checker.push(&all), Err(BadNode { level: 3, index: 2 }));
         // A missing level file is reported at its first node when it was synced.
@@ -255,10 +262,7 @@ mod tests {
     fn nodes_past_the_synced_leaves_are_compared_only_where_stored() {
         let n = 64u64;
         let all = leaves(n);
-        let mut tree = MemoryTree::new();
-        for l in &all {
-            tree.push_leaf_hash(*l);
-        }
+        let tree = tree_of(&all);
         let dir = tempfile::tempdir().unwrap();
         // Stored as a writer killed after deriving 40 leaves leaves them: levels cut short.
         store_levels(dir.path(), &tree, 40);
@@ -275,10 +279,7 @@ mod tests {
             })
         );
         // What is stored past the watermark must still match.
-        let path = level_path(dir.path(), 2);
-        let mut bytes = std::fs::read(&path).unwrap();
-        bytes[9 * HASH_SIZE] ^= 1;
-        std::fs::write(&path, bytes).unwrap();
+        damage(dir.path(), 2, 9);
         let mut checker = TreeChecker::open(dir.path(), 0).unwrap();
         assert_eq!(checker.push(&all), Err(BadNode { level: 2, index: 9 }));
     }
