@@ -191,3 +191,21 @@ pub async fn reload_model(service: Arc<FraudService>) {
         Err(e) => tracing::error!(error = %e, "fraud model reload failed"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserving_more_entities_than_the_ceiling_is_refused_by_name() {
+        assert!(FraudConfig::default().validate().is_ok());
+        let config = FraudConfig {
+            max_entities: 1_000,
+            reserved_entities: 1_001,
+            ..FraudConfig::default()
+        };
+        let (key, message) = config.validate().err().unwrap_or_default();
+        assert_eq!(key, "fraud.reserved_entities");
+        assert!(message.contains("1000"), "{message}");
+    }
+}
