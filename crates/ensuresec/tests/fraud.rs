@@ -276,8 +276,10 @@ fn train(dir: &Path, name: &str, extra_column: bool) -> std::path::PathBuf {
             "label",
             "--time",
             "time",
-            "--budget",
-            "0.3",
+            "--leaves",
+            "7",
+            "--max-trees",
+            "100",
             "--threads",
             "1",
         ])

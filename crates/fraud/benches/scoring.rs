@@ -104,8 +104,7 @@ fn bench(c: &mut Criterion) {
             }
         });
     });
-    // The model alone on the same rows, one at a time: the compiled trees (what scoring uses)
-    // against the booster's own `predict_contributions`, which scoring used before.
+    // The model alone on as many rows, one at a time, with explanations (what scoring does).
     let loaded = ensuresec_fraud::Model::from_json("bench", &json).expect("model");
     let cols = loaded.features.len();
     let rows: Vec<Vec<f64>> = (0..reqs.len())
@@ -115,17 +114,6 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for row in &rows {
                 std::hint::black_box(loaded.predict(row));
-            }
-        });
-    });
-    group.bench_function("model_explain_booster", |b| {
-        b.iter(|| {
-            for row in &rows {
-                std::hint::black_box(loaded.booster.predict_contributions(
-                    &perpetual::Matrix::new(row, 1, cols),
-                    perpetual::booster::config::ContributionsMethod::Weight,
-                    false,
-                ));
             }
         });
     });

@@ -1,26 +1,119 @@
-//! The model's trees compiled into one flat array, for scoring one payment at a time.
+//! The model's trees: stored in the model file in a format of our own, and compiled into one
+//! flat array for scoring one payment at a time.
 //!
-//! `perpetual` keeps each tree's nodes in a hash map and its `predict_contributions` allocates
-//! per call, so explaining one payment cost a hash lookup per node visited: most of the cost
-//! of a scored payment. Here every node of every tree is one entry of a `Vec`, children are
-//! indices, and the one walk that finds each leaf also adds the path attributions (the same
-//! arithmetic as `perpetual`'s `ContributionsMethod::Weight`, in the same order, so the
-//! explanations are exactly the ones the booster gives). Written here because the booster has
-//! no such predictor and no maintained crate compiles its trees.
+//! The file keeps the trees apart from the training crate's own serialisation, so a model file
+//! outlives a change of booster and a loaded file can be checked completely: every child comes
+//! after its parent in the same tree, so every walk ends, and every split reads a column the
+//! model has. Scoring walks the flat array, children as indices, and the one walk that finds
+//! each leaf also adds the path attributions (Saabas: each split's change of node weight goes
+//! to the column split on), so an explanation costs no second pass. Written here because the
+//! booster's own predictor allocates per call and no maintained crate compiles its trees.
 
-use perpetual::PerpetualBooster;
+use serde::{Deserialize, Serialize};
 
 /// Marks a leaf in [`Node::feature`].
 const LEAF: u32 = u32::MAX;
-/// Marks a numeric split in [`Node::categories`].
-const NUMERIC: u32 = u32::MAX;
 
-/// One node of one tree.
+/// Most nodes one model may hold (a loaded file is refused beyond it).
+pub const MAX_NODES: usize = 4 << 20;
+
+/// One node as the model file stores it: its weight, and for a split, where values go.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredNode {
+    /// The node's weight: the leaf value for a leaf; for a split, the value a walk that stopped
+    /// here would give (what the path attributions are differences of).
+    pub w: f64,
+    /// The split, absent for a leaf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s: Option<StoredSplit>,
+}
+
+/// A split: column `f`, values below `v` go left to node `l`, others right to `r`, unknown
+/// (`NaN`) values to `m`. Children are indices into the same tree, after this node's own.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredSplit {
+    /// Column split on.
+    pub f: u32,
+    /// Threshold.
+    pub v: f64,
+    /// Left child.
+    pub l: u32,
+    /// Right child.
+    pub r: u32,
+    /// Child for unknown values.
+    pub m: u32,
+}
+
+/// The tree ensemble as the model file stores it: margin = `base_score` + one leaf per tree.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredTrees {
+    /// Margin before any tree.
+    pub base_score: f64,
+    /// Each tree's nodes, its root first.
+    pub trees: Vec<Vec<StoredNode>>,
+}
+
+impl StoredTrees {
+    /// Every node of every tree.
+    pub fn nodes(&self) -> usize {
+        self.trees.iter().map(Vec::len).sum()
+    }
+
+    /// The first `count` trees of a fitted `forust` booster. Refused, with the reason, when the
+    /// booster marks unknown values with anything but `NaN` (the online features do) or a
+    /// tree's nodes are not stored in the order its walk needs.
+    pub fn from_forust(
+        booster: &forust_ml::GradientBooster,
+        count: usize,
+    ) -> Result<StoredTrees, String> {
+        if !booster.missing.is_nan() {
+            return Err(format!(
+                "the booster marks unknown values with {}, not NaN",
+                booster.missing
+            ));
+        }
+        let mut trees = Vec::with_capacity(count);
+        for (t, tree) in booster.trees.iter().take(count).enumerate() {
+            let mut nodes = Vec::with_capacity(tree.nodes.len());
+            for (i, n) in tree.nodes.iter().enumerate() {
+                if n.num != i {
+                    return Err(format!("tree {t}: node {} stored at {i}", n.num));
+                }
+                let index = |child: usize| {
+                    u32::try_from(child).map_err(|_| format!("tree {t}: child {child}"))
+                };
+                nodes.push(StoredNode {
+                    w: f64::from(n.weight_value),
+                    s: match n.is_leaf {
+                        true => None,
+                        false => Some(StoredSplit {
+                            f: index(n.split_feature)?,
+                            v: n.split_value,
+                            l: index(n.left_child)?,
+                            r: index(n.right_child)?,
+                            m: index(n.missing_node)?,
+                        }),
+                    },
+                });
+            }
+            trees.push(nodes);
+        }
+        Ok(StoredTrees {
+            base_score: booster.base_score,
+            trees,
+        })
+    }
+}
+
+/// One node of the flat array.
 #[derive(Debug, Clone, Copy)]
 struct Node {
     /// Values below go left.
     split_value: f64,
-    /// The node's weight (the leaf value for leaves), widened as the booster does.
+    /// The node's weight.
     weight: f64,
     /// Column split on, or [`LEAF`].
     feature: u32,
@@ -30,85 +123,82 @@ struct Node {
     right: u32,
     /// Index of the child unknown values go to.
     missing: u32,
-    /// Index of the categorical split's left set in [`CompiledTrees::categories`], or
-    /// [`NUMERIC`].
-    categories: u32,
 }
 
-/// A booster's trees as one flat array, ready to score and explain one row.
+/// The trees as one flat array, ready to score and explain one row.
 #[derive(Debug, Clone, Default)]
 pub struct CompiledTrees {
     nodes: Vec<Node>,
     roots: Vec<u32>,
-    categories: Vec<Box<[u8]>>,
     base_score: f64,
     columns: usize,
 }
 
 impl CompiledTrees {
-    /// Compiles `booster`, which reads `columns` columns. Refused, with the reason, when the
-    /// booster marks unknown values with anything but `NaN` (the online features do) or a tree
-    /// is malformed (a child that does not exist, a split on a column it does not have).
-    pub fn compile(booster: &PerpetualBooster, columns: usize) -> Result<CompiledTrees, String> {
-        if !booster.cfg.missing.is_nan() {
+    /// Compiles `stored` for rows of `columns` columns. Refused, naming the tree and node,
+    /// when a tree is empty, a child is not after its parent in the same tree, a split reads a
+    /// column the rows do not have, or a number is not finite.
+    pub fn compile(stored: &StoredTrees, columns: usize) -> Result<CompiledTrees, String> {
+        if stored.nodes() > MAX_NODES {
             return Err(format!(
-                "the booster marks unknown values with {}, not NaN",
-                booster.cfg.missing
+                "{} nodes, more than the limit of {MAX_NODES}",
+                stored.nodes()
             ));
         }
+        if !stored.base_score.is_finite() {
+            return Err("`base_score` is not a finite number".into());
+        }
         let mut compiled = CompiledTrees {
-            base_score: booster.base_score,
+            nodes: Vec::with_capacity(stored.nodes()),
+            base_score: stored.base_score,
             columns,
             ..CompiledTrees::default()
         };
-        for (t, tree) in booster.get_prediction_trees().iter().enumerate() {
-            // Node numbers of one tree → positions in the flat array.
-            let mut keys: Vec<usize> = tree.nodes.keys().copied().collect();
-            keys.sort_unstable();
-            let offset = compiled.nodes.len();
-            let at = |num: usize| -> Result<u32, String> {
-                keys.binary_search(&num)
-                    .map(|i| (offset + i) as u32)
-                    .map_err(|_| format!("tree {t}: node {num} does not exist"))
-            };
-            if !tree.nodes.contains_key(&0) {
-                return Err(format!("tree {t}: no root node"));
+        for (t, tree) in stored.trees.iter().enumerate() {
+            if tree.is_empty() {
+                return Err(format!("tree {t}: no nodes"));
             }
-            compiled.roots.push(at(0)?);
-            for num in &keys {
-                let n = &tree.nodes[num];
-                let node = if n.is_leaf {
-                    Node {
+            let offset = compiled.nodes.len();
+            compiled.roots.push(offset as u32);
+            for (i, n) in tree.iter().enumerate() {
+                let bad = |what: &str| format!("tree {t}, node {i}: {what}");
+                if !n.w.is_finite() {
+                    return Err(bad("the weight is not a finite number"));
+                }
+                let node = match n.s {
+                    None => Node {
                         split_value: 0.0,
-                        weight: f64::from(n.weight_value),
+                        weight: n.w,
                         feature: LEAF,
                         left: 0,
                         right: 0,
                         missing: 0,
-                        categories: NUMERIC,
-                    }
-                } else {
-                    if n.split_feature >= columns {
-                        return Err(format!(
-                            "tree {t}: node {num} splits on column {} of {columns}",
-                            n.split_feature
-                        ));
-                    }
-                    let categories = match &n.left_cats {
-                        Some(set) => {
-                            compiled.categories.push(set.clone());
-                            (compiled.categories.len() - 1) as u32
+                    },
+                    Some(s) => {
+                        if s.f as usize >= columns {
+                            return Err(bad(&format!("splits on column {} of {columns}", s.f)));
                         }
-                        None => NUMERIC,
-                    };
-                    Node {
-                        split_value: n.split_value,
-                        weight: f64::from(n.weight_value),
-                        feature: n.split_feature as u32,
-                        left: at(n.left_child)?,
-                        right: at(n.right_child)?,
-                        missing: at(n.missing_node)?,
-                        categories,
+                        if s.v.is_nan() {
+                            return Err(bad("the threshold is not a number"));
+                        }
+                        let child = |c: u32| {
+                            let c = c as usize;
+                            if c <= i || c >= tree.len() {
+                                return Err(bad(&format!(
+                                    "child {c} is not a later node of this tree of {}",
+                                    tree.len()
+                                )));
+                            }
+                            Ok((offset + c) as u32)
+                        };
+                        Node {
+                            split_value: s.v,
+                            weight: n.w,
+                            feature: s.f,
+                            left: child(s.l)?,
+                            right: child(s.r)?,
+                            missing: child(s.m)?,
+                        }
                     }
                 };
                 compiled.nodes.push(node);
@@ -117,9 +207,28 @@ impl CompiledTrees {
         Ok(compiled)
     }
 
-    /// Scores `row` (one value per column, `NaN` for unknown) and explains it: on return
-    /// `contributions[c]` is column `c`'s share of the margin and the last entry is the bias;
-    /// the margin (their sum) is returned. `contributions` has one entry per column plus one.
+    /// Trees in the ensemble.
+    pub fn trees(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// The margin of `row` (one value per column, `NaN` for unknown), without explanations.
+    pub fn margin(&self, row: &[f64]) -> f64 {
+        assert_eq!(row.len(), self.columns, "one value per column");
+        let mut margin = self.base_score;
+        for &root in &self.roots {
+            let mut node = &self.nodes[root as usize];
+            while node.feature != LEAF {
+                node = &self.nodes[child(node, row[node.feature as usize]) as usize];
+            }
+            margin += node.weight;
+        }
+        margin
+    }
+
+    /// Scores `row` and explains it: on return `contributions[c]` is column `c`'s share of the
+    /// margin and the last entry is the bias; the margin (their sum) is returned.
+    /// `contributions` has one entry per column plus one.
     pub fn explain(&self, row: &[f64], contributions: &mut [f64]) -> f64 {
         assert_eq!(row.len(), self.columns, "one value per column");
         assert_eq!(
@@ -135,46 +244,36 @@ impl CompiledTrees {
             contributions[bias] += node.weight;
             while node.feature != LEAF {
                 let f = node.feature as usize;
-                let child = &self.nodes[self.child(node, row[f]) as usize];
-                contributions[f] += child.weight - node.weight;
-                node = child;
+                let next = &self.nodes[child(node, row[f]) as usize];
+                contributions[f] += next.weight - node.weight;
+                node = next;
             }
         }
         contributions.iter().sum()
     }
+}
 
-    /// The child of split `node` that `value` goes to (the booster's own rule: unknown values
-    /// first, then categorical sets, then `value < split_value` goes left).
-    fn child(&self, node: &Node, value: f64) -> u32 {
-        if value.is_nan() {
-            return node.missing;
-        }
-        if node.categories != NUMERIC {
-            let set = &self.categories[node.categories as usize];
-            let category = value as usize;
-            return match set.get(category >> 3) {
-                Some(byte) if (byte >> (category & 7)) & 1 == 1 => node.left,
-                _ => node.right,
-            };
-        }
-        if value < node.split_value {
-            node.left
-        } else {
-            node.right
-        }
+/// The child of split `node` that `value` goes to (the booster's own rule: unknown values to
+/// the missing branch, then `value < split_value` goes left).
+fn child(node: &Node, value: f64) -> u32 {
+    if value.is_nan() {
+        node.missing
+    } else if value < node.split_value {
+        node.left
+    } else {
+        node.right
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perpetual::booster::config::ContributionsMethod;
-    use perpetual::objective::Objective;
-    use perpetual::{Matrix, PerpetualBooster};
+    use forust_ml::gradientbooster::{ContributionsMethod, GrowPolicy};
+    use forust_ml::{GradientBooster, Matrix};
 
     /// A booster over three columns (one with unknown values) and the rows it was fitted on,
     /// column-major.
-    fn booster() -> (PerpetualBooster, Vec<f64>, usize) {
+    fn booster() -> (GradientBooster, Vec<f64>, usize) {
         let rows = 2_000;
         let mut x = vec![0.0; rows * 3];
         let mut y = vec![0.0; rows];
@@ -195,21 +294,28 @@ mod tests {
             let risk = 0.6 * a - 4.0 + if c.is_nan() { 1.5 } else { -0.3 * c } + b;
             y[r] = f64::from(u8::from(next() < 1.0 / (1.0 + (-risk).exp())));
         }
-        let mut booster = PerpetualBooster::default()
-            .set_objective(Objective::LogLoss)
-            .set_budget(0.5)
+        let mut booster = GradientBooster::default()
+            .set_iterations(30)
+            .set_max_leaves(8)
+            .set_max_depth(16)
             .set_num_threads(Some(1));
+        booster.grow_policy = GrowPolicy::LossGuide;
         booster
-            .fit(&Matrix::new(&x, rows, 3), &y, None, None)
+            .fit_unweighted(&Matrix::new(&x, rows, 3), &y, None)
             .expect("fit");
         (booster, x, rows)
+    }
+
+    fn compiled(booster: &GradientBooster) -> CompiledTrees {
+        let stored = StoredTrees::from_forust(booster, booster.trees.len()).expect("store");
+        CompiledTrees::compile(&stored, 3).expect("compile")
     }
 
     #[test]
     fn explanations_are_the_boosters_own() {
         let (booster, x, rows) = booster();
-        assert!(booster.get_prediction_trees().len() > 1, "a real ensemble");
-        let compiled = CompiledTrees::compile(&booster, 3).expect("compile");
+        assert!(booster.trees.len() > 1, "a real ensemble");
+        let compiled = compiled(&booster);
         let expected = booster.predict_contributions(
             &Matrix::new(&x, rows, 3),
             ContributionsMethod::Weight,
@@ -222,8 +328,13 @@ mod tests {
             unknown_seen += usize::from(row[2].is_nan());
             let margin = compiled.explain(&row, &mut contributions);
             let want = &expected[r * 4..r * 4 + 4];
-            assert_eq!(contributions, want, "row {r}");
-            assert_eq!(margin, want.iter().sum::<f64>(), "row {r}");
+            for (got, want) in contributions.iter().zip(want) {
+                assert!(
+                    (got - want).abs() < 1e-9,
+                    "row {r}: {contributions:?} vs {want:?}"
+                );
+            }
+            assert!((margin - compiled.margin(&row)).abs() < 1e-9, "row {r}");
         }
         assert!(unknown_seen > 0, "unknown values were routed");
     }
@@ -231,23 +342,51 @@ mod tests {
     #[test]
     fn margins_match_the_boosters_predictions() {
         let (booster, x, rows) = booster();
-        let compiled = CompiledTrees::compile(&booster, 3).expect("compile");
+        let compiled = compiled(&booster);
         let predicted = booster.predict(&Matrix::new(&x, rows, 3), false);
-        let mut contributions = [0.0; 4];
         for (r, p) in predicted.iter().enumerate() {
             let row = [x[r], x[rows + r], x[2 * rows + r]];
-            let margin = compiled.explain(&row, &mut contributions);
+            let margin = compiled.margin(&row);
             assert!((margin - p).abs() < 1e-9, "row {r}: {margin} vs {p}");
         }
     }
 
     #[test]
-    fn malformed_boosters_are_refused_with_the_reason() {
+    fn the_stored_form_round_trips_through_json() {
+        let (booster, _, _) = booster();
+        let stored = StoredTrees::from_forust(&booster, 5).expect("store");
+        assert_eq!(stored.trees.len(), 5);
+        let json = serde_json::to_string(&stored).expect("serialise");
+        let back: StoredTrees = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back, stored);
+    }
+
+    #[test]
+    fn malformed_trees_are_refused_with_the_reason() {
         let (mut booster, _, _) = booster();
-        let e = CompiledTrees::compile(&booster, 2).expect_err("three columns used");
+        let stored = StoredTrees::from_forust(&booster, booster.trees.len()).expect("store");
+        let e = CompiledTrees::compile(&stored, 2).expect_err("three columns used");
         assert!(e.contains("column"), "{e}");
-        booster.cfg.missing = -1.0;
-        let e = CompiledTrees::compile(&booster, 3).expect_err("missing marker");
+
+        // A child pointing back at its parent would make the walk endless.
+        let mut cyclic = stored.clone();
+        let split = cyclic.trees[0][0].s.as_mut().expect("the root splits");
+        split.l = 0;
+        let e = CompiledTrees::compile(&cyclic, 3).expect_err("a cycle");
+        assert!(e.contains("tree 0, node 0") && e.contains("child 0"), "{e}");
+
+        let mut empty = stored.clone();
+        empty.trees[1].clear();
+        let e = CompiledTrees::compile(&empty, 3).expect_err("an empty tree");
+        assert!(e.contains("tree 1"), "{e}");
+
+        let mut infinite = stored;
+        infinite.trees[0][1].w = f64::INFINITY;
+        let e = CompiledTrees::compile(&infinite, 3).expect_err("an infinite weight");
+        assert!(e.contains("tree 0, node 1") && e.contains("finite"), "{e}");
+
+        booster.missing = -1.0;
+        let e = StoredTrees::from_forust(&booster, 1).expect_err("missing marker");
         assert!(e.contains("not NaN"), "{e}");
     }
 }

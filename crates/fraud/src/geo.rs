@@ -8,7 +8,8 @@ use ensuresec_model::event::GeoPoint;
 
 use crate::error::InputError;
 use crate::features::{F, Features};
-use crate::request::PaymentRequest;
+use crate::postal::PostalCentroids;
+use crate::request::{Address, PaymentRequest};
 
 /// Mean radius of the Earth (IUGG), in kilometres.
 pub const EARTH_RADIUS_KM: f64 = 6_371.008_8;
@@ -42,12 +43,26 @@ pub fn haversine_km(a: GeoPoint, b: GeoPoint) -> f64 {
     2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
 }
 
+/// Where `address` is: its own `location`, else the centroid of its postal code when
+/// `centroids` are loaded and list it.
+pub fn place(address: &Address, centroids: Option<&PostalCentroids>) -> Option<GeoPoint> {
+    address.location.or_else(|| {
+        let code = address.postal_code.as_deref()?;
+        centroids?.locate(&address.country, code)
+    })
+}
+
 /// Sets the three distance features of `request`, with the client's location `ip_at` when it
-/// is known (see [`crate::ip_location::IpLocator`]). A distance with an unknown end stays
-/// unknown.
-pub fn set_distances(features: &mut Features, request: &PaymentRequest, ip_at: Option<GeoPoint>) {
-    let billing = request.billing.location;
-    let shipping = request.shipping.as_ref().and_then(|s| s.location);
+/// is known (see [`crate::ip_location::IpLocator`]) and the addresses placed by [`place`]. A
+/// distance with an unknown end stays unknown.
+pub fn set_distances(
+    features: &mut Features,
+    request: &PaymentRequest,
+    ip_at: Option<GeoPoint>,
+    centroids: Option<&PostalCentroids>,
+) {
+    let billing = place(&request.billing, centroids);
+    let shipping = request.shipping.as_ref().and_then(|s| place(s, centroids));
     let km = |a: Option<GeoPoint>, b: Option<GeoPoint>| match (a, b) {
         (Some(a), Some(b)) => haversine_km(a, b),
         _ => f64::NAN,
@@ -112,14 +127,44 @@ mod tests {
         v["shipping"]["location"] = serde_json::json!({"lat": PARIS.lat, "lon": PARIS.lon});
         let request = PaymentRequest::from_json(v.to_string().as_bytes()).expect("valid");
         let mut f = Features::unknown();
-        set_distances(&mut f, &request, Some(SYDNEY));
+        set_distances(&mut f, &request, Some(SYDNEY), None);
         assert!((f.get(F::BillingShippingKm) - haversine_km(BERLIN, PARIS)).abs() < 1e-9);
         assert!((f.get(F::IpBillingKm) - haversine_km(SYDNEY, BERLIN)).abs() < 1e-9);
         assert!((f.get(F::IpShippingKm) - haversine_km(SYDNEY, PARIS)).abs() < 1e-9);
         let mut f = Features::unknown();
-        set_distances(&mut f, &request, None);
+        set_distances(&mut f, &request, None, None);
         assert!(f.get(F::IpBillingKm).is_nan() && f.get(F::IpShippingKm).is_nan());
         assert!(f.get(F::BillingShippingKm) > 800.0);
+    }
+
+    #[test]
+    fn addresses_without_coordinates_are_placed_by_postal_code() {
+        let centroids = PostalCentroids::from_reader(
+            "postal.txt",
+            "DE\t10115\tBerlin\t\t\t\t\t\t\t52.52\t13.405\t4\n\
+             FR\t75001\tParis\t\t\t\t\t\t\t48.8566\t2.3522\t4\n"
+                .as_bytes(),
+        )
+        .expect("centroids");
+        let mut v = crate::request::tests::sample_json();
+        v["billing"]["postal_code"] = "10115".into();
+        v["shipping"]["country"] = "FR".into();
+        v["shipping"]["postal_code"] = "75001".into();
+        let request = PaymentRequest::from_json(v.to_string().as_bytes()).expect("valid");
+        let mut f = Features::unknown();
+        set_distances(&mut f, &request, Some(SYDNEY), Some(&centroids));
+        assert!((f.get(F::BillingShippingKm) - haversine_km(BERLIN, PARIS)).abs() < 1.0);
+        assert!((f.get(F::IpBillingKm) - haversine_km(SYDNEY, BERLIN)).abs() < 1.0);
+        // Without centroids the postal codes place nothing.
+        let mut f = Features::unknown();
+        set_distances(&mut f, &request, Some(SYDNEY), None);
+        assert!(f.get(F::BillingShippingKm).is_nan() && f.get(F::IpBillingKm).is_nan());
+        // Coordinates in the request win over the postal code.
+        v["billing"]["location"] = serde_json::json!({"lat": PARIS.lat, "lon": PARIS.lon});
+        let request = PaymentRequest::from_json(v.to_string().as_bytes()).expect("valid");
+        let mut f = Features::unknown();
+        set_distances(&mut f, &request, None, Some(&centroids));
+        assert!(f.get(F::BillingShippingKm) < 1.0);
     }
 
     proptest! {

@@ -3,12 +3,13 @@
 //!
 //! - [`request`]: the strict input, [`PaymentRequest`].
 //! - [`features`]: online features per card, device, IP, e-mail, account and shipping address,
-//!   in bounded state; [`geo`] and [`ip_location`]: distances between the client's IP
-//!   location and the billing and shipping addresses.
+//!   in bounded state; [`geo`], [`ip_location`] and [`postal`]: distances between the
+//!   client's IP location and the billing and shipping addresses.
 //! - [`rules`]: rules as YAML data (score modifiers and hard blocks) and the thresholds.
 //! - [`model`], [`train`], [`platt`], [`dataset`], [`metrics`]: the gradient-boosted model, its
 //!   training with a time-ordered split and calibration, and its evaluation; [`compiled`]:
-//!   the model's trees as one flat array, to score and explain a payment fast.
+//!   the model's trees as the file stores them and as one flat array, to score and explain a
+//!   payment fast.
 //! - [`scorer`]: all of it together, [`Scorer`]; [`service`]: one scorer shared by a process,
 //!   with hot swap of the model.
 //! - [`detector`]: payment scoring and fraud rings ([`rings`]) in the event pipeline.
@@ -30,6 +31,7 @@ pub mod ip_location;
 pub mod metrics;
 pub mod model;
 pub mod platt;
+pub mod postal;
 pub mod request;
 pub mod rings;
 pub mod rules;

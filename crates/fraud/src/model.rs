@@ -1,18 +1,17 @@
-//! The trained model: a gradient-boosted tree ensemble (the `perpetual` booster), the Platt
-//! calibration fitted on the time-later validation part, and the feature names it expects, in
-//! one versioned JSON file.
+//! The trained model: a gradient-boosted tree ensemble (fitted with `forust-ml`, stored in our
+//! own tree format), the Platt calibration fitted on the time-later validation part, and the
+//! feature names it expects, in one versioned JSON file.
 
-use perpetual::{Matrix, PerpetualBooster};
 use serde::{Deserialize, Serialize};
 
-use crate::compiled::CompiledTrees;
+use crate::compiled::{CompiledTrees, StoredTrees};
 use crate::error::FileError;
 use crate::platt::{Platt, sigmoid};
 
 /// The `format` field of every model file.
 pub const FORMAT: &str = "ensuresec-fraud-model";
 /// The file layout version this build writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Largest model file accepted.
 pub const MAX_FILE_BYTES: usize = 256 << 20;
 
@@ -20,18 +19,38 @@ pub const MAX_FILE_BYTES: usize = 256 << 20;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainingSummary {
-    /// Rows the booster was fitted on (every row when it was refitted after calibration).
+    /// Rows the booster was fitted on (every row when it was refitted after the choice).
     pub fit_rows: usize,
     /// Fraud rows among them.
     pub fit_positives: usize,
-    /// Time-later rows the calibration was fitted on.
+    /// Time-later rows the choice and the calibration were made on.
     pub validation_rows: usize,
     /// Fraud rows among them.
     pub validation_positives: usize,
-    /// Area under the precision-recall curve on the validation rows.
+    /// Area under the precision-recall curve on the validation rows, of the chosen candidate.
     pub validation_pr_auc: f64,
-    /// The booster's budget (its one complexity knob).
-    pub budget: f32,
+    /// Step size of every tree.
+    pub learning_rate: f32,
+    /// The chosen most leaves per tree.
+    pub leaves: usize,
+    /// Trees in the model.
+    pub trees: usize,
+    /// Whether the booster was fitted again on every row after the choice.
+    pub refit: bool,
+    /// Every candidate tried, with its figure on the validation rows.
+    pub candidates: Vec<Candidate>,
+}
+
+/// One candidate of the choice made on the validation rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Candidate {
+    /// Most leaves per tree.
+    pub leaves: usize,
+    /// Trees kept: the count with the best validation PR-AUC.
+    pub trees: usize,
+    /// That PR-AUC.
+    pub validation_pr_auc: f64,
 }
 
 /// A loaded model.
@@ -49,9 +68,9 @@ pub struct Model {
     /// How it was trained.
     pub training: TrainingSummary,
     /// The tree ensemble. Scoring one row reads the compiled copy made when the model was
-    /// loaded or trained, so a changed booster needs [`Model::compile`] again.
-    pub booster: PerpetualBooster,
-    /// The booster's trees as one flat array: what [`Model::predict`] walks.
+    /// loaded or trained, so changed trees need [`Model::compile`] again.
+    pub trees: StoredTrees,
+    /// The trees as one flat array: what [`Model::predict`] walks.
     #[serde(skip)]
     pub(crate) compiled: CompiledTrees,
 }
@@ -83,33 +102,42 @@ pub struct Prediction {
 impl Model {
     /// Parses and checks a model file; `file` names it in errors.
     pub fn from_json(file: &str, text: &str) -> Result<Model, FileError> {
-        let model: Model =
+        // Format and version first, so that a file of another layout is refused by them rather
+        // than by the first field this build does not know.
+        #[derive(Deserialize)]
+        struct Header {
+            format: String,
+            version: u32,
+        }
+        let header: Header =
             serde_json::from_str(text).map_err(|e| FileError::new(file, e.to_string()))?;
-        if model.format != FORMAT {
+        if header.format != FORMAT {
             return Err(FileError::new(file, format!("`format`: not `{FORMAT}`")));
         }
-        if model.version != VERSION {
+        if header.version != VERSION {
             return Err(FileError::new(
                 file,
                 format!(
-                    "`version`: {} is not {VERSION}, the one this build reads",
-                    model.version
+                    "`version`: {} is not {VERSION}, the one this build reads (train the model again)",
+                    header.version
                 ),
             ));
         }
+        let model: Model =
+            serde_json::from_str(text).map_err(|e| FileError::new(file, e.to_string()))?;
         if model.features.is_empty() {
             return Err(FileError::new(file, "`features`: empty"));
         }
         let mut model = model;
         model
             .compile()
-            .map_err(|e| FileError::new(file, format!("`booster`: {e}")))?;
+            .map_err(|e| FileError::new(file, format!("`trees`: {e}")))?;
         Ok(model)
     }
 
-    /// Compiles the booster's trees for [`Model::predict`] (done by loading and training).
+    /// Compiles the trees for [`Model::predict`] (done by loading and training).
     pub fn compile(&mut self) -> Result<(), String> {
-        self.compiled = CompiledTrees::compile(&self.booster, self.features.len())?;
+        self.compiled = CompiledTrees::compile(&self.trees, self.features.len())?;
         Ok(())
     }
 
@@ -145,10 +173,18 @@ impl Model {
         }
     }
 
-    /// Raw margins of many rows at once (column-major, as in [`crate::Dataset`]), in parallel.
+    /// Raw margins of many rows at once (column-major, as in [`crate::Dataset`]).
     pub fn margins(&self, x: &[f64], rows: usize) -> Vec<f64> {
-        self.booster
-            .predict(&Matrix::new(x, rows, self.features.len()), true)
+        let cols = self.features.len();
+        let mut row = vec![0.0; cols];
+        (0..rows)
+            .map(|r| {
+                for (c, v) in row.iter_mut().enumerate() {
+                    *v = x[c * rows + r];
+                }
+                self.compiled.margin(&row)
+            })
+            .collect()
     }
 
     /// Calibrated probabilities of many rows.

@@ -45,6 +45,10 @@ pub struct Address {
     /// features need it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<GeoPoint>,
+    /// The postal code: placed at its centroid (see [`crate::postal`]) when `location` is
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
 }
 
 /// The customer account, for shops with accounts.
@@ -140,12 +144,14 @@ impl PaymentRequest {
         if let Some(at) = self.billing.location {
             validate_point("billing.location", at)?;
         }
+        postal_code("billing.postal_code", self.billing.postal_code.as_deref())?;
         if let Some(s) = &self.shipping {
             country("shipping.country", &s.country)?;
             optional_id("shipping.hash", s.hash.as_deref())?;
             if let Some(at) = s.location {
                 validate_point("shipping.location", at)?;
             }
+            postal_code("shipping.postal_code", s.postal_code.as_deref())?;
         }
         optional_country("ip_country", self.ip_country.as_deref())?;
         optional_id("device", self.device.as_deref())?;
@@ -215,11 +221,13 @@ impl PaymentRequest {
                 country: required("data.billing_country", &p.billing_country)?.to_string(),
                 hash: None,
                 location: None,
+                postal_code: None,
             },
             shipping: p.shipping_country.as_ref().map(|country| Address {
                 country: country.clone(),
                 hash: p.shipping_address_hash.clone(),
                 location: None,
+                postal_code: None,
             }),
             ip: p.ip,
             ip_country: p.ip_country.clone(),
@@ -267,6 +275,25 @@ fn id(field: &str, value: &str) -> Result<(), InputError> {
 
 fn optional_id(field: &str, value: Option<&str>) -> Result<(), InputError> {
     value.map_or(Ok(()), |v| id(field, v))
+}
+
+fn postal_code(field: &str, value: Option<&str>) -> Result<(), InputError> {
+    let Some(v) = value else { return Ok(()) };
+    let fits = !v.trim().is_empty()
+        && v.len() <= crate::postal::MAX_POSTAL_CODE_BYTES
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-');
+    if fits {
+        Ok(())
+    } else {
+        Err(InputError::new(
+            field,
+            format!(
+                "must be 1 to {} letters, digits, spaces or hyphens",
+                crate::postal::MAX_POSTAL_CODE_BYTES
+            ),
+        ))
+    }
 }
 
 fn country(field: &str, value: &str) -> Result<(), InputError> {

@@ -12,6 +12,7 @@ use crate::geo::set_distances;
 use crate::ip_location::IpLocator;
 use crate::model::Model;
 use crate::platt::sigmoid;
+use crate::postal::PostalCentroids;
 use crate::request::{PaymentRequest, ThreeDs};
 use crate::rules::{Effect, RuleSet};
 
@@ -87,6 +88,7 @@ pub struct Scorer {
     rules: RuleSet,
     model: Option<Bound>,
     ip_locator: Option<Arc<IpLocator>>,
+    postal_centroids: Option<Arc<PostalCentroids>>,
 }
 
 impl Scorer {
@@ -97,6 +99,7 @@ impl Scorer {
             rules,
             model: None,
             ip_locator: None,
+            postal_centroids: None,
         }
     }
 
@@ -104,6 +107,12 @@ impl Scorer {
     /// client and the billing and shipping addresses (without one they are unknown).
     pub fn set_ip_locator(&mut self, locator: Option<Arc<IpLocator>>) {
         self.ip_locator = locator;
+    }
+
+    /// Places addresses that come without coordinates at their postal code's centroid from
+    /// now on (without centroids their distances are unknown).
+    pub fn set_postal_centroids(&mut self, centroids: Option<Arc<PostalCentroids>>) {
+        self.postal_centroids = centroids;
     }
 
     /// Uses `model` from now on and hands back the one it replaces (so that the caller can drop
@@ -160,7 +169,12 @@ impl Scorer {
             (Some(locator), Some(ip)) => locator.locate(ip),
             _ => None,
         };
-        set_distances(&mut features, request, ip_at);
+        set_distances(
+            &mut features,
+            request,
+            ip_at,
+            self.postal_centroids.as_deref(),
+        );
         Ok(self.assess(request, &features))
     }
 
@@ -357,6 +371,31 @@ mod tests {
         )));
         let c = s.score(&at_home).expect("score");
         assert!(!far(&c), "{c:?}");
+    }
+
+    #[test]
+    fn addresses_placed_by_postal_code_count_in_the_distance_rule() {
+        let at_home = request(|v| {
+            v["billing"]["postal_code"] = "10115".into();
+            v["shipping"]["postal_code"] = "10 115".into();
+        });
+        let far = |a: &Assessment| a.reasons.iter().any(|r| r.code == "ip-far-from-addresses");
+        let db = crate::ip_location::tests::database("192.0.2.0/24", -33.87, 151.21);
+        let mut s = scorer();
+        s.set_ip_locator(Some(Arc::new(
+            IpLocator::from_bytes("test.mmdb", db).expect("database"),
+        )));
+        // The client is in Sydney, but without centroids the addresses are nowhere.
+        let a = s.score(&at_home).expect("score");
+        assert!(!far(&a), "{a:?}");
+        let centroids = PostalCentroids::from_reader(
+            "postal.txt",
+            "DE\t10115\tBerlin\t\t\t\t\t\t\t52.52\t13.405\t4\n".as_bytes(),
+        )
+        .expect("centroids");
+        s.set_postal_centroids(Some(Arc::new(centroids)));
+        let b = s.score(&at_home).expect("score");
+        assert!(far(&b), "{b:?}");
     }
 
     #[test]

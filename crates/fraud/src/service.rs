@@ -17,6 +17,7 @@ use crate::error::{FileError, InputError};
 use crate::features::StateLimits;
 use crate::ip_location::IpLocator;
 use crate::model::Model;
+use crate::postal::PostalCentroids;
 use crate::request::PaymentRequest;
 use crate::rules::{RuleSet, Thresholds};
 use crate::scorer::{Assessment, Scorer};
@@ -36,6 +37,9 @@ pub struct ServiceConfig {
     /// A MaxMind DB (City) file placing client IP addresses [default: none, so the distances
     /// from the client are unknown].
     pub ip_locations: Option<PathBuf>,
+    /// A GeoNames postal-code file placing addresses that come without coordinates [default:
+    /// none, so their distances are unknown].
+    pub postal_centroids: Option<PathBuf>,
 }
 
 /// The loaded model, for status pages and logs.
@@ -102,6 +106,9 @@ impl FraudService {
         let mut scorer = Scorer::new(rules, config.limits);
         if let Some(path) = &config.ip_locations {
             scorer.set_ip_locator(Some(Arc::new(IpLocator::open(path)?)));
+        }
+        if let Some(path) = &config.postal_centroids {
+            scorer.set_postal_centroids(Some(Arc::new(PostalCentroids::open(path)?)));
         }
         let service = FraudService {
             scorer: Mutex::new(scorer),

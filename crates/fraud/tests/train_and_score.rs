@@ -66,7 +66,8 @@ fn trains_saves_loads_and_scores() {
     let data = Dataset::read_csv("gen.csv", csv(4000).as_bytes(), &columns()).expect("csv");
     let options = TrainOptions {
         threads: Some(1),
-        budget: 0.5,
+        leaves: vec![7, 15],
+        max_trees: 300,
         ..TrainOptions::default()
     };
     let model = train(&data, &options).expect("training");
@@ -123,7 +124,8 @@ fn a_model_of_foreign_features_cannot_score_payments() {
         &data,
         &TrainOptions {
             threads: Some(1),
-            budget: 0.3,
+            leaves: vec![7],
+            max_trees: 100,
             ..TrainOptions::default()
         },
     )
@@ -142,6 +144,26 @@ fn bad_model_files_are_refused() {
         .expect_err("bad")
         .to_string();
     assert!(e.starts_with("m.json:"), "{e}");
+    // A file of the earlier layout is refused by its version, not by a field it has.
+    let old = r#"{"format": "ensuresec-fraud-model", "version": 1, "booster": {}}"#;
+    let e = Model::from_json("old.json", old)
+        .expect_err("version 1")
+        .to_string();
+    assert!(e.contains("`version`: 1"), "{e}");
+    // Trees that would walk forever are refused, naming the node.
+    let looping = r#"{"format": "ensuresec-fraud-model", "version": 2, "features": ["a"],
+        "calibration": {"a": 1.0, "b": 0.0},
+        "training": {"fit_rows": 1, "fit_positives": 1, "validation_rows": 1,
+            "validation_positives": 1, "validation_pr_auc": 1.0, "learning_rate": 0.1,
+            "leaves": 2, "trees": 1, "refit": false, "candidates": []},
+        "trees": {"base_score": 0.0, "trees": [[{"w": 0.0, "s": {"f": 0, "v": 1.0, "l": 0, "r": 1, "m": 1}}, {"w": 1.0}]]}}"#;
+    let e = Model::from_json("loop.json", looping)
+        .expect_err("a cycle")
+        .to_string();
+    assert!(e.contains("`trees`: tree 0, node 0: child 0"), "{e}");
+    let fixed = looping.replace("\"l\": 0", "\"l\": 1");
+    let model = Model::from_json("fixed.json", &fixed).expect("the same file without the cycle");
+    assert_eq!(model.predict(&[0.5]).log_odds, 1.0);
     let too_few = "time,a,label\n1,1,0\n2,2,1\n3,3,0\n";
     let data = Dataset::read_csv("t.csv", too_few.as_bytes(), &columns()).expect("csv");
     let e = train(&data, &TrainOptions::default())

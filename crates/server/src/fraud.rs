@@ -25,6 +25,9 @@ pub struct FraudConfig {
     /// A MaxMind DB City file (GeoLite2-City or the like) placing client IP addresses, for
     /// the distances between the client and the billing and shipping addresses.
     pub ip_locations: Option<PathBuf>,
+    /// A GeoNames postal-code file placing addresses that come without coordinates, for the
+    /// same distances.
+    pub postal_centroids: Option<PathBuf>,
     /// Most entities kept per kind (cards, devices, IP addresses…).
     pub max_entities: usize,
     /// Entities per kind the feature tables are sized for at start (see
@@ -46,6 +49,7 @@ impl Default for FraudConfig {
             model: None,
             thresholds: None,
             ip_locations: None,
+            postal_centroids: None,
             max_entities: StateLimits::default().max_entities,
             reserved_entities: StateLimits::default().reserved_entities,
             ttl_days: 90,
@@ -147,6 +151,7 @@ impl FraudConfig {
                 reserved_entities: self.reserved_entities,
             },
             ip_locations: self.ip_locations.clone(),
+            postal_centroids: self.postal_centroids.clone(),
         }
     }
 
