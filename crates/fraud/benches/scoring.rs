@@ -89,7 +89,12 @@ fn bench(c: &mut Criterion) {
         });
     });
     let model = model();
-    println!("model: {:?}", model.training);
+    println!(
+        "model: {} trees, {} nodes; {:?}",
+        model.trees.trees.len(),
+        model.trees.nodes(),
+        model.training
+    );
     let json = model.to_json().expect("json");
     group.bench_function("score_with_model", |b| {
         b.iter(|| {

@@ -76,6 +76,45 @@ fn trains_saves_loads_and_scores() {
         "{:?}",
         model.training
     );
+    // Both candidates were tried on the validation rows; the best one was fitted again on
+    // every row, with the number of trees chosen on validation.
+    let t = &model.training;
+    assert_eq!(t.candidates.len(), 2, "{t:?}");
+    let best = t
+        .candidates
+        .iter()
+        .max_by(|a, b| a.validation_pr_auc.total_cmp(&b.validation_pr_auc))
+        .expect("candidates");
+    assert_eq!(
+        (t.leaves, t.validation_pr_auc),
+        (best.leaves, best.validation_pr_auc)
+    );
+    assert!(t.refit && t.fit_rows == data.rows, "{t:?}");
+    assert_eq!(model.trees.trees.len(), best.trees);
+    let most_leaves = model
+        .trees
+        .trees
+        .iter()
+        .map(|tree| tree.iter().filter(|n| n.s.is_none()).count())
+        .max();
+    assert!(
+        most_leaves.is_some_and(|l| (2..=t.leaves).contains(&l)),
+        "{most_leaves:?}"
+    );
+    assert!((1..=300).contains(&best.trees), "{t:?}");
+    let kept = train(
+        &data,
+        &TrainOptions {
+            refit: false,
+            ..options.clone()
+        },
+    )
+    .expect("training without refit");
+    assert!(!kept.training.refit && kept.training.fit_rows < data.rows);
+    assert_eq!(
+        kept.calibration, model.calibration,
+        "calibrated on the same held-out rows"
+    );
 
     // The file round-trips and scores the same.
     let json = model.to_json().expect("serialise");
