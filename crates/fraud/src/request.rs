@@ -221,13 +221,13 @@ impl PaymentRequest {
                 country: required("data.billing_country", &p.billing_country)?.to_string(),
                 hash: None,
                 location: None,
-                postal_code: None,
+                postal_code: p.billing_postal_code.clone(),
             },
             shipping: p.shipping_country.as_ref().map(|country| Address {
                 country: country.clone(),
                 hash: p.shipping_address_hash.clone(),
                 location: None,
-                postal_code: None,
+                postal_code: p.shipping_postal_code.clone(),
             }),
             ip: p.ip,
             ip_country: p.ip_country.clone(),
@@ -399,6 +399,19 @@ pub(crate) mod tests {
         assert_eq!(r.account.as_ref().map(|a| a.age_days), Some(3));
         assert_eq!(r.three_ds, Some(ThreeDs::Failed));
         assert_eq!(r.time, time);
+        assert_eq!(r.billing.postal_code, None);
+        let mut a = authorization();
+        a.billing_postal_code = Some("10115".into());
+        a.shipping_postal_code = Some("75001".into());
+        let r = PaymentRequest::from_authorization(time, &a).expect("request");
+        assert_eq!(r.billing.postal_code.as_deref(), Some("10115"));
+        assert_eq!(
+            r.shipping.and_then(|s| s.postal_code).as_deref(),
+            Some("75001")
+        );
+        a.shipping_postal_code = Some("75001; DROP".into());
+        let e = PaymentRequest::from_authorization(time, &a).expect_err("bad postal code");
+        assert_eq!(e.field, "shipping.postal_code");
     }
 
     #[test]

@@ -263,6 +263,8 @@ impl Shopper {
                         shipping_country: None,
                         shipping_address_hash: None,
                         account_age_days: None,
+                        billing_postal_code: None,
+                        shipping_postal_code: None,
                     }),
                 ));
                 if !declined {

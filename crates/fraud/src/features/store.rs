@@ -434,6 +434,8 @@ mod tests {
             shipping_country: None,
             shipping_address_hash: None,
             account_age_days: None,
+            billing_postal_code: None,
+            shipping_postal_code: None,
         };
         for _ in 0..3 {
             s.record_outcome(&auth, 1_770_000_005);

@@ -149,6 +149,12 @@ pub struct PaymentAuthorization {
     /// Days since the customer account was opened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_age_days: Option<u32>,
+    /// Postal code of the billing address: places it for the fraud module's distances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_postal_code: Option<String>,
+    /// Postal code of the shipping address, for the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_postal_code: Option<String>,
 }
 
 impl Entities for PaymentAuthorization {
