@@ -154,7 +154,7 @@ echo "our own metrics (fraud evaluate):"; cat "$WORK/eval.json"
 echo "training summary:"; cat "$WORK/train.json"
 
 echo "== in-process scoring (criterion, one core)"
-cargo bench -q -p ensuresec-fraud --bench scoring -- --noplot 2>&1 | grep -E 'time:|thrpt:|bytes|scor' || true
+cargo bench -q -p ensuresec-fraud --bench scoring -- --noplot 2>&1 | grep -E 'time:|thrpt:|bytes|scor|^model:' || true
 
 echo "== HTTP: POST /v1/payments/score at a steady rate"
 bash bench/fraud_http.sh

@@ -53,7 +53,7 @@ impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             validation_fraction: 0.2,
-            learning_rate: 0.02,
+            learning_rate: 0.05,
             leaves: vec![15, 31, 63],
             max_trees: 3000,
             patience: 300,

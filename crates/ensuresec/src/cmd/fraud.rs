@@ -59,7 +59,7 @@ pub enum Command {
         #[arg(long, default_value_t = 0.2)]
         validation: f64,
         /// Step size of every tree.
-        #[arg(long, default_value_t = 0.02)]
+        #[arg(long, default_value_t = 0.05)]
         learning_rate: f32,
         /// Candidates' most leaves per tree, comma-separated; the best on validation is kept.
         #[arg(long, value_delimiter = ',', default_values_t = [15, 31, 63])]
