@@ -425,3 +425,31 @@ upstream = "{shop}"
         (accepted.contains(&&json!("o-5")) && accepted.contains(&&json!("o-6"))).then_some(())
     });
 }
+
+/// Credential ids and nonces are base64url and start with '-' one time in 64: the wallet takes
+/// them as values, not as flags.
+#[test]
+fn ids_and_nonces_starting_with_a_hyphen_are_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = identity(&[
+        "wallet",
+        "present",
+        "--dir",
+        s(dir.path()),
+        "--id",
+        "-uV3aQ9zkT0c",
+        "--disclose",
+        "/age_equal_or_over/18",
+        "--nonce",
+        "-x7Jd",
+        "--audience",
+        "shop",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(!err.contains("unexpected argument"), "{err}");
+    assert!(
+        err.contains(s(dir.path())),
+        "the wallet directory was read: {err}"
+    );
+}

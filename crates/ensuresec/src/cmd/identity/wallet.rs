@@ -51,8 +51,8 @@ pub enum WalletCommand {
         /// The wallet folder.
         #[arg(long, default_value = "identity-wallet")]
         dir: PathBuf,
-        /// The credential id (from `list`).
-        #[arg(long)]
+        /// The credential id (from `list`; base64url, so it may start with '-').
+        #[arg(long, allow_hyphen_values = true)]
         id: String,
         /// A claim to disclose, as a path (repeat), e.g. /age_equal_or_over/18.
         #[arg(long, required = true)]
