@@ -443,3 +443,51 @@ fn evaluate_events_reports_precision_and_recall_on_labelled_payments() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn evaluate_reports_the_models_size_speed_and_figures_on_labelled_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train(dir.path(), "m", false);
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    let trees = file["trees"]["trees"].as_array().unwrap().len();
+    let predictions = dir.path().join("predictions.csv");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+        .args([
+            "fraud", "evaluate", "--label", "label", "--time", "time", "--model",
+        ])
+        .arg(&model)
+        .arg(dir.path().join("m.csv"))
+        .arg("--predictions")
+        .arg(&predictions)
+        .output()
+        .unwrap();
+    support::assert_success(&out);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["model"]["trees"], trees, "{report}");
+    assert!(
+        report["model"]["nodes"].as_u64().unwrap() > trees as u64,
+        "{report}"
+    );
+    assert!(
+        report["model"]["explained_rows_per_second_one_thread"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert_eq!(report["ranking"]["rows"], 3000, "{report}");
+    assert!(
+        report["ranking"]["roc_auc"].as_f64().unwrap() > 0.8,
+        "{report}"
+    );
+    assert_eq!(
+        report["thresholds"].as_array().unwrap().len(),
+        3,
+        "{report}"
+    );
+    let lines = std::fs::read_to_string(&predictions).unwrap();
+    assert_eq!(
+        lines.lines().count(),
+        3001,
+        "a header and one probability per row"
+    );
+}
