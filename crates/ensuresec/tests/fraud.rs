@@ -491,3 +491,43 @@ fn evaluate_reports_the_models_size_speed_and_figures_on_labelled_rows() {
         "a header and one probability per row"
     );
 }
+
+#[test]
+fn score_reads_requests_and_refuses_bad_files_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let requests = dir.path().join("requests.ndjson");
+    std::fs::write(
+        &requests,
+        r#"{"payment_id":"p1","time":"2026-03-01T12:00:00Z","amount":{"minor":4999,"currency":"EUR"},"merchant":"shop","card":{"fingerprint":"fp1","bin":"424242","country":"DE"},"billing":{"country":"DE","postal_code":"10115"},"three_ds":"failed"}
+"#,
+    )
+    .unwrap();
+    let score = |extra: &[&std::ffi::OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+            .args(["fraud", "score"])
+            .arg(&requests)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = score(&[]);
+    support::assert_success(&out);
+    let a: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a["payment_id"], "p1", "{a}");
+    assert!(a["probability"].as_f64().unwrap() > 0.0, "{a}");
+
+    let postal = dir.path().join("postal.txt");
+    std::fs::write(&postal, "DE\t10115\tBerlin\t\t\t\t\t\t\tnorth\t13.4\t4\n").unwrap();
+    let out = score(&["--postal-centroids".as_ref(), postal.as_os_str()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("postal.txt: line 1: field 10 (latitude)"),
+        "{err}"
+    );
+
+    let missing = dir.path().join("no-model.json");
+    let out = score(&["--model".as_ref(), missing.as_os_str()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-model.json"));
+}

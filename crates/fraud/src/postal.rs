@@ -48,27 +48,18 @@ impl PostalCentroids {
     pub fn open(path: &Path) -> Result<PostalCentroids, FileError> {
         let name = path.display().to_string();
         let file = std::fs::File::open(path).map_err(|e| FileError::new(&name, e.to_string()))?;
-        let size = file
-            .metadata()
-            .map_err(|e| FileError::new(&name, e.to_string()))?
-            .len();
-        if size > MAX_FILE_BYTES {
-            return Err(FileError::new(
-                &name,
-                format!("file is over {MAX_FILE_BYTES} bytes"),
-            ));
-        }
         PostalCentroids::from_reader(&name, std::io::BufReader::new(file))
     }
 
-    /// Reads GeoNames postal-code lines from `reader`; `file` names it in errors. A postal code
-    /// listed for several places gets the mean of their coordinates.
-    pub fn from_reader(file: &str, reader: impl BufRead) -> Result<PostalCentroids, FileError> {
+    /// Reads GeoNames postal-code lines from `reader`; `file` names it in errors, and input
+    /// beyond [`MAX_FILE_BYTES`] is refused, not cut off. A postal code listed for several
+    /// places gets the mean of their coordinates.
+    pub fn from_reader(file: &str, mut reader: impl BufRead) -> Result<PostalCentroids, FileError> {
         // (sum of latitudes, sum of longitudes, places) per code.
         let mut sums: HashMap<(String, String), (f64, f64, u32)> = HashMap::new();
-        let mut reader = reader.take(MAX_FILE_BYTES);
         let mut line = Vec::new();
         let mut number = 0usize;
+        let mut total = 0u64;
         loop {
             line.clear();
             let read = std::io::Read::take(&mut reader, MAX_LINE_BYTES as u64 + 1)
@@ -76,6 +67,10 @@ impl PostalCentroids {
                 .map_err(|e| FileError::new(file, e.to_string()))?;
             if read == 0 {
                 break;
+            }
+            total += read as u64;
+            if total > MAX_FILE_BYTES {
+                return Err(FileError::new(file, format!("over {MAX_FILE_BYTES} bytes")));
             }
             number += 1;
             let at = |message: String| FileError::new(file, format!("line {number}: {message}"));

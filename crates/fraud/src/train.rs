@@ -124,22 +124,30 @@ pub fn train(data: &Dataset, options: &TrainOptions) -> Result<Model, TrainError
     check_part("validation", &validation)?;
 
     let mut candidates = Vec::new();
-    let mut best: Option<(Chosen, usize)> = None;
+    let mut best: Option<(Chosen, usize, GradientBooster)> = None;
     for &leaves in &options.leaves {
         let booster = fit_booster(&fit, Some(&validation), leaves, options.max_trees, options)?;
-        let mut chosen = best_prefix(&booster, &validation);
+        let chosen = best_prefix(&booster, &validation);
         candidates.push(Candidate {
             leaves,
             trees: chosen.trees,
             validation_pr_auc: chosen.pr_auc,
         });
-        if best.as_ref().is_none_or(|(b, _)| chosen.pr_auc > b.pr_auc) {
-            chosen.stored =
-                StoredTrees::from_forust(&booster, chosen.trees).map_err(TrainError::Booster)?;
-            best = Some((chosen, leaves));
+        if best
+            .as_ref()
+            .is_none_or(|(b, _, _)| chosen.pr_auc > b.pr_auc)
+        {
+            best = Some((chosen, leaves, booster));
         }
     }
-    let (chosen, leaves) = best.ok_or(TrainError::Option("leaves"))?;
+    let (chosen, leaves, booster) = best.ok_or(TrainError::Option("leaves"))?;
+    // The chosen candidate as fitted, or fitted again on every row with as many trees.
+    let booster = match options.refit {
+        true => fit_booster(data, None, leaves, chosen.trees, options)?,
+        false => booster,
+    };
+    let trees = StoredTrees::from_forust(&booster, chosen.trees).map_err(TrainError::Booster)?;
+    let fitted_on = if options.refit { data } else { &fit };
 
     let mut model = Model {
         format: FORMAT.into(),
@@ -147,28 +155,20 @@ pub fn train(data: &Dataset, options: &TrainOptions) -> Result<Model, TrainError
         features: data.names.clone(),
         calibration: Platt::fit(&chosen.margins, &validation.y),
         training: TrainingSummary {
-            fit_rows: fit.rows,
-            fit_positives: fit.positives(),
+            fit_rows: fitted_on.rows,
+            fit_positives: fitted_on.positives(),
             validation_rows: validation.rows,
             validation_positives: validation.positives(),
             validation_pr_auc: chosen.pr_auc,
             learning_rate: options.learning_rate,
             leaves,
-            trees: chosen.trees,
+            trees: trees.trees.len(),
             refit: options.refit,
             candidates,
         },
-        trees: chosen.stored,
+        trees,
         compiled: Default::default(),
     };
-    if options.refit {
-        let booster = fit_booster(data, None, leaves, chosen.trees, options)?;
-        model.trees =
-            StoredTrees::from_forust(&booster, chosen.trees).map_err(TrainError::Booster)?;
-        model.training.trees = model.trees.trees.len();
-        model.training.fit_rows = data.rows;
-        model.training.fit_positives = data.positives();
-    }
     model.compile().map_err(TrainError::Booster)?;
     Ok(model)
 }
@@ -181,8 +181,6 @@ struct Chosen {
     pr_auc: f64,
     /// Validation margins with that many (what the calibration is fitted on).
     margins: Vec<f64>,
-    /// Those trees, once this candidate is the best.
-    stored: StoredTrees,
 }
 
 /// The number of `booster`'s first trees that ranks `validation` best (average precision, the
@@ -194,7 +192,6 @@ fn best_prefix(booster: &GradientBooster, validation: &Dataset) -> Chosen {
         trees: 0,
         pr_auc: f64::NEG_INFINITY,
         margins: margins.clone(),
-        stored: StoredTrees::default(),
     };
     for (t, tree) in booster.trees.iter().enumerate() {
         for (m, v) in margins

@@ -3,17 +3,12 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use ensuresec_fraud::dataset::{Columns, Dataset};
 use ensuresec_fraud::feedback::Replay;
-use ensuresec_fraud::ip_location::IpLocator;
 use ensuresec_fraud::metrics::{at_thresholds, ranking};
-use ensuresec_fraud::postal::PostalCentroids;
-use ensuresec_fraud::{
-    FraudService, Model, PaymentRequest, RuleSet, Scorer, StateLimits, TrainOptions,
-};
+use ensuresec_fraud::{FraudService, Model, PaymentRequest, RuleSet, ServiceConfig, TrainOptions};
 
 /// Longest NDJSON line `score` accepts (one payment request).
 const MAX_LINE_BYTES: usize = 64 * 1024;
@@ -332,16 +327,14 @@ fn score(
     ip_locations: Option<&Path>,
     postal_centroids: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let mut scorer = Scorer::new(load_rules(rules)?, StateLimits::default());
-    if let Some(path) = model {
-        scorer.set_model(&path.display().to_string(), Model::load(path)?)?;
-    }
-    if let Some(path) = ip_locations {
-        scorer.set_ip_locator(Some(Arc::new(IpLocator::open(path)?)));
-    }
-    if let Some(path) = postal_centroids {
-        scorer.set_postal_centroids(Some(Arc::new(PostalCentroids::open(path)?)));
-    }
+    // The same loading as `serve`: rules, model, IP locations and postal centroids.
+    let service = FraudService::open(&ServiceConfig {
+        rules: rules.map(Path::to_path_buf),
+        model: model.map(Path::to_path_buf),
+        ip_locations: ip_locations.map(Path::to_path_buf),
+        postal_centroids: postal_centroids.map(Path::to_path_buf),
+        ..ServiceConfig::default()
+    })?;
     let reader: Box<dyn BufRead> = match input {
         Some(p) => Box::new(std::io::BufReader::new(
             std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?,
@@ -361,7 +354,7 @@ fn score(
         );
         let request = PaymentRequest::from_json(line.as_bytes())
             .with_context(|| format!("line {}", n + 1))?;
-        let assessment = scorer
+        let assessment = service
             .score(&request)
             .with_context(|| format!("line {}", n + 1))?;
         writeln!(out, "{}", serde_json::to_string(&assessment)?)?;
