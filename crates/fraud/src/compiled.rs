@@ -6,11 +6,14 @@
 //! after its parent in the same tree, so every walk ends, and every split reads a column the
 //! model has. Scoring walks the flat array, children as indices, and the one walk that finds
 //! each leaf also adds the path attributions (Saabas: each split's change of node weight goes
-//! to the column split on), so an explanation costs no second pass. Eight trees are walked side
-//! by side and each step chooses its child without a branch: a payment's path through a tree
-//! cannot be predicted, and eight independent walks let the processor overlap their reads.
-//! Written here because the booster's own predictor allocates per call and no maintained crate
-//! compiles its trees.
+//! to the column split on), so an explanation costs no second pass. Eight walks run side by
+//! side, each through every eighth tree: a leaf leads straight on to the root of the lane's
+//! next tree, so a step is one load, one comparison and one addition, without a branch (a
+//! payment's path through a tree cannot be predicted), and eight independent walks let the
+//! processor overlap their reads. Unknown values need no test of their own: the walk reads a
+//! copy of the row where they are +∞ or −∞, whichever sends them the split's way. Nodes are 32
+//! bytes with children as short forward offsets. Written here because the booster's own
+//! predictor allocates per call and no maintained crate compiles its trees.
 
 use serde::{Deserialize, Serialize};
 
@@ -106,42 +109,87 @@ impl StoredTrees {
             trees,
         })
     }
+
+    /// One ensemble whose margin is the mean of the `members`' margins: every tree of every
+    /// member, its weights divided by their number, so one walk scores and explains the mean.
+    pub fn mean(members: Vec<StoredTrees>) -> StoredTrees {
+        let share = 1.0 / members.len().max(1) as f64;
+        let mut mean = StoredTrees::default();
+        for member in members {
+            mean.base_score += member.base_score * share;
+            mean.trees.extend(member.trees.into_iter().map(|mut tree| {
+                tree.iter_mut().for_each(|node| node.w *= share);
+                tree
+            }));
+        }
+        mean
+    }
 }
 
 /// Trees walked side by side: independent walks let the processor overlap their memory reads.
 const LANES: usize = 8;
 
-/// One node of the flat array. A leaf points at itself with no change, so that a walk that
-/// has reached its leaf can keep stepping while the other lanes finish.
+/// Most columns of a model.
+pub const MAX_COLUMNS: usize = crate::dataset::MAX_COLUMNS;
+/// Models of at most this many columns (the online features) walk a smaller row copy, cheaper
+/// to fill.
+const FEW_COLUMNS: usize = 64;
+const _: () = assert!(MAX_COLUMNS.is_power_of_two() && FEW_COLUMNS.is_power_of_two());
+
+/// How a walk reads a row: from a fixed-size copy with two halves of `stride` slots each. The
+/// first has the row with unknown values as +∞, the second as −∞; a split reads its column
+/// in the half that sends unknown values its way (below a finite threshold goes left), so a
+/// step is one comparison. The slot is masked to the copy's size, so no step needs a bounds
+/// check (the mask changes nothing: compiling checks every column).
+fn stride(columns: usize) -> usize {
+    if columns <= FEW_COLUMNS {
+        FEW_COLUMNS
+    } else {
+        MAX_COLUMNS
+    }
+}
+
+/// One split of the flat array (leaves are not stored: their weights are in the deltas).
+/// 32 bytes, aligned: one node is one half of a cache line, never two lines.
 #[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
 struct Node {
     /// Values below go left.
     threshold: f64,
-    /// Change of weight from this node to its left child (0 for a leaf).
+    /// Change of weight from this node to its left child.
     left_delta: f64,
     /// The same to its right child.
     right_delta: f64,
-    /// Column split on (0 for a leaf, whose step changes nothing).
-    feature: u32,
-    /// Index of the left child in [`CompiledTrees::nodes`] (itself for a leaf).
-    left: u32,
-    /// Index of the right child (itself for a leaf).
-    right: u32,
-    /// Whether unknown (`NaN`) values go left.
-    unknown_left: bool,
+    /// Where in the row copy the split reads its column (see [`stride`]).
+    slot: u16,
+    /// How many nodes after this one the walk goes on when the row goes left: the left
+    /// child, or for a leaf the root of the lane's next tree (or the idle node).
+    left: u16,
+    /// The same for the right child.
+    right: u16,
 }
 
 impl Node {
-    /// The child `row` goes to and the change of weight on the way.
+    /// A split that leads to itself and changes nothing: where a lane waits once its trees
+    /// are walked.
+    const IDLE: Node = Node {
+        threshold: 0.0,
+        left_delta: 0.0,
+        right_delta: 0.0,
+        slot: 0,
+        left: 0,
+        right: 0,
+    };
+
+    /// How far ahead a row with `value` in this split's slot goes on, and the change of
+    /// weight on the way.
     #[inline(always)]
-    fn step(&self, row: &[f64]) -> (u32, f64) {
-        let value = row[self.feature as usize];
+    fn step(&self, value: f64) -> (u32, f64) {
         // Written as a selection, not a branch: which way a payment goes is not predictable.
-        let left = (value < self.threshold) | (self.unknown_left & value.is_nan());
-        if left {
-            (self.left, self.left_delta)
+        if value < self.threshold {
+            (u32::from(self.left), self.left_delta)
         } else {
-            (self.right, self.right_delta)
+            (u32::from(self.right), self.right_delta)
         }
     }
 }
@@ -149,9 +197,13 @@ impl Node {
 /// The trees as one flat array, ready to score and explain one row.
 #[derive(Debug, Clone, Default)]
 pub struct CompiledTrees {
+    /// Every split of every tree, then [`Node::IDLE`].
     nodes: Vec<Node>,
-    /// Each tree's root.
-    roots: Vec<u32>,
+    /// Where each lane's walk starts: the root of one of the first [`LANES`] trees that split
+    /// (the idle node for a lane without one).
+    starts: [u32; LANES],
+    /// The index of [`Node::IDLE`].
+    idle: u32,
     /// `base_score` plus the weight of every root: the margin before any split.
     bias: f64,
     columns: usize,
@@ -172,115 +224,157 @@ impl CompiledTrees {
         if !stored.base_score.is_finite() {
             return Err("`base_score` is not a finite number".into());
         }
+        if !(1..=MAX_COLUMNS).contains(&columns) {
+            return Err(format!("{columns} columns: need 1 to {MAX_COLUMNS}"));
+        }
+        // Trees are laid out one after the other, splits only (a tree that does not split is
+        // only its weight, in the bias); then the idle node.
+        let mut roots = Vec::new();
+        let mut total = 0;
+        for (t, tree) in stored.trees.iter().enumerate() {
+            let Some(root) = tree.first() else {
+                return Err(format!("tree {t}: no nodes"));
+            };
+            if root.s.is_some() {
+                roots.push(total);
+                total += tree.iter().filter(|n| n.s.is_some()).count();
+            }
+        }
         let mut compiled = CompiledTrees {
-            nodes: Vec::with_capacity(stored.nodes()),
+            nodes: Vec::with_capacity(total + 1),
+            starts: [total as u32; LANES],
+            idle: total as u32,
             bias: stored.base_score,
             columns,
-            ..CompiledTrees::default()
         };
-        for (t, tree) in stored.trees.iter().enumerate() {
-            let offset = compiled.nodes.len();
-            compiled.push_tree(t, tree, offset, columns)?;
-            compiled.bias += tree[0].w;
-            compiled.roots.push(offset as u32);
+        for (lane, root) in roots.iter().take(LANES).enumerate() {
+            compiled.starts[lane] = *root as u32;
         }
+        // Lane `l` walks the trees that split `l`, `l + LANES`, `l + 2 * LANES`…: a walk that
+        // reaches a leaf goes on at the root of its lane's next tree, or at the idle node.
+        let mut splitting = 0;
+        for (t, tree) in stored.trees.iter().enumerate() {
+            compiled.bias += tree[0].w;
+            let then = roots.get(splitting + LANES).copied().unwrap_or(total);
+            if tree[0].s.is_some() {
+                splitting += 1;
+            }
+            compiled.push_tree(t, tree, columns, then)?;
+        }
+        compiled.nodes.push(Node::IDLE);
         Ok(compiled)
     }
 
-    /// Appends one tree's nodes at `offset`.
+    /// Appends the splits of one tree (none when its root is a leaf); a leaf sends the walk on
+    /// to `then`.
     fn push_tree(
         &mut self,
         t: usize,
         tree: &[StoredNode],
-        offset: usize,
         columns: usize,
+        then: usize,
     ) -> Result<(), String> {
-        if tree.is_empty() {
-            return Err(format!("tree {t}: no nodes"));
+        if let Some(i) = tree.iter().position(|n| !n.w.is_finite()) {
+            return Err(format!(
+                "tree {t}, node {i}: the weight is not a finite number"
+            ));
+        }
+        if tree[0].s.is_none() {
+            return Ok(());
+        }
+        // Where each split of the tree lands in the flat array (leaves land nowhere).
+        let mut at = vec![None; tree.len()];
+        let mut next = self.nodes.len();
+        for (i, n) in tree.iter().enumerate() {
+            if n.s.is_some() {
+                at[i] = Some(next);
+                next += 1;
+            }
         }
         for (i, n) in tree.iter().enumerate() {
             let bad = |what: &str| format!("tree {t}, node {i}: {what}");
-            if !n.w.is_finite() {
-                return Err(bad("the weight is not a finite number"));
+            let Some(s) = n.s else { continue };
+            if s.f as usize >= columns {
+                return Err(bad(&format!("splits on column {} of {columns}", s.f)));
             }
-            let here = (offset + i) as u32;
-            let node = match n.s {
-                None => Node {
-                    threshold: 0.0,
-                    left_delta: 0.0,
-                    right_delta: 0.0,
-                    feature: 0,
-                    left: here,
-                    right: here,
-                    unknown_left: false,
-                },
-                Some(s) => {
-                    if s.f as usize >= columns {
-                        return Err(bad(&format!("splits on column {} of {columns}", s.f)));
-                    }
-                    if s.v.is_nan() {
-                        return Err(bad("the threshold is not a number"));
-                    }
-                    let child = |c: u32| {
-                        let c = c as usize;
-                        if c <= i || c >= tree.len() {
-                            return Err(bad(&format!(
-                                "child {c} is not a later node of this tree of {}",
-                                tree.len()
-                            )));
-                        }
-                        Ok(c)
-                    };
-                    let (l, r, m) = (child(s.l)?, child(s.r)?, child(s.m)?);
-                    if m != l && m != r {
-                        return Err(bad("unknown values must go to the left or right child"));
-                    }
-                    Node {
-                        threshold: s.v,
-                        left_delta: tree[l].w - n.w,
-                        right_delta: tree[r].w - n.w,
-                        feature: s.f,
-                        left: (offset + l) as u32,
-                        right: (offset + r) as u32,
-                        unknown_left: m == l,
-                    }
+            if !s.v.is_finite() {
+                return Err(bad("the threshold is not a finite number"));
+            }
+            let here = self.nodes.len();
+            let child = |c: u32| {
+                let c = c as usize;
+                if c <= i || c >= tree.len() {
+                    return Err(bad(&format!(
+                        "child {c} is not a later node of this tree of {}",
+                        tree.len()
+                    )));
                 }
+                Ok(c)
             };
-            self.nodes.push(node);
+            // A leaf child sends the walk on to `then`; 8,191 splits per tree always fit.
+            let ahead = |c: usize| {
+                u16::try_from(at[c].unwrap_or(then) - here).map_err(|_| {
+                    bad(&format!(
+                        "child {c} leads more than {} splits ahead (trees that big are refused)",
+                        u16::MAX
+                    ))
+                })
+            };
+            let (l, r, m) = (child(s.l)?, child(s.r)?, child(s.m)?);
+            if m != l && m != r {
+                return Err(bad("unknown values must go to the left or right child"));
+            }
+            self.nodes.push(Node {
+                threshold: s.v,
+                left_delta: tree[l].w - n.w,
+                right_delta: tree[r].w - n.w,
+                slot: (s.f as usize + if m == l { stride(columns) } else { 0 }) as u16,
+                left: ahead(l)?,
+                right: ahead(r)?,
+            });
         }
         Ok(())
     }
 
     /// Walks every tree for `row`, handing each step's lane, column and change of weight to
-    /// `add`. Trees are walked [`LANES`] at a time until each stands on its leaf (a leaf steps
-    /// to itself, changing nothing). Sums kept per lane do not wait on each other's additions.
+    /// `add`. [`LANES`] walks run side by side, each through its own trees, one after the
+    /// other: a leaf leads on to the next tree's root, so no lane waits for a deeper tree and
+    /// a step has no test but the split's. A lane that is done waits on [`Node::IDLE`]. `W` is
+    /// the size of the row copy: twice the [`stride`].
     #[inline(always)]
-    fn walk(&self, row: &[f64], mut add: impl FnMut(usize, usize, f64)) {
+    fn walk<const W: usize>(&self, row: &[f64], mut add: impl FnMut(usize, usize, f64)) {
         assert_eq!(row.len(), self.columns, "one value per column");
-        for group in self.roots.chunks(LANES) {
-            let mut at = [0u32; LANES];
-            at[..group.len()].copy_from_slice(group);
-            // Ends: children come after their parent, and a leaf does not move.
-            loop {
-                let mut moved = false;
-                for (lane, at) in at.iter_mut().take(group.len()).enumerate() {
-                    let node = &self.nodes[*at as usize];
-                    let (next, delta) = node.step(row);
-                    add(lane, node.feature as usize, delta);
-                    moved |= next != *at;
-                    *at = next;
-                }
-                if !moved {
-                    break;
-                }
+        let half = W / 2;
+        let mut values = [0.0; W];
+        for (c, v) in row.iter().enumerate() {
+            values[c] = if v.is_nan() { f64::INFINITY } else { *v };
+            values[half + c] = if v.is_nan() { f64::NEG_INFINITY } else { *v };
+        }
+        let mut at = self.starts;
+        while at.iter().any(|&a| a != self.idle) {
+            for (lane, at) in at.iter_mut().enumerate() {
+                let node = &self.nodes[*at as usize];
+                let slot = usize::from(node.slot) & (W - 1);
+                let (ahead, delta) = node.step(values[slot]);
+                add(lane, slot & (half - 1), delta);
+                *at += ahead;
             }
         }
     }
 
     /// The margin of `row` (one value per column, `NaN` for unknown), without explanations.
     pub fn margin(&self, row: &[f64]) -> f64 {
+        match stride(self.columns) {
+            FEW_COLUMNS => self.margin_in::<{ 2 * FEW_COLUMNS }>(row),
+            _ => self.margin_in::<{ 2 * MAX_COLUMNS }>(row),
+        }
+    }
+
+    /// [`CompiledTrees::margin`] with a row copy of `W` values.
+    fn margin_in<const W: usize>(&self, row: &[f64]) -> f64 {
+        // Sums kept per lane do not wait on each other's additions.
         let mut lanes = [0.0; LANES];
-        self.walk(row, |lane, _, delta| lanes[lane] += delta);
+        self.walk::<W>(row, |lane, _, delta| lanes[lane] += delta);
         self.bias + lanes.iter().sum::<f64>()
     }
 
@@ -293,18 +387,18 @@ impl CompiledTrees {
             self.columns + 1,
             "one per column and the bias"
         );
-        let columns = self.columns;
-        let mut lanes = vec![0.0; LANES * columns];
-        self.walk(row, |lane, feature, delta| {
-            lanes[lane * columns + feature] += delta
-        });
-        contributions.fill(0.0);
-        for lane in lanes.chunks_exact(columns) {
-            for (c, share) in contributions.iter_mut().zip(lane) {
-                *c += share;
-            }
+        match stride(self.columns) {
+            FEW_COLUMNS => self.explain_in::<{ 2 * FEW_COLUMNS }>(row, contributions),
+            _ => self.explain_in::<{ 2 * MAX_COLUMNS }>(row, contributions),
         }
-        contributions[columns] = self.bias;
+    }
+
+    /// [`CompiledTrees::explain`] with a row copy of `W` values.
+    fn explain_in<const W: usize>(&self, row: &[f64], contributions: &mut [f64]) -> f64 {
+        let mut shares = [0.0; W];
+        self.walk::<W>(row, |_, column, delta| shares[column] += delta);
+        contributions[..self.columns].copy_from_slice(&shares[..self.columns]);
+        contributions[self.columns] = self.bias;
         contributions.iter().sum()
     }
 }
@@ -396,6 +490,50 @@ mod tests {
     }
 
     #[test]
+    fn the_mean_of_members_scores_and_explains_their_mean() {
+        let (booster, x, rows) = booster();
+        let short = StoredTrees::from_forust(&booster, 10).expect("store");
+        let long = StoredTrees::from_forust(&booster, booster.trees.len()).expect("store");
+        let (a, b) = (
+            CompiledTrees::compile(&short, 3).expect("compile"),
+            CompiledTrees::compile(&long, 3).expect("compile"),
+        );
+        let mean = StoredTrees::mean(vec![short.clone(), long.clone()]);
+        assert_eq!(mean.trees.len(), short.trees.len() + long.trees.len());
+        let mean = CompiledTrees::compile(&mean, 3).expect("compile");
+        let mut contributions = [0.0; 4];
+        for r in 0..rows {
+            let row = [x[r], x[rows + r], x[2 * rows + r]];
+            let want = (a.margin(&row) + b.margin(&row)) / 2.0;
+            assert!((mean.margin(&row) - want).abs() < 1e-9, "row {r}");
+            let explained = mean.explain(&row, &mut contributions);
+            assert!((explained - want).abs() < 1e-9, "row {r}");
+        }
+    }
+
+    #[test]
+    fn trees_that_do_not_split_add_their_weight() {
+        let (booster, x, rows) = booster();
+        // Fewer trees than lanes, and a tree that is only a leaf among them.
+        let few = StoredTrees::from_forust(&booster, 3).expect("store");
+        let mut with_leaf = few.clone();
+        with_leaf
+            .trees
+            .insert(1, vec![StoredNode { w: 0.25, s: None }]);
+        let (few, with_leaf) = (
+            CompiledTrees::compile(&few, 3).expect("compile"),
+            CompiledTrees::compile(&with_leaf, 3).expect("compile"),
+        );
+        let mut contributions = [0.0; 4];
+        for r in 0..rows {
+            let row = [x[r], x[rows + r], x[2 * rows + r]];
+            let want = few.margin(&row) + 0.25;
+            assert!((with_leaf.margin(&row) - want).abs() < 1e-9, "row {r}");
+            assert!((with_leaf.explain(&row, &mut contributions) - want).abs() < 1e-9);
+        }
+    }
+
+    #[test]
     fn the_stored_form_round_trips_through_json() {
         let (booster, _, _) = booster();
         let stored = StoredTrees::from_forust(&booster, 5).expect("store");
@@ -433,6 +571,14 @@ mod tests {
         empty.trees[1].clear();
         let e = CompiledTrees::compile(&empty, 3).expect_err("an empty tree");
         assert!(e.contains("tree 1"), "{e}");
+
+        let mut endless = stored.clone();
+        endless.trees[0][0].s.as_mut().expect("the root splits").v = f64::NEG_INFINITY;
+        let e = CompiledTrees::compile(&endless, 3).expect_err("an infinite threshold");
+        assert!(
+            e.contains("tree 0, node 0") && e.contains("threshold"),
+            "{e}"
+        );
 
         let mut infinite = stored;
         infinite.trees[0][1].w = f64::INFINITY;

@@ -1,5 +1,5 @@
-//! The trained model: a gradient-boosted tree ensemble (fitted with `forust-ml`, stored in our
-//! own tree format), the Platt calibration fitted on the time-later validation part, and the
+//! The trained model: a gradient-boosted tree ensemble (the mean of boosters fitted with
+//! `forust-ml`, stored in our own tree format), the Platt calibration fitted on the time-later validation part, and the
 //! feature names it expects, in one versioned JSON file.
 
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use crate::platt::{Platt, sigmoid};
 /// The `format` field of every model file.
 pub const FORMAT: &str = "ensuresec-fraud-model";
 /// The file layout version this build writes and reads.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// Largest model file accepted.
 pub const MAX_FILE_BYTES: usize = 256 << 20;
 
@@ -19,7 +19,7 @@ pub const MAX_FILE_BYTES: usize = 256 << 20;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainingSummary {
-    /// Rows the booster was fitted on (every row when it was refitted after the choice).
+    /// Rows the boosters were fitted on (every row when they were refitted after the choice).
     pub fit_rows: usize,
     /// Fraud rows among them.
     pub fit_positives: usize,
@@ -27,17 +27,32 @@ pub struct TrainingSummary {
     pub validation_rows: usize,
     /// Fraud rows among them.
     pub validation_positives: usize,
-    /// Area under the precision-recall curve on the validation rows, of the chosen candidate.
+    /// Area under the precision-recall curve on the validation rows of the members' mean (the
+    /// margins the calibration was fitted on).
     pub validation_pr_auc: f64,
     /// Step size of every tree.
     pub learning_rate: f32,
+    /// Trees in the model, all members together.
+    pub trees: usize,
+    /// Whether the boosters were fitted again on every row after the choice.
+    pub refit: bool,
+    /// The boosters averaged into the model.
+    pub members: Vec<Member>,
+}
+
+/// One booster of the model: its own column-sampling seed, its own choice of candidate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    /// Seed of its column sampling.
+    pub seed: u64,
     /// The chosen most leaves per tree.
     pub leaves: usize,
-    /// Trees in the model.
+    /// Its trees.
     pub trees: usize,
-    /// Whether the booster was fitted again on every row after the choice.
-    pub refit: bool,
-    /// Every candidate tried, with its figure on the validation rows.
+    /// Its own PR-AUC on the validation rows.
+    pub validation_pr_auc: f64,
+    /// Every candidate it tried, with its figure on the validation rows.
     pub candidates: Vec<Candidate>,
 }
 

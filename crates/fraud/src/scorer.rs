@@ -14,7 +14,7 @@ use crate::model::Model;
 use crate::platt::sigmoid;
 use crate::postal::PostalCentroids;
 use crate::request::{PaymentRequest, ThreeDs};
-use crate::rules::{Effect, RuleSet};
+use crate::rules::{Effect, Rule, RuleSet};
 
 /// Most reasons returned with a score.
 pub const MAX_REASONS: usize = 5;
@@ -79,6 +79,14 @@ pub struct Assessment {
 struct Bound {
     model: Model,
     columns: Vec<usize>,
+}
+
+/// Where a reason comes from: the model's share of a feature, or a rule.
+enum Source<'a> {
+    /// The feature at this index of [`FEATURES`].
+    Feature(usize),
+    /// A matching rule.
+    Rule(&'a Rule),
 }
 
 /// The scorer: feature state, rules and an optional model. One per thread (no locks).
@@ -180,21 +188,14 @@ impl Scorer {
 
     /// The assessment of a payment with `features`.
     fn assess(&self, request: &PaymentRequest, features: &Features) -> Assessment {
-        let mut reasons = Vec::new();
+        // Every share worth showing, put in words only once it is among those shown.
+        let mut weighed: Vec<(f64, Source)> = Vec::new();
         let mut log_odds = match &self.model {
             Some(bound) => {
                 let row: Vec<f64> = bound.columns.iter().map(|c| features.0[*c]).collect();
                 let p = bound.model.predict(&row);
-                // Only the shares that can be shown are put in words.
                 for (c, share) in bound.columns.iter().zip(&p.contributions) {
-                    if *share < MIN_CONTRIBUTION {
-                        continue;
-                    }
-                    reasons.push(Reason {
-                        code: FEATURES[*c].name.to_string(),
-                        text: format!("{}: {}", FEATURES[*c].words, show(features.0[*c])),
-                        contribution: *share,
-                    });
+                    weighed.push((*share, Source::Feature(*c)));
                 }
                 p.log_odds
             }
@@ -205,11 +206,7 @@ impl Scorer {
             match rule.effect {
                 Effect::Add(points) => {
                     log_odds += points;
-                    reasons.push(Reason {
-                        code: rule.id.clone(),
-                        text: rule.reason.clone(),
-                        contribution: points,
-                    });
+                    weighed.push((points, Source::Rule(rule)));
                 }
                 Effect::Block => {
                     if blocked_by.is_none() {
@@ -218,9 +215,24 @@ impl Scorer {
                 }
             }
         }
-        reasons.retain(|r| r.contribution >= MIN_CONTRIBUTION);
-        reasons.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
-        reasons.truncate(MAX_REASONS);
+        weighed.retain(|(share, _)| *share >= MIN_CONTRIBUTION);
+        weighed.sort_by(|a, b| b.0.total_cmp(&a.0));
+        weighed.truncate(MAX_REASONS);
+        let mut reasons: Vec<Reason> = weighed
+            .into_iter()
+            .map(|(contribution, source)| match source {
+                Source::Feature(c) => Reason {
+                    code: FEATURES[c].name.to_string(),
+                    text: format!("{}: {}", FEATURES[c].words, Shown(features.0[c])),
+                    contribution,
+                },
+                Source::Rule(rule) => Reason {
+                    code: rule.id.clone(),
+                    text: rule.reason.clone(),
+                    contribution,
+                },
+            })
+            .collect();
         let probability = sigmoid(log_odds);
         let decision = match &blocked_by {
             Some(id) => {
@@ -269,13 +281,18 @@ impl Scorer {
 }
 
 /// A feature value for people: whole numbers without decimals.
-fn show(v: f64) -> String {
-    if v.is_nan() {
-        "unknown".into()
-    } else if (v - v.round()).abs() < 1e-6 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.2}")
+struct Shown(f64);
+
+impl std::fmt::Display for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        if v.is_nan() {
+            f.write_str("unknown")
+        } else if (v - v.round()).abs() < 1e-6 {
+            write!(f, "{v:.0}")
+        } else {
+            write!(f, "{v:.2}")
+        }
     }
 }
 

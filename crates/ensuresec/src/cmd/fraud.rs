@@ -40,8 +40,8 @@ impl CsvColumns {
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Train a calibrated gradient-boosted model on labelled CSV (split by time: the latest
-    /// rows choose among the candidates and calibrate; the chosen one is then fitted again on
-    /// every row) and write the model file.
+    /// rows choose among the candidates and calibrate; the chosen ones are then fitted again
+    /// on every row; the model is the mean of a few such boosters) and write the model file.
     Train {
         /// Labelled data: a header, numeric feature columns, a label and a time column.
         data: PathBuf,
@@ -65,11 +65,15 @@ pub enum Command {
         /// Stop a candidate after this many trees without a better validation log-loss.
         #[arg(long, default_value_t = 300)]
         patience: usize,
+        /// Boosters averaged into the model, each with its own column sampling (each costs
+        /// its trees per score).
+        #[arg(long, default_value_t = 3)]
+        members: usize,
         /// Training threads [default: all cores].
         #[arg(long)]
         threads: Option<usize>,
-        /// Keep the chosen booster as fitted on the earlier rows, instead of fitting it again on
-        /// every row.
+        /// Keep the chosen boosters as fitted on the earlier rows, instead of fitting them again
+        /// on every row.
         #[arg(long)]
         no_refit: bool,
     },
@@ -134,6 +138,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             leaves,
             max_trees,
             patience,
+            members,
             threads,
             no_refit,
         } => {
@@ -143,6 +148,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                 leaves,
                 max_trees,
                 patience,
+                members,
                 threads,
                 refit: !no_refit,
                 ..TrainOptions::default()
