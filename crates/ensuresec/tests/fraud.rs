@@ -280,6 +280,8 @@ fn train(dir: &Path, name: &str, extra_column: bool) -> std::path::PathBuf {
             "7",
             "--max-trees",
             "100",
+            "--members",
+            "2",
             "--threads",
             "1",
         ])
@@ -450,6 +452,15 @@ fn evaluate_reports_the_models_size_speed_and_figures_on_labelled_rows() {
     let model = train(dir.path(), "m", false);
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
     let trees = file["trees"]["trees"].as_array().unwrap().len();
+    // `--members 2`: two boosters, seeds 0 and 1, all of their trees in the file.
+    let members = file["training"]["members"].as_array().unwrap();
+    let seeds: Vec<&Value> = members.iter().map(|m| &m["seed"]).collect();
+    assert_eq!(seeds, [0, 1], "{:#}", file["training"]);
+    let member_trees: u64 = members.iter().map(|m| m["trees"].as_u64().unwrap()).sum();
+    assert_eq!(
+        (member_trees, file["training"]["trees"].as_u64()),
+        (trees as u64, Some(trees as u64))
+    );
     let predictions = dir.path().join("predictions.csv");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ensuresec"))
         .args([
