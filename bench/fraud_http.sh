@@ -1,19 +1,52 @@
 #!/usr/bin/env bash
 # Latency of POST /v1/payments/score over HTTP at a steady rate: a release `ensuresec serve`
-# (rules only, fresh data directory) and the open-loop driver `payments` of bench/loadgen on the
-# same machine, over loopback. Prints the machine load and the latency quantiles.
-# Usage: bench/fraud_http.sh [rate per second] [seconds] [connections]
+# (fresh data directory) and the open-loop driver `payments` of bench/loadgen on the same
+# machine, over loopback. The server scores with the rules and a model over the online
+# features, trained by `fraud train`'s defaults on generated rows (as the in-process bench), so
+# every call walks the trees and explains the score; NO_MODEL=1 serves the rules only.
+# Prints the machine load, the model's size and the latency quantiles.
+# Usage: [SKIP_BUILD=1] [NO_MODEL=1] bench/fraud_http.sh [rate per second] [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATE=${1:-2000}
 SECONDS_=${2:-30}
 CONNECTIONS=${3:-8}
 TARGET=${CARGO_TARGET_DIR:-target}
-cargo build --release -q -p ensuresec -p ensuresec-loadgen
+# SKIP_BUILD=1 uses the binaries already in the target directory as they are.
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p ensuresec -p ensuresec-loadgen
 WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
 TOKEN=es_bench_fraud_token_0123456789
 PORT=$((20000 + RANDOM % 20000))
+touch "$WORK/ensuresec.toml"
+if [ -z "${NO_MODEL:-}" ]; then
+  python3 - "$WORK/train.csv" <<'PY'
+import math, random, sys
+random.seed(1)
+with open(sys.argv[1], "w") as f:
+    f.write("time,amount,card_count_1h,card_devices,device_cards,bin_ip_country_mismatch,"
+            "account_age_days,label\n")
+    for i in range(20_000):
+        count, devices = random.randrange(8), random.randrange(4) + 1
+        cards, mismatch = random.randrange(6) + 1, int(random.random() < 0.1)
+        risk = -6.0 + 0.7 * count + 0.5 * cards + 1.5 * mismatch
+        fraud = int(random.random() < 1 / (1 + math.exp(-risk)))
+        f.write(f"{i},{random.random() * 300:.2f},{count},{devices},{cards},{mismatch},"
+                f"{random.randrange(900)},{fraud}\n")
+PY
+  "$TARGET/release/ensuresec" fraud train "$WORK/train.csv" --label label --time time \
+    --out "$WORK/model.json" > "$WORK/train.json"
+  python3 - "$WORK/train.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))["training"]
+print(f"model: {t['trees']} trees, the mean of {len(t['members'])} boosters")
+PY
+  printf '[fraud]\nmodel = "%s"\n' "$WORK/model.json" > "$WORK/ensuresec.toml"
+else
+  echo "model: none (rules only)"
+fi
 ENSURESEC_ADMIN_TOKEN=$TOKEN ENSURESEC_LOG=warn "$TARGET/release/ensuresec" serve \
+  --config "$WORK/ensuresec.toml" \
   --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" > "$WORK/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
@@ -21,6 +54,9 @@ for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$PORT/readyz" > /dev/null && break
   sleep 0.1
 done
+# The server says which model it scores with (none: rules only).
+curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/payments/status" |
+  python3 -c 'import json, sys; print("server model:", json.load(sys.stdin)["model"])'
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 "$TARGET/release/payments" --server "http://127.0.0.1:$PORT" --token "$TOKEN" \
   --rate "$RATE" --seconds "$SECONDS_" --connections "$CONNECTIONS"
