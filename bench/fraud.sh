@@ -12,7 +12,10 @@
 # (leaves per tree) like LightGBM's grid, on the time-later validation slice of the training
 # part (`training.members` of `fraud train`), never on the test, then is fitted again on the
 # whole training part.
-# Usage: [PROFILE=debug] [SKIP_BUILD=1] [DATA=dir with creditcard.csv] bench/fraud.sh
+# Another time-ordered split: SPLIT="0.5 0.6" trains on the first 50 % and tests on the next
+# 10 % (bench/fraud_folds.sh runs several); MODEL_ONLY=1 stops after the models.
+# Usage: [PROFILE=debug] [SKIP_BUILD=1] [DATA=dir with creditcard.csv] [SPLIT="from to"]
+#        [MODEL_ONLY=1] bench/fraud.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET=${CARGO_TARGET_DIR:-target}
@@ -37,21 +40,22 @@ fi
 python3 -c 'import lightgbm, sklearn' 2>/dev/null || pip install --quiet lightgbm scikit-learn
 
 # The time-ordered split, written once for every model.
-python3 - "$DATA/creditcard.csv" "$WORK" <<'PY'
+python3 - "$DATA/creditcard.csv" "$WORK" ${SPLIT:-0.8 1.0} <<'PY'
 import csv, sys
 src, work = sys.argv[1], sys.argv[2]
+train_end, test_end = float(sys.argv[3]), float(sys.argv[4])
 with open(src) as f:
     rows = list(csv.reader(f))
 header, rows = rows[0], rows[1:]
 t = header.index("Time")
 rows.sort(key=lambda r: float(r[t]))
-cut = int(len(rows) * 0.8)
-for name, part in (("train", rows[:cut]), ("test", rows[cut:])):
+cut, end = int(len(rows) * train_end), int(len(rows) * test_end)
+for name, part in (("train", rows[:cut]), ("test", rows[cut:end])):
     with open(f"{work}/{name}.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(header)
         w.writerows(part)
-print(f"split: {cut} training rows, {len(rows) - cut} test rows")
+print(f"split: {cut} training rows, {end - cut} test rows")
 PY
 
 # PROFILE=debug reuses a development build (the booster, a dependency, is optimised there too).
@@ -176,6 +180,8 @@ print(f"PR-AUC ours - LightGBM: {o[0] - l[0]:+.4f}; paired bootstrap over the te
 PY
 echo "our own metrics (fraud evaluate):"; cat "$WORK/eval.json"
 echo "training summary:"; cat "$WORK/train.json"
+
+[ -z "${MODEL_ONLY:-}" ] || exit 0
 
 echo "== in-process scoring (criterion, one core)"
 cargo bench -q -p ensuresec-fraud --bench scoring -- --noplot 2>&1 | grep -E 'time:|thrpt:|bytes|scor|^model:' || true
