@@ -210,10 +210,11 @@ pub struct CompiledTrees {
 }
 
 impl CompiledTrees {
-    /// Compiles `stored` for rows of `columns` columns. Refused, naming the tree and node,
-    /// when a tree is empty, a child is not after its parent in the same tree, unknown values
-    /// go to a third child, a split reads a column the rows do not have, or a number is not
-    /// finite.
+    /// Compiles `stored` for rows of `columns` columns (1 to [`MAX_COLUMNS`]). Refused, naming
+    /// the tree and node, when a tree is empty, a child is not after its parent in the same
+    /// tree, unknown values go to a third child, a split reads a column the rows do not have,
+    /// a weight or threshold is not finite, or a walk would leap more than 65,535 splits (trees
+    /// of up to 8,191 splits always fit).
     pub fn compile(stored: &StoredTrees, columns: usize) -> Result<CompiledTrees, String> {
         if stored.nodes() > MAX_NODES {
             return Err(format!(
@@ -579,6 +580,35 @@ mod tests {
             e.contains("tree 0, node 0") && e.contains("threshold"),
             "{e}"
         );
+
+        // One tree of 70,000 splits in a chain: its first leaf leads past all of them to the
+        // idle node, further than a 16-bit offset reaches.
+        let splits = 70_000u32;
+        let mut chain: Vec<StoredNode> = (0..splits)
+            .map(|i| StoredNode {
+                w: 0.0,
+                s: Some(StoredSplit {
+                    f: 0,
+                    v: f64::from(i),
+                    l: 2 * i + 2,
+                    r: 2 * i + 1,
+                    m: 2 * i + 1,
+                }),
+            })
+            .flat_map(|split| [split, StoredNode { w: 0.5, s: None }])
+            .collect();
+        chain.push(StoredNode { w: 1.0, s: None });
+        let e = CompiledTrees::compile(
+            &StoredTrees {
+                base_score: 0.0,
+                trees: vec![chain],
+            },
+            3,
+        )
+        .expect_err("too big a tree");
+        assert!(e.contains("more than 65535 splits ahead"), "{e}");
+        let e = CompiledTrees::compile(&stored, MAX_COLUMNS + 1).expect_err("too many columns");
+        assert!(e.contains("need 1 to 512"), "{e}");
 
         let mut infinite = stored;
         infinite.trees[0][1].w = f64::INFINITY;

@@ -1,6 +1,6 @@
 //! The trained model: a gradient-boosted tree ensemble (the mean of boosters fitted with
-//! `forust-ml`, stored in our own tree format), the Platt calibration fitted on the time-later validation part, and the
-//! feature names it expects, in one versioned JSON file.
+//! `forust-ml`, stored in our own tree format), the Platt calibration fitted on the time-later
+//! validation part, and the feature names it expects, in one versioned JSON file.
 
 use serde::{Deserialize, Serialize};
 
