@@ -4,6 +4,7 @@ mod api;
 mod client;
 mod cmd;
 mod logging;
+mod nodelay;
 mod tls;
 
 use clap::{Parser, Subcommand};

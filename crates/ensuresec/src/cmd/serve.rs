@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt as _;
 use ensuresec_pipeline::Source;
 use ensuresec_server::Platform;
 use ensuresec_server::access_log::{AccessLogSource, LogTail};
@@ -288,14 +287,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_recovery(recovery);
     let app = router(state.clone()).merge(ensuresec_dashboard::router(state, users));
     match tls {
-        // Responses leave at once (as over TLS, where the acceptor does the same): with Nagle's
-        // algorithm a response's last segment can wait for the client's delayed ACK.
         None => axum::serve(
-            listener.tap_io(|tcp| {
-                if let Err(e) = tcp.set_nodelay(true) {
-                    tracing::debug!(error = %e, "TCP_NODELAY not set");
-                }
-            }),
+            crate::nodelay::without_nagle(listener),
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown_signal())

@@ -78,7 +78,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!("following: {}", origins.join(", "));
     println!("state: {}", state.display());
     let app = ensuresec_server::ledger::witness_http::router(witness, Arc::new(SystemClock));
-    axum::serve(listener, app)
+    axum::serve(crate::nodelay::without_nagle(listener), app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
