@@ -1,6 +1,7 @@
 //! Labelled training and evaluation data from CSV: a header row, one numeric column per
 //! feature, a 0/1 label column and optionally a time column used only for ordering. Empty
-//! cells are unknown values. Every refusal names the line and column.
+//! feature cells are unknown values; every row needs its label and time. Every refusal names
+//! the line and column.
 
 use std::io::Read;
 
@@ -57,6 +58,13 @@ impl Dataset {
             .headers()
             .map_err(|e| err(format!("header: {e}")))?
             .clone();
+        // A second column of the same name would be read as a feature: the label itself,
+        // leaked into training, or a feature the scorer cannot tell apart.
+        for (i, h) in header.iter().enumerate() {
+            if header.iter().take(i).any(|earlier| earlier == h) {
+                return Err(err(format!("header: column `{h}` appears twice")));
+            }
+        }
         let find = |name: &str| header.iter().position(|h| h == name);
         let label = find(&columns.label)
             .ok_or_else(|| err(format!("header: no label column `{}`", columns.label)))?;
@@ -109,7 +117,9 @@ impl Dataset {
             }
             y.push(l == 1.0);
             times.push(match time {
-                Some(t) => cell(t)?,
+                Some(t) => Some(cell(t)?)
+                    .filter(|v| !v.is_nan())
+                    .ok_or_else(|| err(format!("line {line}, column `{}`: no time", &header[t])))?,
                 None => n as f64,
             });
             for c in &feature_cols {
@@ -120,6 +130,7 @@ impl Dataset {
         if rows == 0 {
             return Err(err("no data rows".into()));
         }
+        // Stable: rows of the same time keep their file order.
         let mut order: Vec<usize> = (0..rows).collect();
         order.sort_by(|a, b| times[*a].total_cmp(&times[*b]));
         let cols = names.len();
@@ -204,5 +215,68 @@ mod tests {
             .expect_err("no label")
             .to_string();
         assert!(e.contains("Class"), "{e}");
+        let e = Dataset::read_csv(
+            "t.csv",
+            "Time,a,Class\n1,1,0\n,2,1\n".as_bytes(),
+            &Columns::default(),
+        )
+        .expect_err("a row without its time")
+        .to_string();
+        assert!(
+            e.contains("line 3") && e.contains("`Time`") && e.contains("no time"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_column_named_twice_is_refused() {
+        // The second `Class` would otherwise be a feature: the label leaked into training.
+        let e = Dataset::read_csv(
+            "t.csv",
+            "Time,a,Class,Class\n1,1,0,0\n".as_bytes(),
+            &Columns::default(),
+        )
+        .expect_err("label twice")
+        .to_string();
+        assert!(e.contains("`Class` appears twice"), "{e}");
+    }
+
+    use proptest::prelude::*;
+
+    /// One row: time, two features (either may be unknown) and the label.
+    fn row() -> impl Strategy<Value = (u16, Option<i32>, Option<i32>, bool)> {
+        (
+            0u16..50,
+            proptest::option::of(-1000i32..1000),
+            proptest::option::of(-1000i32..1000),
+            any::<bool>(),
+        )
+    }
+
+    proptest! {
+        /// Every row written is read back, in time order (file order among equal times), with
+        /// its values, unknowns and label.
+        #[test]
+        fn rows_come_back_in_time_order(rows in proptest::collection::vec(row(), 1..60)) {
+            let cell = |v: Option<i32>| v.map(|v| (f64::from(v) / 8.0).to_string()).unwrap_or_default();
+            let mut text = String::from("Time,a,b,Class\n");
+            for (t, a, b, label) in &rows {
+                text += &format!("{t},{},{},{}\n", cell(*a), cell(*b), u8::from(*label));
+            }
+            let d = Dataset::read_csv("p.csv", text.as_bytes(), &Columns::default()).expect("valid");
+            let mut expected = rows.clone();
+            expected.sort_by_key(|r| r.0);
+            prop_assert_eq!(d.rows, rows.len());
+            for (r, (_, a, b, label)) in expected.iter().enumerate() {
+                let got = d.row(r);
+                for (value, want) in got.iter().zip([a, b]) {
+                    match want {
+                        Some(v) => prop_assert_eq!(*value, f64::from(*v) / 8.0),
+                        None => prop_assert!(value.is_nan()),
+                    }
+                }
+                prop_assert_eq!(d.y[r], *label);
+            }
+        }
     }
 }
