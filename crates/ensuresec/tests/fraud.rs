@@ -1,6 +1,7 @@
 //! Payment fraud in a real `ensuresec serve`: `POST /v1/payments/score` (tokens, strict input,
 //! shared state), payment events scored in the pipeline and fraud rings raised as alerts, the
-//! model swapped on SIGHUP without a failed request, and `fraud evaluate --events`.
+//! model swapped on SIGHUP without a failed request, the feature state kept across a restart,
+//! and `fraud evaluate --events`.
 
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
@@ -292,6 +293,53 @@ fn train(dir: &Path, name: &str, extra_column: bool) -> std::path::PathBuf {
         .unwrap();
     support::assert_success(&out);
     model
+}
+
+/// Stops `server` as an operator or a service manager does (SIGTERM) and waits for it.
+fn terminate(mut server: Server) {
+    let ok = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -TERM");
+    assert!(server.child.wait().unwrap().success(), "a clean exit");
+}
+
+#[test]
+fn the_feature_state_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let burst = |i: u32| {
+        let mut r = request(&format!("burst{i}"), "card-9");
+        r["time"] = format!("2026-11-21T10:00:{:02}Z", i + 10).into();
+        r
+    };
+    let server = Server::start(&data, &[]);
+    for i in 0..6 {
+        let a: Value = score(&server, &burst(i)).json().unwrap();
+        assert_ne!(a["reasons"][0]["code"], "card-testing", "not yet: {a}");
+    }
+    let entities = status(&server)["entities"].as_u64().unwrap();
+    terminate(server);
+    assert!(
+        data.join("fraud-state.bin").exists(),
+        "written on the way out"
+    );
+
+    let server = Server::start(&data, &[]);
+    server.printed(&format!("({entities} entities read back)"));
+    assert_eq!(status(&server)["entities"].as_u64().unwrap(), entities);
+    let a: Value = score(&server, &burst(6)).json().unwrap();
+    assert_eq!(
+        a["reasons"][0]["code"], "card-testing",
+        "the burst goes on: {a}"
+    );
+
+    // The same payment on a server that forgot: nothing to see.
+    let fresh = Server::start(&dir.path().join("other"), &[]);
+    let a: Value = score(&fresh, &burst(6)).json().unwrap();
+    assert_eq!(a["decision"], "approve", "{a}");
 }
 
 fn hangup(server: &Server) {

@@ -217,6 +217,35 @@ fn ten_million_cards() {
         s.state().heap_bytes(),
         rss().saturating_sub(before)
     );
+    state_file(s.state());
+}
+
+/// Writing the state to a file and reading it back (what `serve` does when it stops and
+/// starts, and every `save_state_secs`): seconds and bytes.
+fn state_file(state: &ensuresec_fraud::FeatureStore) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("fraud-state.bin");
+    let started = std::time::Instant::now();
+    let copy = state.clone();
+    let copied = started.elapsed().as_secs_f64();
+    let file = std::fs::File::create(&path).expect("create");
+    copy.write_snapshot(&file).expect("write");
+    file.sync_all().expect("sync");
+    let written = started.elapsed().as_secs_f64();
+    let bytes = std::fs::metadata(&path).expect("size").len();
+    let started = std::time::Instant::now();
+    let back = ensuresec_fraud::FeatureStore::read_snapshot(
+        "bench",
+        std::fs::File::open(&path).expect("open"),
+        StateLimits::default(),
+    )
+    .expect("read back");
+    println!(
+        "state file, {} entities: copied under the lock in {copied:.2} s, written and synced after {written:.2} s ({bytes} bytes, {:.1} per entity), read back in {:.2} s",
+        back.len(),
+        bytes as f64 / back.len() as f64,
+        started.elapsed().as_secs_f64()
+    );
 }
 
 criterion_group!(benches, bench);

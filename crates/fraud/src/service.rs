@@ -14,7 +14,7 @@ use ensuresec_model::event::PaymentAuthorization;
 use serde::Serialize;
 
 use crate::error::{FileError, InputError};
-use crate::features::StateLimits;
+use crate::features::{FeatureStore, StateLimits};
 use crate::ip_location::IpLocator;
 use crate::model::Model;
 use crate::postal::PostalCentroids;
@@ -40,6 +40,9 @@ pub struct ServiceConfig {
     /// A GeoNames postal-code file placing addresses that come without coordinates [default:
     /// none, so their distances are unknown].
     pub postal_centroids: Option<PathBuf>,
+    /// Where the feature state is kept between runs: read at open when it exists, written by
+    /// [`FraudService::save_state`] [default: none, the state lives in memory only].
+    pub state_file: Option<PathBuf>,
 }
 
 /// The loaded model, for status pages and logs.
@@ -68,6 +71,7 @@ impl ModelInfo {
 pub struct FraudService {
     scorer: Mutex<Scorer>,
     model_file: Option<PathBuf>,
+    state_file: Option<PathBuf>,
     model_info: Mutex<Option<ModelInfo>>,
     unscored: AtomicU64,
     loads: AtomicU64,
@@ -110,9 +114,16 @@ impl FraudService {
         if let Some(path) = &config.postal_centroids {
             scorer.set_postal_centroids(Some(Arc::new(PostalCentroids::open(path)?)));
         }
+        if let Some(path) = config.state_file.as_deref().filter(|p| p.exists()) {
+            let name = path.display().to_string();
+            let file =
+                std::fs::File::open(path).map_err(|e| FileError::new(&name, e.to_string()))?;
+            *scorer.state_mut() = FeatureStore::read_snapshot(&name, file, config.limits)?;
+        }
         let service = FraudService {
             scorer: Mutex::new(scorer),
             model_file: config.model.clone(),
+            state_file: config.state_file.clone(),
             model_info: Mutex::new(None),
             unscored: AtomicU64::new(0),
             loads: AtomicU64::new(0),
@@ -172,6 +183,32 @@ impl FraudService {
         // A large ensemble takes a while to free: not while the scorer is locked.
         drop(previous);
         Ok(info)
+    }
+
+    /// Writes the feature state to the configured state file and returns how many entities
+    /// it holds. The state is copied under the lock (scoring waits for the copy, about a
+    /// tenth of a second per million entities) and written outside it, to a temporary file
+    /// that is synced and then renamed over the old one, so a crash leaves the previous
+    /// state whole. Without a state file configured it is an error.
+    pub fn save_state(&self) -> Result<usize, FileError> {
+        let path = self
+            .state_file
+            .as_deref()
+            .ok_or_else(|| FileError::new("[fraud] state_file", "no state file is configured"))?;
+        let name = path.display().to_string();
+        let fail = |e: std::io::Error| FileError::new(&name, e.to_string());
+        let state = self.scorer().state().clone();
+        let temporary = path.with_extension("tmp");
+        let file = std::fs::File::create(&temporary).map_err(fail)?;
+        state.write_snapshot(&file).map_err(fail)?;
+        file.sync_all().map_err(fail)?;
+        std::fs::rename(&temporary, path).map_err(fail)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(fail)?;
+        }
+        Ok(state.len())
     }
 
     /// The model in use, if any.
@@ -264,6 +301,34 @@ mod tests {
             "card, device, IP, e-mail, account: {entities}"
         );
         assert!(bytes > 0);
+    }
+
+    #[test]
+    fn the_state_outlives_the_service() {
+        let dir = tempfile::tempdir().expect("dir");
+        let config = ServiceConfig {
+            state_file: Some(dir.path().join("state.bin")),
+            ..ServiceConfig::default()
+        };
+        let first = FraudService::open(&config).expect("open without a file yet");
+        first.score(&request("a")).expect("score");
+        let saved = first.save_state().expect("save");
+        assert_eq!(saved, first.status().entities);
+        assert!(!dir.path().join("state.tmp").exists(), "renamed into place");
+        let second = FraudService::open(&config).expect("open with the file");
+        assert_eq!(second.status().entities, saved);
+        std::fs::write(
+            dir.path().join("state.bin"),
+            b"not a state file at all, clearly",
+        )
+        .expect("write");
+        let e = FraudService::open(&config).expect_err("damaged file");
+        assert!(e.to_string().contains("state.bin"), "{e}");
+        let e = FraudService::open(&ServiceConfig::default())
+            .expect("open")
+            .save_state()
+            .expect_err("nowhere to save");
+        assert!(e.to_string().contains("no state file"), "{e}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Payment fraud wired in: the `[fraud]` section, the one [`FraudService`] that
 //! `POST /v1/payments/score` and the pipeline's payment detector share, and the ring graph.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use ensuresec_fraud::rings::{RingGraph, RingLimits};
@@ -37,6 +37,13 @@ pub struct FraudConfig {
     pub ttl_days: u32,
     /// Largest body of `POST /v1/payments/score`, in bytes.
     pub max_body_bytes: usize,
+    /// Keep the feature state across restarts: read at start, written every
+    /// `save_state_secs` and when `serve` stops.
+    pub persist_state: bool,
+    /// Where the state is kept [default: `fraud-state.bin` in the data directory].
+    pub state_file: Option<PathBuf>,
+    /// Seconds between two writes of the state while running (0: only when `serve` stops).
+    pub save_state_secs: u64,
     /// Fraud rings (`[fraud.rings]`).
     pub rings: RingsConfig,
 }
@@ -54,6 +61,9 @@ impl Default for FraudConfig {
             reserved_entities: StateLimits::default().reserved_entities,
             ttl_days: 90,
             max_body_bytes: 16 * 1024,
+            persist_state: true,
+            state_file: None,
+            save_state_secs: 300,
             rings: RingsConfig::default(),
         }
     }
@@ -116,6 +126,12 @@ impl FraudConfig {
                 "must be between 256 and 1048576".into(),
             ));
         }
+        if self.save_state_secs > 86_400 {
+            return Err((
+                "fraud.save_state_secs",
+                "must be at most 86400 (0: only when serve stops)".into(),
+            ));
+        }
         let r = &self.rings;
         if r.min_members < 2 {
             return Err(("fraud.rings.min_members", "must be at least 2".into()));
@@ -152,16 +168,32 @@ impl FraudConfig {
             },
             ip_locations: self.ip_locations.clone(),
             postal_centroids: self.postal_centroids.clone(),
+            state_file: None,
         }
     }
 
-    /// The shared scorer, or `None` when the module is off; a bad rules or model file is an
+    /// Where the state is kept for a server whose data directory is `data_dir`, unless it is
+    /// not kept.
+    pub fn state_file(&self, data_dir: &Path) -> Option<PathBuf> {
+        self.persist_state.then(|| {
+            self.state_file
+                .clone()
+                .unwrap_or_else(|| data_dir.join("fraud-state.bin"))
+        })
+    }
+
+    /// The shared scorer of a server whose data directory is `data_dir` (its state read back
+    /// when kept), or `None` when the module is off; a bad rules, model or state file is an
     /// error naming it.
-    pub fn service(&self) -> Result<Option<Arc<FraudService>>, FileError> {
+    pub fn service(&self, data_dir: &Path) -> Result<Option<Arc<FraudService>>, FileError> {
         if !self.enabled {
             return Ok(None);
         }
-        Ok(Some(Arc::new(FraudService::open(&self.service_config())?)))
+        let config = ServiceConfig {
+            state_file: self.state_file(data_dir),
+            ..self.service_config()
+        };
+        Ok(Some(Arc::new(FraudService::open(&config)?)))
     }
 
     /// The ring graph, or `None` when the module or the rings are off.
@@ -177,6 +209,16 @@ impl FraudConfig {
                 ..RingLimits::default()
             })))
         })
+    }
+}
+
+/// Writes the state of `service` to its state file on a blocking thread, logging the outcome
+/// (a failed write leaves the previous file whole and scoring goes on).
+pub async fn save_state(service: Arc<FraudService>) {
+    match tokio::task::spawn_blocking(move || service.save_state()).await {
+        Ok(Ok(entities)) => tracing::info!(entities, "fraud feature state saved"),
+        Ok(Err(e)) => tracing::error!(error = %e, "fraud feature state not saved"),
+        Err(e) => tracing::error!(error = %e, "fraud feature state not saved"),
     }
 }
 

@@ -227,7 +227,7 @@ impl Platform {
             factories.extend(detectors::delivery(rules.clone()));
             chains.extend(detectors::delivery_chains(rules));
         }
-        let fraud = config.fraud.service()?;
+        let fraud = config.fraud.service(&config.storage.data_dir)?;
         if let Some(service) = &fraud {
             factories.push(detectors::fraud(service.clone()));
         }

@@ -255,6 +255,26 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             ),
             None => println!("fraud scoring: POST /v1/payments/score, rules only (no model)"),
         }
+        if let Some(file) = config.fraud.state_file(&config.storage.data_dir) {
+            println!(
+                "fraud feature state: {} ({} entities read back)",
+                file.display(),
+                fraud.status().entities
+            );
+            let secs = config.fraud.save_state_secs;
+            let fraud = fraud.clone();
+            background.spawn(async move {
+                if secs == 0 {
+                    return;
+                }
+                let mut every = tokio::time::interval(Duration::from_secs(secs));
+                every.tick().await; // the first tick is now: nothing new to write yet
+                loop {
+                    every.tick().await;
+                    ensuresec_server::fraud::save_state(fraud.clone()).await;
+                }
+            });
+        }
         #[cfg(unix)]
         if config.fraud.model.is_some() {
             let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
@@ -316,11 +336,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     tracing::info!("shutting down: finishing queued detection");
     background.shutdown().await;
+    // Written after the pipeline has drained, so that the events it scored last are in it.
+    let fraud_state = platform
+        .fraud()
+        .filter(|_| config.fraud.persist_state)
+        .cloned();
     match Arc::try_unwrap(platform) {
         Ok(platform) => platform.shutdown().await,
         Err(_) => tracing::warn!(
             "platform still in use at exit; queued detection is abandoned (events are stored)"
         ),
+    }
+    if let Some(fraud) = fraud_state {
+        ensuresec_server::fraud::save_state(fraud).await;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 //! [`Features`] is the vector the rules and the model read, by name.
 
 mod entity;
+mod snapshot;
 mod store;
 
 pub use entity::{ENTITY_BYTES, EntityState};

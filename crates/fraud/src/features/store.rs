@@ -55,17 +55,17 @@ enum Kind {
     Shipping,
 }
 
-const KINDS: usize = 6;
+pub(super) const KINDS: usize = 6;
 
-type Table = HashMap<u64, EntityState, BuildPreHashed>;
+pub(super) type Table = HashMap<u64, EntityState, BuildPreHashed>;
 
 /// Feature state for every entity, owned by one thread (no locks): the caller shards by card
 /// if it needs more than one core.
 #[derive(Debug, Clone)]
 pub struct FeatureStore {
-    tables: [Table; KINDS],
-    limits: StateLimits,
-    stats: StateStats,
+    pub(super) tables: [Table; KINDS],
+    pub(super) limits: StateLimits,
+    pub(super) stats: StateStats,
 }
 
 /// Hours between two event times, never negative.

@@ -1,0 +1,337 @@
+//! The feature state on disk, so that a restart does not forget every card's history (a
+//! fraudster's velocity would otherwise start from zero after each deploy).
+//!
+//! The format is our own and fixed-size per entity: a header, then per kind of entity its
+//! count and its records (key and [`EntityState`], 64 bytes, little-endian), then a 64-bit
+//! FNV-1a checksum of everything before it. A file is read completely before it is used: a
+//! wrong header or version, a count above the ceiling, a value no update could produce, a key
+//! twice, a wrong checksum or a byte too few or too many is an error naming what and where.
+//! Written here because the state is a few plain numbers per entity; a general serialisation
+//! crate would add a layer without adding a check.
+
+use std::io::{self, Read, Write};
+
+use super::entity::EntityState;
+use super::store::{FeatureStore, KINDS, StateLimits, StateStats, Table};
+use crate::error::FileError;
+
+/// First bytes of every state file.
+const MAGIC: &[u8; 22] = b"ensuresec fraud state\n";
+/// The format's version: a file of another version is refused.
+const VERSION: u32 = 1;
+/// Bytes of one entity's record.
+const RECORD: usize = 64;
+/// The kinds, in file order, as errors name them.
+const KIND_NAMES: [&str; KINDS] = ["card", "device", "IP", "e-mail", "account", "shipping"];
+
+/// FNV-1a over every byte that passes, in either direction.
+struct Checksum<T> {
+    inner: T,
+    hash: u64,
+}
+
+impl<T> Checksum<T> {
+    fn new(inner: T) -> Checksum<T> {
+        Checksum {
+            inner,
+            hash: 0xcbf2_9ce4_8422_2325,
+        }
+    }
+
+    fn add(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.hash = (self.hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+impl<W: Write> Checksum<W> {
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.add(bytes);
+        self.inner.write_all(bytes)
+    }
+}
+
+impl<R: Read> Checksum<R> {
+    /// Exactly `N` bytes; `what` names them when the file ends first.
+    fn take<const N: usize>(&mut self, what: &dyn Fn() -> String) -> Result<[u8; N], String> {
+        let mut buf = [0u8; N];
+        self.inner
+            .read_exact(&mut buf)
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::UnexpectedEof => format!("ends inside {}", what()),
+                _ => format!("{}: {e}", what()),
+            })?;
+        self.add(&buf);
+        Ok(buf)
+    }
+}
+
+impl FeatureStore {
+    /// Writes every entity's state to `out` (see the module's format).
+    pub fn write_snapshot(&self, out: impl Write) -> io::Result<()> {
+        let mut out = Checksum::new(io::BufWriter::new(out));
+        out.put(MAGIC)?;
+        out.put(&VERSION.to_le_bytes())?;
+        out.put(&self.stats.expired.to_le_bytes())?;
+        out.put(&self.stats.evicted.to_le_bytes())?;
+        for table in &self.tables {
+            out.put(&(table.len() as u64).to_le_bytes())?;
+            for (key, state) in table {
+                out.put(&encode(*key, state))?;
+            }
+        }
+        let sum = out.hash.to_le_bytes();
+        out.inner.write_all(&sum)?;
+        out.inner.flush()
+    }
+
+    /// Reads a state written by [`FeatureStore::write_snapshot`], to go on under `limits`;
+    /// `file` names it in errors.
+    pub fn read_snapshot(
+        file: &str,
+        input: impl Read,
+        limits: StateLimits,
+    ) -> Result<FeatureStore, FileError> {
+        read(input, limits).map_err(|m| FileError::new(file, m))
+    }
+}
+
+fn read(input: impl Read, limits: StateLimits) -> Result<FeatureStore, String> {
+    let mut input = Checksum::new(io::BufReader::new(input));
+    let magic: [u8; 22] = input.take(&|| "the header".into())?;
+    if &magic != MAGIC {
+        return Err("not a fraud state file (wrong header)".into());
+    }
+    let version = u32::from_le_bytes(input.take(&|| "the header".into())?);
+    if version != VERSION {
+        return Err(format!(
+            "format version {version}; this build reads version {VERSION}"
+        ));
+    }
+    let stats = StateStats {
+        expired: u64::from_le_bytes(input.take(&|| "the header".into())?),
+        evicted: u64::from_le_bytes(input.take(&|| "the header".into())?),
+    };
+    let reserved = limits.reserved_entities.min(limits.max_entities);
+    let mut tables: Vec<Table> = Vec::with_capacity(KINDS);
+    for kind in KIND_NAMES {
+        let count = u64::from_le_bytes(input.take(&|| format!("the {kind} count"))?);
+        if count > limits.max_entities as u64 {
+            return Err(format!(
+                "{count} {kind} entities, more than max_entities ({})",
+                limits.max_entities
+            ));
+        }
+        let count = count as usize;
+        let mut table = Table::with_capacity_and_hasher(reserved.max(count), Default::default());
+        for i in 0..count {
+            let what = || format!("{kind} record {}", i + 1);
+            let record: [u8; RECORD] = input.take(&what)?;
+            let (key, state) = decode(&record).map_err(|m| format!("{}: {m}", what()))?;
+            if table.insert(key, state).is_some() {
+                return Err(format!("{}: its key appears twice", what()));
+            }
+        }
+        tables.push(table);
+    }
+    let expected = input.hash;
+    let mut sum = [0u8; 8];
+    input
+        .inner
+        .read_exact(&mut sum)
+        .map_err(|_| "ends before its checksum".to_string())?;
+    if u64::from_le_bytes(sum) != expected {
+        return Err("wrong checksum: the file was changed or damaged".into());
+    }
+    if input.inner.read(&mut [0u8; 1]).map_err(|e| e.to_string())? != 0 {
+        return Err("bytes after the checksum".into());
+    }
+    let mut store = FeatureStore::new(StateLimits {
+        reserved_entities: 0,
+        ..limits
+    });
+    store.tables = tables
+        .try_into()
+        .map_err(|_| "wrong number of kinds".to_string())?;
+    store.stats = stats;
+    Ok(store)
+}
+
+fn encode(key: u64, s: &EntityState) -> [u8; RECORD] {
+    let mut r = [0u8; RECORD];
+    let mut at = 0;
+    let mut put = |bytes: &[u8]| {
+        r[at..at + bytes.len()].copy_from_slice(bytes);
+        at += bytes.len();
+    };
+    put(&key.to_le_bytes());
+    put(&s.first_seen.to_le_bytes());
+    put(&s.last_seen.to_le_bytes());
+    for c in s.counts {
+        put(&c.to_le_bytes());
+    }
+    put(&s.amount_24h.to_le_bytes());
+    put(&s.declines_7d.to_le_bytes());
+    put(&s.linked.to_le_bytes());
+    put(&s.address.to_le_bytes());
+    put(&s.address_changed.to_le_bytes());
+    r
+}
+
+fn decode(r: &[u8; RECORD]) -> Result<(u64, EntityState), String> {
+    let u64_at = |at: usize| u64::from_le_bytes(r[at..at + 8].try_into().expect("8 bytes"));
+    let i64_at = |at: usize| i64::from_le_bytes(r[at..at + 8].try_into().expect("8 bytes"));
+    let f32_at = |at: usize| f32::from_le_bytes(r[at..at + 4].try_into().expect("4 bytes"));
+    let s = EntityState {
+        first_seen: i64_at(8),
+        last_seen: i64_at(16),
+        counts: [f32_at(24), f32_at(28), f32_at(32)],
+        amount_24h: f32_at(36),
+        declines_7d: f32_at(40),
+        linked: u64_at(44),
+        address: u32::from_le_bytes(r[52..56].try_into().expect("4 bytes")),
+        address_changed: i64_at(56),
+    };
+    let decayed = [
+        s.counts[0],
+        s.counts[1],
+        s.counts[2],
+        s.amount_24h,
+        s.declines_7d,
+    ];
+    if decayed.iter().any(|v| !v.is_finite() || *v < 0.0) {
+        return Err("a count or amount that is negative or not a number".into());
+    }
+    if s.last_seen < s.first_seen {
+        return Err("last seen before first seen".into());
+    }
+    Ok((u64_at(0), s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::PaymentRequest;
+    use proptest::prelude::*;
+
+    fn payment(i: u32, card: u32) -> PaymentRequest {
+        let json = serde_json::json!({
+            "payment_id": format!("p{i}"),
+            "time": format!("2026-03-01T{:02}:{:02}:00Z", (i / 60) % 24, i % 60),
+            "amount": {"minor": 1_000 + i64::from(i), "currency": "EUR"},
+            "merchant": "shop",
+            "card": {"fingerprint": format!("card{card}"), "bin": "424242", "country": "DE"},
+            "billing": {"country": "DE"},
+            "shipping": {"country": "DE", "hash": format!("s{}", card % 3)},
+            "ip": format!("198.18.0.{}", i % 7),
+            "device": format!("dev{}", card % 4),
+            "email_hash": format!("e{card}"),
+            "account": {"id": format!("a{card}"), "age_days": 3},
+        });
+        PaymentRequest::from_json(json.to_string().as_bytes()).expect("valid")
+    }
+
+    fn store(payments: &[(u32, u32)]) -> FeatureStore {
+        let mut s = FeatureStore::new(StateLimits::default());
+        for (i, card) in payments {
+            s.observe(&payment(*i, *card));
+        }
+        s
+    }
+
+    fn bytes(s: &FeatureStore) -> Vec<u8> {
+        let mut out = Vec::new();
+        s.write_snapshot(&mut out).expect("write");
+        out
+    }
+
+    fn read_back(b: &[u8]) -> Result<FeatureStore, String> {
+        FeatureStore::read_snapshot("state.bin", b, StateLimits::default())
+            .map_err(|e| e.to_string())
+    }
+
+    proptest! {
+        /// A state read back computes the same features for the next payment as the state
+        /// it was written from.
+        #[test]
+        fn a_state_read_back_goes_on_as_the_original(
+            seen in proptest::collection::vec((0u32..600, 0u32..20), 1..40),
+            next_card in 0u32..20,
+        ) {
+            let mut original = store(&seen);
+            let mut restored = read_back(&bytes(&original)).expect("valid");
+            prop_assert_eq!(restored.len(), original.len());
+            let next = payment(700, next_card);
+            let (a, b) = (original.observe(&next), restored.observe(&next));
+            for (x, y) in a.0.iter().zip(&b.0) {
+                prop_assert!(x == y || (x.is_nan() && y.is_nan()), "{} against {}", x, y);
+            }
+        }
+    }
+
+    #[test]
+    fn damage_is_refused_by_name() {
+        let good = bytes(&store(&[(1, 1), (2, 2), (3, 1)]));
+        let e = read_back(&good[..good.len() - 1]).expect_err("short");
+        assert!(e.contains("state.bin") && e.contains("checksum"), "{e}");
+        let e = read_back(&good[..130]).expect_err("cut in a record");
+        assert!(e.contains("ends inside card record 2"), "{e}");
+        let mut flipped = good.clone();
+        flipped[60] ^= 1;
+        let e = read_back(&flipped).expect_err("changed byte");
+        assert!(e.contains("wrong checksum"), "{e}");
+        let mut longer = good.clone();
+        longer.push(0);
+        assert!(
+            read_back(&longer)
+                .expect_err("extra")
+                .contains("after the checksum")
+        );
+        let mut version = good.clone();
+        version[22] = 9;
+        assert!(
+            read_back(&version)
+                .expect_err("version")
+                .contains("version 9")
+        );
+        assert!(
+            read_back(b"id,amount,currency,merchant\n1,2,EUR,m\n")
+                .expect_err("csv")
+                .contains("wrong header")
+        );
+    }
+
+    #[test]
+    fn more_entities_than_the_ceiling_are_refused() {
+        let good = bytes(&store(&[(1, 1), (2, 2), (3, 3)]));
+        let limits = StateLimits {
+            max_entities: 2,
+            ..StateLimits::default()
+        };
+        let e = FeatureStore::read_snapshot("s", good.as_slice(), limits)
+            .expect_err("three cards")
+            .to_string();
+        assert!(
+            e.contains("3 card entities, more than max_entities (2)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn impossible_values_are_refused() {
+        let mut s = EntityState::new(100);
+        s.counts[1] = f32::NAN;
+        let e = decode(&encode(7, &s)).expect_err("NaN count");
+        assert!(e.contains("not a number"), "{e}");
+        let mut s = EntityState::new(100);
+        s.last_seen = 50;
+        assert!(
+            decode(&encode(7, &s))
+                .expect_err("time")
+                .contains("before first seen")
+        );
+        let s = EntityState::new(100);
+        assert_eq!(decode(&encode(7, &s)).expect("valid"), (7, s));
+    }
+}
