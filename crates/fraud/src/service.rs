@@ -6,6 +6,7 @@
 //! request's network time, and a single state keeps the per-device and per-IP counts exact,
 //! which sharding by card would not.
 
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -14,7 +15,7 @@ use ensuresec_model::event::PaymentAuthorization;
 use serde::Serialize;
 
 use crate::error::{FileError, InputError};
-use crate::features::{FeatureStore, StateLimits};
+use crate::features::{FeatureStore, StateCopy, StateLimits};
 use crate::ip_location::IpLocator;
 use crate::model::Model;
 use crate::postal::PostalCentroids;
@@ -186,10 +187,10 @@ impl FraudService {
     }
 
     /// Writes the feature state to the configured state file and returns how many entities
-    /// it holds. The state is copied under the lock (scoring waits for the copy, about a
-    /// tenth of a second per million entities) and written outside it, to a temporary file
-    /// that is synced and then renamed over the old one, so a crash leaves the previous
-    /// state whole. Without a state file configured it is an error.
+    /// it holds. The state is copied under the lock into room made before it (scoring waits
+    /// only for the copy: figures in bench/RESULTS.md) and written outside it, to a temporary
+    /// file readable by this user only, synced and then renamed over the old one, so a crash
+    /// leaves the previous state whole. Without a state file configured it is an error.
     pub fn save_state(&self) -> Result<usize, FileError> {
         let path = self
             .state_file
@@ -197,10 +198,18 @@ impl FraudService {
             .ok_or_else(|| FileError::new("[fraud] state_file", "no state file is configured"))?;
         let name = path.display().to_string();
         let fail = |e: std::io::Error| FileError::new(&name, e.to_string());
-        let state = self.scorer().state().clone();
+        let per_kind = self.scorer().state().entities_per_kind();
+        let mut copy = StateCopy::with_room(&per_kind);
+        self.scorer().state().copy_into(&mut copy);
         let temporary = path.with_extension("tmp");
-        let file = std::fs::File::create(&temporary).map_err(fail)?;
-        state.write_snapshot(&file).map_err(fail)?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temporary)
+            .map_err(fail)?;
+        copy.write(&file).map_err(fail)?;
         file.sync_all().map_err(fail)?;
         std::fs::rename(&temporary, path).map_err(fail)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -208,7 +217,7 @@ impl FraudService {
                 .and_then(|d| d.sync_all())
                 .map_err(fail)?;
         }
-        Ok(state.len())
+        Ok(copy.len())
     }
 
     /// The model in use, if any.

@@ -7,6 +7,7 @@ mod snapshot;
 mod store;
 
 pub use entity::{ENTITY_BYTES, EntityState};
+pub use snapshot::StateCopy;
 pub use store::{FeatureStore, StateLimits, StateStats};
 
 /// One feature: its name (used in rules and model files) and what it means in words (used in
