@@ -179,7 +179,10 @@ fn read(input: impl Read, limits: StateLimits) -> Result<FeatureStore, String> {
             ));
         }
         let count = count as usize;
-        let mut table = Table::with_capacity_and_hasher(reserved.max(count), Default::default());
+        // A quarter more than read, so that the first payments after a start do not make the
+        // table double (scoring would wait while it is rehashed).
+        let room = reserved.max((count + count / 4).min(limits.max_entities));
+        let mut table = Table::with_capacity_and_hasher(room, Default::default());
         for i in 0..count {
             let what = || format!("{kind} record {}", i + 1);
             let record: [u8; RECORD] = input.take(&what)?;
