@@ -295,14 +295,19 @@ fn train(dir: &Path, name: &str, extra_column: bool) -> std::path::PathBuf {
     model
 }
 
-/// Stops `server` as an operator or a service manager does (SIGTERM) and waits for it.
-fn terminate(mut server: Server) {
+/// Sends `server` a signal (`HUP`, `TERM`) with `kill`, as an operator would.
+fn signal(server: &Server, name: &str) {
     let ok = std::process::Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
+        .args([&format!("-{name}"), &server.child.id().to_string()])
         .status()
         .unwrap()
         .success();
-    assert!(ok, "kill -TERM");
+    assert!(ok, "kill -{name}");
+}
+
+/// Stops `server` as an operator or a service manager does (SIGTERM) and waits for it.
+fn terminate(mut server: Server) {
+    signal(&server, "TERM");
     assert!(server.child.wait().unwrap().success(), "a clean exit");
 }
 
@@ -340,15 +345,6 @@ fn the_feature_state_survives_a_restart() {
     let fresh = Server::start(&dir.path().join("other"), &[]);
     let a: Value = score(&fresh, &burst(6)).json().unwrap();
     assert_eq!(a["decision"], "approve", "{a}");
-}
-
-fn hangup(server: &Server) {
-    let ok = std::process::Command::new("kill")
-        .args(["-HUP", &server.child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -HUP");
 }
 
 /// Replaces `to` with `from` in one step, as an operator's deploy would (write, then rename).
@@ -410,7 +406,7 @@ fn sighup_swaps_the_model_refuses_a_bad_one_and_drops_no_request() {
     let garbage = dir.path().join("garbage.json");
     std::fs::write(&garbage, "{\"format\": \"something else\"}").unwrap();
     replace(&garbage, &live);
-    hangup(&server);
+    signal(&server, "HUP");
     let s = wait_for("the refusal", 30, || {
         let s = status(&server);
         (s["model_refused"] == 1).then_some(s)
@@ -419,7 +415,7 @@ fn sighup_swaps_the_model_refuses_a_bad_one_and_drops_no_request() {
 
     // A good new model is swapped in.
     replace(&second, &live);
-    hangup(&server);
+    signal(&server, "HUP");
     let s = wait_for("the swap", 60, || {
         let s = status(&server);
         (s["model_loads"] == 2).then_some(s)

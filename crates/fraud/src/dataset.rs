@@ -190,38 +190,25 @@ mod tests {
         assert_eq!(tail.positives(), 1);
     }
 
+    /// The error reading `text` as `t.csv` with the default columns.
+    fn refusal(text: &str) -> String {
+        Dataset::read_csv("t.csv", text.as_bytes(), &Columns::default())
+            .expect_err("refused")
+            .to_string()
+    }
+
     #[test]
     fn errors_name_line_and_column() {
-        let e = Dataset::read_csv(
-            "t.csv",
-            "Time,a,Class\n1,x,0\n".as_bytes(),
-            &Columns::default(),
-        )
-        .expect_err("not a number")
-        .to_string();
+        let e = refusal("Time,a,Class\n1,x,0\n");
         assert!(
             e.contains("t.csv") && e.contains("line 2") && e.contains("`a`"),
             "{e}"
         );
-        let e = Dataset::read_csv(
-            "t.csv",
-            "Time,a,Class\n1,1,2\n".as_bytes(),
-            &Columns::default(),
-        )
-        .expect_err("bad label")
-        .to_string();
+        let e = refusal("Time,a,Class\n1,1,2\n");
         assert!(e.contains("0 or 1"), "{e}");
-        let e = Dataset::read_csv("t.csv", "Time,a\n1,1\n".as_bytes(), &Columns::default())
-            .expect_err("no label")
-            .to_string();
+        let e = refusal("Time,a\n1,1\n");
         assert!(e.contains("Class"), "{e}");
-        let e = Dataset::read_csv(
-            "t.csv",
-            "Time,a,Class\n1,1,0\n,2,1\n".as_bytes(),
-            &Columns::default(),
-        )
-        .expect_err("a row without its time")
-        .to_string();
+        let e = refusal("Time,a,Class\n1,1,0\n,2,1\n");
         assert!(
             e.contains("line 3") && e.contains("`Time`") && e.contains("no time"),
             "{e}"
@@ -231,13 +218,7 @@ mod tests {
     #[test]
     fn a_column_named_twice_is_refused() {
         // The second `Class` would otherwise be a feature: the label leaked into training.
-        let e = Dataset::read_csv(
-            "t.csv",
-            "Time,a,Class,Class\n1,1,0,0\n".as_bytes(),
-            &Columns::default(),
-        )
-        .expect_err("label twice")
-        .to_string();
+        let e = refusal("Time,a,Class,Class\n1,1,0,0\n");
         assert!(e.contains("`Class` appears twice"), "{e}");
     }
 

@@ -115,11 +115,16 @@ impl FraudService {
         if let Some(path) = &config.postal_centroids {
             scorer.set_postal_centroids(Some(Arc::new(PostalCentroids::open(path)?)));
         }
-        if let Some(path) = config.state_file.as_deref().filter(|p| p.exists()) {
+        if let Some(path) = &config.state_file {
             let name = path.display().to_string();
-            let file =
-                std::fs::File::open(path).map_err(|e| FileError::new(&name, e.to_string()))?;
-            *scorer.state_mut() = FeatureStore::read_snapshot(&name, file, config.limits)?;
+            match std::fs::File::open(path) {
+                Ok(file) => {
+                    *scorer.state_mut() = FeatureStore::read_snapshot(&name, file, config.limits)?
+                }
+                // Not written yet: the first start.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(FileError::new(&name, e.to_string())),
+            }
         }
         let service = FraudService {
             scorer: Mutex::new(scorer),

@@ -128,15 +128,14 @@ pub fn train(data: &Dataset, options: &TrainOptions) -> Result<Model, TrainError
     if options.patience == 0 {
         return Err(TrainError::Option("patience"));
     }
+    if !(1..=16).contains(&options.members) {
+        return Err(TrainError::Option("members"));
+    }
     let cut = data.rows - ((data.rows as f64 * options.validation_fraction) as usize).max(1);
     let fit = data.slice(0..cut);
     let validation = data.slice(cut..data.rows);
     check_part("fit", &fit)?;
     check_part("validation", &validation)?;
-
-    if !(1..=16).contains(&options.members) {
-        return Err(TrainError::Option("members"));
-    }
 
     let mut members = Vec::with_capacity(options.members);
     let mut stored = Vec::with_capacity(options.members);
