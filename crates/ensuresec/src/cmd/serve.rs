@@ -262,18 +262,18 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 fraud.status().entities
             );
             let secs = config.fraud.save_state_secs;
-            let fraud = fraud.clone();
-            background.spawn(async move {
-                if secs == 0 {
-                    return;
-                }
-                let mut every = tokio::time::interval(Duration::from_secs(secs));
-                every.tick().await; // the first tick is now: nothing new to write yet
-                loop {
-                    every.tick().await;
-                    ensuresec_server::fraud::save_state(fraud.clone()).await;
-                }
-            });
+            // 0: written only when serve stops (below).
+            if secs > 0 {
+                let fraud = fraud.clone();
+                background.spawn(async move {
+                    let mut every = tokio::time::interval(Duration::from_secs(secs));
+                    every.tick().await; // the first tick is now: nothing new to write yet
+                    loop {
+                        every.tick().await;
+                        ensuresec_server::fraud::save_state(fraud.clone()).await;
+                    }
+                });
+            }
         }
         #[cfg(unix)]
         if config.fraud.model.is_some() {
