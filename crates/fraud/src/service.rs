@@ -6,7 +6,6 @@
 //! request's network time, and a single state keeps the per-device and per-IP counts exact,
 //! which sharding by card would not.
 
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -193,35 +192,23 @@ impl FraudService {
 
     /// Writes the feature state to the configured state file and returns how many entities
     /// it holds. The state is copied under the lock into room made before it (scoring waits
-    /// only for the copy: figures in bench/RESULTS.md) and written outside it, to a temporary
-    /// file readable by this user only, synced and then renamed over the old one, so a crash
-    /// leaves the previous state whole. Without a state file configured it is an error.
+    /// only for the copy: figures in bench/RESULTS.md) and written outside it, owner-only, by
+    /// `ensuresec_durable::replace_with`, so a crash leaves the previous state whole. Without a
+    /// state file configured it is an error.
     pub fn save_state(&self) -> Result<usize, FileError> {
         let path = self
             .state_file
             .as_deref()
             .ok_or_else(|| FileError::new("[fraud] state_file", "no state file is configured"))?;
-        let name = path.display().to_string();
-        let fail = |e: std::io::Error| FileError::new(&name, e.to_string());
         let per_kind = self.scorer().state().entities_per_kind();
         let mut copy = StateCopy::with_room(&per_kind);
         self.scorer().state().copy_into(&mut copy);
-        let temporary = path.with_extension("tmp");
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)
-            .map_err(fail)?;
-        copy.write(&file).map_err(fail)?;
-        file.sync_all().map_err(fail)?;
-        std::fs::rename(&temporary, path).map_err(fail)?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(fail)?;
-        }
+        ensuresec_durable::replace_with(path, 0o600, |file| copy.write(file)).map_err(|e| {
+            FileError::new(
+                e.path.display().to_string(),
+                format!("{}: {}", e.action, e.source),
+            )
+        })?;
         Ok(copy.len())
     }
 
@@ -328,7 +315,11 @@ mod tests {
         first.score(&request("a")).expect("score");
         let saved = first.save_state().expect("save");
         assert_eq!(saved, first.status().entities);
-        assert!(!dir.path().join("state.tmp").exists(), "renamed into place");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, ["state.bin"], "renamed into place");
         let second = FraudService::open(&config).expect("open with the file");
         assert_eq!(second.status().entities, saved);
         std::fs::write(

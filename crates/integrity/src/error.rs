@@ -13,6 +13,9 @@ pub enum IntegrityError {
         /// The failure.
         source: std::io::Error,
     },
+    /// A state file, key or restored file could not be written whole; names the step and file.
+    #[error(transparent)]
+    Write(#[from] ensuresec_durable::WriteError),
     /// A baseline manifest or header is malformed.
     #[error("{file}: line {line}: {message}")]
     Parse {

@@ -3,7 +3,6 @@
 //! the target, then renamed over it), and mode, owner and mtime are set back. What was done is
 //! appended to the journal and returned, so that callers can record it in the audit log.
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
@@ -116,19 +115,21 @@ fn write_back(
     }
     match entry.kind {
         EntryKind::File => {
-            let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io(parent))?;
-            state.objects().copy_to(&entry.hash, tmp.as_file_mut())?;
-            tmp.as_file_mut().flush().map_err(io(tmp.path()))?;
-            let file = tmp.as_file();
-            file.set_permissions(std::fs::Permissions::from_mode(entry.mode))
-                .map_err(io(tmp.path()))?;
-            set_owner(file, target, entry, report);
-            file.set_modified(mtime_of(entry)).map_err(io(tmp.path()))?;
-            file.sync_all().map_err(io(tmp.path()))?;
-            tmp.persist(target).map_err(|e| IntegrityError::Io {
-                path: target.to_path_buf(),
-                source: e.error,
-            })?;
+            // The mode is set after the owner: a change of owner clears set-user-ID bits.
+            let mut copy_failed = None;
+            let written = ensuresec_durable::replace_with(target, entry.mode, |file| {
+                if let Err(e) = state.objects().copy_to(&entry.hash, file) {
+                    let message = e.to_string();
+                    copy_failed = Some(e);
+                    return Err(std::io::Error::other(message));
+                }
+                set_owner(file, target, entry, report);
+                file.set_modified(mtime_of(entry))
+            });
+            if let Some(e) = copy_failed {
+                return Err(e);
+            }
+            written?;
         }
         EntryKind::Symlink => {
             let mut bytes = Vec::new();

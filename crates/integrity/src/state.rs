@@ -11,7 +11,6 @@
 //! ```
 
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -48,21 +47,9 @@ pub struct StateDir {
     trusted: Option<String>,
 }
 
+/// Replaces a state file whole (see `ensuresec_durable`).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), IntegrityError> {
-    let parent = path.parent().expect("state files live in a folder");
-    let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io(parent))?;
-    tmp.write_all(bytes).map_err(io(tmp.path()))?;
-    std::fs::set_permissions(
-        tmp.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(mode),
-    )
-    .map_err(io(tmp.path()))?;
-    tmp.as_file().sync_all().map_err(io(tmp.path()))?;
-    tmp.persist(path).map_err(|e| IntegrityError::Io {
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
+    Ok(ensuresec_durable::replace(path, mode, bytes)?)
 }
 
 impl StateDir {
@@ -102,15 +89,7 @@ impl StateDir {
         if !skey_path.exists() {
             let (skey, vkey) = note::generate_key(KEY_NAME, KeyKind::Ed25519)
                 .map_err(|e| IntegrityError::Signature(e.to_string()))?;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&skey_path)
-                .map_err(io(&skey_path))?;
-            f.write_all(format!("{skey}\n").as_bytes())
-                .and_then(|()| f.sync_all())
-                .map_err(io(&skey_path))?;
+            ensuresec_durable::create_new(&skey_path, 0o600, format!("{skey}\n").as_bytes())?;
             write_atomic(
                 &self.dir.join("baseline.vkey"),
                 format!("{vkey}\n").as_bytes(),
@@ -218,9 +197,6 @@ impl StateDir {
             )?;
         }
         write_atomic(&current, signed.as_bytes(), 0o644)?;
-        std::fs::File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(&self.dir))?;
         Ok(Baseline {
             header,
             manifest,

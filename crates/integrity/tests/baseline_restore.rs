@@ -217,6 +217,45 @@ fn restore_all_brings_back_byte_identical_files_and_quarantines_planted_ones() {
     assert!(journal.contains("\"op\":\"restore\"") && journal.contains("app/js/shell.php"));
 }
 
+/// Whether this process may give files away (the owner of `/proc/self` is our user).
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+#[test]
+fn a_set_user_id_program_of_another_owner_is_restored_with_its_owner_and_mode() {
+    use std::os::unix::fs::MetadataExt;
+    if !running_as_root() {
+        eprintln!("skipped: only root can restore a file to another owner");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("www");
+    shop(&root);
+    let tool = root.join("app/tool");
+    std::fs::write(&tool, "#!/bin/sh\necho tool\n").unwrap();
+    std::os::unix::fs::chown(&tool, Some(1000), Some(1000)).unwrap();
+    // After the change of owner, which would clear the bit.
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let state = StateDir::open(&dir.path().join("state"), None).unwrap();
+    ops::create(&state, &root, vec![], t("2026-12-04T10:00:00Z"), None).unwrap();
+    std::fs::write(&tool, "#!/bin/sh\nsteal\n").unwrap();
+
+    let (_, status) = ops::status(&state).unwrap();
+    let root = std::fs::canonicalize(root).unwrap();
+    let report = restore::apply(&state, &root, &status.changes, t("2026-12-04T11:00:00Z")).unwrap();
+    assert_eq!(report.restored.len(), 1, "{report:?}");
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    let m = std::fs::metadata(root.join("app/tool")).unwrap();
+    assert_eq!(m.mode() & 0o7777, 0o4755);
+    assert_eq!((m.uid(), m.gid()), (1000, 1000));
+    assert_eq!(
+        std::fs::read_to_string(root.join("app/tool")).unwrap(),
+        "#!/bin/sh\necho tool\n"
+    );
+}
+
 #[test]
 fn restoring_one_path_leaves_the_others_alone() {
     let f = fixture();

@@ -15,7 +15,7 @@
 //!   on; a line longer than [`logs::MAX_LINE_BYTES`] is skipped the same way.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -457,13 +457,9 @@ impl LogTail {
         if let Some(dir) = self.state_path.parent() {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        let tmp = self.state_path.with_extension("json.tmp");
         let bytes = serde_json::to_vec(&state).map_err(|e| err(std::io::Error::other(e)))?;
-        let mut f = File::create(&tmp).map_err(err)?;
-        f.write_all(&bytes).map_err(err)?;
-        f.sync_all().map_err(err)?;
-        std::fs::rename(&tmp, &self.state_path).map_err(err)?;
-        Ok(())
+        // Service state, not for other users.
+        ensuresec_durable::replace(&self.state_path, 0o600, &bytes).map_err(|e| err(e.into()))
     }
 }
 

@@ -1,4 +1,4 @@
-//! Names of the files in a log directory and the small helpers to write them safely.
+//! Names of the files in a log directory and the small helper to replace one safely.
 //!
 //! ```text
 //! <dir>/LOCK                   held (flock) by the one process writing the log
@@ -10,7 +10,6 @@
 //! ```
 
 use std::fs::{File, OpenOptions};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -46,22 +45,10 @@ pub(crate) fn open_rw(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
-/// Flushes a directory so that files created or renamed in it survive a crash.
-pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Replaces a file atomically: write a temporary file, sync it, rename it over, sync the folder.
+/// Replaces a small file whole (see `ensuresec_durable`); the log's files are readable by all,
+/// as the log is public.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    sync_dir(dir)
+    Ok(ensuresec_durable::replace(path, 0o644, bytes)?)
 }
 
 /// The watermark of the derived files: they hold exactly `size` entries ending at byte

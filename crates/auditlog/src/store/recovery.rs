@@ -10,7 +10,7 @@ use crate::hash::{HASH_SIZE, Hash, leaf_hash};
 use crate::merkle::Frontier;
 
 use super::derive::{Deriver, LevelFiles};
-use super::layout::{self, Derived, ENTRIES, INDEX, INDEX_RECORD, LOCK, TREE_DIR, open_rw};
+use super::layout::{Derived, ENTRIES, INDEX, INDEX_RECORD, LOCK, TREE_DIR, open_rw};
 use super::nodes::{Shared, TreeState};
 use super::record::{self, Decoded, HEADER};
 use super::writer::Writer;
@@ -96,7 +96,8 @@ pub(crate) fn open(dir: &Path, config: &LogConfig) -> Result<Opened, StoreError>
         entries_end: good_end,
     };
     derived.store(dir).map_err(io("writing derived.json"))?;
-    layout::sync_dir(&dir.join(TREE_DIR)).map_err(io("syncing tree folder"))?;
+    ensuresec_durable::sync_dir(&dir.join(TREE_DIR))
+        .map_err(|e| io("syncing tree folder")(e.into()))?;
 
     let memory_level = config.memory_level.min(63);
     let mut high = Vec::new();

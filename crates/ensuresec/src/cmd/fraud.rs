@@ -221,7 +221,8 @@ fn train(
     let started = std::time::Instant::now();
     let model = ensuresec_fraud::train(&data, options)?;
     let seconds = started.elapsed().as_secs_f64();
-    std::fs::write(out, model.to_json()?).with_context(|| format!("writing {}", out.display()))?;
+    // Whole or not at all: `serve` may read the file while this writes it (a reload).
+    ensuresec_durable::replace(out, 0o644, model.to_json()?.as_bytes())?;
     let summary = serde_json::json!({
         "model": out.display().to_string(),
         "features": model.features.len(),

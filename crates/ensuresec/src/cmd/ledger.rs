@@ -1,7 +1,7 @@
 //! `ensuresec ledger`: the audit log's keys (`key`, `keygen`, `rotate`) and offline verification
 //! of a whole log directory (`verify`) or of one receipt (`verify-receipt`), with no server.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -111,21 +111,6 @@ fn policy(witnesses: &[String], k: Option<usize>) -> anyhow::Result<Option<Witne
     Ok(Some(WitnessPolicy::new(v, k)?))
 }
 
-/// Writes `text` to a new file with `mode`, refusing to overwrite.
-fn write_new(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    Ok(())
-}
-
 /// Runs the subcommand.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
@@ -149,8 +134,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             let stem = name.replace(['/', ':'], "_");
             let skey_path = out.join(format!("{stem}.skey"));
             let vkey_path = out.join(format!("{stem}.vkey"));
-            write_new(&skey_path, &format!("{skey}\n"), 0o600)?;
-            write_new(&vkey_path, &format!("{vkey}\n"), 0o644)?;
+            ensuresec_durable::create_new(&skey_path, 0o600, format!("{skey}\n").as_bytes())?;
+            ensuresec_durable::create_new(&vkey_path, 0o644, format!("{vkey}\n").as_bytes())?;
             println!("secret key: {} (mode 0600)", skey_path.display());
             println!("{vkey}");
         }

@@ -48,13 +48,12 @@ pub fn submit(
         std::process::id(),
         hex::encode(rand)
     );
-    let tmp = dir.join(format!(".{name}.tmp"));
-    super::keys::write_new(&tmp, &String::from_utf8_lossy(&bytes), 0o600)?;
-    let path = dir.join(name);
-    std::fs::rename(&tmp, &path).map_err(io(format!("renaming {}", tmp.display())))?;
-    std::fs::File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io(format!("syncing {}", dir.display())))
+    // The name appears only once the record is synced: `drain` never reads half of one.
+    Ok(ensuresec_durable::create_new(
+        &dir.join(name),
+        0o600,
+        &bytes,
+    )?)
 }
 
 /// Appends the inbox's records to the log (oldest first) and removes them; returns how many.

@@ -47,27 +47,9 @@ pub(crate) fn read_small(path: &Path) -> Result<Option<String>, LedgerError> {
         .map_err(io(format!("reading {}", path.display())))
 }
 
-/// Writes a new file durably with the given mode; refuses to overwrite.
+/// Writes a new file with the given mode, whole or not at all; refuses to overwrite.
 pub(crate) fn write_new(path: &Path, text: &str, mode: u32) -> Result<(), LedgerError> {
-    let ctx = || format!("writing {}", path.display());
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .map_err(io(ctx()))?;
-    f.write_all(text.as_bytes()).map_err(io(ctx()))?;
-    f.sync_all().map_err(io(ctx()))?;
-    sync_dir(path)
-}
-
-fn sync_dir(path: &Path) -> Result<(), LedgerError> {
-    if let Some(parent) = path.parent() {
-        std::fs::File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(io(format!("syncing {}", parent.display())))?;
-    }
-    Ok(())
+    Ok(ensuresec_durable::create_new(path, mode, text.as_bytes())?)
 }
 
 /// The origin: configured, else the one stored in the log directory, else a new
@@ -152,7 +134,7 @@ fn append_vkey(dir: &Path, vkey: &str) -> Result<(), LedgerError> {
     f.write_all(format!("{vkey}\n").as_bytes())
         .map_err(io(ctx()))?;
     f.sync_all().map_err(io(ctx()))?;
-    sync_dir(&path)
+    Ok(ensuresec_durable::sync_dir(dir)?)
 }
 
 /// Loads the signing key, generating it (named after the origin) on first start.
@@ -194,13 +176,9 @@ pub fn rotate(dir: &Path, config: &LedgerConfig) -> Result<(String, String), Led
     let path = skey_path(dir, config);
     let (skey, vkey) =
         generate_key(&origin, KeyKind::Ed25519).map_err(|e| LedgerError::Key(e.to_string()))?;
-    let tmp = path.with_extension("skey.new");
-    let _ = std::fs::remove_file(&tmp);
-    write_new(&tmp, &format!("{skey}\n"), 0o600)?;
     // The new verifier key is listed before the new key is in place: a crash in between leaves
     // an unused vkey listed, never a signing key whose vkey is unknown.
     append_vkey(dir, &vkey)?;
-    std::fs::rename(&tmp, &path).map_err(io(format!("replacing {}", path.display())))?;
-    sync_dir(&path)?;
+    ensuresec_durable::replace(&path, 0o600, format!("{skey}\n").as_bytes())?;
     Ok((old.signer.vkey(), vkey))
 }

@@ -37,6 +37,9 @@ pub enum LedgerError {
         /// The failure.
         source: std::io::Error,
     },
+    /// A key, the origin or an inbox record could not be written whole.
+    #[error(transparent)]
+    Write(#[from] ensuresec_durable::WriteError),
     /// A key or origin is unusable.
     #[error("ledger key: {0}")]
     Key(String),

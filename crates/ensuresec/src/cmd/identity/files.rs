@@ -1,9 +1,6 @@
 //! The files behind the identity commands: private JWKs (owner-only), JSON documents, and the
 //! issuer's status list state.
 
-use std::fs::OpenOptions;
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -11,23 +8,16 @@ use ensuresec_identity::{Jwk, SigningKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// Writes a new file (refusing to overwrite) with `mode`.
+/// Writes a new file (refusing to overwrite) with `mode`; a crash never leaves half of it.
 pub fn write_new(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
-    file.write_all(text.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))
+    ensuresec_durable::create_new(path, mode, text.as_bytes())
+        .with_context(|| format!("{} must not exist yet", path.display()))
 }
 
-/// Replaces a file atomically (write then rename).
+/// Replaces a public file whole: a crash leaves the old content or the new, never a mix (the
+/// status list is what tells verifiers which credentials are revoked).
 pub fn replace(path: &Path, text: &str) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))
+    Ok(ensuresec_durable::replace(path, 0o644, text.as_bytes())?)
 }
 
 /// Reads a JSON document.

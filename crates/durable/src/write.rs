@@ -1,0 +1,89 @@
+//! The durable writes: replace a file, create a new one, sync a folder.
+
+use std::fs::{File, Permissions};
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+
+use tempfile::NamedTempFile;
+
+use crate::WriteError;
+
+/// Replaces `path` with `bytes` and gives it `mode` (e.g. `0o600` for secrets). Creates the file
+/// when it does not exist; the folder must exist.
+pub fn replace(path: &Path, mode: u32, bytes: &[u8]) -> Result<(), WriteError> {
+    replace_with(path, mode, |file| file.write_all(bytes))
+}
+
+/// Replaces `path` with what `write` puts into the file it is given, and gives it `mode`.
+/// Returns what `write` returns. For content too large to build in memory first (the fraud
+/// feature state streams hundreds of megabytes) and for files that need more than their bytes
+/// set (owner, modification time) before they take the place of the old one.
+///
+/// The file `write` gets is owner-only until everything is written; `mode` is set afterwards, so
+/// a change of owner inside `write` cannot clear set-user-ID bits that `mode` asks for.
+pub fn replace_with<T>(
+    path: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut File) -> std::io::Result<T>,
+) -> Result<T, WriteError> {
+    let (temporary, value) = write_temporary(path, mode, write)?;
+    temporary
+        .persist(path)
+        .map_err(|e| WriteError::at("replacing", path)(e.error))?;
+    sync_dir(folder_of(path))?;
+    Ok(value)
+}
+
+/// Creates `path` with `bytes` and `mode`, refusing (kind `AlreadyExists`) when it exists. Unlike
+/// opening with `create_new`, a crash never leaves a half-written file under the name: the name
+/// appears only once the content is synced.
+pub fn create_new(path: &Path, mode: u32, bytes: &[u8]) -> Result<(), WriteError> {
+    let (temporary, ()) = write_temporary(path, mode, |file| file.write_all(bytes))?;
+    temporary
+        .persist_noclobber(path)
+        .map_err(|e| WriteError::at("creating", path)(e.error))?;
+    sync_dir(folder_of(path))
+}
+
+/// Syncs a folder, so that files created, renamed or removed in it survive a crash.
+pub fn sync_dir(dir: &Path) -> Result<(), WriteError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(WriteError::at("syncing", dir))
+}
+
+/// Writes a synced temporary file beside `path` with `mode`; it is removed when dropped.
+fn write_temporary<T>(
+    path: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut File) -> std::io::Result<T>,
+) -> Result<(NamedTempFile, T), WriteError> {
+    let dir = folder_of(path);
+    // A leading dot and a `.tmp` end keep it out of the folder scans that read finished files.
+    let prefix = match path.file_name() {
+        Some(name) => format!(".{}.", name.to_string_lossy()),
+        None => ".".to_owned(),
+    };
+    let mut temporary = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .permissions(Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(WriteError::at("creating a temporary file in", dir))?;
+    // Failures name the target, the file the user knows; the temporary one is gone by then.
+    let value = write(temporary.as_file_mut()).map_err(WriteError::at("writing", path))?;
+    let file = temporary.as_file();
+    file.set_permissions(Permissions::from_mode(mode))
+        .map_err(WriteError::at("setting the mode of", path))?;
+    file.sync_all().map_err(WriteError::at("syncing", path))?;
+    Ok((temporary, value))
+}
+
+/// The folder a file lives in; `.` for a bare file name.
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}

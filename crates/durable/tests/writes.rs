@@ -1,0 +1,129 @@
+//! The durable writes against a real file system: content, mode, refusals, and that a failure
+//! leaves the old file and no temporary one behind.
+
+use std::io::{ErrorKind, Write as _};
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+
+use ensuresec_durable::{create_new, replace, replace_with, sync_dir};
+
+fn mode_of(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+/// The names in a folder, sorted, so that a leftover temporary file shows.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn replace_creates_then_replaces_with_the_mode_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    replace(&path, 0o640, b"first").expect("create");
+    assert_eq!(std::fs::read(&path).expect("read"), b"first");
+    assert_eq!(mode_of(&path), 0o640);
+    replace(&path, 0o600, b"second, longer").expect("replace");
+    assert_eq!(std::fs::read(&path).expect("read"), b"second, longer");
+    assert_eq!(mode_of(&path), 0o600);
+    assert_eq!(names_in(dir.path()), ["state.json"]);
+}
+
+#[test]
+fn the_file_being_written_is_owner_only_whatever_the_final_mode() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("public.note");
+    let seen = replace_with(&path, 0o644, |file| {
+        file.write_all(b"signed note")?;
+        Ok(file.metadata()?.permissions().mode() & 0o777)
+    })
+    .expect("write");
+    assert_eq!(seen, 0o600);
+    assert_eq!(mode_of(&path), 0o644);
+}
+
+#[test]
+fn a_failing_writer_leaves_the_old_file_and_no_temporary_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("model.json");
+    replace(&path, 0o644, b"old model").expect("create");
+    let err = replace_with(&path, 0o644, |file| {
+        file.write_all(b"half a new mo")?;
+        Err::<(), _>(std::io::Error::other("the model did not serialise"))
+    })
+    .expect_err("the writer failed");
+    assert_eq!(err.action, "writing");
+    assert_eq!(err.path, path);
+    let message = err.to_string();
+    assert!(message.contains("model.json"), "{message}");
+    assert!(message.contains("did not serialise"), "{message}");
+    assert_eq!(std::fs::read(&path).expect("read"), b"old model");
+    assert_eq!(names_in(dir.path()), ["model.json"]);
+}
+
+#[test]
+fn replace_returns_what_the_writer_returns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("count");
+    let written = replace_with(&path, 0o600, |file| {
+        file.write_all(b"12345")?;
+        Ok(5usize)
+    })
+    .expect("write");
+    assert_eq!(written, 5);
+}
+
+#[test]
+fn create_new_refuses_an_existing_file_and_keeps_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("log.skey");
+    create_new(&path, 0o600, b"first key").expect("create");
+    assert_eq!(mode_of(&path), 0o600);
+    let err = create_new(&path, 0o600, b"second key").expect_err("exists");
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+    assert_eq!(err.action, "creating");
+    assert_eq!(std::fs::read(&path).expect("read"), b"first key");
+    assert_eq!(names_in(dir.path()), ["log.skey"]);
+}
+
+#[test]
+fn a_missing_folder_is_named_in_the_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("no-such-folder");
+    let err = replace(&missing.join("state.json"), 0o600, b"x").expect_err("no folder");
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(err.path, missing);
+    assert!(
+        err.to_string().starts_with("creating a temporary file in "),
+        "{err}"
+    );
+    let as_io: std::io::Error = err.into();
+    assert_eq!(as_io.kind(), ErrorKind::NotFound);
+    assert!(as_io.to_string().contains("no-such-folder"), "{as_io}");
+}
+
+#[test]
+fn a_folder_that_cannot_be_opened_is_an_error_when_synced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    sync_dir(dir.path()).expect("an existing folder syncs");
+    let err = sync_dir(&dir.path().join("gone")).expect_err("missing");
+    assert_eq!(err.action, "syncing");
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+}
+
+#[test]
+fn set_user_id_bits_asked_for_are_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("restored-tool");
+    replace(&path, 0o4755, b"#!/bin/sh\n").expect("write");
+    assert_eq!(mode_of(&path), 0o4755);
+}
