@@ -1,7 +1,7 @@
 //! Payment fraud in a real `ensuresec serve`: `POST /v1/payments/score` (tokens, strict input,
 //! shared state), payment events scored in the pipeline and fraud rings raised as alerts, the
-//! model swapped on SIGHUP without a failed request, the feature state kept across a restart,
-//! and `fraud evaluate --events`.
+//! model swapped on SIGHUP without a failed request, the feature state and the ring graph kept
+//! across a restart, and `fraud evaluate --events`.
 
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
@@ -201,14 +201,7 @@ fn payment_events_are_scored_and_a_ring_becomes_an_incident() {
     assert_eq!(decline["evidence"]["assessment"]["decision"], "decline");
     assert!(alerts(&server, "fraud-ring").is_empty());
 
-    let labels: Vec<String> = (0..3)
-        .map(|i| {
-            json!({"type": "chargeback", "time": format!("2026-11-21T11:00:0{i}Z"), "source": "psp",
-                "data": {"payment_id": format!("ring{i}"), "card_fingerprint": format!("stolen{i}"),
-                         "amount": {"minor": 8_000, "currency": "EUR"}, "reason_code": "10.4"}})
-            .to_string()
-        })
-        .collect();
+    let labels: Vec<String> = (0..3).map(chargeback).collect();
     assert_eq!(post_events(&server, labels.join("\n")).status(), 200);
     let ring = wait_for("the fraud-ring alert", 30, || {
         alerts(&server, "fraud-ring").into_iter().next()
@@ -345,6 +338,71 @@ fn the_feature_state_survives_a_restart() {
     let fresh = Server::start(&dir.path().join("other"), &[]);
     let a: Value = score(&fresh, &burst(6)).json().unwrap();
     assert_eq!(a["decision"], "approve", "{a}");
+}
+
+/// A chargeback for payment `ring{i}` of card `stolen{i}`, as a line of events.
+fn chargeback(i: u32) -> String {
+    json!({"type": "chargeback", "time": format!("2026-11-21T11:00:0{i}Z"), "source": "psp",
+        "data": {"payment_id": format!("ring{i}"), "card_fingerprint": format!("stolen{i}"),
+                 "amount": {"minor": 8_000, "currency": "EUR"}, "reason_code": "10.4"}})
+    .to_string()
+}
+
+#[test]
+fn the_ring_graph_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    // Four stolen cards on two devices to one drop address, and the first chargeback.
+    let mut lines: Vec<String> = (0..4)
+        .map(|i| {
+            payment_event(
+                i,
+                &format!("ring{i}"),
+                &format!("stolen{i}"),
+                json!({"device": format!("dev-{}", i % 2), "shipping_country": "DE",
+                       "shipping_address_hash": "drop-1"}),
+            )
+        })
+        .collect();
+    lines.push(chargeback(0));
+    assert_eq!(post_events(&server, lines.join("\n")).status(), 200);
+    // Stopping drains the pipeline first, so the graph written holds all of it.
+    terminate(server);
+    assert!(
+        data.join("fraud-rings.bin").exists(),
+        "written on the way out"
+    );
+
+    // Cards, devices and the address: seven entities; the chargebacks weeks later still find
+    // their payments, and the ring is raised.
+    let server = Server::start(&data, &[]);
+    server.printed("fraud-rings.bin (7 entities read back)");
+    assert_eq!(
+        post_events(&server, [chargeback(1), chargeback(2)].join("\n")).status(),
+        200
+    );
+    let ring = wait_for("the fraud-ring alert after the restart", 30, || {
+        alerts(&server, "fraud-ring").into_iter().next()
+    });
+    let evidence = &ring["evidence"]["ring"];
+    assert_eq!(evidence["frauds"], 3, "{ring}");
+    assert_eq!(evidence["payments"], 4, "{ring}");
+    assert_eq!(evidence["size"], 7, "{ring}");
+    let rings = &status(&server)["rings"];
+    assert_eq!(rings["nodes"], 7, "{rings}");
+    assert_eq!(rings["payments"], 4, "{rings}");
+    assert_eq!(rings["unknown_labels"], 0, "{rings}");
+    let metrics = client()
+        .get(server.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("ensuresec_fraud_ring_nodes 7"),
+        "{metrics}"
+    );
 }
 
 /// Replaces `to` with `from` in one step, as an operator's deploy would (write, then rename).

@@ -18,6 +18,7 @@
 //! Pure like the other detection crates: no clock (event time is in the request), no IO
 //! except reading the rules, model and data files it is given by path.
 
+mod checksum;
 pub mod compiled;
 pub mod currency;
 pub mod dataset;

@@ -86,6 +86,9 @@ pub struct RingsConfig {
     pub max_nodes: usize,
     /// Most payments remembered for their labels.
     pub max_payments: usize,
+    /// Where the graph is kept across restarts, when `[fraud] persist_state` is on [default:
+    /// `fraud-rings.bin` in the data directory]; written with the feature state.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for RingsConfig {
@@ -98,6 +101,7 @@ impl Default for RingsConfig {
             min_fraud_rate: l.min_fraud_rate,
             max_nodes: l.max_nodes,
             max_payments: l.max_payments,
+            state_file: None,
         }
     }
 }
@@ -196,29 +200,74 @@ impl FraudConfig {
         Ok(Some(Arc::new(FraudService::open(&config)?)))
     }
 
-    /// The ring graph, or `None` when the module or the rings are off.
-    pub fn rings(&self) -> Option<Arc<Mutex<RingGraph>>> {
-        let r = &self.rings;
-        (self.enabled && r.enabled).then(|| {
-            Arc::new(Mutex::new(RingGraph::new(RingLimits {
-                min_members: r.min_members,
-                min_frauds: r.min_frauds,
-                min_fraud_rate: r.min_fraud_rate,
-                max_nodes: r.max_nodes,
-                max_payments: r.max_payments,
-                ..RingLimits::default()
-            })))
+    /// Where the ring graph is kept for a server whose data directory is `data_dir`, unless
+    /// it is not kept (the state is not persisted, or the module or the rings are off).
+    pub fn rings_file(&self, data_dir: &Path) -> Option<PathBuf> {
+        (self.persist_state && self.enabled && self.rings.enabled).then(|| {
+            self.rings
+                .state_file
+                .clone()
+                .unwrap_or_else(|| data_dir.join("fraud-rings.bin"))
         })
+    }
+
+    /// The ring graph of a server whose data directory is `data_dir` (read back when kept), or
+    /// `None` when the module or the rings are off; a ring file that cannot be read or is
+    /// refused is an error naming it.
+    pub fn rings(&self, data_dir: &Path) -> Result<Option<Arc<Mutex<RingGraph>>>, FileError> {
+        let r = &self.rings;
+        if !(self.enabled && r.enabled) {
+            return Ok(None);
+        }
+        let limits = RingLimits {
+            min_members: r.min_members,
+            min_frauds: r.min_frauds,
+            min_fraud_rate: r.min_fraud_rate,
+            max_nodes: r.max_nodes,
+            max_payments: r.max_payments,
+            ..RingLimits::default()
+        };
+        let graph = match self.rings_file(data_dir) {
+            Some(path) => ensuresec_fraud::rings::load(&path, limits)?,
+            None => RingGraph::new(limits),
+        };
+        Ok(Some(Arc::new(Mutex::new(graph))))
     }
 }
 
-/// Writes the state of `service` to its state file on a blocking thread, logging the outcome
-/// (a failed write leaves the previous file whole and scoring goes on).
-pub async fn save_state(service: Arc<FraudService>) {
-    match tokio::task::spawn_blocking(move || service.save_state()).await {
-        Ok(Ok(entities)) => tracing::info!(entities, "fraud feature state saved"),
-        Ok(Err(e)) => tracing::error!(error = %e, "fraud feature state not saved"),
-        Err(e) => tracing::error!(error = %e, "fraud feature state not saved"),
+/// What `serve` writes to disk for the fraud module, each where `[fraud]` keeps it.
+#[derive(Debug, Clone, Default)]
+pub struct KeptState {
+    /// The scorer, when its feature state is kept.
+    pub service: Option<Arc<FraudService>>,
+    /// The ring graph and its file, when the graph is kept.
+    pub rings: Option<(Arc<Mutex<RingGraph>>, PathBuf)>,
+}
+
+impl KeptState {
+    /// Whether there is anything to write.
+    pub fn is_empty(&self) -> bool {
+        self.service.is_none() && self.rings.is_none()
+    }
+}
+
+/// Writes the feature state and the ring graph of `kept` to their files on a blocking thread,
+/// logging the outcome (a failed write leaves the previous file whole and detection goes on).
+pub async fn save_state(kept: KeptState) {
+    if let Some(service) = kept.service {
+        match tokio::task::spawn_blocking(move || service.save_state()).await {
+            Ok(Ok(entities)) => tracing::info!(entities, "fraud feature state saved"),
+            Ok(Err(e)) => tracing::error!(error = %e, "fraud feature state not saved"),
+            Err(e) => tracing::error!(error = %e, "fraud feature state not saved"),
+        }
+    }
+    if let Some((graph, path)) = kept.rings {
+        match tokio::task::spawn_blocking(move || ensuresec_fraud::rings::save(&graph, &path)).await
+        {
+            Ok(Ok(entities)) => tracing::info!(entities, "fraud ring graph saved"),
+            Ok(Err(e)) => tracing::error!(error = %e, "fraud ring graph not saved"),
+            Err(e) => tracing::error!(error = %e, "fraud ring graph not saved"),
+        }
     }
 }
 

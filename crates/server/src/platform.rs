@@ -77,6 +77,7 @@ pub struct Platform {
     lifecycle: ensuresec_pipeline::LifecycleHandle,
     respond_worker: Option<tokio::task::JoinHandle<()>>,
     fraud: Option<Arc<ensuresec_fraud::FraudService>>,
+    fraud_rings: Option<Arc<std::sync::Mutex<ensuresec_fraud::rings::RingGraph>>>,
     identity: Option<Arc<ensuresec_identity::gate::AgeGate>>,
 }
 
@@ -231,8 +232,9 @@ impl Platform {
         if let Some(service) = &fraud {
             factories.push(detectors::fraud(service.clone()));
         }
-        if let Some(graph) = config.fraud.rings() {
-            factories.push(detectors::fraud_rings(graph));
+        let fraud_rings = config.fraud.rings(&config.storage.data_dir)?;
+        if let Some(graph) = &fraud_rings {
+            factories.push(detectors::fraud_rings(graph.clone()));
         }
         let pipeline = Pipeline::start_recorded(
             pipeline_config,
@@ -281,6 +283,7 @@ impl Platform {
             lifecycle,
             respond_worker,
             fraud,
+            fraud_rings,
             identity,
         })
     }
@@ -293,6 +296,24 @@ impl Platform {
     /// The payment fraud scorer, unless `[fraud]` is disabled.
     pub fn fraud(&self) -> Option<&Arc<ensuresec_fraud::FraudService>> {
         self.fraud.as_ref()
+    }
+
+    /// The fraud ring graph, unless `[fraud]` or `[fraud.rings]` is disabled.
+    pub fn fraud_rings(&self) -> Option<&Arc<std::sync::Mutex<ensuresec_fraud::rings::RingGraph>>> {
+        self.fraud_rings.as_ref()
+    }
+
+    /// What `serve` keeps of the fraud module across restarts, as `[fraud]` says.
+    pub fn fraud_kept_state(&self) -> crate::fraud::KeptState {
+        let data_dir = &self.config.storage.data_dir;
+        let fraud = &self.config.fraud;
+        crate::fraud::KeptState {
+            service: self
+                .fraud
+                .clone()
+                .filter(|_| fraud.state_file(data_dir).is_some()),
+            rings: self.fraud_rings.clone().zip(fraud.rings_file(data_dir)),
+        }
     }
 
     /// The store.

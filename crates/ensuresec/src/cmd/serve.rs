@@ -261,19 +261,30 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 file.display(),
                 fraud.status().entities
             );
-            let secs = config.fraud.save_state_secs;
-            // 0: written only when serve stops (below).
-            if secs > 0 {
-                let fraud = fraud.clone();
-                background.spawn(async move {
-                    let mut every = tokio::time::interval(Duration::from_secs(secs));
-                    every.tick().await; // the first tick is now: nothing new to write yet
-                    loop {
-                        every.tick().await;
-                        ensuresec_server::fraud::save_state(fraud.clone()).await;
-                    }
-                });
-            }
+        }
+        let kept = platform.fraud_kept_state();
+        if let Some((graph, file)) = &kept.rings {
+            let entities = graph
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .stats()
+                .nodes;
+            println!(
+                "fraud ring graph: {} ({entities} entities read back)",
+                file.display()
+            );
+        }
+        let secs = config.fraud.save_state_secs;
+        // 0: written only when serve stops (below).
+        if secs > 0 && !kept.is_empty() {
+            background.spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(secs));
+                every.tick().await; // the first tick is now: nothing new to write yet
+                loop {
+                    every.tick().await;
+                    ensuresec_server::fraud::save_state(kept.clone()).await;
+                }
+            });
         }
         #[cfg(unix)]
         if config.fraud.model.is_some() {
@@ -337,18 +348,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     tracing::info!("shutting down: finishing queued detection");
     background.shutdown().await;
     // Written after the pipeline has drained, so that the events it scored last are in it.
-    let fraud_state = platform
-        .fraud()
-        .filter(|_| config.fraud.persist_state)
-        .cloned();
+    let fraud_state = platform.fraud_kept_state();
     match Arc::try_unwrap(platform) {
         Ok(platform) => platform.shutdown().await,
         Err(_) => tracing::warn!(
             "platform still in use at exit; queued detection is abandoned (events are stored)"
         ),
     }
-    if let Some(fraud) = fraud_state {
-        ensuresec_server::fraud::save_state(fraud).await;
+    if !fraud_state.is_empty() {
+        ensuresec_server::fraud::save_state(fraud_state).await;
     }
     Ok(ExitCode::SUCCESS)
 }

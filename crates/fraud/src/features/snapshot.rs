@@ -3,7 +3,7 @@
 //!
 //! The format is our own and fixed-size per entity: a header, then per kind of entity its
 //! count and its records (key and [`EntityState`], 64 bytes, little-endian), then a 64-bit
-//! FNV-1a checksum of everything before it. A file is read completely before it is used: a
+//! FNV-1a checksum of everything before it (`crate::checksum`). A file is read completely before it is used: a
 //! wrong header or version, a count above the ceiling, a value no update could produce, a key
 //! twice, a wrong checksum or a byte too few or too many is an error naming what and where.
 //! Written here because the state is a few plain numbers per entity; a general serialisation
@@ -13,6 +13,7 @@ use std::io::{self, Read, Write};
 
 use super::entity::EntityState;
 use super::store::{FeatureStore, KINDS, StateLimits, StateStats, Table};
+use crate::checksum::Checksum;
 use crate::error::FileError;
 
 /// First bytes of every state file.
@@ -23,49 +24,6 @@ const VERSION: u32 = 1;
 const RECORD: usize = 64;
 /// The kinds, in file order, as errors name them.
 const KIND_NAMES: [&str; KINDS] = ["card", "device", "IP", "e-mail", "account", "shipping"];
-
-/// FNV-1a over every byte that passes, in either direction.
-struct Checksum<T> {
-    inner: T,
-    hash: u64,
-}
-
-impl<T> Checksum<T> {
-    fn new(inner: T) -> Checksum<T> {
-        Checksum {
-            inner,
-            hash: 0xcbf2_9ce4_8422_2325,
-        }
-    }
-
-    fn add(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.hash = (self.hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-impl<W: Write> Checksum<W> {
-    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.add(bytes);
-        self.inner.write_all(bytes)
-    }
-}
-
-impl<R: Read> Checksum<R> {
-    /// Exactly `N` bytes; `what` names them when the file ends first.
-    fn take<const N: usize>(&mut self, what: &dyn Fn() -> String) -> Result<[u8; N], String> {
-        let mut buf = [0u8; N];
-        self.inner
-            .read_exact(&mut buf)
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::UnexpectedEof => format!("ends inside {}", what()),
-                _ => format!("{}: {e}", what()),
-            })?;
-        self.add(&buf);
-        Ok(buf)
-    }
-}
 
 /// A copy of the feature state to write to a file: taken under the scorer's lock, written
 /// outside it. Its room is made (and every page of it touched) before the lock is taken, so
@@ -113,9 +71,7 @@ impl StateCopy {
                 out.put(&encode(*key, state))?;
             }
         }
-        let sum = out.hash.to_le_bytes();
-        out.inner.write_all(&sum)?;
-        out.inner.flush()
+        out.finish()
     }
 }
 
@@ -193,18 +149,7 @@ fn read(input: impl Read, limits: StateLimits) -> Result<FeatureStore, String> {
         }
         tables.push(table);
     }
-    let expected = input.hash;
-    let mut sum = [0u8; 8];
-    input
-        .inner
-        .read_exact(&mut sum)
-        .map_err(|_| "ends before its checksum".to_string())?;
-    if u64::from_le_bytes(sum) != expected {
-        return Err("wrong checksum: the file was changed or damaged".into());
-    }
-    if input.inner.read(&mut [0u8; 1]).map_err(|e| e.to_string())? != 0 {
-        return Err("bytes after the checksum".into());
-    }
+    input.finish()?;
     let mut store = FeatureStore::new(StateLimits {
         reserved_entities: 0,
         ..limits

@@ -38,6 +38,16 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         metrics::gauge!("ensuresec_fraud_unscored_events").set(s.unscored_events as f64);
         metrics::gauge!("ensuresec_fraud_model_refused").set(s.model_refused as f64);
     }
+    if let Some(graph) = state.platform.fraud_rings() {
+        let r = graph
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .stats();
+        metrics::gauge!("ensuresec_fraud_ring_nodes").set(r.nodes as f64);
+        metrics::gauge!("ensuresec_fraud_ring_payments").set(r.payments as f64);
+        // Payments not linked because the graph is at its ceilings.
+        metrics::gauge!("ensuresec_fraud_ring_dropped").set(r.dropped as f64);
+    }
     (
         [(
             header::CONTENT_TYPE,

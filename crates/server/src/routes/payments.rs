@@ -6,8 +6,10 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use ensuresec_fraud::rings::RingStats;
 use ensuresec_fraud::service::Status;
 use ensuresec_fraud::{Assessment, FraudService, PaymentRequest};
+use serde::Serialize;
 
 use crate::app::AppState;
 use crate::auth::{Ingest, Read, Scoped};
@@ -68,16 +70,34 @@ pub(crate) async fn score(
     path = "/v1/payments/status",
     tag = "fraud",
     responses(
-        (status = 200, description = "{model: {file, features, validation_pr_auc}|null, model_loads, model_refused, thresholds, entities, state_bytes, unscored_events}"),
+        (status = 200, description = "{model: {file, features, validation_pr_auc}|null, model_loads, model_refused, thresholds, entities, state_bytes, unscored_events, rings: {nodes, payments, dropped, unknown_labels}|null}"),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
         (status = 404, description = "Fraud scoring is disabled in [fraud]", body = ErrorBody),
     ),
     security(("bearer" = ["read"])),
 )]
-/// The model in use, its reloads and the feature state's size.
+/// The model in use, its reloads and the feature state's size, and the ring graph's counters:
+/// `dropped` grows once the graph is at its ceilings, which an operator must see.
 pub(crate) async fn status(
     State(state): State<AppState>,
     _auth: Scoped<Read>,
-) -> Result<Json<Status>, ApiError> {
-    Ok(Json(service(&state)?.status()))
+) -> Result<Json<PaymentsStatus>, ApiError> {
+    let scorer = service(&state)?.status();
+    let rings = state.platform.fraud_rings().map(|graph| {
+        graph
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .stats()
+    });
+    Ok(Json(PaymentsStatus { scorer, rings }))
+}
+
+/// What `GET /v1/payments/status` answers.
+#[derive(Debug, Serialize)]
+pub(crate) struct PaymentsStatus {
+    /// The scorer's status.
+    #[serde(flatten)]
+    scorer: Status,
+    /// The ring graph's counters, unless `[fraud.rings]` is disabled.
+    rings: Option<RingStats>,
 }

@@ -8,13 +8,18 @@
 //! pointer swaps join two lists) so that a report lists a group's members without scanning
 //! every node. Written here rather than with a graph crate: the graph is only ever merged,
 //! never split or searched, which is exactly what union-find does in constant amortised time
-//! and a few bytes per node, and the report needs the member lists no graph crate keeps.
+//! and a few bytes per node, and the report needs the member lists no graph crate keeps. The
+//! graph outlives a restart through its file (`snapshot.rs`).
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
 use crate::hash::{BuildPreHashed, hash_bytes};
+
+mod snapshot;
+
+pub use snapshot::{load, save};
 
 /// The kinds of entity a payment ties together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

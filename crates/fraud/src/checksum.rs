@@ -1,0 +1,101 @@
+//! The framing both state files share (the feature state and the ring graph): every byte but
+//! the last eight passes through a 64-bit FNV-1a hash, and the file ends with that hash.
+//! A reader takes exact-sized pieces, naming what it was reading when the file ends, and at the
+//! end checks the hash and that nothing follows it.
+
+use std::io::{self, Read, Write};
+
+/// FNV-1a over every byte that passes, in either direction.
+pub(crate) struct Checksum<T> {
+    inner: T,
+    hash: u64,
+}
+
+impl<T> Checksum<T> {
+    /// Starts the hash over `inner`.
+    pub(crate) fn new(inner: T) -> Checksum<T> {
+        Checksum {
+            inner,
+            hash: 0xcbf2_9ce4_8422_2325,
+        }
+    }
+
+    fn add(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.hash = (self.hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+impl<W: Write> Checksum<W> {
+    /// Writes `bytes` and adds them to the hash.
+    pub(crate) fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.add(bytes);
+        self.inner.write_all(bytes)
+    }
+
+    /// Writes the hash of everything put, and flushes.
+    pub(crate) fn finish(mut self) -> io::Result<()> {
+        let sum = self.hash.to_le_bytes();
+        self.inner.write_all(&sum)?;
+        self.inner.flush()
+    }
+}
+
+impl<R: Read> Checksum<R> {
+    /// Exactly `N` bytes; `what` names them when the file ends first.
+    pub(crate) fn take<const N: usize>(
+        &mut self,
+        what: &dyn Fn() -> String,
+    ) -> Result<[u8; N], String> {
+        let mut buf = [0u8; N];
+        self.inner
+            .read_exact(&mut buf)
+            .map_err(|e| ended(e, what))?;
+        self.add(&buf);
+        Ok(buf)
+    }
+
+    /// Exactly `len` bytes, allocated as they arrive (a damaged length cannot make it reserve
+    /// more memory than the file holds); `what` names them when the file ends first.
+    pub(crate) fn take_vec(
+        &mut self,
+        len: usize,
+        what: &dyn Fn() -> String,
+    ) -> Result<Vec<u8>, String> {
+        let mut buf = Vec::new();
+        let got = (&mut self.inner)
+            .take(len as u64)
+            .read_to_end(&mut buf)
+            .map_err(|e| ended(e, what))?;
+        if got < len {
+            return Err(format!("ends inside {}", what()));
+        }
+        self.add(&buf);
+        Ok(buf)
+    }
+
+    /// Checks the hash at the end and that nothing follows it.
+    pub(crate) fn finish(mut self) -> Result<(), String> {
+        let expected = self.hash;
+        let mut sum = [0u8; 8];
+        self.inner
+            .read_exact(&mut sum)
+            .map_err(|_| "ends before its checksum".to_string())?;
+        if u64::from_le_bytes(sum) != expected {
+            return Err("wrong checksum: the file was changed or damaged".into());
+        }
+        if self.inner.read(&mut [0u8; 1]).map_err(|e| e.to_string())? != 0 {
+            return Err("bytes after the checksum".into());
+        }
+        Ok(())
+    }
+}
+
+/// The message of a read that failed: "ends inside …" when the file was too short.
+fn ended(e: io::Error, what: &dyn Fn() -> String) -> String {
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => format!("ends inside {}", what()),
+        _ => format!("{}: {e}", what()),
+    }
+}

@@ -1,0 +1,588 @@
+//! The ring graph on disk, so that a restart does not forget which cards, devices, addresses,
+//! accounts and IP addresses payments have tied together: without it a ring half built before
+//! a deploy starts again from nothing, and the chargebacks that arrive weeks later find no
+//! payment to label.
+//!
+//! The format is our own, little-endian, framed by `crate::checksum` (a 64-bit FNV-1a checksum
+//! of everything before it ends the file): a header with the counters, then the entity count
+//! and per entity the root of its group, the frauds its group had when it was last reported
+//! (roots only), its kind and its value (length, bytes); then the payment count and per
+//! payment its key, its card's entity and its label. Group sizes, payments and frauds are not
+//! stored but counted again from the entities and payments, so that they cannot disagree with
+//! them; the member lists are rebuilt (in another order, which no report shows: members are
+//! sorted). A file is read completely before it is used, and a wrong header or version, a
+//! count above the configured ceilings, an unknown kind or label, a root or entity that does
+//! not exist, an entity or payment twice, a wrong checksum or a byte too few or too many is an
+//! error naming what and where. Written here for the reason `features/snapshot.rs` gives.
+
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::{Mutex, PoisonError};
+
+use super::{Group, Label, Link, Member, RingGraph, RingLimits, key};
+use crate::checksum::Checksum;
+use crate::error::FileError;
+
+/// First bytes of every ring file.
+const MAGIC: &[u8; 22] = b"ensuresec fraud rings\n";
+/// The format's version: a file of another version is refused.
+const VERSION: u32 = 1;
+/// The kinds by their byte in the file (`Link as u8`).
+const KINDS: [Link; 6] = [
+    Link::Card,
+    Link::Device,
+    Link::Email,
+    Link::Shipping,
+    Link::Account,
+    Link::Ip,
+];
+/// The labels by their byte in the file.
+const LABELS: [Label; 3] = [Label::Unknown, Label::Fraud, Label::Legitimate];
+
+impl RingGraph {
+    /// The graph as the bytes of a ring file. Made in memory so that whoever holds the graph's
+    /// lock holds it only for this, and writes the file after.
+    pub fn snapshot(&self) -> Vec<u8> {
+        let values: usize = self.members.iter().map(|m| m.value.len()).sum();
+        let mut bytes =
+            Vec::with_capacity(64 + values + 13 * (self.parent.len() + self.payments.len()));
+        let mut out = Checksum::new(&mut bytes);
+        write(self, &mut out).expect("writing to memory does not fail");
+        out.finish().expect("writing to memory does not fail");
+        bytes
+    }
+
+    /// Reads a ring file written from [`RingGraph::snapshot`], to go on under `limits`; `file`
+    /// names it in errors.
+    pub fn read_snapshot(
+        file: &str,
+        input: impl Read,
+        limits: RingLimits,
+    ) -> Result<RingGraph, FileError> {
+        read(input, limits).map_err(|m| FileError::new(file, m))
+    }
+
+    /// The root of `x`'s group, without shortening the path (for a graph only read).
+    fn root_of(&self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            x = self.parent[x as usize];
+        }
+        x
+    }
+}
+
+/// Writes the shared `graph` to `path` whole (see `ensuresec_durable`), owner-only; the lock
+/// is held only while the bytes are made. Returns the entities written.
+pub fn save(graph: &Mutex<RingGraph>, path: &Path) -> Result<usize, FileError> {
+    let (bytes, entities) = {
+        let g = graph.lock().unwrap_or_else(PoisonError::into_inner);
+        (g.snapshot(), g.parent.len())
+    };
+    ensuresec_durable::replace(path, 0o600, &bytes).map_err(|e| {
+        FileError::new(
+            e.path.display().to_string(),
+            format!("{}: {}", e.action, e.source),
+        )
+    })?;
+    Ok(entities)
+}
+
+/// The graph kept at `path`, or an empty one when the file does not exist yet (the first
+/// start); a file that cannot be read or is refused is an error naming it.
+pub fn load(path: &Path, limits: RingLimits) -> Result<RingGraph, FileError> {
+    let name = path.display().to_string();
+    match std::fs::File::open(path) {
+        Ok(file) => RingGraph::read_snapshot(&name, file, limits),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(RingGraph::new(limits)),
+        Err(e) => Err(FileError::new(name, e.to_string())),
+    }
+}
+
+fn write(g: &RingGraph, out: &mut Checksum<&mut Vec<u8>>) -> io::Result<()> {
+    out.put(MAGIC)?;
+    out.put(&VERSION.to_le_bytes())?;
+    out.put(&g.stats.dropped.to_le_bytes())?;
+    out.put(&g.stats.unknown_labels.to_le_bytes())?;
+    out.put(&(g.members.len() as u64).to_le_bytes())?;
+    for (i, member) in g.members.iter().enumerate() {
+        let root = g.root_of(i as u32);
+        let reported = if root as usize == i {
+            g.groups[i].reported
+        } else {
+            0
+        };
+        out.put(&root.to_le_bytes())?;
+        out.put(&reported.to_le_bytes())?;
+        out.put(&[member.kind as u8])?;
+        out.put(&(member.value.len() as u32).to_le_bytes())?;
+        out.put(member.value.as_bytes())?;
+    }
+    out.put(&(g.payments.len() as u64).to_le_bytes())?;
+    for (key, (node, label)) in &g.payments {
+        out.put(&key.to_le_bytes())?;
+        out.put(&node.to_le_bytes())?;
+        let byte = LABELS
+            .iter()
+            .position(|l| l == label)
+            .expect("a known label");
+        out.put(&[byte as u8])?;
+    }
+    Ok(())
+}
+
+fn read(input: impl Read, limits: RingLimits) -> Result<RingGraph, String> {
+    let mut input = Checksum::new(io::BufReader::new(input));
+    let header = || "the header".to_string();
+    let magic: [u8; 22] = input.take(&header)?;
+    if &magic != MAGIC {
+        return Err("not a fraud ring file (wrong header)".into());
+    }
+    let version = u32::from_le_bytes(input.take(&header)?);
+    if version != VERSION {
+        return Err(format!(
+            "format version {version}; this build reads version {VERSION}"
+        ));
+    }
+    let dropped = u64::from_le_bytes(input.take(&header)?);
+    let unknown_labels = u64::from_le_bytes(input.take(&header)?);
+    let count = u64::from_le_bytes(input.take(&|| "the entity count".into())?);
+    if count > limits.max_nodes as u64 {
+        return Err(format!(
+            "{count} entities, more than max_nodes ({})",
+            limits.max_nodes
+        ));
+    }
+    let n = count as usize;
+    let mut g = RingGraph::new(limits);
+    g.members.reserve(n);
+    let mut roots = Vec::with_capacity(n);
+    let mut reported = Vec::with_capacity(n);
+    for i in 0..n {
+        let what = || format!("entity {}", i + 1);
+        let root = u32::from_le_bytes(input.take(&what)?);
+        let frauds_reported = u32::from_le_bytes(input.take(&what)?);
+        let [kind] = input.take::<1>(&what)?;
+        let kind = *KINDS
+            .get(usize::from(kind))
+            .ok_or_else(|| format!("{}: unknown kind {kind}", what()))?;
+        let len = u32::from_le_bytes(input.take(&what)?) as usize;
+        let value = String::from_utf8(input.take_vec(len, &what)?)
+            .map_err(|_| format!("{}: its value is not UTF-8", what()))?;
+        if root as usize >= n {
+            return Err(format!(
+                "{}: its group's root, entity {}, does not exist",
+                what(),
+                u64::from(root) + 1
+            ));
+        }
+        if g.index.insert(key(kind, &value), i as u32).is_some() {
+            return Err(format!("{}: it appears twice", what()));
+        }
+        roots.push(root);
+        reported.push(frauds_reported);
+        g.members.push(Member { kind, value });
+    }
+    for (i, &root) in roots.iter().enumerate() {
+        if roots[root as usize] != root {
+            return Err(format!(
+                "entity {}: its group's root is itself in another group",
+                i + 1
+            ));
+        }
+        if root as usize != i && reported[i] != 0 {
+            return Err(format!(
+                "entity {}: a report count, but it is not its group's root",
+                i + 1
+            ));
+        }
+    }
+    rebuild_groups(&mut g, roots, &reported);
+    let payments = u64::from_le_bytes(input.take(&|| "the payment count".into())?);
+    if payments > limits.max_payments as u64 {
+        return Err(format!(
+            "{payments} payments, more than max_payments ({})",
+            limits.max_payments
+        ));
+    }
+    g.payments.reserve(payments as usize);
+    for j in 0..payments {
+        let what = || format!("payment {}", j + 1);
+        let pay = u64::from_le_bytes(input.take(&what)?);
+        let node = u32::from_le_bytes(input.take(&what)?);
+        let [label] = input.take::<1>(&what)?;
+        let label = *LABELS
+            .get(usize::from(label))
+            .ok_or_else(|| format!("{}: unknown label {label}", what()))?;
+        let Some(&root) = g.parent.get(node as usize) else {
+            return Err(format!(
+                "{}: its card, entity {}, does not exist",
+                what(),
+                u64::from(node) + 1
+            ));
+        };
+        if g.payments.insert(pay, (node, label)).is_some() {
+            return Err(format!("{}: it appears twice", what()));
+        }
+        let group = &mut g.groups[root as usize];
+        group.payments += 1;
+        group.frauds += u32::from(label == Label::Fraud);
+    }
+    input.finish()?;
+    g.stats.dropped = dropped;
+    g.stats.unknown_labels = unknown_labels;
+    Ok(g)
+}
+
+/// Points every entity straight at its root (a valid union-find state: paths of length one),
+/// counts the groups' sizes and rebuilds their circular member lists.
+fn rebuild_groups(g: &mut RingGraph, roots: Vec<u32>, reported: &[u32]) {
+    let n = roots.len();
+    g.parent = roots;
+    g.next = (0..n as u32).collect();
+    g.groups = vec![
+        Group {
+            size: 0,
+            payments: 0,
+            frauds: 0,
+            reported: 0,
+        };
+        n
+    ];
+    for i in 0..n {
+        let root = g.parent[i] as usize;
+        g.groups[root].size += 1;
+        if root == i {
+            g.groups[i].reported = reported[i];
+        } else {
+            g.next[i] = g.next[root];
+            g.next[root] = i as u32;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One step of a graph's life: a payment tying a card to a device and an address, or a
+    /// label for an earlier payment.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Pay {
+            id: u8,
+            card: u8,
+            device: u8,
+            address: u8,
+        },
+        Label {
+            id: u8,
+            fraud: bool,
+        },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (0u8..60, 0u8..12, 0u8..6, 0u8..6).prop_map(|(id, card, device, address)| {
+                Step::Pay {
+                    id,
+                    card,
+                    device,
+                    address,
+                }
+            }),
+            (0u8..60, proptest::bool::weighted(0.7))
+                .prop_map(|(id, fraud)| Step::Label { id, fraud }),
+        ]
+    }
+
+    fn limits() -> RingLimits {
+        RingLimits {
+            min_members: 3,
+            min_frauds: 2,
+            max_evidence: 1_000,
+            ..RingLimits::default()
+        }
+    }
+
+    fn apply(g: &mut RingGraph, s: &Step) -> Option<Ring> {
+        match s {
+            Step::Pay {
+                id,
+                card,
+                device,
+                address,
+            } => g.add_payment(
+                &format!("p{id}"),
+                &[
+                    (Link::Card, &format!("c{card}")),
+                    (Link::Device, &format!("d{device}")),
+                    (Link::Shipping, &format!("s{address}")),
+                ],
+            ),
+            Step::Label { id, fraud } => g.label(&format!("p{id}"), *fraud),
+        }
+    }
+
+    fn built(steps: &[Step]) -> RingGraph {
+        let mut g = RingGraph::new(limits());
+        for s in steps {
+            apply(&mut g, s);
+        }
+        g
+    }
+
+    fn read_back(bytes: &[u8]) -> Result<RingGraph, String> {
+        RingGraph::read_snapshot("rings.bin", bytes, limits()).map_err(|e| e.to_string())
+    }
+
+    /// `body` with the checksum that makes it a well-framed file, so that a test reaches the
+    /// checks behind the checksum.
+    fn sealed(body: &[u8]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let mut out = Checksum::new(&mut bytes);
+        out.put(body).expect("memory");
+        out.finish().expect("memory");
+        bytes
+    }
+
+    /// The header and the entity count of a hand-made file.
+    fn header(entities: u64) -> Vec<u8> {
+        let mut b = MAGIC.to_vec();
+        b.extend(VERSION.to_le_bytes());
+        b.extend([0u8; 16]);
+        b.extend(entities.to_le_bytes());
+        b
+    }
+
+    fn entity(b: &mut Vec<u8>, root: u32, reported: u32, kind: u8, value: &str) {
+        b.extend(root.to_le_bytes());
+        b.extend(reported.to_le_bytes());
+        b.push(kind);
+        b.extend((value.len() as u32).to_le_bytes());
+        b.extend(value.as_bytes());
+    }
+
+    fn payment(b: &mut Vec<u8>, key: u64, node: u32, label: u8) {
+        b.extend(key.to_le_bytes());
+        b.extend(node.to_le_bytes());
+        b.push(label);
+    }
+
+    /// Where the two entities of [`hand_made`] start: after the header (magic, version,
+    /// counters, count), then root, report count, kind, length and value ("card-1": 6 bytes).
+    const E1: usize = 22 + 4 + 16 + 8;
+    const E2: usize = E1 + 4 + 4 + 1 + 4 + 6;
+
+    /// A hand-made file of two entities in one group (root first) and one payment, changed
+    /// by `change` before it is sealed.
+    fn hand_made(change: impl FnOnce(&mut Vec<u8>)) -> Result<RingGraph, String> {
+        let mut b = header(2);
+        entity(&mut b, 0, 0, 0, "card-1");
+        entity(&mut b, 0, 0, 1, "device-1");
+        b.extend(1u64.to_le_bytes());
+        payment(&mut b, 77, 0, 1);
+        change(&mut b);
+        read_back(&sealed(&b))
+    }
+
+    proptest! {
+        /// A graph read back reports the same rings as the graph it was written from, for
+        /// every payment and label that follows, and ends with the same counters.
+        #[test]
+        fn a_graph_read_back_goes_on_as_the_original(
+            before in proptest::collection::vec(step(), 0..60),
+            after in proptest::collection::vec(step(), 1..60),
+        ) {
+            let mut original = built(&before);
+            let mut restored = read_back(&original.snapshot()).expect("valid");
+            prop_assert_eq!(restored.stats(), original.stats());
+            for s in &after {
+                prop_assert_eq!(apply(&mut restored, s), apply(&mut original, s), "after {:?}", s);
+            }
+            prop_assert_eq!(restored.stats(), original.stats());
+        }
+    }
+
+    #[test]
+    fn a_reported_ring_is_not_reported_again_after_a_restart() {
+        let mut g = RingGraph::new(limits());
+        for (id, card) in [("p1", "c1"), ("p2", "c2"), ("p3", "c3")] {
+            g.add_payment(id, &[(Link::Card, card), (Link::Device, "shared")]);
+        }
+        g.label("p1", true);
+        assert!(g.label("p2", true).is_some(), "two of three: a ring");
+        let mut restored = read_back(&g.snapshot()).expect("valid");
+        assert!(
+            restored.label("p3", true).is_none(),
+            "reported at 2, 3 is not double"
+        );
+        restored.add_payment("p4", &[(Link::Card, "c4"), (Link::Device, "shared")]);
+        let ring = restored
+            .label("p4", true)
+            .expect("4 frauds: reported again");
+        assert_eq!((ring.size, ring.payments, ring.frauds), (5, 4, 4));
+    }
+
+    #[test]
+    fn a_hand_made_file_is_read() {
+        let g = hand_made(|_| {}).expect("valid");
+        assert_eq!((g.stats().nodes, g.stats().payments), (2, 1));
+        assert_eq!(g.groups[0].size, 2);
+        assert_eq!((g.groups[0].payments, g.groups[0].frauds), (1, 1));
+    }
+
+    #[test]
+    fn damage_is_refused_by_name() {
+        let good = built(&[
+            Step::Pay {
+                id: 1,
+                card: 1,
+                device: 1,
+                address: 1,
+            },
+            Step::Pay {
+                id: 2,
+                card: 2,
+                device: 1,
+                address: 2,
+            },
+            Step::Label { id: 1, fraud: true },
+        ])
+        .snapshot();
+        let e = read_back(&good[..good.len() - 1]).expect_err("short");
+        assert!(e.contains("rings.bin") && e.contains("checksum"), "{e}");
+        let e = read_back(&good[..60]).expect_err("cut in an entity");
+        assert!(e.contains("ends inside entity 1"), "{e}");
+        let mut flipped = good.clone();
+        flipped[64] ^= 1; // in the first card's value: "c1" becomes "c0"
+        assert!(
+            read_back(&flipped)
+                .expect_err("changed")
+                .contains("wrong checksum")
+        );
+        let mut longer = good.clone();
+        longer.push(0);
+        assert!(
+            read_back(&longer)
+                .expect_err("extra")
+                .contains("after the checksum")
+        );
+        let mut version = good.clone();
+        version[22] = 9;
+        assert!(
+            read_back(&version)
+                .expect_err("version")
+                .contains("version 9")
+        );
+        let e = read_back(b"ensuresec fraud state\n\x01\0\0\0").expect_err("feature file");
+        assert!(e.contains("wrong header"), "{e}");
+    }
+
+    #[test]
+    fn impossible_structures_are_refused_by_name() {
+        let cases: [(&str, Box<dyn FnOnce(&mut Vec<u8>)>); 8] = [
+            ("entity 2: unknown kind 6", Box::new(|b| b[E2 + 8] = 6)),
+            (
+                "entity 1: its group's root, entity 5, does not exist",
+                Box::new(|b| b[E1] = 4),
+            ),
+            (
+                "entity 1: its group's root is itself in another group",
+                Box::new(|b| b[E1] = 1),
+            ),
+            (
+                "entity 2: a report count, but it is not its group's root",
+                Box::new(|b| b[E2 + 4] = 1),
+            ),
+            (
+                "payment 1: its card, entity 3, does not exist",
+                Box::new(|b| {
+                    let at = b.len() - 5;
+                    b[at] = 2;
+                }),
+            ),
+            (
+                "payment 1: unknown label 3",
+                Box::new(|b| {
+                    let at = b.len() - 1;
+                    b[at] = 3;
+                }),
+            ),
+            (
+                "payment 2: it appears twice",
+                Box::new(|b| {
+                    let at = b.len() - 21;
+                    b[at] = 2;
+                    payment(b, 77, 1, 0);
+                }),
+            ),
+            (
+                "entity 2: its value is not UTF-8",
+                Box::new(|b| b[E2 + 13] = 0xff),
+            ),
+        ];
+        for (expected, change) in cases {
+            let e = hand_made(change).expect_err(expected);
+            assert!(e.contains(expected), "{expected}: {e}");
+        }
+        let mut twice = header(2);
+        entity(&mut twice, 0, 0, 0, "card-1");
+        entity(&mut twice, 1, 0, 0, "card-1");
+        twice.extend(0u64.to_le_bytes());
+        let e = read_back(&sealed(&twice)).expect_err("same card twice");
+        assert!(e.contains("entity 2: it appears twice"), "{e}");
+    }
+
+    #[test]
+    fn more_than_the_ceilings_is_refused() {
+        let g = built(&[
+            Step::Pay {
+                id: 1,
+                card: 1,
+                device: 1,
+                address: 1,
+            },
+            Step::Pay {
+                id: 2,
+                card: 2,
+                device: 2,
+                address: 2,
+            },
+        ]);
+        let small = RingLimits {
+            max_nodes: 5,
+            ..limits()
+        };
+        let e = RingGraph::read_snapshot("r", g.snapshot().as_slice(), small)
+            .expect_err("six entities")
+            .to_string();
+        assert!(e.contains("6 entities, more than max_nodes (5)"), "{e}");
+        let few = RingLimits {
+            max_payments: 1,
+            ..limits()
+        };
+        let e = RingGraph::read_snapshot("r", g.snapshot().as_slice(), few)
+            .expect_err("two payments")
+            .to_string();
+        assert!(e.contains("2 payments, more than max_payments (1)"), "{e}");
+    }
+
+    #[test]
+    fn the_file_is_written_whole_and_read_back_or_started_empty() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("rings.bin");
+        let empty = load(&path, limits()).expect("no file yet: empty");
+        assert_eq!(empty.stats().nodes, 0);
+        let graph = Mutex::new(built(&[Step::Pay {
+            id: 1,
+            card: 1,
+            device: 1,
+            address: 1,
+        }]));
+        assert_eq!(save(&graph, &path).expect("save"), 3);
+        assert_eq!(load(&path, limits()).expect("read").stats().nodes, 3);
+        let e = save(&graph, &dir.path().join("gone/rings.bin")).expect_err("no folder");
+        assert!(e.to_string().contains("gone"), "{e}");
+    }
+}
