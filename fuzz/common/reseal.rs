@@ -6,11 +6,9 @@
 /// shorter than a checksum.
 pub fn resealed(data: &[u8]) -> Option<Vec<u8>> {
     let body = data.len().checked_sub(8)?;
-    let sum = data[..body]
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-        });
+    let sum = data[..body].iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
     let mut fixed = data.to_vec();
     fixed[body..].copy_from_slice(&sum.to_le_bytes());
     Some(fixed)

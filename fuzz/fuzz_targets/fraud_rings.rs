@@ -21,7 +21,10 @@ fn read(data: &[u8]) {
     };
     if let Ok(mut graph) = RingGraph::read_snapshot("fuzz.bin", data, limits) {
         assert_eq!(graph.snapshot().len(), data.len(), "same size written back");
-        graph.add_payment("fuzz-1", &[(Link::Card, "fuzz-card"), (Link::Device, "fuzz-device")]);
+        graph.add_payment(
+            "fuzz-1",
+            &[(Link::Card, "fuzz-card"), (Link::Device, "fuzz-device")],
+        );
         graph.label("fuzz-1", true);
         let _ = graph.stats();
     }

@@ -283,7 +283,7 @@ fn ring_file() {
                 (Link::Ip, &ip),
             ],
         );
-        if i % 50 == 0 {
+        if i.is_multiple_of(50) {
             graph.label(&format!("pay-{i:016x}"), true);
         }
         i += 1;

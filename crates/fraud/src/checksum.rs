@@ -35,7 +35,7 @@ impl<W: Write> Checksum<W> {
     }
 
     /// Writes the hash of everything put, and flushes.
-    pub(crate) fn finish(mut self) -> io::Result<()> {
+    pub(crate) fn end(mut self) -> io::Result<()> {
         let sum = self.hash.to_le_bytes();
         self.inner.write_all(&sum)?;
         self.inner.flush()
@@ -76,7 +76,7 @@ impl<R: Read> Checksum<R> {
     }
 
     /// Checks the hash at the end and that nothing follows it.
-    pub(crate) fn finish(mut self) -> Result<(), String> {
+    pub(crate) fn check_end(mut self) -> Result<(), String> {
         let expected = self.hash;
         let mut sum = [0u8; 8];
         self.inner

@@ -71,7 +71,7 @@ impl StateCopy {
                 out.put(&encode(*key, state))?;
             }
         }
-        out.finish()
+        out.end()
     }
 }
 
@@ -149,7 +149,7 @@ fn read(input: impl Read, limits: StateLimits) -> Result<FeatureStore, String> {
         }
         tables.push(table);
     }
-    input.finish()?;
+    input.check_end()?;
     let mut store = FeatureStore::new(StateLimits {
         reserved_entities: 0,
         ..limits

@@ -48,7 +48,7 @@ impl RingGraph {
             Vec::with_capacity(64 + values + 13 * (self.parent.len() + self.payments.len()));
         let mut out = Checksum::new(&mut bytes);
         write(self, &mut out).expect("writing to memory does not fail");
-        out.finish().expect("writing to memory does not fail");
+        out.end().expect("writing to memory does not fail");
         bytes
     }
 
@@ -227,7 +227,7 @@ fn read(input: impl Read, limits: RingLimits) -> Result<RingGraph, String> {
         group.payments += 1;
         group.frauds += u32::from(label == Label::Fraud);
     }
-    input.finish()?;
+    input.check_end()?;
     g.stats.dropped = dropped;
     g.stats.unknown_labels = unknown_labels;
     Ok(g)
@@ -248,11 +248,11 @@ fn rebuild_groups(g: &mut RingGraph, roots: Vec<u32>, reported: &[u32]) {
         };
         n
     ];
-    for i in 0..n {
+    for (i, &frauds_reported) in reported.iter().enumerate() {
         let root = g.parent[i] as usize;
         g.groups[root].size += 1;
         if root == i {
-            g.groups[i].reported = reported[i];
+            g.groups[i].reported = frauds_reported;
         } else {
             g.next[i] = g.next[root];
             g.next[root] = i as u32;
@@ -263,6 +263,7 @@ fn rebuild_groups(g: &mut RingGraph, roots: Vec<u32>, reported: &[u32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rings::Ring;
     use proptest::prelude::*;
 
     /// One step of a graph's life: a payment tying a card to a device and an address, or a
@@ -342,7 +343,7 @@ mod tests {
         let mut bytes = Vec::new();
         let mut out = Checksum::new(&mut bytes);
         out.put(body).expect("memory");
-        out.finish().expect("memory");
+        out.end().expect("memory");
         bytes
     }
 
@@ -481,7 +482,8 @@ mod tests {
 
     #[test]
     fn impossible_structures_are_refused_by_name() {
-        let cases: [(&str, Box<dyn FnOnce(&mut Vec<u8>)>); 8] = [
+        type Change = Box<dyn FnOnce(&mut Vec<u8>)>;
+        let cases: [(&str, Change); 8] = [
             ("entity 2: unknown kind 6", Box::new(|b| b[E2 + 8] = 6)),
             (
                 "entity 1: its group's root, entity 5, does not exist",
