@@ -393,15 +393,9 @@ fn the_ring_graph_survives_a_restart() {
     assert_eq!(rings["nodes"], 7, "{rings}");
     assert_eq!(rings["payments"], 4, "{rings}");
     assert_eq!(rings["unknown_labels"], 0, "{rings}");
-    let metrics = client()
-        .get(server.url("/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
-    assert!(
-        metrics.contains("ensuresec_fraud_ring_nodes 7"),
-        "{metrics}"
+    assert_eq!(
+        support::metric(&server, "ensuresec_fraud_ring_nodes"),
+        Some(7.0)
     );
 }
 

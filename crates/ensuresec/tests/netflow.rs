@@ -128,19 +128,8 @@ fn flows_exported_by_softflowd_over_netflow_v5_v9_and_ipfix_raise_port_scan_aler
             "no port-scan alert about {ip}, whose flows went over export version {version}"
         );
     }
-    let metrics = client()
-        .get(server.url("/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
-    let flows: f64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("ensuresec_flow_export_flows_total "))
-        .expect("the collector counts its flows")
-        .trim()
-        .parse()
-        .unwrap();
+    let flows = support::metric(&server, "ensuresec_flow_export_flows_total")
+        .expect("the collector counts its flows");
     assert_eq!(
         flows,
         f64::from(3 * PORTS),

@@ -99,3 +99,30 @@ fn ended(e: io::Error, what: &dyn Fn() -> String) -> String {
         _ => format!("{}: {e}", what()),
     }
 }
+
+/// The refusals every state file shares, checked on a good file `good` with the reader `read`:
+/// a file cut short, a byte changed at `flip` (where no other check would stop it first), a
+/// byte added, another version (the `u32` after the 22-byte header), each named, and the file
+/// named in the error as `name`.
+#[cfg(test)]
+pub(crate) fn assert_framing_refused(
+    good: &[u8],
+    flip: usize,
+    name: &str,
+    read: impl Fn(&[u8]) -> Result<(), String>,
+) {
+    let refused = |bytes: &[u8], expected: &str| {
+        let e = read(bytes).expect_err(expected);
+        assert!(e.contains(expected) && e.contains(name), "{expected}: {e}");
+    };
+    refused(&good[..good.len() - 1], "checksum");
+    let mut flipped = good.to_vec();
+    flipped[flip] ^= 1;
+    refused(&flipped, "wrong checksum");
+    let mut longer = good.to_vec();
+    longer.push(0);
+    refused(&longer, "after the checksum");
+    let mut version = good.to_vec();
+    version[22] = 9;
+    refused(&version, "version 9");
+}

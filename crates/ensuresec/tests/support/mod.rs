@@ -151,6 +151,24 @@ pub fn stuffing(ip: &str, n: u32) -> String {
         .join("\n")
 }
 
+/// The value of one series on `server`'s `/metrics` (its name with its labels, as printed),
+/// if it is there.
+pub fn metric(server: &Server, series: &str) -> Option<f64> {
+    let text = client()
+        .get(server.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
 pub fn post_events(server: &Server, body: String) -> reqwest::blocking::Response {
     client()
         .post(server.url("/v1/events"))
