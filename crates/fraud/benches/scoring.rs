@@ -252,9 +252,9 @@ fn state_file(state: &ensuresec_fraud::FeatureStore) {
     );
 }
 
-/// The ring graph at its default ceiling (two million entities) written to its file and read
-/// back, as `serve` does with the feature state: how long the graph's lock is held (the bytes
-/// made in memory), the write, the file's size and the read.
+/// The ring graph at its default ceiling (two million entities: both generations full) written
+/// to its file and read back, as `serve` does with the feature state: how long the graph's
+/// lock is held (the bytes made in memory), the write, the file's size and the read.
 fn ring_file() {
     use ensuresec_fraud::rings::{Link, RingGraph, RingLimits};
     let limits = RingLimits::default();
@@ -262,7 +262,13 @@ fn ring_file() {
     // Each payment brings a new card and e-mail; devices, addresses and IP addresses are shared
     // by a few payments each. Identifiers as long as real fingerprints and hashes.
     let mut i = 0u64;
-    while graph.stats().nodes + 6 <= limits.max_nodes {
+    // A payment brings at most five new entities, so both generations are within eight of
+    // full before the newer one would be rotated out a second time.
+    loop {
+        let s = graph.stats();
+        if s.rotations >= 1 && s.nodes + 8 >= limits.max_nodes {
+            break;
+        }
         let card = format!("card-{i:016x}");
         let device = format!("dev-{:016x}", i / 3);
         let email = format!("{:032x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
@@ -289,6 +295,10 @@ fn ring_file() {
         i += 1;
     }
     let stats = graph.stats();
+    assert_eq!(
+        stats.rotations, 1,
+        "both generations full, none forgotten twice"
+    );
     let graph = std::sync::Mutex::new(graph);
     let started = std::time::Instant::now();
     let bytes = graph.lock().expect("lock").snapshot();

@@ -82,9 +82,10 @@ pub struct RingsConfig {
     pub min_frauds: u32,
     /// Lowest share of fraudulent payments (0 to 1).
     pub min_fraud_rate: f64,
-    /// Most entities kept.
+    /// Most entities kept, in the graph's two generations together (the older is forgotten
+    /// when the newer holds half).
     pub max_nodes: usize,
-    /// Most payments remembered for their labels.
+    /// Most payments remembered for their labels, in both generations together.
     pub max_payments: usize,
     /// Where the graph is kept across restarts, when `[fraud] persist_state` is on [default:
     /// `fraud-rings.bin` in the data directory]; written with the feature state.
@@ -149,11 +150,13 @@ impl FraudConfig {
                 "must be above 0 and at most 1".into(),
             ));
         }
-        if !(1..=100_000_000).contains(&r.max_nodes) || !(1..=100_000_000).contains(&r.max_payments)
+        // Each of the graph's two generations holds half: a payment of six entities must fit.
+        if !(12..=100_000_000).contains(&r.max_nodes)
+            || !(2..=100_000_000).contains(&r.max_payments)
         {
             return Err((
                 "fraud.rings.max_nodes",
-                "max_nodes and max_payments must be between 1 and 100000000".into(),
+                "max_nodes must be between 12 and 100000000 and max_payments between 2 and 100000000".into(),
             ));
         }
         Ok(())

@@ -6,17 +6,21 @@
 //!
 //! Union-find with union by size and path halving, plus a circular member list per group (two
 //! pointer swaps join two lists) so that a report lists a group's members without scanning
-//! every node. Written here rather than with a graph crate: the graph is only ever merged,
-//! never split or searched, which is exactly what union-find does in constant amortised time
-//! and a few bytes per node, and the report needs the member lists no graph crate keeps. The
-//! graph outlives a restart through its file (`snapshot.rs`).
+//! every node (`generation.rs`). Written here rather than with a graph crate: the graph is only
+//! ever merged, never split or searched, which is exactly what union-find does in constant
+//! amortised time and a few bytes per node, and the report needs the member lists no graph
+//! crate keeps. Union-find cannot forget one entity, so the graph ages by generations: when
+//! the newer one is full the older is dropped whole. The graph outlives a restart through its
+//! file (`snapshot.rs`).
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::hash::{BuildPreHashed, hash_bytes};
+use crate::hash::hash_bytes;
+use generation::Generation;
 
+mod generation;
 mod snapshot;
 
 pub use snapshot::{load, save};
@@ -48,10 +52,10 @@ pub struct RingLimits {
     pub min_frauds: u32,
     /// Lowest share of fraudulent payments among the group's payments.
     pub min_fraud_rate: f64,
-    /// Most entities kept; beyond it payments that would add entities are not linked
-    /// (counted in [`RingStats::dropped`]).
+    /// Most entities kept, in both generations together: when the newer holds half of it,
+    /// the older is forgotten (counted in [`RingStats::rotations`]).
     pub max_nodes: usize,
-    /// Most payments remembered for their labels; beyond it new payments are not linked.
+    /// Most payments remembered for their labels, in both generations together (half each).
     pub max_payments: usize,
     /// Most members listed in a report's evidence (the counts are always complete).
     pub max_evidence: usize,
@@ -77,7 +81,9 @@ pub struct RingStats {
     pub nodes: usize,
     /// Payments remembered.
     pub payments: usize,
-    /// Payments not linked because a ceiling was reached.
+    /// Times the older generation was forgotten to make room.
+    pub rotations: u64,
+    /// Payments not linked because they bring more entities than a generation holds.
     pub dropped: u64,
     /// Labels for payments never seen (or not remembered).
     pub unknown_labels: u64,
@@ -109,44 +115,18 @@ pub struct Ring {
     pub members: Vec<Member>,
 }
 
-/// A payment's label as last reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Label {
-    Unknown,
-    Fraud,
-    Legitimate,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Group {
-    size: u32,
-    payments: u32,
-    frauds: u32,
-    /// Frauds when last reported; 0 if never.
-    reported: u32,
-}
-
-/// The graph of shared entities.
+/// The graph of shared entities, in two generations: payments are linked in the newer; when it
+/// is full (half of each ceiling), the older is dropped whole and the newer takes its place, so
+/// the graph keeps linking new payments and forgets the oldest half. Labels find their payment
+/// in either generation.
 #[derive(Debug, Clone)]
 pub struct RingGraph {
     limits: RingLimits,
-    index: HashMap<u64, u32, BuildPreHashed>,
-    parent: Vec<u32>,
-    /// Next member in the group's circular list.
-    next: Vec<u32>,
-    members: Vec<Member>,
-    /// Meaningful at roots only.
-    groups: Vec<Group>,
-    /// Payment → (its card's node, its label).
-    payments: HashMap<u64, (u32, Label), BuildPreHashed>,
+    /// Where new payments are linked.
+    current: Generation,
+    /// The generation before, kept for the labels of its payments until the next rotation.
+    previous: Generation,
     stats: RingStats,
-}
-
-fn key(kind: Link, value: &str) -> u64 {
-    let mut bytes = Vec::with_capacity(value.len() + 1);
-    bytes.push(kind as u8);
-    bytes.extend_from_slice(value.as_bytes());
-    hash_bytes(&bytes)
 }
 
 impl RingGraph {
@@ -154,12 +134,8 @@ impl RingGraph {
     pub fn new(limits: RingLimits) -> RingGraph {
         RingGraph {
             limits,
-            index: HashMap::default(),
-            parent: Vec::new(),
-            next: Vec::new(),
-            members: Vec::new(),
-            groups: Vec::new(),
-            payments: HashMap::default(),
+            current: Generation::default(),
+            previous: Generation::default(),
             stats: RingStats::default(),
         }
     }
@@ -167,90 +143,46 @@ impl RingGraph {
     /// Counters so far.
     pub fn stats(&self) -> RingStats {
         RingStats {
-            nodes: self.parent.len(),
-            payments: self.payments.len(),
+            nodes: self.current.nodes() + self.previous.nodes(),
+            payments: self.current.payments.len() + self.previous.payments.len(),
             ..self.stats
         }
     }
 
-    fn find(&mut self, mut x: u32) -> u32 {
-        while self.parent[x as usize] != x {
-            let grand = self.parent[self.parent[x as usize] as usize];
-            self.parent[x as usize] = grand;
-            x = grand;
-        }
-        x
+    /// Entities and payments one generation may hold: half of each ceiling.
+    fn generation_limits(&self) -> (usize, usize) {
+        (self.limits.max_nodes / 2, self.limits.max_payments / 2)
     }
 
-    fn node(&mut self, kind: Link, value: &str) -> u32 {
-        let k = key(kind, value);
-        if let Some(&i) = self.index.get(&k) {
-            return i;
-        }
-        let i = self.parent.len() as u32;
-        self.index.insert(k, i);
-        self.parent.push(i);
-        self.next.push(i);
-        self.members.push(Member {
-            kind,
-            value: value.to_string(),
-        });
-        self.groups.push(Group {
-            size: 1,
-            payments: 0,
-            frauds: 0,
-            reported: 0,
-        });
-        i
-    }
-
-    fn union(&mut self, a: u32, b: u32) -> u32 {
-        let (ra, rb) = (self.find(a), self.find(b));
-        if ra == rb {
-            return ra;
-        }
-        let (big, small) = if self.groups[ra as usize].size >= self.groups[rb as usize].size {
-            (ra, rb)
-        } else {
-            (rb, ra)
-        };
-        self.parent[small as usize] = big;
-        self.next.swap(big as usize, small as usize);
-        let s = self.groups[small as usize];
-        let g = &mut self.groups[big as usize];
-        g.size += s.size;
-        g.payments += s.payments;
-        g.frauds += s.frauds;
-        g.reported = g.reported.max(s.reported);
-        big
+    /// Whether the newer generation has room for a payment bringing `new_nodes` entities.
+    fn has_room(&self, new_nodes: usize) -> bool {
+        let (nodes, payments) = self.generation_limits();
+        self.current.nodes() + new_nodes <= nodes && self.current.payments.len() < payments
     }
 
     /// Links the entities of payment `payment_id` (the card first) and returns the group if
     /// joining them made a reportable ring. A payment seen before is not counted twice.
     pub fn add_payment(&mut self, payment_id: &str, entities: &[(Link, &str)]) -> Option<Ring> {
         let pay = hash_bytes(payment_id.as_bytes());
-        if self.payments.contains_key(&pay) || entities.is_empty() {
-            return None;
-        }
-        let new_nodes = entities
-            .iter()
-            .filter(|(k, v)| !self.index.contains_key(&key(*k, v)))
-            .count();
-        if self.parent.len() + new_nodes > self.limits.max_nodes
-            || self.payments.len() >= self.limits.max_payments
+        if entities.is_empty()
+            || self.current.payments.contains_key(&pay)
+            || self.previous.payments.contains_key(&pay)
         {
-            self.stats.dropped += 1;
             return None;
         }
-        let first = self.node(entities[0].0, entities[0].1);
-        let mut root = self.find(first);
-        for (kind, value) in &entities[1..] {
-            let n = self.node(*kind, value);
-            root = self.union(root, n);
+        if !self.has_room(self.current.new_nodes(entities)) {
+            let (nodes, payments) = self.generation_limits();
+            // A payment that would not fit in an empty generation either is not linked, and
+            // no generation is forgotten for it.
+            if entities.len() > nodes || payments == 0 {
+                self.stats.dropped += 1;
+                return None;
+            }
+            self.previous = std::mem::take(&mut self.current);
+            self.stats.rotations += 1;
         }
-        self.groups[root as usize].payments += 1;
-        self.payments.insert(pay, (first, Label::Unknown));
-        self.check(root)
+        let root = self.current.link(pay, entities);
+        self.current.check(root, &self.limits)
     }
 
     /// Records a label for `payment_id` (a chargeback or an analyst's verdict: `fraud`); a
@@ -258,63 +190,16 @@ impl RingGraph {
     /// reportable ring.
     pub fn label(&mut self, payment_id: &str, fraud: bool) -> Option<Ring> {
         let pay = hash_bytes(payment_id.as_bytes());
-        let Some(&(node, old)) = self.payments.get(&pay) else {
+        let generation = if self.current.payments.contains_key(&pay) {
+            &mut self.current
+        } else if self.previous.payments.contains_key(&pay) {
+            &mut self.previous
+        } else {
             self.stats.unknown_labels += 1;
             return None;
         };
-        let new = if fraud {
-            Label::Fraud
-        } else {
-            Label::Legitimate
-        };
-        self.payments.insert(pay, (node, new));
-        let root = self.find(node);
-        let g = &mut self.groups[root as usize];
-        match (old == Label::Fraud, new == Label::Fraud) {
-            (false, true) => g.frauds += 1,
-            (true, false) => g.frauds -= 1,
-            _ => {}
-        }
-        self.check(root)
-    }
-
-    /// The ring at `root` if it crosses the thresholds and was not reported at this size yet.
-    fn check(&mut self, root: u32) -> Option<Ring> {
-        let l = self.limits;
-        let g = self.groups[root as usize];
-        let rate = f64::from(g.frauds) / f64::from(g.payments.max(1));
-        let due = g.size as usize >= l.min_members
-            && g.frauds >= l.min_frauds
-            && rate >= l.min_fraud_rate
-            && (g.reported == 0 || g.frauds >= 2 * g.reported);
-        if !due {
-            return None;
-        }
-        self.groups[root as usize].reported = g.frauds;
-        let mut members = Vec::new();
-        let mut by_kind = HashMap::new();
-        let mut i = root;
-        loop {
-            let m = &self.members[i as usize];
-            *by_kind.entry(m.kind).or_insert(0) += 1;
-            members.push(m.clone());
-            i = self.next[i as usize];
-            if i == root {
-                break;
-            }
-        }
-        members.sort_by(|a, b| {
-            (a.kind != Link::Card, &a.value).cmp(&(b.kind != Link::Card, &b.value))
-        });
-        members.truncate(l.max_evidence);
-        Some(Ring {
-            size: g.size as usize,
-            by_kind,
-            payments: g.payments,
-            frauds: g.frauds,
-            fraud_rate: rate,
-            members,
-        })
+        let root = generation.label(pay, fraud);
+        generation.check(root, &self.limits)
     }
 }
 
@@ -403,17 +288,46 @@ mod tests {
     }
 
     #[test]
-    fn ceilings_are_kept_and_counted() {
+    fn a_full_graph_forgets_its_older_half_and_keeps_linking() {
+        // Three entities per generation.
         let mut g = RingGraph::new(RingLimits {
-            max_nodes: 3,
+            max_nodes: 6,
             ..RingLimits::default()
         });
         g.add_payment("p1", &[(Link::Card, "c1"), (Link::Device, "d")]);
         g.add_payment("p2", &[(Link::Card, "c2"), (Link::Device, "e")]);
-        g.add_payment("p3", &[(Link::Card, "c1"), (Link::Device, "d")]);
-        g.label("nope", true);
+        assert_eq!(g.stats().rotations, 1, "p2 did not fit beside p1");
+        g.label("p1", true);
+        assert_eq!(
+            g.stats().unknown_labels,
+            0,
+            "p1 is still known, in the older half"
+        );
+        g.add_payment("p3", &[(Link::Card, "c3"), (Link::Device, "f")]);
+        g.label("p1", true);
         let s = g.stats();
-        assert_eq!((s.nodes, s.payments, s.dropped), (2, 2, 1));
-        assert_eq!(s.unknown_labels, 1);
+        assert_eq!(
+            (
+                s.nodes,
+                s.payments,
+                s.rotations,
+                s.dropped,
+                s.unknown_labels
+            ),
+            (4, 2, 2, 0, 1),
+            "p1's half is forgotten"
+        );
+        // More entities than a generation holds: not linked, and nothing forgotten for it.
+        g.add_payment(
+            "p4",
+            &[
+                (Link::Card, "c4"),
+                (Link::Device, "g"),
+                (Link::Email, "x"),
+                (Link::Ip, "192.0.2.4"),
+            ],
+        );
+        let s = g.stats();
+        assert_eq!((s.nodes, s.payments, s.rotations, s.dropped), (4, 2, 2, 1));
     }
 }

@@ -4,22 +4,24 @@
 //! payment to label.
 //!
 //! The format is our own, little-endian, framed by `crate::checksum` (a 64-bit FNV-1a checksum
-//! of everything before it ends the file): a header with the counters, then the entity count
-//! and per entity the root of its group, the frauds its group had when it was last reported
-//! (roots only), its kind and its value (length, bytes); then the payment count and per
-//! payment its key, its card's entity and its label. Group sizes, payments and frauds are not
-//! stored but counted again from the entities and payments, so that they cannot disagree with
-//! them; the member lists are rebuilt (in another order, which no report shows: members are
-//! sorted). A file is read completely before it is used, and a wrong header or version, a
-//! count above the configured ceilings, an unknown kind or label, a root or entity that does
-//! not exist, an entity or payment twice, a wrong checksum or a byte too few or too many is an
-//! error naming what and where. Written here for the reason `features/snapshot.rs` gives.
+//! of everything before it ends the file): a header with the counters, then the two
+//! generations, older first, each as its entity count and per entity the root of its group,
+//! the frauds its group had when it was last reported (roots only), its kind and its value
+//! (length, bytes), then its payment count and per payment its key, its card's entity and its
+//! label. Group sizes, payments and frauds are not stored but counted again from the entities
+//! and payments, so that they cannot disagree with them; the member lists are rebuilt (in
+//! another order, which no report shows: members are sorted). A file is read completely before
+//! it is used, and a wrong header or version, a count above half a configured ceiling, an
+//! unknown kind or label, a root or entity that does not exist, an entity or payment twice, a
+//! wrong checksum or a byte too few or too many is an error naming what and where. Written
+//! here for the reason `features/snapshot.rs` gives.
 
 use std::io::{self, Read};
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
-use super::{Group, Label, Link, Member, RingGraph, RingLimits, key};
+use super::generation::{Generation, Group, Label, key};
+use super::{Link, Member, RingGraph, RingLimits};
 use crate::checksum::Checksum;
 use crate::error::FileError;
 
@@ -38,14 +40,20 @@ const KINDS: [Link; 6] = [
 ];
 /// The labels by their byte in the file.
 const LABELS: [Label; 3] = [Label::Unknown, Label::Fraud, Label::Legitimate];
+/// The generations in file order, as errors name them.
+const GENERATIONS: [&str; 2] = ["older", "newer"];
 
 impl RingGraph {
     /// The graph as the bytes of a ring file. Made in memory so that whoever holds the graph's
     /// lock holds it only for this, and writes the file after.
     pub fn snapshot(&self) -> Vec<u8> {
-        let values: usize = self.members.iter().map(|m| m.value.len()).sum();
-        let mut bytes =
-            Vec::with_capacity(64 + values + 13 * (self.parent.len() + self.payments.len()));
+        let [older, newer] = [&self.previous, &self.current];
+        let size = |g: &Generation| {
+            g.members.iter().map(|m| m.value.len()).sum::<usize>()
+                + 13 * (g.members.len() + g.payments.len())
+                + 16
+        };
+        let mut bytes = Vec::with_capacity(64 + size(older) + size(newer));
         let mut out = Checksum::new(&mut bytes);
         write(self, &mut out).expect("writing to memory does not fail");
         out.end().expect("writing to memory does not fail");
@@ -61,14 +69,6 @@ impl RingGraph {
     ) -> Result<RingGraph, FileError> {
         read(input, limits).map_err(|m| FileError::new(file, m))
     }
-
-    /// The root of `x`'s group, without shortening the path (for a graph only read).
-    fn root_of(&self, mut x: u32) -> u32 {
-        while self.parent[x as usize] != x {
-            x = self.parent[x as usize];
-        }
-        x
-    }
 }
 
 /// Writes the shared `graph` to `path` whole (see `ensuresec_durable`), owner-only; the lock
@@ -76,7 +76,7 @@ impl RingGraph {
 pub fn save(graph: &Mutex<RingGraph>, path: &Path) -> Result<usize, FileError> {
     let (bytes, entities) = {
         let g = graph.lock().unwrap_or_else(PoisonError::into_inner);
-        (g.snapshot(), g.parent.len())
+        (g.snapshot(), g.stats().nodes)
     };
     ensuresec_durable::replace(path, 0o600, &bytes).map_err(|e| {
         FileError::new(
@@ -101,8 +101,16 @@ pub fn load(path: &Path, limits: RingLimits) -> Result<RingGraph, FileError> {
 fn write(g: &RingGraph, out: &mut Checksum<&mut Vec<u8>>) -> io::Result<()> {
     out.put(MAGIC)?;
     out.put(&VERSION.to_le_bytes())?;
+    out.put(&g.stats.rotations.to_le_bytes())?;
     out.put(&g.stats.dropped.to_le_bytes())?;
     out.put(&g.stats.unknown_labels.to_le_bytes())?;
+    for generation in [&g.previous, &g.current] {
+        write_generation(generation, out)?;
+    }
+    Ok(())
+}
+
+fn write_generation(g: &Generation, out: &mut Checksum<&mut Vec<u8>>) -> io::Result<()> {
     out.put(&(g.members.len() as u64).to_le_bytes())?;
     for (i, member) in g.members.iter().enumerate() {
         let root = g.root_of(i as u32);
@@ -143,22 +151,38 @@ fn read(input: impl Read, limits: RingLimits) -> Result<RingGraph, String> {
             "format version {version}; this build reads version {VERSION}"
         ));
     }
-    let dropped = u64::from_le_bytes(input.take(&header)?);
-    let unknown_labels = u64::from_le_bytes(input.take(&header)?);
-    let count = u64::from_le_bytes(input.take(&|| "the entity count".into())?);
-    if count > limits.max_nodes as u64 {
+    let mut g = RingGraph::new(limits);
+    g.stats.rotations = u64::from_le_bytes(input.take(&header)?);
+    g.stats.dropped = u64::from_le_bytes(input.take(&header)?);
+    g.stats.unknown_labels = u64::from_le_bytes(input.take(&header)?);
+    g.previous = read_generation(&mut input, GENERATIONS[0], limits, None)?;
+    g.current = read_generation(&mut input, GENERATIONS[1], limits, Some(&g.previous))?;
+    input.check_end()?;
+    Ok(g)
+}
+
+/// Reads one generation (`name` in errors), each under half of `limits`' ceilings; `older`, when
+/// given, holds payments this one must not hold too.
+fn read_generation(
+    input: &mut Checksum<impl Read>,
+    name: &str,
+    limits: RingLimits,
+    older: Option<&Generation>,
+) -> Result<Generation, String> {
+    let (max_nodes, max_payments) = (limits.max_nodes / 2, limits.max_payments / 2);
+    let count = u64::from_le_bytes(input.take(&|| format!("the {name} entity count"))?);
+    if count > max_nodes as u64 {
         return Err(format!(
-            "{count} entities, more than max_nodes ({})",
-            limits.max_nodes
+            "{count} {name} entities, more than a generation holds (half of max_nodes: {max_nodes})"
         ));
     }
     let n = count as usize;
-    let mut g = RingGraph::new(limits);
+    let mut g = Generation::default();
     g.members.reserve(n);
     let mut roots = Vec::with_capacity(n);
     let mut reported = Vec::with_capacity(n);
     for i in 0..n {
-        let what = || format!("entity {}", i + 1);
+        let what = || format!("{name} entity {}", i + 1);
         let root = u32::from_le_bytes(input.take(&what)?);
         let frauds_reported = u32::from_le_bytes(input.take(&what)?);
         let [kind] = input.take::<1>(&what)?;
@@ -185,28 +209,27 @@ fn read(input: impl Read, limits: RingLimits) -> Result<RingGraph, String> {
     for (i, &root) in roots.iter().enumerate() {
         if roots[root as usize] != root {
             return Err(format!(
-                "entity {}: its group's root is itself in another group",
+                "{name} entity {}: its group's root is itself in another group",
                 i + 1
             ));
         }
         if root as usize != i && reported[i] != 0 {
             return Err(format!(
-                "entity {}: a report count, but it is not its group's root",
+                "{name} entity {}: a report count, but it is not its group's root",
                 i + 1
             ));
         }
     }
     rebuild_groups(&mut g, roots, &reported);
-    let payments = u64::from_le_bytes(input.take(&|| "the payment count".into())?);
-    if payments > limits.max_payments as u64 {
+    let payments = u64::from_le_bytes(input.take(&|| format!("the {name} payment count"))?);
+    if payments > max_payments as u64 {
         return Err(format!(
-            "{payments} payments, more than max_payments ({})",
-            limits.max_payments
+            "{payments} {name} payments, more than a generation holds (half of max_payments: {max_payments})"
         ));
     }
     g.payments.reserve(payments as usize);
     for j in 0..payments {
-        let what = || format!("payment {}", j + 1);
+        let what = || format!("{name} payment {}", j + 1);
         let pay = u64::from_le_bytes(input.take(&what)?);
         let node = u32::from_le_bytes(input.take(&what)?);
         let [label] = input.take::<1>(&what)?;
@@ -220,34 +243,25 @@ fn read(input: impl Read, limits: RingLimits) -> Result<RingGraph, String> {
                 u64::from(node) + 1
             ));
         };
-        if g.payments.insert(pay, (node, label)).is_some() {
+        if older.is_some_and(|o| o.payments.contains_key(&pay))
+            || g.payments.insert(pay, (node, label)).is_some()
+        {
             return Err(format!("{}: it appears twice", what()));
         }
         let group = &mut g.groups[root as usize];
         group.payments += 1;
         group.frauds += u32::from(label == Label::Fraud);
     }
-    input.check_end()?;
-    g.stats.dropped = dropped;
-    g.stats.unknown_labels = unknown_labels;
     Ok(g)
 }
 
 /// Points every entity straight at its root (a valid union-find state: paths of length one),
 /// counts the groups' sizes and rebuilds their circular member lists.
-fn rebuild_groups(g: &mut RingGraph, roots: Vec<u32>, reported: &[u32]) {
+fn rebuild_groups(g: &mut Generation, roots: Vec<u32>, reported: &[u32]) {
     let n = roots.len();
     g.parent = roots;
     g.next = (0..n as u32).collect();
-    g.groups = vec![
-        Group {
-            size: 0,
-            payments: 0,
-            frauds: 0,
-            reported: 0,
-        };
-        n
-    ];
+    g.groups = vec![Group::default(); n];
     for (i, &frauds_reported) in reported.iter().enumerate() {
         let root = g.parent[i] as usize;
         g.groups[root].size += 1;
@@ -301,10 +315,13 @@ mod tests {
         ]
     }
 
+    /// Small ceilings, so that the graphs of the tests go through rotations.
     fn limits() -> RingLimits {
         RingLimits {
             min_members: 3,
             min_frauds: 2,
+            max_nodes: 40,
+            max_payments: 30,
             max_evidence: 1_000,
             ..RingLimits::default()
         }
@@ -351,10 +368,12 @@ mod tests {
         bytes
     }
 
-    /// The header and the entity count of a hand-made file.
+    /// The header of a hand-made file, an empty older generation and the newer one's entity
+    /// count.
     fn header(entities: u64) -> Vec<u8> {
         let mut b = MAGIC.to_vec();
         b.extend(VERSION.to_le_bytes());
+        b.extend([0u8; 24]);
         b.extend([0u8; 16]);
         b.extend(entities.to_le_bytes());
         b
@@ -375,8 +394,9 @@ mod tests {
     }
 
     /// Where the two entities of [`hand_made`] start: after the header (magic, version,
-    /// counters, count), then root, report count, kind, length and value ("card-1": 6 bytes).
-    const E1: usize = 22 + 4 + 16 + 8;
+    /// counters), the empty older generation and the newer one's count, then root, report
+    /// count, kind, length and value ("card-1": 6 bytes).
+    const E1: usize = 22 + 4 + 24 + 16 + 8;
     const E2: usize = E1 + 4 + 4 + 1 + 4 + 6;
 
     /// A hand-made file of two entities in one group (root first) and one payment, changed
@@ -433,8 +453,8 @@ mod tests {
     fn a_hand_made_file_is_read() {
         let g = hand_made(|_| {}).expect("valid");
         assert_eq!((g.stats().nodes, g.stats().payments), (2, 1));
-        assert_eq!(g.groups[0].size, 2);
-        assert_eq!((g.groups[0].payments, g.groups[0].frauds), (1, 1));
+        let group = g.current.groups[0];
+        assert_eq!((group.size, group.payments, group.frauds), (2, 1, 1));
     }
 
     #[test]
@@ -446,9 +466,11 @@ mod tests {
         ])
         .snapshot();
         // In the first card's value: "c1" becomes "c0".
-        crate::checksum::assert_framing_refused(&good, 64, "rings.bin", |b| read_back(b).map(drop));
-        let e = read_back(&good[..60]).expect_err("cut in an entity");
-        assert!(e.contains("ends inside entity 1"), "{e}");
+        crate::checksum::assert_framing_refused(&good, E1 + 14, "rings.bin", |b| {
+            read_back(b).map(drop)
+        });
+        let e = read_back(&good[..E1 + 6]).expect_err("cut in an entity");
+        assert!(e.contains("ends inside newer entity 1"), "{e}");
         let e = read_back(b"ensuresec fraud state\n\x01\0\0\0").expect_err("feature file");
         assert!(e.contains("wrong header"), "{e}");
     }
@@ -507,27 +529,45 @@ mod tests {
         twice.extend(0u64.to_le_bytes());
         let e = read_back(&sealed(&twice)).expect_err("same card twice");
         assert!(e.contains("entity 2: it appears twice"), "{e}");
+        // Payment 77 in the older generation and again in the newer one.
+        let mut both = MAGIC.to_vec();
+        both.extend(VERSION.to_le_bytes());
+        both.extend([0u8; 24]);
+        for _ in GENERATIONS {
+            both.extend(1u64.to_le_bytes());
+            entity(&mut both, 0, 0, 0, "card-1");
+            both.extend(1u64.to_le_bytes());
+            payment(&mut both, 77, 0, 0);
+        }
+        let e = read_back(&sealed(&both)).expect_err("a payment in both generations");
+        assert!(e.contains("newer payment 1: it appears twice"), "{e}");
     }
 
     #[test]
     fn more_than_the_ceilings_is_refused() {
         let g = built(&[pay(1, 1, 1, 1), pay(2, 2, 2, 2)]);
         let small = RingLimits {
-            max_nodes: 5,
+            max_nodes: 10,
             ..limits()
         };
         let e = RingGraph::read_snapshot("r", g.snapshot().as_slice(), small)
             .expect_err("six entities")
             .to_string();
-        assert!(e.contains("6 entities, more than max_nodes (5)"), "{e}");
+        assert!(
+            e.contains("6 newer entities, more than a generation holds (half of max_nodes: 5)"),
+            "{e}"
+        );
         let few = RingLimits {
-            max_payments: 1,
+            max_payments: 3,
             ..limits()
         };
         let e = RingGraph::read_snapshot("r", g.snapshot().as_slice(), few)
             .expect_err("two payments")
             .to_string();
-        assert!(e.contains("2 payments, more than max_payments (1)"), "{e}");
+        assert!(
+            e.contains("2 newer payments, more than a generation holds (half of max_payments: 1)"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -45,7 +45,9 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
             .stats();
         metrics::gauge!("ensuresec_fraud_ring_nodes").set(r.nodes as f64);
         metrics::gauge!("ensuresec_fraud_ring_payments").set(r.payments as f64);
-        // Payments not linked because the graph is at its ceilings.
+        // How often the older generation was forgotten: how far back the graph remembers.
+        metrics::gauge!("ensuresec_fraud_ring_rotations").set(r.rotations as f64);
+        // Payments not linked: more entities than a generation holds.
         metrics::gauge!("ensuresec_fraud_ring_dropped").set(r.dropped as f64);
     }
     (

@@ -70,14 +70,14 @@ pub(crate) async fn score(
     path = "/v1/payments/status",
     tag = "fraud",
     responses(
-        (status = 200, description = "{model: {file, features, validation_pr_auc}|null, model_loads, model_refused, thresholds, entities, state_bytes, unscored_events, rings: {nodes, payments, dropped, unknown_labels}|null}"),
+        (status = 200, description = "{model: {file, features, validation_pr_auc}|null, model_loads, model_refused, thresholds, entities, state_bytes, unscored_events, rings: {nodes, payments, rotations, dropped, unknown_labels}|null}"),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
         (status = 404, description = "Fraud scoring is disabled in [fraud]", body = ErrorBody),
     ),
     security(("bearer" = ["read"])),
 )]
 /// The model in use, its reloads and the feature state's size, and the ring graph's counters:
-/// `dropped` grows once the graph is at its ceilings, which an operator must see.
+/// `rotations` tells an operator how far back the graph remembers.
 pub(crate) async fn status(
     State(state): State<AppState>,
     _auth: Scoped<Read>,

@@ -1,0 +1,200 @@
+//! One generation of the ring graph: union-find with union by size and path halving over the
+//! entities its payments tied together, a circular member list per group, and the payments
+//! with their labels. [`super::RingGraph`] keeps two and decides when the older is dropped.
+
+use std::collections::HashMap;
+
+use super::{Link, Member, Ring, RingLimits};
+use crate::hash::{BuildPreHashed, hash_bytes};
+
+/// A payment's label as last reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Label {
+    /// No chargeback or verdict yet.
+    Unknown,
+    /// A chargeback, or an analyst's verdict of fraud.
+    Fraud,
+    /// An analyst's verdict of no fraud.
+    Legitimate,
+}
+
+/// A group's counts (meaningful at its root only).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Group {
+    /// Entities.
+    pub(super) size: u32,
+    /// Payments that went through it.
+    pub(super) payments: u32,
+    /// Of them, labelled fraud.
+    pub(super) frauds: u32,
+    /// Frauds when last reported; 0 if never.
+    pub(super) reported: u32,
+}
+
+/// The graph of the entities some payments tied together.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Generation {
+    pub(super) index: HashMap<u64, u32, BuildPreHashed>,
+    pub(super) parent: Vec<u32>,
+    /// Next member in the group's circular list.
+    pub(super) next: Vec<u32>,
+    pub(super) members: Vec<Member>,
+    /// Meaningful at roots only.
+    pub(super) groups: Vec<Group>,
+    /// Payment → (its card's node, its label).
+    pub(super) payments: HashMap<u64, (u32, Label), BuildPreHashed>,
+}
+
+/// The key of an entity in [`Generation::index`].
+pub(super) fn key(kind: Link, value: &str) -> u64 {
+    let mut bytes = Vec::with_capacity(value.len() + 1);
+    bytes.push(kind as u8);
+    bytes.extend_from_slice(value.as_bytes());
+    hash_bytes(&bytes)
+}
+
+impl Generation {
+    /// Entities held.
+    pub(super) fn nodes(&self) -> usize {
+        self.parent.len()
+    }
+
+    /// Of `entities`, how many this generation does not hold yet.
+    pub(super) fn new_nodes(&self, entities: &[(Link, &str)]) -> usize {
+        entities
+            .iter()
+            .filter(|(k, v)| !self.index.contains_key(&key(*k, v)))
+            .count()
+    }
+
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let grand = self.parent[self.parent[x as usize] as usize];
+            self.parent[x as usize] = grand;
+            x = grand;
+        }
+        x
+    }
+
+    /// The root of `x`'s group, without shortening the path (for a graph only read).
+    pub(super) fn root_of(&self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            x = self.parent[x as usize];
+        }
+        x
+    }
+
+    fn node(&mut self, kind: Link, value: &str) -> u32 {
+        let k = key(kind, value);
+        if let Some(&i) = self.index.get(&k) {
+            return i;
+        }
+        let i = self.parent.len() as u32;
+        self.index.insert(k, i);
+        self.parent.push(i);
+        self.next.push(i);
+        self.members.push(Member {
+            kind,
+            value: value.to_string(),
+        });
+        self.groups.push(Group {
+            size: 1,
+            ..Group::default()
+        });
+        i
+    }
+
+    fn union(&mut self, a: u32, b: u32) -> u32 {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return ra;
+        }
+        let (big, small) = if self.groups[ra as usize].size >= self.groups[rb as usize].size {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
+        self.parent[small as usize] = big;
+        self.next.swap(big as usize, small as usize);
+        let s = self.groups[small as usize];
+        let g = &mut self.groups[big as usize];
+        g.size += s.size;
+        g.payments += s.payments;
+        g.frauds += s.frauds;
+        g.reported = g.reported.max(s.reported);
+        big
+    }
+
+    /// Joins the entities of the payment with key `pay` (the card first, at least one) and
+    /// returns their group's root.
+    pub(super) fn link(&mut self, pay: u64, entities: &[(Link, &str)]) -> u32 {
+        let first = self.node(entities[0].0, entities[0].1);
+        let mut root = self.find(first);
+        for (kind, value) in &entities[1..] {
+            let n = self.node(*kind, value);
+            root = self.union(root, n);
+        }
+        self.groups[root as usize].payments += 1;
+        self.payments.insert(pay, (first, Label::Unknown));
+        root
+    }
+
+    /// Labels the payment with key `pay`, which this generation holds, and returns its
+    /// group's root.
+    pub(super) fn label(&mut self, pay: u64, fraud: bool) -> u32 {
+        let new = if fraud {
+            Label::Fraud
+        } else {
+            Label::Legitimate
+        };
+        let (node, old) = self.payments[&pay];
+        self.payments.insert(pay, (node, new));
+        let root = self.find(node);
+        let g = &mut self.groups[root as usize];
+        match (old == Label::Fraud, new == Label::Fraud) {
+            (false, true) => g.frauds += 1,
+            (true, false) => g.frauds -= 1,
+            _ => {}
+        }
+        root
+    }
+
+    /// The ring at `root` if it crosses the thresholds of `l` and was not reported at this
+    /// size yet.
+    pub(super) fn check(&mut self, root: u32, l: &RingLimits) -> Option<Ring> {
+        let g = self.groups[root as usize];
+        let rate = f64::from(g.frauds) / f64::from(g.payments.max(1));
+        let due = g.size as usize >= l.min_members
+            && g.frauds >= l.min_frauds
+            && rate >= l.min_fraud_rate
+            && (g.reported == 0 || g.frauds >= 2 * g.reported);
+        if !due {
+            return None;
+        }
+        self.groups[root as usize].reported = g.frauds;
+        let mut members = Vec::new();
+        let mut by_kind = HashMap::new();
+        let mut i = root;
+        loop {
+            let m = &self.members[i as usize];
+            *by_kind.entry(m.kind).or_insert(0) += 1;
+            members.push(m.clone());
+            i = self.next[i as usize];
+            if i == root {
+                break;
+            }
+        }
+        members.sort_by(|a, b| {
+            (a.kind != Link::Card, &a.value).cmp(&(b.kind != Link::Card, &b.value))
+        });
+        members.truncate(l.max_evidence);
+        Some(Ring {
+            size: g.size as usize,
+            by_kind,
+            payments: g.payments,
+            frauds: g.frauds,
+            fraud_rate: rate,
+            members,
+        })
+    }
+}
