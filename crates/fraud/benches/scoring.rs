@@ -301,7 +301,7 @@ fn ring_file() {
     );
     let graph = std::sync::Mutex::new(graph);
     let started = std::time::Instant::now();
-    let bytes = graph.lock().expect("lock").snapshot();
+    let bytes = graph.lock().expect("lock").snapshot_body();
     let locked = started.elapsed().as_secs_f64();
     drop(bytes);
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -319,7 +319,7 @@ fn ring_file() {
         "the graph read back is the graph written"
     );
     println!(
-        "ring file, {} entities and {} payments: bytes made under the lock in {locked:.3} s, saved (made, written, synced, renamed) in {saved:.2} s ({size} bytes, {:.1} per entity and payment), read back in {read:.2} s",
+        "ring file, {} entities and {} payments: bytes made under the lock in {locked:.3} s, saved (made, sealed, written, synced, renamed) in {saved:.2} s ({size} bytes, {:.1} per entity and payment), read back in {read:.2} s",
         stats.nodes,
         stats.payments,
         size as f64 / (stats.nodes + stats.payments) as f64,

@@ -92,6 +92,14 @@ impl<R: Read> Checksum<R> {
     }
 }
 
+/// Appends to `bytes` the checksum of all of them: for a file made whole in memory, sealed
+/// after it is made (outside whatever lock it was made under).
+pub(crate) fn seal(bytes: &mut Vec<u8>) {
+    let mut sum = Checksum::new(());
+    sum.add(bytes);
+    bytes.extend_from_slice(&sum.hash.to_le_bytes());
+}
+
 /// The message of a read that failed: "ends inside …" when the file was too short.
 fn ended(e: io::Error, what: &dyn Fn() -> String) -> String {
     match e.kind() {

@@ -22,7 +22,7 @@ use std::sync::{Mutex, PoisonError};
 
 use super::generation::{Generation, Group, Label, key};
 use super::{Link, Member, RingGraph, RingLimits};
-use crate::checksum::Checksum;
+use crate::checksum::{Checksum, seal};
 use crate::error::FileError;
 
 /// First bytes of every ring file.
@@ -44,9 +44,16 @@ const LABELS: [Label; 3] = [Label::Unknown, Label::Fraud, Label::Legitimate];
 const GENERATIONS: [&str; 2] = ["older", "newer"];
 
 impl RingGraph {
-    /// The graph as the bytes of a ring file. Made in memory so that whoever holds the graph's
-    /// lock holds it only for this, and writes the file after.
+    /// The graph as the bytes of a ring file.
     pub fn snapshot(&self) -> Vec<u8> {
+        let mut bytes = self.snapshot_body();
+        seal(&mut bytes);
+        bytes
+    }
+
+    /// The file's bytes but its checksum: the part that needs the graph, so that whoever holds
+    /// the graph's lock ([`save`]) holds it only for this, and seals and writes the file after.
+    pub fn snapshot_body(&self) -> Vec<u8> {
         let [older, newer] = [&self.previous, &self.current];
         let size = |g: &Generation| {
             g.members.iter().map(|m| m.value.len()).sum::<usize>()
@@ -54,9 +61,7 @@ impl RingGraph {
                 + 16
         };
         let mut bytes = Vec::with_capacity(64 + size(older) + size(newer));
-        let mut out = Checksum::new(&mut bytes);
-        write(self, &mut out).expect("writing to memory does not fail");
-        out.end().expect("writing to memory does not fail");
+        write(self, &mut bytes);
         bytes
     }
 
@@ -72,12 +77,14 @@ impl RingGraph {
 }
 
 /// Writes the shared `graph` to `path` whole (see `ensuresec_durable`), owner-only; the lock
-/// is held only while the bytes are made. Returns the entities written.
+/// is held only while the bytes are made, not while they are sealed and written. Returns the
+/// entities written.
 pub fn save(graph: &Mutex<RingGraph>, path: &Path) -> Result<usize, FileError> {
-    let (bytes, entities) = {
+    let (mut bytes, entities) = {
         let g = graph.lock().unwrap_or_else(PoisonError::into_inner);
-        (g.snapshot(), g.stats().nodes)
+        (g.snapshot_body(), g.stats().nodes)
     };
+    seal(&mut bytes);
     ensuresec_durable::replace(path, 0o600, &bytes).map_err(|e| {
         FileError::new(
             e.path.display().to_string(),
@@ -98,20 +105,19 @@ pub fn load(path: &Path, limits: RingLimits) -> Result<RingGraph, FileError> {
     }
 }
 
-fn write(g: &RingGraph, out: &mut Checksum<&mut Vec<u8>>) -> io::Result<()> {
-    out.put(MAGIC)?;
-    out.put(&VERSION.to_le_bytes())?;
-    out.put(&g.stats.rotations.to_le_bytes())?;
-    out.put(&g.stats.dropped.to_le_bytes())?;
-    out.put(&g.stats.unknown_labels.to_le_bytes())?;
+fn write(g: &RingGraph, out: &mut Vec<u8>) {
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&g.stats.rotations.to_le_bytes());
+    out.extend_from_slice(&g.stats.dropped.to_le_bytes());
+    out.extend_from_slice(&g.stats.unknown_labels.to_le_bytes());
     for generation in [&g.previous, &g.current] {
-        write_generation(generation, out)?;
+        write_generation(generation, out);
     }
-    Ok(())
 }
 
-fn write_generation(g: &Generation, out: &mut Checksum<&mut Vec<u8>>) -> io::Result<()> {
-    out.put(&(g.members.len() as u64).to_le_bytes())?;
+fn write_generation(g: &Generation, out: &mut Vec<u8>) {
+    out.extend_from_slice(&(g.members.len() as u64).to_le_bytes());
     for (i, member) in g.members.iter().enumerate() {
         let root = g.root_of(i as u32);
         let reported = if root as usize == i {
@@ -119,23 +125,22 @@ fn write_generation(g: &Generation, out: &mut Checksum<&mut Vec<u8>>) -> io::Res
         } else {
             0
         };
-        out.put(&root.to_le_bytes())?;
-        out.put(&reported.to_le_bytes())?;
-        out.put(&[member.kind as u8])?;
-        out.put(&(member.value.len() as u32).to_le_bytes())?;
-        out.put(member.value.as_bytes())?;
+        out.extend_from_slice(&root.to_le_bytes());
+        out.extend_from_slice(&reported.to_le_bytes());
+        out.push(member.kind as u8);
+        out.extend_from_slice(&(member.value.len() as u32).to_le_bytes());
+        out.extend_from_slice(member.value.as_bytes());
     }
-    out.put(&(g.payments.len() as u64).to_le_bytes())?;
+    out.extend_from_slice(&(g.payments.len() as u64).to_le_bytes());
     for (key, (node, label)) in &g.payments {
-        out.put(&key.to_le_bytes())?;
-        out.put(&node.to_le_bytes())?;
+        out.extend_from_slice(&key.to_le_bytes());
+        out.extend_from_slice(&node.to_le_bytes());
         let byte = LABELS
             .iter()
             .position(|l| l == label)
             .expect("a known label");
-        out.put(&[byte as u8])?;
+        out.push(byte as u8);
     }
-    Ok(())
 }
 
 fn read(input: impl Read, limits: RingLimits) -> Result<RingGraph, String> {
@@ -361,10 +366,8 @@ mod tests {
     /// `body` with the checksum that makes it a well-framed file, so that a test reaches the
     /// checks behind the checksum.
     fn sealed(body: &[u8]) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        let mut out = Checksum::new(&mut bytes);
-        out.put(body).expect("memory");
-        out.end().expect("memory");
+        let mut bytes = body.to_vec();
+        seal(&mut bytes);
         bytes
     }
 
