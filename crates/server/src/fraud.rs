@@ -307,4 +307,18 @@ mod tests {
         assert_eq!(key, "fraud.reserved_entities");
         assert!(message.contains("1000"), "{message}");
     }
+
+    #[test]
+    fn a_ring_generation_must_hold_a_whole_payment() {
+        let config = FraudConfig {
+            rings: RingsConfig {
+                max_nodes: 11,
+                ..RingsConfig::default()
+            },
+            ..FraudConfig::default()
+        };
+        let (key, message) = config.validate().err().unwrap_or_default();
+        assert_eq!(key, "fraud.rings.max_nodes");
+        assert!(message.contains("between 12 and"), "{message}");
+    }
 }
