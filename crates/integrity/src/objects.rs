@@ -1,11 +1,15 @@
 //! The content-addressed copy store: every baselined file's bytes under `objects/ab/cdef…`,
 //! named by their BLAKE3 hash. Objects are written once (temporary file, `fsync`, rename) and
 //! verified against their name whenever they are read back, so a restore is byte-identical or
-//! fails loudly.
+//! fails loudly. The folders their names went into are synced once per baseline
+//! ([`ObjectStore::sync`]), before the baseline that refers to them is signed, not once per
+//! object.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::error::{IntegrityError, io};
 
@@ -16,6 +20,9 @@ const BUF: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct ObjectStore {
     dir: PathBuf,
+    /// Fan-out folders that gained a name since the last [`ObjectStore::sync`] (shared by
+    /// the clones).
+    unsynced: Arc<Mutex<BTreeSet<PathBuf>>>,
 }
 
 /// BLAKE3 of everything `reader` yields, hex, and the number of bytes.
@@ -61,6 +68,7 @@ impl ObjectStore {
         std::fs::create_dir_all(dir.join("tmp")).map_err(io(dir))?;
         Ok(ObjectStore {
             dir: dir.to_path_buf(),
+            unsynced: Arc::default(),
         })
     }
 
@@ -91,7 +99,23 @@ impl ObjectStore {
             path: dest.clone(),
             source: e.error,
         })?;
+        self.unsynced
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(parent.to_path_buf());
         Ok((hash, size))
+    }
+
+    /// Syncs the folders that gained objects since the last call, and the store's own folder
+    /// (where new fan-out folders appear), so that the objects a baseline refers to survive a
+    /// crash; returns how many folders were synced.
+    pub fn sync(&self) -> Result<usize, IntegrityError> {
+        let folders =
+            std::mem::take(&mut *self.unsynced.lock().unwrap_or_else(PoisonError::into_inner));
+        for folder in folders.iter().chain([&self.dir]) {
+            ensuresec_durable::sync_dir(folder)?;
+        }
+        Ok(folders.len() + 1)
     }
 
     /// Stores a copy of the file at `path` unless the object `hash` is present already; returns
@@ -152,6 +176,24 @@ mod tests {
         assert_eq!(
             store.read(&hash, 1024).unwrap().unwrap(),
             b"<?php echo 'hi';"
+        );
+        assert_eq!(
+            store.sync().unwrap(),
+            2,
+            "its fan-out folder and the store's"
+        );
+        assert_eq!(
+            store.sync().unwrap(),
+            1,
+            "nothing new: the store's folder only"
+        );
+        let again = store.clone();
+        again.put(&b"<?php echo 'hi';"[..]).unwrap();
+        again.put(&b"another file"[..]).unwrap();
+        assert_eq!(
+            store.sync().unwrap(),
+            2,
+            "a clone's object counts; a present one not"
         );
         std::fs::write(store.path(&hash), b"tampered").unwrap();
         let e = store.read(&hash, 1024).unwrap_err();

@@ -173,6 +173,8 @@ impl StateDir {
         mut header: Header,
         manifest: Manifest,
     ) -> Result<Baseline, IntegrityError> {
+        // The copies the manifest refers to are durable before the manifest is.
+        self.objects.sync()?;
         let bytes = manifest::to_ndjson(&manifest);
         header.manifest = blake3::hash(&bytes).to_hex().to_string();
         header.files = manifest.len() as u64;
