@@ -453,3 +453,41 @@ fn ids_and_nonces_starting_with_a_hyphen_are_values() {
         "the wallet directory was read: {err}"
     );
 }
+
+#[test]
+fn a_second_issuer_init_refuses_and_keeps_the_key_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let issuer = dir.path().join("issuer");
+    let init = || {
+        identity(&[
+            "issuer",
+            "init",
+            "--dir",
+            s(&issuer),
+            "--issuer",
+            "https://bank.example",
+        ])
+    };
+    ok(init());
+    let key = issuer.join("issuer.jwk");
+    let before = std::fs::read(&key).unwrap();
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let again = init();
+    assert!(!again.status.success(), "a second init must fail");
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        err.contains("issuer.jwk exists already; it is not overwritten"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&key).unwrap(), before, "the key is untouched");
+    let names: Vec<String> = std::fs::read_dir(&issuer)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.ends_with(".tmp")),
+        "no temporary file left: {names:?}"
+    );
+}

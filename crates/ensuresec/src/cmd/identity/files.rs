@@ -10,8 +10,13 @@ use serde::de::DeserializeOwned;
 
 /// Writes a new file (refusing to overwrite) with `mode`; a crash never leaves half of it.
 pub fn write_new(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
-    ensuresec_durable::create_new(path, mode, text.as_bytes())
-        .with_context(|| format!("{} must not exist yet", path.display()))
+    ensuresec_durable::create_new(path, mode, text.as_bytes()).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow::anyhow!("{} exists already; it is not overwritten", path.display())
+        } else {
+            e.into()
+        }
+    })
 }
 
 /// Replaces a public file whole: a crash leaves the old content or the new, never a mix (the
