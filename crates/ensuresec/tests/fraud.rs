@@ -399,6 +399,41 @@ fn the_ring_graph_survives_a_restart() {
     );
 }
 
+#[test]
+fn state_saves_are_counted_and_a_failing_one_is_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ensuresec.toml");
+    // The feature state's folder does not exist: every save of it fails; the ring graph's
+    // saves succeed.
+    std::fs::write(
+        &config,
+        format!(
+            "[fraud]\nsave_state_secs = 1\nstate_file = {:?}\n[fraud.rings]\nstate_file = {:?}\n",
+            dir.path()
+                .join("gone/fraud-state.bin")
+                .display()
+                .to_string(),
+            dir.path().join("rings.bin").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let series = |file: &str, outcome: &str| {
+        format!("ensuresec_fraud_state_saves_total{{file=\"{file}\",outcome=\"{outcome}\"}}")
+    };
+    wait_for("a failed save of the feature state", 30, || {
+        support::metric(&server, &series("features", "failed")).filter(|n| *n >= 1.0)
+    });
+    wait_for("a save of the ring graph", 30, || {
+        support::metric(&server, &series("rings", "saved")).filter(|n| *n >= 1.0)
+    });
+    assert!(dir.path().join("rings.bin").exists());
+    assert_eq!(support::metric(&server, &series("features", "saved")), None);
+}
+
 /// Replaces `to` with `from` in one step, as an operator's deploy would (write, then rename).
 fn replace(from: &Path, to: &Path) {
     let staged = to.with_extension("staged");

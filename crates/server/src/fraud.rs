@@ -254,24 +254,45 @@ impl KeptState {
     }
 }
 
+/// Saves of the fraud module's state files, by `file` (`features`, `rings`) and `outcome`
+/// (`saved`, `failed`): a failing save is otherwise seen only in the log.
+pub const STATE_SAVES: &str = "ensuresec_fraud_state_saves_total";
+
 /// Writes the feature state and the ring graph of `kept` to their files on a blocking thread,
-/// logging the outcome (a failed write leaves the previous file whole and detection goes on).
+/// logging and counting the outcome (a failed write leaves the previous file whole and
+/// detection goes on).
 pub async fn save_state(kept: KeptState) {
     if let Some(service) = kept.service {
-        match tokio::task::spawn_blocking(move || service.save_state()).await {
-            Ok(Ok(entities)) => tracing::info!(entities, "fraud feature state saved"),
-            Ok(Err(e)) => tracing::error!(error = %e, "fraud feature state not saved"),
-            Err(e) => tracing::error!(error = %e, "fraud feature state not saved"),
-        }
+        let saved = tokio::task::spawn_blocking(move || service.save_state()).await;
+        record_save("features", saved);
     }
     if let Some((graph, path)) = kept.rings {
-        match tokio::task::spawn_blocking(move || ensuresec_fraud::rings::save(&graph, &path)).await
-        {
-            Ok(Ok(entities)) => tracing::info!(entities, "fraud ring graph saved"),
-            Ok(Err(e)) => tracing::error!(error = %e, "fraud ring graph not saved"),
-            Err(e) => tracing::error!(error = %e, "fraud ring graph not saved"),
-        }
+        let saved =
+            tokio::task::spawn_blocking(move || ensuresec_fraud::rings::save(&graph, &path)).await;
+        record_save("rings", saved);
     }
+}
+
+/// Logs and counts one save of `file`: the entities written, or why not.
+fn record_save(
+    file: &'static str,
+    saved: Result<Result<usize, FileError>, tokio::task::JoinError>,
+) {
+    let outcome = match saved {
+        Ok(Ok(entities)) => {
+            tracing::info!(file, entities, "fraud state saved");
+            "saved"
+        }
+        Ok(Err(e)) => {
+            tracing::error!(file, error = %e, "fraud state not saved");
+            "failed"
+        }
+        Err(e) => {
+            tracing::error!(file, error = %e, "fraud state not saved");
+            "failed"
+        }
+    };
+    metrics::counter!(STATE_SAVES, "file" => file, "outcome" => outcome).increment(1);
 }
 
 /// Reloads the model file of `service`, logging the outcome: a refused file leaves the model
