@@ -298,6 +298,46 @@ fn signal(server: &Server, name: &str) {
     assert!(ok, "kill -{name}");
 }
 
+/// `ensuresec fraud inspect FILE`: its JSON when it succeeds, else the test fails.
+fn inspect(file: &Path) -> Value {
+    let out = fraud_cli(&["inspect", file.to_str().unwrap()]);
+    support::assert_success(&out);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Runs `ensuresec fraud ARGS`.
+fn fraud_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+        .arg("fraud")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn inspect_refuses_what_a_start_would_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.bin");
+    std::fs::write(&other, "time,amount\n1,2\n").unwrap();
+    let out = fraud_cli(&["inspect", other.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("neither a fraud feature state file nor a fraud ring file"),
+        "{err}"
+    );
+    // A ring file cut short: refused with its name and the reason.
+    let cut = dir.path().join("cut.bin");
+    std::fs::write(&cut, b"ensuresec fraud rings\n\x01\0\0\0").unwrap();
+    let out = fraud_cli(&["inspect", cut.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cut.bin") && err.contains("ends inside the header"),
+        "{err}"
+    );
+}
+
 /// Stops `server` as an operator or a service manager does (SIGTERM) and waits for it.
 fn terminate(mut server: Server) {
     signal(&server, "TERM");
@@ -324,6 +364,14 @@ fn the_feature_state_survives_a_restart() {
         data.join("fraud-state.bin").exists(),
         "written on the way out"
     );
+    let inspected = inspect(&data.join("fraud-state.bin"));
+    assert_eq!(inspected["format"], "fraud feature state", "{inspected}");
+    assert_eq!(
+        inspected["total"].as_u64().unwrap(),
+        entities,
+        "{inspected}"
+    );
+    assert_eq!(inspected["entities"]["card"], 1, "{inspected}");
 
     let server = Server::start(&data, &[]);
     server.printed(&format!("({entities} entities read back)"));
@@ -373,6 +421,12 @@ fn the_ring_graph_survives_a_restart() {
         data.join("fraud-rings.bin").exists(),
         "written on the way out"
     );
+    let inspected = inspect(&data.join("fraud-rings.bin"));
+    assert_eq!(inspected["format"], "fraud ring graph", "{inspected}");
+    assert_eq!(inspected["newer"]["entities"], 7, "{inspected}");
+    assert_eq!(inspected["newer"]["payments"], 4, "{inspected}");
+    assert_eq!(inspected["newer"]["frauds"], 1, "{inspected}");
+    assert_eq!(inspected["newer"]["largest_group"], 7, "{inspected}");
 
     // Cards, devices and the address: seven entities; the chargebacks weeks later still find
     // their payments, and the ring is raised.

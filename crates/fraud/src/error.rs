@@ -39,4 +39,9 @@ impl FileError {
             message: message.into(),
         }
     }
+
+    /// Writing `path` failed: names it, then the step and the file or folder it failed on.
+    pub(crate) fn writing(path: &std::path::Path, e: ensuresec_durable::WriteError) -> FileError {
+        FileError::new(path.display().to_string(), e.to_string())
+    }
 }

@@ -203,12 +203,8 @@ impl FraudService {
         let per_kind = self.scorer().state().entities_per_kind();
         let mut copy = StateCopy::with_room(&per_kind);
         self.scorer().state().copy_into(&mut copy);
-        ensuresec_durable::replace_with(path, 0o600, |file| copy.write(file)).map_err(|e| {
-            FileError::new(
-                e.path.display().to_string(),
-                format!("{}: {}", e.action, e.source),
-            )
-        })?;
+        ensuresec_durable::replace_with(path, 0o600, |file| copy.write(file))
+            .map_err(|e| FileError::writing(path, e))?;
         Ok(copy.len())
     }
 

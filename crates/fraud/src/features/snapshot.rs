@@ -76,6 +76,19 @@ impl StateCopy {
 }
 
 impl FeatureStore {
+    /// Whether `head`, a file's first bytes, begins as a feature state file does.
+    pub fn is_snapshot(head: &[u8]) -> bool {
+        head.starts_with(MAGIC)
+    }
+
+    /// Entities held per kind, by the kind's name (for `ensuresec fraud inspect`).
+    pub fn entities_by_kind(&self) -> Vec<(&'static str, usize)> {
+        KIND_NAMES
+            .into_iter()
+            .zip(self.entities_per_kind())
+            .collect()
+    }
+
     /// Entities held per kind, to make a [`StateCopy`]'s room.
     pub fn entities_per_kind(&self) -> Vec<usize> {
         self.tables.iter().map(|t| t.len()).collect()

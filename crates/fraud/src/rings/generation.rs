@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{Link, Member, Ring, RingLimits};
+use super::{GenerationSummary, Link, Member, Ring, RingLimits};
 use crate::hash::{BuildPreHashed, hash_bytes};
 
 /// A payment's label as last reported.
@@ -157,6 +157,30 @@ impl Generation {
             _ => {}
         }
         root
+    }
+
+    /// Its groups, payments and reports in numbers.
+    pub(super) fn summary(&self) -> GenerationSummary {
+        let roots = (0..self.parent.len()).filter(|&i| self.parent[i] as usize == i);
+        let (mut groups, mut largest_group, mut reported) = (0, 0, 0);
+        for root in roots {
+            let g = &self.groups[root];
+            groups += 1;
+            largest_group = largest_group.max(g.size as usize);
+            reported += usize::from(g.reported > 0);
+        }
+        GenerationSummary {
+            entities: self.nodes(),
+            payments: self.payments.len(),
+            frauds: self
+                .payments
+                .values()
+                .filter(|(_, label)| *label == Label::Fraud)
+                .count(),
+            groups,
+            largest_group,
+            reported,
+        }
     }
 
     /// The ring at `root` if it crosses the thresholds of `l` and was not reported at this

@@ -89,6 +89,34 @@ pub struct RingStats {
     pub unknown_labels: u64,
 }
 
+/// What one generation of the graph holds, for an operator inspecting a ring file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GenerationSummary {
+    /// Entities.
+    pub entities: usize,
+    /// Payments remembered.
+    pub payments: usize,
+    /// Of them, labelled fraud.
+    pub frauds: usize,
+    /// Groups of entities tied together (an entity alone is a group).
+    pub groups: usize,
+    /// Entities in the largest group.
+    pub largest_group: usize,
+    /// Groups reported as rings at least once.
+    pub reported: usize,
+}
+
+/// What a graph holds: its counters and its two generations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RingSummary {
+    /// The counters.
+    pub stats: RingStats,
+    /// The older generation.
+    pub older: GenerationSummary,
+    /// The newer generation, where payments are linked.
+    pub newer: GenerationSummary,
+}
+
 /// One member of a reported group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Member {
@@ -146,6 +174,15 @@ impl RingGraph {
             nodes: self.current.nodes() + self.previous.nodes(),
             payments: self.current.payments.len() + self.previous.payments.len(),
             ..self.stats
+        }
+    }
+
+    /// What the graph holds, in numbers (for `ensuresec fraud inspect`).
+    pub fn summary(&self) -> RingSummary {
+        RingSummary {
+            stats: self.stats(),
+            older: self.previous.summary(),
+            newer: self.current.summary(),
         }
     }
 
@@ -244,6 +281,38 @@ mod tests {
         assert!(!ring.members.iter().any(|m| m.value == "c9"));
         // Reported once; the next fraud does not double the count.
         assert!(g.label("p3", true).is_none());
+    }
+
+    #[test]
+    fn the_summary_counts_groups_payments_and_reports() {
+        let mut g = graph();
+        for (pay, card) in [("p1", "c1"), ("p2", "c2"), ("p3", "c3")] {
+            g.add_payment(
+                pay,
+                &[
+                    (Link::Card, card),
+                    (Link::Device, "dev-x"),
+                    (Link::Shipping, "drop"),
+                ],
+            );
+        }
+        g.add_payment("p4", &[(Link::Card, "c9"), (Link::Device, "dev-9")]);
+        g.label("p1", true);
+        g.label("p2", true);
+        let s = g.summary();
+        assert_eq!(
+            s.newer,
+            GenerationSummary {
+                entities: 7,
+                payments: 4,
+                frauds: 2,
+                groups: 2,
+                largest_group: 5,
+                reported: 1,
+            }
+        );
+        assert_eq!(s.older.entities, 0);
+        assert_eq!(s.stats, g.stats());
     }
 
     #[test]

@@ -65,6 +65,11 @@ impl RingGraph {
         bytes
     }
 
+    /// Whether `head`, a file's first bytes, begins as a ring file does.
+    pub fn is_snapshot(head: &[u8]) -> bool {
+        head.starts_with(MAGIC)
+    }
+
     /// Reads a ring file written from [`RingGraph::snapshot`], to go on under `limits`; `file`
     /// names it in errors.
     pub fn read_snapshot(
@@ -85,12 +90,7 @@ pub fn save(graph: &Mutex<RingGraph>, path: &Path) -> Result<usize, FileError> {
         (g.snapshot_body(), g.stats().nodes)
     };
     seal(&mut bytes);
-    ensuresec_durable::replace(path, 0o600, &bytes).map_err(|e| {
-        FileError::new(
-            e.path.display().to_string(),
-            format!("{}: {}", e.action, e.source),
-        )
-    })?;
+    ensuresec_durable::replace(path, 0o600, &bytes).map_err(|e| FileError::writing(path, e))?;
     Ok(entities)
 }
 
