@@ -80,16 +80,21 @@ struct Parties {
     published: std::path::PathBuf,
 }
 
-fn parties(dir: &Path) -> Parties {
-    let (issuer, wallet) = (dir.join("issuer"), dir.join("wallet"));
-    ok(identity(&[
+/// `identity issuer init` in `dir` for https://bank.example.
+fn issuer_init(dir: &Path) -> Output {
+    identity(&[
         "issuer",
         "init",
         "--dir",
-        s(&issuer),
+        s(dir),
         "--issuer",
         "https://bank.example",
-    ]));
+    ])
+}
+
+fn parties(dir: &Path) -> Parties {
+    let (issuer, wallet) = (dir.join("issuer"), dir.join("wallet"));
+    ok(issuer_init(&issuer));
     ok(identity(&[
         "wallet",
         "init",
@@ -459,22 +464,12 @@ fn a_second_issuer_init_refuses_and_keeps_the_key_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let issuer = dir.path().join("issuer");
-    let init = || {
-        identity(&[
-            "issuer",
-            "init",
-            "--dir",
-            s(&issuer),
-            "--issuer",
-            "https://bank.example",
-        ])
-    };
-    ok(init());
+    ok(issuer_init(&issuer));
     let key = issuer.join("issuer.jwk");
     let before = std::fs::read(&key).unwrap();
     let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    let again = init();
+    let again = issuer_init(&issuer);
     assert!(!again.status.success(), "a second init must fail");
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(
