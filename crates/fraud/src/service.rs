@@ -118,7 +118,8 @@ impl FraudService {
             let name = path.display().to_string();
             match std::fs::File::open(path) {
                 Ok(file) => {
-                    *scorer.state_mut() = FeatureStore::read_snapshot(&name, file, config.limits)?
+                    *scorer.state_mut() =
+                        FeatureStore::read_snapshot_file(&name, file, config.limits)?
                 }
                 // Not written yet: the first start.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

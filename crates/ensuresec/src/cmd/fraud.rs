@@ -222,7 +222,7 @@ fn inspect(path: &Path) -> anyhow::Result<ExitCode> {
             reserved_entities: 0,
             ..StateLimits::default()
         };
-        let store = FeatureStore::read_snapshot(&name, open()?, limits)?;
+        let store = FeatureStore::read_snapshot_file(&name, open()?, limits)?;
         let stats = store.stats();
         serde_json::json!({
             "file": name,

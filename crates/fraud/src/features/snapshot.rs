@@ -117,11 +117,27 @@ impl FeatureStore {
         input: impl Read,
         limits: StateLimits,
     ) -> Result<FeatureStore, FileError> {
-        read(input, limits).map_err(|m| FileError::new(file, m))
+        read(input, limits, None).map_err(|m| FileError::new(file, m))
+    }
+
+    /// Reads an opened state file, as [`FeatureStore::read_snapshot`] does; besides, a count
+    /// the file's length cannot hold is refused before room is made for it, so a damaged count
+    /// cannot make a start reserve memory for entities that are not there.
+    pub fn read_snapshot_file(
+        file: &str,
+        input: std::fs::File,
+        limits: StateLimits,
+    ) -> Result<FeatureStore, FileError> {
+        let len = input
+            .metadata()
+            .map_err(|e| FileError::new(file, e.to_string()))?
+            .len();
+        read(input, limits, Some(len)).map_err(|m| FileError::new(file, m))
     }
 }
 
-fn read(input: impl Read, limits: StateLimits) -> Result<FeatureStore, String> {
+/// Reads a state; `len`, when known, is the file's length in bytes.
+fn read(input: impl Read, limits: StateLimits, len: Option<u64>) -> Result<FeatureStore, String> {
     let mut input = Checksum::new(io::BufReader::new(input));
     let magic: [u8; 22] = input.take(&|| "the header".into())?;
     if &magic != MAGIC {
@@ -145,6 +161,13 @@ fn read(input: impl Read, limits: StateLimits) -> Result<FeatureStore, String> {
             return Err(format!(
                 "{count} {kind} entities, more than max_entities ({})",
                 limits.max_entities
+            ));
+        }
+        if let Some(len) = len
+            && count.saturating_mul(RECORD as u64) > len
+        {
+            return Err(format!(
+                "{count} {kind} entities, more than its {len} bytes can hold"
             ));
         }
         let count = count as usize;
@@ -311,6 +334,28 @@ mod tests {
             .to_string();
         assert!(
             e.contains("3 card entities, more than max_entities (2)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_count_the_file_cannot_hold_is_refused_before_room_is_made() {
+        let mut b = bytes(&store(&[(1, 1)]));
+        // The card count (after the 42-byte header) says fifty million.
+        b[42..50].copy_from_slice(&50_000_000u64.to_le_bytes());
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("state.bin");
+        std::fs::write(&path, &b).expect("write");
+        let limits = StateLimits {
+            max_entities: 100_000_000,
+            ..StateLimits::default()
+        };
+        let file = std::fs::File::open(&path).expect("open");
+        let e = FeatureStore::read_snapshot_file("state.bin", file, limits)
+            .expect_err("fifty million records in a few hundred bytes")
+            .to_string();
+        assert!(
+            e.contains("50000000 card entities, more than its") && e.contains("bytes can hold"),
             "{e}"
         );
     }
