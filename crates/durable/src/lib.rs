@@ -11,7 +11,8 @@
 //!    ([`create_new`]);
 //! 5. the folder is synced, so that the new name itself survives a crash.
 //!
-//! On any failure the temporary file is removed and the target is as it was.
+//! On any failure the temporary file is removed and the target is as it was. A crash in the
+//! middle leaves the temporary file, which [`remove_leftovers`] removes at the next start.
 //!
 //! Architecture invariant: this crate knows nothing of what it writes; it only writes files.
 
@@ -19,4 +20,4 @@ mod error;
 mod write;
 
 pub use error::WriteError;
-pub use write::{create_new, replace, replace_with, sync_dir};
+pub use write::{create_new, remove_leftovers, replace, replace_with, sync_dir};

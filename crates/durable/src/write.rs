@@ -46,6 +46,35 @@ pub fn create_new(path: &Path, mode: u32, bytes: &[u8]) -> Result<(), WriteError
     sync_dir(folder_of(path))
 }
 
+/// How the name of every temporary file written here ends.
+const TEMPORARY_END: &str = ".ensuresec.tmp";
+
+/// Removes from `dir` the temporary files a crash left behind in the middle of a write (a
+/// state file's can be hundreds of megabytes), and returns how many. Only for a folder no
+/// write is under way in: at start, before the writers start.
+pub fn remove_leftovers(dir: &Path) -> Result<usize, WriteError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(WriteError::at("listing", dir)(e)),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(WriteError::at("listing", dir))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.ends_with(TEMPORARY_END) && entry.path().is_file() {
+            std::fs::remove_file(entry.path())
+                .map_err(WriteError::at("removing", &entry.path()))?;
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        sync_dir(dir)?;
+    }
+    Ok(removed)
+}
+
 /// Syncs a folder, so that files created, renamed or removed in it survive a crash.
 pub fn sync_dir(dir: &Path) -> Result<(), WriteError> {
     File::open(dir)
@@ -60,14 +89,15 @@ fn write_temporary<T>(
     write: impl FnOnce(&mut File) -> std::io::Result<T>,
 ) -> Result<(NamedTempFile, T), WriteError> {
     let dir = folder_of(path);
-    // A leading dot and a `.tmp` end keep it out of the folder scans that read finished files.
+    // A leading dot and a `.tmp` end keep it out of the folder scans that read finished files;
+    // the whole end marks it as ours for `remove_leftovers`.
     let prefix = match path.file_name() {
         Some(name) => format!(".{}.", name.to_string_lossy()),
         None => ".".to_owned(),
     };
     let mut temporary = tempfile::Builder::new()
         .prefix(&prefix)
-        .suffix(".tmp")
+        .suffix(TEMPORARY_END)
         .permissions(Permissions::from_mode(0o600))
         .tempfile_in(dir)
         .map_err(WriteError::at("creating a temporary file in", dir))?;

@@ -5,7 +5,7 @@ use std::io::{ErrorKind, Write as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
-use ensuresec_durable::{create_new, replace, replace_with, sync_dir};
+use ensuresec_durable::{create_new, remove_leftovers, replace, replace_with, sync_dir};
 
 fn mode_of(path: &Path) -> u32 {
     std::fs::metadata(path)
@@ -126,4 +126,36 @@ fn set_user_id_bits_asked_for_are_kept() {
     let path = dir.path().join("restored-tool");
     replace(&path, 0o4755, b"#!/bin/sh\n").expect("write");
     assert_eq!(mode_of(&path), 0o4755);
+}
+
+#[test]
+fn leftovers_of_a_crashed_write_are_removed_and_nothing_else() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The name of the temporary file a write uses, seen while it is being written: what a
+    // crash at that moment would leave.
+    let temporary = replace_with(&dir.path().join("state.bin"), 0o600, |file| {
+        file.write_all(b"whole")?;
+        let before: Vec<String> = names_in(dir.path())
+            .into_iter()
+            .filter(|n| n.starts_with(".state.bin."))
+            .collect();
+        Ok(before)
+    })
+    .expect("write");
+    assert_eq!(temporary.len(), 1, "{temporary:?}");
+    let crashed = dir.path().join(&temporary[0]);
+    std::fs::write(&crashed, b"half of a state").expect("the crash's leftover");
+    std::fs::write(dir.path().join(".other.tmp"), b"not ours").expect("write");
+    std::fs::write(dir.path().join("notes.ensuresec.tmp"), b"not hidden").expect("write");
+    assert_eq!(remove_leftovers(dir.path()).expect("sweep"), 1);
+    assert!(!crashed.exists());
+    assert_eq!(
+        names_in(dir.path()),
+        [".other.tmp", "notes.ensuresec.tmp", "state.bin"]
+    );
+    assert_eq!(remove_leftovers(dir.path()).expect("again"), 0);
+    assert_eq!(
+        remove_leftovers(&dir.path().join("missing")).expect("no folder"),
+        0
+    );
 }

@@ -364,6 +364,9 @@ fn the_feature_state_survives_a_restart() {
         data.join("fraud-state.bin").exists(),
         "written on the way out"
     );
+    // What a crash in the middle of a save would have left: removed at the next start.
+    let leftover = data.join(".fraud-state.bin.q1w2e3.ensuresec.tmp");
+    std::fs::write(&leftover, b"half a state").unwrap();
     let inspected = inspect(&data.join("fraud-state.bin"));
     assert_eq!(inspected["format"], "fraud feature state", "{inspected}");
     assert_eq!(
@@ -375,6 +378,10 @@ fn the_feature_state_survives_a_restart() {
 
     let server = Server::start(&data, &[]);
     server.printed(&format!("({entities} entities read back)"));
+    assert!(
+        !leftover.exists(),
+        "the leftover of an interrupted save is removed"
+    );
     assert_eq!(status(&server)["entities"].as_u64().unwrap(), entities);
     let a: Value = score(&server, &burst(6)).json().unwrap();
     assert_eq!(

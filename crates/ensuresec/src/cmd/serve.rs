@@ -77,6 +77,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .await
             .context("starting the platform")?,
     );
+    // Once the platform holds the data directory (the audit log's lock), before any save.
+    remove_leftovers(&config);
     let admin_line = admin_token(&platform).await?;
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
@@ -359,6 +361,37 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         ensuresec_server::fraud::save_state(fraud_state).await;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Removes the temporary files that writes cut short by a crash left in the folders `serve`
+/// keeps state in (a feature state's is hundreds of megabytes), logging how many.
+fn remove_leftovers(config: &ensuresec_server::config::Config) {
+    let data = &config.storage.data_dir;
+    let mut folders = vec![
+        data.clone(),
+        ensuresec_server::ledger::keys::ledger_dir(data),
+        data.join("sources"),
+    ];
+    let files = [config.fraud.state_file(data), config.fraud.rings_file(data)];
+    folders.extend(
+        files
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.parent().map(std::path::Path::to_path_buf)),
+    );
+    folders.sort();
+    folders.dedup();
+    for folder in folders {
+        match ensuresec_durable::remove_leftovers(&folder) {
+            Ok(0) => {}
+            Ok(files) => tracing::warn!(
+                folder = %folder.display(),
+                files,
+                "removed temporary files left by interrupted writes"
+            ),
+            Err(e) => tracing::warn!(error = %e, "leftover temporary files not removed"),
+        }
+    }
 }
 
 /// Starts the gateway of the configuration's `[gateway]` section inside this serve: its events
