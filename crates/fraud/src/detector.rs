@@ -170,6 +170,8 @@ impl Detector for RingDetector {
 
     fn on_event(&mut self, event: &Event, out: &mut Vec<Alert>) {
         let mut graph = self.graph.lock().unwrap_or_else(PoisonError::into_inner);
+        // Time is the events' own: the graph forgets by event time, as replays need.
+        graph.age_to(event.time.timestamp());
         let (ring, card) = match &event.data {
             EventData::PaymentAuthorization(p) => {
                 let owned = links(p);

@@ -87,6 +87,9 @@ pub struct RingsConfig {
     pub max_nodes: usize,
     /// Most payments remembered for their labels, in both generations together.
     pub max_payments: usize,
+    /// Days a link is kept at most (event time): a generation older than half of it is
+    /// forgotten at the next rotation, so links live between half and all of it.
+    pub max_age_days: u32,
     /// Where the graph is kept across restarts, when `[fraud] persist_state` is on [default:
     /// `fraud-rings.bin` in the data directory]; written with the feature state.
     pub state_file: Option<PathBuf>,
@@ -102,6 +105,7 @@ impl Default for RingsConfig {
             min_fraud_rate: l.min_fraud_rate,
             max_nodes: l.max_nodes,
             max_payments: l.max_payments,
+            max_age_days: 90,
             state_file: None,
         }
     }
@@ -148,6 +152,12 @@ impl FraudConfig {
             return Err((
                 "fraud.rings.min_fraud_rate",
                 "must be above 0 and at most 1".into(),
+            ));
+        }
+        if !(2..=3650).contains(&r.max_age_days) {
+            return Err((
+                "fraud.rings.max_age_days",
+                "must be between 2 and 3650".into(),
             ));
         }
         // Each of the graph's two generations holds half: a payment of six entities must fit.
@@ -228,6 +238,7 @@ impl FraudConfig {
             min_fraud_rate: r.min_fraud_rate,
             max_nodes: r.max_nodes,
             max_payments: r.max_payments,
+            max_age_seconds: Some(i64::from(r.max_age_days) * 86_400),
             ..RingLimits::default()
         };
         let graph = match self.rings_file(data_dir) {

@@ -43,6 +43,8 @@ pub(super) struct Generation {
     pub(super) groups: Vec<Group>,
     /// Payment → (its card's node, its label).
     pub(super) payments: HashMap<u64, (u32, Label), BuildPreHashed>,
+    /// Event time (seconds) of its first payment, when the graph's clock was known then.
+    pub(super) started: Option<i64>,
 }
 
 /// The key of an entity in [`Generation::index`].

@@ -59,6 +59,10 @@ pub struct RingLimits {
     pub max_payments: usize,
     /// Most members listed in a report's evidence (the counts are always complete).
     pub max_evidence: usize,
+    /// Longest a link is kept, in seconds of event time (`None`: only the ceilings age the
+    /// graph). A generation older than half of it becomes the older one, so a link lives
+    /// between half and all of it.
+    pub max_age_seconds: Option<i64>,
 }
 
 impl Default for RingLimits {
@@ -70,6 +74,7 @@ impl Default for RingLimits {
             max_nodes: 2_000_000,
             max_payments: 2_000_000,
             max_evidence: 100,
+            max_age_seconds: Some(90 * 86_400),
         }
     }
 }
@@ -81,7 +86,7 @@ pub struct RingStats {
     pub nodes: usize,
     /// Payments remembered.
     pub payments: usize,
-    /// Times the older generation was forgotten to make room.
+    /// Times the older generation was forgotten, to make room or because it was too old.
     pub rotations: u64,
     /// Payments not linked because they bring more entities than a generation holds.
     pub dropped: u64,
@@ -154,6 +159,8 @@ pub struct RingGraph {
     current: Generation,
     /// The generation before, kept for the labels of its payments until the next rotation.
     previous: Generation,
+    /// The latest event time seen ([`RingGraph::age_to`]), seconds.
+    now: Option<i64>,
     stats: RingStats,
 }
 
@@ -164,6 +171,7 @@ impl RingGraph {
             limits,
             current: Generation::default(),
             previous: Generation::default(),
+            now: None,
             stats: RingStats::default(),
         }
     }
@@ -184,6 +192,28 @@ impl RingGraph {
             older: self.previous.summary(),
             newer: self.current.summary(),
         }
+    }
+
+    /// Moves the graph's clock to event time `time` (seconds; an earlier time than one seen
+    /// before is ignored). When the newer generation began more than half of
+    /// [`RingLimits::max_age_seconds`] before it, the older generation is forgotten and the
+    /// newer one takes its place. Called with every event, before it is linked or labelled.
+    pub fn age_to(&mut self, time: i64) {
+        let now = self.now.map_or(time, |n| n.max(time));
+        self.now = Some(now);
+        match (self.current.started, self.limits.max_age_seconds) {
+            (Some(started), Some(age)) if now.saturating_sub(started) >= age / 2 => {
+                self.rotate();
+            }
+            _ => {}
+        }
+    }
+
+    /// Forgets the older generation; the newer one takes its place and a new one begins now.
+    fn rotate(&mut self) {
+        self.previous = std::mem::take(&mut self.current);
+        self.current.started = self.now;
+        self.stats.rotations += 1;
     }
 
     /// Entities and payments one generation may hold: half of each ceiling.
@@ -215,9 +245,9 @@ impl RingGraph {
                 self.stats.dropped += 1;
                 return None;
             }
-            self.previous = std::mem::take(&mut self.current);
-            self.stats.rotations += 1;
+            self.rotate();
         }
+        self.current.started = self.current.started.or(self.now);
         let root = self.current.link(pay, entities);
         self.current.check(root, &self.limits)
     }
@@ -354,6 +384,50 @@ mod tests {
         }
         g.label("p0", true);
         assert!(g.label("p1", true).is_none(), "2 of 10 is under 50 %");
+    }
+
+    #[test]
+    fn links_older_than_the_maximum_age_are_forgotten() {
+        let day = 86_400;
+        let mut g = RingGraph::new(RingLimits {
+            max_age_seconds: Some(10 * day),
+            ..RingLimits::default()
+        });
+        let pay = |g: &mut RingGraph, at: i64, id: &str, card: &str| {
+            g.age_to(at);
+            g.add_payment(id, &[(Link::Card, card), (Link::Device, "shared")]);
+        };
+        pay(&mut g, 0, "p0", "c0");
+        pay(&mut g, 4 * day, "p4", "c4");
+        assert_eq!(g.stats().rotations, 0, "one generation spans five days");
+        pay(&mut g, 6 * day, "p6", "c6");
+        assert_eq!(
+            g.stats().rotations,
+            1,
+            "the first generation is six days old"
+        );
+        g.label("p0", true);
+        assert_eq!(g.stats().unknown_labels, 0, "p0 is in the older generation");
+        g.age_to(3 * day);
+        assert_eq!(
+            g.stats().rotations,
+            1,
+            "an earlier time does not move the clock back"
+        );
+        pay(&mut g, 12 * day, "p12", "c12");
+        assert_eq!(g.stats().rotations, 2);
+        g.label("p4", true);
+        assert_eq!(
+            g.stats().unknown_labels,
+            1,
+            "p4's generation began twelve days ago: forgotten"
+        );
+        g.label("p6", true);
+        assert_eq!(
+            g.stats().unknown_labels,
+            1,
+            "p6, six days ago, is still known"
+        );
     }
 
     #[test]

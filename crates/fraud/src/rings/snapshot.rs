@@ -4,17 +4,18 @@
 //! payment to label.
 //!
 //! The format is our own, little-endian, framed by `crate::checksum` (a 64-bit FNV-1a checksum
-//! of everything before it ends the file): a header with the counters, then the two
-//! generations, older first, each as its entity count and per entity the root of its group,
-//! the frauds its group had when it was last reported (roots only), its kind and its value
-//! (length, bytes), then its payment count and per payment its key, its card's entity and its
-//! label. Group sizes, payments and frauds are not stored but counted again from the entities
-//! and payments, so that they cannot disagree with them; the member lists are rebuilt (in
-//! another order, which no report shows: members are sorted). A file is read completely before
-//! it is used, and a wrong header or version, a count above half a configured ceiling, an
-//! unknown kind or label, a root or entity that does not exist, an entity or payment twice, a
-//! wrong checksum or a byte too few or too many is an error naming what and where. Written
-//! here for the reason `features/snapshot.rs` gives.
+//! of everything before it ends the file): a header with the counters and the graph's latest
+//! event time, then the two generations, older first, each as its start time, its entity count
+//! and per entity the root of its group, the frauds its group had when it was last reported
+//! (roots only), its kind and its value (length, bytes), then its payment count and per payment
+//! its key, its card's entity and its label. Group sizes, payments and frauds are not stored but
+//! counted again from the entities and payments, so that they cannot disagree with them; the
+//! member lists are rebuilt (in another order, which no report shows: members are sorted). A
+//! file is read completely before it is used, and a wrong header or version, a count above half
+//! a configured ceiling, an unknown kind or label, a root or entity that does not exist, an
+//! entity or payment twice, a generation that starts after the graph's latest time, a wrong
+//! checksum or a byte too few or too many is an error naming what and where. Written here for
+//! the reason `features/snapshot.rs` gives.
 
 use std::io::{self, Read};
 use std::path::Path;
@@ -28,7 +29,9 @@ use crate::error::FileError;
 /// First bytes of every ring file.
 const MAGIC: &[u8; 22] = b"ensuresec fraud rings\n";
 /// The format's version: a file of another version is refused.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// An unknown time in the file (the graph's clock, a generation's start).
+const NO_TIME: i64 = i64::MIN;
 /// The kinds by their byte in the file (`Link as u8`).
 const KINDS: [Link; 6] = [
     Link::Card,
@@ -111,12 +114,14 @@ fn write(g: &RingGraph, out: &mut Vec<u8>) {
     out.extend_from_slice(&g.stats.rotations.to_le_bytes());
     out.extend_from_slice(&g.stats.dropped.to_le_bytes());
     out.extend_from_slice(&g.stats.unknown_labels.to_le_bytes());
+    out.extend_from_slice(&g.now.unwrap_or(NO_TIME).to_le_bytes());
     for generation in [&g.previous, &g.current] {
         write_generation(generation, out);
     }
 }
 
 fn write_generation(g: &Generation, out: &mut Vec<u8>) {
+    out.extend_from_slice(&g.started.unwrap_or(NO_TIME).to_le_bytes());
     out.extend_from_slice(&(g.members.len() as u64).to_le_bytes());
     for (i, member) in g.members.iter().enumerate() {
         let root = g.root_of(i as u32);
@@ -160,8 +165,21 @@ fn read(input: impl Read, limits: RingLimits) -> Result<RingGraph, String> {
     g.stats.rotations = u64::from_le_bytes(input.take(&header)?);
     g.stats.dropped = u64::from_le_bytes(input.take(&header)?);
     g.stats.unknown_labels = u64::from_le_bytes(input.take(&header)?);
+    g.now = time(i64::from_le_bytes(input.take(&header)?));
     g.previous = read_generation(&mut input, GENERATIONS[0], limits, None)?;
     g.current = read_generation(&mut input, GENERATIONS[1], limits, Some(&g.previous))?;
+    for (name, generation) in GENERATIONS.iter().zip([&g.previous, &g.current]) {
+        let after = match (generation.started, g.now) {
+            (Some(started), Some(now)) => started > now,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if after {
+            return Err(format!(
+                "the {name} generation starts after the graph's latest time"
+            ));
+        }
+    }
     input.check_end()?;
     Ok(g)
 }
@@ -175,6 +193,9 @@ fn read_generation(
     older: Option<&Generation>,
 ) -> Result<Generation, String> {
     let (max_nodes, max_payments) = (limits.max_nodes / 2, limits.max_payments / 2);
+    let started = time(i64::from_le_bytes(
+        input.take(&|| format!("the {name} generation's start"))?,
+    ));
     let count = u64::from_le_bytes(input.take(&|| format!("the {name} entity count"))?);
     if count > max_nodes as u64 {
         return Err(format!(
@@ -182,7 +203,10 @@ fn read_generation(
         ));
     }
     let n = count as usize;
-    let mut g = Generation::default();
+    let mut g = Generation {
+        started,
+        ..Generation::default()
+    };
     g.members.reserve(n);
     let mut roots = Vec::with_capacity(n);
     let mut reported = Vec::with_capacity(n);
@@ -260,6 +284,11 @@ fn read_generation(
     Ok(g)
 }
 
+/// A time as the file stores it: [`NO_TIME`] for none.
+fn time(stored: i64) -> Option<i64> {
+    (stored != NO_TIME).then_some(stored)
+}
+
 /// Points every entity straight at its root (a valid union-find state: paths of length one),
 /// counts the groups' sizes and rebuilds their circular member lists.
 fn rebuild_groups(g: &mut Generation, roots: Vec<u32>, reported: &[u32]) {
@@ -299,6 +328,10 @@ mod tests {
             id: u8,
             fraud: bool,
         },
+        /// Event time moves on by this many days.
+        Tick {
+            days: u8,
+        },
     }
 
     /// Payment `p{id}` of card `c{card}` on device `d{device}` to address `s{address}`.
@@ -317,10 +350,12 @@ mod tests {
                 .prop_map(|(id, card, device, address)| pay(id, card, device, address)),
             (0u8..60, proptest::bool::weighted(0.7))
                 .prop_map(|(id, fraud)| Step::Label { id, fraud }),
+            (0u8..20).prop_map(|days| Step::Tick { days }),
         ]
     }
 
-    /// Small ceilings, so that the graphs of the tests go through rotations.
+    /// Small ceilings and a short age, so that the graphs of the tests go through rotations
+    /// of both kinds.
     fn limits() -> RingLimits {
         RingLimits {
             min_members: 3,
@@ -328,6 +363,7 @@ mod tests {
             max_nodes: 40,
             max_payments: 30,
             max_evidence: 1_000,
+            max_age_seconds: Some(30 * 86_400),
             ..RingLimits::default()
         }
     }
@@ -348,6 +384,10 @@ mod tests {
                 ],
             ),
             Step::Label { id, fraud } => g.label(&format!("p{id}"), *fraud),
+            Step::Tick { days } => {
+                g.age_to(g.now.unwrap_or(0) + i64::from(*days) * 86_400);
+                None
+            }
         }
     }
 
@@ -371,13 +411,22 @@ mod tests {
         bytes
     }
 
-    /// The header of a hand-made file, an empty older generation and the newer one's entity
-    /// count.
-    fn header(entities: u64) -> Vec<u8> {
+    /// The header of a hand-made file (no time known), then the start of a generation.
+    fn header_and_start() -> Vec<u8> {
         let mut b = MAGIC.to_vec();
         b.extend(VERSION.to_le_bytes());
         b.extend([0u8; 24]);
+        b.extend(NO_TIME.to_le_bytes());
+        b.extend(NO_TIME.to_le_bytes());
+        b
+    }
+
+    /// The header of a hand-made file, an empty older generation and the newer one's start
+    /// and entity count.
+    fn header(entities: u64) -> Vec<u8> {
+        let mut b = header_and_start();
         b.extend([0u8; 16]);
+        b.extend(NO_TIME.to_le_bytes());
         b.extend(entities.to_le_bytes());
         b
     }
@@ -397,9 +446,9 @@ mod tests {
     }
 
     /// Where the two entities of [`hand_made`] start: after the header (magic, version,
-    /// counters), the empty older generation and the newer one's count, then root, report
-    /// count, kind, length and value ("card-1": 6 bytes).
-    const E1: usize = 22 + 4 + 24 + 16 + 8;
+    /// counters, time), the empty older generation (start, counts) and the newer one's start
+    /// and count, then root, report count, kind, length and value ("card-1": 6 bytes).
+    const E1: usize = 22 + 4 + 24 + 8 + 24 + 8 + 8;
     const E2: usize = E1 + 4 + 4 + 1 + 4 + 6;
 
     /// A hand-made file of two entities in one group (root first) and one payment, changed
@@ -533,10 +582,11 @@ mod tests {
         let e = read_back(&sealed(&twice)).expect_err("same card twice");
         assert!(e.contains("entity 2: it appears twice"), "{e}");
         // Payment 77 in the older generation and again in the newer one.
-        let mut both = MAGIC.to_vec();
-        both.extend(VERSION.to_le_bytes());
-        both.extend([0u8; 24]);
-        for _ in GENERATIONS {
+        let mut both = header_and_start();
+        for i in 0..GENERATIONS.len() {
+            if i > 0 {
+                both.extend(NO_TIME.to_le_bytes());
+            }
             both.extend(1u64.to_le_bytes());
             entity(&mut both, 0, 0, 0, "card-1");
             both.extend(1u64.to_le_bytes());
@@ -544,6 +594,15 @@ mod tests {
         }
         let e = read_back(&sealed(&both)).expect_err("a payment in both generations");
         assert!(e.contains("newer payment 1: it appears twice"), "{e}");
+        // A generation that starts when the graph's clock was never set.
+        let mut early = header(0);
+        early[22 + 4 + 24 + 8..22 + 4 + 24 + 16].copy_from_slice(&5i64.to_le_bytes());
+        early.extend(0u64.to_le_bytes());
+        let e = read_back(&sealed(&early)).expect_err("a start after the graph's time");
+        assert!(
+            e.contains("the older generation starts after the graph's latest time"),
+            "{e}"
+        );
     }
 
     #[test]
