@@ -328,7 +328,7 @@ fn inspect_refuses_what_a_start_would_refuse() {
     );
     // A ring file cut short: refused with its name and the reason.
     let cut = dir.path().join("cut.bin");
-    std::fs::write(&cut, b"ensuresec fraud rings\n\x01\0\0\0").unwrap();
+    std::fs::write(&cut, b"ensuresec fraud rings\n\x02\0\0\0").unwrap();
     let out = fraud_cli(&["inspect", cut.to_str().unwrap()]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
