@@ -6,7 +6,7 @@
 //!   in bounded state; [`geo`], [`ip_location`] and [`postal`]: distances between the
 //!   client's IP location and the billing and shipping addresses.
 //! - [`rules`]: rules as YAML data (score modifiers and hard blocks) and the thresholds.
-//! - [`model`], [`train`], [`platt`], [`dataset`], [`metrics`]: the gradient-boosted model, its
+//! - [`model`], [`mod@train`], [`platt`], [`dataset`], [`metrics`]: the gradient-boosted model, its
 //!   training with a time-ordered split and calibration, and its evaluation; [`compiled`]:
 //!   the model's trees as the file stores them and as one flat array, to score and explain a
 //!   payment fast.
@@ -16,7 +16,9 @@
 //! - [`feedback`]: chargebacks and analysts' verdicts as labels, and the evaluation on them.
 //!
 //! Pure like the other detection crates: no clock (event time is in the request), no IO
-//! except reading the rules, model and data files it is given by path.
+//! except reading the rules, model and data files it is given by path, and writing the feature
+//! state and ring graph files when the caller asks ([`FraudService::save_state`],
+//! [`rings::save`]).
 
 mod checksum;
 pub mod compiled;

@@ -289,17 +289,16 @@ fn record_save(
     file: &'static str,
     saved: Result<Result<usize, FileError>, tokio::task::JoinError>,
 ) {
+    let saved = saved
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
     let outcome = match saved {
-        Ok(Ok(entities)) => {
+        Ok(entities) => {
             tracing::info!(file, entities, "fraud state saved");
             "saved"
         }
-        Ok(Err(e)) => {
-            tracing::error!(file, error = %e, "fraud state not saved");
-            "failed"
-        }
-        Err(e) => {
-            tracing::error!(file, error = %e, "fraud state not saved");
+        Err(error) => {
+            tracing::error!(file, %error, "fraud state not saved");
             "failed"
         }
     };

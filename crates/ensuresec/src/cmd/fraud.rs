@@ -204,9 +204,9 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 /// Reads a feature state or ring file whole, as `serve` does at start, and prints a summary.
-/// The ceilings come from the file's size (an entity takes at least 64 bytes in a feature
-/// file and 13 in a ring file), so a count the file can hold is never refused for the
-/// configuration's sake, and a count it cannot hold is refused before room is made for it.
+/// No ceiling of a configuration applies: the feature state's reader refuses a count its file
+/// cannot hold, and the ring graph's ceilings come from the file's size (an entity or payment
+/// takes at least 13 bytes), so no room is made for counts that are not there.
 fn inspect(path: &Path) -> anyhow::Result<ExitCode> {
     use ensuresec_fraud::rings::{RingGraph, RingLimits};
     use ensuresec_fraud::{FeatureStore, StateLimits};
@@ -218,7 +218,7 @@ fn inspect(path: &Path) -> anyhow::Result<ExitCode> {
     open()?.take(32).read_to_end(&mut head)?;
     let summary = if FeatureStore::is_snapshot(&head) {
         let limits = StateLimits {
-            max_entities: usize::try_from(len / 64 + 1)?,
+            max_entities: usize::MAX,
             reserved_entities: 0,
             ..StateLimits::default()
         };

@@ -27,7 +27,7 @@ pub struct EntityState {
     pub first_seen: i64,
     /// Event time it was last updated; the decayed values are as of this time.
     pub last_seen: i64,
-    /// Decayed payment counts over [`WINDOWS`].
+    /// Decayed payment counts over the windows (`WINDOWS`).
     pub counts: [f32; 3],
     /// Decayed amount over 24 hours (major units).
     pub amount_24h: f32,
