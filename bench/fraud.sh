@@ -8,7 +8,7 @@
 # LightGBM is tuned as a user would (class weights, early stopping on a time-ordered validation
 # slice, a small grid chosen on that slice). Then the in-process scoring benchmark (criterion)
 # and the bytes per entity.
-# Ours is the mean of three boosters (column-sampling seeds); each chooses among its candidates
+# Ours is the mean of three boosters (column and row sampling seeds); each chooses among its candidates
 # (leaves per tree) like LightGBM's grid, on the time-later validation slice of the training
 # part (`training.members` of `fraud train`), never on the test, then is fitted again on the
 # whole training part.

@@ -40,11 +40,11 @@ pub struct TrainingSummary {
     pub members: Vec<Member>,
 }
 
-/// One booster of the model: its own column-sampling seed, its own choice of candidate.
+/// One booster of the model: its own sampling seed, its own choice of candidate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Member {
-    /// Seed of its column sampling.
+    /// Seed of its column and row sampling.
     pub seed: u64,
     /// The chosen most leaves per tree.
     pub leaves: usize,

@@ -76,7 +76,7 @@ fn trains_saves_loads_and_scores() {
         "{:?}",
         model.training
     );
-    // Every member tried both candidates on the validation rows with its own column sampling;
+    // Every member tried both candidates on the validation rows with its own sampling;
     // its best one was fitted again on every row, with the number of trees chosen on
     // validation, and the model holds every member's trees.
     let t = &model.training;

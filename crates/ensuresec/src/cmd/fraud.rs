@@ -66,7 +66,7 @@ pub enum Command {
         /// Stop a candidate after this many trees without a better validation log-loss.
         #[arg(long, default_value_t = 300)]
         patience: usize,
-        /// Boosters averaged into the model, each with its own column sampling (each costs
+        /// Boosters averaged into the model, each with its own column and row sampling (each costs
         /// its trees per score).
         #[arg(long, default_value_t = 3)]
         members: usize,
