@@ -2,8 +2,9 @@
 # Latency of POST /v1/payments/score over HTTP at a steady rate: a release `ensuresec serve`
 # (fresh data directory) and the open-loop driver `payments` of bench/loadgen on the same
 # machine, over loopback. The server scores with the rules and a model over the online
-# features, trained by `fraud train`'s defaults on generated rows (as the in-process bench), so
-# every call walks the trees and explains the score; NO_MODEL=1 serves the rules only.
+# features, trained by `fraud train`'s defaults on the in-process bench's generated rows
+# (printed by the fraud crate's `training_rows` example, so both benches score with the same
+# model): every call walks the trees and explains the score; NO_MODEL=1 serves the rules only.
 # Prints the machine load, the model's size and the latency quantiles.
 # Usage: [SKIP_BUILD=1] [NO_MODEL=1] bench/fraud_http.sh [rate per second] [seconds] [connections]
 set -euo pipefail
@@ -13,27 +14,17 @@ SECONDS_=${2:-30}
 CONNECTIONS=${3:-8}
 TARGET=${CARGO_TARGET_DIR:-target}
 # SKIP_BUILD=1 uses the binaries already in the target directory as they are.
-[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p ensuresec -p ensuresec-loadgen
+if [ -z "${SKIP_BUILD:-}" ]; then
+  cargo build --release -q -p ensuresec -p ensuresec-loadgen
+  cargo build --release -q -p ensuresec-fraud --example training_rows
+fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 TOKEN=es_bench_fraud_token_0123456789
 PORT=$((20000 + RANDOM % 20000))
 touch "$WORK/ensuresec.toml"
 if [ -z "${NO_MODEL:-}" ]; then
-  python3 - "$WORK/train.csv" <<'PY'
-import math, random, sys
-random.seed(1)
-with open(sys.argv[1], "w") as f:
-    f.write("time,amount,card_count_1h,card_devices,device_cards,bin_ip_country_mismatch,"
-            "account_age_days,label\n")
-    for i in range(20_000):
-        count, devices = random.randrange(8), random.randrange(4) + 1
-        cards, mismatch = random.randrange(6) + 1, int(random.random() < 0.1)
-        risk = -6.0 + 0.7 * count + 0.5 * cards + 1.5 * mismatch
-        fraud = int(random.random() < 1 / (1 + math.exp(-risk)))
-        f.write(f"{i},{random.random() * 300:.2f},{count},{devices},{cards},{mismatch},"
-                f"{random.randrange(900)},{fraud}\n")
-PY
+  "$TARGET/release/examples/training_rows" > "$WORK/train.csv"
   "$TARGET/release/ensuresec" fraud train "$WORK/train.csv" --label label --time time \
     --out "$WORK/model.json" > "$WORK/train.json"
   python3 - "$WORK/train.json" <<'PY'

@@ -8,6 +8,9 @@ use ensuresec_fraud::{
     FraudService, PaymentRequest, RuleSet, Scorer, ServiceConfig, StateLimits, TrainOptions, train,
 };
 
+#[path = "common/training_rows.rs"]
+mod training_rows;
+
 /// Requests over `cards` cards and a tenth as many devices, one second apart.
 fn requests(n: usize, cards: usize) -> Vec<PaymentRequest> {
     (0..n)
@@ -34,32 +37,9 @@ fn requests(n: usize, cards: usize) -> Vec<PaymentRequest> {
         .collect()
 }
 
-/// A model over online features, trained on generated rows.
+/// A model over online features, trained on the generated rows.
 fn model() -> ensuresec_fraud::Model {
-    let mut csv = String::from(
-        "time,amount,card_count_1h,card_devices,device_cards,bin_ip_country_mismatch,account_age_days,label\n",
-    );
-    let mut x: u64 = 1;
-    let mut next = || {
-        x = x
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    };
-    for i in 0..20_000 {
-        let count = (next() * 8.0).floor();
-        let devices = (next() * 4.0).floor() + 1.0;
-        let cards = (next() * 6.0).floor() + 1.0;
-        let mismatch = f64::from(u8::from(next() < 0.1));
-        let age = (next() * 900.0).floor();
-        let risk = -6.0 + 0.7 * count + 0.5 * cards + 1.5 * mismatch;
-        let fraud = next() < 1.0 / (1.0 + (-risk).exp());
-        csv.push_str(&format!(
-            "{i},{:.2},{count},{devices},{cards},{mismatch},{age},{}\n",
-            next() * 300.0,
-            u8::from(fraud)
-        ));
-    }
+    let csv = training_rows::csv();
     let columns = Columns {
         label: "label".into(),
         time: Some("time".into()),
