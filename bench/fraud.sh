@@ -60,7 +60,8 @@ PY
 
 # PROFILE=debug reuses a development build (the booster, a dependency, is optimised there too).
 PROFILE=${PROFILE:-release}
-# SKIP_BUILD=1 uses the binary already in the target directory as it is.
+# SKIP_BUILD=1 uses the binary already in the target directory as it is (and the HTTP step
+# at the end, unless MODEL_ONLY=1, the binaries bench/fraud_http.sh names).
 if [ -z "${SKIP_BUILD:-}" ]; then
   if [ "$PROFILE" = release ]; then cargo build --release -q -p ensuresec; else cargo build -q -p ensuresec; fi
 fi

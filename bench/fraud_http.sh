@@ -18,6 +18,14 @@ if [ -z "${SKIP_BUILD:-}" ]; then
   cargo build --release -q -p ensuresec -p ensuresec-loadgen
   cargo build --release -q -p ensuresec-fraud --example training_rows
 fi
+for bin in ensuresec payments examples/training_rows; do
+  if [ ! -x "$TARGET/release/$bin" ]; then
+    echo "bench/fraud_http.sh: $TARGET/release/$bin is missing; run without SKIP_BUILD=1 or build it:" \
+      "cargo build --release -p ensuresec -p ensuresec-loadgen &&" \
+      "cargo build --release -p ensuresec-fraud --example training_rows" >&2
+    exit 1
+  fi
+done
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 TOKEN=es_bench_fraud_token_0123456789
