@@ -165,6 +165,39 @@ fn trains_saves_loads_and_scores() {
 }
 
 #[test]
+fn members_differ_in_their_rows_not_only_their_columns() {
+    // One feature column: column sampling has nothing to choose from, so only the sampling of
+    // rows can make two seeds fit different trees.
+    let text: String = csv(2000)
+        .lines()
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            format!("{},{},{}\n", cells[0], cells[2], cells[5])
+        })
+        .collect();
+    let data = Dataset::read_csv("one.csv", text.as_bytes(), &columns()).expect("csv");
+    assert_eq!(data.names, ["card_count_1h"]);
+    let margins = |seed: u64| {
+        let model = train(
+            &data,
+            &TrainOptions {
+                threads: Some(1),
+                leaves: vec![7],
+                max_trees: 50,
+                members: 1,
+                seed,
+                ..TrainOptions::default()
+            },
+        )
+        .expect("training");
+        model.margins(&data.x, data.rows)
+    };
+    let first = margins(0);
+    assert_eq!(first, margins(0), "the same seed fits the same model");
+    assert_ne!(first, margins(1), "another seed samples other rows");
+}
+
+#[test]
 fn a_model_of_foreign_features_cannot_score_payments() {
     let text = csv(2000).replace("card_count_1h", "V1");
     let data = Dataset::read_csv("gen.csv", text.as_bytes(), &columns()).expect("csv");

@@ -66,8 +66,8 @@ pub enum Command {
         /// Stop a candidate after this many trees without a better validation log-loss.
         #[arg(long, default_value_t = 300)]
         patience: usize,
-        /// Boosters averaged into the model, each with its own column and row sampling (each costs
-        /// its trees per score).
+        /// Boosters averaged into the model, each with its own column and row sampling (each
+        /// costs its trees per score).
         #[arg(long, default_value_t = 3)]
         members: usize,
         /// Training threads [default: all cores].
