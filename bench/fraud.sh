@@ -14,12 +14,17 @@
 # whole training part.
 # Another time-ordered split: SPLIT="0.5 0.6" trains on the first 50 % and tests on the next
 # 10 % (bench/fraud_folds.sh runs several); MODEL_ONLY=1 stops after the models.
+# SEED=n (default 0) trains every model with other random draws: ours with `--seed 3n` (its
+# three members take seeds 3n, 3n+1, 3n+2), LightGBM's and scikit-learn's with
+# `random_state=n`; how much of a difference between two models is the draw.
 # Usage: [PROFILE=debug] [SKIP_BUILD=1] [DATA=dir with creditcard.csv] [SPLIT="from to"]
-#        [MODEL_ONLY=1] bench/fraud.sh
+#        [SEED=n] [MODEL_ONLY=1] bench/fraud.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET=${CARGO_TARGET_DIR:-target}
 DATA=${DATA:-"$TARGET/fraud-data"}
+SEED=${SEED:-0}
+[[ "$SEED" =~ ^[0-9]{1,6}$ ]] || { echo "SEED must be a whole number of at most 6 digits, not '$SEED'" >&2; exit 2; }
 mkdir -p "$DATA"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -69,7 +74,7 @@ BIN="$TARGET/$PROFILE/ensuresec"
 
 echo "== ours: ensuresec fraud train (candidates chosen on the latest 20 % of the training part, then refitted on all of it)"
 start=$(date +%s.%N)
-$BIN fraud train "$WORK/train.csv" --out "$WORK/model.json" > "$WORK/train.json"
+$BIN fraud train "$WORK/train.csv" --seed $((SEED * 3)) --out "$WORK/model.json" > "$WORK/train.json"
 end=$(date +%s.%N)
 python3 - "$WORK/train.json" <<'PY'
 import json, sys
@@ -86,7 +91,7 @@ PY
 $BIN fraud evaluate --model "$WORK/model.json" "$WORK/test.csv" --predictions "$WORK/ours.csv" > "$WORK/eval.json"
 OURS_SECONDS=$(python3 -c "print($end - $start)")
 
-python3 - "$WORK" "$OURS_SECONDS" <<'PY'
+python3 - "$WORK" "$OURS_SECONDS" "$SEED" <<'PY'
 import csv, sys, time
 import warnings
 import numpy as np
@@ -95,7 +100,7 @@ warnings.filterwarnings("ignore", module="lightgbm")  # eval_set's deprecation n
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-work, ours_seconds = sys.argv[1], float(sys.argv[2])
+work, ours_seconds, seed = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
 
 def load(name):
     with open(f"{work}/{name}.csv") as f:
@@ -133,7 +138,7 @@ for weight in (ratio, ratio ** 0.5, 1.0):
         m = lgb.LGBMClassifier(
             n_estimators=3000, learning_rate=0.02, num_leaves=leaves, min_child_samples=50,
             subsample=0.8, subsample_freq=1, colsample_bytree=0.8, reg_lambda=1.0,
-            scale_pos_weight=weight, metric="average_precision", verbose=-1, random_state=0)
+            scale_pos_weight=weight, metric="average_precision", verbose=-1, random_state=seed)
         # Patience 300: average precision over ~80 validation frauds is noisy round to round.
         m.fit(Xfit, yfit, eval_set=[(Xval, yval)],
               callbacks=[lgb.early_stopping(300, first_metric_only=True, verbose=False)])
@@ -150,7 +155,7 @@ lgb_scores = model.predict_proba(Xte, num_iteration=model.best_iteration_)[:, 1]
 results["LightGBM"] = figures(lgb_scores) + (lgb_seconds,)
 
 start = time.time()
-hgb = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, random_state=0)
+hgb = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, random_state=seed)
 hgb.fit(Xtr, ytr)
 results["scikit-learn HistGradientBoosting"] = figures(hgb.predict_proba(Xte)[:, 1]) + (time.time() - start,)
 

@@ -258,7 +258,8 @@ fn training_csv(path: &Path, extra_column: bool) {
     std::fs::write(path, out).unwrap();
 }
 
-fn train(dir: &Path, name: &str, extra_column: bool) -> std::path::PathBuf {
+/// Trains a small model on `training_csv`'s rows with `fraud train`, plus `more` arguments.
+fn train(dir: &Path, name: &str, extra_column: bool, more: &[&str]) -> std::path::PathBuf {
     let csv = dir.join(format!("{name}.csv"));
     training_csv(&csv, extra_column);
     let model = dir.join(format!("{name}.json"));
@@ -279,6 +280,7 @@ fn train(dir: &Path, name: &str, extra_column: bool) -> std::path::PathBuf {
             "--threads",
             "1",
         ])
+        .args(more)
         .arg(&csv)
         .arg("--out")
         .arg(&model)
@@ -505,8 +507,8 @@ fn replace(from: &Path, to: &Path) {
 #[test]
 fn sighup_swaps_the_model_refuses_a_bad_one_and_drops_no_request() {
     let dir = tempfile::tempdir().unwrap();
-    let first = train(dir.path(), "first", false);
-    let second = train(dir.path(), "second", true);
+    let first = train(dir.path(), "first", false, &[]);
+    let second = train(dir.path(), "second", true, &[]);
     let live = dir.path().join("model.json");
     replace(&first, &live);
     let config = dir.path().join("ensuresec.toml");
@@ -641,7 +643,7 @@ fn evaluate_events_reports_precision_and_recall_on_labelled_payments() {
 #[test]
 fn evaluate_reports_the_models_size_speed_and_figures_on_labelled_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let model = train(dir.path(), "m", false);
+    let model = train(dir.path(), "m", false, &[]);
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
     let trees = file["trees"]["trees"].as_array().unwrap().len();
     // `--members 2`: two boosters, seeds 0 and 1, all of their trees in the file.
@@ -692,6 +694,33 @@ fn evaluate_reports_the_models_size_speed_and_figures_on_labelled_rows() {
         lines.lines().count(),
         3001,
         "a header and one probability per row"
+    );
+}
+
+#[test]
+fn a_seed_repeats_its_model_and_another_seed_samples_differently() {
+    let dir = tempfile::tempdir().unwrap();
+    let read = |path: &Path| std::fs::read_to_string(path).unwrap();
+    let first = read(&train(dir.path(), "first", true, &["--seed", "5"]));
+    let again = read(&train(dir.path(), "again", true, &["--seed", "5"]));
+    let default = read(&train(dir.path(), "default", true, &[]));
+    assert_eq!(
+        first, again,
+        "one seed and the same rows give the same file"
+    );
+    let first: Value = serde_json::from_str(&first).unwrap();
+    let default: Value = serde_json::from_str(&default).unwrap();
+    let seeds = |model: &Value| -> Vec<u64> {
+        let members = model["training"]["members"].as_array().unwrap();
+        members
+            .iter()
+            .map(|m| m["seed"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!((seeds(&first), seeds(&default)), (vec![5, 6], vec![0, 1]));
+    assert_ne!(
+        first["trees"], default["trees"],
+        "other seeds sample other columns and rows"
     );
 }
 

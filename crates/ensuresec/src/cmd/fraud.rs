@@ -70,6 +70,11 @@ pub enum Command {
         /// costs its trees per score).
         #[arg(long, default_value_t = 3)]
         members: usize,
+        /// Seed of the first member's column and row sampling (the next members take the next
+        /// seeds): the same seed and data give the same model file; others show how much the
+        /// figures owe to chance.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
         /// Training threads [default: all cores].
         #[arg(long)]
         threads: Option<usize>,
@@ -146,6 +151,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             max_trees,
             patience,
             members,
+            seed,
             threads,
             no_refit,
         } => {
@@ -156,9 +162,9 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                 max_trees,
                 patience,
                 members,
+                seed,
                 threads,
                 refit: !no_refit,
-                ..TrainOptions::default()
             };
             train(&data, &columns.columns(), &out, &options)
         }
