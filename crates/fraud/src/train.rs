@@ -133,6 +133,14 @@ pub fn train(data: &Dataset, options: &TrainOptions) -> Result<Model, TrainError
     if !(1..=16).contains(&options.members) {
         return Err(TrainError::Option("members"));
     }
+    // Member m samples with seed + m, which must not run past the largest seed.
+    if options
+        .seed
+        .checked_add(options.members as u64 - 1)
+        .is_none()
+    {
+        return Err(TrainError::Option("seed"));
+    }
     let cut = data.rows - ((data.rows as f64 * options.validation_fraction) as usize).max(1);
     let fit = data.slice(0..cut);
     let validation = data.slice(cut..data.rows);

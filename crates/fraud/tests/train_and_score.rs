@@ -198,6 +198,63 @@ fn members_differ_in_their_rows_not_only_their_columns() {
 }
 
 #[test]
+fn options_out_of_range_are_refused_by_name() {
+    let data = Dataset::read_csv("gen.csv", csv(500).as_bytes(), &columns()).expect("csv");
+    let refused = |options: TrainOptions| match train(&data, &options) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("trained with {options:?}"),
+    };
+    let cases = [
+        (
+            TrainOptions {
+                members: 0,
+                ..TrainOptions::default()
+            },
+            "members",
+        ),
+        (
+            TrainOptions {
+                leaves: vec![],
+                ..TrainOptions::default()
+            },
+            "leaves",
+        ),
+        (
+            TrainOptions {
+                learning_rate: 0.0,
+                ..TrainOptions::default()
+            },
+            "learning_rate",
+        ),
+        // Two members take seeds u64::MAX and one past it.
+        (
+            TrainOptions {
+                seed: u64::MAX,
+                members: 2,
+                ..TrainOptions::default()
+            },
+            "seed",
+        ),
+    ];
+    for (options, name) in cases {
+        assert_eq!(refused(options), format!("option `{name}` is out of range"));
+    }
+    // The largest seed is fine for one member.
+    let one = TrainOptions {
+        seed: u64::MAX,
+        members: 1,
+        leaves: vec![7],
+        max_trees: 20,
+        threads: Some(1),
+        ..TrainOptions::default()
+    };
+    assert_eq!(
+        train(&data, &one).expect("training").training.members[0].seed,
+        u64::MAX
+    );
+}
+
+#[test]
 fn a_model_of_foreign_features_cannot_score_payments() {
     let text = csv(2000).replace("card_count_1h", "V1");
     let data = Dataset::read_csv("gen.csv", text.as_bytes(), &columns()).expect("csv");
