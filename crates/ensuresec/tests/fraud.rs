@@ -722,6 +722,26 @@ fn a_seed_repeats_its_model_and_another_seed_samples_differently() {
         first["trees"], default["trees"],
         "other seeds sample other columns and rows"
     );
+    // Three members from the largest seed would run past it: refused, and no file written.
+    let out_file = dir.path().join("refused.json");
+    let out = fraud_cli(&[
+        "train",
+        "--label",
+        "label",
+        "--time",
+        "time",
+        "--seed",
+        &u64::MAX.to_string(),
+        "--out",
+        out_file.to_str().unwrap(),
+        dir.path().join("first.csv").to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("option `seed` must be"),
+        "{stderr}"
+    );
+    assert!(!out_file.exists());
 }
 
 #[test]

@@ -77,12 +77,20 @@ impl Default for TrainOptions {
     }
 }
 
+/// The candidates' leaves per tree that training accepts, in words.
+const LEAVES_ALLOWED: &str = "one or more values, each between 2 and 4096";
+
 /// Why training could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    /// The options are out of range.
-    #[error("option `{0}` is out of range")]
-    Option(&'static str),
+    /// An option is out of range.
+    #[error("option `{name}` must be {allowed}")]
+    Option {
+        /// The option's field name.
+        name: &'static str,
+        /// Its allowed values, in words.
+        allowed: &'static str,
+    },
     /// One part of the split has too few fraud or genuine rows to learn or calibrate from.
     #[error(
         "the {part} part has {positives} fraud and {negatives} genuine rows: need at least {MIN_POSITIVES} of each"
@@ -116,22 +124,40 @@ fn check_part(part: &'static str, d: &Dataset) -> Result<(), TrainError> {
 /// Trains a calibrated model on `data` (rows in time order).
 pub fn train(data: &Dataset, options: &TrainOptions) -> Result<Model, TrainError> {
     if !(0.05..=0.5).contains(&options.validation_fraction) {
-        return Err(TrainError::Option("validation_fraction"));
+        return Err(TrainError::Option {
+            name: "validation_fraction",
+            allowed: "between 0.05 and 0.5",
+        });
     }
     if !(0.001..=1.0).contains(&options.learning_rate) {
-        return Err(TrainError::Option("learning_rate"));
+        return Err(TrainError::Option {
+            name: "learning_rate",
+            allowed: "between 0.001 and 1",
+        });
     }
     if options.leaves.is_empty() || options.leaves.iter().any(|l| !(2..=4096).contains(l)) {
-        return Err(TrainError::Option("leaves"));
+        return Err(TrainError::Option {
+            name: "leaves",
+            allowed: LEAVES_ALLOWED,
+        });
     }
     if !(1..=100_000).contains(&options.max_trees) {
-        return Err(TrainError::Option("max_trees"));
+        return Err(TrainError::Option {
+            name: "max_trees",
+            allowed: "between 1 and 100000",
+        });
     }
     if options.patience == 0 {
-        return Err(TrainError::Option("patience"));
+        return Err(TrainError::Option {
+            name: "patience",
+            allowed: "at least 1",
+        });
     }
     if !(1..=16).contains(&options.members) {
-        return Err(TrainError::Option("members"));
+        return Err(TrainError::Option {
+            name: "members",
+            allowed: "between 1 and 16",
+        });
     }
     // Member m samples with seed + m, which must not run past the largest seed.
     if options
@@ -139,7 +165,10 @@ pub fn train(data: &Dataset, options: &TrainOptions) -> Result<Model, TrainError
         .checked_add(options.members as u64 - 1)
         .is_none()
     {
-        return Err(TrainError::Option("seed"));
+        return Err(TrainError::Option {
+            name: "seed",
+            allowed: "such that seed + members - 1 (the last member's seed) fits in 64 bits",
+        });
     }
     let cut = data.rows - ((data.rows as f64 * options.validation_fraction) as usize).max(1);
     let fit = data.slice(0..cut);
@@ -220,7 +249,10 @@ fn fit_member(
             best = Some((chosen, leaves, booster));
         }
     }
-    let (chosen, leaves, booster) = best.ok_or(TrainError::Option("leaves"))?;
+    let (chosen, leaves, booster) = best.ok_or(TrainError::Option {
+        name: "leaves",
+        allowed: LEAVES_ALLOWED,
+    })?;
     // The chosen candidate as fitted, or fitted again on every row with as many trees.
     let booster = match options.refit {
         true => fit_booster(data, None, leaves, chosen.trees, seed, options)?,
