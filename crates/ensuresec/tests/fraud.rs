@@ -738,7 +738,26 @@ fn a_seed_repeats_its_model_and_another_seed_samples_differently() {
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !out.status.success() && stderr.contains("option `seed` must be"),
+        !out.status.success() && stderr.contains("--seed must be"),
+        "{stderr}"
+    );
+    assert!(!out_file.exists());
+    // An error names the flag the user typed, with its allowed values.
+    let out = fraud_cli(&[
+        "train",
+        "--validation",
+        "0.9",
+        "--label",
+        "label",
+        "--time",
+        "time",
+        "--out",
+        out_file.to_str().unwrap(),
+        dir.path().join("first.csv").to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("--validation must be between 0.05 and 0.5"),
         "{stderr}"
     );
     assert!(!out_file.exists());

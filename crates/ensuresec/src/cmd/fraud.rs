@@ -9,6 +9,7 @@ use anyhow::Context;
 use ensuresec_fraud::dataset::{Columns, Dataset};
 use ensuresec_fraud::feedback::Replay;
 use ensuresec_fraud::metrics::{at_thresholds, ranking};
+use ensuresec_fraud::train::TrainError;
 use ensuresec_fraud::{FraudService, Model, PaymentRequest, RuleSet, ServiceConfig, TrainOptions};
 
 /// Longest NDJSON line `score` accepts (one payment request).
@@ -285,7 +286,10 @@ fn train(
 ) -> anyhow::Result<ExitCode> {
     let data = read_data(data, columns)?;
     let started = std::time::Instant::now();
-    let model = ensuresec_fraud::train(&data, options)?;
+    let model = ensuresec_fraud::train(&data, options).map_err(|e| match e {
+        TrainError::Option { name, allowed } => anyhow::anyhow!("{} must be {allowed}", flag(name)),
+        other => other.into(),
+    })?;
     let seconds = started.elapsed().as_secs_f64();
     // Whole or not at all: `serve` may read the file while this writes it (a reload).
     ensuresec_durable::replace(out, 0o644, model.to_json()?.as_bytes())?;
@@ -298,6 +302,15 @@ fn train(
     });
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `fraud train` flag that sets the training option `name`, so that an error names what
+/// the user typed.
+fn flag(name: &str) -> String {
+    match name {
+        "validation_fraction" => "--validation".into(),
+        other => format!("--{}", other.replace('_', "-")),
+    }
 }
 
 fn evaluate(
