@@ -722,45 +722,29 @@ fn a_seed_repeats_its_model_and_another_seed_samples_differently() {
         first["trees"], default["trees"],
         "other seeds sample other columns and rows"
     );
-    // Three members from the largest seed would run past it: refused, and no file written.
+    // A refused option writes no file, and its error names the flag the user typed with its
+    // allowed values.
     let out_file = dir.path().join("refused.json");
-    let out = fraud_cli(&[
-        "train",
-        "--label",
-        "label",
-        "--time",
-        "time",
-        "--seed",
-        &u64::MAX.to_string(),
-        "--out",
-        out_file.to_str().unwrap(),
-        dir.path().join("first.csv").to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let refused = |option: &[&str]| {
+        let csv = dir.path().join("first.csv");
+        let out_path = out_file.to_str().unwrap();
+        let mut args = vec![
+            "train", "--label", "label", "--time", "time", "--out", out_path,
+        ];
+        args.extend_from_slice(option);
+        args.push(csv.to_str().unwrap());
+        let out = fraud_cli(&args);
+        assert!(!out.status.success() && !out_file.exists());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // Three members from the largest seed would run past it.
+    let stderr = refused(&["--seed", &u64::MAX.to_string()]);
+    assert!(stderr.contains("--seed must be"), "{stderr}");
+    let stderr = refused(&["--validation", "0.9"]);
     assert!(
-        !out.status.success() && stderr.contains("--seed must be"),
+        stderr.contains("--validation must be between 0.05 and 0.5"),
         "{stderr}"
     );
-    assert!(!out_file.exists());
-    // An error names the flag the user typed, with its allowed values.
-    let out = fraud_cli(&[
-        "train",
-        "--validation",
-        "0.9",
-        "--label",
-        "label",
-        "--time",
-        "time",
-        "--out",
-        out_file.to_str().unwrap(),
-        dir.path().join("first.csv").to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && stderr.contains("--validation must be between 0.05 and 0.5"),
-        "{stderr}"
-    );
-    assert!(!out_file.exists());
 }
 
 #[test]

@@ -123,53 +123,41 @@ fn check_part(part: &'static str, d: &Dataset) -> Result<(), TrainError> {
 
 /// Trains a calibrated model on `data` (rows in time order).
 pub fn train(data: &Dataset, options: &TrainOptions) -> Result<Model, TrainError> {
-    if !(0.05..=0.5).contains(&options.validation_fraction) {
-        return Err(TrainError::Option {
-            name: "validation_fraction",
-            allowed: "between 0.05 and 0.5",
-        });
-    }
-    if !(0.001..=1.0).contains(&options.learning_rate) {
-        return Err(TrainError::Option {
-            name: "learning_rate",
-            allowed: "between 0.001 and 1",
-        });
-    }
-    if options.leaves.is_empty() || options.leaves.iter().any(|l| !(2..=4096).contains(l)) {
-        return Err(TrainError::Option {
-            name: "leaves",
-            allowed: LEAVES_ALLOWED,
-        });
-    }
-    if !(1..=100_000).contains(&options.max_trees) {
-        return Err(TrainError::Option {
-            name: "max_trees",
-            allowed: "between 1 and 100000",
-        });
-    }
-    if options.patience == 0 {
-        return Err(TrainError::Option {
-            name: "patience",
-            allowed: "at least 1",
-        });
-    }
-    if !(1..=16).contains(&options.members) {
-        return Err(TrainError::Option {
-            name: "members",
-            allowed: "between 1 and 16",
-        });
-    }
+    let o = options;
+    let range = |holds: bool, name, allowed| match holds {
+        true => Ok(()),
+        false => Err(TrainError::Option { name, allowed }),
+    };
+    let leaves_in_range = o.leaves.iter().all(|l| (2..=4096).contains(l));
+    range(
+        (0.05..=0.5).contains(&o.validation_fraction),
+        "validation_fraction",
+        "between 0.05 and 0.5",
+    )?;
+    range(
+        (0.001..=1.0).contains(&o.learning_rate),
+        "learning_rate",
+        "between 0.001 and 1",
+    )?;
+    range(
+        !o.leaves.is_empty() && leaves_in_range,
+        "leaves",
+        LEAVES_ALLOWED,
+    )?;
+    range(
+        (1..=100_000).contains(&o.max_trees),
+        "max_trees",
+        "between 1 and 100000",
+    )?;
+    range(o.patience > 0, "patience", "at least 1")?;
+    range((1..=16).contains(&o.members), "members", "between 1 and 16")?;
     // Member m samples with seed + m, which must not run past the largest seed.
-    if options
-        .seed
-        .checked_add(options.members as u64 - 1)
-        .is_none()
-    {
-        return Err(TrainError::Option {
-            name: "seed",
-            allowed: "such that seed + members - 1 (the last member's seed) fits in 64 bits",
-        });
-    }
+    let last_seed = o.seed.checked_add(o.members as u64 - 1);
+    range(
+        last_seed.is_some(),
+        "seed",
+        "such that seed + members - 1 (the last member's seed) fits in 64 bits",
+    )?;
     let cut = data.rows - ((data.rows as f64 * options.validation_fraction) as usize).max(1);
     let fit = data.slice(0..cut);
     let validation = data.slice(cut..data.rows);
