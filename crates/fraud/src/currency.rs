@@ -39,16 +39,55 @@ LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN 
 NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN \
 SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG";
 
+/// Exponent plus one of every three-letter code `AAA`..`ZZZ` (0: not a currency in use), indexed
+/// by [`slot`]. Built at compile time from the two lists above: scoring looks a currency up
+/// twice per payment, and a scan of the lists was a sixth of the time spent outside the model.
+static EXPONENTS: [u8; 26 * 26 * 26] = {
+    let mut table = [0u8; 26 * 26 * 26];
+    let mut i = 0;
+    while i < NOT_TWO.len() {
+        let (code, exponent) = NOT_TWO[i];
+        let bytes = code.as_bytes();
+        table[slot([bytes[0], bytes[1], bytes[2]])] = exponent as u8 + 1;
+        i += 1;
+    }
+    let two = TWO.as_bytes();
+    let mut at = 0;
+    while at + 3 <= two.len() {
+        table[slot([two[at], two[at + 1], two[at + 2]])] = 3;
+        at += 4; // three letters and one space
+    }
+    table
+};
+
+/// The place of three upper-case letters in [`EXPONENTS`].
+const fn slot(code: [u8; 3]) -> usize {
+    let mut index = 0;
+    let mut i = 0;
+    while i < 3 {
+        assert!(
+            code[i].is_ascii_uppercase(),
+            "currency lists hold upper-case codes"
+        );
+        index = index * 26 + (code[i] - b'A') as usize;
+        i += 1;
+    }
+    index
+}
+
 /// The number of decimals of `code`'s minor unit, or `None` when `code` is not an ISO 4217
 /// currency in use.
 pub fn minor_exponent(code: &str) -> Option<u32> {
-    if code.len() != 3 {
+    let &[a, b, c] = code.as_bytes() else {
+        return None;
+    };
+    if ![a, b, c].iter().all(u8::is_ascii_uppercase) {
         return None;
     }
-    if let Some((_, e)) = NOT_TWO.iter().find(|(c, _)| *c == code) {
-        return Some(*e);
+    match EXPONENTS[slot([a, b, c])] {
+        0 => None,
+        e => Some(u32::from(e) - 1),
     }
-    TWO.split_ascii_whitespace().any(|c| c == code).then_some(2)
 }
 
 #[cfg(test)]
@@ -63,5 +102,21 @@ mod tests {
         assert_eq!(minor_exponent("EURO"), None);
         assert_eq!(minor_exponent("XYZ"), None);
         assert_eq!(minor_exponent("eur"), None);
+        assert_eq!(minor_exponent("E\u{e9}"), None);
+        assert_eq!(minor_exponent(""), None);
+    }
+
+    #[test]
+    fn every_listed_code_is_found_with_its_exponent() {
+        let two: Vec<&str> = TWO.split_ascii_whitespace().collect();
+        assert_eq!(two.len() * 4 - 1, TWO.len(), "codes are one space apart");
+        for code in two {
+            assert_eq!(minor_exponent(code), Some(2), "{code}");
+        }
+        for (code, exponent) in NOT_TWO {
+            assert_eq!(minor_exponent(code), Some(exponent), "{code}");
+        }
+        let known = EXPONENTS.iter().filter(|e| **e != 0).count();
+        assert_eq!(known, TWO.len().div_ceil(4) + NOT_TWO.len());
     }
 }

@@ -63,11 +63,12 @@ impl EntityState {
             return;
         }
         let dt = (now - self.last_seen) as f64;
-        for (c, w) in self.counts.iter_mut().zip(WINDOWS) {
-            *c = (f64::from(*c) * (-dt / w).exp()) as f32;
+        let keep = WINDOWS.map(|w| (-dt / w).exp());
+        for (c, k) in self.counts.iter_mut().zip(keep) {
+            *c = (f64::from(*c) * k) as f32;
         }
-        self.amount_24h = (f64::from(self.amount_24h) * (-dt / WINDOWS[1]).exp()) as f32;
-        self.declines_7d = (f64::from(self.declines_7d) * (-dt / WINDOWS[2]).exp()) as f32;
+        self.amount_24h = (f64::from(self.amount_24h) * keep[1]) as f32;
+        self.declines_7d = (f64::from(self.declines_7d) * keep[2]) as f32;
         self.last_seen = now;
     }
 

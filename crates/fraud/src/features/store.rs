@@ -6,7 +6,7 @@ use ensuresec_model::event::{PaymentAuthorization, PaymentOutcome};
 
 use super::entity::EntityState;
 use super::{F, Features};
-use crate::hash::{BuildPreHashed, hash_bytes};
+use crate::hash::{BuildPreHashed, hash_bytes, hash_ip};
 use crate::request::{PaymentRequest, ThreeDs};
 
 /// Bounds on the feature state.
@@ -136,7 +136,7 @@ impl FeatureStore {
 
         let card_key = hash_bytes(request.card.fingerprint.as_bytes());
         let device_key = request.device.as_deref().map(|d| hash_bytes(d.as_bytes()));
-        let ip_key = request.ip.map(|ip| hash_bytes(ip.to_string().as_bytes()));
+        let ip_key = request.ip.map(hash_ip);
         let email_key = request
             .email_hash
             .as_deref()
@@ -224,9 +224,7 @@ impl FeatureStore {
             return;
         }
         let card = hash_bytes(authorization.card_fingerprint.as_bytes());
-        let ip = authorization
-            .ip
-            .map(|ip| hash_bytes(ip.to_string().as_bytes()));
+        let ip = authorization.ip.map(hash_ip);
         for (kind, key) in [(Kind::Card, Some(card)), (Kind::Ip, ip)] {
             if let Some(state) = key.and_then(|k| self.tables[kind as usize].get_mut(&k)) {
                 state.decay_to(time);
