@@ -143,6 +143,13 @@ impl Model {
         if model.features.is_empty() {
             return Err(FileError::new(file, "`features`: empty"));
         }
+        let mut names = std::collections::HashSet::new();
+        if let Some(twice) = model.features.iter().find(|n| !names.insert(n.as_str())) {
+            return Err(FileError::new(
+                file,
+                format!("`features`: `{twice}` is listed twice"),
+            ));
+        }
         let mut model = model;
         model
             .compile()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::error::{FileError, InputError};
-use crate::features::{FEATURES, FeatureStore, Features, StateLimits, index_of};
+use crate::features::{FEATURES, FeatureStore, Features, N_FEATURES, StateLimits, index_of};
 use crate::geo::set_distances;
 use crate::ip_location::IpLocator;
 use crate::model::Model;
@@ -140,6 +140,15 @@ impl Scorer {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if columns.len() > N_FEATURES {
+            return Err(FileError::new(
+                file,
+                format!(
+                    "the model lists {} features, more than the {N_FEATURES} computed online",
+                    columns.len()
+                ),
+            ));
+        }
         let previous = self.model.replace(Bound { model, columns });
         Ok(previous.map(|b| b.model))
     }
@@ -192,8 +201,12 @@ impl Scorer {
         let mut weighed: Vec<(f64, Source)> = Vec::new();
         let mut log_odds = match &self.model {
             Some(bound) => {
-                let row: Vec<f64> = bound.columns.iter().map(|c| features.0[*c]).collect();
-                let p = bound.model.predict(&row);
+                // A model's columns are online features, so its row fits on the stack.
+                let mut row = [f64::NAN; N_FEATURES];
+                for (value, c) in row.iter_mut().zip(&bound.columns) {
+                    *value = features.0[*c];
+                }
+                let p = bound.model.predict(&row[..bound.columns.len()]);
                 for (c, share) in bound.columns.iter().zip(&p.contributions) {
                     weighed.push((*share, Source::Feature(*c)));
                 }
@@ -289,7 +302,13 @@ impl std::fmt::Display for Shown {
         if v.is_nan() {
             f.write_str("unknown")
         } else if (v - v.round()).abs() < 1e-6 {
-            write!(f, "{v:.0}")
+            if v.abs() < 9.0e15 {
+                // Printed as an integer: `{:.0}` takes float printing's slow exact path, a
+                // measurable share of every score's cost.
+                write!(f, "{}", v.round() as i64)
+            } else {
+                write!(f, "{v:.0}")
+            }
         } else {
             write!(f, "{v:.2}")
         }
@@ -413,6 +432,18 @@ mod tests {
         s.set_postal_centroids(Some(Arc::new(centroids)));
         let b = s.score(&at_home).expect("score");
         assert!(far(&b), "{b:?}");
+    }
+
+    #[test]
+    fn feature_values_are_shown_as_people_write_them() {
+        let shown = |v: f64| Shown(v).to_string();
+        assert_eq!(shown(3.0), "3");
+        assert_eq!(shown(2.999_999_9), "3");
+        assert_eq!(shown(-4.0), "-4");
+        assert_eq!(shown(1.5), "1.50");
+        assert_eq!(shown(0.125), "0.12");
+        assert_eq!(shown(f64::NAN), "unknown");
+        assert_eq!(shown(1e20), "100000000000000000000");
     }
 
     #[test]

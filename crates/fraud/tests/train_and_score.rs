@@ -278,6 +278,25 @@ fn a_model_of_foreign_features_cannot_score_payments() {
         .expect_err("V1 is not online")
         .to_string();
     assert!(e.contains("`V1`"), "{e}");
+    // A model made in code (files with a name twice are refused on loading) that lists more
+    // columns than there are online features is refused, not walked past its row.
+    let mut model = train(
+        &Dataset::read_csv("gen.csv", csv(2000).as_bytes(), &columns()).expect("csv"),
+        &TrainOptions {
+            threads: Some(1),
+            leaves: vec![7],
+            max_trees: 20,
+            ..TrainOptions::default()
+        },
+    )
+    .expect("training");
+    let first = model.features[0].clone();
+    model.features.resize(200, first);
+    let e = scorer
+        .set_model("m.json", model)
+        .expect_err("200 columns")
+        .to_string();
+    assert!(e.contains("lists 200 features, more than the"), "{e}");
 }
 
 #[test]
@@ -309,6 +328,12 @@ fn bad_model_files_are_refused() {
     let fixed = looping.replace("\"l\": 0", "\"l\": 1");
     let model = Model::from_json("fixed.json", &fixed).expect("the same file without the cycle");
     assert_eq!(model.predict(&[0.5]).log_odds, 1.0);
+    // A feature named twice (training refuses such a data set) is refused by name.
+    let twice = fixed.replace("[\"a\"]", "[\"a\", \"b\", \"a\"]");
+    let e = Model::from_json("twice.json", &twice)
+        .expect_err("`a` twice")
+        .to_string();
+    assert!(e.contains("`features`: `a` is listed twice"), "{e}");
     let too_few = "time,a,label\n1,1,0\n2,2,1\n3,3,0\n";
     let data = Dataset::read_csv("t.csv", too_few.as_bytes(), &columns()).expect("csv");
     let e = train(&data, &TrainOptions::default())
