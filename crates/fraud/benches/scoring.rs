@@ -11,11 +11,19 @@ use ensuresec_fraud::{
 #[path = "common/training_rows.rs"]
 mod training_rows;
 
+/// Event time of the first timed request.
+const START: i64 = 1_770_000_000;
+
 /// Requests over `cards` cards and a tenth as many devices, one second apart.
 fn requests(n: usize, cards: usize) -> Vec<PaymentRequest> {
+    requests_from(START, n, cards)
+}
+
+/// [`requests`] from event time `start`.
+fn requests_from(start: i64, n: usize, cards: usize) -> Vec<PaymentRequest> {
     (0..n)
         .map(|i| {
-            let time = chrono::DateTime::from_timestamp(1_770_000_000 + i as i64, 0).expect("time");
+            let time = chrono::DateTime::from_timestamp(start + i as i64, 0).expect("time");
             let json = serde_json::json!({
                 "payment_id": format!("p{i}"),
                 "time": time.to_rfc3339(),
@@ -55,24 +63,59 @@ fn model() -> ensuresec_fraud::Model {
     .expect("train")
 }
 
-fn bench(c: &mut Criterion) {
-    let reqs = requests(100_000, 20_000);
-    let mut group = c.benchmark_group("fraud");
-    group.throughput(Throughput::Elements(reqs.len() as u64));
-    group.sample_size(10);
-    // Each iteration scores every request with a fresh scorer (empty feature state); making
-    // the scorer (its tables, the model's file) is setup, not scoring, and is not timed.
-    group.bench_function("score_rules_only", |b| {
+/// Times scoring every request of `reqs` with a scorer from `make`, made afresh for each
+/// iteration (not timed). With `warm`, the scorer first scores those (not timed either): the
+/// steady state of a running server, whose tables hold these entities already. Without, the
+/// timed pass also pays for the kernel handing the fresh tables their pages, once per entity
+/// page, which a server pays once after it starts.
+fn time_scoring(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    reqs: &[PaymentRequest],
+    warm: Option<&[PaymentRequest]>,
+    make: impl Fn() -> Scorer,
+) {
+    group.bench_function(name, |b| {
         b.iter_batched(
-            || Scorer::new(RuleSet::builtin().expect("rules"), StateLimits::default()),
+            || {
+                let mut s = make();
+                for r in warm.unwrap_or_default() {
+                    s.score(r).expect("score");
+                }
+                s
+            },
             |mut s| {
-                for r in &reqs {
+                for r in reqs {
                     std::hint::black_box(s.score(r).expect("score"));
                 }
             },
             BatchSize::PerIteration,
         );
     });
+}
+
+fn bench(c: &mut Criterion) {
+    let reqs = requests(100_000, 20_000);
+    // The same cards, devices and addresses two days before (the timed requests span 28 hours).
+    let day_before = requests_from(START - 2 * 86_400, 100_000, 20_000);
+    let mut group = c.benchmark_group("fraud");
+    group.throughput(Throughput::Elements(reqs.len() as u64));
+    group.sample_size(10);
+    let rules_only = || Scorer::new(RuleSet::builtin().expect("rules"), StateLimits::default());
+    time_scoring(
+        &mut group,
+        "score_rules_only",
+        &reqs,
+        Some(&day_before),
+        rules_only,
+    );
+    time_scoring(
+        &mut group,
+        "score_rules_only_cold_tables",
+        &reqs,
+        None,
+        rules_only,
+    );
     let model = model();
     println!(
         "model: {} trees, {} nodes; {:?}",
@@ -81,25 +124,29 @@ fn bench(c: &mut Criterion) {
         model.training
     );
     let json = model.to_json().expect("json");
-    group.bench_function("score_with_model", |b| {
-        b.iter_batched(
-            || {
-                let mut s = Scorer::new(RuleSet::builtin().expect("rules"), StateLimits::default());
-                s.set_model(
-                    "bench",
-                    ensuresec_fraud::Model::from_json("bench", &json).expect("model"),
-                )
-                .expect("online features");
-                s
-            },
-            |mut s| {
-                for r in &reqs {
-                    std::hint::black_box(s.score(r).expect("score"));
-                }
-            },
-            BatchSize::PerIteration,
-        );
-    });
+    let with_model = || {
+        let mut s = rules_only();
+        s.set_model(
+            "bench",
+            ensuresec_fraud::Model::from_json("bench", &json).expect("model"),
+        )
+        .expect("online features");
+        s
+    };
+    time_scoring(
+        &mut group,
+        "score_with_model",
+        &reqs,
+        Some(&day_before),
+        with_model,
+    );
+    time_scoring(
+        &mut group,
+        "score_with_model_cold_tables",
+        &reqs,
+        None,
+        with_model,
+    );
     // The model alone on as many rows, one at a time, with explanations (what scoring does).
     let loaded = ensuresec_fraud::Model::from_json("bench", &json).expect("model");
     let cols = loaded.features.len();
@@ -115,7 +162,13 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("score_shared_service", |b| {
         b.iter_batched(
-            || FraudService::open(&ServiceConfig::default()).expect("service"),
+            || {
+                let service = FraudService::open(&ServiceConfig::default()).expect("service");
+                for r in &day_before {
+                    service.score(r).expect("score");
+                }
+                service
+            },
             |service| {
                 for r in &reqs {
                     std::hint::black_box(service.score(r).expect("score"));
