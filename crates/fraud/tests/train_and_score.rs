@@ -260,36 +260,29 @@ fn options_out_of_range_are_refused_by_name() {
 
 #[test]
 fn a_model_of_foreign_features_cannot_score_payments() {
-    let text = csv(2000).replace("card_count_1h", "V1");
-    let data = Dataset::read_csv("gen.csv", text.as_bytes(), &columns()).expect("csv");
-    let model = train(
-        &data,
-        &TrainOptions {
+    // A small model of the rows in `text`.
+    let small_model = |text: String| {
+        let data = Dataset::read_csv("gen.csv", text.as_bytes(), &columns()).expect("csv");
+        let options = TrainOptions {
             threads: Some(1),
             leaves: vec![7],
             max_trees: 100,
             ..TrainOptions::default()
-        },
-    )
-    .expect("training");
+        };
+        train(&data, &options).expect("training")
+    };
     let mut scorer = Scorer::new(RuleSet::builtin().expect("rules"), StateLimits::default());
     let e = scorer
-        .set_model("m.json", model)
+        .set_model(
+            "m.json",
+            small_model(csv(2000).replace("card_count_1h", "V1")),
+        )
         .expect_err("V1 is not online")
         .to_string();
     assert!(e.contains("`V1`"), "{e}");
     // A model made in code (files with a name twice are refused on loading) that lists more
     // columns than there are online features is refused, not walked past its row.
-    let mut model = train(
-        &Dataset::read_csv("gen.csv", csv(2000).as_bytes(), &columns()).expect("csv"),
-        &TrainOptions {
-            threads: Some(1),
-            leaves: vec![7],
-            max_trees: 20,
-            ..TrainOptions::default()
-        },
-    )
-    .expect("training");
+    let mut model = small_model(csv(2000));
     let first = model.features[0].clone();
     model.features.resize(200, first);
     let e = scorer
