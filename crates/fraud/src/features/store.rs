@@ -1,7 +1,5 @@
 //! The per-entity tables and the feature computation for one payment.
 
-use std::collections::HashMap;
-
 use ensuresec_model::event::{PaymentAuthorization, PaymentOutcome};
 
 use super::entity::EntityState;
@@ -57,7 +55,13 @@ enum Kind {
 
 pub(super) const KINDS: usize = 6;
 
-pub(super) type Table = HashMap<u64, EntityState, BuildPreHashed>;
+/// Entities whose last-seen times place the eviction cutoff. A table iterates in the order of
+/// its hashed keys, which has nothing to do with age, so its first entries are a fair sample:
+/// the tenth percentile of 4,096 is within about half a percentage point of the whole table's,
+/// without copying and ordering ten million times while scoring waits.
+const EVICTION_SAMPLE: usize = 4096;
+
+pub(super) type Table = griddle::HashMap<u64, EntityState, BuildPreHashed>;
 
 /// Feature state for every entity, owned by one thread (no locks): the caller shards by card
 /// if it needs more than one core.
@@ -103,7 +107,7 @@ impl FeatureStore {
 
     /// Entities held, over all kinds.
     pub fn len(&self) -> usize {
-        self.tables.iter().map(HashMap::len).sum()
+        self.tables.iter().map(Table::len).sum()
     }
 
     /// Whether no entity is held.
@@ -284,7 +288,8 @@ impl FeatureStore {
     }
 
     /// Before inserting `key` into a full table: forget expired entities, and if that is not
-    /// enough, the least recently seen tenth.
+    /// enough, about the least recently seen tenth: those last seen no later than the tenth
+    /// percentile of a sample ([`EVICTION_SAMPLE`]).
     fn make_room(&mut self, kind: Kind, key: u64, now: i64) {
         let table = &mut self.tables[kind as usize];
         if table.len() < self.limits.max_entities || table.contains_key(&key) {
@@ -293,7 +298,11 @@ impl FeatureStore {
         self.sweep(now);
         let table = &mut self.tables[kind as usize];
         if table.len() >= self.limits.max_entities {
-            let mut seen: Vec<i64> = table.values().map(|s| s.last_seen).collect();
+            let mut seen: Vec<i64> = table
+                .values()
+                .take(EVICTION_SAMPLE)
+                .map(|s| s.last_seen)
+                .collect();
             let cut = (seen.len() / 10).max(1);
             let (_, cutoff, _) = seen.select_nth_unstable(cut - 1);
             let cutoff = *cutoff;
@@ -458,6 +467,35 @@ mod tests {
         s.sweep(1_770_000_000 + 7200);
         assert!(s.is_empty());
         assert!(s.stats().expired > 0);
+    }
+
+    #[test]
+    fn a_full_table_evicts_about_the_least_recently_seen_tenth() {
+        let cards = 20_000;
+        let limits = StateLimits {
+            max_entities: cards,
+            ttl_seconds: 1_000_000,
+            reserved_entities: 0,
+        };
+        let mut s = FeatureStore::new(limits);
+        for i in 0..cards {
+            s.observe(&at(i as i64, &format!("card{i}"), "d"));
+        }
+        assert_eq!(s.stats().evicted, 0);
+        s.observe(&at(cards as i64, "one more", "d"));
+        let evicted = s.stats().evicted as usize;
+        assert!(
+            (cards / 20..cards * 3 / 20).contains(&evicted),
+            "{evicted} evicted of {cards}"
+        );
+        // Everything evicted was seen before everything kept.
+        let kept = |i: usize| {
+            s.tables[Kind::Card as usize].contains_key(&hash_bytes(format!("card{i}").as_bytes()))
+        };
+        let first_kept = (0..cards).find(|i| kept(*i)).expect("some kept");
+        assert_eq!(first_kept, evicted, "the oldest {evicted} went");
+        assert!((first_kept..cards).all(kept));
+        assert!(s.tables[Kind::Card as usize].contains_key(&hash_bytes(b"one more")));
     }
 
     #[test]
