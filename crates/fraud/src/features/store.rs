@@ -16,10 +16,10 @@ pub struct StateLimits {
     /// An entity not seen for this long (seconds of event time) is forgotten.
     pub ttl_seconds: i64,
     /// Entities per kind the tables are sized for from the start (at most `max_entities`). A
-    /// table that outgrows its size doubles, and scoring waits while it is rehashed (tens of
-    /// milliseconds at a few hundred thousand entities, more beyond): reserving the expected
-    /// population keeps that out of the latency. Costs about 65 bytes per reserved entity
-    /// and kind, touched as the tables fill.
+    /// table that outgrows its size moves its entries to one twice as big a few per insert,
+    /// but making the bigger table still holds one score for milliseconds (about 20 at ten
+    /// million entities): reserving the expected population keeps even that out of the
+    /// latency. Costs about 65 bytes per reserved entity and kind, touched as the tables fill.
     pub reserved_entities: usize,
 }
 
