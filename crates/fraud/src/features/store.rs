@@ -287,29 +287,41 @@ impl FeatureStore {
         }
     }
 
-    /// Before inserting `key` into a full table: forget expired entities, and if that is not
-    /// enough, about the least recently seen tenth: those last seen no later than the tenth
-    /// percentile of a sample ([`EVICTION_SAMPLE`]).
+    /// Before inserting `key` into a full table, in one pass over it: forget its expired
+    /// entities and the others last seen no later than the tenth percentile of a sample
+    /// ([`EVICTION_SAMPLE`]), about the least recently seen tenth in all (only the expired,
+    /// when they are more). The other tables are left to [`FeatureStore::sweep`].
     fn make_room(&mut self, kind: Kind, key: u64, now: i64) {
         let table = &mut self.tables[kind as usize];
         if table.len() < self.limits.max_entities || table.contains_key(&key) {
             return;
         }
-        self.sweep(now);
-        let table = &mut self.tables[kind as usize];
-        if table.len() >= self.limits.max_entities {
-            let mut seen: Vec<i64> = table
-                .values()
-                .take(EVICTION_SAMPLE)
-                .map(|s| s.last_seen)
-                .collect();
-            let cut = (seen.len() / 10).max(1);
-            let (_, cutoff, _) = seen.select_nth_unstable(cut - 1);
-            let cutoff = *cutoff;
-            let before = table.len();
-            table.retain(|_, s| s.last_seen > cutoff);
-            self.stats.evicted += (before - table.len()) as u64;
+        let mut seen: Vec<i64> = table
+            .values()
+            .take(EVICTION_SAMPLE)
+            .map(|s| s.last_seen)
+            .collect();
+        if seen.is_empty() {
+            return; // a ceiling of zero: nothing to forget
         }
+        let cut = (seen.len() / 10).max(1);
+        let (_, cutoff, _) = seen.select_nth_unstable(cut - 1);
+        let cutoff = *cutoff;
+        let ttl = self.limits.ttl_seconds;
+        let (mut expired, mut evicted) = (0, 0);
+        table.retain(|_, s| {
+            if now - s.last_seen >= ttl {
+                expired += 1;
+                false
+            } else if s.last_seen <= cutoff {
+                evicted += 1;
+                false
+            } else {
+                true
+            }
+        });
+        self.stats.expired += expired;
+        self.stats.evicted += evicted;
     }
 }
 
@@ -496,6 +508,32 @@ mod tests {
         assert_eq!(first_kept, evicted, "the oldest {evicted} went");
         assert!((first_kept..cards).all(kept));
         assert!(s.tables[Kind::Card as usize].contains_key(&hash_bytes(b"one more")));
+    }
+
+    #[test]
+    fn a_full_table_with_many_expired_forgets_only_those() {
+        let cards = 20_000;
+        let limits = StateLimits {
+            max_entities: cards,
+            ttl_seconds: 10_000,
+            reserved_entities: 0,
+        };
+        let mut s = FeatureStore::new(limits);
+        for i in 0..cards {
+            s.observe(&at(i as i64, &format!("card{i}"), "d"));
+        }
+        // At 20,000 s the cards seen at 10,000 s or before have lived out their 10,000 s.
+        s.observe(&at(cards as i64, "one more", "d"));
+        assert_eq!(s.stats().expired, 10_001);
+        assert_eq!(s.stats().evicted, 0);
+        assert_eq!(s.tables[Kind::Card as usize].len(), cards - 10_001 + 1);
+        // A ceiling of zero keeps nothing to forget and does not fail.
+        let mut s = FeatureStore::new(StateLimits {
+            max_entities: 0,
+            ..limits
+        });
+        s.observe(&at(0, "card", "d"));
+        assert_eq!(s.stats().evicted + s.stats().expired, 0);
     }
 
     #[test]
