@@ -244,6 +244,11 @@ impl FeatureStore {
         let state = self.tables[kind as usize]
             .entry(key)
             .or_insert_with(|| EntityState::new(now));
+        if now - state.last_seen >= self.limits.ttl_seconds {
+            // Not seen for its time to live: it starts afresh, as if a sweep had forgotten it.
+            *state = EntityState::new(now);
+            self.stats.expired += 1;
+        }
         state.decay_to(now);
         let before = *state;
         state.add_payment(amount);
@@ -465,6 +470,33 @@ mod tests {
             "{}",
             f.get(F::CardDeclineRatio)
         );
+    }
+
+    #[test]
+    fn an_entity_seen_again_after_its_time_to_live_starts_afresh() {
+        let limits = StateLimits {
+            ttl_seconds: 3600,
+            ..StateLimits::default()
+        };
+        let mut s = FeatureStore::new(limits);
+        s.observe(&at(0, "card", "device"));
+        let soon = s.observe(&at(3599, "card", "device"));
+        assert!(
+            soon.get(F::CardCount7d) > 0.99,
+            "decayed over an hour of a week"
+        );
+        assert!(soon.get(F::CardAgeHours) > 0.99);
+        assert_eq!(s.stats().expired, 0);
+        // An hour after it was last seen: no history, as a new card.
+        let later = s.observe(&at(3599 + 3600, "card", "device"));
+        assert_eq!(later.get(F::CardCount7d), 0.0);
+        assert_eq!(later.get(F::CardAgeHours), 0.0);
+        assert_eq!(
+            s.stats().expired,
+            s.len() as u64,
+            "every entity of the payment"
+        );
+        assert!(s.len() >= 2);
     }
 
     #[test]
