@@ -513,19 +513,24 @@ mod tests {
         assert!(s.stats().expired > 0);
     }
 
-    #[test]
-    fn a_full_table_evicts_about_the_least_recently_seen_tenth() {
-        let cards = 20_000;
-        let limits = StateLimits {
+    /// A store whose card table is at its ceiling of `cards`: card `i` seen at second `i`.
+    fn full_of_cards(cards: usize, ttl_seconds: i64) -> FeatureStore {
+        let mut s = FeatureStore::new(StateLimits {
             max_entities: cards,
-            ttl_seconds: 1_000_000,
+            ttl_seconds,
             reserved_entities: 0,
-        };
-        let mut s = FeatureStore::new(limits);
+        });
         for i in 0..cards {
             s.observe(&at(i as i64, &format!("card{i}"), "d"));
         }
-        assert_eq!(s.stats().evicted, 0);
+        assert_eq!(s.stats().evicted + s.stats().expired, 0);
+        s
+    }
+
+    #[test]
+    fn a_full_table_evicts_about_the_least_recently_seen_tenth() {
+        let cards = 20_000;
+        let mut s = full_of_cards(cards, 1_000_000);
         s.observe(&at(cards as i64, "one more", "d"));
         let evicted = s.stats().evicted as usize;
         assert!(
@@ -545,15 +550,7 @@ mod tests {
     #[test]
     fn a_full_table_with_many_expired_forgets_only_those() {
         let cards = 20_000;
-        let limits = StateLimits {
-            max_entities: cards,
-            ttl_seconds: 10_000,
-            reserved_entities: 0,
-        };
-        let mut s = FeatureStore::new(limits);
-        for i in 0..cards {
-            s.observe(&at(i as i64, &format!("card{i}"), "d"));
-        }
+        let mut s = full_of_cards(cards, 10_000);
         // At 20,000 s the cards seen at 10,000 s or before have lived out their 10,000 s.
         s.observe(&at(cards as i64, "one more", "d"));
         assert_eq!(s.stats().expired, 10_001);
@@ -562,7 +559,7 @@ mod tests {
         // A ceiling of zero keeps nothing to forget and does not fail.
         let mut s = FeatureStore::new(StateLimits {
             max_entities: 0,
-            ..limits
+            ..StateLimits::default()
         });
         s.observe(&at(0, "card", "d"));
         assert_eq!(s.stats().evicted + s.stats().expired, 0);
