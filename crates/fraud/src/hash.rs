@@ -16,7 +16,7 @@ pub fn hash_bytes(bytes: &[u8]) -> u64 {
 /// key of the address's state, without allocating a string for every payment.
 pub fn hash_ip(ip: std::net::IpAddr) -> u64 {
     use std::io::Write;
-    // The longest text form, an IPv4-mapped IPv6 address, is 45 bytes.
+    // The longest IPv6 text form (six groups and a dotted IPv4 tail) is 45 bytes.
     let mut buf = [0u8; 48];
     let mut rest = &mut buf[..];
     write!(rest, "{ip}").expect("an IP address fits in 48 bytes");

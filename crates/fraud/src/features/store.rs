@@ -58,7 +58,7 @@ pub(super) const KINDS: usize = 6;
 /// Entities whose last-seen times place the eviction cutoff. A table iterates in the order of
 /// its hashed keys, which has nothing to do with age, so its first entries are a fair sample:
 /// the tenth percentile of 4,096 is within about half a percentage point of the whole table's,
-/// without copying and ordering ten million times while scoring waits.
+/// without copying and ordering ten million last-seen times while scoring waits.
 const EVICTION_SAMPLE: usize = 4096;
 
 pub(super) type Table = griddle::HashMap<u64, EntityState, BuildPreHashed>;
