@@ -14,10 +14,15 @@
 //! On any failure the temporary file is removed and the target is as it was. A crash in the
 //! middle leaves the temporary file, which [`remove_leftovers`] removes at the next start.
 //!
+//! A folder that more than one process changes (a state folder, an issuer's folder) is changed
+//! under its [`lock_folder`], which also sweeps what an interrupted write left there.
+//!
 //! Architecture invariant: this crate knows nothing of what it writes; it only writes files.
 
 mod error;
+mod lock;
 mod write;
 
 pub use error::WriteError;
-pub use write::{create_new, remove_leftovers, replace, replace_with, sync_dir};
+pub use lock::{FolderLock, LOCK_FILE, lock_folder};
+pub use write::{create_new, remove_leftovers, replace, replace_with, sync_dir, temporary_in};

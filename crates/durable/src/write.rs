@@ -51,7 +51,8 @@ const TEMPORARY_END: &str = ".ensuresec.tmp";
 
 /// Removes from `dir` the temporary files a crash left behind in the middle of a write (a
 /// state file's can be hundreds of megabytes), and returns how many. Only for a folder no
-/// write is under way in: at start, before the writers start.
+/// write is under way in: at start, before the writers start, or under the folder's
+/// [`crate::lock_folder`], which calls it.
 pub fn remove_leftovers(dir: &Path) -> Result<usize, WriteError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -82,25 +83,32 @@ pub fn sync_dir(dir: &Path) -> Result<(), WriteError> {
         .map_err(WriteError::at("syncing", dir))
 }
 
+/// Creates an owner-only temporary file in `dir`, named after `name` the way every write here
+/// names its own, so that [`remove_leftovers`] finds it after a crash; it is removed when
+/// dropped. For writers that choose the final name only once the content is known (a store
+/// that names its objects by their hash).
+pub fn temporary_in(dir: &Path, name: &str) -> Result<NamedTempFile, WriteError> {
+    // A leading dot and a `.tmp` end keep it out of the folder scans that read finished files;
+    // the whole end marks it as ours for `remove_leftovers`.
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(TEMPORARY_END)
+        .permissions(Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(WriteError::at("creating a temporary file in", dir))
+}
+
 /// Writes a synced temporary file beside `path` with `mode`; it is removed when dropped.
 fn write_temporary<T>(
     path: &Path,
     mode: u32,
     write: impl FnOnce(&mut File) -> std::io::Result<T>,
 ) -> Result<(NamedTempFile, T), WriteError> {
-    let dir = folder_of(path);
-    // A leading dot and a `.tmp` end keep it out of the folder scans that read finished files;
-    // the whole end marks it as ours for `remove_leftovers`.
-    let prefix = match path.file_name() {
-        Some(name) => format!(".{}.", name.to_string_lossy()),
-        None => ".".to_owned(),
-    };
-    let mut temporary = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(TEMPORARY_END)
-        .permissions(Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .map_err(WriteError::at("creating a temporary file in", dir))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut temporary = temporary_in(folder_of(path), &name)?;
     // Failures name the target, the file the user knows; the temporary one is gone by then.
     let value = write(temporary.as_file_mut()).map_err(WriteError::at("writing", path))?;
     let file = temporary.as_file();

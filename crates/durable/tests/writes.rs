@@ -5,7 +5,10 @@ use std::io::{ErrorKind, Write as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
-use ensuresec_durable::{create_new, remove_leftovers, replace, replace_with, sync_dir};
+use ensuresec_durable::{
+    LOCK_FILE, create_new, lock_folder, remove_leftovers, replace, replace_with, sync_dir,
+    temporary_in,
+};
 
 fn mode_of(path: &Path) -> u32 {
     std::fs::metadata(path)
@@ -158,4 +161,39 @@ fn leftovers_of_a_crashed_write_are_removed_and_nothing_else() {
         remove_leftovers(&dir.path().join("missing")).expect("no folder"),
         0
     );
+}
+
+#[test]
+fn a_locked_folder_cannot_be_locked_again_until_the_holder_lets_go() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let held = lock_folder(dir.path(), &[]).expect("lock");
+    let lock_file = dir.path().join(LOCK_FILE);
+    assert_eq!(mode_of(&lock_file), 0o600);
+    // Another open of the lock file stands for another process: `flock` locks belong to the
+    // open file, not to the process.
+    let other = std::fs::File::open(&lock_file).expect("open");
+    assert!(matches!(
+        other.try_lock(),
+        Err(std::fs::TryLockError::WouldBlock)
+    ));
+    drop(held);
+    other.try_lock().expect("free once the holder is dropped");
+}
+
+#[test]
+fn taking_the_lock_sweeps_the_folders_named_and_no_other() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("objects")).expect("mkdir");
+    std::fs::create_dir(dir.path().join("other")).expect("mkdir");
+    let mut leftovers = Vec::new();
+    for folder in [".", "objects", "other"] {
+        let temporary = temporary_in(&dir.path().join(folder), "object").expect("temporary");
+        let (_, path) = temporary.keep().expect("kept, as a crash would leave it");
+        leftovers.push(path);
+    }
+    std::fs::write(dir.path().join("objects").join("ab"), b"finished").expect("write");
+    let _held = lock_folder(dir.path(), &[".", "objects", "missing"]).expect("lock");
+    assert!(!leftovers[0].exists() && !leftovers[1].exists());
+    assert!(leftovers[2].exists(), "a folder not named is not swept");
+    assert_eq!(names_in(&dir.path().join("objects")), ["ab"]);
 }

@@ -486,3 +486,77 @@ fn a_second_issuer_init_refuses_and_keeps_the_key_owner_only() {
         "no temporary file left: {names:?}"
     );
 }
+
+#[test]
+fn credentials_issued_at_once_get_their_own_indexes_and_a_revocation_beside_them_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let parties = parties(dir.path());
+    let issuer = s(&parties.issuer).to_owned();
+    let holder = s(&parties.wallet.join("holder.pub.jwk")).to_owned();
+    // Index 0 is the parties' credential; six more are issued while it is revoked.
+    let mut running: Vec<std::process::Child> = (0..6)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+                .args(["identity", "issuer", "issue", "--dir", &issuer])
+                .args(["--holder-jwk", &holder, "--birthdate", "1990-05-17"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    ok(identity(&[
+        "status-list",
+        "revoke",
+        "--dir",
+        &issuer,
+        "--index",
+        "0",
+    ]));
+    let mut indexes: Vec<usize> = running
+        .drain(..)
+        .map(|child| {
+            let out = child.wait_with_output().unwrap();
+            support::assert_success(&out);
+            let said = String::from_utf8(out.stderr).unwrap();
+            let line = said
+                .lines()
+                .find_map(|l| l.strip_prefix("status list index "));
+            line.unwrap_or_else(|| panic!("no index in {said:?}"))
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, [1, 2, 3, 4, 5, 6]);
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(parties.issuer.join("status.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["next_index"], 7);
+    let list = ensuresec_identity::status_list::StatusList::from_claim(&state["list"]).unwrap();
+    assert_eq!(
+        list.get(0).unwrap(),
+        ensuresec_identity::status_list::REVOKED,
+        "the revocation was not undone by an issue that read the list before it"
+    );
+    assert_eq!(list.get(1).unwrap(), 0);
+}
+
+#[test]
+fn revoking_in_a_folder_that_is_not_an_issuers_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = identity(&[
+        "status-list",
+        "revoke",
+        "--dir",
+        s(dir.path()),
+        "--index",
+        "0",
+    ]);
+    assert!(!out.status.success());
+    let said = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        said.contains("is not an issuer folder") && said.contains("issuer init"),
+        "{said}"
+    );
+}

@@ -40,6 +40,20 @@ pub enum IntegrityError {
     /// No baseline exists yet in the state directory.
     #[error("no baseline in {0}: run `ensuresec integrity baseline DIR` first")]
     NoBaseline(PathBuf),
+    /// The baseline changed (an accept) between the status a restore was computed from and the
+    /// restore: restoring would undo the newly accepted files.
+    #[error(
+        "the baseline in {dir} changed from generation {was} to {now} since the changes were \
+         listed; nothing was restored: list them again"
+    )]
+    BaselineChanged {
+        /// The state folder.
+        dir: PathBuf,
+        /// The generation the changes were listed against.
+        was: u64,
+        /// The generation now.
+        now: u64,
+    },
     /// A baseline already exists where a first one was asked for.
     #[error("a baseline already exists in {0}: use `ensuresec integrity accept` for a new one")]
     BaselineExists(PathBuf),

@@ -86,7 +86,7 @@ impl ObjectStore {
     /// object is already present.
     pub fn put(&self, reader: impl Read) -> Result<(String, u64), IntegrityError> {
         let tmp_dir = self.dir.join("tmp");
-        let mut tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(io(&tmp_dir))?;
+        let mut tmp = ensuresec_durable::temporary_in(&tmp_dir, "object")?;
         let (hash, size) = copy_hashing(reader, tmp.as_file_mut()).map_err(io(tmp.path()))?;
         let dest = self.path(&hash);
         if dest.is_file() {

@@ -62,6 +62,7 @@ pub fn create(
     now: DateTime<Utc>,
     reason: Option<String>,
 ) -> Result<Baseline, IntegrityError> {
+    let _lock = state.lock()?;
     if state.has_baseline() {
         return Err(IntegrityError::BaselineExists(state.dir().to_path_buf()));
     }
@@ -104,6 +105,7 @@ pub fn accept(
     reason: Option<String>,
     ignore: Option<Vec<String>>,
 ) -> Result<(Baseline, Vec<Change>), IntegrityError> {
+    let _lock = state.lock()?;
     let old = state.load()?;
     if let Some(r) = &reason {
         check_value("reason", r)?;

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::diff::{Change, ChangeKind};
 use crate::error::{IntegrityError, io};
 use crate::manifest::{EntryKind, FileEntry};
-use crate::state::StateDir;
+use crate::state::{Baseline, StateDir};
 
 /// What a restore did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -163,13 +163,27 @@ fn set_owner(file: &std::fs::File, target: &Path, entry: &FileEntry, report: &mu
     }
 }
 
-/// Applies `changes` (from a status of the same baseline) to the tree at `root`.
+/// Applies `changes`, listed by a status against `baseline`, to the baseline's root. Refused,
+/// with nothing changed, when another baseline has been accepted since (restoring would undo
+/// the deploy it accepted).
 pub fn apply(
     state: &StateDir,
-    root: &Path,
+    baseline: &Baseline,
     changes: &[Change],
     now: DateTime<Utc>,
 ) -> Result<RestoreReport, IntegrityError> {
+    let _lock = state.lock()?;
+    let current = state.load()?;
+    if current.header.manifest != baseline.header.manifest
+        || current.header.generation != baseline.header.generation
+    {
+        return Err(IntegrityError::BaselineChanged {
+            dir: state.dir().to_path_buf(),
+            was: baseline.header.generation,
+            now: current.header.generation,
+        });
+    }
+    let root = Path::new(&baseline.header.root);
     let mut report = RestoreReport::default();
     let qdir = state
         .dir()

@@ -8,6 +8,7 @@
 //! quarantine/<time>/…      what restore removed
 //! journal.ndjson           what accept and restore did
 //! baseline.skey / .vkey    the signing key (0600) and its verifier key
+//! .lock                    held while a baseline, accept, restore or hold changes the folder
 //! ```
 
 use std::io::Write;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use ensuresec_auditlog::note::{
     self, Ed25519Signer, KeyKind, Note, NoteVerifier, SignerKey, VerifierSet,
 };
+use ensuresec_durable::FolderLock;
 
 use crate::error::{IntegrityError, io};
 use crate::header::Header;
@@ -76,6 +78,17 @@ impl StateDir {
     /// The copy store.
     pub fn objects(&self) -> &ObjectStore {
         &self.objects
+    }
+
+    /// Takes the folder's write lock, waiting while another process (the server's monitor, an
+    /// operator's command) changes it, and removes what an interrupted write left in it. Every
+    /// change of the folder holds it, from reading the baseline it starts from to the journal
+    /// record it ends with, so that two changes never both start from the same baseline.
+    pub fn lock(&self) -> Result<FolderLock, IntegrityError> {
+        Ok(ensuresec_durable::lock_folder(
+            &self.dir,
+            &[".", "manifests", "history", "objects/tmp"],
+        )?)
     }
 
     /// Whether a baseline has been taken.
@@ -215,11 +228,12 @@ impl StateDir {
     pub fn set_hold(&self, hold: &crate::monitor::Hold) -> Result<(), IntegrityError> {
         crate::header::check_value("reason", &hold.reason)?;
         let bytes = serde_json::to_vec(hold).expect("a hold serialises");
+        let _lock = self.lock()?;
         write_atomic(&self.hold_path(), &bytes, 0o644)
     }
 
-    /// Ends a deploy hold (nothing happens when there is none).
-    pub fn clear_hold(&self) -> Result<(), IntegrityError> {
+    /// Ends a deploy hold (nothing happens when there is none); the caller holds the lock.
+    pub(crate) fn clear_hold(&self) -> Result<(), IntegrityError> {
         match std::fs::remove_file(self.hold_path()) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

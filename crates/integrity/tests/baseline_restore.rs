@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use ensuresec_integrity::{ChangeKind, StateDir, ops, restore};
+use ensuresec_integrity::{ChangeKind, IntegrityError, StateDir, ops, restore};
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
@@ -164,14 +164,8 @@ fn restore_all_brings_back_byte_identical_files_and_quarantines_planted_ones() {
     )
     .unwrap();
 
-    let (_, status) = ops::status(&f.state).unwrap();
-    let report = restore::apply(
-        &f.state,
-        &f.root,
-        &status.changes,
-        t("2026-12-04T11:00:00Z"),
-    )
-    .unwrap();
+    let (b, status) = ops::status(&f.state).unwrap();
+    let report = restore::apply(&f.state, &b, &status.changes, t("2026-12-04T11:00:00Z")).unwrap();
     assert_eq!(report.quarantined.len(), 1);
     assert_eq!(report.restored.len(), 4);
     assert_eq!(report.metadata, vec!["app/boot.php".to_string()]);
@@ -242,9 +236,9 @@ fn a_set_user_id_program_of_another_owner_is_restored_with_its_owner_and_mode() 
     ops::create(&state, &root, vec![], t("2026-12-04T10:00:00Z"), None).unwrap();
     std::fs::write(&tool, "#!/bin/sh\nsteal\n").unwrap();
 
-    let (_, status) = ops::status(&state).unwrap();
+    let (b, status) = ops::status(&state).unwrap();
     let root = std::fs::canonicalize(root).unwrap();
-    let report = restore::apply(&state, &root, &status.changes, t("2026-12-04T11:00:00Z")).unwrap();
+    let report = restore::apply(&state, &b, &status.changes, t("2026-12-04T11:00:00Z")).unwrap();
     assert_eq!(report.restored.len(), 1, "{report:?}");
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     let m = std::fs::metadata(root.join("app/tool")).unwrap();
@@ -261,10 +255,10 @@ fn restoring_one_path_leaves_the_others_alone() {
     let f = fixture();
     std::fs::write(f.root.join("index.php"), "hacked").unwrap();
     std::fs::write(f.root.join("app/boot.php"), "hacked too").unwrap();
-    let (_, status) = ops::status(&f.state).unwrap();
+    let (b, status) = ops::status(&f.state).unwrap();
     let only = restore::select(status.changes, Some("app"));
     assert_eq!(only.len(), 1);
-    restore::apply(&f.state, &f.root, &only, t("2026-12-04T11:00:00Z")).unwrap();
+    restore::apply(&f.state, &b, &only, t("2026-12-04T11:00:00Z")).unwrap();
     assert_eq!(
         kinds(&f.state),
         vec![("index.php".to_string(), ChangeKind::Modified)]
@@ -278,14 +272,8 @@ fn a_planted_symlink_folder_is_quarantined_not_followed() {
     std::fs::create_dir(&outside).unwrap();
     std::fs::remove_dir_all(f.root.join("app")).unwrap();
     std::os::unix::fs::symlink(&outside, f.root.join("app")).unwrap();
-    let (_, status) = ops::status(&f.state).unwrap();
-    restore::apply(
-        &f.state,
-        &f.root,
-        &status.changes,
-        t("2026-12-04T11:00:00Z"),
-    )
-    .unwrap();
+    let (b, status) = ops::status(&f.state).unwrap();
+    restore::apply(&f.state, &b, &status.changes, t("2026-12-04T11:00:00Z")).unwrap();
     assert_eq!(
         std::fs::read_dir(&outside).unwrap().count(),
         0,
@@ -320,14 +308,8 @@ fn an_accepted_deploy_becomes_the_baseline_and_the_old_one_is_kept() {
     assert!(f.state.dir().join("history/1.note").is_file());
     // The new version can itself be restored.
     std::fs::write(f.root.join("app/new.php"), "tampered").unwrap();
-    let (_, status) = ops::status(&f.state).unwrap();
-    restore::apply(
-        &f.state,
-        &f.root,
-        &status.changes,
-        t("2026-12-04T12:30:00Z"),
-    )
-    .unwrap();
+    let (b, status) = ops::status(&f.state).unwrap();
+    restore::apply(&f.state, &b, &status.changes, t("2026-12-04T12:30:00Z")).unwrap();
     assert_eq!(
         std::fs::read_to_string(f.root.join("app/new.php")).unwrap(),
         "<?php // feature"
@@ -361,4 +343,53 @@ fn a_tampered_baseline_or_manifest_is_refused() {
     std::fs::write(&manifest, text).unwrap();
     let pinned = StateDir::open(f.state.dir(), Some(other)).unwrap();
     assert!(pinned.load().is_err());
+}
+
+#[test]
+fn a_restore_listed_before_an_accept_is_refused_and_undoes_nothing() {
+    let f = fixture();
+    std::fs::write(f.root.join("index.php"), "<?php // release 2").unwrap();
+    let (listed, status) = ops::status(&f.state).unwrap();
+    // A deploy is accepted (by an operator) while the restore (by the monitor) is on its way.
+    ops::accept(&f.state, t("2026-12-04T12:00:00Z"), None, None).unwrap();
+    let refused = restore::apply(
+        &f.state,
+        &listed,
+        &status.changes,
+        t("2026-12-04T12:00:01Z"),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            IntegrityError::BaselineChanged { was: 1, now: 2, .. }
+        ),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("nothing was restored"));
+    assert_eq!(
+        std::fs::read_to_string(f.root.join("index.php")).unwrap(),
+        "<?php // release 2",
+        "the accepted deploy stays"
+    );
+}
+
+#[test]
+fn a_change_of_the_state_folder_removes_what_an_interrupted_write_left() {
+    let f = fixture();
+    let state = f.state.dir();
+    let leftovers: Vec<_> = ["", "manifests", "history", "objects/tmp"]
+        .into_iter()
+        .map(|folder| {
+            let temporary = ensuresec_durable::temporary_in(&state.join(folder), "crash").unwrap();
+            temporary.keep().unwrap().1
+        })
+        .collect();
+    std::fs::write(f.root.join("app/new.php"), "<?php // feature").unwrap();
+    ops::accept(&f.state, t("2026-12-04T12:00:00Z"), None, None).unwrap();
+    for leftover in &leftovers {
+        assert!(!leftover.exists(), "{} left", leftover.display());
+    }
+    assert!(state.join("history/1.note").is_file());
+    assert_eq!(kinds(&f.state), vec![]);
 }

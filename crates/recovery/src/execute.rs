@@ -243,8 +243,7 @@ async fn restore(
         let state = StateDir::open(&state_dir, verifier_key)?;
         let (baseline, status) = ops::status(&state)?;
         let changes = restore::select(status.changes, only.as_deref());
-        let root = std::path::PathBuf::from(&baseline.header.root);
-        restore::apply(&state, &root, &changes, now)
+        restore::apply(&state, &baseline, &changes, now)
     });
     match work.await {
         Err(e) => (false, format!("restore did not finish: {e}")),

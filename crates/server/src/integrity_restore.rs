@@ -52,7 +52,7 @@ impl Restorer for IntegrityRestorer {
             let state = StateDir::open(&dir, key)?;
             let (b, status) = ops::status(&state)?;
             let changes = restore::select(status.changes, only.as_deref());
-            let report = restore::apply(&state, Path::new(&b.header.root), &changes, now)?;
+            let report = restore::apply(&state, &b, &changes, now)?;
             Ok::<_, ensuresec_integrity::IntegrityError>((b, report))
         })
         .await

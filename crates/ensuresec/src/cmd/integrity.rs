@@ -329,7 +329,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(DIFFERS));
             }
-            let report = restore::apply(&state, &root, &changes, now())?;
+            let report = restore::apply(&state, &b, &changes, now())?;
             for (path, to) in &report.quarantined {
                 println!("quarantined {path} → {}", to.display());
             }

@@ -141,6 +141,15 @@ pub enum AuthorizationChange {
     },
 }
 
+/// Takes the lock held from reading the authorisations to saving them: two changes at once (the
+/// API runs them on parallel threads, the CLI beside the server) would otherwise save over each
+/// other, and a revocation could be undone. Nothing is swept: the monitor writes its page
+/// records into this folder without the lock.
+fn lock(store: &PageStore) -> Result<ensuresec_durable::FolderLock, IntegrityError> {
+    std::fs::create_dir_all(store.dir()).map_err(io(store.dir()))?;
+    Ok(ensuresec_durable::lock_folder(store.dir(), &[])?)
+}
+
 /// The hash a script was last seen with on any monitored page.
 fn seen_hash(store: &PageStore, script: &str) -> Result<Option<String>, IntegrityError> {
     Ok(store.list()?.iter().find_map(|r| {
@@ -170,6 +179,7 @@ pub fn authorize_script(
             ))
         })?,
     };
+    let _lock = lock(store)?;
     let mut all = Authorizations::load(store.dir())?;
     let a = Authorization {
         script: script.to_owned(),
@@ -186,6 +196,7 @@ pub fn authorize_script(
 /// Revokes the authorisation of a script key; whether there was one (nothing is written when
 /// there was not). The one step behind the API, the dashboard and the CLI.
 pub fn revoke_script(store: &PageStore, script: &str) -> Result<bool, IntegrityError> {
+    let _lock = lock(store)?;
     let mut all = Authorizations::load(store.dir())?;
     let revoked = all.revoke(script);
     if revoked {
@@ -274,6 +285,27 @@ mod tests {
                 .get(&key)
                 .is_none()
         );
+    }
+
+    #[test]
+    fn authorisations_made_at_once_are_all_kept() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let store = PageStore::new(dir.path());
+        let keys: Vec<String> = (0..16)
+            .map(|i| format!("inline:{}", sha256_hex(format!("tag{i}()").as_bytes())))
+            .collect();
+        std::thread::scope(|scope| {
+            for key in &keys {
+                let store = &store;
+                scope.spawn(move || {
+                    authorize_script(store, key, None, "tag manager", "u", at())
+                        .expect("authorised")
+                });
+            }
+        });
+        let all = Authorizations::load(store.dir()).expect("readable");
+        let kept = keys.iter().filter(|k| all.get(k).is_some()).count();
+        assert_eq!(kept, keys.len(), "none saved over another");
     }
 
     #[test]

@@ -126,6 +126,19 @@ struct StatusState {
     list: Value,
 }
 
+/// Takes the issuer folder's write lock, held from reading the status list to saving it: two
+/// credentials issued at once would otherwise get the same index, and an issue running beside a
+/// revocation would save the list it read before, bringing the revoked credential back.
+fn lock_issuer(dir: &Path) -> anyhow::Result<ensuresec_durable::FolderLock> {
+    if !dir.join(STATUS_FILE).is_file() {
+        bail!(
+            "{} is not an issuer folder (no {STATUS_FILE}): create one with `ensuresec identity issuer init`",
+            dir.display()
+        );
+    }
+    Ok(ensuresec_durable::lock_folder(dir, &["."])?)
+}
+
 fn status_state(dir: &Path) -> anyhow::Result<(StatusState, StatusList)> {
     let state: StatusState = read_json(&dir.join(STATUS_FILE))?;
     let list = StatusList::from_claim(&state.list).context("status list state")?;
@@ -187,6 +200,7 @@ pub fn run(command: IssuerCommand) -> anyhow::Result<ExitCode> {
             let holder: Jwk = read_json(&holder_jwk)?;
             ensuresec_identity::VerifyingKey::from_jwk(&holder)
                 .with_context(|| format!("holder key {}", holder_jwk.display()))?;
+            let _lock = lock_issuer(&dir)?;
             let (mut state, list) = status_state(&dir)?;
             let index = state.next_index;
             if index >= list.len() {
@@ -223,6 +237,7 @@ pub fn run(command: IssuerCommand) -> anyhow::Result<ExitCode> {
 pub fn run_status(command: StatusCommand) -> anyhow::Result<ExitCode> {
     match command {
         StatusCommand::Revoke { dir, index } => {
+            let _lock = lock_issuer(&dir)?;
             let (state, mut list) = status_state(&dir)?;
             if index >= state.next_index {
                 bail!(
