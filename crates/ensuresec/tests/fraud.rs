@@ -234,13 +234,8 @@ fn training_csv(path: &Path, extra_column: bool) {
     } else {
         ",label\n"
     });
-    let mut x: u64 = 7;
-    let mut next = || {
-        x = x
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut numbers = ensuresec_fraud::fixtures::Uniform::new(7);
+    let mut next = || numbers.draw();
     for i in 0..3000 {
         let count = (next() * 10.0).floor();
         let failed = f64::from(u8::from(next() < 0.1));

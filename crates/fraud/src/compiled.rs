@@ -416,13 +416,8 @@ mod tests {
         let rows = 2_000;
         let mut x = vec![0.0; rows * 3];
         let mut y = vec![0.0; rows];
-        let mut state: u64 = 7;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut numbers = crate::fixtures::Uniform::new(7);
+        let mut next = || numbers.draw();
         for r in 0..rows {
             let a = next() * 10.0;
             let b = next();

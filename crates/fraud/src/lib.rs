@@ -28,6 +28,8 @@ pub mod detector;
 pub mod error;
 pub mod features;
 pub mod feedback;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 pub mod geo;
 pub mod hash;
 pub mod ip_location;

@@ -2,36 +2,24 @@
 //! with it: the risky payment must score above the ordinary one, with reasons.
 
 use ensuresec_fraud::dataset::{Columns, Dataset};
+use ensuresec_fraud::fixtures::Uniform;
 use ensuresec_fraud::metrics::ranking;
 use ensuresec_fraud::{
     Decision, Model, PaymentRequest, RuleSet, Scorer, StateLimits, TrainOptions, train,
 };
 
-/// A deterministic stream of numbers in [0, 1).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// Rows of online features where fraud follows card velocity and failed 3-D Secure.
 fn csv(rows: usize) -> String {
-    let mut r = Lcg(7);
+    let mut r = Uniform::new(7);
     let mut out =
         String::from("time,amount,card_count_1h,three_ds_failed,account_age_days,label\n");
     for i in 0..rows {
-        let count = (r.next() * 10.0).floor();
-        let failed = f64::from(u8::from(r.next() < 0.1));
-        let amount = 5.0 + r.next() * 500.0;
-        let age = (r.next() * 1000.0).floor();
+        let count = (r.draw() * 10.0).floor();
+        let failed = f64::from(u8::from(r.draw() < 0.1));
+        let amount = 5.0 + r.draw() * 500.0;
+        let age = (r.draw() * 1000.0).floor();
         let risk = -5.0 + 0.9 * count + 2.0 * failed;
-        let fraud = r.next() < 1.0 / (1.0 + (-risk).exp());
+        let fraud = r.draw() < 1.0 / (1.0 + (-risk).exp());
         out.push_str(&format!(
             "{i},{amount:.2},{count},{failed},{age},{}\n",
             u8::from(fraud)

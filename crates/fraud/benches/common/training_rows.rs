@@ -8,15 +8,8 @@ pub fn csv() -> String {
     let mut csv = String::from(
         "time,amount,card_count_1h,card_devices,device_cards,bin_ip_country_mismatch,account_age_days,label\n",
     );
-    // A fixed-seed linear congruential generator (Knuth's MMIX constants): the same rows on
-    // every machine, without a dependency.
-    let mut x: u64 = 1;
-    let mut next = || {
-        x = x
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut numbers = ensuresec_fraud::fixtures::Uniform::new(1);
+    let mut next = || numbers.draw();
     for i in 0..20_000 {
         let count = (next() * 8.0).floor();
         let devices = (next() * 4.0).floor() + 1.0;
