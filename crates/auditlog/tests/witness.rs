@@ -210,3 +210,23 @@ fn policy_counts_distinct_valid_witnesses() {
         Err(PolicyError::BadThreshold { .. })
     ));
 }
+
+#[test]
+fn a_second_witness_on_the_same_state_is_refused_while_the_first_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("witness.json");
+    let first = witness(&state);
+    let cosigner = Cosigner::from_seed("witness.example/w1", &[9; 32]).expect("name");
+    let keys = VerifierSet::new(vec![Arc::new(log_key().verifier())]);
+    let refused = Witness::open(&state, cosigner, vec![(ORIGIN.to_owned(), keys)])
+        .expect_err("the state is in use");
+    assert!(
+        refused.to_string().contains("in use by another witness"),
+        "{refused}"
+    );
+    first
+        .add_checkpoint(&request(&tree(10, "a"), 0, 10), 0)
+        .expect("the first goes on");
+    drop(first);
+    assert_eq!(witness(&state).latest(ORIGIN).expect("state").size, 10);
+}

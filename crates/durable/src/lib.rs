@@ -24,5 +24,5 @@ mod lock;
 mod write;
 
 pub use error::WriteError;
-pub use lock::{FolderLock, LOCK_FILE, lock_folder};
+pub use lock::{LOCK_FILE, Lock, lock_folder, try_lock_file};
 pub use write::{create_new, remove_leftovers, replace, replace_with, sync_dir, temporary_in};

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use ensuresec_durable::{
     LOCK_FILE, create_new, lock_folder, remove_leftovers, replace, replace_with, sync_dir,
-    temporary_in,
+    temporary_in, try_lock_file,
 };
 
 fn mode_of(path: &Path) -> u32 {
@@ -196,4 +196,16 @@ fn taking_the_lock_sweeps_the_folders_named_and_no_other() {
     assert!(!leftovers[0].exists() && !leftovers[1].exists());
     assert!(leftovers[2].exists(), "a folder not named is not swept");
     assert_eq!(names_in(&dir.path().join("objects")), ["ab"]);
+}
+
+#[test]
+fn a_lock_file_is_had_by_one_holder_at_a_time_without_waiting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json.lock");
+    let first = try_lock_file(&path).expect("opens").expect("free");
+    assert!(try_lock_file(&path).expect("opens").is_none(), "held");
+    drop(first);
+    assert!(try_lock_file(&path).expect("opens").is_some(), "free again");
+    let missing = try_lock_file(&dir.path().join("no/such.lock")).expect_err("no folder");
+    assert!(missing.to_string().contains("no/such.lock"), "{missing}");
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use ensuresec_auditlog::note::{
     self, Ed25519Signer, KeyKind, Note, NoteVerifier, SignerKey, VerifierSet,
 };
-use ensuresec_durable::FolderLock;
+use ensuresec_durable::Lock;
 
 use crate::error::{IntegrityError, io};
 use crate::header::Header;
@@ -84,7 +84,7 @@ impl StateDir {
     /// operator's command) changes it, and removes what an interrupted write left in it. Every
     /// change of the folder holds it, from reading the baseline it starts from to the journal
     /// record it ends with, so that two changes never both start from the same baseline.
-    pub fn lock(&self) -> Result<FolderLock, IntegrityError> {
+    pub fn lock(&self) -> Result<Lock, IntegrityError> {
         Ok(ensuresec_durable::lock_folder(
             &self.dir,
             &[".", "manifests", "history", "objects/tmp"],

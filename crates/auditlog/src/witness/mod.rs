@@ -113,15 +113,42 @@ pub struct Witness {
     logs: HashMap<String, VerifierSet>,
     state_path: PathBuf,
     state: Mutex<WitnessState>,
+    // Held while the witness lives: the state is kept in memory, so a second witness on the
+    // same file would not see this one's cosignatures and could cosign a fork.
+    _lock: ensuresec_durable::Lock,
 }
 
 impl Witness {
-    /// Opens a witness whose state lives in `state_path` (created on first cosignature).
+    /// Opens a witness whose state lives in `state_path` (created on first cosignature). Refused
+    /// while another witness (in this process or another) has the same state open: it holds
+    /// `STATE.lock`.
     pub fn open(
         state_path: &Path,
         cosigner: Cosigner,
         logs: Vec<(String, VerifierSet)>,
     ) -> Result<Self, WitnessError> {
+        let mut lock_path = state_path.as_os_str().to_owned();
+        lock_path.push(".lock");
+        let lock_path = PathBuf::from(lock_path);
+        let lock = match ensuresec_durable::try_lock_file(&lock_path) {
+            Ok(Some(lock)) => lock,
+            Ok(None) => {
+                return Err(WitnessError::State {
+                    context: format!(
+                        "{} is in use by another witness (it holds {}); one state, one witness",
+                        state_path.display(),
+                        lock_path.display()
+                    ),
+                    source: std::io::ErrorKind::WouldBlock.into(),
+                });
+            }
+            Err(e) => {
+                return Err(WitnessError::State {
+                    context: format!("locking {}", state_path.display()),
+                    source: e.into(),
+                });
+            }
+        };
         let state = WitnessState::load(state_path).map_err(|source| WitnessError::State {
             context: format!("reading {}", state_path.display()),
             source,
@@ -131,6 +158,7 @@ impl Witness {
             logs: logs.into_iter().collect(),
             state_path: state_path.to_owned(),
             state: Mutex::new(state),
+            _lock: lock,
         })
     }
 

@@ -145,7 +145,7 @@ pub enum AuthorizationChange {
 /// API runs them on parallel threads, the CLI beside the server) would otherwise save over each
 /// other, and a revocation could be undone. Nothing is swept: the monitor writes its page
 /// records into this folder without the lock.
-fn lock(store: &PageStore) -> Result<ensuresec_durable::FolderLock, IntegrityError> {
+fn lock(store: &PageStore) -> Result<ensuresec_durable::Lock, IntegrityError> {
     std::fs::create_dir_all(store.dir()).map_err(io(store.dir()))?;
     Ok(ensuresec_durable::lock_folder(store.dir(), &[])?)
 }

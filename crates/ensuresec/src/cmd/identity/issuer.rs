@@ -129,7 +129,7 @@ struct StatusState {
 /// Takes the issuer folder's write lock, held from reading the status list to saving it: two
 /// credentials issued at once would otherwise get the same index, and an issue running beside a
 /// revocation would save the list it read before, bringing the revoked credential back.
-fn lock_issuer(dir: &Path) -> anyhow::Result<ensuresec_durable::FolderLock> {
+fn lock_issuer(dir: &Path) -> anyhow::Result<ensuresec_durable::Lock> {
     if !dir.join(STATUS_FILE).is_file() {
         bail!(
             "{} is not an issuer folder (no {STATUS_FILE}): create one with `ensuresec identity issuer init`",
