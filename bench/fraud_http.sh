@@ -5,8 +5,10 @@
 # features, trained by `fraud train`'s defaults on the in-process bench's generated rows
 # (printed by the fraud crate's `training_rows` example, so both benches score with the same
 # model): every call walks the trees and explains the score; NO_MODEL=1 serves the rules only.
-# Prints the machine load, the model's size and the latency quantiles.
-# Usage: [SKIP_BUILD=1] [NO_MODEL=1] bench/fraud_http.sh [rate per second] [seconds] [connections]
+# The feature state's journal runs as shipped (synced every 50 ms); JOURNAL_SYNC_MS=0 turns it
+# off, another value sets its interval. Prints the machine load, the model's size, the latency
+# quantiles and how many payments the journal wrote.
+# Usage: [SKIP_BUILD=1] [NO_MODEL=1] [JOURNAL_SYNC_MS=ms] bench/fraud_http.sh [rate per second] [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATE=${1:-2000}
@@ -30,7 +32,10 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 TOKEN=es_bench_fraud_token_0123456789
 PORT=$((20000 + RANDOM % 20000))
-touch "$WORK/ensuresec.toml"
+echo "[fraud]" > "$WORK/ensuresec.toml"
+if [ -n "${JOURNAL_SYNC_MS:-}" ]; then
+  echo "journal_sync_ms = $JOURNAL_SYNC_MS" >> "$WORK/ensuresec.toml"
+fi
 if [ -z "${NO_MODEL:-}" ]; then
   "$TARGET/release/examples/training_rows" > "$WORK/train.csv"
   "$TARGET/release/ensuresec" fraud train "$WORK/train.csv" --label label --time time \
@@ -40,7 +45,7 @@ import json, sys
 t = json.load(open(sys.argv[1]))["training"]
 print(f"model: {t['trees']} trees, the mean of {len(t['members'])} boosters")
 PY
-  printf '[fraud]\nmodel = "%s"\n' "$WORK/model.json" > "$WORK/ensuresec.toml"
+  printf 'model = "%s"\n' "$WORK/model.json" >> "$WORK/ensuresec.toml"
 else
   echo "model: none (rules only)"
 fi
@@ -60,3 +65,5 @@ echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 "$TARGET/release/payments" --server "http://127.0.0.1:$PORT" --token "$TOKEN" \
   --rate "$RATE" --seconds "$SECONDS_" --connections "$CONNECTIONS"
 echo "after: load $(cut -d' ' -f1-3 /proc/loadavg); server resident memory $(grep VmRSS /proc/$SERVER/status | tr -s ' ')"
+curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/payments/status" |
+  python3 -c 'import json, sys; s = json.load(sys.stdin); print("journal:", s["journaled"], "payments written,", s["journal_dropped"], "dropped")'

@@ -25,4 +25,6 @@ mod write;
 
 pub use error::WriteError;
 pub use lock::{LOCK_FILE, Lock, lock_folder, try_lock_file};
-pub use write::{create_new, remove_leftovers, replace, replace_with, sync_dir, temporary_in};
+pub use write::{
+    create_new, folder_of, remove_leftovers, replace, replace_with, sync_dir, temporary_in,
+};

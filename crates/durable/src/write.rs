@@ -118,8 +118,9 @@ fn write_temporary<T>(
     Ok((temporary, value))
 }
 
-/// The folder a file lives in; `.` for a bare file name.
-fn folder_of(path: &Path) -> &Path {
+/// The folder a file lives in; `.` for a bare file name: the folder to sync after creating,
+/// renaming or removing the file.
+pub fn folder_of(path: &Path) -> &Path {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),

@@ -392,6 +392,41 @@ fn the_feature_state_survives_a_restart() {
     assert_eq!(a["decision"], "approve", "{a}");
 }
 
+#[test]
+fn the_feature_state_survives_a_kill_9_through_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let burst = |i: u32| {
+        let mut r = request(&format!("burst{i}"), "card-7");
+        r["time"] = format!("2026-11-21T10:00:{:02}Z", i + 10).into();
+        r
+    };
+    let mut server = Server::start(&data, &[]);
+    for i in 0..6 {
+        let a: Value = score(&server, &burst(i)).json().unwrap();
+        assert_ne!(a["reasons"][0]["code"], "card-testing", "not yet: {a}");
+    }
+    // The journal is written every 50 ms: wait until it holds the six, then crash.
+    wait_for("the six payments in the journal", 30, || {
+        (status(&server)["journaled"].as_u64().unwrap() >= 6).then_some(())
+    });
+    signal(&server, "KILL");
+    server.child.wait().unwrap();
+    let state = data.join("fraud-state.bin");
+    assert!(
+        !state.exists(),
+        "no state file: the crash came before any write of it"
+    );
+
+    let server = Server::start(&data, &[]);
+    server.printed("fraud journal: 6 payments and declines counted again from 1 file(s)");
+    let a: Value = score(&server, &burst(6)).json().unwrap();
+    assert_eq!(
+        a["reasons"][0]["code"], "card-testing",
+        "the burst goes on after the crash: {a}"
+    );
+}
+
 /// A chargeback for payment `ring{i}` of card `stolen{i}`, as a line of events.
 fn chargeback(i: u32) -> String {
     json!({"type": "chargeback", "time": format!("2026-11-21T11:00:0{i}Z"), "source": "psp",

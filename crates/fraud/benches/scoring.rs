@@ -147,6 +147,19 @@ fn bench(c: &mut Criterion) {
         None,
         with_model,
     );
+    // With the journal: each score also keeps its record for the journal writer (which runs
+    // on another thread in `serve`, outside the scorer's lock, and is not timed here).
+    time_scoring(
+        &mut group,
+        "score_with_model_journaled",
+        &reqs,
+        Some(&day_before),
+        || {
+            let mut s = with_model();
+            s.state_mut().start_journal();
+            s
+        },
+    );
     // The model alone on as many rows, one at a time, with explanations (what scoring does).
     let loaded = ensuresec_fraud::Model::from_json("bench", &json).expect("model");
     let cols = loaded.features.len();

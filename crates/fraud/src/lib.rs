@@ -33,6 +33,7 @@ pub mod fixtures;
 pub mod geo;
 pub mod hash;
 pub mod ip_location;
+pub mod journal;
 pub mod metrics;
 pub mod model;
 pub mod platt;

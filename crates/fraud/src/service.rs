@@ -14,8 +14,9 @@ use ensuresec_model::event::PaymentAuthorization;
 use serde::Serialize;
 
 use crate::error::{FileError, InputError};
-use crate::features::{FeatureStore, StateCopy, StateLimits};
+use crate::features::{FeatureStore, RECORD_BYTES, StateCopy, StateLimits};
 use crate::ip_location::IpLocator;
+use crate::journal::{Journal, Replayed};
 use crate::model::Model;
 use crate::postal::PostalCentroids;
 use crate::request::PaymentRequest;
@@ -43,6 +44,10 @@ pub struct ServiceConfig {
     /// Where the feature state is kept between runs: read at open when it exists, written by
     /// [`FraudService::save_state`] [default: none, the state lives in memory only].
     pub state_file: Option<PathBuf>,
+    /// With a state file, journal what is counted between two writes of it (written by
+    /// [`FraudService::flush_journal`]) and count it again at open, so that a crash loses only
+    /// what was not flushed yet (`crate::journal`).
+    pub journal: bool,
 }
 
 /// The loaded model, for status pages and logs.
@@ -76,6 +81,11 @@ pub struct FraudService {
     unscored: AtomicU64,
     loads: AtomicU64,
     refused: AtomicU64,
+    /// Taken before the scorer whenever both are: the journal's writes stay in counting order.
+    journal: Option<Mutex<Journal>>,
+    replayed: Replayed,
+    journaled: AtomicU64,
+    journal_dropped: AtomicU64,
 }
 
 /// What the service holds and has done, for operators.
@@ -95,6 +105,10 @@ pub struct Status {
     pub state_bytes: usize,
     /// Payment events that could not be scored.
     pub unscored_events: u64,
+    /// Payments and declines written to the journal since start (synced).
+    pub journaled: u64,
+    /// Payments and declines not journaled (the disk did not keep up, or a write failed).
+    pub journal_dropped: u64,
 }
 
 impl FraudService {
@@ -114,6 +128,8 @@ impl FraudService {
         if let Some(path) = &config.postal_centroids {
             scorer.set_postal_centroids(Some(Arc::new(PostalCentroids::open(path)?)));
         }
+        let mut journal = None;
+        let mut replayed = Replayed::default();
         if let Some(path) = &config.state_file {
             let name = path.display().to_string();
             match std::fs::File::open(path) {
@@ -125,6 +141,12 @@ impl FraudService {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(FileError::new(&name, e.to_string())),
             }
+            if config.journal {
+                let (opened, read) = Journal::open(path, scorer.state_mut())?;
+                scorer.state_mut().start_journal();
+                journal = Some(Mutex::new(opened));
+                replayed = read;
+            }
         }
         let service = FraudService {
             scorer: Mutex::new(scorer),
@@ -134,6 +156,10 @@ impl FraudService {
             unscored: AtomicU64::new(0),
             loads: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            journal,
+            replayed,
+            journaled: AtomicU64::new(0),
+            journal_dropped: AtomicU64::new(0),
         };
         if config.model.is_some() {
             service.reload_model()?;
@@ -144,7 +170,7 @@ impl FraudService {
     /// The scorer. A panic while it was held leaves counters at worst half updated, which is
     /// no reason to stop scoring: the poison is ignored.
     fn scorer(&self) -> MutexGuard<'_, Scorer> {
-        self.scorer.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.scorer)
     }
 
     /// Validates and scores `request`, then counts it in the shared state.
@@ -194,8 +220,10 @@ impl FraudService {
     /// Writes the feature state to the configured state file and returns how many entities
     /// it holds. The state is copied under the lock into room made before it (scoring waits
     /// only for the copy: figures in bench/RESULTS.md) and written outside it, owner-only, by
-    /// `ensuresec_durable::replace_with`, so a crash leaves the previous state whole. Without a
-    /// state file configured it is an error.
+    /// `ensuresec_durable::replace_with`, so a crash leaves the previous state whole. With the
+    /// journal, what was counted before the copy goes to the current journal file, the copy
+    /// names the next one, and the files before it are removed once the state file is synced.
+    /// Without a state file configured it is an error.
     pub fn save_state(&self) -> Result<usize, FileError> {
         let path = self
             .state_file
@@ -203,10 +231,65 @@ impl FraudService {
             .ok_or_else(|| FileError::new("[fraud] state_file", "no state file is configured"))?;
         let per_kind = self.scorer().state().entities_per_kind();
         let mut copy = StateCopy::with_room(&per_kind);
-        self.scorer().state().copy_into(&mut copy);
+        let mut journal = self.journal.as_ref().map(lock);
+        {
+            let mut scorer = self.scorer();
+            scorer.state().copy_into(&mut copy);
+            if let Some(journal) = &mut journal {
+                let dropped = scorer.state_mut().take_journal(journal.pending());
+                self.journal_dropped.fetch_add(dropped, Ordering::Relaxed);
+            }
+        }
+        if let Some(journal) = &mut journal {
+            // Records before the copy: needed only if this write does not complete.
+            self.write_journal(journal);
+            copy.set_journal_from(journal.rotate()?);
+        }
+        drop(journal);
         ensuresec_durable::replace_with(path, 0o600, |file| copy.write(file))
             .map_err(|e| FileError::writing(path, e))?;
+        if let Some(journal) = &self.journal {
+            lock(journal).remove_before(copy.journal_from())?;
+        }
         Ok(copy.len())
+    }
+
+    /// Writes what was counted since the last call to the journal and syncs it; returns how
+    /// many payments and declines were written (0 without a journal). Called every few
+    /// milliseconds: a crash loses what was counted since the last call.
+    pub fn flush_journal(&self) -> Result<u64, FileError> {
+        let Some(journal) = &self.journal else {
+            return Ok(0);
+        };
+        let mut journal = lock(journal);
+        let dropped = self.scorer().state_mut().take_journal(journal.pending());
+        self.journal_dropped.fetch_add(dropped, Ordering::Relaxed);
+        let pending = (journal.pending().len() / RECORD_BYTES) as u64;
+        match journal.write_pending() {
+            Ok(written) => {
+                self.journaled.fetch_add(written, Ordering::Relaxed);
+                Ok(written)
+            }
+            Err(e) => {
+                self.journal_dropped.fetch_add(pending, Ordering::Relaxed);
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes the pending records while a state is being saved: a failure loses only records
+    /// the state file is about to hold, so it is counted, not returned.
+    fn write_journal(&self, journal: &mut Journal) {
+        let pending = (journal.pending().len() / RECORD_BYTES) as u64;
+        match journal.write_pending() {
+            Ok(written) => self.journaled.fetch_add(written, Ordering::Relaxed),
+            Err(_) => self.journal_dropped.fetch_add(pending, Ordering::Relaxed),
+        };
+    }
+
+    /// What the start counted again from the journal.
+    pub fn replayed(&self) -> Replayed {
+        self.replayed
     }
 
     /// The model in use, if any.
@@ -246,6 +329,8 @@ impl FraudService {
             entities,
             state_bytes,
             unscored_events: self.unscored_events(),
+            journaled: self.journaled.load(Ordering::Relaxed),
+            journal_dropped: self.journal_dropped.load(Ordering::Relaxed),
         }
     }
 
@@ -253,6 +338,12 @@ impl FraudService {
     pub fn thresholds(&self) -> Thresholds {
         self.scorer().rules().thresholds
     }
+}
+
+/// Locks a mutex whose holder may have panicked: what it guards stays usable (the scorer's
+/// counters at worst half updated, a journal's pending records at worst a batch short).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -44,6 +44,9 @@ pub struct FraudConfig {
     pub state_file: Option<PathBuf>,
     /// Seconds between two writes of the state while running (0: only when `serve` stops).
     pub save_state_secs: u64,
+    /// Milliseconds between two writes of the state's journal, what was counted since the last
+    /// write of the state (0: no journal, a crash loses everything since that write).
+    pub journal_sync_ms: u64,
     /// Fraud rings (`[fraud.rings]`).
     pub rings: RingsConfig,
 }
@@ -64,6 +67,7 @@ impl Default for FraudConfig {
             persist_state: true,
             state_file: None,
             save_state_secs: 300,
+            journal_sync_ms: 50,
             rings: RingsConfig::default(),
         }
     }
@@ -141,6 +145,12 @@ impl FraudConfig {
                 "must be at most 86400 (0: only when serve stops)".into(),
             ));
         }
+        if self.journal_sync_ms > 10_000 {
+            return Err((
+                "fraud.journal_sync_ms",
+                "must be at most 10000 (0: no journal)".into(),
+            ));
+        }
         let r = &self.rings;
         if r.min_members < 2 {
             return Err(("fraud.rings.min_members", "must be at least 2".into()));
@@ -186,6 +196,7 @@ impl FraudConfig {
             ip_locations: self.ip_locations.clone(),
             postal_centroids: self.postal_centroids.clone(),
             state_file: None,
+            journal: false,
         }
     }
 
@@ -208,6 +219,7 @@ impl FraudConfig {
         }
         let config = ServiceConfig {
             state_file: self.state_file(data_dir),
+            journal: self.journal_sync_ms > 0,
             ..self.service_config()
         };
         Ok(Some(Arc::new(FraudService::open(&config)?)))
@@ -305,6 +317,16 @@ fn record_save(
     metrics::counter!(STATE_SAVES, "file" => file, "outcome" => outcome).increment(1);
 }
 
+/// Writes what `service` counted since the last call to its journal, on a blocking thread; a
+/// failure is logged (the records it held are counted as dropped) and the next call goes on.
+pub async fn flush_journal(service: Arc<FraudService>) {
+    match tokio::task::spawn_blocking(move || service.flush_journal()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "fraud journal not written"),
+        Err(e) => tracing::error!(error = %e, "fraud journal write failed"),
+    }
+}
+
 /// Reloads the model file of `service`, logging the outcome: a refused file leaves the model
 /// in use untouched. Runs the file reading on a blocking thread.
 pub async fn reload_model(service: Arc<FraudService>) {
@@ -337,6 +359,22 @@ mod tests {
         let (key, message) = config.validate().err().unwrap_or_default();
         assert_eq!(key, "fraud.reserved_entities");
         assert!(message.contains("1000"), "{message}");
+    }
+
+    #[test]
+    fn a_journal_interval_over_ten_seconds_is_refused_by_name() {
+        let config = FraudConfig {
+            journal_sync_ms: 10_001,
+            ..FraudConfig::default()
+        };
+        let (key, message) = config.validate().err().unwrap_or_default();
+        assert_eq!(key, "fraud.journal_sync_ms");
+        assert!(message.contains("0: no journal"), "{message}");
+        let off = FraudConfig {
+            journal_sync_ms: 0,
+            ..FraudConfig::default()
+        };
+        assert!(off.validate().is_ok());
     }
 
     #[test]

@@ -263,6 +263,34 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 file.display(),
                 fraud.status().entities
             );
+            let replayed = fraud.replayed();
+            if replayed.files > 0 {
+                println!(
+                    "fraud journal: {} payments and declines counted again from {} file(s){}",
+                    replayed.records,
+                    replayed.files,
+                    if replayed.torn_bytes > 0 {
+                        format!(
+                            "; {} bytes of an interrupted write cut off",
+                            replayed.torn_bytes
+                        )
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            let every = config.fraud.journal_sync_ms;
+            if every > 0 {
+                let fraud = fraud.clone();
+                background.spawn(async move {
+                    let mut tick = tokio::time::interval(Duration::from_millis(every));
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    loop {
+                        tick.tick().await;
+                        ensuresec_server::fraud::flush_journal(fraud.clone()).await;
+                    }
+                });
+            }
         }
         let kept = platform.fraud_kept_state();
         if let Some((graph, file)) = &kept.rings {

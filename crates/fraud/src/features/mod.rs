@@ -3,10 +3,12 @@
 //! [`Features`] is the vector the rules and the model read, by name.
 
 mod entity;
+mod journal;
 mod snapshot;
 mod store;
 
 pub use entity::{ENTITY_BYTES, EntityState};
+pub use journal::{MAX_PENDING_BYTES, RECORD_BYTES};
 pub use snapshot::StateCopy;
 pub use store::{FeatureStore, StateLimits, StateStats};
 

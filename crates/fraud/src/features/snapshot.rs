@@ -1,8 +1,9 @@
 //! The feature state on disk, so that a restart does not forget every card's history (a
 //! fraudster's velocity would otherwise start from zero after each deploy).
 //!
-//! The format is our own and fixed-size per entity: a header, then per kind of entity its
-//! count and its records (key and [`EntityState`], 64 bytes, little-endian), then a 64-bit
+//! The format is our own and fixed-size per entity: a header (with, from version 2, the number
+//! of the first journal file that continues the state: `crate::journal`), then per kind of
+//! entity its count and its records (key and [`EntityState`], 64 bytes, little-endian), then a 64-bit
 //! FNV-1a checksum of everything before it (`crate::checksum`). A file is read completely before it is used: a
 //! wrong header or version, a count above the ceiling, a value no update could produce, a key
 //! twice, a wrong checksum or a byte too few or too many is an error naming what and where.
@@ -18,8 +19,9 @@ use crate::error::FileError;
 
 /// First bytes of every state file.
 const MAGIC: &[u8; 22] = b"ensuresec fraud state\n";
-/// The format's version: a file of another version is refused.
-const VERSION: u32 = 1;
+/// The format's version: a file of another version is refused, but version 1 (before the
+/// journal) is read as continued by no journal file before the first.
+const VERSION: u32 = 2;
 /// Bytes of one entity's record.
 const RECORD: usize = 64;
 /// The kinds, in file order, as errors name them.
@@ -33,6 +35,7 @@ const KIND_NAMES: [&str; KINDS] = ["card", "device", "IP", "e-mail", "account", 
 #[derive(Debug, Default)]
 pub struct StateCopy {
     stats: StateStats,
+    journal_from: u64,
     kinds: [Vec<(u64, EntityState)>; KINDS],
 }
 
@@ -46,6 +49,17 @@ impl StateCopy {
             room.clear();
         }
         copy
+    }
+
+    /// Records that the journal files numbered from `number` on continue this state (the
+    /// records of earlier files are in it).
+    pub fn set_journal_from(&mut self, number: u64) {
+        self.journal_from = number;
+    }
+
+    /// The first journal file that continues this copy.
+    pub fn journal_from(&self) -> u64 {
+        self.journal_from
     }
 
     /// Entities in the copy.
@@ -63,6 +77,7 @@ impl StateCopy {
         let mut out = Checksum::new(io::BufWriter::new(out));
         out.put(MAGIC)?;
         out.put(&VERSION.to_le_bytes())?;
+        out.put(&self.journal_from.to_le_bytes())?;
         out.put(&self.stats.expired.to_le_bytes())?;
         out.put(&self.stats.evicted.to_le_bytes())?;
         for kind in &self.kinds {
@@ -97,6 +112,7 @@ impl FeatureStore {
     /// Copies every entity's state into `copy` (replacing what it held).
     pub fn copy_into(&self, copy: &mut StateCopy) {
         copy.stats = self.stats;
+        copy.journal_from = self.journal_from;
         for (room, table) in copy.kinds.iter_mut().zip(&self.tables) {
             room.clear();
             room.extend(table.iter().map(|(k, s)| (*k, *s)));
@@ -144,11 +160,15 @@ fn read(input: impl Read, limits: StateLimits, len: Option<u64>) -> Result<Featu
         return Err("not a fraud state file (wrong header)".into());
     }
     let version = u32::from_le_bytes(input.take(&|| "the header".into())?);
-    if version != VERSION {
-        return Err(format!(
-            "format version {version}; this build reads version {VERSION}"
-        ));
-    }
+    let journal_from = match version {
+        1 => 0,
+        VERSION => u64::from_le_bytes(input.take(&|| "the header".into())?),
+        _ => {
+            return Err(format!(
+                "format version {version}; this build reads versions 1 and {VERSION}"
+            ));
+        }
+    };
     let stats = StateStats {
         expired: u64::from_le_bytes(input.take(&|| "the header".into())?),
         evicted: u64::from_le_bytes(input.take(&|| "the header".into())?),
@@ -194,6 +214,7 @@ fn read(input: impl Read, limits: StateLimits, len: Option<u64>) -> Result<Featu
         .try_into()
         .map_err(|_| "wrong number of kinds".to_string())?;
     store.stats = stats;
+    store.journal_from = journal_from;
     Ok(store)
 }
 
@@ -341,8 +362,8 @@ mod tests {
     #[test]
     fn a_count_the_file_cannot_hold_is_refused_before_room_is_made() {
         let mut b = bytes(&store(&[(1, 1)]));
-        // The card count (after the 42-byte header) says fifty million.
-        b[42..50].copy_from_slice(&50_000_000u64.to_le_bytes());
+        // The card count (after the 50-byte header) says fifty million.
+        b[50..58].copy_from_slice(&50_000_000u64.to_le_bytes());
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("state.bin");
         std::fs::write(&path, &b).expect("write");
@@ -358,6 +379,29 @@ mod tests {
             e.contains("50000000 card entities, more than its") && e.contains("bytes can hold"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_journal_file_that_continues_a_state_is_kept_and_a_version_1_file_still_reads() {
+        let mut live = store(&[(1, 1), (2, 2)]);
+        live.journal_from = 7;
+        let v2 = bytes(&live);
+        assert_eq!(read_back(&v2).expect("reads").journal_from(), 7);
+        // The same state as the build before the journal wrote it: version 1, no number.
+        let mut v1 = v2[..22].to_vec();
+        v1.extend_from_slice(&1u32.to_le_bytes());
+        v1.extend_from_slice(&v2[34..v2.len() - 8]);
+        let sum = v1.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        v1.extend_from_slice(&sum.to_le_bytes());
+        let old = read_back(&v1).expect("a version 1 file reads");
+        assert_eq!(old.journal_from(), 0);
+        assert_eq!(old.len(), live.len());
+        let mut v3 = v2.clone();
+        v3[22..26].copy_from_slice(&3u32.to_le_bytes());
+        let e = read_back(&v3).expect_err("a later version");
+        assert!(e.contains("format version 3"), "{e}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use ensuresec_model::event::{PaymentAuthorization, PaymentOutcome};
 
 use super::entity::EntityState;
+use super::journal::Pending;
 use super::{F, Features};
 use crate::hash::{BuildPreHashed, hash_bytes, hash_ip};
 use crate::request::{PaymentRequest, ThreeDs};
@@ -70,6 +71,10 @@ pub struct FeatureStore {
     pub(super) tables: [Table; KINDS],
     pub(super) limits: StateLimits,
     pub(super) stats: StateStats,
+    /// What was counted since the journal was last written, when the state is journaled.
+    pub(super) journal: Option<Pending>,
+    /// The first journal file that continues this state (read from its snapshot).
+    pub(super) journal_from: u64,
 }
 
 /// Hours between two event times, never negative.
@@ -102,6 +107,8 @@ impl FeatureStore {
             }),
             limits,
             stats: StateStats::default(),
+            journal: None,
+            journal_from: 0,
         }
     }
 
@@ -122,6 +129,12 @@ impl FeatureStore {
         self.tables.iter().map(|t| t.capacity() * slot).sum()
     }
 
+    /// The number of the first journal file that continues this state: the records of the
+    /// files before it are in the state already (0 for a state not read from a file).
+    pub fn journal_from(&self) -> u64 {
+        self.journal_from
+    }
+
     /// Expiry and eviction counts so far.
     pub fn stats(&self) -> StateStats {
         self.stats
@@ -129,34 +142,16 @@ impl FeatureStore {
 
     /// Computes the features of `request` from what was seen before it, then counts it.
     pub fn observe(&mut self, request: &PaymentRequest) -> Features {
-        let now = request.time.timestamp();
-        let amount = request.amount_major();
+        let payment = PaymentKeys::of(request);
+        let (now, amount) = (payment.time, payment.amount);
         let mut f = Features::unknown();
         f.set(F::Amount, amount);
         f.set(
             F::HourOfDay,
             f64::from((now.rem_euclid(86_400) / 3600) as u32),
         );
-
-        let card_key = hash_bytes(request.card.fingerprint.as_bytes());
-        let device_key = request.device.as_deref().map(|d| hash_bytes(d.as_bytes()));
-        let ip_key = request.ip.map(hash_ip);
-        let email_key = request
-            .email_hash
-            .as_deref()
-            .map(|e| hash_bytes(e.as_bytes()));
-        let account_key = request
-            .account
-            .as_ref()
-            .map(|a| hash_bytes(a.id.as_bytes()));
-        let shipping_hash = request
-            .shipping
-            .as_ref()
-            .and_then(|s| s.hash.as_deref())
-            .map(|h| hash_bytes(h.as_bytes()));
-
-        // The card links to its device (devices per card); every other entity links to the card.
-        let card = self.touch(Kind::Card, card_key, now, amount, device_key);
+        let seen = self.count(&payment);
+        let card = seen.card;
         f.set(F::CardCount1h, f64::from(card.counts[0]));
         f.set(F::CardCount24h, f64::from(card.counts[1]));
         f.set(F::CardCount7d, f64::from(card.counts[2]));
@@ -164,25 +159,21 @@ impl FeatureStore {
         f.set(F::CardDeclineRatio, card.decline_ratio);
         f.set(F::CardAgeHours, hours(card.first_seen, now));
         f.set(F::CardDevices, card.linked);
-        if let Some(k) = device_key {
-            let d = self.touch(Kind::Device, k, now, amount, Some(card_key));
+        if let Some(d) = seen.device {
             f.set(F::DeviceCount1h, f64::from(d.counts[0]));
             f.set(F::DeviceCards, d.linked);
             f.set(F::DeviceAgeHours, hours(d.first_seen, now));
         }
-        if let Some(k) = ip_key {
-            let d = self.touch(Kind::Ip, k, now, amount, Some(card_key));
+        if let Some(d) = seen.ip {
             f.set(F::IpCount1h, f64::from(d.counts[0]));
             f.set(F::IpCards, d.linked);
         }
-        if let Some(k) = email_key {
-            let d = self.touch(Kind::Email, k, now, amount, Some(card_key));
+        if let Some(d) = seen.email {
             f.set(F::EmailCount24h, f64::from(d.counts[1]));
             f.set(F::EmailCards, d.linked);
             f.set(F::EmailAgeHours, hours(d.first_seen, now));
         }
-        if let (Some(k), Some(a)) = (account_key, &request.account) {
-            let d = self.touch(Kind::Account, k, now, amount, Some(card_key));
+        if let (Some((d, changed)), Some(a)) = (seen.account, &request.account) {
             f.set(F::AccountAgeDays, f64::from(a.age_days));
             f.set(F::AccountCount24h, f64::from(d.counts[1]));
             f.set(F::AccountCards, d.linked);
@@ -190,14 +181,12 @@ impl FeatureStore {
                 F::NewAccountHighValue,
                 flag(a.age_days < 1 && amount >= HIGH_VALUE),
             );
-            let changed = self.note_address(k, shipping_hash, now);
             f.set(
                 F::HoursSinceAddressChange,
                 changed.map_or(f64::NAN, |t| hours(t, now)),
             );
         }
-        if let Some(k) = shipping_hash {
-            let d = self.touch(Kind::Shipping, k, now, amount, Some(card_key));
+        if let Some(d) = seen.shipping {
             f.set(F::ShippingCount24h, f64::from(d.counts[1]));
             f.set(F::ShippingCards, d.linked);
         }
@@ -227,11 +216,56 @@ impl FeatureStore {
         if authorization.outcome != PaymentOutcome::Declined {
             return;
         }
-        let card = hash_bytes(authorization.card_fingerprint.as_bytes());
-        let ip = authorization.ip.map(hash_ip);
-        for (kind, key) in [(Kind::Card, Some(card)), (Kind::Ip, ip)] {
+        let decline = DeclineKeys {
+            time,
+            card: hash_bytes(authorization.card_fingerprint.as_bytes()),
+            ip: authorization.ip.map(hash_ip),
+        };
+        self.count_decline(&decline);
+    }
+
+    /// Counts one payment in the state of each of its entities; returns them as they were
+    /// before it. What scoring and a replay of the journal share.
+    pub(super) fn count(&mut self, p: &PaymentKeys) -> SeenAll {
+        if let Some(journal) = &mut self.journal {
+            journal.payment(p);
+        }
+        let (now, amount) = (p.time, p.amount);
+        // The card links to its device (devices per card); every other entity links to the card.
+        let card = self.touch(Kind::Card, p.card, now, amount, p.device);
+        let linked = Some(p.card);
+        let device = p
+            .device
+            .map(|k| self.touch(Kind::Device, k, now, amount, linked));
+        let ip = p.ip.map(|k| self.touch(Kind::Ip, k, now, amount, linked));
+        let email = p
+            .email
+            .map(|k| self.touch(Kind::Email, k, now, amount, linked));
+        let account = p.account.map(|k| {
+            let seen = self.touch(Kind::Account, k, now, amount, linked);
+            (seen, self.note_address(k, p.shipping, now))
+        });
+        let shipping = p
+            .shipping
+            .map(|k| self.touch(Kind::Shipping, k, now, amount, linked));
+        SeenAll {
+            card,
+            device,
+            ip,
+            email,
+            account,
+            shipping,
+        }
+    }
+
+    /// Counts a decline against its card and IP address, when they are known.
+    pub(super) fn count_decline(&mut self, d: &DeclineKeys) {
+        if let Some(journal) = &mut self.journal {
+            journal.decline(d);
+        }
+        for (kind, key) in [(Kind::Card, Some(d.card)), (Kind::Ip, d.ip)] {
             if let Some(state) = key.and_then(|k| self.tables[kind as usize].get_mut(&k)) {
-                state.decay_to(time);
+                state.decay_to(d.time);
                 state.declines_7d += 1.0;
             }
         }
@@ -328,6 +362,59 @@ impl FeatureStore {
         self.stats.expired += expired;
         self.stats.evicted += evicted;
     }
+}
+
+/// The hashed keys of a payment's entities, its time and amount: all that counting it needs,
+/// and what the journal keeps of it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct PaymentKeys {
+    pub time: i64,
+    pub amount: f64,
+    pub card: u64,
+    pub device: Option<u64>,
+    pub ip: Option<u64>,
+    pub email: Option<u64>,
+    pub account: Option<u64>,
+    pub shipping: Option<u64>,
+}
+
+impl PaymentKeys {
+    fn of(request: &PaymentRequest) -> PaymentKeys {
+        let hash = |s: &str| hash_bytes(s.as_bytes());
+        PaymentKeys {
+            time: request.time.timestamp(),
+            amount: request.amount_major(),
+            card: hash(&request.card.fingerprint),
+            device: request.device.as_deref().map(hash),
+            ip: request.ip.map(hash_ip),
+            email: request.email_hash.as_deref().map(hash),
+            account: request.account.as_ref().map(|a| hash(&a.id)),
+            shipping: request
+                .shipping
+                .as_ref()
+                .and_then(|s| s.hash.as_deref())
+                .map(hash),
+        }
+    }
+}
+
+/// The keys of a decline: its card and, when known, its IP address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct DeclineKeys {
+    pub time: i64,
+    pub card: u64,
+    pub ip: Option<u64>,
+}
+
+/// A payment's entities as they were before it was counted (the account with when its
+/// shipping address last changed).
+pub(super) struct SeenAll {
+    card: Seen,
+    device: Option<Seen>,
+    ip: Option<Seen>,
+    email: Option<Seen>,
+    account: Option<(Seen, Option<i64>)>,
+    shipping: Option<Seen>,
 }
 
 /// An entity as it was before the payment being scored.

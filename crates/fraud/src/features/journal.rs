@@ -1,0 +1,318 @@
+//! What the feature state's journal holds: one fixed-size record per payment or decline
+//! counted, enough to count it again on a replay (its time, amount and hashed entity keys).
+//! Records are kept in memory as they are counted, under the scorer's lock, and taken out in
+//! batches by the journal file writer (`crate::journal`), which frames them on disk; a replay
+//! counts them again through the same code as scoring, so the state it rebuilds is the state
+//! that was lost.
+
+use super::store::{DeclineKeys, FeatureStore, PaymentKeys};
+use crate::request::MAX_AMOUNT_MINOR;
+
+/// Bytes of one record: a tag, the keys present, time, amount and six keys.
+pub const RECORD_BYTES: usize = 72;
+
+/// Most bytes of records waiting to be written (about 930,000 payments, seconds of the
+/// highest scoring rate): past it, while the disk does not keep up, new records are dropped
+/// and counted rather than letting memory grow without bound.
+pub const MAX_PENDING_BYTES: usize = 64 << 20;
+
+const PAYMENT: u8 = 1;
+const DECLINE: u8 = 2;
+
+/// The records counted since the journal writer last took them.
+#[derive(Debug, Clone, Default)]
+pub struct Pending {
+    bytes: Vec<u8>,
+    dropped: u64,
+}
+
+impl Pending {
+    fn push(&mut self, record: [u8; RECORD_BYTES]) {
+        if self.bytes.len() + RECORD_BYTES > MAX_PENDING_BYTES {
+            self.dropped += 1;
+        } else {
+            self.bytes.extend_from_slice(&record);
+        }
+    }
+
+    pub(super) fn payment(&mut self, p: &PaymentKeys) {
+        let keys = [p.device, p.ip, p.email, p.account, p.shipping];
+        self.push(encode(PAYMENT, p.time, p.amount, p.card, keys));
+    }
+
+    pub(super) fn decline(&mut self, d: &DeclineKeys) {
+        self.push(encode(
+            DECLINE,
+            d.time,
+            0.0,
+            d.card,
+            [None, d.ip, None, None, None],
+        ));
+    }
+}
+
+fn encode(tag: u8, time: i64, amount: f64, card: u64, keys: [Option<u64>; 5]) -> [u8; 72] {
+    let mut r = [0u8; RECORD_BYTES];
+    r[0] = tag;
+    r[8..16].copy_from_slice(&time.to_le_bytes());
+    r[16..24].copy_from_slice(&amount.to_le_bytes());
+    r[24..32].copy_from_slice(&card.to_le_bytes());
+    for (i, key) in keys.into_iter().enumerate() {
+        if let Some(k) = key {
+            r[1] |= 1 << i;
+            let at = 32 + 8 * i;
+            r[at..at + 8].copy_from_slice(&k.to_le_bytes());
+        }
+    }
+    r
+}
+
+/// A record read back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Record {
+    Payment(PaymentKeys),
+    Decline(DeclineKeys),
+}
+
+/// Decodes a record; a value no count produces is an error saying which.
+fn decode(r: &[u8; RECORD_BYTES]) -> Result<Record, String> {
+    let u64_at = |at: usize| u64::from_le_bytes(r[at..at + 8].try_into().expect("8 bytes"));
+    let time = u64_at(8) as i64;
+    if chrono::DateTime::from_timestamp(time, 0).is_none() {
+        return Err(format!("time {time} is out of range"));
+    }
+    if r[2..8].iter().any(|b| *b != 0) {
+        return Err("unused bytes are not zero".into());
+    }
+    let key = |i: usize| (r[1] & (1 << i) != 0).then(|| u64_at(32 + 8 * i));
+    let unused_keys_zero = (0..5).all(|i| r[1] & (1 << i) != 0 || u64_at(32 + 8 * i) == 0);
+    if r[1] >= 1 << 5 || !unused_keys_zero {
+        return Err("a key marked absent is present".into());
+    }
+    let amount = f64::from_le_bytes(r[16..24].try_into().expect("8 bytes"));
+    match r[0] {
+        PAYMENT => {
+            if !(amount.is_finite() && (0.0..=MAX_AMOUNT_MINOR as f64).contains(&amount)) {
+                return Err(format!("amount {amount} is out of range"));
+            }
+            Ok(Record::Payment(PaymentKeys {
+                time,
+                amount,
+                card: u64_at(24),
+                device: key(0),
+                ip: key(1),
+                email: key(2),
+                account: key(3),
+                shipping: key(4),
+            }))
+        }
+        DECLINE => {
+            if amount != 0.0 || r[1] & !(1 << 1) != 0 {
+                return Err("a decline with an amount or keys other than its IP address".into());
+            }
+            Ok(Record::Decline(DeclineKeys {
+                time,
+                card: u64_at(24),
+                ip: key(1),
+            }))
+        }
+        tag => Err(format!("unknown record type {tag}")),
+    }
+}
+
+impl FeatureStore {
+    /// Starts keeping a record of every payment and decline counted from now on, for
+    /// [`FeatureStore::take_journal`].
+    pub fn start_journal(&mut self) {
+        self.journal.get_or_insert_with(Pending::default);
+    }
+
+    /// Moves the records counted since the last call to the end of `into`; returns how many
+    /// were dropped meanwhile because too many were waiting ([`MAX_PENDING_BYTES`]).
+    pub fn take_journal(&mut self, into: &mut Vec<u8>) -> u64 {
+        let Some(pending) = &mut self.journal else {
+            return 0;
+        };
+        if into.is_empty() {
+            // The common case: hand over the buffer and keep the caller's (empty) one.
+            std::mem::swap(into, &mut pending.bytes);
+        } else {
+            into.append(&mut pending.bytes);
+        }
+        std::mem::take(&mut pending.dropped)
+    }
+
+    /// Counts one record again (a replay after a crash), as it was counted when it was
+    /// recorded; a record no count produces is refused, naming what is wrong.
+    pub fn replay(&mut self, record: &[u8; RECORD_BYTES]) -> Result<(), String> {
+        match decode(record)? {
+            Record::Payment(p) => {
+                self.count(&p);
+            }
+            Record::Decline(d) => self.count_decline(&d),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::StateLimits;
+    use crate::request::PaymentRequest;
+    use crate::request::tests::sample_json;
+    use ensuresec_model::event::{PaymentAuthorization, PaymentOutcome};
+    use proptest::prelude::*;
+
+    fn payment(second: i64, card: u32, device: Option<u32>, account: bool) -> PaymentRequest {
+        let mut v = sample_json();
+        let t = chrono::DateTime::from_timestamp(1_770_000_000 + second, 0).expect("time");
+        v["time"] = t.to_rfc3339().into();
+        v["card"]["fingerprint"] = format!("card{card}").into();
+        match device {
+            Some(d) => v["device"] = format!("dev{d}").into(),
+            None => {
+                v.as_object_mut().expect("object").remove("device");
+            }
+        }
+        if !account {
+            v.as_object_mut().expect("object").remove("account");
+        }
+        PaymentRequest::from_json(v.to_string().as_bytes()).expect("valid")
+    }
+
+    fn decline(card: u32) -> PaymentAuthorization {
+        serde_json::from_value(serde_json::json!({
+            "payment_id": "p", "card_fingerprint": format!("card{card}"),
+            "amount": {"minor": 100, "currency": "EUR"}, "outcome": "declined",
+            "ip": "192.0.2.7"
+        }))
+        .expect("an authorisation")
+    }
+
+    /// Replays `journal` over `base` and returns the result.
+    fn replayed(base: &FeatureStore, journal: &[u8]) -> FeatureStore {
+        let mut store = base.clone();
+        store.journal = None;
+        for record in journal.chunks_exact(RECORD_BYTES) {
+            store
+                .replay(record.try_into().expect("a whole record"))
+                .expect("a record the store wrote");
+        }
+        store
+    }
+
+    fn state_bytes(store: &FeatureStore) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        store.write_snapshot(&mut bytes).expect("in memory");
+        bytes
+    }
+
+    proptest! {
+        #[test]
+        fn a_replay_of_the_journal_rebuilds_the_state_counted(
+            before in proptest::collection::vec((0i64..3_000, 0u32..8, proptest::option::of(0u32..4), any::<bool>()), 0..20),
+            after in proptest::collection::vec((0i64..3_000, 0u32..8, proptest::option::of(0u32..4), any::<bool>(), any::<bool>()), 1..40),
+        ) {
+            let limits = StateLimits { max_entities: 6, ..StateLimits::default() };
+            let mut live = FeatureStore::new(limits);
+            for (t, card, device, account) in before {
+                live.observe(&payment(t, card, device, account));
+            }
+            // The snapshot, then the journal of what comes after it.
+            let snapshot = live.clone();
+            live.start_journal();
+            for (t, card, device, account, declined) in after {
+                live.observe(&payment(t, card, device, account));
+                if declined {
+                    live.record_outcome(&decline(card), 1_770_000_000 + t);
+                }
+            }
+            let mut journal = Vec::new();
+            prop_assert_eq!(live.take_journal(&mut journal), 0);
+            prop_assert_eq!(journal.len() % RECORD_BYTES, 0);
+            let rebuilt = replayed(&snapshot, &journal);
+            prop_assert_eq!(state_bytes(&rebuilt), state_bytes(&live));
+        }
+    }
+
+    #[test]
+    fn only_declines_are_recorded_and_approvals_leave_nothing() {
+        let mut store = FeatureStore::new(StateLimits::default());
+        store.start_journal();
+        store.observe(&payment(0, 1, Some(1), true));
+        let mut approved = decline(1);
+        approved.outcome = PaymentOutcome::Approved;
+        store.record_outcome(&approved, 1_770_000_001);
+        store.record_outcome(&decline(1), 1_770_000_002);
+        let mut journal = Vec::new();
+        store.take_journal(&mut journal);
+        assert_eq!(journal.len(), 2 * RECORD_BYTES);
+        assert_eq!((journal[0], journal[RECORD_BYTES]), (PAYMENT, DECLINE));
+        // Taken once: the next take has nothing.
+        let mut again = Vec::new();
+        store.take_journal(&mut again);
+        assert!(again.is_empty());
+    }
+
+    #[test]
+    fn a_store_without_a_journal_keeps_no_record() {
+        let mut store = FeatureStore::new(StateLimits::default());
+        store.observe(&payment(0, 1, Some(1), true));
+        let mut journal = Vec::new();
+        assert_eq!(store.take_journal(&mut journal), 0);
+        assert!(journal.is_empty());
+    }
+
+    #[test]
+    fn records_past_the_ceiling_are_dropped_and_counted() {
+        let mut pending = Pending::default();
+        let record = encode(PAYMENT, 1_770_000_000, 1.0, 7, [None; 5]);
+        let fit = MAX_PENDING_BYTES / RECORD_BYTES;
+        for _ in 0..fit + 3 {
+            pending.push(record);
+        }
+        assert_eq!(pending.bytes.len(), fit * RECORD_BYTES);
+        assert_eq!(pending.dropped, 3);
+    }
+
+    #[test]
+    fn impossible_records_are_refused_by_what_is_wrong() {
+        let good = encode(
+            PAYMENT,
+            1_770_000_000,
+            12.5,
+            7,
+            [Some(1), None, None, None, None],
+        );
+        assert!(decode(&good).is_ok());
+        type Damage = fn(&mut [u8; RECORD_BYTES]);
+        let cases: [(Damage, &str); 6] = [
+            (|r| r[0] = 9, "unknown record type 9"),
+            (|r| r[3] = 1, "unused bytes"),
+            (|r| r[40] = 1, "a key marked absent"),
+            (
+                |r| r[8..16].copy_from_slice(&i64::MAX.to_le_bytes()),
+                "time",
+            ),
+            (
+                |r| r[16..24].copy_from_slice(&f64::NAN.to_le_bytes()),
+                "amount",
+            ),
+            (
+                |r| r[16..24].copy_from_slice(&(-1.0f64).to_le_bytes()),
+                "amount",
+            ),
+        ];
+        for (damage, says) in cases {
+            let mut r = good;
+            damage(&mut r);
+            let e = decode(&r).expect_err("refused");
+            assert!(e.contains(says), "{e} should say {says}");
+        }
+        let mut decline = encode(DECLINE, 1_770_000_000, 0.0, 7, [None; 5]);
+        assert!(decode(&decline).is_ok());
+        decline[1] = 1; // a device on a decline
+        assert!(decode(&decline).expect_err("refused").contains("a decline"));
+    }
+}

@@ -1,0 +1,336 @@
+//! The feature state's journal on disk. The state file is written every `save_state_secs`; in
+//! between, every payment and decline counted is appended here and synced every few
+//! milliseconds, so that a crash (a `kill -9`, a power cut) loses those milliseconds of
+//! history, not everything since the last state file: a card-testing burst split around a
+//! crash is still seen.
+//!
+//! Files are `STATE.journal.N` beside the state file `STATE`, numbered upwards. Each starts with
+//! a header (`ensuresec fraud journal\n`, the format version, its number) and holds records of
+//! [`RECORD_BYTES`] bytes, each followed by an 8-byte check (`hash_bytes` of the record), so a
+//! record torn by a crash is told from a whole one. The state file names the first file that
+//! continues it: a write of the state starts a new file under the scorer's lock, so the files
+//! before it hold only what the state file holds, and they are removed once it is synced.
+//!
+//! At start, the files from that number on are counted again into the state read back, in
+//! order, through the same code as scoring. A torn end of the last file (the batch being
+//! written when the crash came) is cut off; anything else that does not read (a torn record in
+//! an earlier file, a record no count produces, a wrong header) stops the start with the file,
+//! the record and what is wrong named.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufReader, Read, Write};
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+
+use crate::error::FileError;
+use crate::features::{FeatureStore, RECORD_BYTES};
+use crate::hash::hash_bytes;
+
+/// First bytes of every journal file.
+const MAGIC: &[u8; 24] = b"ensuresec fraud journal\n";
+/// The format's version.
+const VERSION: u32 = 1;
+/// Bytes of a file's header: the magic, the version and the file's number.
+const HEADER_BYTES: usize = MAGIC.len() + 4 + 8;
+/// Bytes of a record on disk: the record and its check.
+const FRAMED_BYTES: usize = RECORD_BYTES + 8;
+
+/// What a start found in the journal.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Replayed {
+    /// Files read.
+    pub files: usize,
+    /// Payments and declines counted again.
+    pub records: u64,
+    /// Bytes cut off the end of the last file: the batch a crash interrupted.
+    pub torn_bytes: u64,
+}
+
+/// What one file held.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileReplay {
+    /// Records counted again.
+    pub records: u64,
+    /// Bytes up to the end of the last whole record (or of the header).
+    pub whole_bytes: u64,
+    /// Bytes after them (only in the last file; anywhere else they are an error).
+    pub torn_bytes: u64,
+}
+
+/// The journal being written: its current file and the records waiting for it.
+#[derive(Debug)]
+pub struct Journal {
+    state_file: PathBuf,
+    number: u64,
+    file: File,
+    /// Length of the current file up to its last whole write.
+    len: u64,
+    /// Records taken from the state, not yet written.
+    pending: Vec<u8>,
+    /// The same records with their checks, as written.
+    framed: Vec<u8>,
+}
+
+impl Journal {
+    /// Counts again into `store` every journal file that continues it (from
+    /// [`FeatureStore::journal_from`] on), cuts a torn end off the last, removes the files
+    /// before them, and starts a new file after the last to append to.
+    pub fn open(
+        state_file: &Path,
+        store: &mut FeatureStore,
+    ) -> Result<(Journal, Replayed), FileError> {
+        let from = store.journal_from();
+        let mut numbers = file_numbers(state_file)?;
+        numbers.sort_unstable();
+        let mut replayed = Replayed::default();
+        let kept: Vec<u64> = numbers.iter().copied().filter(|n| *n >= from).collect();
+        for (i, number) in kept.iter().enumerate() {
+            let path = file_path(state_file, *number);
+            let name = path.display().to_string();
+            let last = i + 1 == kept.len();
+            let file = File::open(&path).map_err(|e| FileError::new(&name, e.to_string()))?;
+            let read = replay_file(BufReader::new(file), Some(*number), last, store)
+                .map_err(|m| FileError::new(&name, m))?;
+            if read.torn_bytes > 0 {
+                cut(&path, read.whole_bytes).map_err(|e| FileError::new(&name, e.to_string()))?;
+            }
+            replayed.files += 1;
+            replayed.records += read.records;
+            replayed.torn_bytes += read.torn_bytes;
+        }
+        let next = kept.last().map_or(from, |n| n + 1);
+        let journal = Journal::create(state_file, next)?;
+        journal.remove_before(from)?;
+        Ok((journal, replayed))
+    }
+
+    /// Starts file `number`: created owner-only with its header, synced with its folder.
+    fn create(state_file: &Path, number: u64) -> Result<Journal, FileError> {
+        let path = file_path(state_file, number);
+        let fail = |e: io::Error| FileError::new(path.display().to_string(), e.to_string());
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(fail)?;
+        let mut header = Vec::with_capacity(HEADER_BYTES);
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&VERSION.to_le_bytes());
+        header.extend_from_slice(&number.to_le_bytes());
+        file.write_all(&header)
+            .and_then(|()| file.sync_data())
+            .map_err(fail)?;
+        ensuresec_durable::sync_dir(ensuresec_durable::folder_of(state_file))
+            .map_err(|e| FileError::writing(&path, e))?;
+        Ok(Journal {
+            state_file: state_file.to_path_buf(),
+            number,
+            file,
+            len: HEADER_BYTES as u64,
+            pending: Vec::new(),
+            framed: Vec::new(),
+        })
+    }
+
+    /// Where the state's records are taken into ([`FeatureStore::take_journal`]) before
+    /// [`Journal::write_pending`].
+    pub fn pending(&mut self) -> &mut Vec<u8> {
+        &mut self.pending
+    }
+
+    /// The number of the file being written.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// Appends the pending records to the current file and syncs it; returns how many were
+    /// written. On a failure they are lost (and the file is cut back to its last whole write,
+    /// so that later records still read).
+    pub fn write_pending(&mut self) -> Result<u64, FileError> {
+        if self.pending.is_empty() {
+            return Ok(0);
+        }
+        self.framed.clear();
+        for record in self.pending.chunks_exact(RECORD_BYTES) {
+            self.framed.extend_from_slice(record);
+            self.framed
+                .extend_from_slice(&hash_bytes(record).to_le_bytes());
+        }
+        let records = (self.pending.len() / RECORD_BYTES) as u64;
+        self.pending.clear();
+        let written = self
+            .file
+            .write_all(&self.framed)
+            .and_then(|()| self.file.sync_data());
+        match written {
+            Ok(()) => {
+                self.len += self.framed.len() as u64;
+                Ok(records)
+            }
+            Err(e) => {
+                let path = file_path(&self.state_file, self.number);
+                // A half-written batch would end the file's replay early: cut it off.
+                let _ = self.file.set_len(self.len);
+                Err(FileError::new(
+                    path.display().to_string(),
+                    format!("{records} records not written: {e}"),
+                ))
+            }
+        }
+    }
+
+    /// Starts the next file (for what is counted after a copy of the state); returns its
+    /// number, the first that the copy's file must name.
+    pub fn rotate(&mut self) -> Result<u64, FileError> {
+        let next = Journal::create(&self.state_file, self.number + 1)?;
+        *self = Journal {
+            pending: std::mem::take(&mut self.pending),
+            ..next
+        };
+        Ok(self.number)
+    }
+
+    /// Removes the files numbered below `number` (their records are in a synced state file);
+    /// returns how many.
+    pub fn remove_before(&self, number: u64) -> Result<usize, FileError> {
+        let mut removed = 0;
+        for n in file_numbers(&self.state_file)?
+            .into_iter()
+            .filter(|n| *n < number)
+        {
+            let path = file_path(&self.state_file, n);
+            std::fs::remove_file(&path)
+                .map_err(|e| FileError::new(path.display().to_string(), e.to_string()))?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+}
+
+/// Counts again into `store` the records of one journal file read from `input`. `number`, when
+/// given, is the number its name says, which its header must repeat; `last` allows a torn end
+/// (the batch a crash interrupted), which is reported instead of refused.
+pub fn replay_file(
+    mut input: impl Read,
+    number: Option<u64>,
+    last: bool,
+    store: &mut FeatureStore,
+) -> Result<FileReplay, String> {
+    let mut header = [0u8; HEADER_BYTES];
+    let got = read_full(&mut input, &mut header).map_err(|e| e.to_string())?;
+    if got < HEADER_BYTES {
+        // Created, and the crash came before its header was synced.
+        return if last {
+            Ok(FileReplay {
+                torn_bytes: got as u64,
+                ..FileReplay::default()
+            })
+        } else {
+            Err("ends inside the header".into())
+        };
+    }
+    if &header[..MAGIC.len()] != MAGIC {
+        return Err("not a fraud journal file (wrong header)".into());
+    }
+    let version = u32::from_le_bytes(header[24..28].try_into().expect("4 bytes"));
+    if version != VERSION {
+        return Err(format!(
+            "format version {version}; this build reads version {VERSION}"
+        ));
+    }
+    let said = u64::from_le_bytes(header[28..36].try_into().expect("8 bytes"));
+    if let Some(n) = number
+        && said != n
+    {
+        return Err(format!("its header says it is file {said}, its name {n}"));
+    }
+    let mut replay = FileReplay {
+        whole_bytes: HEADER_BYTES as u64,
+        ..FileReplay::default()
+    };
+    let mut framed = [0u8; FRAMED_BYTES];
+    loop {
+        let got = read_full(&mut input, &mut framed).map_err(|e| e.to_string())?;
+        if got == 0 {
+            return Ok(replay);
+        }
+        let which = || {
+            format!(
+                "record {} (byte {})",
+                replay.records + 1,
+                replay.whole_bytes
+            )
+        };
+        let record: &[u8; RECORD_BYTES] = framed[..RECORD_BYTES].try_into().expect("a record");
+        let check = u64::from_le_bytes(framed[RECORD_BYTES..].try_into().expect("8 bytes"));
+        if got < FRAMED_BYTES || hash_bytes(record) != check {
+            if !last {
+                return Err(format!("{}: torn or damaged, and not at the end", which()));
+            }
+            let rest = io::copy(&mut input, &mut io::sink()).map_err(|e| e.to_string())?;
+            replay.torn_bytes = got as u64 + rest;
+            return Ok(replay);
+        }
+        store
+            .replay(record)
+            .map_err(|m| format!("{}: {m}", which()))?;
+        replay.records += 1;
+        replay.whole_bytes += FRAMED_BYTES as u64;
+    }
+}
+
+/// Reads until `buf` is full or the input ends; returns how many bytes were read.
+fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match input.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// Cuts `path` to `len` bytes and syncs it: the torn end goes, so the file reads whole when it
+/// is no longer the last.
+fn cut(path: &Path, len: u64) -> io::Result<()> {
+    let file = OpenOptions::new().write(true).open(path)?;
+    file.set_len(len)?;
+    file.sync_data()
+}
+
+/// `STATE.journal.N`.
+fn file_path(state_file: &Path, number: u64) -> PathBuf {
+    let mut name = state_file.as_os_str().to_owned();
+    name.push(format!(".journal.{number}"));
+    PathBuf::from(name)
+}
+
+/// The numbers of the journal files of `state_file` in its folder.
+fn file_numbers(state_file: &Path) -> Result<Vec<u64>, FileError> {
+    let dir = ensuresec_durable::folder_of(state_file);
+    let prefix = match state_file.file_name() {
+        Some(name) => format!("{}.journal.", name.to_string_lossy()),
+        None => return Ok(Vec::new()),
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(FileError::new(dir.display().to_string(), e.to_string())),
+    };
+    let mut numbers = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| FileError::new(dir.display().to_string(), e.to_string()))?;
+        let name = entry.file_name();
+        let number = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u64>().ok());
+        numbers.extend(number);
+    }
+    Ok(numbers)
+}

@@ -1,0 +1,204 @@
+//! The feature state's journal through the service, with real files: what was flushed before a
+//! crash (here: a service dropped without writing its state, as `kill -9` leaves it) is
+//! counted again at the next start; a torn end is cut off; damage elsewhere stops the start.
+
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
+use std::path::{Path, PathBuf};
+
+use ensuresec_fraud::{FraudService, PaymentRequest, ServiceConfig};
+
+/// A payment of card `card` at `second` past a fixed time.
+fn payment(id: &str, card: &str, second: u32) -> PaymentRequest {
+    let json = serde_json::json!({
+        "payment_id": id,
+        "time": format!("2026-03-01T12:{:02}:{:02}Z", second / 60, second % 60),
+        "amount": {"minor": 1_999, "currency": "EUR"},
+        "merchant": "shop-1",
+        "card": {"fingerprint": card, "bin": "424242", "country": "DE"},
+        "billing": {"country": "DE"},
+        "ip": "192.0.2.1",
+        "device": format!("dev-{card}"),
+        "account": {"id": format!("acc-{card}"), "age_days": 2}
+    });
+    PaymentRequest::from_json(json.to_string().as_bytes()).unwrap()
+}
+
+fn journaled(dir: &Path) -> ServiceConfig {
+    ServiceConfig {
+        state_file: Some(dir.join("state.bin")),
+        journal: true,
+        ..ServiceConfig::default()
+    }
+}
+
+/// The journal files in `dir`, by name.
+fn journal_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".journal."))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The probability of `card`'s next payment on `service`: it moves with what the state holds
+/// of the card.
+fn next_probability(service: &FraudService, card: &str) -> f64 {
+    service
+        .score(&payment("probe", card, 60))
+        .unwrap()
+        .probability
+}
+
+#[test]
+fn what_was_flushed_before_a_crash_is_counted_again_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = journaled(dir.path());
+    let crashed = FraudService::open(&config).unwrap();
+    crashed.score(&payment("p0", "card-1", 0)).unwrap();
+    crashed.save_state().unwrap();
+    for i in 1..6 {
+        crashed
+            .score(&payment(&format!("p{i}"), "card-1", i * 10))
+            .unwrap();
+    }
+    crashed.record_outcome(
+        &serde_json::from_value(serde_json::json!({
+            "payment_id": "p5", "card_fingerprint": "card-1",
+            "amount": {"minor": 1_999, "currency": "EUR"}, "outcome": "declined"
+        }))
+        .unwrap(),
+        1_772_366_460,
+    );
+    assert_eq!(
+        crashed.flush_journal().unwrap(),
+        6,
+        "five payments, one decline"
+    );
+    assert_eq!(
+        crashed.status().journaled,
+        7,
+        "and the first, written with the state"
+    );
+    // Counted after the last flush: lost with the crash.
+    crashed.score(&payment("p6", "card-1", 70)).unwrap();
+    let entities = crashed.status().entities;
+    drop(crashed);
+
+    let restarted = FraudService::open(&config).unwrap();
+    let replayed = restarted.replayed();
+    assert_eq!((replayed.records, replayed.torn_bytes), (6, 0));
+    assert_eq!(restarted.status().entities, entities);
+
+    // The same payments on a server that never crashed, up to the last flush.
+    let reference = FraudService::open(&ServiceConfig::default()).unwrap();
+    for i in 0..6 {
+        reference
+            .score(&payment(&format!("p{i}"), "card-1", i * 10))
+            .unwrap();
+    }
+    reference.record_outcome(
+        &serde_json::from_value(serde_json::json!({
+            "payment_id": "p5", "card_fingerprint": "card-1",
+            "amount": {"minor": 1_999, "currency": "EUR"}, "outcome": "declined"
+        }))
+        .unwrap(),
+        1_772_366_460,
+    );
+    let expected = next_probability(&reference, "card-1");
+    assert_eq!(next_probability(&restarted, "card-1"), expected);
+
+    // Without the journal the restart would hold only the state file's first payment.
+    let forgetful = FraudService::open(&ServiceConfig::default()).unwrap();
+    forgetful.score(&payment("p0", "card-1", 0)).unwrap();
+    assert_ne!(next_probability(&forgetful, "card-1"), expected);
+}
+
+#[test]
+fn a_write_of_the_state_removes_the_journal_files_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = journaled(dir.path());
+    let service = FraudService::open(&config).unwrap();
+    assert_eq!(journal_files(dir.path()), ["state.bin.journal.0"]);
+    service.score(&payment("p0", "card-1", 0)).unwrap();
+    service.flush_journal().unwrap();
+    service.save_state().unwrap();
+    assert_eq!(journal_files(dir.path()), ["state.bin.journal.1"]);
+    service.score(&payment("p1", "card-1", 10)).unwrap();
+    // Written with the state: the records before its copy are in it.
+    service.save_state().unwrap();
+    assert_eq!(journal_files(dir.path()), ["state.bin.journal.2"]);
+    drop(service);
+    let again = FraudService::open(&config).unwrap();
+    assert_eq!(again.replayed().records, 0, "nothing twice");
+    assert_eq!(
+        journal_files(dir.path()),
+        ["state.bin.journal.2", "state.bin.journal.3"]
+    );
+}
+
+/// Runs a service on `dir` that journals `payments` of `card` and crashes; returns the path of
+/// the journal file it wrote.
+fn crash_after(dir: &Path, card: &str, payments: u32) -> PathBuf {
+    let service = FraudService::open(&journaled(dir)).unwrap();
+    for i in 0..payments {
+        service
+            .score(&payment(&format!("{card}-{i}"), card, i))
+            .unwrap();
+    }
+    service.flush_journal().unwrap();
+    let names = journal_files(dir);
+    dir.join(names.last().unwrap())
+}
+
+#[test]
+fn a_torn_end_of_the_last_file_is_cut_off_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = crash_after(dir.path(), "card-1", 3);
+    let whole = std::fs::metadata(&file).unwrap().len();
+    // Half a record: the batch the crash interrupted.
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes.extend_from_slice(&[0x5a; 40]);
+    std::fs::write(&file, &bytes).unwrap();
+
+    let restarted = FraudService::open(&journaled(dir.path())).unwrap();
+    let replayed = restarted.replayed();
+    assert_eq!((replayed.records, replayed.torn_bytes), (3, 40));
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), whole, "cut back");
+}
+
+#[test]
+fn a_damaged_record_before_the_end_stops_the_start_naming_file_and_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = crash_after(dir.path(), "card-1", 3);
+    crash_after(dir.path(), "card-2", 2);
+    // The second record of the first file, which is no longer the last: not a torn write.
+    let mut bytes = std::fs::read(&first).unwrap();
+    bytes[36 + 80 + 30] ^= 1;
+    std::fs::write(&first, &bytes).unwrap();
+
+    let e = FraudService::open(&journaled(dir.path()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("state.bin.journal.0") && e.contains("record 2 (byte 116)"),
+        "{e}"
+    );
+    assert!(e.contains("torn or damaged, and not at the end"), "{e}");
+}
+
+#[test]
+fn without_the_journal_no_journal_file_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = FraudService::open(&ServiceConfig {
+        journal: false,
+        ..journaled(dir.path())
+    })
+    .unwrap();
+    service.score(&payment("p0", "card-1", 0)).unwrap();
+    assert_eq!(service.flush_journal().unwrap(), 0);
+    service.save_state().unwrap();
+    assert!(journal_files(dir.path()).is_empty());
+}
