@@ -498,18 +498,29 @@ fn state_saves_are_counted_and_a_failing_one_is_seen() {
     let config = dir.path().join("ensuresec.toml");
     // The feature state's folder does not exist: every save of it fails; the ring graph's
     // saves succeed.
-    std::fs::write(
-        &config,
+    let sections = |journal_sync_ms: u32| {
         format!(
-            "[fraud]\nsave_state_secs = 1\nstate_file = {:?}\n[fraud.rings]\nstate_file = {:?}\n",
+            "[fraud]\nsave_state_secs = 1\njournal_sync_ms = {journal_sync_ms}\nstate_file = {:?}\n[fraud.rings]\nstate_file = {:?}\n",
             dir.path()
                 .join("gone/fraud-state.bin")
                 .display()
                 .to_string(),
             dir.path().join("rings.bin").display().to_string(),
-        ),
-    )
-    .unwrap();
+        )
+    };
+    // With the journal, whose first file is made at start, the start itself is refused.
+    std::fs::write(&config, sections(50)).unwrap();
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("gone/fraud-state.bin.journal.0"), "{err}");
+    std::fs::write(&config, sections(0)).unwrap();
     let server = Server::start(
         &dir.path().join("data"),
         &["--config", config.to_str().unwrap()],
