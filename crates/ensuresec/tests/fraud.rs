@@ -320,7 +320,7 @@ fn inspect_refuses_what_a_start_would_refuse() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("neither a fraud feature state file nor a fraud ring file"),
+        err.contains("neither a fraud feature state file, a fraud journal nor a fraud ring file"),
         "{err}"
     );
     // A ring file cut short: refused with its name and the reason.
@@ -416,6 +416,13 @@ fn the_feature_state_survives_a_kill_9_through_the_journal() {
     assert!(
         !state.exists(),
         "no state file: the crash came before any write of it"
+    );
+    let journal = inspect(&data.join("fraud-state.bin.journal.0"));
+    assert_eq!(journal["format"], "fraud journal", "{journal}");
+    assert_eq!(journal["records"], 6, "{journal}");
+    assert_eq!(
+        journal["entities"], 3,
+        "card, device and IP address: {journal}"
     );
 
     let server = Server::start(&data, &[]);

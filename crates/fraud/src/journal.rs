@@ -208,6 +208,11 @@ impl Journal {
     }
 }
 
+/// Whether `head`, a file's first bytes, begins as a journal file does.
+pub fn is_journal(head: &[u8]) -> bool {
+    head.starts_with(MAGIC)
+}
+
 /// Counts again into `store` the records of one journal file read from `input`. `number`, when
 /// given, is the number its name says, which its header must repeat; `last` allows a torn end
 /// (the batch a crash interrupted), which is reported instead of refused.

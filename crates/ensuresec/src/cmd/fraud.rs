@@ -242,6 +242,29 @@ fn inspect(path: &Path) -> anyhow::Result<ExitCode> {
             "total": store.len(),
             "expired": stats.expired,
             "evicted": stats.evicted,
+            "journal_from": store.journal_from(),
+        })
+    } else if ensuresec_fraud::journal::is_journal(&head) {
+        // Counted into an empty state, as a start would count it after its state file.
+        let limits = StateLimits {
+            max_entities: usize::MAX,
+            reserved_entities: 0,
+            ..StateLimits::default()
+        };
+        let mut store = FeatureStore::new(limits);
+        let read = ensuresec_fraud::journal::replay_file(
+            std::io::BufReader::new(open()?),
+            None,
+            true,
+            &mut store,
+        )
+        .map_err(|m| anyhow::anyhow!("{name}: {m}"))?;
+        serde_json::json!({
+            "file": name,
+            "format": "fraud journal",
+            "records": read.records,
+            "torn_bytes": read.torn_bytes,
+            "entities": store.len(),
         })
     } else if RingGraph::is_snapshot(&head) {
         let most = usize::try_from(2 * (len / 13 + 1))?;
@@ -256,7 +279,9 @@ fn inspect(path: &Path) -> anyhow::Result<ExitCode> {
         summary["format"] = "fraud ring graph".into();
         summary
     } else {
-        anyhow::bail!("{name}: neither a fraud feature state file nor a fraud ring file");
+        anyhow::bail!(
+            "{name}: neither a fraud feature state file, a fraud journal nor a fraud ring file"
+        );
     };
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(ExitCode::SUCCESS)
