@@ -91,9 +91,16 @@ impl Journal {
             let file = File::open(&path).map_err(|e| FileError::new(&name, e.to_string()))?;
             let read = replay_file(BufReader::new(file), Some(*number), last, store)
                 .map_err(|m| FileError::new(&name, m))?;
-            if read.torn_bytes > 0 {
-                cut(&path, read.whole_bytes).map_err(|e| FileError::new(&name, e.to_string()))?;
-            }
+            // A file made just before the crash, without its whole header, goes; a torn end is
+            // cut off. Either way the file reads whole once it is no longer the last.
+            let mended = if read.whole_bytes == 0 {
+                std::fs::remove_file(&path)
+            } else if read.torn_bytes > 0 {
+                cut(&path, read.whole_bytes)
+            } else {
+                Ok(())
+            };
+            mended.map_err(|e| FileError::new(&name, e.to_string()))?;
             replayed.files += 1;
             replayed.records += read.records;
             replayed.torn_bytes += read.torn_bytes;

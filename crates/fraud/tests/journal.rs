@@ -170,6 +170,23 @@ fn a_torn_end_of_the_last_file_is_cut_off_and_reported() {
 }
 
 #[test]
+fn a_file_made_just_before_a_crash_without_its_header_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    crash_after(dir.path(), "card-1", 3);
+    // The next file, created when the crash came: a few bytes of its header.
+    let next = dir.path().join("state.bin.journal.1");
+    std::fs::write(&next, b"ensuresec fr").unwrap();
+    let first = FraudService::open(&journaled(dir.path())).unwrap();
+    assert_eq!(first.replayed().records, 3);
+    assert_eq!(first.replayed().torn_bytes, 12);
+    drop(first);
+    assert!(!next.exists() || std::fs::metadata(&next).unwrap().len() > 12);
+    // Once it is no longer the last file, it must not stop a start.
+    let again = FraudService::open(&journaled(dir.path())).unwrap();
+    assert_eq!(again.replayed().records, 3);
+}
+
+#[test]
 fn a_damaged_record_before_the_end_stops_the_start_naming_file_and_record() {
     let dir = tempfile::tempdir().unwrap();
     let first = crash_after(dir.path(), "card-1", 3);
