@@ -341,15 +341,18 @@ fn terminate(mut server: Server) {
     assert!(server.child.wait().unwrap().success(), "a clean exit");
 }
 
+/// Payment `i` of a card-testing burst on `card`: one every second from 10:00:10.
+fn burst(i: u32, card: &str) -> Value {
+    let mut r = request(&format!("burst{i}"), card);
+    r["time"] = format!("2026-11-21T10:00:{:02}Z", i + 10).into();
+    r
+}
+
 #[test]
 fn the_feature_state_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let burst = |i: u32| {
-        let mut r = request(&format!("burst{i}"), "card-9");
-        r["time"] = format!("2026-11-21T10:00:{:02}Z", i + 10).into();
-        r
-    };
+    let burst = |i: u32| burst(i, "card-9");
     let server = Server::start(&data, &[]);
     for i in 0..6 {
         let a: Value = score(&server, &burst(i)).json().unwrap();
@@ -396,11 +399,7 @@ fn the_feature_state_survives_a_restart() {
 fn the_feature_state_survives_a_kill_9_through_the_journal() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let burst = |i: u32| {
-        let mut r = request(&format!("burst{i}"), "card-7");
-        r["time"] = format!("2026-11-21T10:00:{:02}Z", i + 10).into();
-        r
-    };
+    let burst = |i: u32| burst(i, "card-7");
     let mut server = Server::start(&data, &[]);
     for i in 0..6 {
         let a: Value = score(&server, &burst(i)).json().unwrap();

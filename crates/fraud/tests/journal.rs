@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use ensuresec_fraud::{FraudService, PaymentRequest, ServiceConfig};
+use ensuresec_model::event::PaymentAuthorization;
 
 /// A payment of card `card` at `second` past a fixed time.
 fn payment(id: &str, card: &str, second: u32) -> PaymentRequest {
@@ -22,6 +23,15 @@ fn payment(id: &str, card: &str, second: u32) -> PaymentRequest {
         "account": {"id": format!("acc-{card}"), "age_days": 2}
     });
     PaymentRequest::from_json(json.to_string().as_bytes()).unwrap()
+}
+
+/// The issuer's decline of payment `id` of `card`, as the payment pipeline reports it.
+fn decline(id: &str, card: &str) -> PaymentAuthorization {
+    serde_json::from_value(serde_json::json!({
+        "payment_id": id, "card_fingerprint": card,
+        "amount": {"minor": 1_999, "currency": "EUR"}, "outcome": "declined"
+    }))
+    .unwrap()
 }
 
 fn journaled(dir: &Path) -> ServiceConfig {
@@ -64,14 +74,7 @@ fn what_was_flushed_before_a_crash_is_counted_again_at_the_next_start() {
             .score(&payment(&format!("p{i}"), "card-1", i * 10))
             .unwrap();
     }
-    crashed.record_outcome(
-        &serde_json::from_value(serde_json::json!({
-            "payment_id": "p5", "card_fingerprint": "card-1",
-            "amount": {"minor": 1_999, "currency": "EUR"}, "outcome": "declined"
-        }))
-        .unwrap(),
-        1_772_366_460,
-    );
+    crashed.record_outcome(&decline("p5", "card-1"), 1_772_366_460);
     assert_eq!(
         crashed.flush_journal().unwrap(),
         6,
@@ -99,14 +102,7 @@ fn what_was_flushed_before_a_crash_is_counted_again_at_the_next_start() {
             .score(&payment(&format!("p{i}"), "card-1", i * 10))
             .unwrap();
     }
-    reference.record_outcome(
-        &serde_json::from_value(serde_json::json!({
-            "payment_id": "p5", "card_fingerprint": "card-1",
-            "amount": {"minor": 1_999, "currency": "EUR"}, "outcome": "declined"
-        }))
-        .unwrap(),
-        1_772_366_460,
-    );
+    reference.record_outcome(&decline("p5", "card-1"), 1_772_366_460);
     let expected = next_probability(&reference, "card-1");
     assert_eq!(next_probability(&restarted, "card-1"), expected);
 
