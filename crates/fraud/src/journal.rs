@@ -201,18 +201,34 @@ impl Journal {
     /// Removes the files numbered below `number` (their records are in a synced state file);
     /// returns how many.
     pub fn remove_before(&self, number: u64) -> Result<usize, FileError> {
-        let mut removed = 0;
-        for n in file_numbers(&self.state_file)?
+        let before: Vec<u64> = file_numbers(&self.state_file)?
             .into_iter()
             .filter(|n| *n < number)
-        {
-            let path = file_path(&self.state_file, n);
-            std::fs::remove_file(&path)
-                .map_err(|e| FileError::new(path.display().to_string(), e.to_string()))?;
-            removed += 1;
+            .collect();
+        for n in &before {
+            remove(&file_path(&self.state_file, *n))?;
         }
-        Ok(removed)
+        Ok(before.len())
     }
+}
+
+/// For a state written without the journal: removes the journal files a run with it left
+/// beside `state_file` and returns the first number after them (at least `from`), for the
+/// state file to name, so that a later start with the journal counts none of them again
+/// over a state that moved on without them.
+pub fn retire(state_file: &Path, from: u64) -> Result<u64, FileError> {
+    let mut next = from;
+    for n in file_numbers(state_file)? {
+        remove(&file_path(state_file, n))?;
+        next = next.max(n + 1);
+    }
+    Ok(next)
+}
+
+/// Removes one journal file, naming it when that fails.
+fn remove(path: &Path) -> Result<(), FileError> {
+    std::fs::remove_file(path)
+        .map_err(|e| FileError::new(path.display().to_string(), e.to_string()))
 }
 
 /// Whether `head`, a file's first bytes, begins as a journal file does.

@@ -240,10 +240,13 @@ impl FraudService {
                 self.journal_dropped.fetch_add(dropped, Ordering::Relaxed);
             }
         }
-        if let Some(journal) = &mut journal {
-            // Records before the copy: needed only if this write does not complete.
-            self.write_journal(journal);
-            copy.set_journal_from(journal.rotate()?);
+        match &mut journal {
+            Some(journal) => {
+                // Records before the copy: needed only if this write does not complete.
+                self.write_journal(journal);
+                copy.set_journal_from(journal.rotate()?);
+            }
+            None => copy.set_journal_from(crate::journal::retire(path, copy.journal_from())?),
         }
         drop(journal);
         ensuresec_durable::replace_with(path, 0o600, |file| copy.write(file))

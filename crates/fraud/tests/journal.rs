@@ -215,3 +215,29 @@ fn without_the_journal_no_journal_file_is_written() {
     service.save_state().unwrap();
     assert!(journal_files(dir.path()).is_empty());
 }
+
+#[test]
+fn a_state_written_without_the_journal_retires_the_files_of_a_run_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    crash_after(dir.path(), "card-1", 3);
+    let unjournaled = ServiceConfig {
+        journal: false,
+        ..journaled(dir.path())
+    };
+    let without = FraudService::open(&unjournaled).unwrap();
+    assert_eq!(
+        without.status().entities,
+        0,
+        "the journal is not read without it"
+    );
+    without.score(&payment("p0", "card-2", 0)).unwrap();
+    let entities = without.status().entities;
+    without.save_state().unwrap();
+    assert!(journal_files(dir.path()).is_empty(), "retired");
+    drop(without);
+    // Turned on again: nothing of the older run is counted over the newer state.
+    let with = FraudService::open(&journaled(dir.path())).unwrap();
+    assert_eq!(with.replayed().records, 0);
+    assert_eq!(with.status().entities, entities);
+    assert_eq!(journal_files(dir.path()), ["state.bin.journal.1"]);
+}
