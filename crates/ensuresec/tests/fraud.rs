@@ -433,6 +433,30 @@ fn the_feature_state_survives_a_kill_9_through_the_journal() {
     );
 }
 
+#[test]
+fn a_full_journal_has_the_state_written_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ensuresec.toml");
+    // Written only at stop by the timer; the journal's size decides here.
+    std::fs::write(
+        &config,
+        "[fraud]\nsave_state_secs = 0\njournal_max_records = 5\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &["--config", config.to_str().unwrap()]);
+    for i in 0..6 {
+        score(&server, &burst(i, "card-5"));
+    }
+    let saved = "ensuresec_fraud_state_saves_total{file=\"features\",outcome=\"saved\"}";
+    wait_for("the state written because the journal is full", 30, || {
+        support::metric(&server, saved).filter(|n| *n >= 1.0)
+    });
+    let state = inspect(&data.join("fraud-state.bin"));
+    assert_eq!(state["entities"]["card"], 1, "{state}");
+    assert!(state["journal_from"].as_u64().unwrap() >= 1, "{state}");
+}
+
 /// A chargeback for payment `ring{i}` of card `stolen{i}`, as a line of events.
 fn chargeback(i: u32) -> String {
     json!({"type": "chargeback", "time": format!("2026-11-21T11:00:0{i}Z"), "source": "psp",

@@ -146,9 +146,10 @@ impl Journal {
         &mut self.pending
     }
 
-    /// The number of the file being written.
-    pub fn number(&self) -> u64 {
-        self.number
+    /// Payments and declines in the file being written: what a start after a crash would
+    /// count again on top of the state file.
+    pub fn records(&self) -> u64 {
+        (self.len - HEADER_BYTES as u64) / FRAMED_BYTES as u64
     }
 
     /// Appends the pending records to the current file and syncs it; returns how many were

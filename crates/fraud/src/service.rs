@@ -83,6 +83,9 @@ pub struct FraudService {
     refused: AtomicU64,
     /// Taken before the scorer whenever both are: the journal's writes stay in counting order.
     journal: Option<Mutex<Journal>>,
+    /// Held through a whole write of the state: two at once (the timer's and the journal's
+    /// size's) could rename the older copy over the newer after its journal files are gone.
+    saving: Mutex<()>,
     replayed: Replayed,
     journaled: AtomicU64,
     journal_dropped: AtomicU64,
@@ -157,6 +160,7 @@ impl FraudService {
             loads: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             journal,
+            saving: Mutex::new(()),
             replayed,
             journaled: AtomicU64::new(0),
             journal_dropped: AtomicU64::new(0),
@@ -229,6 +233,7 @@ impl FraudService {
             .state_file
             .as_deref()
             .ok_or_else(|| FileError::new("[fraud] state_file", "no state file is configured"))?;
+        let _saving = lock(&self.saving);
         let per_kind = self.scorer().state().entities_per_kind();
         let mut copy = StateCopy::with_room(&per_kind);
         let mut journal = self.journal.as_ref().map(lock);
@@ -288,6 +293,13 @@ impl FraudService {
             Ok(written) => self.journaled.fetch_add(written, Ordering::Relaxed),
             Err(_) => self.journal_dropped.fetch_add(pending, Ordering::Relaxed),
         };
+    }
+
+    /// Payments and declines in the journal since the state file was last written (0 without a
+    /// journal): `serve` writes the state early when they pass `[fraud] journal_max_records`,
+    /// so that a start after a crash never has more to count again.
+    pub fn journal_records(&self) -> u64 {
+        self.journal.as_ref().map_or(0, |j| lock(j).records())
     }
 
     /// What the start counted again from the journal.

@@ -241,3 +241,20 @@ fn a_state_written_without_the_journal_retires_the_files_of_a_run_with_it() {
     assert_eq!(with.status().entities, entities);
     assert_eq!(journal_files(dir.path()), ["state.bin.journal.1"]);
 }
+
+#[test]
+fn the_journal_counts_what_a_start_would_count_again_until_the_state_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = FraudService::open(&journaled(dir.path())).unwrap();
+    assert_eq!(service.journal_records(), 0);
+    for i in 0..4 {
+        service
+            .score(&payment(&format!("p{i}"), "card-1", i))
+            .unwrap();
+    }
+    assert_eq!(service.journal_records(), 0, "not flushed yet");
+    service.flush_journal().unwrap();
+    assert_eq!(service.journal_records(), 4);
+    service.save_state().unwrap();
+    assert_eq!(service.journal_records(), 0, "a new file after the state");
+}

@@ -47,6 +47,9 @@ pub struct FraudConfig {
     /// Milliseconds between two writes of the state's journal, what was counted since the last
     /// write of the state (0: no journal, a crash loses everything since that write).
     pub journal_sync_ms: u64,
+    /// Payments and declines in the journal past which the state is written early (and the
+    /// journal starts again): what a start after a crash may have to count again.
+    pub journal_max_records: u64,
     /// Fraud rings (`[fraud.rings]`).
     pub rings: RingsConfig,
 }
@@ -68,6 +71,7 @@ impl Default for FraudConfig {
             state_file: None,
             save_state_secs: 300,
             journal_sync_ms: 50,
+            journal_max_records: 10_000_000,
             rings: RingsConfig::default(),
         }
     }
@@ -149,6 +153,12 @@ impl FraudConfig {
             return Err((
                 "fraud.journal_sync_ms",
                 "must be at most 10000 (0: no journal)".into(),
+            ));
+        }
+        if !(1..=1_000_000_000).contains(&self.journal_max_records) {
+            return Err((
+                "fraud.journal_max_records",
+                "must be between 1 and 1000000000".into(),
             ));
         }
         let r = &self.rings;
@@ -319,11 +329,19 @@ fn record_save(
 
 /// Writes what `service` counted since the last call to its journal, on a blocking thread; a
 /// failure is logged (the records it held are counted as dropped) and the next call goes on.
-pub async fn flush_journal(service: Arc<FraudService>) {
-    match tokio::task::spawn_blocking(move || service.flush_journal()).await {
+/// When the journal then holds `max_records` or more, the state of `kept` is written early,
+/// which starts the journal again.
+pub async fn flush_journal(service: Arc<FraudService>, max_records: u64, kept: &KeptState) {
+    let flushing = service.clone();
+    match tokio::task::spawn_blocking(move || flushing.flush_journal()).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "fraud journal not written"),
         Err(e) => tracing::error!(error = %e, "fraud journal write failed"),
+    }
+    let records = service.journal_records();
+    if records >= max_records {
+        tracing::info!(records, "fraud journal full: writing the state early");
+        save_state(kept.clone()).await;
     }
 }
 
@@ -375,6 +393,12 @@ mod tests {
             ..FraudConfig::default()
         };
         assert!(off.validate().is_ok());
+        let never = FraudConfig {
+            journal_max_records: 0,
+            ..FraudConfig::default()
+        };
+        let (key, _) = never.validate().err().unwrap_or_default();
+        assert_eq!(key, "fraud.journal_max_records");
     }
 
     #[test]

@@ -282,12 +282,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let every = config.fraud.journal_sync_ms;
             if every > 0 {
                 let fraud = fraud.clone();
+                let max_records = config.fraud.journal_max_records;
+                let kept = platform.fraud_kept_state();
                 background.spawn(async move {
                     let mut tick = tokio::time::interval(Duration::from_millis(every));
                     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                     loop {
                         tick.tick().await;
-                        ensuresec_server::fraud::flush_journal(fraud.clone()).await;
+                        ensuresec_server::fraud::flush_journal(fraud.clone(), max_records, &kept)
+                            .await;
                     }
                 });
             }
