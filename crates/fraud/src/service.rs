@@ -247,8 +247,9 @@ impl FraudService {
         }
         match &mut journal {
             Some(journal) => {
-                // Records before the copy: needed only if this write does not complete.
-                self.write_journal(journal);
+                // Records before the copy: needed only if this write does not complete, so a
+                // failure is counted (as dropped) and the write goes on.
+                let _ = self.write_journal(journal);
                 copy.set_journal_from(journal.rotate()?);
             }
             None => copy.set_journal_from(crate::journal::retire(path, copy.journal_from())?),
@@ -272,27 +273,19 @@ impl FraudService {
         let mut journal = lock(journal);
         let dropped = self.scorer().state_mut().take_journal(journal.pending());
         self.journal_dropped.fetch_add(dropped, Ordering::Relaxed);
-        let pending = (journal.pending().len() / RECORD_BYTES) as u64;
-        match journal.write_pending() {
-            Ok(written) => {
-                self.journaled.fetch_add(written, Ordering::Relaxed);
-                Ok(written)
-            }
-            Err(e) => {
-                self.journal_dropped.fetch_add(pending, Ordering::Relaxed);
-                Err(e)
-            }
-        }
+        self.write_journal(&mut journal)
     }
 
-    /// Writes the pending records while a state is being saved: a failure loses only records
-    /// the state file is about to hold, so it is counted, not returned.
-    fn write_journal(&self, journal: &mut Journal) {
+    /// Writes the journal's pending records, counting them as journaled or, when the write
+    /// fails, as dropped.
+    fn write_journal(&self, journal: &mut Journal) -> Result<u64, FileError> {
         let pending = (journal.pending().len() / RECORD_BYTES) as u64;
-        match journal.write_pending() {
-            Ok(written) => self.journaled.fetch_add(written, Ordering::Relaxed),
+        let written = journal.write_pending();
+        match &written {
+            Ok(n) => self.journaled.fetch_add(*n, Ordering::Relaxed),
             Err(_) => self.journal_dropped.fetch_add(pending, Ordering::Relaxed),
         };
+        written
     }
 
     /// Payments and declines in the journal since the state file was last written (0 without a

@@ -332,13 +332,25 @@ fn record_save(
 /// When the journal then holds `max_records` or more, the state of `kept` is written early,
 /// which starts the journal again.
 pub async fn flush_journal(service: Arc<FraudService>, max_records: u64, kept: &KeptState) {
-    let flushing = service.clone();
-    match tokio::task::spawn_blocking(move || flushing.flush_journal()).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "fraud journal not written"),
-        Err(e) => tracing::error!(error = %e, "fraud journal write failed"),
-    }
-    let records = service.journal_records();
+    // The journal's count waits for its lock, which a write of the state holds for a while:
+    // read on the blocking thread too.
+    let flushed = tokio::task::spawn_blocking(move || {
+        let written = service.flush_journal();
+        (written, service.journal_records())
+    })
+    .await;
+    let records = match flushed {
+        Ok((written, records)) => {
+            if let Err(e) = written {
+                tracing::error!(error = %e, "fraud journal not written");
+            }
+            records
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "fraud journal write failed");
+            return;
+        }
+    };
     if records >= max_records {
         tracing::info!(records, "fraud journal full: writing the state early");
         save_state(kept.clone()).await;

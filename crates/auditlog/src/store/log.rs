@@ -1,7 +1,6 @@
 //! The `Log` handle: opens and recovers a directory, starts the writer thread, takes appends,
 //! and publishes signed checkpoints.
 
-use std::fs::File;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::mpsc::{SyncSender, sync_channel};
@@ -29,7 +28,7 @@ pub struct Log {
     writer: Option<JoinHandle<()>>,
     checkpoints: Mutex<CheckpointStore>,
     max_request_bytes: usize,
-    _lock: File,
+    _lock: ensuresec_durable::Lock,
 }
 
 impl Log {

@@ -1,7 +1,7 @@
 //! Opening a log directory: take the lock, keep the derived files up to their synced watermark,
 //! truncate a torn tail of the entries file, and re-derive everything after the watermark.
 
-use std::fs::{File, TryLockError};
+use std::fs::File;
 use std::os::unix::fs::FileExt as _;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
@@ -24,7 +24,7 @@ const FLUSH_EVERY: usize = 1 << 16;
 /// Everything an opened log needs: the lock (held while it lives), the shared state, and the
 /// writer ready to run.
 pub(crate) struct Opened {
-    pub lock: File,
+    pub lock: ensuresec_durable::Lock,
     pub shared: Arc<Shared>,
     pub writer: Writer,
 }
@@ -33,12 +33,9 @@ pub(crate) struct Opened {
 pub(crate) fn open(dir: &Path, config: &LogConfig) -> Result<Opened, StoreError> {
     std::fs::create_dir_all(dir.join(TREE_DIR))
         .map_err(io(format!("creating {}", dir.display())))?;
-    let lock = open_rw(&dir.join(LOCK)).map_err(io("opening LOCK"))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => return Err(StoreError::Locked(dir.display().to_string())),
-        Err(TryLockError::Error(e)) => return Err(io("locking LOCK")(e)),
-    }
+    let lock = ensuresec_durable::try_lock_file(&dir.join(LOCK))
+        .map_err(|e| io("locking LOCK")(e.into()))?
+        .ok_or_else(|| StoreError::Locked(dir.display().to_string()))?;
     let entries = open_rw(&dir.join(ENTRIES)).map_err(io("opening entries.log"))?;
     let index = open_rw(&dir.join(INDEX)).map_err(io("opening index.bin"))?;
     let mut files = LevelFiles::open(dir)?;
