@@ -5,8 +5,8 @@
 #![no_main]
 
 use ensuresec_fraud::hash::hash_bytes;
-use ensuresec_fraud::journal::replay_file;
 use ensuresec_fraud::features::RECORD_BYTES;
+use ensuresec_fraud::journal::replay_file;
 use ensuresec_fraud::{FeatureStore, StateLimits};
 use libfuzzer_sys::fuzz_target;
 

@@ -320,7 +320,9 @@ fn inspect_refuses_what_a_start_would_refuse() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("neither a fraud feature state file, a fraud journal nor a fraud ring file"),
+        err.contains(
+            "neither a fraud feature state file, a fraud ring file nor a journal of either"
+        ),
         "{err}"
     );
     // A ring file cut short: refused with its name and the reason.

@@ -320,7 +320,7 @@ fn state_file(state: &ensuresec_fraud::FeatureStore) {
 /// to its file and read back, as `serve` does with the feature state: how long the graph's
 /// lock is held (the bytes made in memory), the write, the file's size and the read.
 fn ring_file() {
-    use ensuresec_fraud::rings::{Link, RingGraph, RingLimits};
+    use ensuresec_fraud::rings::{Link, RingGraph, RingLimits, RingService};
     let limits = RingLimits::default();
     let mut graph = RingGraph::new(limits);
     // Each payment brings a new card and e-mail; devices, addresses and IP addresses are shared
@@ -344,6 +344,7 @@ fn ring_file() {
             (i / 10) % 256
         );
         graph.add_payment(
+            0,
             &format!("pay-{i:016x}"),
             &[
                 (Link::Card, &card),
@@ -354,7 +355,7 @@ fn ring_file() {
             ],
         );
         if i.is_multiple_of(50) {
-            graph.label(&format!("pay-{i:016x}"), true);
+            graph.label(0, &format!("pay-{i:016x}"), true);
         }
         i += 1;
     }
@@ -363,15 +364,16 @@ fn ring_file() {
         stats.rotations, 1,
         "both generations full, none forgotten twice"
     );
-    let graph = std::sync::Mutex::new(graph);
-    let started = std::time::Instant::now();
-    let bytes = graph.lock().expect("lock").snapshot_body();
-    let locked = started.elapsed().as_secs_f64();
-    drop(bytes);
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("fraud-rings.bin");
+    let rings = RingService::open(&path, limits, false).expect("no file yet");
+    *rings.graph().lock().expect("lock") = graph;
     let started = std::time::Instant::now();
-    ensuresec_fraud::rings::save(&graph, &path).expect("save");
+    let bytes = rings.graph().lock().expect("lock").snapshot_body();
+    let locked = started.elapsed().as_secs_f64();
+    drop(bytes);
+    let started = std::time::Instant::now();
+    rings.save().expect("save");
     let saved = started.elapsed().as_secs_f64();
     let size = std::fs::metadata(&path).expect("size").len();
     let started = std::time::Instant::now();

@@ -171,23 +171,23 @@ impl Detector for RingDetector {
     fn on_event(&mut self, event: &Event, out: &mut Vec<Alert>) {
         let mut graph = self.graph.lock().unwrap_or_else(PoisonError::into_inner);
         // Time is the events' own: the graph forgets by event time, as replays need.
-        graph.age_to(event.time.timestamp());
+        let time = event.time.timestamp();
         let (ring, card) = match &event.data {
             EventData::PaymentAuthorization(p) => {
                 let owned = links(p);
                 let borrowed: Vec<(Link, &str)> =
                     owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
                 (
-                    graph.add_payment(&p.payment_id, &borrowed),
+                    graph.add_payment(time, &p.payment_id, &borrowed),
                     Some(p.card_fingerprint.as_str()),
                 )
             }
             EventData::Chargeback(c) => (
-                graph.label(&c.payment_id, true),
+                graph.label(time, &c.payment_id, true),
                 Some(c.card_fingerprint.as_str()),
             ),
             EventData::FraudVerdict(v) => (
-                graph.label(&v.payment_id, v.verdict == Verdict::Fraud),
+                graph.label(time, &v.payment_id, v.verdict == Verdict::Fraud),
                 v.card_fingerprint.as_deref(),
             ),
             _ => return,

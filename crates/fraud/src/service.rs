@@ -14,9 +14,9 @@ use ensuresec_model::event::PaymentAuthorization;
 use serde::Serialize;
 
 use crate::error::{FileError, InputError};
-use crate::features::{FeatureStore, RECORD_BYTES, StateCopy, StateLimits};
+use crate::features::{FeatureStore, StateCopy, StateLimits};
 use crate::ip_location::IpLocator;
-use crate::journal::{Journal, Replayed};
+use crate::journal::{Keeper, Replayed};
 use crate::model::Model;
 use crate::postal::PostalCentroids;
 use crate::request::PaymentRequest;
@@ -76,19 +76,12 @@ impl ModelInfo {
 pub struct FraudService {
     scorer: Mutex<Scorer>,
     model_file: Option<PathBuf>,
-    state_file: Option<PathBuf>,
     model_info: Mutex<Option<ModelInfo>>,
     unscored: AtomicU64,
     loads: AtomicU64,
     refused: AtomicU64,
-    /// Taken before the scorer whenever both are: the journal's writes stay in counting order.
-    journal: Option<Mutex<Journal>>,
-    /// Held through a whole write of the state: two at once (the timer's and the journal's
-    /// size's) could rename the older copy over the newer after its journal files are gone.
-    saving: Mutex<()>,
-    replayed: Replayed,
-    journaled: AtomicU64,
-    journal_dropped: AtomicU64,
+    /// The state file and its journal, when the state is kept.
+    keeper: Option<Keeper>,
 }
 
 /// What the service holds and has done, for operators.
@@ -131,8 +124,7 @@ impl FraudService {
         if let Some(path) = &config.postal_centroids {
             scorer.set_postal_centroids(Some(Arc::new(PostalCentroids::open(path)?)));
         }
-        let mut journal = None;
-        let mut replayed = Replayed::default();
+        let mut keeper = None;
         if let Some(path) = &config.state_file {
             let name = path.display().to_string();
             match std::fs::File::open(path) {
@@ -144,26 +136,19 @@ impl FraudService {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(FileError::new(&name, e.to_string())),
             }
+            keeper = Some(Keeper::open(path, config.journal, scorer.state_mut())?);
             if config.journal {
-                let (opened, read) = Journal::open(path, scorer.state_mut())?;
                 scorer.state_mut().start_journal();
-                journal = Some(Mutex::new(opened));
-                replayed = read;
             }
         }
         let service = FraudService {
             scorer: Mutex::new(scorer),
             model_file: config.model.clone(),
-            state_file: config.state_file.clone(),
             model_info: Mutex::new(None),
             unscored: AtomicU64::new(0),
             loads: AtomicU64::new(0),
             refused: AtomicU64::new(0),
-            journal,
-            saving: Mutex::new(()),
-            replayed,
-            journaled: AtomicU64::new(0),
-            journal_dropped: AtomicU64::new(0),
+            keeper,
         };
         if config.model.is_some() {
             service.reload_model()?;
@@ -174,7 +159,7 @@ impl FraudService {
     /// The scorer. A panic while it was held leaves counters at worst half updated, which is
     /// no reason to stop scoring: the poison is ignored.
     fn scorer(&self) -> MutexGuard<'_, Scorer> {
-        lock(&self.scorer)
+        self.scorer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Validates and scores `request`, then counts it in the shared state.
@@ -226,78 +211,58 @@ impl FraudService {
     /// only for the copy: figures in bench/RESULTS.md) and written outside it, owner-only, by
     /// `ensuresec_durable::replace_with`, so a crash leaves the previous state whole. With the
     /// journal, what was counted before the copy goes to the current journal file, the copy
-    /// names the next one, and the files before it are removed once the state file is synced.
-    /// Without a state file configured it is an error.
+    /// names the next one, and the files before it are removed once the state file is synced
+    /// ([`Keeper::save`]). Without a state file configured it is an error.
     pub fn save_state(&self) -> Result<usize, FileError> {
-        let path = self
-            .state_file
-            .as_deref()
-            .ok_or_else(|| FileError::new("[fraud] state_file", "no state file is configured"))?;
-        let _saving = lock(&self.saving);
+        let keeper = self.keeper()?;
         let per_kind = self.scorer().state().entities_per_kind();
-        let mut copy = StateCopy::with_room(&per_kind);
-        let mut journal = self.journal.as_ref().map(lock);
-        {
-            let mut scorer = self.scorer();
-            scorer.state().copy_into(&mut copy);
-            if let Some(journal) = &mut journal {
-                let dropped = scorer.state_mut().take_journal(journal.pending());
-                self.journal_dropped.fetch_add(dropped, Ordering::Relaxed);
-            }
-        }
-        match &mut journal {
-            Some(journal) => {
-                // Records before the copy: needed only if this write does not complete, so a
-                // failure is counted (as dropped) and the write goes on.
-                let _ = self.write_journal(journal);
-                copy.set_journal_from(journal.rotate()?);
-            }
-            None => copy.set_journal_from(crate::journal::retire(path, copy.journal_from())?),
-        }
-        drop(journal);
-        ensuresec_durable::replace_with(path, 0o600, |file| copy.write(file))
-            .map_err(|e| FileError::writing(path, e))?;
-        if let Some(journal) = &self.journal {
-            lock(journal).remove_before(copy.journal_from())?;
-        }
-        Ok(copy.len())
+        let mut room = StateCopy::with_room(&per_kind);
+        keeper.save(
+            |pending| {
+                let mut scorer = self.scorer();
+                scorer.state().copy_into(&mut room);
+                let dropped = pending.map_or(0, |p| scorer.state_mut().take_journal(p));
+                (room, dropped)
+            },
+            |mut copy, journal_from| {
+                copy.set_journal_from(journal_from);
+                let path = keeper.path();
+                ensuresec_durable::replace_with(path, 0o600, |file| copy.write(file))
+                    .map_err(|e| FileError::writing(path, e))?;
+                Ok(copy.len())
+            },
+        )
+    }
+
+    /// The keeper of the state file, or an error saying none is configured.
+    fn keeper(&self) -> Result<&Keeper, FileError> {
+        self.keeper
+            .as_ref()
+            .ok_or_else(|| FileError::new("[fraud] state_file", "no state file is configured"))
     }
 
     /// Writes what was counted since the last call to the journal and syncs it; returns how
     /// many payments and declines were written (0 without a journal). Called every few
     /// milliseconds: a crash loses what was counted since the last call.
     pub fn flush_journal(&self) -> Result<u64, FileError> {
-        let Some(journal) = &self.journal else {
-            return Ok(0);
-        };
-        let mut journal = lock(journal);
-        let dropped = self.scorer().state_mut().take_journal(journal.pending());
-        self.journal_dropped.fetch_add(dropped, Ordering::Relaxed);
-        self.write_journal(&mut journal)
-    }
-
-    /// Writes the journal's pending records, counting them as journaled or, when the write
-    /// fails, as dropped.
-    fn write_journal(&self, journal: &mut Journal) -> Result<u64, FileError> {
-        let pending = (journal.pending().len() / RECORD_BYTES) as u64;
-        let written = journal.write_pending();
-        match &written {
-            Ok(n) => self.journaled.fetch_add(*n, Ordering::Relaxed),
-            Err(_) => self.journal_dropped.fetch_add(pending, Ordering::Relaxed),
-        };
-        written
+        match &self.keeper {
+            Some(keeper) => keeper.flush(|into| self.scorer().state_mut().take_journal(into)),
+            None => Ok(0),
+        }
     }
 
     /// Payments and declines in the journal since the state file was last written (0 without a
     /// journal): `serve` writes the state early when they pass `[fraud] journal_max_records`,
     /// so that a start after a crash never has more to count again.
     pub fn journal_records(&self) -> u64 {
-        self.journal.as_ref().map_or(0, |j| lock(j).records())
+        self.keeper.as_ref().map_or(0, Keeper::journal_records)
     }
 
     /// What the start counted again from the journal.
     pub fn replayed(&self) -> Replayed {
-        self.replayed
+        self.keeper
+            .as_ref()
+            .map_or_else(Replayed::default, Keeper::replayed)
     }
 
     /// The model in use, if any.
@@ -337,8 +302,8 @@ impl FraudService {
             entities,
             state_bytes,
             unscored_events: self.unscored_events(),
-            journaled: self.journaled.load(Ordering::Relaxed),
-            journal_dropped: self.journal_dropped.load(Ordering::Relaxed),
+            journaled: self.keeper.as_ref().map_or(0, Keeper::journaled),
+            journal_dropped: self.keeper.as_ref().map_or(0, Keeper::dropped),
         }
     }
 
@@ -346,12 +311,6 @@ impl FraudService {
     pub fn thresholds(&self) -> Thresholds {
         self.scorer().rules().thresholds
     }
-}
-
-/// Locks a mutex whose holder may have panicked: what it guards stays usable (the scorer's
-/// counters at worst half updated, a journal's pending records at worst a batch short).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 //! `POST /v1/payments/score` and the pipeline's payment detector share, and the ring graph.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use ensuresec_fraud::rings::{RingGraph, RingLimits};
+use ensuresec_fraud::rings::{RingLimits, RingService};
 use ensuresec_fraud::rules::Thresholds;
 use ensuresec_fraud::{FileError, FraudService, ServiceConfig, StateLimits};
 use serde::{Deserialize, Serialize};
@@ -246,10 +246,10 @@ impl FraudConfig {
         })
     }
 
-    /// The ring graph of a server whose data directory is `data_dir` (read back when kept), or
-    /// `None` when the module or the rings are off; a ring file that cannot be read or is
-    /// refused is an error naming it.
-    pub fn rings(&self, data_dir: &Path) -> Result<Option<Arc<Mutex<RingGraph>>>, FileError> {
+    /// The ring graph of a server whose data directory is `data_dir` (read back when kept,
+    /// with its journal taken again when there is one), or `None` when the module or the rings
+    /// are off; a ring or journal file that cannot be read or is refused is an error naming it.
+    pub fn rings(&self, data_dir: &Path) -> Result<Option<Arc<RingService>>, FileError> {
         let r = &self.rings;
         if !(self.enabled && r.enabled) {
             return Ok(None);
@@ -263,11 +263,11 @@ impl FraudConfig {
             max_age_seconds: Some(i64::from(r.max_age_days) * 86_400),
             ..RingLimits::default()
         };
-        let graph = match self.rings_file(data_dir) {
-            Some(path) => ensuresec_fraud::rings::load(&path, limits)?,
-            None => RingGraph::new(limits),
+        let rings = match self.rings_file(data_dir) {
+            Some(path) => RingService::open(&path, limits, self.journal_sync_ms > 0)?,
+            None => RingService::in_memory(limits),
         };
-        Ok(Some(Arc::new(Mutex::new(graph))))
+        Ok(Some(Arc::new(rings)))
     }
 }
 
@@ -276,8 +276,8 @@ impl FraudConfig {
 pub struct KeptState {
     /// The scorer, when its feature state is kept.
     pub service: Option<Arc<FraudService>>,
-    /// The ring graph and its file, when the graph is kept.
-    pub rings: Option<(Arc<Mutex<RingGraph>>, PathBuf)>,
+    /// The ring graph, when it is kept.
+    pub rings: Option<Arc<RingService>>,
 }
 
 impl KeptState {
@@ -291,27 +291,55 @@ impl KeptState {
 /// (`saved`, `failed`): a failing save is otherwise seen only in the log.
 pub const STATE_SAVES: &str = "ensuresec_fraud_state_saves_total";
 
+/// A state of the fraud module that `serve` keeps in a file, with its journal.
+trait KeptFile: Send + Sync + 'static {
+    /// `features` or `rings`, as logs and metrics name it.
+    const NAME: &'static str;
+    /// Writes the state whole; returns the entities written.
+    fn save(&self) -> Result<usize, FileError>;
+    /// Writes the journal's pending records; returns how many, and how many the journal holds
+    /// since the state was last written.
+    fn flush(&self) -> (Result<u64, FileError>, u64);
+}
+
+impl KeptFile for FraudService {
+    const NAME: &'static str = "features";
+    fn save(&self) -> Result<usize, FileError> {
+        self.save_state()
+    }
+    fn flush(&self) -> (Result<u64, FileError>, u64) {
+        (self.flush_journal(), self.journal_records())
+    }
+}
+
+impl KeptFile for RingService {
+    const NAME: &'static str = "rings";
+    fn save(&self) -> Result<usize, FileError> {
+        RingService::save(self)
+    }
+    fn flush(&self) -> (Result<u64, FileError>, u64) {
+        (self.flush_journal(), self.journal_records())
+    }
+}
+
 /// Writes the feature state and the ring graph of `kept` to their files on a blocking thread,
 /// logging and counting the outcome (a failed write leaves the previous file whole and
 /// detection goes on).
 pub async fn save_state(kept: KeptState) {
     if let Some(service) = kept.service {
-        let saved = tokio::task::spawn_blocking(move || service.save_state()).await;
-        record_save("features", saved);
+        save(service).await;
     }
-    if let Some((graph, path)) = kept.rings {
-        let saved =
-            tokio::task::spawn_blocking(move || ensuresec_fraud::rings::save(&graph, &path)).await;
-        record_save("rings", saved);
+    if let Some(rings) = kept.rings {
+        save(rings).await;
     }
 }
 
-/// Logs and counts one save of `file`: the entities written, or why not.
-fn record_save(
-    file: &'static str,
-    saved: Result<Result<usize, FileError>, tokio::task::JoinError>,
-) {
-    let saved = saved
+/// Writes `state` on a blocking thread; logs and counts the outcome: the entities written, or
+/// why not.
+async fn save<K: KeptFile>(state: Arc<K>) {
+    let file = K::NAME;
+    let saved = tokio::task::spawn_blocking(move || state.save())
+        .await
         .map_err(|e| e.to_string())
         .and_then(|r| r.map_err(|e| e.to_string()));
     let outcome = match saved {
@@ -327,33 +355,40 @@ fn record_save(
     metrics::counter!(STATE_SAVES, "file" => file, "outcome" => outcome).increment(1);
 }
 
-/// Writes what `service` counted since the last call to its journal, on a blocking thread; a
-/// failure is logged (the records it held are counted as dropped) and the next call goes on.
-/// When the journal then holds `max_records` or more, the state of `kept` is written early,
-/// which starts the journal again.
-pub async fn flush_journal(service: Arc<FraudService>, max_records: u64, kept: &KeptState) {
+/// Writes what the feature state and the ring graph of `kept` took since the last call to
+/// their journals, on blocking threads; a failure is logged (the records it held are counted
+/// as dropped) and the next call goes on. A state whose journal then holds `max_records` or
+/// more is written early, which starts its journal again.
+pub async fn flush_journals(kept: &KeptState, max_records: u64) {
+    if let Some(service) = &kept.service {
+        flush(service.clone(), max_records).await;
+    }
+    if let Some(rings) = &kept.rings {
+        flush(rings.clone(), max_records).await;
+    }
+}
+
+/// [`flush_journals`] for one state.
+async fn flush<K: KeptFile>(state: Arc<K>, max_records: u64) {
+    let file = K::NAME;
     // The journal's count waits for its lock, which a write of the state holds for a while:
     // read on the blocking thread too.
-    let flushed = tokio::task::spawn_blocking(move || {
-        let written = service.flush_journal();
-        (written, service.journal_records())
-    })
-    .await;
-    let records = match flushed {
+    let flushing = state.clone();
+    let records = match tokio::task::spawn_blocking(move || flushing.flush()).await {
         Ok((written, records)) => {
             if let Err(e) = written {
-                tracing::error!(error = %e, "fraud journal not written");
+                tracing::error!(file, error = %e, "fraud journal not written");
             }
             records
         }
         Err(e) => {
-            tracing::error!(error = %e, "fraud journal write failed");
+            tracing::error!(file, error = %e, "fraud journal write failed");
             return;
         }
     };
     if records >= max_records {
-        tracing::info!(records, "fraud journal full: writing the state early");
-        save_state(kept.clone()).await;
+        tracing::info!(file, records, "fraud journal full: writing the state early");
+        save(state).await;
     }
 }
 

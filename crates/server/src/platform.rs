@@ -77,7 +77,7 @@ pub struct Platform {
     lifecycle: ensuresec_pipeline::LifecycleHandle,
     respond_worker: Option<tokio::task::JoinHandle<()>>,
     fraud: Option<Arc<ensuresec_fraud::FraudService>>,
-    fraud_rings: Option<Arc<std::sync::Mutex<ensuresec_fraud::rings::RingGraph>>>,
+    fraud_rings: Option<Arc<ensuresec_fraud::rings::RingService>>,
     identity: Option<Arc<ensuresec_identity::gate::AgeGate>>,
 }
 
@@ -233,8 +233,8 @@ impl Platform {
             factories.push(detectors::fraud(service.clone()));
         }
         let fraud_rings = config.fraud.rings(&config.storage.data_dir)?;
-        if let Some(graph) = &fraud_rings {
-            factories.push(detectors::fraud_rings(graph.clone()));
+        if let Some(rings) = &fraud_rings {
+            factories.push(detectors::fraud_rings(rings.graph().clone()));
         }
         let pipeline = Pipeline::start_recorded(
             pipeline_config,
@@ -299,7 +299,7 @@ impl Platform {
     }
 
     /// The fraud ring graph, unless `[fraud]` or `[fraud.rings]` is disabled.
-    pub fn fraud_rings(&self) -> Option<&Arc<std::sync::Mutex<ensuresec_fraud::rings::RingGraph>>> {
+    pub fn fraud_rings(&self) -> Option<&Arc<ensuresec_fraud::rings::RingService>> {
         self.fraud_rings.as_ref()
     }
 
@@ -312,7 +312,7 @@ impl Platform {
                 .fraud
                 .clone()
                 .filter(|_| fraud.state_file(data_dir).is_some()),
-            rings: self.fraud_rings.clone().zip(fraud.rings_file(data_dir)),
+            rings: self.fraud_rings.clone().filter(|r| r.file().is_some()),
         }
     }
 

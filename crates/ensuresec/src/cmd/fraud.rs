@@ -215,6 +215,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 /// cannot hold, and the ring graph's ceilings come from the file's size (an entity or payment
 /// takes at least 13 bytes), so no room is made for counts that are not there.
 fn inspect(path: &Path) -> anyhow::Result<ExitCode> {
+    use ensuresec_fraud::journal::is_journal;
     use ensuresec_fraud::rings::{RingGraph, RingLimits};
     use ensuresec_fraud::{FeatureStore, StateLimits};
     use std::io::Read as _;
@@ -244,7 +245,7 @@ fn inspect(path: &Path) -> anyhow::Result<ExitCode> {
             "evicted": stats.evicted,
             "journal_from": store.journal_from(),
         })
-    } else if ensuresec_fraud::journal::is_journal(&head) {
+    } else if is_journal::<FeatureStore>(&head) {
         // Counted into an empty state, as a start would count it after its state file.
         let limits = StateLimits {
             max_entities: usize::MAX,
@@ -252,19 +253,32 @@ fn inspect(path: &Path) -> anyhow::Result<ExitCode> {
             ..StateLimits::default()
         };
         let mut store = FeatureStore::new(limits);
-        let read = ensuresec_fraud::journal::replay_file(
-            std::io::BufReader::new(open()?),
-            None,
-            true,
-            &mut store,
-        )
-        .map_err(|m| anyhow::anyhow!("{name}: {m}"))?;
+        let read = read_journal(&name, open()?, &mut store)?;
         serde_json::json!({
             "file": name,
             "format": "fraud journal",
             "records": read.records,
             "torn_bytes": read.torn_bytes,
             "entities": store.len(),
+        })
+    } else if is_journal::<RingGraph>(&head) {
+        // Taken into an empty graph that forgets nothing.
+        let mut graph = RingGraph::new(RingLimits {
+            max_nodes: usize::MAX,
+            max_payments: usize::MAX,
+            max_age_seconds: None,
+            ..RingLimits::default()
+        });
+        let read = read_journal(&name, open()?, &mut graph)?;
+        let stats = graph.stats();
+        serde_json::json!({
+            "file": name,
+            "format": "fraud ring journal",
+            "records": read.records,
+            "torn_bytes": read.torn_bytes,
+            "entities": stats.nodes,
+            "payments": stats.payments,
+            "unknown_labels": stats.unknown_labels,
         })
     } else if RingGraph::is_snapshot(&head) {
         let most = usize::try_from(2 * (len / 13 + 1))?;
@@ -280,11 +294,22 @@ fn inspect(path: &Path) -> anyhow::Result<ExitCode> {
         summary
     } else {
         anyhow::bail!(
-            "{name}: neither a fraud feature state file, a fraud journal nor a fraud ring file"
+            "{name}: neither a fraud feature state file, a fraud ring file nor a journal of either"
         );
     };
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Takes the journal file `name` read from `file` into `state`, allowing a torn end (what a
+/// crash leaves) as the last file of a start does.
+fn read_journal<S: ensuresec_fraud::journal::Journaled>(
+    name: &str,
+    file: std::fs::File,
+    state: &mut S,
+) -> anyhow::Result<ensuresec_fraud::journal::FileReplay> {
+    ensuresec_fraud::journal::replay_file(std::io::BufReader::new(file), None, true, state)
+        .map_err(|m| anyhow::anyhow!("{name}: {m}"))
 }
 
 fn read_data(path: &Path, columns: &Columns) -> anyhow::Result<Dataset> {

@@ -263,49 +263,29 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 file.display(),
                 fraud.status().entities
             );
-            let replayed = fraud.replayed();
-            if replayed.files > 0 {
-                println!(
-                    "fraud journal: {} payments and declines counted again from {} file(s){}",
-                    replayed.records,
-                    replayed.files,
-                    if replayed.torn_bytes > 0 {
-                        format!(
-                            "; {} bytes of an interrupted write cut off",
-                            replayed.torn_bytes
-                        )
-                    } else {
-                        String::new()
-                    }
-                );
-            }
-            let every = config.fraud.journal_sync_ms;
-            if every > 0 {
-                let fraud = fraud.clone();
-                let max_records = config.fraud.journal_max_records;
-                let kept = platform.fraud_kept_state();
-                background.spawn(async move {
-                    let mut tick = tokio::time::interval(Duration::from_millis(every));
-                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                    loop {
-                        tick.tick().await;
-                        ensuresec_server::fraud::flush_journal(fraud.clone(), max_records, &kept)
-                            .await;
-                    }
-                });
-            }
+            print_replayed("payments and declines", fraud.replayed());
         }
         let kept = platform.fraud_kept_state();
-        if let Some((graph, file)) = &kept.rings {
-            let entities = graph
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .stats()
-                .nodes;
+        if let Some((rings, file)) = kept.rings.as_ref().and_then(|r| Some((r, r.file()?))) {
             println!(
-                "fraud ring graph: {} ({entities} entities read back)",
-                file.display()
+                "fraud ring graph: {} ({} entities read back)",
+                file.display(),
+                rings.stats().nodes
             );
+            print_replayed("payments and labels of the ring graph", rings.replayed());
+        }
+        let every = config.fraud.journal_sync_ms;
+        if every > 0 && !kept.is_empty() {
+            let max_records = config.fraud.journal_max_records;
+            let kept = kept.clone();
+            background.spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(every));
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    ensuresec_server::fraud::flush_journals(&kept, max_records).await;
+                }
+            });
         }
         let secs = config.fraud.save_state_secs;
         // 0: written only when serve stops (below).
@@ -392,6 +372,25 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         ensuresec_server::fraud::save_state(fraud_state).await;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says what a start took again from a journal (`what`: its records), if anything.
+fn print_replayed(what: &str, replayed: ensuresec_fraud::journal::Replayed) {
+    if replayed.files == 0 {
+        return;
+    }
+    let torn = if replayed.torn_bytes > 0 {
+        format!(
+            "; {} bytes of an interrupted write cut off",
+            replayed.torn_bytes
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "fraud journal: {} {what} counted again from {} file(s){torn}",
+        replayed.records, replayed.files
+    );
 }
 
 /// Removes the temporary files that writes cut short by a crash left in the folders `serve`

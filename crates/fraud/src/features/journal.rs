@@ -6,49 +6,30 @@
 //! that was lost.
 
 use super::store::{DeclineKeys, FeatureStore, PaymentKeys};
+use crate::journal::{Frame, Journaled, Pending};
 use crate::request::MAX_AMOUNT_MINOR;
 
 /// Bytes of one record: a tag, the keys present, time, amount and six keys.
 pub const RECORD_BYTES: usize = 72;
 
-/// Most bytes of records waiting to be written (about 930,000 payments, seconds of the
-/// highest scoring rate): past it, while the disk does not keep up, new records are dropped
-/// and counted rather than letting memory grow without bound.
-pub const MAX_PENDING_BYTES: usize = 64 << 20;
-
 const PAYMENT: u8 = 1;
 const DECLINE: u8 = 2;
 
-/// The records counted since the journal writer last took them.
-#[derive(Debug, Clone, Default)]
-pub struct Pending {
-    bytes: Vec<u8>,
-    dropped: u64,
+/// Keeps the record of a payment counted.
+pub(super) fn payment(pending: &mut Pending, p: &PaymentKeys) {
+    let keys = [p.device, p.ip, p.email, p.account, p.shipping];
+    pending.push(&encode(PAYMENT, p.time, p.amount, p.card, keys));
 }
 
-impl Pending {
-    fn push(&mut self, record: [u8; RECORD_BYTES]) {
-        if self.bytes.len() + RECORD_BYTES > MAX_PENDING_BYTES {
-            self.dropped += 1;
-        } else {
-            self.bytes.extend_from_slice(&record);
-        }
-    }
-
-    pub(super) fn payment(&mut self, p: &PaymentKeys) {
-        let keys = [p.device, p.ip, p.email, p.account, p.shipping];
-        self.push(encode(PAYMENT, p.time, p.amount, p.card, keys));
-    }
-
-    pub(super) fn decline(&mut self, d: &DeclineKeys) {
-        self.push(encode(
-            DECLINE,
-            d.time,
-            0.0,
-            d.card,
-            [None, d.ip, None, None, None],
-        ));
-    }
+/// Keeps the record of a decline counted.
+pub(super) fn decline(pending: &mut Pending, d: &DeclineKeys) {
+    pending.push(&encode(
+        DECLINE,
+        d.time,
+        0.0,
+        d.card,
+        [None, d.ip, None, None, None],
+    ));
 }
 
 fn encode(tag: u8, time: i64, amount: f64, card: u64, keys: [Option<u64>; 5]) -> [u8; 72] {
@@ -128,23 +109,28 @@ impl FeatureStore {
     }
 
     /// Moves the records counted since the last call to the end of `into`; returns how many
-    /// were dropped meanwhile because too many were waiting ([`MAX_PENDING_BYTES`]).
-    pub fn take_journal(&mut self, into: &mut Vec<u8>) -> u64 {
-        let Some(pending) = &mut self.journal else {
-            return 0;
-        };
-        if into.is_empty() {
-            // The common case: hand over the buffer and keep the caller's (empty) one.
-            std::mem::swap(into, &mut pending.bytes);
-        } else {
-            into.append(&mut pending.bytes);
-        }
-        std::mem::take(&mut pending.dropped)
+    /// were dropped meanwhile because too many were waiting
+    /// ([`crate::journal::MAX_PENDING_BYTES`]).
+    pub fn take_journal(&mut self, into: &mut Pending) -> u64 {
+        self.journal
+            .as_mut()
+            .map_or(0, |pending| pending.take_into(into))
+    }
+}
+
+impl Journaled for FeatureStore {
+    const MAGIC: &'static [u8; 24] = b"ensuresec fraud journal\n";
+    const FRAME: Frame = Frame::Fixed(RECORD_BYTES);
+
+    fn journal_from(&self) -> u64 {
+        self.journal_from
     }
 
-    /// Counts one record again (a replay after a crash), as it was counted when it was
-    /// recorded; a record no count produces is refused, naming what is wrong.
-    pub fn replay(&mut self, record: &[u8; RECORD_BYTES]) -> Result<(), String> {
+    /// Counts one record again, as it was counted when it was recorded.
+    fn replay(&mut self, record: &[u8]) -> Result<(), String> {
+        let record: &[u8; RECORD_BYTES] = record
+            .try_into()
+            .map_err(|_| format!("{} bytes, not {RECORD_BYTES}", record.len()))?;
         match decode(record)? {
             Record::Payment(p) => {
                 self.count(&p);
@@ -191,13 +177,11 @@ mod tests {
     }
 
     /// Replays `journal` over `base` and returns the result.
-    fn replayed(base: &FeatureStore, journal: &[u8]) -> FeatureStore {
+    fn replayed(base: &FeatureStore, journal: &Pending) -> FeatureStore {
         let mut store = base.clone();
         store.journal = None;
-        for record in journal.chunks_exact(RECORD_BYTES) {
-            store
-                .replay(record.try_into().expect("a whole record"))
-                .expect("a record the store wrote");
+        for record in journal.records() {
+            store.replay(record).expect("a record the store wrote");
         }
         store
     }
@@ -228,9 +212,9 @@ mod tests {
                     live.record_outcome(&decline(card), 1_770_000_000 + t);
                 }
             }
-            let mut journal = Vec::new();
+            let mut journal = Pending::default();
             prop_assert_eq!(live.take_journal(&mut journal), 0);
-            prop_assert_eq!(journal.len() % RECORD_BYTES, 0);
+            prop_assert!(journal.records().all(|r| r.len() == RECORD_BYTES));
             let rebuilt = replayed(&snapshot, &journal);
             prop_assert_eq!(state_bytes(&rebuilt), state_bytes(&live));
         }
@@ -245,12 +229,12 @@ mod tests {
         approved.outcome = PaymentOutcome::Approved;
         store.record_outcome(&approved, 1_770_000_001);
         store.record_outcome(&decline(1), 1_770_000_002);
-        let mut journal = Vec::new();
+        let mut journal = Pending::default();
         store.take_journal(&mut journal);
-        assert_eq!(journal.len(), 2 * RECORD_BYTES);
-        assert_eq!((journal[0], journal[RECORD_BYTES]), (PAYMENT, DECLINE));
+        let tags: Vec<u8> = journal.records().map(|r| r[0]).collect();
+        assert_eq!(tags, [PAYMENT, DECLINE]);
         // Taken once: the next take has nothing.
-        let mut again = Vec::new();
+        let mut again = Pending::default();
         store.take_journal(&mut again);
         assert!(again.is_empty());
     }
@@ -259,21 +243,16 @@ mod tests {
     fn a_store_without_a_journal_keeps_no_record() {
         let mut store = FeatureStore::new(StateLimits::default());
         store.observe(&payment(0, 1, Some(1), true));
-        let mut journal = Vec::new();
+        let mut journal = Pending::default();
         assert_eq!(store.take_journal(&mut journal), 0);
         assert!(journal.is_empty());
     }
 
     #[test]
-    fn records_past_the_ceiling_are_dropped_and_counted() {
-        let mut pending = Pending::default();
-        let record = encode(PAYMENT, 1_770_000_000, 1.0, 7, [None; 5]);
-        let fit = MAX_PENDING_BYTES / RECORD_BYTES;
-        for _ in 0..fit + 3 {
-            pending.push(record);
-        }
-        assert_eq!(pending.bytes.len(), fit * RECORD_BYTES);
-        assert_eq!(pending.dropped, 3);
+    fn a_record_of_another_length_is_refused_by_its_length() {
+        let mut store = FeatureStore::new(StateLimits::default());
+        let e = store.replay(&[PAYMENT; 80]).expect_err("refused");
+        assert_eq!(e, "80 bytes, not 72");
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod snapshot;
 mod store;
 
 pub use entity::{ENTITY_BYTES, EntityState};
-pub use journal::{MAX_PENDING_BYTES, RECORD_BYTES};
+pub use journal::RECORD_BYTES;
 pub use snapshot::StateCopy;
 pub use store::{FeatureStore, StateLimits, StateStats};
 

@@ -3,9 +3,9 @@
 use ensuresec_model::event::{PaymentAuthorization, PaymentOutcome};
 
 use super::entity::EntityState;
-use super::journal::Pending;
 use super::{F, Features};
 use crate::hash::{BuildPreHashed, hash_bytes, hash_ip};
+use crate::journal::Pending;
 use crate::request::{PaymentRequest, ThreeDs};
 
 /// Bounds on the feature state.
@@ -228,7 +228,7 @@ impl FeatureStore {
     /// before it. What scoring and a replay of the journal share.
     pub(super) fn count(&mut self, p: &PaymentKeys) -> SeenAll {
         if let Some(journal) = &mut self.journal {
-            journal.payment(p);
+            super::journal::payment(journal, p);
         }
         let (now, amount) = (p.time, p.amount);
         // The card links to its device (devices per card); every other entity links to the card.
@@ -261,7 +261,7 @@ impl FeatureStore {
     /// Counts a decline against its card and IP address, when they are known.
     pub(super) fn count_decline(&mut self, d: &DeclineKeys) {
         if let Some(journal) = &mut self.journal {
-            journal.decline(d);
+            super::journal::decline(journal, d);
         }
         for (kind, key) in [(Kind::Card, Some(d.card)), (Kind::Ip, d.ip)] {
             if let Some(state) = key.and_then(|k| self.tables[kind as usize].get_mut(&k)) {

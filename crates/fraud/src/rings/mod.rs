@@ -11,19 +11,24 @@
 //! amortised time and a few bytes per node, and the report needs the member lists no graph
 //! crate keeps. Union-find cannot forget one entity, so the graph ages by generations: when
 //! the newer one is full the older is dropped whole. The graph outlives a restart through its
-//! file (`snapshot.rs`).
+//! file (`snapshot.rs`) and, between two writes of it, its journal (`journal.rs`); `service.rs`
+//! shares it between the pipeline's detector and the server, with both.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
 use crate::hash::hash_bytes;
+use crate::journal::Pending;
 use generation::Generation;
 
 mod generation;
+mod journal;
+mod service;
 mod snapshot;
 
-pub use snapshot::{load, save};
+pub use service::RingService;
+pub use snapshot::load;
 
 /// The kinds of entity a payment ties together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -120,6 +125,8 @@ pub struct RingSummary {
     pub older: GenerationSummary,
     /// The newer generation, where payments are linked.
     pub newer: GenerationSummary,
+    /// The first journal file that continues the graph (read from its file; 0 for a new one).
+    pub journal_from: u64,
 }
 
 /// One member of a reported group.
@@ -162,6 +169,10 @@ pub struct RingGraph {
     /// The latest event time seen ([`RingGraph::age_to`]), seconds.
     now: Option<i64>,
     stats: RingStats,
+    /// What was taken since the journal was last written, when the graph is journaled.
+    journal: Option<Pending>,
+    /// The first journal file that continues this graph (read from its file).
+    journal_from: u64,
 }
 
 impl RingGraph {
@@ -173,6 +184,8 @@ impl RingGraph {
             previous: Generation::default(),
             now: None,
             stats: RingStats::default(),
+            journal: None,
+            journal_from: 0,
         }
     }
 
@@ -191,14 +204,15 @@ impl RingGraph {
             stats: self.stats(),
             older: self.previous.summary(),
             newer: self.current.summary(),
+            journal_from: self.journal_from,
         }
     }
 
     /// Moves the graph's clock to event time `time` (seconds; an earlier time than one seen
     /// before is ignored). When the newer generation began more than half of
     /// [`RingLimits::max_age_seconds`] before it, the older generation is forgotten and the
-    /// newer one takes its place. Called with every event, before it is linked or labelled.
-    pub fn age_to(&mut self, time: i64) {
+    /// newer one takes its place. Done with every payment and label, before it is taken.
+    fn age_to(&mut self, time: i64) {
         let now = self.now.map_or(time, |n| n.max(time));
         self.now = Some(now);
         match (self.current.started, self.limits.max_age_seconds) {
@@ -227,10 +241,25 @@ impl RingGraph {
         self.current.nodes() + new_nodes <= nodes && self.current.payments.len() < payments
     }
 
-    /// Links the entities of payment `payment_id` (the card first) and returns the group if
-    /// joining them made a reportable ring. A payment seen before is not counted twice.
-    pub fn add_payment(&mut self, payment_id: &str, entities: &[(Link, &str)]) -> Option<Ring> {
+    /// Links the entities of payment `payment_id` (the card first) at event time `time`
+    /// (seconds; the graph's clock moves to it first) and returns the group if joining them
+    /// made a reportable ring. A payment seen before is not counted twice.
+    pub fn add_payment(
+        &mut self,
+        time: i64,
+        payment_id: &str,
+        entities: &[(Link, &str)],
+    ) -> Option<Ring> {
         let pay = hash_bytes(payment_id.as_bytes());
+        if let Some(journal) = &mut self.journal {
+            journal::payment(journal, time, pay, entities);
+        }
+        self.link(time, pay, entities)
+    }
+
+    /// [`RingGraph::add_payment`] by the payment's key: what it and a replay share.
+    fn link(&mut self, time: i64, pay: u64, entities: &[(Link, &str)]) -> Option<Ring> {
+        self.age_to(time);
         if entities.is_empty()
             || self.current.payments.contains_key(&pay)
             || self.previous.payments.contains_key(&pay)
@@ -252,11 +281,20 @@ impl RingGraph {
         self.current.check(root, &self.limits)
     }
 
-    /// Records a label for `payment_id` (a chargeback or an analyst's verdict: `fraud`); a
-    /// later label replaces an earlier one. Returns the payment's group if it is now a
-    /// reportable ring.
-    pub fn label(&mut self, payment_id: &str, fraud: bool) -> Option<Ring> {
+    /// Records a label for `payment_id` at event time `time` (a chargeback or an analyst's
+    /// verdict: `fraud`); a later label replaces an earlier one. Returns the payment's group if
+    /// it is now a reportable ring.
+    pub fn label(&mut self, time: i64, payment_id: &str, fraud: bool) -> Option<Ring> {
         let pay = hash_bytes(payment_id.as_bytes());
+        if let Some(journal) = &mut self.journal {
+            journal::label(journal, time, pay, fraud);
+        }
+        self.label_key(time, pay, fraud)
+    }
+
+    /// [`RingGraph::label`] by the payment's key: what it and a replay share.
+    fn label_key(&mut self, time: i64, pay: u64, fraud: bool) -> Option<Ring> {
+        self.age_to(time);
         let generation = if self.current.payments.contains_key(&pay) {
             &mut self.current
         } else if self.previous.payments.contains_key(&pay) {
@@ -290,6 +328,7 @@ mod tests {
         for (pay, card) in [("p1", "c1"), ("p2", "c2"), ("p3", "c3")] {
             assert!(
                 g.add_payment(
+                    0,
                     pay,
                     &[
                         (Link::Card, card),
@@ -301,16 +340,16 @@ mod tests {
             );
         }
         // An unrelated customer.
-        g.add_payment("p4", &[(Link::Card, "c9"), (Link::Device, "dev-9")]);
-        assert!(g.label("p1", true).is_none(), "one fraud is not a ring");
-        let ring = g.label("p2", true).expect("two of three frauds");
+        g.add_payment(0, "p4", &[(Link::Card, "c9"), (Link::Device, "dev-9")]);
+        assert!(g.label(0, "p1", true).is_none(), "one fraud is not a ring");
+        let ring = g.label(0, "p2", true).expect("two of three frauds");
         assert_eq!(ring.size, 5);
         assert_eq!(ring.by_kind[&Link::Card], 3);
         assert_eq!((ring.payments, ring.frauds), (3, 2));
         assert_eq!(ring.members[0].kind, Link::Card);
         assert!(!ring.members.iter().any(|m| m.value == "c9"));
         // Reported once; the next fraud does not double the count.
-        assert!(g.label("p3", true).is_none());
+        assert!(g.label(0, "p3", true).is_none());
     }
 
     #[test]
@@ -318,6 +357,7 @@ mod tests {
         let mut g = graph();
         for (pay, card) in [("p1", "c1"), ("p2", "c2"), ("p3", "c3")] {
             g.add_payment(
+                0,
                 pay,
                 &[
                     (Link::Card, card),
@@ -326,9 +366,9 @@ mod tests {
                 ],
             );
         }
-        g.add_payment("p4", &[(Link::Card, "c9"), (Link::Device, "dev-9")]);
-        g.label("p1", true);
-        g.label("p2", true);
+        g.add_payment(0, "p4", &[(Link::Card, "c9"), (Link::Device, "dev-9")]);
+        g.label(0, "p1", true);
+        g.label(0, "p2", true);
         let s = g.summary();
         assert_eq!(
             s.newer,
@@ -348,12 +388,12 @@ mod tests {
     #[test]
     fn separate_groups_merge_when_a_payment_joins_them() {
         let mut g = graph();
-        g.add_payment("a1", &[(Link::Card, "a"), (Link::Email, "ea")]);
-        g.add_payment("b1", &[(Link::Card, "b"), (Link::Email, "eb")]);
-        assert!(g.label("a1", true).is_none());
-        assert!(g.label("b1", true).is_none(), "each group is too small");
+        g.add_payment(0, "a1", &[(Link::Card, "a"), (Link::Email, "ea")]);
+        g.add_payment(0, "b1", &[(Link::Card, "b"), (Link::Email, "eb")]);
+        assert!(g.label(0, "a1", true).is_none());
+        assert!(g.label(0, "b1", true).is_none(), "each group is too small");
         let ring = g
-            .add_payment("ab", &[(Link::Card, "a"), (Link::Email, "eb")])
+            .add_payment(0, "ab", &[(Link::Card, "a"), (Link::Email, "eb")])
             .expect("merged group crosses the thresholds");
         assert_eq!((ring.size, ring.payments, ring.frauds), (4, 3, 2));
     }
@@ -362,15 +402,15 @@ mod tests {
     fn legitimate_verdict_undoes_a_fraud_label() {
         let mut g = graph();
         for p in ["p1", "p2", "p3", "p4"] {
-            g.add_payment(p, &[(Link::Card, p), (Link::Ip, "198.51.100.7")]);
+            g.add_payment(0, p, &[(Link::Card, p), (Link::Ip, "198.51.100.7")]);
         }
-        g.label("p1", true);
-        g.label("p1", false);
+        g.label(0, "p1", true);
+        g.label(0, "p1", false);
         assert!(
-            g.label("p2", true).is_none(),
+            g.label(0, "p2", true).is_none(),
             "one fraud after the reversal"
         );
-        assert!(g.label("p3", true).is_some());
+        assert!(g.label(0, "p3", true).is_some());
     }
 
     #[test]
@@ -378,12 +418,13 @@ mod tests {
         let mut g = graph();
         for i in 0..10 {
             g.add_payment(
+                0,
                 &format!("p{i}"),
                 &[(Link::Card, &format!("c{i}")), (Link::Ip, "203.0.113.1")],
             );
         }
-        g.label("p0", true);
-        assert!(g.label("p1", true).is_none(), "2 of 10 is under 50 %");
+        g.label(0, "p0", true);
+        assert!(g.label(0, "p1", true).is_none(), "2 of 10 is under 50 %");
     }
 
     #[test]
@@ -394,8 +435,7 @@ mod tests {
             ..RingLimits::default()
         });
         let pay = |g: &mut RingGraph, at: i64, id: &str, card: &str| {
-            g.age_to(at);
-            g.add_payment(id, &[(Link::Card, card), (Link::Device, "shared")]);
+            g.add_payment(at, id, &[(Link::Card, card), (Link::Device, "shared")]);
         };
         pay(&mut g, 0, "p0", "c0");
         pay(&mut g, 4 * day, "p4", "c4");
@@ -406,7 +446,7 @@ mod tests {
             1,
             "the first generation is six days old"
         );
-        g.label("p0", true);
+        g.label(0, "p0", true);
         assert_eq!(g.stats().unknown_labels, 0, "p0 is in the older generation");
         g.age_to(3 * day);
         assert_eq!(
@@ -416,13 +456,13 @@ mod tests {
         );
         pay(&mut g, 12 * day, "p12", "c12");
         assert_eq!(g.stats().rotations, 2);
-        g.label("p4", true);
+        g.label(0, "p4", true);
         assert_eq!(
             g.stats().unknown_labels,
             1,
             "p4's generation began twelve days ago: forgotten"
         );
-        g.label("p6", true);
+        g.label(0, "p6", true);
         assert_eq!(
             g.stats().unknown_labels,
             1,
@@ -437,17 +477,17 @@ mod tests {
             max_nodes: 6,
             ..RingLimits::default()
         });
-        g.add_payment("p1", &[(Link::Card, "c1"), (Link::Device, "d")]);
-        g.add_payment("p2", &[(Link::Card, "c2"), (Link::Device, "e")]);
+        g.add_payment(0, "p1", &[(Link::Card, "c1"), (Link::Device, "d")]);
+        g.add_payment(0, "p2", &[(Link::Card, "c2"), (Link::Device, "e")]);
         assert_eq!(g.stats().rotations, 1, "p2 did not fit beside p1");
-        g.label("p1", true);
+        g.label(0, "p1", true);
         assert_eq!(
             g.stats().unknown_labels,
             0,
             "p1 is still known, in the older half"
         );
-        g.add_payment("p3", &[(Link::Card, "c3"), (Link::Device, "f")]);
-        g.label("p1", true);
+        g.add_payment(0, "p3", &[(Link::Card, "c3"), (Link::Device, "f")]);
+        g.label(0, "p1", true);
         let s = g.stats();
         assert_eq!(
             (
@@ -462,6 +502,7 @@ mod tests {
         );
         // More entities than a generation holds: not linked, and nothing forgotten for it.
         g.add_payment(
+            0,
             "p4",
             &[
                 (Link::Card, "c4"),

@@ -4,8 +4,9 @@
 //! payment to label.
 //!
 //! The format is our own, little-endian, framed by `crate::checksum` (a 64-bit FNV-1a checksum
-//! of everything before it ends the file): a header with the counters and the graph's latest
-//! event time, then the two generations, older first, each as its start time, its entity count
+//! of everything before it ends the file): a header with the number of the first journal file
+//! that continues the graph (`crate::journal`), the counters and the graph's latest event
+//! time, then the two generations, older first, each as its start time, its entity count
 //! and per entity the root of its group, the frauds its group had when it was last reported
 //! (roots only), its kind and its value (length, bytes), then its payment count and per payment
 //! its key, its card's entity and its label. Group sizes, payments and frauds are not stored but
@@ -19,7 +20,6 @@
 
 use std::io::{self, Read};
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
 
 use super::generation::{Generation, Group, Label, key};
 use super::{Link, Member, RingGraph, RingLimits};
@@ -28,8 +28,9 @@ use crate::error::FileError;
 
 /// First bytes of every ring file.
 const MAGIC: &[u8; 22] = b"ensuresec fraud rings\n";
-/// The format's version: a file of another version is refused.
-const VERSION: u32 = 2;
+/// The format's version: a file of another version is refused, but for version 2, written
+/// before the journal, which is read as continued by no journal file before the first.
+const VERSION: u32 = 3;
 /// An unknown time in the file (the graph's clock, a generation's start).
 const NO_TIME: i64 = i64::MIN;
 /// The kinds by their byte in the file (`Link as u8`).
@@ -55,7 +56,8 @@ impl RingGraph {
     }
 
     /// The file's bytes but its checksum: the part that needs the graph, so that whoever holds
-    /// the graph's lock ([`save`]) holds it only for this, and seals and writes the file after.
+    /// the graph's lock ([`super::RingService::save`]) holds it only for this, and names the
+    /// journal file that continues it ([`set_journal_from`]), seals and writes the file after.
     pub fn snapshot_body(&self) -> Vec<u8> {
         let [older, newer] = [&self.previous, &self.current];
         let size = |g: &Generation| {
@@ -84,17 +86,19 @@ impl RingGraph {
     }
 }
 
-/// Writes the shared `graph` to `path` whole (see `ensuresec_durable`), owner-only; the lock
-/// is held only while the bytes are made, not while they are sealed and written. Returns the
-/// entities written.
-pub fn save(graph: &Mutex<RingGraph>, path: &Path) -> Result<usize, FileError> {
-    let (mut bytes, entities) = {
-        let g = graph.lock().unwrap_or_else(PoisonError::into_inner);
-        (g.snapshot_body(), g.stats().nodes)
-    };
-    seal(&mut bytes);
-    ensuresec_durable::replace(path, 0o600, &bytes).map_err(|e| FileError::writing(path, e))?;
-    Ok(entities)
+/// Where a file's body says which journal file continues it: after the magic and the version.
+const JOURNAL_FROM_AT: usize = MAGIC.len() + 4;
+
+/// Names journal file `number` as the first that continues the graph whose file's body (from
+/// [`RingGraph::snapshot_body`]) is `body`.
+pub(super) fn set_journal_from(body: &mut [u8], number: u64) {
+    body[JOURNAL_FROM_AT..JOURNAL_FROM_AT + 8].copy_from_slice(&number.to_le_bytes());
+}
+
+/// Seals `body` and writes it to `path` whole (see `ensuresec_durable`), owner-only.
+pub(super) fn write_file(path: &Path, mut body: Vec<u8>) -> Result<(), FileError> {
+    seal(&mut body);
+    ensuresec_durable::replace(path, 0o600, &body).map_err(|e| FileError::writing(path, e))
 }
 
 /// The graph kept at `path`, or an empty one when the file does not exist yet (the first
@@ -111,6 +115,7 @@ pub fn load(path: &Path, limits: RingLimits) -> Result<RingGraph, FileError> {
 fn write(g: &RingGraph, out: &mut Vec<u8>) {
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&g.journal_from.to_le_bytes());
     out.extend_from_slice(&g.stats.rotations.to_le_bytes());
     out.extend_from_slice(&g.stats.dropped.to_le_bytes());
     out.extend_from_slice(&g.stats.unknown_labels.to_le_bytes());
@@ -156,12 +161,17 @@ fn read(input: impl Read, limits: RingLimits) -> Result<RingGraph, String> {
         return Err("not a fraud ring file (wrong header)".into());
     }
     let version = u32::from_le_bytes(input.take(&header)?);
-    if version != VERSION {
-        return Err(format!(
-            "format version {version}; this build reads version {VERSION}"
-        ));
-    }
+    let journal_from = match version {
+        2 => 0,
+        VERSION => u64::from_le_bytes(input.take(&header)?),
+        _ => {
+            return Err(format!(
+                "format version {version}; this build reads versions 2 and {VERSION}"
+            ));
+        }
+    };
     let mut g = RingGraph::new(limits);
+    g.journal_from = journal_from;
     g.stats.rotations = u64::from_le_bytes(input.take(&header)?);
     g.stats.dropped = u64::from_le_bytes(input.take(&header)?);
     g.stats.unknown_labels = u64::from_le_bytes(input.take(&header)?);
@@ -376,6 +386,7 @@ mod tests {
                 device,
                 address,
             } => g.add_payment(
+                g.now.unwrap_or(0),
                 &format!("p{id}"),
                 &[
                     (Link::Card, &format!("c{card}")),
@@ -383,7 +394,7 @@ mod tests {
                     (Link::Shipping, &format!("s{address}")),
                 ],
             ),
-            Step::Label { id, fraud } => g.label(&format!("p{id}"), *fraud),
+            Step::Label { id, fraud } => g.label(g.now.unwrap_or(0), &format!("p{id}"), *fraud),
             Step::Tick { days } => {
                 g.age_to(g.now.unwrap_or(0) + i64::from(*days) * 86_400);
                 None
@@ -415,7 +426,7 @@ mod tests {
     fn header_and_start() -> Vec<u8> {
         let mut b = MAGIC.to_vec();
         b.extend(VERSION.to_le_bytes());
-        b.extend([0u8; 24]);
+        b.extend([0u8; 32]);
         b.extend(NO_TIME.to_le_bytes());
         b.extend(NO_TIME.to_le_bytes());
         b
@@ -446,9 +457,10 @@ mod tests {
     }
 
     /// Where the two entities of [`hand_made`] start: after the header (magic, version,
-    /// counters, time), the empty older generation (start, counts) and the newer one's start
-    /// and count, then root, report count, kind, length and value ("card-1": 6 bytes).
-    const E1: usize = 22 + 4 + 24 + 8 + 24 + 8 + 8;
+    /// journal file, counters, time), the empty older generation (start, counts) and the newer
+    /// one's start and count, then root, report count, kind, length and value ("card-1": 6
+    /// bytes).
+    const E1: usize = 22 + 4 + 32 + 8 + 24 + 8 + 8;
     const E2: usize = E1 + 4 + 4 + 1 + 4 + 6;
 
     /// A hand-made file of two entities in one group (root first) and one payment, changed
@@ -485,18 +497,18 @@ mod tests {
     fn a_reported_ring_is_not_reported_again_after_a_restart() {
         let mut g = RingGraph::new(limits());
         for (id, card) in [("p1", "c1"), ("p2", "c2"), ("p3", "c3")] {
-            g.add_payment(id, &[(Link::Card, card), (Link::Device, "shared")]);
+            g.add_payment(0, id, &[(Link::Card, card), (Link::Device, "shared")]);
         }
-        g.label("p1", true);
-        assert!(g.label("p2", true).is_some(), "two of three: a ring");
+        g.label(0, "p1", true);
+        assert!(g.label(0, "p2", true).is_some(), "two of three: a ring");
         let mut restored = read_back(&g.snapshot()).expect("valid");
         assert!(
-            restored.label("p3", true).is_none(),
+            restored.label(0, "p3", true).is_none(),
             "reported at 2, 3 is not double"
         );
-        restored.add_payment("p4", &[(Link::Card, "c4"), (Link::Device, "shared")]);
+        restored.add_payment(0, "p4", &[(Link::Card, "c4"), (Link::Device, "shared")]);
         let ring = restored
-            .label("p4", true)
+            .label(0, "p4", true)
             .expect("4 frauds: reported again");
         assert_eq!((ring.size, ring.payments, ring.frauds), (5, 4, 4));
     }
@@ -596,7 +608,7 @@ mod tests {
         assert!(e.contains("newer payment 1: it appears twice"), "{e}");
         // A generation that starts when the graph's clock was never set.
         let mut early = header(0);
-        early[22 + 4 + 24 + 8..22 + 4 + 24 + 16].copy_from_slice(&5i64.to_le_bytes());
+        early[22 + 4 + 32 + 8..22 + 4 + 32 + 16].copy_from_slice(&5i64.to_le_bytes());
         early.extend(0u64.to_le_bytes());
         let e = read_back(&sealed(&early)).expect_err("a start after the graph's time");
         assert!(
@@ -633,15 +645,39 @@ mod tests {
     }
 
     #[test]
-    fn the_file_is_written_whole_and_read_back_or_started_empty() {
+    fn the_journal_file_that_continues_a_graph_is_kept_and_a_version_2_file_still_reads() {
+        let g = built(&[pay(1, 1, 1, 1), Step::Label { id: 1, fraud: true }]);
+        let mut body = g.snapshot_body();
+        set_journal_from(&mut body, 7);
+        let back = read_back(&sealed(&body)).expect("valid");
+        assert_eq!(back.journal_from, 7);
+        // The same graph as the build before the journal wrote it: version 2, no number.
+        let mut old = body[..JOURNAL_FROM_AT].to_vec();
+        old[22..26].copy_from_slice(&2u32.to_le_bytes());
+        old.extend_from_slice(&body[JOURNAL_FROM_AT + 8..]);
+        let old = read_back(&sealed(&old)).expect("version 2 reads");
+        assert_eq!(old.journal_from, 0);
+        assert_eq!(
+            (old.stats(), old.snapshot()),
+            (back.stats(), {
+                let mut same = back.clone();
+                same.journal_from = 0;
+                same.snapshot()
+            })
+        );
+        let mut future = body.clone();
+        future[22..26].copy_from_slice(&4u32.to_le_bytes());
+        let e = read_back(&sealed(&future)).expect_err("version 4");
+        assert!(
+            e.contains("format version 4; this build reads versions 2 and 3"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_is_an_empty_graph() {
         let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("rings.bin");
-        let empty = load(&path, limits()).expect("no file yet: empty");
+        let empty = load(&dir.path().join("rings.bin"), limits()).expect("no file yet: empty");
         assert_eq!(empty.stats().nodes, 0);
-        let graph = Mutex::new(built(&[pay(1, 1, 1, 1)]));
-        assert_eq!(save(&graph, &path).expect("save"), 3);
-        assert_eq!(load(&path, limits()).expect("read").stats().nodes, 3);
-        let e = save(&graph, &dir.path().join("gone/rings.bin")).expect_err("no folder");
-        assert!(e.to_string().contains("gone"), "{e}");
     }
 }

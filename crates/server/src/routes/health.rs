@@ -40,11 +40,10 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         metrics::gauge!("ensuresec_fraud_journaled").set(s.journaled as f64);
         metrics::gauge!("ensuresec_fraud_journal_dropped").set(s.journal_dropped as f64);
     }
-    if let Some(graph) = state.platform.fraud_rings() {
-        let r = graph
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .stats();
+    if let Some(rings) = state.platform.fraud_rings() {
+        let r = rings.stats();
+        metrics::gauge!("ensuresec_fraud_ring_journaled").set(rings.journaled() as f64);
+        metrics::gauge!("ensuresec_fraud_ring_journal_dropped").set(rings.journal_dropped() as f64);
         metrics::gauge!("ensuresec_fraud_ring_nodes").set(r.nodes as f64);
         metrics::gauge!("ensuresec_fraud_ring_payments").set(r.payments as f64);
         // How often the older generation was forgotten: how far back the graph remembers.

@@ -83,12 +83,7 @@ pub(crate) async fn status(
     _auth: Scoped<Read>,
 ) -> Result<Json<PaymentsStatus>, ApiError> {
     let scorer = service(&state)?.status();
-    let rings = state.platform.fraud_rings().map(|graph| {
-        graph
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .stats()
-    });
+    let rings = state.platform.fraud_rings().map(|rings| rings.stats());
     Ok(Json(PaymentsStatus { scorer, rings }))
 }
 

@@ -1,46 +1,37 @@
-//! The feature state's journal on disk. The state file is written every `save_state_secs`; in
-//! between, every payment and decline counted is appended here and synced every few
-//! milliseconds, so that a crash (a `kill -9`, a power cut) loses those milliseconds of
-//! history, not everything since the last state file: a card-testing burst split around a
-//! crash is still seen.
+//! The journal files on disk. Files are `STATE.journal.N` beside the state file `STATE`,
+//! numbered upwards. Each starts with a header (the state's [`Journaled::MAGIC`], the format
+//! version, its number) and holds records framed as the state says ([`Frame`]), each followed
+//! by an 8-byte check (`hash_bytes` of the frame before it), so a record torn by a crash is
+//! told from a whole one. The state file names the first file that continues it: a write of the
+//! state starts a new file under the state's lock, so the files before it hold only what the
+//! state file holds, and they are removed once it is synced.
 //!
-//! Files are `STATE.journal.N` beside the state file `STATE`, numbered upwards. Each starts with
-//! a header (`ensuresec fraud journal\n`, the format version, its number) and holds records of
-//! [`RECORD_BYTES`] bytes, each followed by an 8-byte check (`hash_bytes` of the record), so a
-//! record torn by a crash is told from a whole one. The state file names the first file that
-//! continues it: a write of the state starts a new file under the scorer's lock, so the files
-//! before it hold only what the state file holds, and they are removed once it is synced.
-//!
-//! At start, the files from that number on are counted again into the state read back, in
-//! order, through the same code as scoring. A torn end of the last file (the batch being
-//! written when the crash came) is cut off; anything else that does not read (a torn record in
-//! an earlier file, a record no count produces, a wrong header) stops the start with the file,
-//! the record and what is wrong named.
+//! At start, the files from that number on are taken again into the state read back, in
+//! order, through the same code as the live changes. A torn end of the last file (the batch
+//! being written when the crash came) is cut off; anything else that does not read (a torn
+//! record in an earlier file, a record the state never makes, a wrong header) stops the start
+//! with the file, the record and what is wrong named.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
+use super::{Frame, Journaled, MAX_RECORD_BYTES, Pending};
 use crate::error::FileError;
-use crate::features::{FeatureStore, RECORD_BYTES};
 use crate::hash::hash_bytes;
 
-/// First bytes of every journal file.
-const MAGIC: &[u8; 24] = b"ensuresec fraud journal\n";
 /// The format's version.
 const VERSION: u32 = 1;
 /// Bytes of a file's header: the magic, the version and the file's number.
-const HEADER_BYTES: usize = MAGIC.len() + 4 + 8;
-/// Bytes of a record on disk: the record and its check.
-const FRAMED_BYTES: usize = RECORD_BYTES + 8;
+const HEADER_BYTES: usize = 24 + 4 + 8;
 
 /// What a start found in the journal.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Replayed {
     /// Files read.
     pub files: usize,
-    /// Payments and declines counted again.
+    /// Records taken again (payments and declines, links and labels).
     pub records: u64,
     /// Bytes cut off the end of the last file: the batch a crash interrupted.
     pub torn_bytes: u64,
@@ -49,7 +40,7 @@ pub struct Replayed {
 /// What one file held.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FileReplay {
-    /// Records counted again.
+    /// Records taken again.
     pub records: u64,
     /// Bytes up to the end of the last whole record (or of the header).
     pub whole_bytes: u64,
@@ -61,25 +52,29 @@ pub struct FileReplay {
 #[derive(Debug)]
 pub struct Journal {
     state_file: PathBuf,
+    magic: &'static [u8; 24],
+    frame: Frame,
     number: u64,
     file: File,
     /// Length of the current file up to its last whole write.
     len: u64,
+    /// Records in the current file.
+    written: u64,
     /// Records taken from the state, not yet written.
-    pending: Vec<u8>,
+    pending: Pending,
     /// The same records with their checks, as written.
     framed: Vec<u8>,
 }
 
 impl Journal {
-    /// Counts again into `store` every journal file that continues it (from
-    /// [`FeatureStore::journal_from`] on), cuts a torn end off the last, removes the files
-    /// before them, and starts a new file after the last to append to.
-    pub fn open(
+    /// Takes again into `state` every journal file that continues it (from
+    /// [`Journaled::journal_from`] on), cuts a torn end off the last, removes the files before
+    /// them, and starts a new file after the last to append to.
+    pub fn open<S: Journaled>(
         state_file: &Path,
-        store: &mut FeatureStore,
+        state: &mut S,
     ) -> Result<(Journal, Replayed), FileError> {
-        let from = store.journal_from();
+        let from = state.journal_from();
         let mut numbers = file_numbers(state_file)?;
         numbers.sort_unstable();
         let mut replayed = Replayed::default();
@@ -89,7 +84,7 @@ impl Journal {
             let name = path.display().to_string();
             let last = i + 1 == kept.len();
             let file = File::open(&path).map_err(|e| FileError::new(&name, e.to_string()))?;
-            let read = replay_file(BufReader::new(file), Some(*number), last, store)
+            let read = replay_file(BufReader::new(file), Some(*number), last, state)
                 .map_err(|m| FileError::new(&name, m))?;
             // A file made just before the crash, without its whole header, goes; a torn end is
             // cut off. Either way the file reads whole once it is no longer the last.
@@ -106,13 +101,18 @@ impl Journal {
             replayed.torn_bytes += read.torn_bytes;
         }
         let next = kept.last().map_or(from, |n| n + 1);
-        let journal = Journal::create(state_file, next)?;
+        let journal = Journal::create(state_file, S::MAGIC, S::FRAME, next)?;
         journal.remove_before(from)?;
         Ok((journal, replayed))
     }
 
     /// Starts file `number`: created owner-only with its header, synced with its folder.
-    fn create(state_file: &Path, number: u64) -> Result<Journal, FileError> {
+    fn create(
+        state_file: &Path,
+        magic: &'static [u8; 24],
+        frame: Frame,
+        number: u64,
+    ) -> Result<Journal, FileError> {
         let path = file_path(state_file, number);
         let fail = |e: io::Error| FileError::new(path.display().to_string(), e.to_string());
         let mut file = OpenOptions::new()
@@ -122,7 +122,7 @@ impl Journal {
             .open(&path)
             .map_err(fail)?;
         let mut header = Vec::with_capacity(HEADER_BYTES);
-        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(magic);
         header.extend_from_slice(&VERSION.to_le_bytes());
         header.extend_from_slice(&number.to_le_bytes());
         file.write_all(&header)
@@ -132,24 +132,26 @@ impl Journal {
             .map_err(|e| FileError::writing(&path, e))?;
         Ok(Journal {
             state_file: state_file.to_path_buf(),
+            magic,
+            frame,
             number,
             file,
             len: HEADER_BYTES as u64,
-            pending: Vec::new(),
+            written: 0,
+            pending: Pending::default(),
             framed: Vec::new(),
         })
     }
 
-    /// Where the state's records are taken into ([`FeatureStore::take_journal`]) before
-    /// [`Journal::write_pending`].
-    pub fn pending(&mut self) -> &mut Vec<u8> {
+    /// Where the state's records are taken into before [`Journal::write_pending`].
+    pub fn pending(&mut self) -> &mut Pending {
         &mut self.pending
     }
 
-    /// Payments and declines in the file being written: what a start after a crash would
-    /// count again on top of the state file.
+    /// Records in the file being written: what a start after a crash would take again on
+    /// top of the state file.
     pub fn records(&self) -> u64 {
-        (self.len - HEADER_BYTES as u64) / FRAMED_BYTES as u64
+        self.written
     }
 
     /// Appends the pending records to the current file and syncs it; returns how many were
@@ -160,12 +162,19 @@ impl Journal {
             return Ok(0);
         }
         self.framed.clear();
-        for record in self.pending.chunks_exact(RECORD_BYTES) {
+        for record in self.pending.records() {
+            let start = self.framed.len();
+            match self.frame {
+                Frame::Fixed(bytes) => debug_assert_eq!(record.len(), bytes, "a whole record"),
+                Frame::Prefixed => self
+                    .framed
+                    .extend_from_slice(&(record.len() as u32).to_le_bytes()),
+            }
             self.framed.extend_from_slice(record);
-            self.framed
-                .extend_from_slice(&hash_bytes(record).to_le_bytes());
+            let check = hash_bytes(&self.framed[start..]);
+            self.framed.extend_from_slice(&check.to_le_bytes());
         }
-        let records = (self.pending.len() / RECORD_BYTES) as u64;
+        let records = self.pending.len();
         self.pending.clear();
         let written = self
             .file
@@ -174,6 +183,7 @@ impl Journal {
         match written {
             Ok(()) => {
                 self.len += self.framed.len() as u64;
+                self.written += records;
                 Ok(records)
             }
             Err(e) => {
@@ -188,10 +198,10 @@ impl Journal {
         }
     }
 
-    /// Starts the next file (for what is counted after a copy of the state); returns its
+    /// Starts the next file (for what is changed after a copy of the state); returns its
     /// number, the first that the copy's file must name.
     pub fn rotate(&mut self) -> Result<u64, FileError> {
-        let next = Journal::create(&self.state_file, self.number + 1)?;
+        let next = Journal::create(&self.state_file, self.magic, self.frame, self.number + 1)?;
         *self = Journal {
             pending: std::mem::take(&mut self.pending),
             ..next
@@ -232,19 +242,19 @@ fn remove(path: &Path) -> Result<(), FileError> {
         .map_err(|e| FileError::new(path.display().to_string(), e.to_string()))
 }
 
-/// Whether `head`, a file's first bytes, begins as a journal file does.
-pub fn is_journal(head: &[u8]) -> bool {
-    head.starts_with(MAGIC)
+/// Whether `head`, a file's first bytes, begins as a journal file of state `S` does.
+pub fn is_journal<S: Journaled>(head: &[u8]) -> bool {
+    head.starts_with(S::MAGIC)
 }
 
-/// Counts again into `store` the records of one journal file read from `input`. `number`, when
+/// Takes again into `state` the records of one journal file read from `input`. `number`, when
 /// given, is the number its name says, which its header must repeat; `last` allows a torn end
 /// (the batch a crash interrupted), which is reported instead of refused.
-pub fn replay_file(
+pub fn replay_file<S: Journaled>(
     mut input: impl Read,
     number: Option<u64>,
     last: bool,
-    store: &mut FeatureStore,
+    state: &mut S,
 ) -> Result<FileReplay, String> {
     let mut header = [0u8; HEADER_BYTES];
     let got = read_full(&mut input, &mut header).map_err(|e| e.to_string())?;
@@ -259,8 +269,11 @@ pub fn replay_file(
             Err("ends inside the header".into())
         };
     }
-    if &header[..MAGIC.len()] != MAGIC {
-        return Err("not a fraud journal file (wrong header)".into());
+    if &header[..24] != S::MAGIC {
+        return Err(format!(
+            "not a journal of this file (its header is not {:?})",
+            String::from_utf8_lossy(S::MAGIC).trim_end()
+        ));
     }
     let version = u32::from_le_bytes(header[24..28].try_into().expect("4 bytes"));
     if version != VERSION {
@@ -278,12 +291,8 @@ pub fn replay_file(
         whole_bytes: HEADER_BYTES as u64,
         ..FileReplay::default()
     };
-    let mut framed = [0u8; FRAMED_BYTES];
+    let mut frame = Vec::new();
     loop {
-        let got = read_full(&mut input, &mut framed).map_err(|e| e.to_string())?;
-        if got == 0 {
-            return Ok(replay);
-        }
         let which = || {
             format!(
                 "record {} (byte {})",
@@ -291,22 +300,68 @@ pub fn replay_file(
                 replay.whole_bytes
             )
         };
-        let record: &[u8; RECORD_BYTES] = framed[..RECORD_BYTES].try_into().expect("a record");
-        let check = u64::from_le_bytes(framed[RECORD_BYTES..].try_into().expect("8 bytes"));
-        if got < FRAMED_BYTES || hash_bytes(record) != check {
-            if !last {
-                return Err(format!("{}: torn or damaged, and not at the end", which()));
-            }
-            let rest = io::copy(&mut input, &mut io::sink()).map_err(|e| e.to_string())?;
-            replay.torn_bytes = got as u64 + rest;
-            return Ok(replay);
-        }
-        store
-            .replay(record)
+        let record =
+            match read_frame(&mut input, S::FRAME, &mut frame).map_err(|e| e.to_string())? {
+                FrameRead::End => return Ok(replay),
+                FrameRead::Whole(record) => record,
+                FrameRead::Torn(got) => {
+                    if !last {
+                        return Err(format!("{}: torn or damaged, and not at the end", which()));
+                    }
+                    let rest = io::copy(&mut input, &mut io::sink()).map_err(|e| e.to_string())?;
+                    replay.torn_bytes = got + rest;
+                    return Ok(replay);
+                }
+            };
+        state
+            .replay(&frame[record])
             .map_err(|m| format!("{}: {m}", which()))?;
         replay.records += 1;
-        replay.whole_bytes += FRAMED_BYTES as u64;
+        replay.whole_bytes += frame.len() as u64;
     }
+}
+
+/// What [`read_frame`] found.
+enum FrameRead {
+    /// The input ended before the frame began.
+    End,
+    /// A whole frame with a right check; the record is this range of it.
+    Whole(std::ops::Range<usize>),
+    /// A frame cut short or with a wrong check: these bytes of it were read.
+    Torn(u64),
+}
+
+/// Reads one frame of `input` into `frame` (the length when it has one, the record, the
+/// check).
+fn read_frame(input: &mut impl Read, layout: Frame, frame: &mut Vec<u8>) -> io::Result<FrameRead> {
+    frame.clear();
+    let (start, len) = match layout {
+        Frame::Fixed(bytes) => (0, bytes),
+        Frame::Prefixed => {
+            let mut prefix = [0u8; 4];
+            let got = read_full(input, &mut prefix)?;
+            frame.extend_from_slice(&prefix[..got]);
+            if got == 0 {
+                return Ok(FrameRead::End);
+            }
+            let len = u32::from_le_bytes(prefix) as usize;
+            if got < 4 || len > MAX_RECORD_BYTES {
+                return Ok(FrameRead::Torn(got as u64));
+            }
+            (4, len)
+        }
+    };
+    frame.resize(start + len + 8, 0);
+    let got = read_full(input, &mut frame[start..])?;
+    if got == 0 && start == 0 {
+        return Ok(FrameRead::End);
+    }
+    let end = start + len;
+    let check = u64::from_le_bytes(frame[end..].try_into().expect("8 bytes"));
+    if got < len + 8 || hash_bytes(&frame[..end]) != check {
+        return Ok(FrameRead::Torn((start + got) as u64));
+    }
+    Ok(FrameRead::Whole(start..end))
 }
 
 /// Reads until `buf` is full or the input ends; returns how many bytes were read.

@@ -1,0 +1,121 @@
+//! The ring graph of a process, shared by the pipeline's ring detector (which takes the
+//! payments and labels) and the server (which reports on it and keeps it): the graph behind one
+//! lock and, when it is kept, its file and journal ([`crate::journal::Keeper`]).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use super::{RingGraph, RingLimits, RingStats, snapshot};
+use crate::error::FileError;
+use crate::journal::{Keeper, Replayed};
+
+/// The shared graph and, when it is kept, its file and journal.
+#[derive(Debug)]
+pub struct RingService {
+    graph: Arc<Mutex<RingGraph>>,
+    keeper: Option<Keeper>,
+}
+
+impl RingService {
+    /// A graph kept in no file: a restart starts it empty.
+    pub fn in_memory(limits: RingLimits) -> RingService {
+        RingService {
+            graph: Arc::new(Mutex::new(RingGraph::new(limits))),
+            keeper: None,
+        }
+    }
+
+    /// The graph kept at `path`, read back when the file exists. With `journal`, the journal
+    /// files that continue it are taken again (what a crash would otherwise have lost since
+    /// the file was written) and every payment and label from now on is journaled, for
+    /// [`RingService::flush_journal`]. A file that cannot be read or is refused is an error
+    /// naming it.
+    pub fn open(path: &Path, limits: RingLimits, journal: bool) -> Result<RingService, FileError> {
+        let mut graph = snapshot::load(path, limits)?;
+        let keeper = Keeper::open(path, journal, &mut graph)?;
+        if journal {
+            graph.start_journal();
+        }
+        Ok(RingService {
+            graph: Arc::new(Mutex::new(graph)),
+            keeper: Some(keeper),
+        })
+    }
+
+    /// The graph, for the detector that feeds it.
+    pub fn graph(&self) -> &Arc<Mutex<RingGraph>> {
+        &self.graph
+    }
+
+    /// The graph's counters.
+    pub fn stats(&self) -> RingStats {
+        self.lock().stats()
+    }
+
+    /// The file the graph is kept in, if any.
+    pub fn file(&self) -> Option<&Path> {
+        self.keeper.as_ref().map(Keeper::path)
+    }
+
+    /// Writes the graph to its file whole, owner-only, and returns the entities written. The
+    /// graph's lock is held only while its bytes are made (and its journal records taken), not
+    /// while they are written; with the journal, the file names the journal file started for
+    /// what comes after, and the files before it are removed once it is synced. Without a file
+    /// configured it is an error.
+    pub fn save(&self) -> Result<usize, FileError> {
+        let keeper = self
+            .keeper
+            .as_ref()
+            .ok_or_else(|| FileError::new("[fraud.rings]", "the ring graph is not kept"))?;
+        keeper.save(
+            |pending| {
+                let mut graph = self.lock();
+                let body = (graph.snapshot_body(), graph.stats().nodes);
+                let dropped = pending.map_or(0, |p| graph.take_journal(p));
+                (body, dropped)
+            },
+            |(mut body, entities), journal_from| {
+                snapshot::set_journal_from(&mut body, journal_from);
+                snapshot::write_file(keeper.path(), body)?;
+                Ok(entities)
+            },
+        )
+    }
+
+    /// Writes the payments and labels taken since the last call to the journal and syncs it;
+    /// returns how many were written (0 without a journal).
+    pub fn flush_journal(&self) -> Result<u64, FileError> {
+        match &self.keeper {
+            Some(keeper) => keeper.flush(|into| self.lock().take_journal(into)),
+            None => Ok(0),
+        }
+    }
+
+    /// Records in the journal since the file was last written (0 without a journal).
+    pub fn journal_records(&self) -> u64 {
+        self.keeper.as_ref().map_or(0, Keeper::journal_records)
+    }
+
+    /// What the start took again from the journal.
+    pub fn replayed(&self) -> Replayed {
+        self.keeper
+            .as_ref()
+            .map_or_else(Replayed::default, Keeper::replayed)
+    }
+
+    /// Payments and labels written to the journal since start (synced).
+    pub fn journaled(&self) -> u64 {
+        self.keeper.as_ref().map_or(0, Keeper::journaled)
+    }
+
+    /// Payments and labels not journaled (the disk did not keep up, or a write failed).
+    pub fn journal_dropped(&self) -> u64 {
+        self.keeper.as_ref().map_or(0, Keeper::dropped)
+    }
+
+    /// The graph. A panic while it was held leaves a count at worst half updated, which is no
+    /// reason to stop linking: the poison is ignored.
+    fn lock(&self) -> MutexGuard<'_, RingGraph> {
+        self.graph.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
