@@ -525,6 +525,54 @@ fn the_ring_graph_survives_a_restart() {
 }
 
 #[test]
+fn the_ring_graph_survives_a_kill_9_through_its_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = Server::start(&data, &[]);
+    let mut lines: Vec<String> = (0..4)
+        .map(|i| {
+            payment_event(
+                i,
+                &format!("ring{i}"),
+                &format!("stolen{i}"),
+                json!({"device": format!("dev-{}", i % 2), "shipping_country": "DE",
+                       "shipping_address_hash": "drop-1"}),
+            )
+        })
+        .collect();
+    lines.push(chargeback(0));
+    assert_eq!(post_events(&server, lines.join("\n")).status(), 200);
+    // The journal is written every 50 ms: wait until it holds the four payments and the
+    // chargeback, then crash before any write of the graph's file.
+    wait_for("the ring graph's five records in its journal", 30, || {
+        support::metric(&server, "ensuresec_fraud_ring_journaled").filter(|n| *n >= 5.0)
+    });
+    signal(&server, "KILL");
+    server.child.wait().unwrap();
+    assert!(!data.join("fraud-rings.bin").exists(), "never written");
+    let journal = inspect(&data.join("fraud-rings.bin.journal.0"));
+    assert_eq!(journal["format"], "fraud ring journal", "{journal}");
+    assert_eq!(journal["records"], 5, "{journal}");
+    assert_eq!(journal["entities"], 7, "{journal}");
+
+    let server = Server::start(&data, &[]);
+    server.printed(
+        "fraud journal: 5 payments and labels of the ring graph counted again from 1 file(s)",
+    );
+    assert_eq!(
+        post_events(&server, [chargeback(1), chargeback(2)].join("\n")).status(),
+        200
+    );
+    let ring = wait_for("the fraud-ring alert after the crash", 30, || {
+        alerts(&server, "fraud-ring").into_iter().next()
+    });
+    let evidence = &ring["evidence"]["ring"];
+    assert_eq!(evidence["frauds"], 3, "{ring}");
+    assert_eq!(evidence["payments"], 4, "{ring}");
+    assert_eq!(evidence["size"], 7, "{ring}");
+}
+
+#[test]
 fn state_saves_are_counted_and_a_failing_one_is_seen() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("ensuresec.toml");

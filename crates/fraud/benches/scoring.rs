@@ -207,6 +207,7 @@ fn bench(c: &mut Criterion) {
     );
     drop(s);
     ten_million_cards();
+    feature_journal();
     ring_file();
 }
 
@@ -316,58 +317,107 @@ fn state_file(state: &ensuresec_fraud::FeatureStore) {
     );
 }
 
-/// The ring graph at its default ceiling (two million entities: both generations full) written
-/// to its file and read back, as `serve` does with the feature state: how long the graph's
+/// The worst start after a crash: ten million payments (`journal_max_records`, the default) in
+/// the feature state's journal and no state file, taken again at open. Seconds, bytes, and
+/// the state rebuilt against the one that crashed.
+fn feature_journal() {
+    let template = requests(1, 1).remove(0);
+    let mut r = PaymentRequest {
+        device: None,
+        email_hash: None,
+        account: None,
+        shipping: None,
+        ..template
+    };
+    r.billing.hash = None;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config = ServiceConfig {
+        state_file: Some(dir.path().join("fraud-state.bin")),
+        journal: true,
+        ..ServiceConfig::default()
+    };
+    let records: usize = 10_000_000;
+    let service = FraudService::open(&config).expect("open");
+    let started = std::time::Instant::now();
+    for i in 0..records {
+        r.card.fingerprint = format!("card{}", i % 5_000_000);
+        r.time = chrono::DateTime::from_timestamp(START + (i / 100) as i64, 0).expect("time");
+        service.score(&r).expect("score");
+        if i % 100_000 == 99_999 {
+            service.flush_journal().expect("flush");
+        }
+    }
+    service.flush_journal().expect("flush");
+    let scored = started.elapsed().as_secs_f64();
+    let status = service.status();
+    assert_eq!(status.journaled, records as u64, "every payment journaled");
+    drop(service);
+    let bytes = std::fs::metadata(dir.path().join("fraud-state.bin.journal.0"))
+        .expect("journal file")
+        .len();
+    let started = std::time::Instant::now();
+    let restarted = FraudService::open(&config).expect("open after the crash");
+    let replayed = started.elapsed().as_secs_f64();
+    assert_eq!(restarted.replayed().records, records as u64);
+    assert_eq!(
+        restarted.status().entities,
+        status.entities,
+        "the state the crash lost"
+    );
+    println!(
+        "feature journal, {records} payments over 5M cards and {} entities: scored and journaled in {scored:.1} s, {bytes} bytes ({:.1} per payment), taken again at open in {replayed:.1} s ({:.0} payments/s)",
+        status.entities,
+        bytes as f64 / records as f64,
+        records as f64 / replayed
+    );
+}
+
+/// The ring graph at its default ceiling (two million entities: both generations full) built
+/// with and without its journal, taken again from the journal alone (a crash before any write
+/// of the file), then written to its file and read back, as `serve` does: how long the graph's
 /// lock is held (the bytes made in memory), the write, the file's size and the read.
 fn ring_file() {
-    use ensuresec_fraud::rings::{Link, RingGraph, RingLimits, RingService};
+    use ensuresec_fraud::rings::{RingLimits, RingService};
     let limits = RingLimits::default();
-    let mut graph = RingGraph::new(limits);
-    // Each payment brings a new card and e-mail; devices, addresses and IP addresses are shared
-    // by a few payments each. Identifiers as long as real fingerprints and hashes.
-    let mut i = 0u64;
-    // A payment brings at most five new entities, so both generations are within eight of
-    // full before the newer one would be rotated out a second time.
-    loop {
-        let s = graph.stats();
-        if s.rotations >= 1 && s.nodes + 8 >= limits.max_nodes {
-            break;
-        }
-        let card = format!("card-{i:016x}");
-        let device = format!("dev-{:016x}", i / 3);
-        let email = format!("{:032x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let shipping = format!("{:032x}", (i / 2).wrapping_mul(0xc2b2_ae3d_27d4_eb4f));
-        let ip = format!(
-            "198.{}.{}.{}",
-            18 + (i / 10) / 65_536 % 2,
-            (i / 10) / 256 % 256,
-            (i / 10) % 256
-        );
-        graph.add_payment(
-            0,
-            &format!("pay-{i:016x}"),
-            &[
-                (Link::Card, &card),
-                (Link::Device, &device),
-                (Link::Email, &email),
-                (Link::Shipping, &shipping),
-                (Link::Ip, &ip),
-            ],
-        );
-        if i.is_multiple_of(50) {
-            graph.label(0, &format!("pay-{i:016x}"), true);
-        }
-        i += 1;
-    }
-    let stats = graph.stats();
-    assert_eq!(
-        stats.rotations, 1,
-        "both generations full, none forgotten twice"
-    );
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("fraud-rings.bin");
-    let rings = RingService::open(&path, limits, false).expect("no file yet");
-    *rings.graph().lock().expect("lock") = graph;
+
+    let plain = RingService::in_memory(limits);
+    let started = std::time::Instant::now();
+    let payments = fill_rings(&plain, || {});
+    let linked = started.elapsed().as_secs_f64();
+    let stats = plain.stats();
+
+    let journaled = RingService::open(&path, limits, true).expect("no file yet");
+    let started = std::time::Instant::now();
+    let flushes = std::cell::Cell::new(0u64);
+    fill_rings(&journaled, || {
+        // As serve's timer would, every 50 ms at 20,000 payments a second.
+        flushes.set(flushes.get() + 1);
+        if flushes.get().is_multiple_of(1_000) {
+            journaled.flush_journal().expect("flush");
+        }
+    });
+    journaled.flush_journal().expect("flush");
+    let linked_journaled = started.elapsed().as_secs_f64();
+    assert_eq!(journaled.stats(), stats, "the journal changes nothing");
+    let records = journaled.journaled();
+    drop(journaled);
+    let journal_bytes = std::fs::metadata(dir.path().join("fraud-rings.bin.journal.0"))
+        .expect("journal file")
+        .len();
+    let started = std::time::Instant::now();
+    let rings = RingService::open(&path, limits, true).expect("open after the crash");
+    let replayed = started.elapsed().as_secs_f64();
+    assert_eq!(rings.replayed().records, records);
+    assert_eq!(rings.stats(), stats, "the graph the crash lost");
+    println!(
+        "ring graph, {payments} payments and {} labels: linked in {linked:.2} s, with the journal (synced every 1,000 payments) in {linked_journaled:.2} s; journal {journal_bytes} bytes ({:.1} per record), taken again at open in {replayed:.2} s ({:.0} records/s)",
+        records - payments,
+        journal_bytes as f64 / records as f64,
+        records as f64 / replayed
+    );
+
     let started = std::time::Instant::now();
     let bytes = rings.graph().lock().expect("lock").snapshot_body();
     let locked = started.elapsed().as_secs_f64();
@@ -390,6 +440,59 @@ fn ring_file() {
         stats.payments,
         size as f64 / (stats.nodes + stats.payments) as f64,
     );
+}
+
+/// Links payments into `rings` until both generations are full, calling `after_each` after
+/// every payment; returns how many payments. Each payment brings a new card and e-mail;
+/// devices, addresses and IP addresses are shared by a few payments each; one in fifty gets a
+/// chargeback. Identifiers as long as real fingerprints and hashes.
+fn fill_rings(rings: &ensuresec_fraud::rings::RingService, mut after_each: impl FnMut()) -> u64 {
+    use ensuresec_fraud::rings::Link;
+    let max_nodes = ensuresec_fraud::rings::RingLimits::default().max_nodes;
+    let mut i = 0u64;
+    // A payment brings at most five new entities, so both generations are within eight of
+    // full before the newer one would be rotated out a second time.
+    loop {
+        let s = rings.stats();
+        if s.rotations >= 1 && s.nodes + 8 >= max_nodes {
+            break;
+        }
+        let card = format!("card-{i:016x}");
+        let device = format!("dev-{:016x}", i / 3);
+        let email = format!("{:032x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let shipping = format!("{:032x}", (i / 2).wrapping_mul(0xc2b2_ae3d_27d4_eb4f));
+        let ip = format!(
+            "198.{}.{}.{}",
+            18 + (i / 10) / 65_536 % 2,
+            (i / 10) / 256 % 256,
+            (i / 10) % 256
+        );
+        let time = START + (i / 20) as i64;
+        let mut graph = rings.graph().lock().expect("lock");
+        graph.add_payment(
+            time,
+            &format!("pay-{i:016x}"),
+            &[
+                (Link::Card, &card),
+                (Link::Device, &device),
+                (Link::Email, &email),
+                (Link::Shipping, &shipping),
+                (Link::Ip, &ip),
+            ],
+        );
+        if i.is_multiple_of(50) {
+            graph.label(time, &format!("pay-{i:016x}"), true);
+        }
+        drop(graph);
+        after_each();
+        i += 1;
+    }
+    assert_eq!(
+        rings.stats().rotations,
+        1,
+        "both generations full, none forgotten twice"
+    );
+    i
 }
 
 criterion_group!(benches, bench);

@@ -13,12 +13,14 @@
 //! - [`scorer`]: all of it together, [`Scorer`]; [`service`]: one scorer shared by a process,
 //!   with hot swap of the model.
 //! - [`detector`]: payment scoring and fraud rings ([`rings`]) in the event pipeline.
+//! - [`journal`]: what the feature state and the ring graph took between two writes of their
+//!   files, so that a crash loses milliseconds of it.
 //! - [`feedback`]: chargebacks and analysts' verdicts as labels, and the evaluation on them.
 //!
 //! Pure like the other detection crates: no clock (event time is in the request), no IO
 //! except reading the rules, model and data files it is given by path, and writing the feature
-//! state and ring graph files when the caller asks ([`FraudService::save_state`],
-//! [`rings::save`]).
+//! state and ring graph files and their journals when the caller asks
+//! ([`FraudService::save_state`], [`rings::RingService::save`], and their `flush_journal`).
 
 mod checksum;
 pub mod compiled;

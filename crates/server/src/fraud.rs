@@ -44,11 +44,12 @@ pub struct FraudConfig {
     pub state_file: Option<PathBuf>,
     /// Seconds between two writes of the state while running (0: only when `serve` stops).
     pub save_state_secs: u64,
-    /// Milliseconds between two writes of the state's journal, what was counted since the last
-    /// write of the state (0: no journal, a crash loses everything since that write).
+    /// Milliseconds between two writes of the journals of the feature state and the ring graph,
+    /// what was counted and linked since the last write of each (0: no journal, a crash loses
+    /// everything since that write).
     pub journal_sync_ms: u64,
-    /// Payments and declines in the journal past which the state is written early (and the
-    /// journal starts again): what a start after a crash may have to count again.
+    /// Records in a journal past which its state is written early (and the journal starts
+    /// again): what a start after a crash may have to take again.
     pub journal_max_records: u64,
     /// Fraud rings (`[fraud.rings]`).
     pub rings: RingsConfig,
