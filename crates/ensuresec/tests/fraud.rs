@@ -467,12 +467,9 @@ fn chargeback(i: u32) -> String {
     .to_string()
 }
 
-#[test]
-fn the_ring_graph_survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let server = Server::start(&data, &[]);
-    // Four stolen cards on two devices to one drop address, and the first chargeback.
+/// Four stolen cards on two devices to one drop address, and the first chargeback, as lines
+/// of events: seven entities in one group, one fraud of four payments.
+fn half_a_ring() -> String {
     let mut lines: Vec<String> = (0..4)
         .map(|i| {
             payment_event(
@@ -485,7 +482,16 @@ fn the_ring_graph_survives_a_restart() {
         })
         .collect();
     lines.push(chargeback(0));
-    assert_eq!(post_events(&server, lines.join("\n")).status(), 200);
+    lines.join("\n")
+}
+
+#[test]
+fn the_ring_graph_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    // Four stolen cards on two devices to one drop address, and the first chargeback.
+    assert_eq!(post_events(&server, half_a_ring()).status(), 200);
     // Stopping drains the pipeline first, so the graph written holds all of it.
     terminate(server);
     assert!(
@@ -529,19 +535,7 @@ fn the_ring_graph_survives_a_kill_9_through_its_journal() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut server = Server::start(&data, &[]);
-    let mut lines: Vec<String> = (0..4)
-        .map(|i| {
-            payment_event(
-                i,
-                &format!("ring{i}"),
-                &format!("stolen{i}"),
-                json!({"device": format!("dev-{}", i % 2), "shipping_country": "DE",
-                       "shipping_address_hash": "drop-1"}),
-            )
-        })
-        .collect();
-    lines.push(chargeback(0));
-    assert_eq!(post_events(&server, lines.join("\n")).status(), 200);
+    assert_eq!(post_events(&server, half_a_ring()).status(), 200);
     // The journal is written every 50 ms: wait until it holds the four payments and the
     // chargeback, then crash before any write of the graph's file.
     wait_for("the ring graph's five records in its journal", 30, || {

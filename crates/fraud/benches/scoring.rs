@@ -8,6 +8,8 @@ use ensuresec_fraud::{
     FraudService, PaymentRequest, RuleSet, Scorer, ServiceConfig, StateLimits, TrainOptions, train,
 };
 
+use ensuresec_fraud::journal::{Journaled as _, Kept as _};
+
 #[path = "common/training_rows.rs"]
 mod training_rows;
 
@@ -221,20 +223,27 @@ fn rss() -> usize {
         .map_or(0, |kb| kb * 1024)
 }
 
-/// Ten million cards (card state only), then ten million more with the ceiling at ten million:
-/// the bytes per card, measured by the tables' size and by the process's resident memory, and
-/// the ceiling holding.
-fn ten_million_cards() {
+/// A request whose only entities are its card and its IP address (no device, e-mail, account
+/// or addresses): the state it makes is the card's and the IP address's.
+fn card_only_request() -> PaymentRequest {
     let template = requests(1, 1).remove(0);
     let mut r = PaymentRequest {
         device: None,
-        ip: None,
         email_hash: None,
         account: None,
         shipping: None,
         ..template
     };
     r.billing.hash = None;
+    r
+}
+
+/// Ten million cards (card state only), then ten million more with the ceiling at ten million:
+/// the bytes per card, measured by the tables' size and by the process's resident memory, and
+/// the ceiling holding.
+fn ten_million_cards() {
+    let mut r = card_only_request();
+    r.ip = None;
     let cards: usize = 10_000_000;
     let before = rss();
     let mut s = Scorer::new(RuleSet::builtin().expect("rules"), StateLimits::default());
@@ -321,15 +330,7 @@ fn state_file(state: &ensuresec_fraud::FeatureStore) {
 /// the feature state's journal and no state file, taken again at open. Seconds, bytes, and
 /// the state rebuilt against the one that crashed.
 fn feature_journal() {
-    let template = requests(1, 1).remove(0);
-    let mut r = PaymentRequest {
-        device: None,
-        email_hash: None,
-        account: None,
-        shipping: None,
-        ..template
-    };
-    r.billing.hash = None;
+    let mut r = card_only_request();
     let dir = tempfile::tempdir().expect("temporary directory");
     let config = ServiceConfig {
         state_file: Some(dir.path().join("fraud-state.bin")),

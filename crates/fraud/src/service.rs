@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::error::{FileError, InputError};
 use crate::features::{FeatureStore, StateCopy, StateLimits};
 use crate::ip_location::IpLocator;
-use crate::journal::{Keeper, Replayed};
+use crate::journal::{Journaled as _, Keeper, Kept};
 use crate::model::Model;
 use crate::postal::PostalCentroids;
 use crate::request::PaymentRequest;
@@ -82,6 +82,12 @@ pub struct FraudService {
     refused: AtomicU64,
     /// The state file and its journal, when the state is kept.
     keeper: Option<Keeper>,
+}
+
+impl Kept for FraudService {
+    fn keeper(&self) -> Option<&Keeper> {
+        self.keeper.as_ref()
+    }
 }
 
 /// What the service holds and has done, for operators.
@@ -251,20 +257,6 @@ impl FraudService {
         }
     }
 
-    /// Payments and declines in the journal since the state file was last written (0 without a
-    /// journal): `serve` writes the state early when they pass `[fraud] journal_max_records`,
-    /// so that a start after a crash never has more to count again.
-    pub fn journal_records(&self) -> u64 {
-        self.keeper.as_ref().map_or(0, Keeper::journal_records)
-    }
-
-    /// What the start counted again from the journal.
-    pub fn replayed(&self) -> Replayed {
-        self.keeper
-            .as_ref()
-            .map_or_else(Replayed::default, Keeper::replayed)
-    }
-
     /// The model in use, if any.
     pub fn model(&self) -> Option<ModelInfo> {
         self.model_info
@@ -302,8 +294,8 @@ impl FraudService {
             entities,
             state_bytes,
             unscored_events: self.unscored_events(),
-            journaled: self.keeper.as_ref().map_or(0, Keeper::journaled),
-            journal_dropped: self.keeper.as_ref().map_or(0, Keeper::dropped),
+            journaled: self.journaled(),
+            journal_dropped: self.journal_dropped(),
         }
     }
 

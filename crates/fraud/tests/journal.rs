@@ -6,7 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
+use common::journal_files;
+use ensuresec_fraud::journal::Kept as _;
 use ensuresec_fraud::{FraudService, PaymentRequest, ServiceConfig};
+
+mod common;
 use ensuresec_model::event::PaymentAuthorization;
 
 /// A payment of card `card` at `second` past a fixed time.
@@ -40,17 +44,6 @@ fn journaled(dir: &Path) -> ServiceConfig {
         journal: true,
         ..ServiceConfig::default()
     }
-}
-
-/// The journal files in `dir`, by name.
-fn journal_files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".journal."))
-        .collect();
-    names.sort();
-    names
 }
 
 /// The probability of `card`'s next payment on `service`: it moves with what the state holds

@@ -7,7 +7,11 @@
 
 use std::path::Path;
 
+use common::journal_files;
+use ensuresec_fraud::journal::Kept as _;
 use ensuresec_fraud::rings::{Link, Ring, RingLimits, RingService};
+
+mod common;
 
 fn limits() -> RingLimits {
     RingLimits {
@@ -41,17 +45,6 @@ fn chargeback(rings: &RingService, minute: i64, id: &str) -> Option<Ring> {
         .lock()
         .unwrap()
         .label(1_772_366_400 + 60 * minute, id, true)
-}
-
-/// The journal files in `dir`, by name.
-fn journal_files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".journal."))
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use ensuresec_fraud::journal::Kept as _;
 use ensuresec_fraud::rings::{RingLimits, RingService};
 use ensuresec_fraud::rules::Thresholds;
 use ensuresec_fraud::{FileError, FraudService, ServiceConfig, StateLimits};

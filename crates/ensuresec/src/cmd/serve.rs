@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use ensuresec_fraud::journal::Kept as _;
 use ensuresec_pipeline::Source;
 use ensuresec_server::Platform;
 use ensuresec_server::access_log::{AccessLogSource, LogTail};

@@ -101,29 +101,16 @@ fn decode(r: &[u8; RECORD_BYTES]) -> Result<Record, String> {
     }
 }
 
-impl FeatureStore {
-    /// Starts keeping a record of every payment and decline counted from now on, for
-    /// [`FeatureStore::take_journal`].
-    pub fn start_journal(&mut self) {
-        self.journal.get_or_insert_with(Pending::default);
-    }
-
-    /// Moves the records counted since the last call to the end of `into`; returns how many
-    /// were dropped meanwhile because too many were waiting
-    /// ([`crate::journal::MAX_PENDING_BYTES`]).
-    pub fn take_journal(&mut self, into: &mut Pending) -> u64 {
-        self.journal
-            .as_mut()
-            .map_or(0, |pending| pending.take_into(into))
-    }
-}
-
 impl Journaled for FeatureStore {
     const MAGIC: &'static [u8; 24] = b"ensuresec fraud journal\n";
     const FRAME: Frame = Frame::Fixed(RECORD_BYTES);
 
     fn journal_from(&self) -> u64 {
         self.journal_from
+    }
+
+    fn journal_pending(&mut self) -> &mut Option<Pending> {
+        &mut self.journal
     }
 
     /// Counts one record again, as it was counted when it was recorded.

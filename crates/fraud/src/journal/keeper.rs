@@ -140,6 +140,35 @@ impl Keeper {
     }
 }
 
+/// A state a [`Keeper`] may keep: what operators see of its journal, the same for each.
+pub trait Kept {
+    /// Its keeper, when the state is kept in a file.
+    fn keeper(&self) -> Option<&Keeper>;
+
+    /// Records in the journal since the state's file was last written (0 without a journal):
+    /// `serve` writes the state early when they pass `[fraud] journal_max_records`, so that a
+    /// start after a crash never has more to take again.
+    fn journal_records(&self) -> u64 {
+        self.keeper().map_or(0, Keeper::journal_records)
+    }
+
+    /// What the start took again from the journal.
+    fn replayed(&self) -> Replayed {
+        self.keeper()
+            .map_or_else(Replayed::default, Keeper::replayed)
+    }
+
+    /// Records written to the journal since start (synced).
+    fn journaled(&self) -> u64 {
+        self.keeper().map_or(0, Keeper::journaled)
+    }
+
+    /// Records not journaled (the disk did not keep up, or a write failed).
+    fn journal_dropped(&self) -> u64 {
+        self.keeper().map_or(0, Keeper::dropped)
+    }
+}
+
 /// A lock; a panic while it was held leaves at worst a count half updated, which is no reason
 /// to stop keeping the state: the poison is ignored.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -15,7 +15,7 @@ mod file;
 mod keeper;
 
 pub use file::{FileReplay, Journal, Replayed, is_journal, replay_file, retire};
-pub use keeper::Keeper;
+pub use keeper::{Keeper, Kept};
 
 /// Most bytes of records waiting to be written (about 880,000 payments of the feature state,
 /// seconds of the highest scoring rate): past it, while the disk does not keep up, new records
@@ -47,6 +47,22 @@ pub trait Journaled {
     /// Takes one record again (a replay after a crash) as it was taken when it was made; a
     /// record the state never makes is refused, naming what is wrong.
     fn replay(&mut self, record: &[u8]) -> Result<(), String>;
+    /// Where the state keeps its records until they are taken: `None` while it keeps none.
+    fn journal_pending(&mut self) -> &mut Option<Pending>;
+
+    /// Starts keeping a record of every change from now on, for [`Journaled::take_journal`].
+    fn start_journal(&mut self) {
+        self.journal_pending().get_or_insert_with(Pending::default);
+    }
+
+    /// Moves the records made since the last call to the end of `into`; returns how many were
+    /// dropped meanwhile because too many were waiting ([`MAX_PENDING_BYTES`]) or one was
+    /// too long.
+    fn take_journal(&mut self, into: &mut Pending) -> u64 {
+        self.journal_pending()
+            .as_mut()
+            .map_or(0, |pending| pending.take_into(into))
+    }
 }
 
 /// The records a state made since the journal writer last took them, each preceded by its

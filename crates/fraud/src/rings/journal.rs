@@ -134,29 +134,16 @@ fn decode(record: &[u8]) -> Result<Record, String> {
     Ok(decoded)
 }
 
-impl RingGraph {
-    /// Starts keeping a record of every payment and label taken from now on, for
-    /// [`RingGraph::take_journal`].
-    pub fn start_journal(&mut self) {
-        self.journal.get_or_insert_with(Pending::default);
-    }
-
-    /// Moves the records taken since the last call to the end of `into`; returns how many
-    /// were dropped meanwhile because too many were waiting
-    /// ([`crate::journal::MAX_PENDING_BYTES`]) or one was too long.
-    pub fn take_journal(&mut self, into: &mut Pending) -> u64 {
-        self.journal
-            .as_mut()
-            .map_or(0, |pending| pending.take_into(into))
-    }
-}
-
 impl Journaled for RingGraph {
     const MAGIC: &'static [u8; 24] = b"ensuresec rings journal\n";
     const FRAME: Frame = Frame::Prefixed;
 
     fn journal_from(&self) -> u64 {
         self.journal_from
+    }
+
+    fn journal_pending(&mut self) -> &mut Option<Pending> {
+        &mut self.journal
     }
 
     /// Takes one record again, as the graph took it when it was made (a report it completes
@@ -184,36 +171,8 @@ impl Journaled for RingGraph {
 mod tests {
     use super::*;
     use crate::rings::RingLimits;
+    use crate::rings::testing::{apply, step};
     use proptest::prelude::*;
-
-    /// One event of a graph's life, `days` after the one before.
-    #[derive(Debug, Clone)]
-    enum Step {
-        Pay {
-            id: u8,
-            card: u8,
-            device: u8,
-            days: u8,
-        },
-        Label {
-            id: u8,
-            fraud: bool,
-            days: u8,
-        },
-    }
-
-    fn step() -> impl Strategy<Value = Step> {
-        prop_oneof![
-            (0u8..40, 0u8..10, 0u8..5, 0u8..4).prop_map(|(id, card, device, days)| Step::Pay {
-                id,
-                card,
-                device,
-                days
-            }),
-            (0u8..40, proptest::bool::weighted(0.7), 0u8..4)
-                .prop_map(|(id, fraud, days)| Step::Label { id, fraud, days }),
-        ]
-    }
 
     /// Small ceilings and a short age, so that rotations of both kinds happen.
     fn limits() -> RingLimits {
@@ -227,36 +186,6 @@ mod tests {
         }
     }
 
-    /// Takes `steps` into `g` from `start` days on; returns the day reached.
-    fn run(g: &mut RingGraph, steps: &[Step], start: i64) -> i64 {
-        let mut day = start;
-        for s in steps {
-            match s {
-                Step::Pay {
-                    id,
-                    card,
-                    device,
-                    days,
-                } => {
-                    day += i64::from(*days);
-                    g.add_payment(
-                        day * 86_400,
-                        &format!("p{id}"),
-                        &[
-                            (Link::Card, &format!("c{card}")),
-                            (Link::Device, &format!("d{device}")),
-                        ],
-                    );
-                }
-                Step::Label { id, fraud, days } => {
-                    day += i64::from(*days);
-                    g.label(day * 86_400, &format!("p{id}"), *fraud);
-                }
-            }
-        }
-        day
-    }
-
     proptest! {
         /// A graph written to its file, then the journal of what followed, taken again over
         /// the file's graph, is the graph that went on: same file bytes, same counters.
@@ -266,10 +195,14 @@ mod tests {
             after in proptest::collection::vec(step(), 1..60),
         ) {
             let mut live = RingGraph::new(limits());
-            let day = run(&mut live, &before, 0);
+            for s in &before {
+                apply(&mut live, s);
+            }
             let file = live.snapshot();
             live.start_journal();
-            run(&mut live, &after, day);
+            for s in &after {
+                apply(&mut live, s);
+            }
             let mut journal = Pending::default();
             prop_assert_eq!(live.take_journal(&mut journal), 0);
             prop_assert_eq!(journal.len(), after.len() as u64);

@@ -26,6 +26,8 @@ mod generation;
 mod journal;
 mod service;
 mod snapshot;
+#[cfg(test)]
+mod testing;
 
 pub use service::RingService;
 pub use snapshot::load;

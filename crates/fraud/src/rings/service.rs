@@ -7,13 +7,19 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{RingGraph, RingLimits, RingStats, snapshot};
 use crate::error::FileError;
-use crate::journal::{Keeper, Replayed};
+use crate::journal::{Journaled as _, Keeper, Kept};
 
 /// The shared graph and, when it is kept, its file and journal.
 #[derive(Debug)]
 pub struct RingService {
     graph: Arc<Mutex<RingGraph>>,
     keeper: Option<Keeper>,
+}
+
+impl Kept for RingService {
+    fn keeper(&self) -> Option<&Keeper> {
+        self.keeper.as_ref()
+    }
 }
 
 impl RingService {
@@ -89,28 +95,6 @@ impl RingService {
             Some(keeper) => keeper.flush(|into| self.lock().take_journal(into)),
             None => Ok(0),
         }
-    }
-
-    /// Records in the journal since the file was last written (0 without a journal).
-    pub fn journal_records(&self) -> u64 {
-        self.keeper.as_ref().map_or(0, Keeper::journal_records)
-    }
-
-    /// What the start took again from the journal.
-    pub fn replayed(&self) -> Replayed {
-        self.keeper
-            .as_ref()
-            .map_or_else(Replayed::default, Keeper::replayed)
-    }
-
-    /// Payments and labels written to the journal since start (synced).
-    pub fn journaled(&self) -> u64 {
-        self.keeper.as_ref().map_or(0, Keeper::journaled)
-    }
-
-    /// Payments and labels not journaled (the disk did not keep up, or a write failed).
-    pub fn journal_dropped(&self) -> u64 {
-        self.keeper.as_ref().map_or(0, Keeper::dropped)
     }
 
     /// The graph. A panic while it was held leaves a count at worst half updated, which is no

@@ -321,48 +321,8 @@ fn rebuild_groups(g: &mut Generation, roots: Vec<u32>, reported: &[u32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rings::Ring;
+    use crate::rings::testing::{Step, apply, label, pay, step};
     use proptest::prelude::*;
-
-    /// One step of a graph's life: a payment tying a card to a device and an address, or a
-    /// label for an earlier payment.
-    #[derive(Debug, Clone)]
-    enum Step {
-        Pay {
-            id: u8,
-            card: u8,
-            device: u8,
-            address: u8,
-        },
-        Label {
-            id: u8,
-            fraud: bool,
-        },
-        /// Event time moves on by this many days.
-        Tick {
-            days: u8,
-        },
-    }
-
-    /// Payment `p{id}` of card `c{card}` on device `d{device}` to address `s{address}`.
-    fn pay(id: u8, card: u8, device: u8, address: u8) -> Step {
-        Step::Pay {
-            id,
-            card,
-            device,
-            address,
-        }
-    }
-
-    fn step() -> impl Strategy<Value = Step> {
-        prop_oneof![
-            (0u8..60, 0u8..12, 0u8..6, 0u8..6)
-                .prop_map(|(id, card, device, address)| pay(id, card, device, address)),
-            (0u8..60, proptest::bool::weighted(0.7))
-                .prop_map(|(id, fraud)| Step::Label { id, fraud }),
-            (0u8..20).prop_map(|days| Step::Tick { days }),
-        ]
-    }
 
     /// Small ceilings and a short age, so that the graphs of the tests go through rotations
     /// of both kinds.
@@ -375,30 +335,6 @@ mod tests {
             max_evidence: 1_000,
             max_age_seconds: Some(30 * 86_400),
             ..RingLimits::default()
-        }
-    }
-
-    fn apply(g: &mut RingGraph, s: &Step) -> Option<Ring> {
-        match s {
-            Step::Pay {
-                id,
-                card,
-                device,
-                address,
-            } => g.add_payment(
-                g.now.unwrap_or(0),
-                &format!("p{id}"),
-                &[
-                    (Link::Card, &format!("c{card}")),
-                    (Link::Device, &format!("d{device}")),
-                    (Link::Shipping, &format!("s{address}")),
-                ],
-            ),
-            Step::Label { id, fraud } => g.label(g.now.unwrap_or(0), &format!("p{id}"), *fraud),
-            Step::Tick { days } => {
-                g.age_to(g.now.unwrap_or(0) + i64::from(*days) * 86_400);
-                None
-            }
         }
     }
 
@@ -523,12 +459,7 @@ mod tests {
 
     #[test]
     fn damage_is_refused_by_name() {
-        let good = built(&[
-            pay(1, 1, 1, 1),
-            pay(2, 2, 1, 2),
-            Step::Label { id: 1, fraud: true },
-        ])
-        .snapshot();
+        let good = built(&[pay(1, 1, 1, 1), pay(2, 2, 1, 2), label(1, true)]).snapshot();
         // In the first card's value: "c1" becomes "c0".
         crate::checksum::assert_framing_refused(&good, E1 + 14, "rings.bin", |b| {
             read_back(b).map(drop)
@@ -646,7 +577,7 @@ mod tests {
 
     #[test]
     fn the_journal_file_that_continues_a_graph_is_kept_and_a_version_2_file_still_reads() {
-        let g = built(&[pay(1, 1, 1, 1), Step::Label { id: 1, fraud: true }]);
+        let g = built(&[pay(1, 1, 1, 1), label(1, true)]);
         let mut body = g.snapshot_body();
         set_journal_from(&mut body, 7);
         let back = read_back(&sealed(&body)).expect("valid");

@@ -41,6 +41,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         metrics::gauge!("ensuresec_fraud_journal_dropped").set(s.journal_dropped as f64);
     }
     if let Some(rings) = state.platform.fraud_rings() {
+        use ensuresec_fraud::journal::Kept as _;
         let r = rings.stats();
         metrics::gauge!("ensuresec_fraud_ring_journaled").set(rings.journaled() as f64);
         metrics::gauge!("ensuresec_fraud_ring_journal_dropped").set(rings.journal_dropped() as f64);
