@@ -170,21 +170,8 @@ impl Journaled for RingGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rings::RingLimits;
-    use crate::rings::testing::{apply, step};
+    use crate::rings::testing::{apply, limits, step};
     use proptest::prelude::*;
-
-    /// Small ceilings and a short age, so that rotations of both kinds happen.
-    fn limits() -> RingLimits {
-        RingLimits {
-            min_members: 3,
-            min_frauds: 2,
-            max_nodes: 30,
-            max_payments: 20,
-            max_age_seconds: Some(20 * 86_400),
-            ..RingLimits::default()
-        }
-    }
 
     proptest! {
         /// A graph written to its file, then the journal of what followed, taken again over

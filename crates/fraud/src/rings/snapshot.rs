@@ -321,22 +321,8 @@ fn rebuild_groups(g: &mut Generation, roots: Vec<u32>, reported: &[u32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rings::testing::{Step, apply, label, pay, step};
+    use crate::rings::testing::{Step, apply, label, limits, pay, step};
     use proptest::prelude::*;
-
-    /// Small ceilings and a short age, so that the graphs of the tests go through rotations
-    /// of both kinds.
-    fn limits() -> RingLimits {
-        RingLimits {
-            min_members: 3,
-            min_frauds: 2,
-            max_nodes: 40,
-            max_payments: 30,
-            max_evidence: 1_000,
-            max_age_seconds: Some(30 * 86_400),
-            ..RingLimits::default()
-        }
-    }
 
     fn built(steps: &[Step]) -> RingGraph {
         let mut g = RingGraph::new(limits());

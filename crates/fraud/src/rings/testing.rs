@@ -3,7 +3,21 @@
 
 use proptest::prelude::*;
 
-use super::{Link, Ring, RingGraph};
+use super::{Link, Ring, RingGraph, RingLimits};
+
+/// Small ceilings and a short age, so that the graphs of the tests go through rotations of
+/// both kinds.
+pub(super) fn limits() -> RingLimits {
+    RingLimits {
+        min_members: 3,
+        min_frauds: 2,
+        max_nodes: 40,
+        max_payments: 30,
+        max_evidence: 1_000,
+        max_age_seconds: Some(30 * 86_400),
+        ..RingLimits::default()
+    }
+}
 
 /// One event of a graph's life, `days` after the graph's latest time: a payment tying a card
 /// to a device and an address, or a label for an earlier payment.
