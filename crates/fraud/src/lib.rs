@@ -20,7 +20,8 @@
 //! Pure like the other detection crates: no clock (event time is in the request), no IO
 //! except reading the rules, model and data files it is given by path, and writing the feature
 //! state and ring graph files and their journals when the caller asks
-//! ([`FraudService::save_state`], [`rings::RingService::save`], and their `flush_journal`).
+//! ([`journal::Kept::save`] and [`journal::Kept::flush_journal`] of [`FraudService`] and
+//! [`rings::RingService`]).
 
 mod checksum;
 pub mod compiled;

@@ -42,10 +42,10 @@ pub struct ServiceConfig {
     /// none, so their distances are unknown].
     pub postal_centroids: Option<PathBuf>,
     /// Where the feature state is kept between runs: read at open when it exists, written by
-    /// [`FraudService::save_state`] [default: none, the state lives in memory only].
+    /// `Kept::save` [default: none, the state lives in memory only].
     pub state_file: Option<PathBuf>,
     /// With a state file, journal what is counted between two writes of it (written by
-    /// [`FraudService::flush_journal`]) and count it again at open, so that a crash loses only
+    /// `Kept::flush_journal`) and count it again at open, so that a crash loses only
     /// what was not flushed yet (`crate::journal`).
     pub journal: bool,
 }
@@ -87,6 +87,43 @@ pub struct FraudService {
 impl Kept for FraudService {
     fn keeper(&self) -> Option<&Keeper> {
         self.keeper.as_ref()
+    }
+
+    /// Writes the feature state to the configured state file and returns how many entities
+    /// it holds. The state is copied under the lock into room made before it (scoring waits
+    /// only for the copy: figures in bench/RESULTS.md) and written outside it by
+    /// `ensuresec_durable::replace_with`. With the journal, what was counted before the copy
+    /// goes to the current journal file, the copy names the next one, and the files before it
+    /// are removed once the state file is synced ([`Keeper::save`]).
+    fn save(&self) -> Result<usize, FileError> {
+        let keeper = self
+            .keeper
+            .as_ref()
+            .ok_or_else(|| FileError::new("[fraud] state_file", "no state file is configured"))?;
+        let per_kind = self.scorer().state().entities_per_kind();
+        let mut room = StateCopy::with_room(&per_kind);
+        keeper.save(
+            |pending| {
+                let mut scorer = self.scorer();
+                scorer.state().copy_into(&mut room);
+                let dropped = pending.map_or(0, |p| scorer.state_mut().take_journal(p));
+                (room, dropped)
+            },
+            |mut copy, journal_from| {
+                copy.set_journal_from(journal_from);
+                let path = keeper.path();
+                ensuresec_durable::replace_with(path, 0o600, |file| copy.write(file))
+                    .map_err(|e| FileError::writing(path, e))?;
+                Ok(copy.len())
+            },
+        )
+    }
+
+    fn flush_journal(&self) -> Result<u64, FileError> {
+        match &self.keeper {
+            Some(keeper) => keeper.flush(|into| self.scorer().state_mut().take_journal(into)),
+            None => Ok(0),
+        }
     }
 }
 
@@ -143,9 +180,6 @@ impl FraudService {
                 Err(e) => return Err(FileError::new(&name, e.to_string())),
             }
             keeper = Some(Keeper::open(path, config.journal, scorer.state_mut())?);
-            if config.journal {
-                scorer.state_mut().start_journal();
-            }
         }
         let service = FraudService {
             scorer: Mutex::new(scorer),
@@ -210,51 +244,6 @@ impl FraudService {
         // A large ensemble takes a while to free: not while the scorer is locked.
         drop(previous);
         Ok(info)
-    }
-
-    /// Writes the feature state to the configured state file and returns how many entities
-    /// it holds. The state is copied under the lock into room made before it (scoring waits
-    /// only for the copy: figures in bench/RESULTS.md) and written outside it, owner-only, by
-    /// `ensuresec_durable::replace_with`, so a crash leaves the previous state whole. With the
-    /// journal, what was counted before the copy goes to the current journal file, the copy
-    /// names the next one, and the files before it are removed once the state file is synced
-    /// ([`Keeper::save`]). Without a state file configured it is an error.
-    pub fn save_state(&self) -> Result<usize, FileError> {
-        let keeper = self.keeper()?;
-        let per_kind = self.scorer().state().entities_per_kind();
-        let mut room = StateCopy::with_room(&per_kind);
-        keeper.save(
-            |pending| {
-                let mut scorer = self.scorer();
-                scorer.state().copy_into(&mut room);
-                let dropped = pending.map_or(0, |p| scorer.state_mut().take_journal(p));
-                (room, dropped)
-            },
-            |mut copy, journal_from| {
-                copy.set_journal_from(journal_from);
-                let path = keeper.path();
-                ensuresec_durable::replace_with(path, 0o600, |file| copy.write(file))
-                    .map_err(|e| FileError::writing(path, e))?;
-                Ok(copy.len())
-            },
-        )
-    }
-
-    /// The keeper of the state file, or an error saying none is configured.
-    fn keeper(&self) -> Result<&Keeper, FileError> {
-        self.keeper
-            .as_ref()
-            .ok_or_else(|| FileError::new("[fraud] state_file", "no state file is configured"))
-    }
-
-    /// Writes what was counted since the last call to the journal and syncs it; returns how
-    /// many payments and declines were written (0 without a journal). Called every few
-    /// milliseconds: a crash loses what was counted since the last call.
-    pub fn flush_journal(&self) -> Result<u64, FileError> {
-        match &self.keeper {
-            Some(keeper) => keeper.flush(|into| self.scorer().state_mut().take_journal(into)),
-            None => Ok(0),
-        }
     }
 
     /// The model in use, if any.
@@ -360,7 +349,7 @@ mod tests {
         };
         let first = FraudService::open(&config).expect("open without a file yet");
         first.score(&request("a")).expect("score");
-        let saved = first.save_state().expect("save");
+        let saved = first.save().expect("save");
         assert_eq!(saved, first.status().entities);
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .expect("list")
@@ -378,7 +367,7 @@ mod tests {
         assert!(e.to_string().contains("state.bin"), "{e}");
         let e = FraudService::open(&ServiceConfig::default())
             .expect("open")
-            .save_state()
+            .save()
             .expect_err("nowhere to save");
         assert!(e.to_string().contains("no state file"), "{e}");
     }

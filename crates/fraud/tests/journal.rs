@@ -61,7 +61,7 @@ fn what_was_flushed_before_a_crash_is_counted_again_at_the_next_start() {
     let config = journaled(dir.path());
     let crashed = FraudService::open(&config).unwrap();
     crashed.score(&payment("p0", "card-1", 0)).unwrap();
-    crashed.save_state().unwrap();
+    crashed.save().unwrap();
     for i in 1..6 {
         crashed
             .score(&payment(&format!("p{i}"), "card-1", i * 10))
@@ -113,11 +113,11 @@ fn a_write_of_the_state_removes_the_journal_files_it_holds() {
     assert_eq!(journal_files(dir.path()), ["state.bin.journal.0"]);
     service.score(&payment("p0", "card-1", 0)).unwrap();
     service.flush_journal().unwrap();
-    service.save_state().unwrap();
+    service.save().unwrap();
     assert_eq!(journal_files(dir.path()), ["state.bin.journal.1"]);
     service.score(&payment("p1", "card-1", 10)).unwrap();
     // Written with the state: the records before its copy are in it.
-    service.save_state().unwrap();
+    service.save().unwrap();
     assert_eq!(journal_files(dir.path()), ["state.bin.journal.2"]);
     drop(service);
     let again = FraudService::open(&config).unwrap();
@@ -205,7 +205,7 @@ fn without_the_journal_no_journal_file_is_written() {
     .unwrap();
     service.score(&payment("p0", "card-1", 0)).unwrap();
     assert_eq!(service.flush_journal().unwrap(), 0);
-    service.save_state().unwrap();
+    service.save().unwrap();
     assert!(journal_files(dir.path()).is_empty());
 }
 
@@ -225,7 +225,7 @@ fn a_state_written_without_the_journal_retires_the_files_of_a_run_with_it() {
     );
     without.score(&payment("p0", "card-2", 0)).unwrap();
     let entities = without.status().entities;
-    without.save_state().unwrap();
+    without.save().unwrap();
     assert!(journal_files(dir.path()).is_empty(), "retired");
     drop(without);
     // Turned on again: nothing of the older run is counted over the newer state.
@@ -248,6 +248,6 @@ fn the_journal_counts_what_a_start_would_count_again_until_the_state_is_written(
     assert_eq!(service.journal_records(), 0, "not flushed yet");
     service.flush_journal().unwrap();
     assert_eq!(service.journal_records(), 4);
-    service.save_state().unwrap();
+    service.save().unwrap();
     assert_eq!(service.journal_records(), 0, "a new file after the state");
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ensuresec_fraud::journal::Kept as _;
+use ensuresec_fraud::journal::Kept;
 use ensuresec_fraud::rings::{RingLimits, RingService};
 use ensuresec_fraud::rules::Thresholds;
 use ensuresec_fraud::{FileError, FraudService, ServiceConfig, StateLimits};
@@ -293,53 +293,21 @@ impl KeptState {
 /// (`saved`, `failed`): a failing save is otherwise seen only in the log.
 pub const STATE_SAVES: &str = "ensuresec_fraud_state_saves_total";
 
-/// A state of the fraud module that `serve` keeps in a file, with its journal.
-trait KeptFile: Send + Sync + 'static {
-    /// `features` or `rings`, as logs and metrics name it.
-    const NAME: &'static str;
-    /// Writes the state whole; returns the entities written.
-    fn save(&self) -> Result<usize, FileError>;
-    /// Writes the journal's pending records; returns how many, and how many the journal holds
-    /// since the state was last written.
-    fn flush(&self) -> (Result<u64, FileError>, u64);
-}
-
-impl KeptFile for FraudService {
-    const NAME: &'static str = "features";
-    fn save(&self) -> Result<usize, FileError> {
-        self.save_state()
-    }
-    fn flush(&self) -> (Result<u64, FileError>, u64) {
-        (self.flush_journal(), self.journal_records())
-    }
-}
-
-impl KeptFile for RingService {
-    const NAME: &'static str = "rings";
-    fn save(&self) -> Result<usize, FileError> {
-        RingService::save(self)
-    }
-    fn flush(&self) -> (Result<u64, FileError>, u64) {
-        (self.flush_journal(), self.journal_records())
-    }
-}
-
 /// Writes the feature state and the ring graph of `kept` to their files on a blocking thread,
 /// logging and counting the outcome (a failed write leaves the previous file whole and
 /// detection goes on).
 pub async fn save_state(kept: KeptState) {
     if let Some(service) = kept.service {
-        save(service).await;
+        save("features", service).await;
     }
     if let Some(rings) = kept.rings {
-        save(rings).await;
+        save("rings", rings).await;
     }
 }
 
-/// Writes `state` on a blocking thread; logs and counts the outcome: the entities written, or
-/// why not.
-async fn save<K: KeptFile>(state: Arc<K>) {
-    let file = K::NAME;
+/// Writes `state` (`file`: `features` or `rings`, as logs and metrics name it) on a blocking
+/// thread; logs and counts the outcome: the entities written, or why not.
+async fn save<K: Kept + Send + Sync + 'static>(file: &'static str, state: Arc<K>) {
     let saved = tokio::task::spawn_blocking(move || state.save())
         .await
         .map_err(|e| e.to_string())
@@ -363,20 +331,24 @@ async fn save<K: KeptFile>(state: Arc<K>) {
 /// more is written early, which starts its journal again.
 pub async fn flush_journals(kept: &KeptState, max_records: u64) {
     if let Some(service) = &kept.service {
-        flush(service.clone(), max_records).await;
+        flush("features", service.clone(), max_records).await;
     }
     if let Some(rings) = &kept.rings {
-        flush(rings.clone(), max_records).await;
+        flush("rings", rings.clone(), max_records).await;
     }
 }
 
-/// [`flush_journals`] for one state.
-async fn flush<K: KeptFile>(state: Arc<K>, max_records: u64) {
-    let file = K::NAME;
+/// [`flush_journals`] for one state (`file` as in [`save`]).
+async fn flush<K: Kept + Send + Sync + 'static>(
+    file: &'static str,
+    state: Arc<K>,
+    max_records: u64,
+) {
     // The journal's count waits for its lock, which a write of the state holds for a while:
     // read on the blocking thread too.
     let flushing = state.clone();
-    let records = match tokio::task::spawn_blocking(move || flushing.flush()).await {
+    let flushed = move || (flushing.flush_journal(), flushing.journal_records());
+    let records = match tokio::task::spawn_blocking(flushed).await {
         Ok((written, records)) => {
             if let Err(e) = written {
                 tracing::error!(file, error = %e, "fraud journal not written");
@@ -390,7 +362,7 @@ async fn flush<K: KeptFile>(state: Arc<K>, max_records: u64) {
     };
     if records >= max_records {
         tracing::info!(file, records, "fraud journal full: writing the state early");
-        save(state).await;
+        save(file, state).await;
     }
 }
 

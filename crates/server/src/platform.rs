@@ -305,14 +305,10 @@ impl Platform {
 
     /// What `serve` keeps of the fraud module across restarts, as `[fraud]` says.
     pub fn fraud_kept_state(&self) -> crate::fraud::KeptState {
-        let data_dir = &self.config.storage.data_dir;
-        let fraud = &self.config.fraud;
+        use ensuresec_fraud::journal::Kept as _;
         crate::fraud::KeptState {
-            service: self
-                .fraud
-                .clone()
-                .filter(|_| fraud.state_file(data_dir).is_some()),
-            rings: self.fraud_rings.clone().filter(|r| r.file().is_some()),
+            service: self.fraud.clone().filter(|s| s.keeper().is_some()),
+            rings: self.fraud_rings.clone().filter(|r| r.keeper().is_some()),
         }
     }
 

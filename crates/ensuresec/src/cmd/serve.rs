@@ -267,10 +267,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             print_replayed("payments and declines", fraud.replayed());
         }
         let kept = platform.fraud_kept_state();
-        if let Some((rings, file)) = kept.rings.as_ref().and_then(|r| Some((r, r.file()?))) {
+        if let Some(rings) = &kept.rings {
             println!(
                 "fraud ring graph: {} ({} entities read back)",
-                file.display(),
+                config
+                    .fraud
+                    .rings_file(&config.storage.data_dir)
+                    .unwrap_or_default()
+                    .display(),
                 rings.stats().nodes
             );
             print_replayed("payments and labels of the ring graph", rings.replayed());

@@ -28,8 +28,8 @@ pub struct Keeper {
 
 impl Keeper {
     /// The keeper of `state`, just read back from `path` (or new). With `journal`, the
-    /// journal files that continue it are taken again into it and a new one is started; the
-    /// state must then keep its records from now on, for [`Keeper::flush`].
+    /// journal files that continue it are taken again into it, a new one is started, and the
+    /// state keeps a record of every change from now on, for [`Keeper::flush`].
     pub fn open<S: Journaled>(
         path: &Path,
         journal: bool,
@@ -37,6 +37,7 @@ impl Keeper {
     ) -> Result<Keeper, FileError> {
         let (journal, replayed) = if journal {
             let (opened, replayed) = Journal::open(path, state)?;
+            state.start_journal();
             (Some(Mutex::new(opened)), replayed)
         } else {
             (None, Replayed::default())
@@ -140,10 +141,21 @@ impl Keeper {
     }
 }
 
-/// A state a [`Keeper`] may keep: what operators see of its journal, the same for each.
+/// A state a [`Keeper`] may keep (the feature state's `FraudService`, the `RingService`): how
+/// `serve` writes it and its journal, and what operators see of the journal, the same for each.
 pub trait Kept {
     /// Its keeper, when the state is kept in a file.
     fn keeper(&self) -> Option<&Keeper>;
+
+    /// Writes the state to its file whole, owner-only (a crash leaves the previous file
+    /// whole), and returns the entities written; with the journal, through [`Keeper::save`].
+    /// Without a file configured it is an error.
+    fn save(&self) -> Result<usize, FileError>;
+
+    /// Writes the records taken since the last call to the journal and syncs it; returns how
+    /// many were written (0 without a journal). Called every few milliseconds: a crash loses
+    /// what was taken since the last call.
+    fn flush_journal(&self) -> Result<u64, FileError>;
 
     /// Records in the journal since the state's file was last written (0 without a journal):
     /// `serve` writes the state early when they pass `[fraud] journal_max_records`, so that a

@@ -10,16 +10,6 @@ use crate::journal::{Frame, Journaled, Pending};
 const PAYMENT: u8 = 1;
 const LABEL: u8 = 2;
 
-/// The kinds by their byte in a record (`Link as u8`).
-const KINDS: [Link; 6] = [
-    Link::Card,
-    Link::Device,
-    Link::Email,
-    Link::Shipping,
-    Link::Account,
-    Link::Ip,
-];
-
 /// Keeps the record of payment `pay` at `time` tying `entities` together.
 pub(super) fn payment(pending: &mut Pending, time: i64, pay: u64, entities: &[(Link, &str)]) {
     let values: usize = entities.iter().map(|(_, v)| v.len() + 5).sum();
@@ -101,9 +91,8 @@ fn decode(record: &[u8]) -> Result<Record, String> {
             for i in 1..=count {
                 let what = format!("entity {i}");
                 let [kind] = f.array::<1>(&what)?;
-                let kind = *KINDS
-                    .get(usize::from(kind))
-                    .ok_or_else(|| format!("{what}: unknown kind {kind}"))?;
+                let kind =
+                    Link::from_byte(kind).ok_or_else(|| format!("{what}: unknown kind {kind}"))?;
                 let len = u32::from_le_bytes(f.array(&what)?) as usize;
                 let value = std::str::from_utf8(f.bytes(len, &what)?)
                     .map_err(|_| format!("{what}: its value is not UTF-8"))?;

@@ -50,6 +50,22 @@ pub enum Link {
     Ip,
 }
 
+impl Link {
+    /// The kind whose byte in the ring file and journal (`Link as u8`) is `byte`, if any.
+    pub(crate) fn from_byte(byte: u8) -> Option<Link> {
+        [
+            Link::Card,
+            Link::Device,
+            Link::Email,
+            Link::Shipping,
+            Link::Account,
+            Link::Ip,
+        ]
+        .get(usize::from(byte))
+        .copied()
+    }
+}
+
 /// When a group is reported, and how much is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct RingLimits {

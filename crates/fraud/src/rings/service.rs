@@ -20,55 +20,13 @@ impl Kept for RingService {
     fn keeper(&self) -> Option<&Keeper> {
         self.keeper.as_ref()
     }
-}
-
-impl RingService {
-    /// A graph kept in no file: a restart starts it empty.
-    pub fn in_memory(limits: RingLimits) -> RingService {
-        RingService {
-            graph: Arc::new(Mutex::new(RingGraph::new(limits))),
-            keeper: None,
-        }
-    }
-
-    /// The graph kept at `path`, read back when the file exists. With `journal`, the journal
-    /// files that continue it are taken again (what a crash would otherwise have lost since
-    /// the file was written) and every payment and label from now on is journaled, for
-    /// [`RingService::flush_journal`]. A file that cannot be read or is refused is an error
-    /// naming it.
-    pub fn open(path: &Path, limits: RingLimits, journal: bool) -> Result<RingService, FileError> {
-        let mut graph = snapshot::load(path, limits)?;
-        let keeper = Keeper::open(path, journal, &mut graph)?;
-        if journal {
-            graph.start_journal();
-        }
-        Ok(RingService {
-            graph: Arc::new(Mutex::new(graph)),
-            keeper: Some(keeper),
-        })
-    }
-
-    /// The graph, for the detector that feeds it.
-    pub fn graph(&self) -> &Arc<Mutex<RingGraph>> {
-        &self.graph
-    }
-
-    /// The graph's counters.
-    pub fn stats(&self) -> RingStats {
-        self.lock().stats()
-    }
-
-    /// The file the graph is kept in, if any.
-    pub fn file(&self) -> Option<&Path> {
-        self.keeper.as_ref().map(Keeper::path)
-    }
 
     /// Writes the graph to its file whole, owner-only, and returns the entities written. The
     /// graph's lock is held only while its bytes are made (and its journal records taken), not
     /// while they are written; with the journal, the file names the journal file started for
     /// what comes after, and the files before it are removed once it is synced. Without a file
     /// configured it is an error.
-    pub fn save(&self) -> Result<usize, FileError> {
+    fn save(&self) -> Result<usize, FileError> {
         let keeper = self
             .keeper
             .as_ref()
@@ -90,11 +48,45 @@ impl RingService {
 
     /// Writes the payments and labels taken since the last call to the journal and syncs it;
     /// returns how many were written (0 without a journal).
-    pub fn flush_journal(&self) -> Result<u64, FileError> {
+    fn flush_journal(&self) -> Result<u64, FileError> {
         match &self.keeper {
             Some(keeper) => keeper.flush(|into| self.lock().take_journal(into)),
             None => Ok(0),
         }
+    }
+}
+
+impl RingService {
+    /// A graph kept in no file: a restart starts it empty.
+    pub fn in_memory(limits: RingLimits) -> RingService {
+        RingService {
+            graph: Arc::new(Mutex::new(RingGraph::new(limits))),
+            keeper: None,
+        }
+    }
+
+    /// The graph kept at `path`, read back when the file exists. With `journal`, the journal
+    /// files that continue it are taken again (what a crash would otherwise have lost since
+    /// the file was written) and every payment and label from now on is journaled, for
+    /// [`Kept::flush_journal`]. A file that cannot be read or is refused is an error
+    /// naming it.
+    pub fn open(path: &Path, limits: RingLimits, journal: bool) -> Result<RingService, FileError> {
+        let mut graph = snapshot::load(path, limits)?;
+        let keeper = Keeper::open(path, journal, &mut graph)?;
+        Ok(RingService {
+            graph: Arc::new(Mutex::new(graph)),
+            keeper: Some(keeper),
+        })
+    }
+
+    /// The graph, for the detector that feeds it.
+    pub fn graph(&self) -> &Arc<Mutex<RingGraph>> {
+        &self.graph
+    }
+
+    /// The graph's counters.
+    pub fn stats(&self) -> RingStats {
+        self.lock().stats()
     }
 
     /// The graph. A panic while it was held leaves a count at worst half updated, which is no

@@ -33,15 +33,6 @@ const MAGIC: &[u8; 22] = b"ensuresec fraud rings\n";
 const VERSION: u32 = 3;
 /// An unknown time in the file (the graph's clock, a generation's start).
 const NO_TIME: i64 = i64::MIN;
-/// The kinds by their byte in the file (`Link as u8`).
-const KINDS: [Link; 6] = [
-    Link::Card,
-    Link::Device,
-    Link::Email,
-    Link::Shipping,
-    Link::Account,
-    Link::Ip,
-];
 /// The labels by their byte in the file.
 const LABELS: [Label; 3] = [Label::Unknown, Label::Fraud, Label::Legitimate];
 /// The generations in file order, as errors name them.
@@ -56,7 +47,7 @@ impl RingGraph {
     }
 
     /// The file's bytes but its checksum: the part that needs the graph, so that whoever holds
-    /// the graph's lock ([`super::RingService::save`]) holds it only for this, and names the
+    /// the graph's lock (`Kept::save` of [`super::RingService`]) holds it only for this, and names the
     /// journal file that continues it ([`set_journal_from`]), seals and writes the file after.
     pub fn snapshot_body(&self) -> Vec<u8> {
         let [older, newer] = [&self.previous, &self.current];
@@ -225,9 +216,8 @@ fn read_generation(
         let root = u32::from_le_bytes(input.take(&what)?);
         let frauds_reported = u32::from_le_bytes(input.take(&what)?);
         let [kind] = input.take::<1>(&what)?;
-        let kind = *KINDS
-            .get(usize::from(kind))
-            .ok_or_else(|| format!("{}: unknown kind {kind}", what()))?;
+        let kind =
+            Link::from_byte(kind).ok_or_else(|| format!("{}: unknown kind {kind}", what()))?;
         let len = u32::from_le_bytes(input.take(&what)?) as usize;
         let value = String::from_utf8(input.take_vec(len, &what)?)
             .map_err(|_| format!("{}: its value is not UTF-8", what()))?;
