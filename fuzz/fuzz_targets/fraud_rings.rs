@@ -1,5 +1,7 @@
 //! The ring-graph file reader on arbitrary bytes: errors, never panics; a graph it accepts is
-//! written again at the same size (8 bytes more for a version 2 file) and goes on linking and labelling payments without a panic.
+//! written again at the same size (for an older version, plus its journal file's number (version
+//! 2) and each entity's link (versions 2 and 3)) and goes on linking and labelling payments
+//! without a panic (nor an endless walk: links are checked for cycles when read).
 //! Each input is read twice: as it is, and with its last eight bytes replaced by the right
 //! checksum of the rest, so that mutations reach the checks behind the checksum (roots, kinds,
 //! labels, entities and payments twice) instead of all failing at it.
@@ -20,7 +22,9 @@ fn read(data: &[u8]) {
         ..RingLimits::default()
     };
     if let Ok(mut graph) = RingGraph::read_snapshot("fuzz.bin", data, limits) {
-        let grown = if data[22..26] == 2u32.to_le_bytes() { 8 } else { 0 };
+        let version = u32::from_le_bytes(data[22..26].try_into().expect("four bytes"));
+        let links = if version < 4 { 4 * graph.stats().nodes } else { 0 };
+        let grown = if version == 2 { 8 } else { 0 } + links;
         assert_eq!(
             graph.snapshot().len(),
             data.len() + grown,
@@ -30,6 +34,11 @@ fn read(data: &[u8]) {
             0,
             "fuzz-1",
             &[(Link::Card, "fuzz-card"), (Link::Device, "fuzz-device")],
+        );
+        graph.add_payment(
+            0,
+            "fuzz-2",
+            &[(Link::Card, "fuzz-card-2"), (Link::Device, "fuzz-device")],
         );
         graph.label(0, "fuzz-1", true);
         let _ = graph.stats();

@@ -316,7 +316,7 @@ function ring() {
   return lines.map((l) => JSON.stringify(l)).join("\n");
 }
 
-test("a fraud ring found in payment events is drawn with its members", { skip }, async () => {
+test("a fraud ring found in payment events is drawn with its members and their links", { skip }, async () => {
   const posted = await fetch(base + "/v1/events", {
     method: "POST",
     headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/x-ndjson" },
@@ -338,6 +338,8 @@ test("a fraud ring found in payment events is drawn with its members", { skip },
     assert.ok(members.includes(m), `${m} missing from ${members.join(",")}`);
   }
   assert.equal((await page.$$("section.ring path.edge")).length, members.length - 1, "an edge per member");
+  // The payments' links tie the eight members into one tree; only its head hangs from the group.
+  assert.equal((await page.$$("section.ring path.edge.link")).length, members.length - 2, "a link per member but one");
   assert.ok(await page.$("nav a[href='/ui/rings'].active"));
   await page.screenshot({ path: join(SHOTS, "rings.png"), fullPage: true });
   await context.close();

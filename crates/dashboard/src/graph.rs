@@ -234,13 +234,16 @@ pub(crate) fn cascade_graph(model: &AssetModel, cascade: &Cascade) -> Svg {
 const RING_ROWS: usize = 12;
 
 /// A fraud ring: the group on the left, then one column (or more, for many) per kind of member
-/// in the order of `kinds`, an edge from the group to each member. The ring graph is kept as a
-/// union-find, which remembers who belongs together but not through which payment, so the
-/// drawing shows membership, not the individual links.
+/// in the order of `kinds`. `links` are the report's pairs of member indices that a payment
+/// used together (`[i, j]`: member `i` hangs from member `j`), each drawn as an edge between
+/// the two; a member that hangs from no member drawn gets an edge from the group, so the
+/// drawing is connected. A report from before the ring graph kept links has none: every
+/// member then hangs from the group.
 pub(crate) fn ring_graph(
     label: &str,
     note: &str,
     members: &[(String, String)],
+    links: &[[usize; 2]],
     kinds: &[&str],
 ) -> Svg {
     let origin = position(0, 0);
@@ -253,10 +256,14 @@ pub(crate) fn ring_graph(
         y: origin.1,
         class: "ring".into(),
     }];
-    let mut edges = Vec::new();
+    // Where each member is drawn, by its index in `members` (`None`: a kind not drawn).
+    let mut placed = vec![None; members.len()];
     for kind in kinds {
         let mut rows = RING_ROWS;
-        for (k, value) in members.iter().filter(|(k, _)| k.as_str() == *kind) {
+        for (i, (k, value)) in members.iter().enumerate() {
+            if k.as_str() != *kind {
+                continue;
+            }
             if rows == RING_ROWS {
                 cols.push(Vec::new());
                 rows = 0;
@@ -265,10 +272,7 @@ pub(crate) fn ring_graph(
             let (x, y) = position(c, rows);
             cols[c].push(nodes.len());
             rows += 1;
-            edges.push(EdgeLine {
-                d: curve(origin, (x, y)),
-                class: format!("edge member-{k}"),
-            });
+            placed[i] = Some((x, y));
             nodes.push(Node {
                 id: value.clone(),
                 label: fit(value),
@@ -276,6 +280,30 @@ pub(crate) fn ring_graph(
                 x,
                 y,
                 class: format!("member member-{k}"),
+            });
+        }
+    }
+    let mut hangs = vec![false; members.len()];
+    let mut edges = Vec::new();
+    for &[i, j] in links {
+        let (Some(Some(a)), Some(Some(b))) = (placed.get(i), placed.get(j)) else {
+            continue;
+        };
+        if i == j || std::mem::replace(&mut hangs[i], true) {
+            continue;
+        }
+        // Left to right: columns go by kind, cards first.
+        let (from, to) = if a.0 <= b.0 { (*a, *b) } else { (*b, *a) };
+        edges.push(EdgeLine {
+            d: curve(from, to),
+            class: "edge link".into(),
+        });
+    }
+    for (i, (k, _)) in members.iter().enumerate() {
+        if let (Some(at), false) = (placed[i], hangs[i]) {
+            edges.push(EdgeLine {
+                d: curve(origin, at),
+                class: format!("edge member-{k}"),
             });
         }
     }
@@ -293,15 +321,56 @@ mod ring_tests {
             .collect();
         members.push(("device".into(), "dev-x".into()));
         members.push(("unknown-kind".into(), "skipped".into()));
-        let svg = ring_graph("ring", "3 of 4", &members, &["card", "device"]);
-        // The group, 15 cards and one device; a kind not asked for is left out.
+        let svg = ring_graph("ring", "3 of 4", &members, &[], &["card", "device"]);
+        // The group, 15 cards and one device; a kind not asked for is left out. Without
+        // links, every member hangs from the group.
         assert_eq!(svg.nodes.len(), 17);
         assert_eq!(svg.edges.len(), 16);
+        assert!(
+            svg.edges
+                .iter()
+                .all(|e| e.class.starts_with("edge member-"))
+        );
         assert!(svg.nodes.iter().all(|n| n.id != "skipped"));
         // Fifteen cards spill from one column of twelve into a second; the device comes after.
         let cards: Vec<usize> = svg.nodes[1..16].iter().map(|n| n.x).collect();
         assert_eq!(cards.iter().filter(|&&x| x == cards[0]).count(), RING_ROWS);
         assert!(svg.nodes[16].x > cards[14]);
         assert!(svg.width >= svg.nodes[16].x + NODE_W);
+    }
+
+    #[test]
+    fn linked_members_hang_from_each_other_and_the_rest_from_the_group() {
+        let members: Vec<(String, String)> = [
+            ("card", "c1"),
+            ("card", "c2"),
+            ("device", "d1"),
+            ("email", "e1"),
+            ("unknown-kind", "skipped"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        // c2 → d1 → c1; e1 linked to a member not drawn; then pairs the page must survive:
+        // out of range, c2 a second time, a member to itself.
+        let links = [[1, 2], [2, 0], [3, 4], [7, 0], [1, 0], [0, 0]];
+        let svg = ring_graph("ring", "", &members, &links, &["card", "device", "email"]);
+        let (c1, c2, d1, e1) = (&svg.nodes[1], &svg.nodes[2], &svg.nodes[3], &svg.nodes[4]);
+        let link = |a: &Node, b: &Node| curve((a.x, a.y), (b.x, b.y));
+        let drawn: Vec<(&str, &str)> = svg
+            .edges
+            .iter()
+            .map(|e| (e.d.as_str(), e.class.as_str()))
+            .collect();
+        let group = (svg.nodes[0].x, svg.nodes[0].y);
+        assert_eq!(
+            drawn,
+            [
+                (link(c2, d1).as_str(), "edge link"),
+                (link(c1, d1).as_str(), "edge link"),
+                (curve(group, (c1.x, c1.y)).as_str(), "edge member-card"),
+                (curve(group, (e1.x, e1.y)).as_str(), "edge member-email"),
+            ]
+        );
     }
 }

@@ -162,6 +162,30 @@ fn alerts(server: &Server, rule: &str) -> Vec<Value> {
     v["items"].as_array().cloned().unwrap_or_default()
 }
 
+/// Asserts that a ring's evidence links its members into one tree (the whole group is
+/// listed), each link a stolen card and another entity of its payment.
+fn assert_links_span_the_ring(evidence: &Value) {
+    let members: Vec<&str> = evidence["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(members.len(), evidence["size"].as_u64().unwrap() as usize);
+    let links = evidence["links"].as_array().expect("links");
+    assert_eq!(links.len(), members.len() - 1, "{evidence}");
+    let mut hangs = vec![false; members.len()];
+    for link in links {
+        let [i, j] = [0, 1].map(|k| link[k].as_u64().unwrap() as usize);
+        assert!(!std::mem::replace(&mut hangs[i], true), "{evidence}");
+        let cards = [members[i], members[j]]
+            .iter()
+            .filter(|m| m.starts_with("stolen"))
+            .count();
+        assert_eq!(cards, 1, "a card and another entity: {link} in {evidence}");
+    }
+}
+
 #[test]
 fn payment_events_are_scored_and_a_ring_becomes_an_incident() {
     let dir = tempfile::tempdir().unwrap();
@@ -219,6 +243,7 @@ fn payment_events_are_scored_and_a_ring_becomes_an_incident() {
         assert!(members.iter().any(|x| x == m), "{m} not in {members:?}");
     }
     assert!(!members.iter().any(|x| x == "other"), "{members:?}");
+    assert_links_span_the_ring(evidence);
     assert!(
         ring["incident_id"].as_u64().is_some(),
         "the correlator put the ring in an incident: {ring}"
@@ -520,6 +545,8 @@ fn the_ring_graph_survives_a_restart() {
     assert_eq!(evidence["frauds"], 3, "{ring}");
     assert_eq!(evidence["payments"], 4, "{ring}");
     assert_eq!(evidence["size"], 7, "{ring}");
+    // The links were made before the stop: the file kept them.
+    assert_links_span_the_ring(evidence);
     let rings = &status(&server)["rings"];
     assert_eq!(rings["nodes"], 7, "{rings}");
     assert_eq!(rings["payments"], 4, "{rings}");
@@ -564,6 +591,7 @@ fn the_ring_graph_survives_a_kill_9_through_its_journal() {
     assert_eq!(evidence["frauds"], 3, "{ring}");
     assert_eq!(evidence["payments"], 4, "{ring}");
     assert_eq!(evidence["size"], 7, "{ring}");
+    assert_links_span_the_ring(evidence);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `GET /ui/rings`: fraud rings — groups of cards, devices, e-mails, shipping addresses,
 //! accounts and IP addresses that payments tie together and that have many confirmed frauds —
-//! newest report first, each with its members drawn as a graph and a link to its incident. The
+//! newest report first, each with its members and the links between them drawn as a graph and
+//! a link to its incident. The
 //! page reads the `fraud-ring` alerts' evidence, so it shows what the alert recorded when it was
 //! raised. Rings are about anyone's cards, so partners do not see this page.
 
@@ -39,6 +40,9 @@ struct RingEvidence {
     frauds: u32,
     fraud_rate: f64,
     members: Vec<Member>,
+    /// Absent from reports made before the ring graph kept links.
+    #[serde(default)]
+    links: Vec<[usize; 2]>,
 }
 
 #[derive(Deserialize)]
@@ -104,6 +108,7 @@ impl RingView {
                 &format!("ring of {} entities", ring.size),
                 &note,
                 &members,
+                &ring.links,
                 &KINDS,
             ),
         })

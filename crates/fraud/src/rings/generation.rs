@@ -1,6 +1,7 @@
 //! One generation of the ring graph: union-find with union by size and path halving over the
-//! entities its payments tied together, a circular member list per group, and the payments
-//! with their labels. [`super::RingGraph`] keeps two and decides when the older is dropped.
+//! entities its payments tied together, a circular member list per group, a spanning tree of
+//! the links that joined each group, and the payments with their labels. [`super::RingGraph`]
+//! keeps two and decides when the older is dropped.
 
 use std::collections::HashMap;
 
@@ -41,11 +42,20 @@ pub(super) struct Generation {
     pub(super) members: Vec<Member>,
     /// Meaningful at roots only.
     pub(super) groups: Vec<Group>,
+    /// The entity this one was tied to by a payment that used them together ([`NO_LINK`] for
+    /// none): a forest whose trees span the groups, so that a report can draw the links that
+    /// joined a ring and not only its members. A link is kept only where it joined two groups
+    /// (a link between members already together adds nothing to how they are tied), so each
+    /// entity has at most one and they cost four bytes per entity.
+    pub(super) linked_to: Vec<u32>,
     /// Payment → (its card's node, its label).
     pub(super) payments: HashMap<u64, (u32, Label), BuildPreHashed>,
     /// Event time (seconds) of its first payment, when the graph's clock was known then.
     pub(super) started: Option<i64>,
 }
+
+/// [`Generation::linked_to`] of an entity tied to none.
+pub(super) const NO_LINK: u32 = u32::MAX;
 
 /// The key of an entity in [`Generation::index`].
 pub(super) fn key(kind: Link, value: &str) -> u64 {
@@ -103,19 +113,24 @@ impl Generation {
             size: 1,
             ..Group::default()
         });
+        self.linked_to.push(NO_LINK);
         i
     }
 
+    /// Joins the groups of entities `a` and `b`, which a payment used together, and returns
+    /// the joined group's root.
     fn union(&mut self, a: u32, b: u32) -> u32 {
         let (ra, rb) = (self.find(a), self.find(b));
         if ra == rb {
             return ra;
         }
-        let (big, small) = if self.groups[ra as usize].size >= self.groups[rb as usize].size {
-            (ra, rb)
-        } else {
-            (rb, ra)
-        };
+        let (big, small, from, to) =
+            if self.groups[ra as usize].size >= self.groups[rb as usize].size {
+                (ra, rb, b, a)
+            } else {
+                (rb, ra, a, b)
+            };
+        self.tie(from, to);
         self.parent[small as usize] = big;
         self.next.swap(big as usize, small as usize);
         let s = self.groups[small as usize];
@@ -127,6 +142,20 @@ impl Generation {
         big
     }
 
+    /// Records the link between `from`, in the smaller of two groups being joined, and `to`:
+    /// `from`'s tree is turned to hang from `from` (the links on its way up are reversed),
+    /// which then hangs from `to`. The way up is within the smaller group, and an entity is
+    /// in the smaller group of a join at most log₂ n times, so the links of n entities cost
+    /// O(n log n) steps in all, as the member lists' merges do.
+    fn tie(&mut self, from: u32, to: u32) {
+        let (mut at, mut below) = (from, to);
+        while at != NO_LINK {
+            let up = std::mem::replace(&mut self.linked_to[at as usize], below);
+            below = at;
+            at = up;
+        }
+    }
+
     /// Joins the entities of the payment with key `pay` (the card first, at least one) and
     /// returns their group's root.
     pub(super) fn link(&mut self, pay: u64, entities: &[(Link, &str)]) -> u32 {
@@ -134,7 +163,7 @@ impl Generation {
         let mut root = self.find(first);
         for (kind, value) in &entities[1..] {
             let n = self.node(*kind, value);
-            root = self.union(root, n);
+            root = self.union(first, n);
         }
         self.groups[root as usize].payments += 1;
         self.payments.insert(pay, (first, Label::Unknown));
@@ -198,22 +227,34 @@ impl Generation {
             return None;
         }
         self.groups[root as usize].reported = g.frauds;
-        let mut members = Vec::new();
+        let mut listed = Vec::new();
         let mut by_kind = HashMap::new();
         let mut i = root;
         loop {
             let m = &self.members[i as usize];
             *by_kind.entry(m.kind).or_insert(0) += 1;
-            members.push(m.clone());
+            listed.push(i);
             i = self.next[i as usize];
             if i == root {
                 break;
             }
         }
-        members.sort_by(|a, b| {
+        listed.sort_by(|&a, &b| {
+            let (a, b) = (&self.members[a as usize], &self.members[b as usize]);
             (a.kind != Link::Card, &a.value).cmp(&(b.kind != Link::Card, &b.value))
         });
-        members.truncate(l.max_evidence);
+        listed.truncate(l.max_evidence);
+        let position: HashMap<u32, usize> =
+            listed.iter().enumerate().map(|(p, &n)| (n, p)).collect();
+        let links = listed
+            .iter()
+            .enumerate()
+            .filter_map(|(p, &n)| Some([p, *position.get(&self.linked_to[n as usize])?]))
+            .collect();
+        let members = listed
+            .iter()
+            .map(|&n| self.members[n as usize].clone())
+            .collect();
         Some(Ring {
             size: g.size as usize,
             by_kind,
@@ -221,6 +262,7 @@ impl Generation {
             frauds: g.frauds,
             fraud_rate: rate,
             members,
+            links,
         })
     }
 }

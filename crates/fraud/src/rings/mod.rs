@@ -171,6 +171,14 @@ pub struct Ring {
     pub fraud_rate: f64,
     /// Members (at most [`RingLimits::max_evidence`]), cards first.
     pub members: Vec<Member>,
+    /// How the members are tied: `[i, j]` says that a payment used `members[i]` and
+    /// `members[j]` together (a card and another of its entities). These links span the
+    /// group: between the members listed they form trees: each member is the first of at
+    /// most one pair, and a member that is first of none heads its tree. A link between
+    /// members already tied by others is not kept, so when the whole group is listed its
+    /// links are one tree (unless the group was joined before the graph kept links: ring
+    /// files of version 3 and older hold none).
+    pub links: Vec<[usize; 2]>,
 }
 
 /// The graph of shared entities, in two generations: payments are linked in the newer; when it
@@ -328,7 +336,52 @@ impl RingGraph {
 
 #[cfg(test)]
 mod tests {
+    use super::testing::{Step, apply, limits, step};
     use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashSet;
+
+    proptest! {
+        /// Every ring reported, listed whole, comes with links that make its members one tree,
+        /// and each link is a card and an entity that one payment used together.
+        #[test]
+        fn a_rings_links_are_one_tree_of_pairs_payments_used_together(
+            steps in proptest::collection::vec(step(), 1..120),
+        ) {
+            let mut g = RingGraph::new(limits());
+            let mut together = HashSet::new();
+            for s in &steps {
+                if let Step::Pay { card, device, address, .. } = s {
+                    for other in [format!("d{device}"), format!("s{address}")] {
+                        together.insert((format!("c{card}"), other));
+                    }
+                }
+                let Some(ring) = apply(&mut g, s) else { continue };
+                let n = ring.members.len();
+                prop_assert_eq!(n, ring.size, "limits() lists every member");
+                prop_assert_eq!(ring.links.len(), n - 1, "{:?}", ring);
+                let mut up = vec![None; n];
+                for &[from, to] in &ring.links {
+                    prop_assert!(up[from].replace(to).is_none(), "{} linked twice", from);
+                    let (a, b) = (&ring.members[from], &ring.members[to]);
+                    let (card, other) = if a.kind == Link::Card { (a, b) } else { (b, a) };
+                    prop_assert!(
+                        card.kind == Link::Card
+                            && together.contains(&(card.value.clone(), other.value.clone())),
+                        "{:?} and {:?} were never used together", a, b
+                    );
+                }
+                for start in 0..n {
+                    let (mut at, mut steps) = (start, 0);
+                    while let Some(next) = up[at] {
+                        at = next;
+                        steps += 1;
+                        prop_assert!(steps < n, "the links from {} run in a cycle", start);
+                    }
+                }
+            }
+        }
+    }
 
     fn graph() -> RingGraph {
         RingGraph::new(RingLimits {
@@ -364,8 +417,11 @@ mod tests {
         assert_eq!(ring.size, 5);
         assert_eq!(ring.by_kind[&Link::Card], 3);
         assert_eq!((ring.payments, ring.frauds), (3, 2));
-        assert_eq!(ring.members[0].kind, Link::Card);
-        assert!(!ring.members.iter().any(|m| m.value == "c9"));
+        let listed: Vec<&str> = ring.members.iter().map(|m| m.value.as_str()).collect();
+        assert_eq!(listed, ["c1", "c2", "c3", "dev-x", "drop"], "cards first");
+        // c1 brought the device and the address; c2 and c3 joined through the device. The
+        // links of c2 and c3 to the address, which joined nothing new, are not kept.
+        assert_eq!(ring.links, [[1, 3], [2, 3], [3, 0], [4, 0]]);
         // Reported once; the next fraud does not double the count.
         assert!(g.label(0, "p3", true).is_none());
     }

@@ -8,29 +8,31 @@
 //! that continues the graph (`crate::journal`), the counters and the graph's latest event
 //! time, then the two generations, older first, each as its start time, its entity count
 //! and per entity the root of its group, the frauds its group had when it was last reported
-//! (roots only), its kind and its value (length, bytes), then its payment count and per payment
+//! (roots only), the entity it is linked to (`u32::MAX` for none), its kind and its value
+//! (length, bytes), then its payment count and per payment
 //! its key, its card's entity and its label. Group sizes, payments and frauds are not stored but
 //! counted again from the entities and payments, so that they cannot disagree with them; the
 //! member lists are rebuilt (in another order, which no report shows: members are sorted). A
 //! file is read completely before it is used, and a wrong header or version, a count above half
-//! a configured ceiling, an unknown kind or label, a root or entity that does not exist, an
-//! entity or payment twice, a generation that starts after the graph's latest time, a wrong
+//! a configured ceiling, an unknown kind or label, a root or entity that does not exist, a
+//! link to another group or links in a cycle, an entity or payment twice, a generation that starts after the graph's latest time, a wrong
 //! checksum or a byte too few or too many is an error naming what and where. Written here for
 //! the reason `features/snapshot.rs` gives.
 
 use std::io::{self, Read};
 use std::path::Path;
 
-use super::generation::{Generation, Group, Label, key};
+use super::generation::{Generation, Group, Label, NO_LINK, key};
 use super::{Link, Member, RingGraph, RingLimits};
 use crate::checksum::{Checksum, seal};
 use crate::error::FileError;
 
 /// First bytes of every ring file.
 const MAGIC: &[u8; 22] = b"ensuresec fraud rings\n";
-/// The format's version: a file of another version is refused, but for version 2, written
-/// before the journal, which is read as continued by no journal file before the first.
-const VERSION: u32 = 3;
+/// The format's version: a file of another version is refused, but for versions 2 (written
+/// before the journal, read as continued by no journal file before the first) and 3 (written
+/// before the links, read as a graph whose entities are linked to none).
+const VERSION: u32 = 4;
 /// An unknown time in the file (the graph's clock, a generation's start).
 const NO_TIME: i64 = i64::MIN;
 /// The labels by their byte in the file.
@@ -53,7 +55,8 @@ impl RingGraph {
         let [older, newer] = [&self.previous, &self.current];
         let size = |g: &Generation| {
             g.members.iter().map(|m| m.value.len()).sum::<usize>()
-                + 13 * (g.members.len() + g.payments.len())
+                + 17 * g.members.len()
+                + 13 * g.payments.len()
                 + 16
         };
         let mut bytes = Vec::with_capacity(64 + size(older) + size(newer));
@@ -128,6 +131,7 @@ fn write_generation(g: &Generation, out: &mut Vec<u8>) {
         };
         out.extend_from_slice(&root.to_le_bytes());
         out.extend_from_slice(&reported.to_le_bytes());
+        out.extend_from_slice(&g.linked_to[i].to_le_bytes());
         out.push(member.kind as u8);
         out.extend_from_slice(&(member.value.len() as u32).to_le_bytes());
         out.extend_from_slice(member.value.as_bytes());
@@ -154,21 +158,22 @@ fn read(input: impl Read, limits: RingLimits) -> Result<RingGraph, String> {
     let version = u32::from_le_bytes(input.take(&header)?);
     let journal_from = match version {
         2 => 0,
-        VERSION => u64::from_le_bytes(input.take(&header)?),
+        3 | VERSION => u64::from_le_bytes(input.take(&header)?),
         _ => {
             return Err(format!(
-                "format version {version}; this build reads versions 2 and {VERSION}"
+                "format version {version}; this build reads versions 2 to {VERSION}"
             ));
         }
     };
+    let links = version == VERSION;
     let mut g = RingGraph::new(limits);
     g.journal_from = journal_from;
     g.stats.rotations = u64::from_le_bytes(input.take(&header)?);
     g.stats.dropped = u64::from_le_bytes(input.take(&header)?);
     g.stats.unknown_labels = u64::from_le_bytes(input.take(&header)?);
     g.now = time(i64::from_le_bytes(input.take(&header)?));
-    g.previous = read_generation(&mut input, GENERATIONS[0], limits, None)?;
-    g.current = read_generation(&mut input, GENERATIONS[1], limits, Some(&g.previous))?;
+    g.previous = read_generation(&mut input, GENERATIONS[0], limits, links, None)?;
+    g.current = read_generation(&mut input, GENERATIONS[1], limits, links, Some(&g.previous))?;
     for (name, generation) in GENERATIONS.iter().zip([&g.previous, &g.current]) {
         let after = match (generation.started, g.now) {
             (Some(started), Some(now)) => started > now,
@@ -185,12 +190,14 @@ fn read(input: impl Read, limits: RingLimits) -> Result<RingGraph, String> {
     Ok(g)
 }
 
-/// Reads one generation (`name` in errors), each under half of `limits`' ceilings; `older`, when
-/// given, holds payments this one must not hold too.
+/// Reads one generation (`name` in errors), each under half of `limits`' ceilings, whose
+/// entities carry their links when `links` (version 4 on); `older`, when given, holds payments
+/// this one must not hold too.
 fn read_generation(
     input: &mut Checksum<impl Read>,
     name: &str,
     limits: RingLimits,
+    links: bool,
     older: Option<&Generation>,
 ) -> Result<Generation, String> {
     let (max_nodes, max_payments) = (limits.max_nodes / 2, limits.max_payments / 2);
@@ -211,10 +218,16 @@ fn read_generation(
     g.members.reserve(n);
     let mut roots = Vec::with_capacity(n);
     let mut reported = Vec::with_capacity(n);
+    g.linked_to.reserve(n);
     for i in 0..n {
         let what = || format!("{name} entity {}", i + 1);
         let root = u32::from_le_bytes(input.take(&what)?);
         let frauds_reported = u32::from_le_bytes(input.take(&what)?);
+        let linked_to = if links {
+            u32::from_le_bytes(input.take(&what)?)
+        } else {
+            NO_LINK
+        };
         let [kind] = input.take::<1>(&what)?;
         let kind =
             Link::from_byte(kind).ok_or_else(|| format!("{}: unknown kind {kind}", what()))?;
@@ -231,8 +244,16 @@ fn read_generation(
         if g.index.insert(key(kind, &value), i as u32).is_some() {
             return Err(format!("{}: it appears twice", what()));
         }
+        if linked_to != NO_LINK && linked_to as usize >= n {
+            return Err(format!(
+                "{}: linked to entity {}, which does not exist",
+                what(),
+                u64::from(linked_to) + 1
+            ));
+        }
         roots.push(root);
         reported.push(frauds_reported);
+        g.linked_to.push(linked_to);
         g.members.push(Member { kind, value });
     }
     for (i, &root) in roots.iter().enumerate() {
@@ -249,6 +270,7 @@ fn read_generation(
             ));
         }
     }
+    check_links(&g.linked_to, &roots, name)?;
     rebuild_groups(&mut g, roots, &reported);
     let payments = u64::from_le_bytes(input.take(&|| format!("the {name} payment count"))?);
     if payments > max_payments as u64 {
@@ -282,6 +304,56 @@ fn read_generation(
         group.frauds += u32::from(label == Label::Fraud);
     }
     Ok(g)
+}
+
+/// Refuses links that tie two groups (`roots` gives each entity's group) or that run in a
+/// cycle, which the links the graph makes never do and which would leave a later join walking
+/// round the cycle for ever. Each entity is walked from once: a walk stops at an entity
+/// already cleared, so the check takes one step per entity and link.
+fn check_links(linked_to: &[u32], roots: &[u32], name: &str) -> Result<(), String> {
+    /// Where a walk stands at an entity.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Seen {
+        Not,
+        /// On the way up being walked now.
+        OnThisWalk,
+        /// Its way up ends at an entity linked to none.
+        Cleared,
+    }
+    let mut seen = vec![Seen::Not; linked_to.len()];
+    for start in 0..linked_to.len() {
+        let mut at = start;
+        while seen[at] == Seen::Not {
+            seen[at] = Seen::OnThisWalk;
+            let up = linked_to[at];
+            if up == NO_LINK {
+                break;
+            }
+            if roots[up as usize] != roots[at] {
+                return Err(format!(
+                    "{name} entity {}: linked to entity {}, of another group",
+                    at + 1,
+                    u64::from(up) + 1
+                ));
+            }
+            at = up as usize;
+        }
+        if seen[at] == Seen::OnThisWalk && linked_to[at] != NO_LINK {
+            return Err(format!(
+                "{name} entity {}: its links run in a cycle",
+                at + 1
+            ));
+        }
+        let mut at = start;
+        while seen[at] != Seen::Cleared {
+            seen[at] = Seen::Cleared;
+            match linked_to[at] {
+                NO_LINK => break,
+                up => at = up as usize,
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A time as the file stores it: [`NO_TIME`] for none.
@@ -355,8 +427,13 @@ mod tests {
     }
 
     fn entity(b: &mut Vec<u8>, root: u32, reported: u32, kind: u8, value: &str) {
+        entity_linked(b, root, reported, NO_LINK, kind, value);
+    }
+
+    fn entity_linked(b: &mut Vec<u8>, root: u32, reported: u32, link: u32, kind: u8, value: &str) {
         b.extend(root.to_le_bytes());
         b.extend(reported.to_le_bytes());
+        b.extend(link.to_le_bytes());
         b.push(kind);
         b.extend((value.len() as u32).to_le_bytes());
         b.extend(value.as_bytes());
@@ -370,17 +447,17 @@ mod tests {
 
     /// Where the two entities of [`hand_made`] start: after the header (magic, version,
     /// journal file, counters, time), the empty older generation (start, counts) and the newer
-    /// one's start and count, then root, report count, kind, length and value ("card-1": 6
-    /// bytes).
+    /// one's start and count, then root, report count, link, kind, length and value ("card-1":
+    /// 6 bytes).
     const E1: usize = 22 + 4 + 32 + 8 + 24 + 8 + 8;
-    const E2: usize = E1 + 4 + 4 + 1 + 4 + 6;
+    const E2: usize = E1 + 4 + 4 + 4 + 1 + 4 + 6;
 
     /// A hand-made file of two entities in one group (root first) and one payment, changed
     /// by `change` before it is sealed.
     fn hand_made(change: impl FnOnce(&mut Vec<u8>)) -> Result<RingGraph, String> {
         let mut b = header(2);
         entity(&mut b, 0, 0, 0, "card-1");
-        entity(&mut b, 0, 0, 1, "device-1");
+        entity_linked(&mut b, 0, 0, 0, 1, "device-1");
         b.extend(1u64.to_le_bytes());
         payment(&mut b, 77, 0, 1);
         change(&mut b);
@@ -437,7 +514,7 @@ mod tests {
     fn damage_is_refused_by_name() {
         let good = built(&[pay(1, 1, 1, 1), pay(2, 2, 1, 2), label(1, true)]).snapshot();
         // In the first card's value: "c1" becomes "c0".
-        crate::checksum::assert_framing_refused(&good, E1 + 14, "rings.bin", |b| {
+        crate::checksum::assert_framing_refused(&good, E1 + 18, "rings.bin", |b| {
             read_back(b).map(drop)
         });
         let e = read_back(&good[..E1 + 6]).expect_err("cut in an entity");
@@ -449,8 +526,20 @@ mod tests {
     #[test]
     fn impossible_structures_are_refused_by_name() {
         type Change = Box<dyn FnOnce(&mut Vec<u8>)>;
-        let cases: [(&str, Change); 8] = [
-            ("entity 2: unknown kind 6", Box::new(|b| b[E2 + 8] = 6)),
+        let cases: [(&str, Change); 11] = [
+            ("entity 2: unknown kind 6", Box::new(|b| b[E2 + 12] = 6)),
+            (
+                "entity 2: linked to entity 3, which does not exist",
+                Box::new(|b| b[E2 + 8] = 2),
+            ),
+            (
+                "entity 1: its links run in a cycle",
+                Box::new(|b| b[E1 + 8..E1 + 12].copy_from_slice(&1u32.to_le_bytes())),
+            ),
+            (
+                "entity 2: its links run in a cycle",
+                Box::new(|b| b[E2 + 8] = 1),
+            ),
             (
                 "entity 1: its group's root, entity 5, does not exist",
                 Box::new(|b| b[E1] = 4),
@@ -487,13 +576,23 @@ mod tests {
             ),
             (
                 "entity 2: its value is not UTF-8",
-                Box::new(|b| b[E2 + 13] = 0xff),
+                Box::new(|b| b[E2 + 17] = 0xff),
             ),
         ];
         for (expected, change) in cases {
             let e = hand_made(change).expect_err(expected);
             assert!(e.contains(expected), "{expected}: {e}");
         }
+        // Two groups of one, the second linked to the first.
+        let mut apart = header(2);
+        entity(&mut apart, 0, 0, 0, "card-1");
+        entity_linked(&mut apart, 1, 0, 0, 1, "device-1");
+        apart.extend(0u64.to_le_bytes());
+        let e = read_back(&sealed(&apart)).expect_err("a link across groups");
+        assert!(
+            e.contains("newer entity 2: linked to entity 1, of another group"),
+            "{e}"
+        );
         let mut twice = header(2);
         entity(&mut twice, 0, 0, 0, "card-1");
         entity(&mut twice, 1, 0, 0, "card-1");
@@ -552,33 +651,72 @@ mod tests {
     }
 
     #[test]
-    fn the_journal_file_that_continues_a_graph_is_kept_and_a_version_2_file_still_reads() {
+    fn the_journal_file_that_continues_a_graph_is_kept() {
         let g = built(&[pay(1, 1, 1, 1), label(1, true)]);
         let mut body = g.snapshot_body();
         set_journal_from(&mut body, 7);
         let back = read_back(&sealed(&body)).expect("valid");
         assert_eq!(back.journal_from, 7);
-        // The same graph as the build before the journal wrote it: version 2, no number.
-        let mut old = body[..JOURNAL_FROM_AT].to_vec();
-        old[22..26].copy_from_slice(&2u32.to_le_bytes());
-        old.extend_from_slice(&body[JOURNAL_FROM_AT + 8..]);
-        let old = read_back(&sealed(&old)).expect("version 2 reads");
-        assert_eq!(old.journal_from, 0);
-        assert_eq!(
-            (old.stats(), old.snapshot()),
-            (back.stats(), {
-                let mut same = back.clone();
-                same.journal_from = 0;
-                same.snapshot()
-            })
-        );
         let mut future = body.clone();
-        future[22..26].copy_from_slice(&4u32.to_le_bytes());
-        let e = read_back(&sealed(&future)).expect_err("version 4");
+        future[22..26].copy_from_slice(&5u32.to_le_bytes());
+        let e = read_back(&sealed(&future)).expect_err("version 5");
         assert!(
-            e.contains("format version 4; this build reads versions 2 and 3"),
+            e.contains("format version 5; this build reads versions 2 to 4"),
             "{e}"
         );
+    }
+
+    /// A file as the builds before the links wrote it (`version` 2, before the journal too,
+    /// or 3): card `c1` and device `d1` in one group, two cards `c2` and `c3` alone, and payment
+    /// 77 of `c1`, labelled fraud.
+    fn before_links(version: u32) -> Vec<u8> {
+        let mut b = MAGIC.to_vec();
+        b.extend(version.to_le_bytes());
+        if version == 3 {
+            b.extend(7u64.to_le_bytes());
+        }
+        b.extend([0u8; 24]);
+        b.extend(NO_TIME.to_le_bytes());
+        b.extend(NO_TIME.to_le_bytes());
+        b.extend([0u8; 16]);
+        b.extend(NO_TIME.to_le_bytes());
+        b.extend(4u64.to_le_bytes());
+        for (root, kind, value) in [(0u32, 0u8, "c1"), (0, 1, "d1"), (2, 0, "c2"), (3, 0, "c3")] {
+            b.extend(root.to_le_bytes());
+            b.extend(0u32.to_le_bytes());
+            b.push(kind);
+            b.extend((value.len() as u32).to_le_bytes());
+            b.extend(value.as_bytes());
+        }
+        b.extend(1u64.to_le_bytes());
+        payment(&mut b, 77, 0, 1);
+        sealed(&b)
+    }
+
+    #[test]
+    fn files_from_before_the_links_still_read_and_link_from_then_on() {
+        for (version, journal_from) in [(2, 0), (3, 7)] {
+            let mut g = read_back(&before_links(version)).expect("an older version reads");
+            assert_eq!(g.journal_from, journal_from, "version {version}");
+            assert_eq!((g.stats().nodes, g.stats().payments), (4, 1));
+            assert!(g.current.linked_to.iter().all(|&l| l == NO_LINK));
+            // c2 and c3 join c1's group through d1: those joins are linked, c1 and d1 (tied
+            // before the file kept links) are not.
+            for (id, card) in [("p2", "c2"), ("p3", "c3")] {
+                g.add_payment(0, id, &[(Link::Card, card), (Link::Device, "d1")]);
+                g.label(0, id, true);
+            }
+            g.add_payment(0, "p4", &[(Link::Card, "c4"), (Link::Device, "d1")]);
+            let ring = g
+                .label(0, "p4", true)
+                .expect("four frauds of four: reported");
+            let listed: Vec<&str> = ring.members.iter().map(|m| m.value.as_str()).collect();
+            assert_eq!(listed, ["c1", "c2", "c3", "c4", "d1"]);
+            assert_eq!(ring.links, [[1, 4], [2, 4], [3, 4]], "version {version}");
+            // Written again, the graph is a version 4 file with its links.
+            let again = read_back(&g.snapshot()).expect("valid");
+            assert_eq!(again.current.linked_to, g.current.linked_to);
+        }
     }
 
     #[test]
