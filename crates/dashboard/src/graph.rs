@@ -230,15 +230,15 @@ pub(crate) fn cascade_graph(model: &AssetModel, cascade: &Cascade) -> Svg {
     finish(&cols, nodes, edges)
 }
 
-/// Most members drawn in one column before a kind spills into the next.
-const RING_ROWS: usize = 12;
-
-/// A fraud ring: the group on the left, then one column (or more, for many) per kind of member
-/// in the order of `kinds`. `links` are the report's pairs of member indices that a payment
-/// used together (`[i, j]`: member `i` hangs from member `j`), each drawn as an edge between
-/// the two; a member that hangs from no member drawn gets an edge from the group, so the
-/// drawing is connected. A report from before the ring graph kept links has none: every
-/// member then hangs from the group.
+/// A fraud ring: the group on the left, then the cards (members of `kinds[0]`) in one column
+/// and the members of the other `kinds`, in their order, in the next. `links` are the report's
+/// pairs of member indices that a payment used together (`[i, j]`: member `i` hangs from
+/// member `j`), always a card and another entity, so each is drawn between the two adjacent
+/// columns and never passes behind a box it does not join (which would show a link that is
+/// not there). A member that hangs from no member drawn gets a dashed edge from the group, so
+/// the drawing is connected; a report from before the ring graph kept links has none, and
+/// every member then hangs from the group. The columns do not wrap: at most a report's 100
+/// members, in a drawing that scrolls.
 pub(crate) fn ring_graph(
     label: &str,
     note: &str,
@@ -247,7 +247,7 @@ pub(crate) fn ring_graph(
     kinds: &[&str],
 ) -> Svg {
     let origin = position(0, 0);
-    let mut cols: Vec<Vec<usize>> = vec![vec![0]];
+    let mut cols: Vec<Vec<usize>> = vec![vec![0], Vec::new(), Vec::new()];
     let mut nodes = vec![Node {
         id: "ring".into(),
         label: fit(label),
@@ -258,20 +258,14 @@ pub(crate) fn ring_graph(
     }];
     // Where each member is drawn, by its index in `members` (`None`: a kind not drawn).
     let mut placed = vec![None; members.len()];
-    for kind in kinds {
-        let mut rows = RING_ROWS;
+    for (order, kind) in kinds.iter().enumerate() {
+        let c = if order == 0 { 1 } else { 2 };
         for (i, (k, value)) in members.iter().enumerate() {
             if k.as_str() != *kind {
                 continue;
             }
-            if rows == RING_ROWS {
-                cols.push(Vec::new());
-                rows = 0;
-            }
-            let c = cols.len() - 1;
-            let (x, y) = position(c, rows);
+            let (x, y) = position(c, cols[c].len());
             cols[c].push(nodes.len());
-            rows += 1;
             placed[i] = Some((x, y));
             nodes.push(Node {
                 id: value.clone(),
@@ -283,17 +277,21 @@ pub(crate) fn ring_graph(
             });
         }
     }
+    while cols.last().is_some_and(Vec::is_empty) {
+        cols.pop();
+    }
     let mut hangs = vec![false; members.len()];
     let mut edges = Vec::new();
     for &[i, j] in links {
         let (Some(Some(a)), Some(Some(b))) = (placed.get(i), placed.get(j)) else {
             continue;
         };
-        if i == j || std::mem::replace(&mut hangs[i], true) {
+        // A pair within one column is not a link the graph makes; it is left out rather than
+        // drawn across the boxes between.
+        if a.0 == b.0 || std::mem::replace(&mut hangs[i], true) {
             continue;
         }
-        // Left to right: columns go by kind, cards first.
-        let (from, to) = if a.0 <= b.0 { (*a, *b) } else { (*b, *a) };
+        let (from, to) = if a.0 < b.0 { (*a, *b) } else { (*b, *a) };
         edges.push(EdgeLine {
             d: curve(from, to),
             class: "edge link".into(),
@@ -303,7 +301,7 @@ pub(crate) fn ring_graph(
         if let (Some(at), false) = (placed[i], hangs[i]) {
             edges.push(EdgeLine {
                 d: curve(origin, at),
-                class: format!("edge member-{k}"),
+                class: format!("edge group member-{k}"),
             });
         }
     }
@@ -315,28 +313,44 @@ mod ring_tests {
     use super::*;
 
     #[test]
-    fn ring_members_are_drawn_by_kind_with_an_edge_each() {
+    fn cards_fill_one_column_and_the_other_kinds_the_next() {
         let mut members: Vec<(String, String)> = (0..15)
             .map(|i| ("card".to_string(), format!("card-{i}")))
             .collect();
         members.push(("device".into(), "dev-x".into()));
         members.push(("unknown-kind".into(), "skipped".into()));
-        let svg = ring_graph("ring", "3 of 4", &members, &[], &["card", "device"]);
-        // The group, 15 cards and one device; a kind not asked for is left out. Without
-        // links, every member hangs from the group.
-        assert_eq!(svg.nodes.len(), 17);
-        assert_eq!(svg.edges.len(), 16);
+        members.push(("email".into(), "mail-x".into()));
+        let svg = ring_graph(
+            "ring",
+            "3 of 4",
+            &members,
+            &[],
+            &["card", "email", "device"],
+        );
+        // The group, 15 cards, the e-mail and the device; a kind not asked for is left out.
+        // Without links, every member hangs from the group.
+        assert_eq!(svg.nodes.len(), 18);
+        assert_eq!(svg.edges.len(), 17);
         assert!(
             svg.edges
                 .iter()
-                .all(|e| e.class.starts_with("edge member-"))
+                .all(|e| e.class.starts_with("edge group member-"))
         );
         assert!(svg.nodes.iter().all(|n| n.id != "skipped"));
-        // Fifteen cards spill from one column of twelve into a second; the device comes after.
-        let cards: Vec<usize> = svg.nodes[1..16].iter().map(|n| n.x).collect();
-        assert_eq!(cards.iter().filter(|&&x| x == cards[0]).count(), RING_ROWS);
-        assert!(svg.nodes[16].x > cards[14]);
-        assert!(svg.width >= svg.nodes[16].x + NODE_W);
+        // The cards in one column, top to bottom; the others in the next, in `kinds`' order.
+        let cards = &svg.nodes[1..16];
+        assert!(cards.iter().all(|n| n.x == cards[0].x));
+        assert!(cards.windows(2).all(|w| w[0].y < w[1].y));
+        let (mail, dev) = (&svg.nodes[16], &svg.nodes[17]);
+        assert_eq!((mail.id.as_str(), dev.id.as_str()), ("mail-x", "dev-x"));
+        assert!(mail.x > cards[0].x && dev.x == mail.x && dev.y > mail.y);
+        assert!(svg.width >= mail.x + NODE_W);
+        assert!(svg.height >= cards[14].y + NODE_H);
+        // No card listed: the other kinds keep their column, and the drawing its width.
+        let alone = [("device".to_string(), "dev-y".to_string())];
+        let svg = ring_graph("ring", "", &alone, &[], &["card", "device"]);
+        assert_eq!(svg.nodes[1].x, mail.x);
+        assert!(svg.width >= mail.x + NODE_W);
     }
 
     #[test]
@@ -352,8 +366,8 @@ mod ring_tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         // c2 → d1 → c1; e1 linked to a member not drawn; then pairs the page must survive:
-        // out of range, c2 a second time, a member to itself.
-        let links = [[1, 2], [2, 0], [3, 4], [7, 0], [1, 0], [0, 0]];
+        // out of range, c2 a second time, a member to itself, two cards.
+        let links = [[1, 2], [2, 0], [3, 4], [7, 0], [1, 0], [0, 0], [0, 1]];
         let svg = ring_graph("ring", "", &members, &links, &["card", "device", "email"]);
         let (c1, c2, d1, e1) = (&svg.nodes[1], &svg.nodes[2], &svg.nodes[3], &svg.nodes[4]);
         let link = |a: &Node, b: &Node| curve((a.x, a.y), (b.x, b.y));
@@ -368,8 +382,14 @@ mod ring_tests {
             [
                 (link(c2, d1).as_str(), "edge link"),
                 (link(c1, d1).as_str(), "edge link"),
-                (curve(group, (c1.x, c1.y)).as_str(), "edge member-card"),
-                (curve(group, (e1.x, e1.y)).as_str(), "edge member-email"),
+                (
+                    curve(group, (c1.x, c1.y)).as_str(),
+                    "edge group member-card"
+                ),
+                (
+                    curve(group, (e1.x, e1.y)).as_str(),
+                    "edge group member-email"
+                ),
             ]
         );
     }
