@@ -211,6 +211,7 @@ fn bench(c: &mut Criterion) {
     ten_million_cards();
     feature_journal();
     ring_file();
+    ring_merges();
 }
 
 /// Resident memory of this process, from the kernel (bytes).
@@ -440,6 +441,70 @@ fn ring_file() {
         stats.nodes,
         stats.payments,
         size as f64 / (stats.nodes + stats.payments) as f64,
+    );
+}
+
+/// The ring graph's heaviest joins: 2^20 groups of a card and a device, then joined two equal
+/// groups at a time, level by level, until one group holds all 2,097,152 entities, each join a
+/// payment of a card of one group with a device of the other. Joins of equal groups are the
+/// costliest for union by size, and for the links, which walk up the smaller group's tree; the
+/// figures are the whole and the longest single payment, which holds the graph's lock.
+fn ring_merges() {
+    use ensuresec_fraud::rings::{Link, RingGraph, RingLimits};
+    const LEVELS: u32 = 20;
+    let groups = 1usize << LEVELS;
+    let mut g = RingGraph::new(RingLimits {
+        max_nodes: 8 * groups,
+        max_payments: 8 * groups,
+        max_age_seconds: None,
+        ..RingLimits::default()
+    });
+    let started = std::time::Instant::now();
+    for i in 0..groups {
+        g.add_payment(
+            START,
+            &format!("pay-{i}"),
+            &[
+                (Link::Card, &format!("card-{i}")),
+                (Link::Device, &format!("dev-{i}")),
+            ],
+        );
+    }
+    let pairs = started.elapsed().as_secs_f64();
+    // Group k's latest card and device, as the levels go.
+    let mut latest: Vec<usize> = (0..groups).collect();
+    let (mut longest, mut joins) = (0f64, 0u64);
+    let started = std::time::Instant::now();
+    for level in 0..LEVELS {
+        let next: Vec<usize> = latest
+            .chunks(2)
+            .enumerate()
+            .map(|(k, pair)| {
+                let one = std::time::Instant::now();
+                g.add_payment(
+                    START,
+                    &format!("join-{level}-{k}"),
+                    &[
+                        (Link::Card, &format!("card-{}", pair[0])),
+                        (Link::Device, &format!("dev-{}", pair[1])),
+                    ],
+                );
+                longest = longest.max(one.elapsed().as_secs_f64());
+                joins += 1;
+                pair[1]
+            })
+            .collect();
+        latest = next;
+    }
+    let joined = started.elapsed().as_secs_f64();
+    assert_eq!(
+        g.stats().nodes,
+        2 * groups,
+        "every entity in one generation"
+    );
+    println!(
+        "ring joins, worst case: {groups} card-device pairs linked in {pairs:.2} s, then joined two equal groups at a time in {LEVELS} levels ({joins} payments) in {joined:.2} s; longest single payment {:.2} ms",
+        longest * 1e3
     );
 }
 
