@@ -192,8 +192,8 @@ mod tests {
     }
 
     /// What `g` holds, in an order that does not depend on how its tables grew: its counters
-    /// and clock, and per generation its start, every entity with its group's root, the
-    /// groups' counts and the payments by key with their card and label.
+    /// and clock, and per generation its start, every entity with its group's root and its
+    /// link, the groups' counts and the payments by key with their card and label.
     fn canonical(g: &RingGraph) -> String {
         let mut out = format!("{:?} {:?}\n", g.stats(), g.now);
         for generation in [&g.previous, &g.current] {
@@ -207,8 +207,8 @@ mod tests {
             let mut payments: Vec<_> = generation.payments.iter().collect();
             payments.sort_by_key(|(key, _)| **key);
             out += &format!(
-                "{:?} {roots:?} {:?} {groups:?} {payments:?}\n",
-                generation.started, generation.members
+                "{:?} {roots:?} {:?} {:?} {groups:?} {payments:?}\n",
+                generation.started, generation.linked_to, generation.members
             );
         }
         out
