@@ -529,6 +529,10 @@ fn the_ring_graph_survives_a_restart() {
     assert_eq!(inspected["newer"]["payments"], 4, "{inspected}");
     assert_eq!(inspected["newer"]["frauds"], 1, "{inspected}");
     assert_eq!(inspected["newer"]["largest_group"], 7, "{inspected}");
+    assert_eq!(
+        inspected["newer"]["linked"], 6,
+        "one tree of links: {inspected}"
+    );
 
     // Cards, devices and the address: seven entities; the chargebacks weeks later still find
     // their payments, and the ring is raised.

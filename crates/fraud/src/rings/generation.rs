@@ -210,6 +210,7 @@ impl Generation {
                 .count(),
             groups,
             largest_group,
+            linked: self.linked_to.iter().filter(|&&l| l != NO_LINK).count(),
             reported,
         }
     }

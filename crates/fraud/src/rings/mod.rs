@@ -130,6 +130,10 @@ pub struct GenerationSummary {
     pub groups: usize,
     /// Entities in the largest group.
     pub largest_group: usize,
+    /// Entities linked to the entity a payment joined them through (a report's links): each
+    /// group of n entities has n − 1 once it is linked whole, fewer when it was joined before
+    /// the graph kept links (ring files of version 3 and older).
+    pub linked: usize,
     /// Groups reported as rings at least once.
     pub reported: usize,
 }
@@ -452,6 +456,7 @@ mod tests {
                 frauds: 2,
                 groups: 2,
                 largest_group: 5,
+                linked: 5,
                 reported: 1,
             }
         );
