@@ -146,7 +146,7 @@ impl Generation {
     /// `from`'s tree is turned to hang from `from` (the links on its way up are reversed),
     /// which then hangs from `to`. The way up is within the smaller group, and an entity is
     /// in the smaller group of a join at most log₂ n times, so the links of n entities cost
-    /// O(n log n) steps in all, as the member lists' merges do.
+    /// O(n log n) steps in all (the union-find itself is near constant per join).
     fn tie(&mut self, from: u32, to: u32) {
         let (mut at, mut below) = (from, to);
         while at != NO_LINK {
