@@ -258,23 +258,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             ),
             None => println!("fraud scoring: POST /v1/payments/score, rules only (no model)"),
         }
-        if let Some(file) = config.fraud.state_file(&config.storage.data_dir) {
+        if let Some(keeper) = fraud.keeper() {
             println!(
                 "fraud feature state: {} ({} entities read back)",
-                file.display(),
+                keeper.path().display(),
                 fraud.status().entities
             );
             print_replayed("payments and declines", fraud.replayed());
         }
         let kept = platform.fraud_kept_state();
-        if let Some(rings) = &kept.rings {
+        if let Some((rings, keeper)) = kept.rings.as_ref().and_then(|r| Some((r, r.keeper()?))) {
             println!(
                 "fraud ring graph: {} ({} entities read back)",
-                config
-                    .fraud
-                    .rings_file(&config.storage.data_dir)
-                    .unwrap_or_default()
-                    .display(),
+                keeper.path().display(),
                 rings.stats().nodes
             );
             print_replayed("payments and labels of the ring graph", rings.replayed());
