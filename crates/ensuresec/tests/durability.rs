@@ -1,5 +1,6 @@
 //! What was acknowledged is durable: a `kill -9` in the middle of heavy ingest loses no event
-//! that the server answered 200 for.
+//! that the server answered 200 for, and an event acknowledged but not yet detected when the
+//! server died is detected when it starts again.
 
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
@@ -10,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use ensuresec_store::{SqliteOptions, SqliteStore, Store};
 use serde_json::Value;
-use support::{Server, TOKEN, client, failed_login};
+use support::{Server, TOKEN, client, failed_login, stuffing, wait_for};
 
 #[test]
 fn kill_9_loses_no_acknowledged_event() {
@@ -72,4 +73,61 @@ fn kill_9_loses_no_acknowledged_event() {
             assert_eq!(back[0].0, first);
         }
     });
+}
+
+/// The stored alerts raised for address `ip`.
+fn alerts_for(server: &Server, ip: &str) -> usize {
+    server.get_json("/v1/alerts?limit=100")["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["entity"]["value"] == ip)
+        .count()
+}
+
+#[test]
+fn events_acknowledged_but_not_detected_are_detected_at_the_next_start_and_only_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = Server::start(&data, &[]);
+    let r = support::post_events(&server, stuffing("203.0.113.61", 12));
+    assert_eq!(r.status(), 200);
+    wait_for("the first wave's alert", 30, || {
+        (alerts_for(&server, "203.0.113.61") == 1).then_some(())
+    });
+    server.kill_hard();
+
+    // What a run leaves when it dies between storing a batch and detecting it: the events in
+    // the store, and no detector has seen them.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = SqliteStore::open(&data, SqliteOptions::default()).unwrap();
+        let wave = stuffing("203.0.113.62", 12);
+        let events = ensuresec_model::decode_batch(
+            wave.as_bytes(),
+            &ensuresec_model::Limits::default(),
+            // The waves' own day: the decoder refuses times far from "now".
+            "2026-11-21T12:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+        store.append_events(&events, None).await.unwrap();
+    });
+
+    let server = Server::start(&data, &[]);
+    let line = server.printed("detection resumed over");
+    let resumed: u64 = line
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .unwrap();
+    // The stored wave, and at most the first wave again for a partition whose progress the
+    // kill overtook (it skips what it had taken).
+    assert!((12..=24).contains(&resumed), "{line}");
+    wait_for("the stored wave's alert", 30, || {
+        (alerts_for(&server, "203.0.113.62") == 1).then_some(())
+    });
+    assert_eq!(
+        alerts_for(&server, "203.0.113.61"),
+        1,
+        "the wave detected before the crash is not detected again"
+    );
 }

@@ -7,7 +7,9 @@
 //! * [`Pipeline`] runs one worker thread per partition. Every worker holds its own instance of
 //!   every detector and processes only the events whose grouping entity hashes to it, so detector
 //!   state needs no locks.
-//! * One correlator task turns alerts into incidents and hands the findings to every [`Sink`].
+//! * One correlator task turns alerts into incidents and hands the findings to every [`Sink`],
+//!   with how far detection has come (the store keeps it with the findings, and
+//!   [`Pipeline::resume`] takes detection up from there after a restart).
 //!
 //! New sources implement [`Source`]; new detectors implement
 //! [`Detector`](ensuresec_model::Detector) and are registered in [`detectors`]; new responders
@@ -24,6 +26,7 @@ pub mod metric;
 pub mod page_change;
 mod pipeline;
 mod recorder;
+mod resume;
 mod sink;
 mod source;
 

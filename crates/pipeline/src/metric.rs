@@ -23,3 +23,6 @@ pub const RECORDER_ERRORS: &str = "ensuresec_recorder_errors_total";
 pub const CORRELATOR_INCIDENTS: &str = "ensuresec_correlator_incidents";
 /// Incidents the correlator dropped from memory because its table was full.
 pub const CORRELATOR_DROPPED: &str = "ensuresec_correlator_dropped_total";
+/// Events fed through detection again at start because they were stored but not yet detected
+/// when the last run stopped.
+pub const EVENTS_RESUMED: &str = "ensuresec_events_resumed_total";

@@ -1,20 +1,21 @@
 //! Partitioned detection and the correlator task.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
 
 use ensuresec_correlate::{Correlated, Correlator, CorrelatorConfig};
+use ensuresec_fraud::hash;
 use ensuresec_model::detector::DetectorFactory;
 use ensuresec_model::{
     Alert, AlertChain, Clock, Detector, EntityKind, EntityRef, Event, Incident, IncidentStatus,
 };
-use ensuresec_store::{Findings, Store, StoreError};
+use ensuresec_store::{DetectionProgress, Findings, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::metric as m;
 use crate::recorder::Recorder;
+use crate::resume::{self, ResumePoint};
 use crate::sink::Sink;
 
 /// Tuning of the pipeline.
@@ -49,10 +50,15 @@ pub struct Batch {
     pub received: Instant,
 }
 
-/// Alerts from one worker's pass over one batch.
+/// Alerts from one worker's pass over one batch, sent for every batch (with or without
+/// alerts) so that the correlator knows how far each partition has come.
 struct AlertBatch {
     alerts: Vec<Alert>,
     received: Instant,
+    /// The partition that made them.
+    partition: usize,
+    /// The sequence number after the batch: the partition has taken every event before it.
+    next_seq: u64,
 }
 
 /// A cloneable handle to submit batches into a running pipeline.
@@ -147,11 +153,14 @@ pub struct Pipeline {
     lifecycle: LifecycleHandle,
     workers: Vec<std::thread::JoinHandle<()>>,
     correlator: JoinHandle<()>,
+    store: Arc<dyn Store>,
+    resume_from: u64,
 }
 
 impl Pipeline {
-    /// Starts the workers and the correlator. `store` gives the ids and open incidents to resume
-    /// from; findings go to every sink in order.
+    /// Starts the workers and the correlator and [resumes](Pipeline::resume) detection of the
+    /// events stored but not yet detected. `store` gives the ids, open incidents and detection
+    /// progress to resume from; findings go to every sink in order.
     pub async fn start(
         config: PipelineConfig,
         detectors: Vec<DetectorFactory>,
@@ -159,12 +168,20 @@ impl Pipeline {
         sinks: Vec<Arc<dyn Sink>>,
         clock: Arc<dyn Clock>,
     ) -> Result<Pipeline, StoreError> {
-        Pipeline::start_recorded(config, detectors, Vec::new(), store, None, sinks, clock).await
+        let pipeline =
+            Pipeline::start_recorded(config, detectors, Vec::new(), store, None, sinks, clock)
+                .await?;
+        pipeline.resume().await?;
+        Ok(pipeline)
     }
 
     /// Like [`Pipeline::start`], with chains over the alerts (run in the correlator task, before
     /// correlation) and a recorder (the audit log) that appends every batch of findings and
-    /// stamps their leaf indexes before the sinks see them.
+    /// stamps their leaf indexes before the sinks see them; detection is not resumed until the
+    /// caller calls [`Pipeline::resume`], so that what the sinks need is connected first.
+    ///
+    /// How far detection has come is kept with the findings: a [`StoreSink`](crate::StoreSink)
+    /// writes it in their transaction, and rounds without findings write it to `store`.
     pub async fn start_recorded(
         config: PipelineConfig,
         detectors: Vec<DetectorFactory>,
@@ -176,9 +193,10 @@ impl Pipeline {
     ) -> Result<Pipeline, StoreError> {
         let (last_alert, last_incident) = store.max_ids().await?;
         let open = store.open_incidents().await?;
+        let partitions = config.partitions.max(1);
+        let resume = ResumePoint::new(&store.detection_progress().await?, partitions);
         let correlator =
             Correlator::new(config.correlator.clone(), open, last_alert, last_incident);
-        let partitions = config.partitions.max(1);
         let (alert_tx, alert_rx) =
             mpsc::channel::<AlertBatch>(partitions * config.queue_batches.max(1));
         let mut inputs = Vec::with_capacity(partitions);
@@ -188,21 +206,26 @@ impl Pipeline {
             inputs.push(tx);
             let instances: Vec<Box<dyn Detector>> = detectors.iter().map(|f| f()).collect();
             let alerts = alert_tx.clone();
+            let takes_from = resume.next_seq[index];
             let worker = std::thread::Builder::new()
                 .name(format!("detect-{index}"))
-                .spawn(move || run_partition(index, partitions, instances, rx, alerts))
+                .spawn(move || run_partition(index, partitions, takes_from, instances, rx, alerts))
                 .map_err(|e| StoreError::Commit(format!("cannot start worker thread: {e}")))?;
             workers.push(worker);
         }
         drop(alert_tx);
         let (lifecycle_tx, lifecycle_rx) = mpsc::channel(256);
+        let resume_from = resume.replay_from();
         let correlator = tokio::spawn(run_correlator(
             correlator,
             chains,
             alert_rx,
             lifecycle_rx,
+            DetectionProgress {
+                next_seq: resume.next_seq,
+            },
             Outputs {
-                store,
+                store: store.clone(),
                 recorder,
                 sinks,
                 clock,
@@ -215,7 +238,17 @@ impl Pipeline {
             lifecycle: LifecycleHandle(lifecycle_tx),
             workers,
             correlator,
+            store,
+            resume_from,
         })
+    }
+
+    /// Feeds the events stored after the detection progress kept by the last run (events that
+    /// were acknowledged but not yet detected when it stopped, or crashed) through the
+    /// detectors, in order, and returns how many it read. Call it once, before any new batch
+    /// is submitted; each partition skips the events it had already taken.
+    pub async fn resume(&self) -> Result<u64, StoreError> {
+        resume::replay(self.store.as_ref(), &self.handle, self.resume_from).await
     }
 
     /// A handle for submitting batches.
@@ -243,12 +276,16 @@ impl Pipeline {
     }
 }
 
-/// Which partition owns an entity value.
+/// Which partition owns an entity value. The hash is fixed (not `DefaultHasher`, whose
+/// algorithm a new build may change): resuming after a restart relies on the same partition
+/// count routing every event to the partition that took it before.
 fn partition_of(kind: EntityKind, value: EntityRef<'_>, partitions: usize) -> usize {
-    let mut h = DefaultHasher::new();
-    kind.hash(&mut h);
-    value.hash(&mut h);
-    (h.finish() % partitions as u64) as usize
+    let value = match value {
+        EntityRef::Ip(ip) => hash::hash_ip(ip),
+        EntityRef::Name(name) => hash::hash_bytes(name.as_bytes()),
+    };
+    let h = hash::mix(value ^ hash::hash_bytes(kind.as_str().as_bytes()));
+    (h % partitions as u64) as usize
 }
 
 /// Detectors of one partition, grouped by the entity kind that routes to them.
@@ -257,9 +294,12 @@ struct Group {
     detectors: Vec<Box<dyn Detector>>,
 }
 
+/// One partition's worker: runs its detectors over the events it owns, from sequence number
+/// `takes_from` on (those before it were taken before a restart).
 fn run_partition(
     index: usize,
     partitions: usize,
+    takes_from: u64,
     instances: Vec<Box<dyn Detector>>,
     mut rx: mpsc::Receiver<Arc<Batch>>,
     alerts_tx: mpsc::Sender<AlertBatch>,
@@ -279,14 +319,16 @@ fn run_partition(
     while let Some(batch) = rx.blocking_recv() {
         let mut alerts = Vec::new();
         let mut mine = 0u64;
-        for (offset, event) in batch.events.iter().enumerate() {
+        let skip = takes_from.saturating_sub(batch.first_seq) as usize;
+        for (offset, event) in batch.events.iter().enumerate().skip(skip) {
+            let seq = batch.first_seq + offset as u64;
             let event_type = event.event_type();
             for group in &mut groups {
                 let owned = match group.kind {
                     Some(kind) => event
                         .entity(kind)
                         .is_some_and(|v| partition_of(kind, v, partitions) == index),
-                    None => (batch.first_seq + offset as u64) % partitions as u64 == index as u64,
+                    None => seq % partitions as u64 == index as u64,
                 };
                 if !owned {
                     continue;
@@ -306,14 +348,13 @@ fn run_partition(
                     .set(d.tracked_entities() as f64);
             }
         }
-        if !alerts.is_empty()
-            && alerts_tx
-                .blocking_send(AlertBatch {
-                    alerts,
-                    received: batch.received,
-                })
-                .is_err()
-        {
+        let done = AlertBatch {
+            alerts,
+            received: batch.received,
+            partition: index,
+            next_seq: batch.first_seq + batch.events.len() as u64,
+        };
+        if alerts_tx.blocking_send(done).is_err() {
             tracing::error!(
                 partition = index,
                 "correlator stopped; partition worker exits"
@@ -335,13 +376,28 @@ struct Outputs {
 }
 
 impl Outputs {
-    /// Records findings in the audit log, then hands them to every sink.
-    async fn emit(&self, out: Correlated) {
+    /// Records findings in the audit log, then hands them to every sink. `progress`, when
+    /// given, is how far detection has come with them: it goes to the store with the findings,
+    /// or alone when there are none.
+    async fn emit(&self, out: Correlated, progress: Option<DetectionProgress>) {
         let mut findings = Findings {
             alerts: out.alerts,
             incidents: out.incidents,
             actions: out.actions,
+            progress,
         };
+        if findings.alerts.is_empty()
+            && findings.incidents.is_empty()
+            && findings.actions.is_empty()
+        {
+            if findings.progress.is_some()
+                && let Err(e) = self.store.record(findings).await
+            {
+                metrics::counter!(m::SINK_ERRORS, "sink" => "store").increment(1);
+                tracing::error!(error = %e, "storing the detection progress failed");
+            }
+            return;
+        }
         if let Some(recorder) = &self.recorder
             && let Err(e) = recorder.record(&mut findings).await
         {
@@ -375,7 +431,7 @@ impl Outputs {
         match result {
             Ok(out) => {
                 let incident = out.incidents.first().cloned();
-                self.emit(out).await;
+                self.emit(out, None).await;
                 if let (Some(reply), Some(i)) = (c.reply, incident) {
                     let _ = reply.send(Ok(i));
                 }
@@ -395,6 +451,7 @@ async fn run_correlator(
     mut chains: Vec<Box<dyn AlertChain>>,
     mut rx: mpsc::Receiver<AlertBatch>,
     mut lifecycle: mpsc::Receiver<StatusChange>,
+    mut progress: DetectionProgress,
     outputs: Outputs,
 ) {
     let latency = metrics::histogram!(m::EVENT_TO_ALERT_SECONDS);
@@ -416,6 +473,10 @@ async fn run_correlator(
             .iter()
             .flat_map(|b: &AlertBatch| std::iter::repeat_n(b.received, b.alerts.len()))
             .collect();
+        for b in &round {
+            let next = &mut progress.next_seq[b.partition];
+            *next = (*next).max(b.next_seq);
+        }
         let mut alerts: Vec<Alert> = round.drain(..).flat_map(|b| b.alerts).collect();
         let mut derived = Vec::new();
         for chain in &mut chains {
@@ -432,9 +493,79 @@ async fn run_correlator(
         metrics::counter!(m::INCIDENTS_OPENED).increment(out.opened.len() as u64);
         metrics::gauge!(m::CORRELATOR_INCIDENTS).set(correlator.tracked() as f64);
         metrics::counter!(m::CORRELATOR_DROPPED).absolute(correlator.dropped());
-        outputs.emit(out).await;
+        outputs.emit(out, Some(progress.clone())).await;
         for r in received {
             latency.record(r.elapsed().as_secs_f64());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ensuresec_model::fixtures::{self, t0};
+    use ensuresec_model::{EntityKey, EventType, Severity};
+
+    use super::*;
+
+    /// Raises one alert per event it sees, naming the event's account.
+    struct EveryEvent;
+
+    impl Detector for EveryEvent {
+        fn name(&self) -> &str {
+            "every-event"
+        }
+        fn group_by(&self) -> Option<EntityKind> {
+            None
+        }
+        fn accepts(&self, _: EventType) -> bool {
+            true
+        }
+        fn on_event(&mut self, event: &Event, out: &mut Vec<Alert>) {
+            let account = event.entity(EntityKind::Account).map(|a| a.to_value());
+            out.push(Alert {
+                id: 0,
+                time: event.time,
+                detector: "every-event".into(),
+                rule_id: "seen".into(),
+                title: "seen".into(),
+                severity: Severity::Low,
+                confidence: 1.0,
+                entity: EntityKey::new(EntityKind::Account, account.unwrap_or_default()),
+                evidence: serde_json::Value::Null,
+                tags: Vec::new(),
+                incident_id: None,
+                ledger_index: None,
+            });
+        }
+    }
+
+    #[test]
+    fn a_partition_skips_the_events_it_took_before_and_reports_how_far_it_came() {
+        let (tx, rx) = mpsc::channel(4);
+        let (alerts_tx, mut alerts_rx) = mpsc::channel(4);
+        let events = (0..4)
+            .map(|i| fixtures::failed_login(&format!("user{i}"), "192.0.2.1", t0()))
+            .collect();
+        tx.blocking_send(Arc::new(Batch {
+            events,
+            first_seq: 3,
+            received: Instant::now(),
+        }))
+        .unwrap();
+        drop(tx);
+        run_partition(0, 1, 5, vec![Box::new(EveryEvent)], rx, alerts_tx);
+        let done = alerts_rx.blocking_recv().unwrap();
+        let seen: Vec<&str> = done
+            .alerts
+            .iter()
+            .map(|a| a.entity.value.as_str())
+            .collect();
+        assert_eq!(
+            seen,
+            vec!["user2", "user3"],
+            "events 3 and 4 were taken before the restart"
+        );
+        assert_eq!((done.partition, done.next_seq), (0, 7));
+        assert!(alerts_rx.blocking_recv().is_none());
     }
 }

@@ -27,18 +27,19 @@ fn failed_login(account: &str, ip: &str, seconds: i64) -> Event {
     fixtures::failed_login(account, ip, t0() + Duration::seconds(seconds))
 }
 
-/// Runs `batches` through a fresh pipeline with `partitions` workers and returns the store.
-async fn run(
+/// Starts a pipeline of `partitions` workers with the shipped threshold rules over the store in
+/// `dir` (which resumes detection), storing findings and handing them to `more_sinks` too;
+/// ingests `batches`, stops, and returns the store.
+async fn ingest_through(
+    dir: &std::path::Path,
     partitions: usize,
     batches: Vec<Vec<Event>>,
-) -> (tempfile::TempDir, Arc<dyn Store>, usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap());
-    let live = BroadcastSink::new(64);
-    let mut sub = live.subscribe();
+    more_sinks: Vec<Arc<dyn Sink>>,
+) -> Arc<dyn Store> {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir, SqliteOptions::default()).unwrap());
     let rules = RuleSet::from_yaml("thresholds.yaml", DEFAULT_RULES).unwrap();
-    let sinks: Vec<Arc<dyn Sink>> = vec![Arc::new(StoreSink(store.clone())), Arc::new(live)];
+    let mut sinks: Vec<Arc<dyn Sink>> = vec![Arc::new(StoreSink(store.clone()))];
+    sinks.extend(more_sinks);
     let pipeline = Pipeline::start(
         PipelineConfig {
             partitions,
@@ -53,10 +54,26 @@ async fn run(
     .unwrap();
     let ingestor = Ingestor::new(store.clone(), pipeline.handle(), Arc::new(FixedClock));
     for b in batches {
-        ingestor.ingest(b).await.unwrap();
+        let ingest = ingestor.ingest(b);
+        tokio::time::timeout(StdDuration::from_secs(30), ingest)
+            .await
+            .unwrap()
+            .unwrap();
     }
     drop(ingestor);
     pipeline.shutdown().await;
+    store
+}
+
+/// Runs `batches` through a fresh pipeline with `partitions` workers and returns the store.
+async fn run(
+    partitions: usize,
+    batches: Vec<Vec<Event>>,
+) -> (tempfile::TempDir, Arc<dyn Store>, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let live = BroadcastSink::new(64);
+    let mut sub = live.subscribe();
+    let store = ingest_through(dir.path(), partitions, batches, vec![Arc::new(live)]).await;
     let mut delivered = 0;
     while let Ok(f) = sub.try_recv() {
         delivered += f.alerts.len();
@@ -139,32 +156,14 @@ async fn partitioning_does_not_change_the_result() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incidents_resume_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = RuleSet::from_yaml("thresholds.yaml", DEFAULT_RULES).unwrap();
     for round in 0..2 {
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap());
-        let pipeline = Pipeline::start(
-            PipelineConfig::default(),
-            detectors::threshold(&rules),
-            store.clone(),
-            vec![Arc::new(StoreSink(store.clone()))],
-            Arc::new(FixedClock),
-        )
-        .await
-        .unwrap();
-        let ingestor = Ingestor::new(store.clone(), pipeline.handle(), Arc::new(FixedClock));
         // Each round is a new stuffing wave from the same address, within the grouping window.
         let offset = round * 400;
         let batch: Vec<Event> = (0..20)
             .map(|i| failed_login(&format!("r{round}u{i}"), "203.0.113.66", offset + i))
             .collect();
-        let ingest = ingestor.ingest(batch);
-        tokio::time::timeout(StdDuration::from_secs(30), ingest)
-            .await
-            .unwrap()
-            .unwrap();
-        drop(ingestor);
-        pipeline.shutdown().await;
+        let partitions = PipelineConfig::default().partitions;
+        ingest_through(dir.path(), partitions, vec![batch], Vec::new()).await;
     }
     let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
     let alerts = store
@@ -180,5 +179,60 @@ async fn incidents_resume_after_a_restart() {
     assert_eq!(
         alerts.items[0].incident_id, alerts.items[1].incident_id,
         "the second wave joins the incident still open from before the restart"
+    );
+}
+
+/// [`ingest_through`], then the alerts stored, newest first.
+async fn start_ingest_stop(
+    dir: &std::path::Path,
+    partitions: usize,
+    batches: Vec<Vec<Event>>,
+) -> Vec<ensuresec_model::Alert> {
+    ingest_through(dir, partitions, batches, Vec::new())
+        .await
+        .list_alerts(AlertFilter::default(), PageRequest::default())
+        .await
+        .unwrap()
+        .items
+}
+
+/// A stuffing wave from `ip`: 12 accounts tried within 24 s, starting `at` seconds in.
+fn wave(ip: &str, at: i64) -> Vec<Event> {
+    (0..12)
+        .map(|i| failed_login(&format!("{ip}-victim{i}"), ip, at + 2 * i))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stored_but_not_detected_are_detected_at_the_next_start_and_only_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start_ingest_stop(dir.path(), 2, vec![wave("203.0.113.10", 0)]).await;
+    assert_eq!(first.len(), 1, "{first:#?}");
+    {
+        // A run that acknowledged two waves, then died before detecting them: they are in
+        // the store, and no detector saw them.
+        let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
+        for ip in ["203.0.113.20", "203.0.113.30"] {
+            store.append_events(&wave(ip, 0), None).await.unwrap();
+        }
+    }
+    let resumed = start_ingest_stop(dir.path(), 2, vec![wave("203.0.113.40", 0)]).await;
+    let mut raised: Vec<&str> = resumed.iter().map(|a| a.entity.value.as_str()).collect();
+    raised.sort_unstable();
+    assert_eq!(
+        raised,
+        vec![
+            "203.0.113.10",
+            "203.0.113.20",
+            "203.0.113.30",
+            "203.0.113.40"
+        ],
+        "the waves stored before the restart are detected, the first wave not again"
+    );
+    let again = start_ingest_stop(dir.path(), 3, Vec::new()).await;
+    assert_eq!(
+        again.len(),
+        4,
+        "another partition count does not detect what was detected again"
     );
 }

@@ -79,6 +79,7 @@ pub struct Platform {
     fraud: Option<Arc<ensuresec_fraud::FraudService>>,
     fraud_rings: Option<Arc<ensuresec_fraud::rings::RingService>>,
     identity: Option<Arc<ensuresec_identity::gate::AgeGate>>,
+    resumed_events: u64,
 }
 
 /// Loads the configured threshold rules: the shipped ones (unless disabled) and every file.
@@ -257,6 +258,8 @@ impl Platform {
             )));
             tokio::spawn(r.run())
         });
+        // Before any source can submit: stored events the last run had not detected go first.
+        let resumed_events = pipeline.resume().await?;
         let ingestor = Ingestor::new(store.clone(), pipeline.handle(), clock.clone());
         let identity = config.identity.gate().map_err(PlatformError::Identity)?;
         if let Some(gate) = &identity
@@ -285,7 +288,14 @@ impl Platform {
             fraud,
             fraud_rings,
             identity,
+            resumed_events,
         })
+    }
+
+    /// How many stored events the start fed through detection because the last run had not
+    /// detected them (it stopped, or crashed, between acknowledging and detecting them).
+    pub fn resumed_events(&self) -> u64 {
+        self.resumed_events
     }
 
     /// The age verification gate, when `[identity]` is enabled.

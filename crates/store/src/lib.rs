@@ -46,6 +46,20 @@ pub struct Findings {
     pub incidents: Vec<Incident>,
     /// Actions taken.
     pub actions: Vec<Action>,
+    /// How far detection has come once these findings are kept, stored in the same
+    /// transaction: a restart resumes detection from it, so no stored event goes undetected
+    /// and none that raised these findings is detected twice. `None` leaves it as it was
+    /// (findings not made by detection, such as a status change).
+    pub progress: Option<DetectionProgress>,
+}
+
+/// Where detection stands, per partition of the pipeline: the first sequence number each
+/// partition has not yet passed through its detectors. Its length is the number of partitions
+/// that made it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DetectionProgress {
+    /// Per partition, the sequence number of the first event it has not taken.
+    pub next_seq: Vec<u64>,
 }
 
 /// Storage as the rest of ensuresec sees it. Implementations must be durable: when a write
@@ -69,6 +83,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stored events with sequence numbers in `[from, from + limit)`, oldest first.
     async fn events_from(&self, from: u64, limit: usize) -> Result<Vec<(u64, Event)>, StoreError>;
+
+    /// Where detection stood when findings were last stored with their progress. Before any
+    /// was stored, one partition at the sequence number after the last event the store held
+    /// when it was created or upgraded (1 for a new store): what was there is taken as
+    /// detected, and what came after is not.
+    async fn detection_progress(&self) -> Result<DetectionProgress, StoreError>;
 
     /// Deletes events ingested before `cutoff`; returns how many went.
     async fn purge_events_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;

@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 use crate::query::{AlertFilter, IncidentDetail, IncidentFilter, Page, PageRequest};
 use crate::summary::{Activity, IncidentCount};
 use crate::tokens::{NewToken, TokenInfo};
-use crate::{Findings, SeqRange, Store, StoreError};
+use crate::{DetectionProgress, Findings, SeqRange, Store, StoreError};
 use writer::{EncodedBatch, Write};
 
 /// Tuning of the SQLite backend.
@@ -184,6 +184,10 @@ impl Store for SqliteStore {
 
     async fn events_from(&self, from: u64, limit: usize) -> Result<Vec<(u64, Event)>, StoreError> {
         self.read(move |c| reads::events_from(c, from, limit)).await
+    }
+
+    async fn detection_progress(&self) -> Result<DetectionProgress, StoreError> {
+        self.read(reads::detection_progress).await
     }
 
     async fn purge_events_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {

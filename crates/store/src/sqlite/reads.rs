@@ -7,9 +7,9 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde::de::DeserializeOwned;
 
-use crate::StoreError;
 use crate::query::{AlertFilter, IncidentDetail, IncidentFilter, Page, PageRequest};
 use crate::tokens::{TokenInfo, scopes_from_text};
+use crate::{DetectionProgress, StoreError};
 
 /// A WHERE clause under construction.
 #[derive(Default)]
@@ -221,6 +221,17 @@ pub(crate) fn events_from(
         }
     }
     Ok(out)
+}
+
+/// The stored detection progress, partitions in order.
+pub(crate) fn detection_progress(conn: &Connection) -> Result<DetectionProgress, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT next_seq FROM detection_progress ORDER BY partition")?;
+    let next_seq = stmt
+        .query_map([], |r| r.get::<_, i64>(0))?
+        .map(|n| n.map(|n| n.max(1) as u64))
+        .collect::<Result<Vec<u64>, _>>()?;
+    Ok(DetectionProgress { next_seq })
 }
 
 fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenInfo> {

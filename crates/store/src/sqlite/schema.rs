@@ -63,6 +63,16 @@ const MIGRATIONS: &[&str] = &[
     // 2: overview aggregates. Incidents by module (first detector), severity and status are
     // counted from this covering expression index instead of 100,000 JSON bodies.
     "CREATE INDEX incidents_module ON incidents(json_extract(body, '$.detectors[0]'), severity, status);",
+    // 3: how far detection has come, per pipeline partition: the first sequence number each
+    // has not taken. Written in the same transaction as the findings it produced, so a restart
+    // resumes detection where the findings stop. A store from before starts with everything it
+    // holds taken as detected: replaying a whole history would raise its alerts again.
+    "CREATE TABLE detection_progress (
+         partition INTEGER PRIMARY KEY,
+         next_seq INTEGER NOT NULL
+     );
+     INSERT INTO detection_progress (partition, next_seq)
+         SELECT 0, COALESCE(MAX(first_seq + count), 1) FROM event_batches;",
 ];
 
 /// Brings the database up to the latest schema.
@@ -73,4 +83,28 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             StoreError::SchemaTooNew { found, supported }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_from_before_progress_was_kept_takes_what_it_holds_as_detected() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::apply_migrations(&mut conn, &MIGRATIONS[..2], "store").unwrap();
+        conn.execute(
+            "INSERT INTO event_batches (first_seq, count, ingest_ms, codec, body)
+             VALUES (1, 40, 0, 'ndjson', x''), (41, 2, 0, 'ndjson', x'')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let progress = crate::sqlite::reads::detection_progress(&conn).unwrap();
+        assert_eq!(
+            progress.next_seq,
+            vec![43],
+            "detection resumes after the last event the upgraded store held"
+        );
+    }
 }

@@ -10,7 +10,7 @@ use rusqlite::{Connection, Transaction, params};
 use tokio::sync::oneshot;
 
 use crate::tokens::{NewToken, generate_secret, hash_token, scopes_to_text};
-use crate::{Findings, SeqRange, StoreError};
+use crate::{DetectionProgress, Findings, SeqRange, StoreError};
 
 /// A batch already encoded by the caller (encoding is spread over the callers' threads).
 pub(crate) struct EncodedBatch {
@@ -214,6 +214,21 @@ fn insert_findings(tx: &Connection, findings: &Findings) -> Result<(), StoreErro
     )?;
     for a in &findings.actions {
         insert_action(&mut action_stmt, a)?;
+    }
+    if let Some(progress) = &findings.progress {
+        store_progress(tx, progress)?;
+    }
+    Ok(())
+}
+
+/// Replaces the stored detection progress (the partitions may be fewer than before).
+fn store_progress(tx: &Connection, progress: &DetectionProgress) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM detection_progress")?
+        .execute([])?;
+    let mut stmt =
+        tx.prepare_cached("INSERT INTO detection_progress (partition, next_seq) VALUES (?1, ?2)")?;
+    for (partition, next) in progress.next_seq.iter().enumerate() {
+        stmt.execute(params![partition as i64, *next as i64])?;
     }
     Ok(())
 }

@@ -6,7 +6,8 @@ use ensuresec_model::{
     Action, Alert, EntityKey, EntityKind, Event, Incident, IncidentStatus, Severity, Transition,
 };
 use ensuresec_store::{
-    AlertFilter, Findings, IncidentFilter, NewToken, PageRequest, Scope, Store, StoreError,
+    AlertFilter, DetectionProgress, Findings, IncidentFilter, NewToken, PageRequest, Scope, Store,
+    StoreError,
 };
 
 pub use ensuresec_model::fixtures::t0;
@@ -67,6 +68,7 @@ pub async fn run_all(store: &dyn Store) {
     raw_ndjson_is_kept_and_reads_back_with_the_platform_ingest_time(store).await;
     tokens_are_hashed_scoped_and_revocable(store).await;
     overview_counts_incidents_by_module_and_buckets_activity(store).await;
+    detection_progress_is_kept_with_the_findings(store).await;
 }
 
 async fn overview_counts_incidents_by_module_and_buckets_activity(store: &dyn Store) {
@@ -89,6 +91,7 @@ async fn overview_counts_incidents_by_module_and_buckets_activity(store: &dyn St
             alerts: vec![late],
             incidents: vec![open, closed],
             actions: vec![],
+            progress: None,
         })
         .await
         .unwrap();
@@ -101,6 +104,54 @@ async fn overview_counts_incidents_by_module_and_buckets_activity(store: &dyn St
     );
     let activity = store.activity(at, 60).await.unwrap();
     assert_eq!(activity.alerts, vec![(at.timestamp() + 60, 1)]);
+}
+
+/// Runs last: the checks before it stored events and findings, but no progress.
+async fn detection_progress_is_kept_with_the_findings(store: &dyn Store) {
+    let first = store.detection_progress().await.unwrap();
+    assert_eq!(
+        first.next_seq,
+        vec![1],
+        "a new store starts at the first sequence number, and storing events does not move it"
+    );
+    let progress = |next_seq: Vec<u64>| Some(DetectionProgress { next_seq });
+    store
+        .record(Findings {
+            alerts: vec![alert(9101, Severity::Low, "10.5.5.5", None)],
+            progress: progress(vec![5, 7, 6]),
+            ..Findings::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.detection_progress().await.unwrap().next_seq,
+        vec![5, 7, 6]
+    );
+    store
+        .record(Findings {
+            alerts: vec![alert(9102, Severity::Low, "10.5.5.5", None)],
+            progress: None,
+            ..Findings::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.detection_progress().await.unwrap().next_seq,
+        vec![5, 7, 6],
+        "findings without progress leave it as it was"
+    );
+    store
+        .record(Findings {
+            progress: progress(vec![9, 8]),
+            ..Findings::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.detection_progress().await.unwrap().next_seq,
+        vec![9, 8],
+        "fewer partitions replace the progress whole"
+    );
 }
 
 async fn events_get_consecutive_sequence_numbers(store: &dyn Store) {
@@ -151,6 +202,7 @@ async fn findings_are_listed_filtered_and_paged(store: &dyn Store) {
             alerts,
             incidents: vec![incident(100, IncidentStatus::Open, "10.0.0.1")],
             actions: vec![],
+            progress: None,
         })
         .await
         .unwrap();
@@ -238,6 +290,7 @@ async fn incident_detail_holds_its_alerts_and_actions(store: &dyn Store) {
                 detail: serde_json::Value::Null,
                 ledger_index: Some(3000),
             }],
+            progress: None,
         })
         .await
         .unwrap();
