@@ -4,7 +4,9 @@
 #      same machine (4 connections);
 #   2. event → alert latency (server-side, from receipt to the alert being stored) at 50,000
 #      events/s, batches of 500 over 8 connections;
-#   3. steady-state RSS of `serve --demo` (sampled after a warm-up).
+#   3. steady-state RSS of `serve --demo` (sampled after a warm-up);
+#   5. a restart after `kill -9` under full ingest: how many events it detects late (stored but
+#      not yet detected when the server died) and how long until it serves again.
 # Usage: bench/ingest.sh [events] [demo-seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +18,7 @@ WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 cargo build --release -q -p ensuresec -p ensuresec-loadgen
-BIN=target/release
+BIN=${CARGO_TARGET_DIR:-target}/release
 
 start_server() {
   rm -rf "$WORK/data"
@@ -79,6 +81,28 @@ done
 hevents=$(curl -s http://127.0.0.1:$PORT/metrics | awk '/^ensuresec_events_ingested_total/{s+=$2} END{print s+0}')
 echo "heavy_demo_events_ingested $hevents"
 echo "heavy_demo_rss_max_mb $((hmax / 1024))"
+kill $SERVER; wait $SERVER 2>/dev/null || true
+
+export ENSURESEC_DETECTION__WEB__ENABLED=false
+echo "== 5. restart after kill -9 four seconds into full ingest"
+start_server
+ENSURESEC_TOKEN=$TOKEN $BIN/ensuresec-loadgen --server http://127.0.0.1:$PORT \
+  --events "$EVENTS" --batch 5000 --connections 4 > /dev/null 2>&1 &
+LOADGEN=$!
+sleep 4
+kill -9 $SERVER; wait $SERVER 2>/dev/null || true
+wait $LOADGEN 2>/dev/null || true
+restart_start=$(date +%s%N)
+ENSURESEC_ADMIN_TOKEN=$TOKEN ENSURESEC_LOG=warn $BIN/ensuresec serve --listen 127.0.0.1:$PORT \
+  --data-dir "$WORK/data" > "$WORK/restart.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1200); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.05; done
+restart_ms=$(( ($(date +%s%N) - restart_start) / 1000000 ))
+resumed=$(grep -o 'detection resumed over [0-9]*' "$WORK/restart.log" | grep -o '[0-9]*$' || echo 0)
+echo "restart_resumed_events $resumed"
+echo "restart_serving_ms $restart_ms"
+kill $SERVER; wait $SERVER 2>/dev/null || true
+unset ENSURESEC_DETECTION__WEB__ENABLED
 
 echo
 echo "| measure | target | measured |"
@@ -89,3 +113,4 @@ echo "| event → alert p99 at 50k events/s (ms) | < 50 | $(awk '/^event_to_aler
 echo "| achieved rate in the latency run (events/s) | 50,000 | $(awk '/^events_per_second/{print $2}' "$WORK/latency.txt") |"
 echo "| serve --demo steady RSS (MB) | < 200 | $((max / 1024)) (max over ${DEMO_SECONDS} s, $events events) |"
 echo "| serve --demo --demo-rate 1000 RSS (MB) | < 200 | $((hmax / 1024)) (max over 120 s, $hevents events) |"
+echo "| restart after kill -9 under full ingest: events detected late, time until serving | — | $resumed events, $restart_ms ms |"
