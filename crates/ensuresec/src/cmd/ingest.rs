@@ -83,6 +83,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let platform = Platform::start(&config)
             .await
             .context("starting the pipeline")?;
+        if let Some(line) = super::resumed_line(&platform) {
+            bar.println(line);
+        }
         Target::Local(Box::new(platform))
     } else {
         let token = args.token.clone().context(

@@ -43,3 +43,12 @@ pub fn load_config(file: Option<&Path>, data_dir: Option<PathBuf>) -> anyhow::Re
     }
     Ok(config)
 }
+
+/// What a start of the pipeline says when it detected events the last run had stored but not
+/// detected (`serve` and `ingest --offline` both start one); nothing when there were none.
+pub fn resumed_line(platform: &ensuresec_server::Platform) -> Option<String> {
+    let events = platform.resumed_events();
+    (events > 0).then(|| {
+        format!("detection resumed over {events} events stored but not detected before the restart")
+    })
+}

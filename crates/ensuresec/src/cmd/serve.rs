@@ -97,11 +97,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     println!("{admin_line}");
     println!("data directory: {}", config.storage.data_dir.display());
-    if platform.resumed_events() > 0 {
-        println!(
-            "detection resumed over {} events stored but not detected before the restart",
-            platform.resumed_events()
-        );
+    if let Some(line) = super::resumed_line(&platform) {
+        println!("{line}");
     }
     if let Some(ledger) = platform.ledger() {
         println!(
