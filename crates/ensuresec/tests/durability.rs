@@ -75,6 +75,24 @@ fn kill_9_loses_no_acknowledged_event() {
     });
 }
 
+/// Leaves in the store under `data` what a run leaves when it dies between storing a batch and
+/// detecting it: a stuffing wave from `ip`, stored, that no detector has seen.
+fn store_undetected_wave(data: &std::path::Path, ip: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = SqliteStore::open(data, SqliteOptions::default()).unwrap();
+        let wave = stuffing(ip, 12);
+        let events = ensuresec_model::decode_batch(
+            wave.as_bytes(),
+            &ensuresec_model::Limits::default(),
+            // The waves' own day: the decoder refuses times far from "now".
+            "2026-11-21T12:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+        store.append_events(&events, None).await.unwrap();
+    });
+}
+
 /// The stored alerts raised for address `ip`.
 fn alerts_for(server: &Server, ip: &str) -> usize {
     server.get_json("/v1/alerts?limit=100")["items"]
@@ -97,21 +115,7 @@ fn events_acknowledged_but_not_detected_are_detected_at_the_next_start_and_only_
     });
     server.kill_hard();
 
-    // What a run leaves when it dies between storing a batch and detecting it: the events in
-    // the store, and no detector has seen them.
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let store = SqliteStore::open(&data, SqliteOptions::default()).unwrap();
-        let wave = stuffing("203.0.113.62", 12);
-        let events = ensuresec_model::decode_batch(
-            wave.as_bytes(),
-            &ensuresec_model::Limits::default(),
-            // The waves' own day: the decoder refuses times far from "now".
-            "2026-11-21T12:00:00Z".parse().unwrap(),
-        )
-        .unwrap();
-        store.append_events(&events, None).await.unwrap();
-    });
+    store_undetected_wave(&data, "203.0.113.62");
 
     let server = Server::start(&data, &[]);
     let line = server.printed("detection resumed over");
@@ -129,5 +133,42 @@ fn events_acknowledged_but_not_detected_are_detected_at_the_next_start_and_only_
         alerts_for(&server, "203.0.113.61"),
         1,
         "the wave detected before the crash is not detected again"
+    );
+}
+
+#[test]
+fn offline_ingest_detects_what_the_last_run_stored_but_did_not_detect() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    store_undetected_wave(&data, "203.0.113.63");
+    let file = dir.path().join("one.ndjson");
+    std::fs::write(&file, failed_login("someone", "198.51.100.20", 1)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+        .args(["ingest", "--offline", "--data-dir"])
+        .arg(&data)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("detection resumed over 12 events stored but not detected"),
+        "{said}"
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let alerts = rt.block_on(async {
+        let store = SqliteStore::open(&data, SqliteOptions::default()).unwrap();
+        store
+            .list_alerts(
+                ensuresec_store::AlertFilter::default(),
+                ensuresec_store::PageRequest::default(),
+            )
+            .await
+            .unwrap()
+            .items
+    });
+    assert!(
+        alerts.iter().any(|a| a.entity.value == "203.0.113.63"),
+        "{alerts:#?}"
     );
 }

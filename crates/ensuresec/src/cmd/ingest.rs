@@ -84,7 +84,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .await
             .context("starting the pipeline")?;
         if let Some(line) = super::resumed_line(&platform) {
-            bar.println(line);
+            // Not `println`, which prints nothing when the bar is hidden (output not a terminal).
+            bar.suspend(|| eprintln!("{line}"));
         }
         Target::Local(Box::new(platform))
     } else {
