@@ -34,5 +34,6 @@ pub use clock::SystemClock;
 pub use ingest::{IngestError, Ingestor};
 pub use pipeline::{Batch, LifecycleHandle, Pipeline, PipelineConfig, PipelineHandle};
 pub use recorder::{Recorder, RecorderError};
+pub use resume::ResumeError;
 pub use sink::{BroadcastSink, Sink, SinkError, StoreSink};
 pub use source::{Source, SourceError};

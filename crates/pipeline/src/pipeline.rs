@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::metric as m;
 use crate::recorder::Recorder;
-use crate::resume::{self, ResumePoint};
+use crate::resume::{self, ResumeError, ResumePoint};
 use crate::sink::Sink;
 
 /// Tuning of the pipeline.
@@ -167,7 +167,7 @@ impl Pipeline {
         store: Arc<dyn Store>,
         sinks: Vec<Arc<dyn Sink>>,
         clock: Arc<dyn Clock>,
-    ) -> Result<Pipeline, StoreError> {
+    ) -> Result<Pipeline, ResumeError> {
         let pipeline =
             Pipeline::start_recorded(config, detectors, Vec::new(), store, None, sinks, clock)
                 .await?;
@@ -247,7 +247,7 @@ impl Pipeline {
     /// were acknowledged but not yet detected when it stopped, or crashed) through the
     /// detectors, in order, and returns how many it read. Call it once, before any new batch
     /// is submitted; each partition skips the events it had already taken.
-    pub async fn resume(&self) -> Result<u64, StoreError> {
+    pub async fn resume(&self) -> Result<u64, ResumeError> {
         resume::replay(self.store.as_ref(), &self.handle, self.resume_from).await
     }
 

@@ -11,7 +11,18 @@ use ensuresec_model::Event;
 use ensuresec_store::{DetectionProgress, Store, StoreError};
 
 use crate::metric as m;
-use crate::pipeline::{Batch, PipelineHandle};
+use crate::pipeline::{Batch, PipelineHandle, PipelineStopped};
+
+/// Why detection could not be resumed at start.
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    /// The stored events or the stored progress could not be read.
+    #[error("reading what to detect again: {0}")]
+    Store(#[from] StoreError),
+    /// The pipeline stopped before the stored events were all submitted.
+    #[error("the pipeline stopped while resuming detection")]
+    Stopped(#[from] PipelineStopped),
+}
 
 /// Events read from the store per page while resuming.
 const PAGE_EVENTS: usize = 4096;
@@ -52,7 +63,7 @@ pub(crate) async fn replay(
     store: &dyn Store,
     pipeline: &PipelineHandle,
     from: u64,
-) -> Result<u64, StoreError> {
+) -> Result<u64, ResumeError> {
     let mut next = from;
     let mut replayed = 0u64;
     loop {
@@ -62,11 +73,7 @@ pub(crate) async fn replay(
         };
         replayed += page.len() as u64;
         for batch in consecutive_runs(page) {
-            if pipeline.submit(batch).await.is_err() {
-                return Err(StoreError::Commit(
-                    "the pipeline stopped while resuming detection".into(),
-                ));
-            }
+            pipeline.submit(batch).await?;
         }
         next = last + 1;
     }

@@ -25,6 +25,9 @@ pub enum PlatformError {
     /// The store could not be opened.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// Detection of the events the last run stored but did not detect could not be resumed.
+    #[error("resuming detection: {0}")]
+    Resume(#[from] ensuresec_pipeline::ResumeError),
     /// A rule file is bad.
     #[error("rules: {0}")]
     Rules(#[from] RuleError),
