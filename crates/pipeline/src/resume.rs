@@ -68,6 +68,9 @@ pub(crate) async fn replay(
     let mut replayed = 0u64;
     loop {
         let page = store.events_from(next, PAGE_EVENTS).await?;
+        // An empty page is the end. Retention purges the oldest batches only, so a gap is a
+        // purged prefix; the events not yet detected are the newest (the queues in between
+        // are bounded), far younger than any retention.
         let Some(&(last, _)) = page.last() else {
             break;
         };
