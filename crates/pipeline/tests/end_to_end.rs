@@ -229,6 +229,15 @@ async fn events_stored_but_not_detected_are_detected_at_the_next_start_and_only_
         ],
         "the waves stored before the restart are detected, the first wave not again"
     );
+    {
+        let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
+        let after_last = store.count_events().await.unwrap() + 1;
+        assert_eq!(
+            store.detection_progress().await.unwrap().next_seq,
+            vec![after_last; 2],
+            "a clean stop leaves every partition past the last event: nothing to resume"
+        );
+    }
     let again = start_ingest_stop(dir.path(), 3, Vec::new()).await;
     assert_eq!(
         again.len(),
