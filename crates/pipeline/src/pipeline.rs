@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::metric as m;
 use crate::recorder::Recorder;
-use crate::resume::{self, ResumeError, ResumePoint};
+use crate::resume::{self, ResumeError, Taken};
 use crate::sink::Sink;
 
 /// Tuning of the pipeline.
@@ -194,7 +194,7 @@ impl Pipeline {
         let (last_alert, last_incident) = store.max_ids().await?;
         let open = store.open_incidents().await?;
         let partitions = config.partitions.max(1);
-        let resume = ResumePoint::new(&store.detection_progress().await?, partitions);
+        let taken = Arc::new(Taken::new(&store.detection_progress().await?));
         let correlator =
             Correlator::new(config.correlator.clone(), open, last_alert, last_incident);
         let (alert_tx, alert_rx) =
@@ -206,24 +206,22 @@ impl Pipeline {
             inputs.push(tx);
             let instances: Vec<Box<dyn Detector>> = detectors.iter().map(|f| f()).collect();
             let alerts = alert_tx.clone();
-            let takes_from = resume.next_seq[index];
+            let taken = Arc::clone(&taken);
             let worker = std::thread::Builder::new()
                 .name(format!("detect-{index}"))
-                .spawn(move || run_partition(index, partitions, takes_from, instances, rx, alerts))
+                .spawn(move || run_partition(index, partitions, &taken, instances, rx, alerts))
                 .map_err(|e| StoreError::Commit(format!("cannot start worker thread: {e}")))?;
             workers.push(worker);
         }
         drop(alert_tx);
         let (lifecycle_tx, lifecycle_rx) = mpsc::channel(256);
-        let resume_from = resume.replay_from();
+        let resume_from = taken.replay_from();
         let correlator = tokio::spawn(run_correlator(
             correlator,
             chains,
             alert_rx,
             lifecycle_rx,
-            DetectionProgress {
-                next_seq: resume.next_seq,
-            },
+            taken.progress_for(partitions),
             Outputs {
                 store: store.clone(),
                 recorder,
@@ -246,7 +244,7 @@ impl Pipeline {
     /// Feeds the events stored after the detection progress kept by the last run (events that
     /// were acknowledged but not yet detected when it stopped, or crashed) through the
     /// detectors, in order, and returns how many it read. Call it once, before any new batch
-    /// is submitted; each partition skips the events it had already taken.
+    /// is submitted; each partition skips the events the last run had taken.
     pub async fn resume(&self) -> Result<u64, ResumeError> {
         resume::replay(self.store.as_ref(), &self.handle, self.resume_from).await
     }
@@ -294,12 +292,12 @@ struct Group {
     detectors: Vec<Box<dyn Detector>>,
 }
 
-/// One partition's worker: runs its detectors over the events it owns, from sequence number
-/// `takes_from` on (those before it were taken before a restart).
+/// One partition's worker: runs its detectors over the events it owns, except those the last
+/// run had `taken` (events fed again at start).
 fn run_partition(
     index: usize,
     partitions: usize,
-    takes_from: u64,
+    taken: &Taken,
     instances: Vec<Box<dyn Detector>>,
     mut rx: mpsc::Receiver<Arc<Batch>>,
     alerts_tx: mpsc::Sender<AlertBatch>,
@@ -319,8 +317,7 @@ fn run_partition(
     while let Some(batch) = rx.blocking_recv() {
         let mut alerts = Vec::new();
         let mut mine = 0u64;
-        let skip = takes_from.saturating_sub(batch.first_seq) as usize;
-        for (offset, event) in batch.events.iter().enumerate().skip(skip) {
+        for (offset, event) in batch.events.iter().enumerate() {
             let seq = batch.first_seq + offset as u64;
             let event_type = event.event_type();
             for group in &mut groups {
@@ -331,6 +328,13 @@ fn run_partition(
                     None => seq % partitions as u64 == index as u64,
                 };
                 if !owned {
+                    continue;
+                }
+                let owner_then = |then: usize| match group.kind {
+                    Some(kind) => event.entity(kind).map(|v| partition_of(kind, v, then)),
+                    None => Some((seq % then as u64) as usize),
+                };
+                if taken.had(seq, owner_then) {
                     continue;
                 }
                 mine += 1;
@@ -540,7 +544,7 @@ mod tests {
     }
 
     #[test]
-    fn a_partition_skips_the_events_it_took_before_and_reports_how_far_it_came() {
+    fn a_partition_skips_the_events_the_last_run_took_and_reports_how_far_it_came() {
         let (tx, rx) = mpsc::channel(4);
         let (alerts_tx, mut alerts_rx) = mpsc::channel(4);
         let events = (0..4)
@@ -553,7 +557,11 @@ mod tests {
         }))
         .unwrap();
         drop(tx);
-        run_partition(0, 1, 5, vec![Box::new(EveryEvent)], rx, alerts_tx);
+        // The last run had two partitions: the even events' had come to 7, the odd events' to 4.
+        let taken = Taken::new(&DetectionProgress {
+            next_seq: vec![7, 4],
+        });
+        run_partition(0, 1, &taken, vec![Box::new(EveryEvent)], rx, alerts_tx);
         let done = alerts_rx.blocking_recv().unwrap();
         let seen: Vec<&str> = done
             .alerts
@@ -562,8 +570,8 @@ mod tests {
             .collect();
         assert_eq!(
             seen,
-            vec!["user2", "user3"],
-            "events 3 and 4 were taken before the restart"
+            vec!["user2"],
+            "events 3 (odd, below 4), 4 and 6 (even, below 7) were taken before the restart"
         );
         assert_eq!((done.partition, done.next_seq), (0, 7));
         assert!(alerts_rx.blocking_recv().is_none());

@@ -1,9 +1,10 @@
 //! Taking detection up again after a restart. An event is acknowledged once it is stored, but
 //! detected later; the correlator keeps, with the findings, the first sequence number each
 //! partition has not taken ([`DetectionProgress`]). At start the stored events from the lowest
-//! of them on are fed through the detectors again, and each partition skips the ones it had
-//! taken. So an acknowledged event is detected even when the process died before its turn, and
-//! an event whose findings were stored is not detected twice.
+//! of them on are fed through the detectors again, skipping those the partition that owned
+//! them in the last run had taken. So an acknowledged event is detected even when the process
+//! died before its turn, and an event whose findings were stored is not detected twice, also
+//! when the partition count has changed.
 
 use std::time::Instant;
 
@@ -27,33 +28,65 @@ pub enum ResumeError {
 /// Events read from the store per page while resuming.
 const PAGE_EVENTS: usize = 4096;
 
-/// Where each partition takes events up again.
+/// What the partitions of the last run had taken, from its stored progress: the events each
+/// partition then owned, up to where it had come. An event is routed by a fixed hash (and a
+/// stateless detector's by its sequence number), so the partition that owned it then can be
+/// worked out with the partition count of then, whatever the count is now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ResumePoint {
-    /// Per partition, the first sequence number it takes.
-    pub(crate) next_seq: Vec<u64>,
+pub(crate) struct Taken {
+    /// Per partition of the last run, the first sequence number it had not taken.
+    next_seq: Vec<u64>,
+    /// Every partition had taken the events before this one.
+    lowest: u64,
+    /// No partition had taken this event or any after it.
+    highest: u64,
 }
 
-impl ResumePoint {
-    /// The resume point of `partitions` partitions after the run that stored `stored`. With
-    /// the same number of partitions, each takes up where it stopped (an event goes to the
-    /// same partition in every run). With another number, an event may now belong to a
-    /// partition that had not reached it, so every partition starts at the lowest stored
-    /// position: events some partition had taken are detected again, rather than events none
-    /// had taken being skipped.
-    pub(crate) fn new(stored: &DetectionProgress, partitions: usize) -> ResumePoint {
-        let lowest = stored.next_seq.iter().copied().min().unwrap_or(1);
-        let next_seq = if stored.next_seq.len() == partitions {
-            stored.next_seq.clone()
+impl Taken {
+    /// What `stored` says was taken.
+    pub(crate) fn new(stored: &DetectionProgress) -> Taken {
+        let next_seq = if stored.next_seq.is_empty() {
+            vec![1]
         } else {
-            vec![lowest; partitions]
+            stored.next_seq.clone()
         };
-        ResumePoint { next_seq }
+        let lowest = next_seq.iter().copied().min().unwrap_or(1);
+        let highest = next_seq.iter().copied().max().unwrap_or(1);
+        Taken {
+            next_seq,
+            lowest,
+            highest,
+        }
     }
 
-    /// The first sequence number any partition takes: where the replay starts.
+    /// The first sequence number some partition had not taken: where the replay starts.
     pub(crate) fn replay_from(&self) -> u64 {
-        self.next_seq.iter().copied().min().unwrap_or(1)
+        self.lowest
+    }
+
+    /// Whether the event at `seq` had been taken, for one group of detectors: `owner_then`
+    /// gives the partition that owned it among the last run's count (`None`: no partition
+    /// of that group owned it).
+    pub(crate) fn had(&self, seq: u64, owner_then: impl FnOnce(usize) -> Option<usize>) -> bool {
+        if seq >= self.highest {
+            return false;
+        }
+        if seq < self.lowest {
+            return true;
+        }
+        owner_then(self.next_seq.len()).is_some_and(|p| seq < self.next_seq[p])
+    }
+
+    /// The progress `partitions` partitions start from: the stored one when the count is the
+    /// same; otherwise every partition at the lowest, since a partition's own position under
+    /// the new routing is not known until it has passed the replay.
+    pub(crate) fn progress_for(&self, partitions: usize) -> DetectionProgress {
+        let next_seq = if self.next_seq.len() == partitions {
+            self.next_seq.clone()
+        } else {
+            vec![self.lowest; partitions]
+        };
+        DetectionProgress { next_seq }
     }
 }
 
@@ -120,20 +153,36 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_same_partitions_take_up_where_each_stopped() {
-        let point = ResumePoint::new(&progress(&[40, 35, 52]), 3);
-        assert_eq!(point.next_seq, vec![40, 35, 52]);
-        assert_eq!(point.replay_from(), 35);
+    /// The owner of a stateless detector's event: by sequence number.
+    fn by_seq(seq: u64) -> impl FnOnce(usize) -> Option<usize> {
+        move |partitions| Some((seq % partitions as u64) as usize)
     }
 
     #[test]
-    fn other_partitions_all_start_where_the_slowest_stopped() {
-        let point = ResumePoint::new(&progress(&[40, 35, 52]), 2);
-        assert_eq!(point.next_seq, vec![35, 35]);
-        let grown = ResumePoint::new(&progress(&[40, 35]), 4);
-        assert_eq!(grown.next_seq, vec![35; 4]);
-        assert_eq!(ResumePoint::new(&progress(&[]), 2).next_seq, vec![1, 1]);
+    fn an_event_was_taken_if_the_partition_that_owned_it_had_passed_it() {
+        let taken = Taken::new(&progress(&[40, 35, 52]));
+        assert_eq!(taken.replay_from(), 35);
+        assert!(taken.had(34, by_seq(34)), "every partition had passed 34");
+        assert!(!taken.had(52, by_seq(52)), "no partition had reached 52");
+        // 39 belonged to partition 0 (39 % 3), which had come to 40; 38 to partition 2, at 52;
+        // 37 to partition 1, which stopped at 35.
+        assert!(taken.had(39, by_seq(39)));
+        assert!(taken.had(38, by_seq(38)));
+        assert!(!taken.had(37, by_seq(37)));
+        assert!(
+            !taken.had(36, |_| None),
+            "owned by no partition then: not taken"
+        );
+    }
+
+    #[test]
+    fn another_partition_count_starts_every_partition_at_the_lowest() {
+        let taken = Taken::new(&progress(&[40, 35, 52]));
+        assert_eq!(taken.progress_for(3).next_seq, vec![40, 35, 52]);
+        assert_eq!(taken.progress_for(2).next_seq, vec![35, 35]);
+        let upgraded = Taken::new(&progress(&[]));
+        assert_eq!(upgraded.progress_for(2).next_seq, vec![1, 1]);
+        assert!(!upgraded.had(1, by_seq(1)));
     }
 
     #[test]
