@@ -276,8 +276,8 @@ impl Pipeline {
 }
 
 /// Which partition owns an entity value. The hash is fixed (not `DefaultHasher`, whose
-/// algorithm a new build may change): resuming after a restart relies on the same partition
-/// count routing every event to the partition that took it before.
+/// algorithm a new build may change): resuming after a restart works out which partition
+/// owned an event in the last run, with that run's partition count.
 fn partition_of(kind: EntityKind, value: EntityRef<'_>, partitions: usize) -> usize {
     // An address by its octets: formatting it as text, as the fraud tables' keys do, costs
     // more than the rest of routing an event.

@@ -17,8 +17,8 @@ use crate::pipeline::{Batch, PipelineHandle, PipelineStopped};
 /// Why detection could not be resumed at start.
 #[derive(Debug, thiserror::Error)]
 pub enum ResumeError {
-    /// The stored events or the stored progress could not be read.
-    #[error("reading what to detect again: {0}")]
+    /// The store could not be read (at start: ids, open incidents, the progress, the events).
+    #[error("store: {0}")]
     Store(#[from] StoreError),
     /// The pipeline stopped before the stored events were all submitted.
     #[error("the pipeline stopped while resuming detection")]
