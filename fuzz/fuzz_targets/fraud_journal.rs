@@ -4,10 +4,10 @@
 //! record checks (type, keys, time, amount) instead of all stopping at the check.
 #![no_main]
 
-use ensuresec_fraud::hash::hash_bytes;
 use ensuresec_fraud::features::RECORD_BYTES;
 use ensuresec_fraud::journal::replay_file;
 use ensuresec_fraud::{FeatureStore, StateLimits};
+use ensuresec_model::hash::hash_bytes;
 use libfuzzer_sys::fuzz_target;
 
 /// The header's length: magic, version, number.

@@ -5,9 +5,9 @@
 //! labels, bytes after the end) instead of all stopping at the check.
 #![no_main]
 
-use ensuresec_fraud::hash::hash_bytes;
 use ensuresec_fraud::journal::replay_file;
 use ensuresec_fraud::rings::{RingGraph, RingLimits};
+use ensuresec_model::hash::hash_bytes;
 use libfuzzer_sys::fuzz_target;
 
 /// The header's length: magic, version, number.

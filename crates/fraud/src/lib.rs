@@ -34,7 +34,6 @@ pub mod feedback;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod geo;
-pub mod hash;
 pub mod ip_location;
 pub mod journal;
 pub mod metrics;

@@ -12,6 +12,7 @@ pub mod entity;
 pub mod event;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
+pub mod hash;
 pub mod incident;
 pub mod limits;
 pub mod ocsf;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ensuresec_correlate::{Correlated, Correlator, CorrelatorConfig};
-use ensuresec_fraud::hash;
 use ensuresec_model::detector::DetectorFactory;
+use ensuresec_model::hash;
 use ensuresec_model::{
     Alert, AlertChain, Clock, Detector, EntityKind, EntityRef, Event, Incident, IncidentStatus,
 };

@@ -151,7 +151,7 @@ mod tests {
         fn distinct_estimate_is_close_for_small_sets(n in 1usize..40) {
             let mut s = EntityState::new(0);
             for i in 0..n as u64 {
-                s.link(crate::hash::mix(i));
+                s.link(ensuresec_model::hash::mix(i));
             }
             let est = s.linked_count();
             prop_assert!(est >= 1.0);

@@ -1,10 +1,10 @@
 //! The per-entity tables and the feature computation for one payment.
 
 use ensuresec_model::event::{PaymentAuthorization, PaymentOutcome};
+use ensuresec_model::hash::{BuildPreHashed, hash_bytes, hash_ip};
 
 use super::entity::EntityState;
 use super::{F, Features};
-use crate::hash::{BuildPreHashed, hash_bytes, hash_ip};
 use crate::journal::Pending;
 use crate::request::{PaymentRequest, ThreeDs};
 

@@ -17,9 +17,10 @@ use std::io::{self, BufReader, Read, Write};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
+use ensuresec_model::hash::hash_bytes;
+
 use super::{Frame, Journaled, MAX_RECORD_BYTES, Pending};
 use crate::error::FileError;
-use crate::hash::hash_bytes;
 
 /// The format's version.
 const VERSION: u32 = 1;

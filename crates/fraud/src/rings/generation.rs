@@ -5,8 +5,9 @@
 
 use std::collections::HashMap;
 
+use ensuresec_model::hash::{BuildPreHashed, hash_bytes};
+
 use super::{GenerationSummary, Link, Member, Ring, RingLimits};
-use crate::hash::{BuildPreHashed, hash_bytes};
 
 /// A payment's label as last reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

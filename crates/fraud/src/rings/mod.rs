@@ -16,9 +16,9 @@
 
 use std::collections::HashMap;
 
+use ensuresec_model::hash::hash_bytes;
 use serde::Serialize;
 
-use crate::hash::hash_bytes;
 use crate::journal::Pending;
 use generation::Generation;
 
