@@ -20,10 +20,10 @@ for split in "$@"; do
   for seed in ${SEEDS:-0}; do
     echo "== split: train on rows before ${split% *}, test up to ${split#* } (shares of the rows by time), seed $seed"
     SPLIT=$split SEED=$seed MODEL_ONLY=1 bash bench/fraud.sh > "$OUT.run"
-    grep -E '^(split|test|\| (ensuresec|LightGBM) )|bootstrap|chosen' "$OUT.run"
+    grep -E '^(split|test|\| (ensuresec|LightGBM)[ ,])|bootstrap|chosen' "$OUT.run"
     frauds=$(sed -nE 's/^test: .* ([0-9]+) frauds$/\1/p' "$OUT.run")
     ours=$(awk -F'|' '/^\| ensuresec/ {gsub(/ /, "", $3); print $3}' "$OUT.run")
-    lgb=$(awk -F'|' '/^\| LightGBM/ {gsub(/ /, "", $3); print $3}' "$OUT.run")
+    lgb=$(awk -F'|' '/^\| LightGBM \|/ {gsub(/ /, "", $3); print $3}' "$OUT.run")
     echo "$split $seed $frauds $ours $lgb" >> "$OUT"
   done
 done
