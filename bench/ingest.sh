@@ -84,12 +84,19 @@ echo "heavy_demo_rss_max_mb $((hmax / 1024))"
 kill $SERVER; wait $SERVER 2>/dev/null || true
 
 export ENSURESEC_DETECTION__WEB__ENABLED=false
-echo "== 5. restart after kill -9 four seconds into full ingest"
+echo "== 5. restart after kill -9 a quarter into full ingest"
 start_server
 ENSURESEC_TOKEN=$TOKEN $BIN/ensuresec-loadgen --server http://127.0.0.1:$PORT \
   --events "$EVENTS" --batch 5000 --connections 4 > /dev/null 2>&1 &
 LOADGEN=$!
-sleep 4
+# Killed once a quarter of the events are acknowledged, not after a fixed time: the load
+# generator first makes its events, which takes longer than the ingest on a fast machine.
+for _ in $(seq 1200); do
+  ingested=$(curl -s http://127.0.0.1:$PORT/metrics | awk '/^ensuresec_events_ingested_total/{s+=$2} END{print s+0}')
+  [ "$ingested" -lt $((EVENTS / 4)) ] || break
+  sleep 0.05
+done
+echo "killed_after_events_ingested $ingested"
 kill -9 $SERVER; wait $SERVER 2>/dev/null || true
 wait $LOADGEN 2>/dev/null || true
 restart_start=$(date +%s%N)

@@ -10,7 +10,12 @@ mod tls;
 use clap::{Parser, Subcommand};
 
 /// Events are many small strings: mimalloc's thread-local heaps allocate and free them faster than
-/// the system allocator (measured: see bench/RESULTS.md).
+/// the system allocator (measured: see bench/RESULTS.md). Its default of transparent huge pages on
+/// its arenas is kept: it makes a whole 2 MiB page resident wherever a byte of it is used
+/// (`serve --demo` holds 140–171 MB instead of 78–89), but without it the paced event → alert
+/// p99 was about twice as high and over its 50 ms target in three of eight runs.
+/// `MIMALLOC_ALLOW_THP=0` in the environment trades that latency for the memory
+/// (bench/RESULTS.md, "Transparent huge pages").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
