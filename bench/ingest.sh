@@ -5,8 +5,9 @@
 #   2. event → alert latency (server-side, from receipt to the alert being stored) at 50,000
 #      events/s, batches of 500 over 8 connections;
 #   3. steady-state RSS of `serve --demo` (sampled after a warm-up);
-#   5. a restart after `kill -9` under full ingest: how many events it detects late (stored but
-#      not yet detected when the server died) and how long until it serves again.
+#   4. the same at 1,000 simulated events/s;
+#   5. a restart after `kill -9` a quarter into a full ingest: how many events it detects late
+#      (stored but not yet detected when the server died) and how long until it serves again.
 # Usage: bench/ingest.sh [events] [demo-seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
