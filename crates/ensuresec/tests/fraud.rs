@@ -428,9 +428,11 @@ fn the_feature_state_survives_a_kill_9_through_the_journal() {
     let data = dir.path().join("data");
     let burst = |i: u32| burst(i, "card-7");
     let mut server = Server::start(&data, &[]);
+    let mut answers = Vec::new();
     for i in 0..6 {
         let a: Value = score(&server, &burst(i)).json().unwrap();
         assert_ne!(a["reasons"][0]["code"], "card-testing", "not yet: {a}");
+        answers.push(a);
     }
     // The journal is written every 50 ms: wait until it holds the six, then crash.
     wait_for("the six payments in the journal", 30, || {
@@ -453,6 +455,17 @@ fn the_feature_state_survives_a_kill_9_through_the_journal() {
 
     let server = Server::start(&data, &[]);
     server.printed("fraud journal: 6 payments and declines counted again from 1 file(s)");
+    // The client retries the last payment, unsure whether it was counted: it was, so it is
+    // answered as it was the first time and not counted again.
+    let retried: Value = score(&server, &burst(5)).json().unwrap();
+    let p = |a: &Value| a["probability"].as_f64().unwrap();
+    assert!(
+        (p(&retried) - p(&answers[5])).abs() < 1e-9,
+        "{retried} after {}",
+        answers[5]
+    );
+    assert_eq!(retried["reasons"], answers[5]["reasons"]);
+    assert_eq!(status(&server)["repeated"], 1);
     let a: Value = score(&server, &burst(6)).json().unwrap();
     assert_eq!(
         a["reasons"][0]["code"], "card-testing",

@@ -27,7 +27,7 @@ fn requests_from(start: i64, n: usize, cards: usize) -> Vec<PaymentRequest> {
         .map(|i| {
             let time = chrono::DateTime::from_timestamp(start + i as i64, 0).expect("time");
             let json = serde_json::json!({
-                "payment_id": format!("p{i}"),
+                "payment_id": format!("p{start}-{i}"),
                 "time": time.to_rfc3339(),
                 "amount": {"minor": 1_000 + (i % 50_000) as i64, "currency": "EUR"},
                 "merchant": "shop",
@@ -255,6 +255,7 @@ fn ten_million_cards() {
     let mut over_1ms = [0usize; 2];
     for i in 0..2 * cards {
         r.card.fingerprint = format!("card{i}");
+        r.payment_id = format!("p{i}");
         r.time = chrono::DateTime::from_timestamp(START + (i / 100) as i64, 0).expect("time");
         let call = std::time::Instant::now();
         s.score(&r).expect("score");
@@ -343,6 +344,7 @@ fn feature_journal() {
     let started = std::time::Instant::now();
     for i in 0..records {
         r.card.fingerprint = format!("card{}", i % 5_000_000);
+        r.payment_id = format!("p{i}");
         r.time = chrono::DateTime::from_timestamp(START + (i / 100) as i64, 0).expect("time");
         service.score(&r).expect("score");
         if i % 100_000 == 99_999 {

@@ -345,6 +345,7 @@ mod tests {
             last = Some(
                 s.score(&request(|v| {
                     v["time"] = format!("2026-03-01T12:00:0{i}Z").into();
+                    v["payment_id"] = format!("pay_{i}").into();
                     v.as_object_mut().expect("object").remove("three_ds");
                 }))
                 .expect("score"),

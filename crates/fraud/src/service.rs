@@ -144,6 +144,9 @@ pub struct Status {
     pub state_bytes: usize,
     /// Payment events that could not be scored.
     pub unscored_events: u64,
+    /// Payments scored again and declines reported again, by merchant and payment id, and
+    /// not counted again (retries; events detected again after a restart).
+    pub repeated: u64,
     /// Payments and declines written to the journal since start (synced).
     pub journaled: u64,
     /// Payments and declines not journaled (the disk did not keep up, or a write failed).
@@ -267,12 +270,13 @@ impl FraudService {
 
     /// The model, counters and state size.
     pub fn status(&self) -> Status {
-        let (thresholds, entities, state_bytes) = {
+        let (thresholds, entities, state_bytes, repeated) = {
             let scorer = self.scorer();
             (
                 scorer.rules().thresholds,
                 scorer.state().len(),
                 scorer.state().heap_bytes(),
+                scorer.state().stats().repeated,
             )
         };
         Status {
@@ -283,6 +287,7 @@ impl FraudService {
             entities,
             state_bytes,
             unscored_events: self.unscored_events(),
+            repeated,
             journaled: self.journaled(),
             journal_dropped: self.journal_dropped(),
         }

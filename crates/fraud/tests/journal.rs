@@ -105,6 +105,60 @@ fn what_was_flushed_before_a_crash_is_counted_again_at_the_next_start() {
     assert_ne!(next_probability(&forgetful, "card-1"), expected);
 }
 
+/// Scores payments `ids` of `card` (payment `pN` at second `10 N`) and reports the decline
+/// of the last.
+fn score_all(service: &FraudService, ids: std::ops::Range<u32>, card: &str) {
+    let last = ids.end - 1;
+    for i in ids {
+        service
+            .score(&payment(&format!("p{i}"), card, i * 10))
+            .unwrap();
+    }
+    service.record_outcome(&decline(&format!("p{last}"), card), 1_772_366_460);
+}
+
+#[test]
+fn payments_scored_again_after_a_crash_are_not_counted_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = journaled(dir.path());
+    let crashed = FraudService::open(&config).unwrap();
+    score_all(&crashed, 0..2, "card-1");
+    // The first two in the state file, the next three and the decline in the journal.
+    crashed.save().unwrap();
+    score_all(&crashed, 2..5, "card-1");
+    crashed.flush_journal().unwrap();
+    drop(crashed);
+
+    // The pipeline detects them again at the start: they were counted, so not again.
+    let restarted = FraudService::open(&config).unwrap();
+    score_all(&restarted, 0..5, "card-1");
+    assert_eq!(
+        restarted.status().repeated,
+        6,
+        "five payments and a decline"
+    );
+
+    let reference = FraudService::open(&ServiceConfig::default()).unwrap();
+    score_all(&reference, 0..2, "card-1");
+    score_all(&reference, 2..5, "card-1");
+    let expected = next_probability(&reference, "card-1");
+    assert_eq!(next_probability(&restarted, "card-1"), expected);
+
+    // Counted twice, the card would look busier.
+    let twice = FraudService::open(&ServiceConfig {
+        limits: ensuresec_fraud::StateLimits {
+            recent_payments: 0,
+            ..Default::default()
+        },
+        ..ServiceConfig::default()
+    })
+    .unwrap();
+    score_all(&twice, 0..2, "card-1");
+    score_all(&twice, 2..5, "card-1");
+    score_all(&twice, 0..5, "card-1");
+    assert_ne!(next_probability(&twice, "card-1"), expected);
+}
+
 #[test]
 fn a_write_of_the_state_removes_the_journal_files_it_holds() {
     let dir = tempfile::tempdir().unwrap();

@@ -34,6 +34,9 @@ pub struct FraudConfig {
     /// Entities per kind the feature tables are sized for at start (see
     /// [`StateLimits::reserved_entities`]).
     pub reserved_entities: usize,
+    /// Payments remembered by merchant and payment id, so that one scored again (a retry, or
+    /// an event detected again after a restart) is not counted twice (0: every score counts).
+    pub recent_payments: usize,
     /// Days after which an entity not seen again is forgotten (event time).
     pub ttl_days: u32,
     /// Largest body of `POST /v1/payments/score`, in bytes.
@@ -67,6 +70,7 @@ impl Default for FraudConfig {
             postal_centroids: None,
             max_entities: StateLimits::default().max_entities,
             reserved_entities: StateLimits::default().reserved_entities,
+            recent_payments: StateLimits::default().recent_payments,
             ttl_days: 90,
             max_body_bytes: 16 * 1024,
             persist_state: true,
@@ -121,6 +125,9 @@ impl Default for RingsConfig {
     }
 }
 
+/// Most payments `fraud.recent_payments` may remember: about 400 MB.
+const MAX_RECENT_PAYMENTS: usize = 1 << 24;
+
 impl FraudConfig {
     /// Checks what serde cannot; names the bad key.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
@@ -134,6 +141,12 @@ impl FraudConfig {
             return Err((
                 "fraud.reserved_entities",
                 format!("must be at most max_entities ({})", self.max_entities),
+            ));
+        }
+        if self.recent_payments > MAX_RECENT_PAYMENTS {
+            return Err((
+                "fraud.recent_payments",
+                format!("must be at most {MAX_RECENT_PAYMENTS}"),
             ));
         }
         if !(1..=3650).contains(&self.ttl_days) {
@@ -204,6 +217,7 @@ impl FraudConfig {
                 max_entities: self.max_entities,
                 ttl_seconds: i64::from(self.ttl_days) * 86_400,
                 reserved_entities: self.reserved_entities,
+                recent_payments: self.recent_payments,
             },
             ip_locations: self.ip_locations.clone(),
             postal_centroids: self.postal_centroids.clone(),
@@ -398,6 +412,13 @@ mod tests {
         let (key, message) = config.validate().err().unwrap_or_default();
         assert_eq!(key, "fraud.reserved_entities");
         assert!(message.contains("1000"), "{message}");
+        let config = FraudConfig {
+            recent_payments: MAX_RECENT_PAYMENTS + 1,
+            ..FraudConfig::default()
+        };
+        let (key, message) = config.validate().err().unwrap_or_default();
+        assert_eq!(key, "fraud.recent_payments");
+        assert!(message.contains("16777216"), "{message}");
     }
 
     #[test]

@@ -80,6 +80,15 @@ impl EntityState {
         self.amount_24h += amount as f32;
     }
 
+    /// Takes back one payment of `amount` counted at the time the state is decayed to: the
+    /// state as it was before that payment, when nothing was counted after it.
+    pub fn remove_payment(&mut self, amount: f64) {
+        for c in &mut self.counts {
+            *c = (*c - 1.0).max(0.0);
+        }
+        self.amount_24h = (self.amount_24h - amount as f32).max(0.0);
+    }
+
     /// Marks a linked entity by its hash.
     pub fn link(&mut self, hash: u64) {
         self.linked |= 1u64 << (hash >> 58);
@@ -129,6 +138,28 @@ mod tests {
             "seven day count after three hours: {}",
             s.counts[2]
         );
+    }
+
+    #[test]
+    fn removing_a_payment_gives_back_the_state_before_it() {
+        let mut s = EntityState::new(0);
+        s.add_payment(25.0);
+        s.decay_to(600);
+        let before = s;
+        s.add_payment(40.0);
+        s.remove_payment(40.0);
+        for (a, b) in s.counts.iter().zip(before.counts) {
+            assert!(
+                (a - b).abs() < 1e-6,
+                "{:?} against {:?}",
+                s.counts,
+                before.counts
+            );
+        }
+        assert!((s.amount_24h - before.amount_24h).abs() < 1e-4, "{s:?}");
+        let mut fresh = EntityState::new(0);
+        fresh.remove_payment(5.0);
+        assert_eq!(fresh, EntityState::new(0), "never below zero");
     }
 
     proptest! {

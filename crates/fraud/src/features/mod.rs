@@ -4,6 +4,7 @@
 
 mod entity;
 mod journal;
+mod recent;
 mod snapshot;
 mod store;
 

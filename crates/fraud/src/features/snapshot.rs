@@ -3,8 +3,9 @@
 //!
 //! The format is our own and fixed-size per entity: a header (with, from version 2, the number
 //! of the first journal file that continues the state: `crate::journal`), then per kind of
-//! entity its count and its records (key and [`EntityState`], 64 bytes, little-endian), then a 64-bit
-//! FNV-1a checksum of everything before it (`crate::checksum`). A file is read completely before it is used: a
+//! entity its count and its records (key and [`EntityState`], 64 bytes, little-endian), from
+//! version 3 the keys of the payments counted last, oldest first (their count, then 8 bytes
+//! each), then a 64-bit FNV-1a checksum of everything before it (`crate::checksum`). A file is read completely before it is used: a
 //! wrong header or version, a count above the ceiling, a value no update could produce, a key
 //! twice, a wrong checksum or a byte too few or too many is an error naming what and where.
 //! Written here because the state is a few plain numbers per entity; a general serialisation
@@ -13,6 +14,7 @@
 use std::io::{self, Read, Write};
 
 use super::entity::EntityState;
+use super::recent::{self, RecentPayments};
 use super::store::{FeatureStore, KINDS, StateLimits, StateStats, Table};
 use crate::checksum::Checksum;
 use crate::error::FileError;
@@ -20,8 +22,9 @@ use crate::error::FileError;
 /// First bytes of every state file.
 const MAGIC: &[u8; 22] = b"ensuresec fraud state\n";
 /// The format's version: a file of another version is refused, but version 1 (before the
-/// journal) is read as continued by no journal file before the first.
-const VERSION: u32 = 2;
+/// journal) is read as continued by no journal file before the first, and versions 1 and 2
+/// (before the recent payments were kept) as remembering no payment.
+const VERSION: u32 = 3;
 /// Bytes of one entity's record.
 const RECORD: usize = 64;
 /// The kinds, in file order, as errors name them.
@@ -37,6 +40,7 @@ pub struct StateCopy {
     stats: StateStats,
     journal_from: u64,
     kinds: [Vec<(u64, EntityState)>; KINDS],
+    recent: Vec<u64>,
 }
 
 impl StateCopy {
@@ -86,6 +90,10 @@ impl StateCopy {
                 out.put(&encode(*key, state))?;
             }
         }
+        out.put(&(self.recent.len() as u64).to_le_bytes())?;
+        for key in &self.recent {
+            out.put(&key.to_le_bytes())?;
+        }
         out.end()
     }
 }
@@ -117,6 +125,8 @@ impl FeatureStore {
             room.clear();
             room.extend(table.iter().map(|(k, s)| (*k, *s)));
         }
+        copy.recent.clear();
+        copy.recent.extend(self.recent.keys());
     }
 
     /// Writes every entity's state to `out` (see the module's format).
@@ -160,18 +170,19 @@ fn read(input: impl Read, limits: StateLimits, len: Option<u64>) -> Result<Featu
         return Err("not a fraud state file (wrong header)".into());
     }
     let version = u32::from_le_bytes(input.take(&|| "the header".into())?);
-    let journal_from = match version {
-        1 => 0,
-        VERSION => u64::from_le_bytes(input.take(&|| "the header".into())?),
-        _ => {
-            return Err(format!(
-                "format version {version}; this build reads versions 1 and {VERSION}"
-            ));
-        }
-    };
+    if !(1..=VERSION).contains(&version) {
+        return Err(format!(
+            "format version {version}; this build reads versions 1 to {VERSION}"
+        ));
+    }
+    let mut header =
+        || -> Result<u64, String> { Ok(u64::from_le_bytes(input.take(&|| "the header".into())?)) };
+    let journal_from = if version >= 2 { header()? } else { 0 };
+    // The payments scored again are counted since the start, as scoring's other counters.
     let stats = StateStats {
-        expired: u64::from_le_bytes(input.take(&|| "the header".into())?),
-        evicted: u64::from_le_bytes(input.take(&|| "the header".into())?),
+        expired: header()?,
+        evicted: header()?,
+        repeated: 0,
     };
     let reserved = limits.reserved_entities.min(limits.max_entities);
     let mut tables: Vec<Table> = Vec::with_capacity(KINDS);
@@ -205,6 +216,11 @@ fn read(input: impl Read, limits: StateLimits, len: Option<u64>) -> Result<Featu
         }
         tables.push(table);
     }
+    let recent = if version >= 3 {
+        read_recent(&mut input, limits.recent_payments, len)?
+    } else {
+        RecentPayments::new(limits.recent_payments)
+    };
     input.check_end()?;
     let mut store = FeatureStore::new(StateLimits {
         reserved_entities: 0,
@@ -215,7 +231,39 @@ fn read(input: impl Read, limits: StateLimits, len: Option<u64>) -> Result<Featu
         .map_err(|_| "wrong number of kinds".to_string())?;
     store.stats = stats;
     store.journal_from = journal_from;
+    store.recent = recent;
     Ok(store)
+}
+
+/// Reads the keys of the payments counted last, keeping the newest `capacity` of them (the
+/// configured number may have shrunk since the file was written).
+fn read_recent(
+    input: &mut Checksum<impl Read>,
+    capacity: usize,
+    len: Option<u64>,
+) -> Result<RecentPayments, String> {
+    let what = || "the count of recent payments".to_string();
+    let count = u64::from_le_bytes(input.take(&what)?);
+    if let Some(len) = len
+        && count.saturating_mul(8) > len
+    {
+        return Err(format!(
+            "{count} recent payments, more than its {len} bytes can hold"
+        ));
+    }
+    let mut recent = RecentPayments::new(capacity);
+    for i in 0..count {
+        let what = || format!("recent payment {}", i + 1);
+        let key = u64::from_le_bytes(input.take(&what)?);
+        if !recent::is_key(key) {
+            return Err(format!("{}: {key:#x} is not a payment's key", what()));
+        }
+        if recent.contains(key) {
+            return Err(format!("{}: its key appears twice", what()));
+        }
+        recent.insert(key);
+    }
+    Ok(recent)
 }
 
 fn encode(key: u64, s: &EntityState) -> [u8; RECORD] {
@@ -381,27 +429,87 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_journal_file_that_continues_a_state_is_kept_and_a_version_1_file_still_reads() {
-        let mut live = store(&[(1, 1), (2, 2)]);
-        live.journal_from = 7;
-        let v2 = bytes(&live);
-        assert_eq!(read_back(&v2).expect("reads").journal_from(), 7);
-        // The same state as the build before the journal wrote it: version 1, no number.
-        let mut v1 = v2[..22].to_vec();
-        v1.extend_from_slice(&1u32.to_le_bytes());
-        v1.extend_from_slice(&v2[34..v2.len() - 8]);
-        let sum = v1.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+    /// `v3`, a file of this version, as `version` (1 or 2) wrote the same state: without the
+    /// recent payments, and for version 1 without the journal's number.
+    fn older(v3: &[u8], recent: usize, version: u32) -> Vec<u8> {
+        let mut old = v3[..22].to_vec();
+        old.extend_from_slice(&version.to_le_bytes());
+        old.extend_from_slice(&v3[if version == 1 { 34 } else { 26 }..v3.len() - 16 - 8 * recent]);
+        let sum = old.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
         });
-        v1.extend_from_slice(&sum.to_le_bytes());
-        let old = read_back(&v1).expect("a version 1 file reads");
-        assert_eq!(old.journal_from(), 0);
-        assert_eq!(old.len(), live.len());
-        let mut v3 = v2.clone();
-        v3[22..26].copy_from_slice(&3u32.to_le_bytes());
-        let e = read_back(&v3).expect_err("a later version");
-        assert!(e.contains("format version 3"), "{e}");
+        old.extend_from_slice(&sum.to_le_bytes());
+        old
+    }
+
+    #[test]
+    fn the_journal_file_that_continues_a_state_is_kept_and_older_versions_still_read() {
+        let mut live = store(&[(1, 1), (2, 2)]);
+        live.journal_from = 7;
+        let v3 = bytes(&live);
+        assert_eq!(read_back(&v3).expect("reads").journal_from(), 7);
+        let v2 = read_back(&older(&v3, 2, 2)).expect("a version 2 file reads");
+        assert_eq!((v2.journal_from(), v2.len()), (7, live.len()));
+        assert_eq!(v2.recent.keys().len(), 0, "version 2 kept no payments");
+        let v1 = read_back(&older(&v3, 2, 1)).expect("a version 1 file reads");
+        assert_eq!((v1.journal_from(), v1.len()), (0, live.len()));
+        let mut v4 = v3.clone();
+        v4[22..26].copy_from_slice(&4u32.to_le_bytes());
+        let e = read_back(&v4).expect_err("a later version");
+        assert!(e.contains("format version 4"), "{e}");
+    }
+
+    #[test]
+    fn a_state_read_back_remembers_the_payments_counted_last() {
+        let mut live = store(&[(1, 1), (2, 2), (3, 1)]);
+        live.observe(&payment(2, 2));
+        assert_eq!(live.stats().repeated, 1);
+        let mut restored = read_back(&bytes(&live)).expect("reads");
+        assert_eq!(restored.stats().repeated, 0, "counted since the start");
+        let before = bytes(&restored);
+        restored.observe(&payment(3, 1));
+        assert_eq!(restored.stats().repeated, 1, "scored before the restart");
+        assert_eq!(bytes(&restored), before, "and not counted again");
+        // A smaller window keeps the newest: payment 1 is forgotten, 3 is not.
+        let limits = StateLimits {
+            recent_payments: 2,
+            ..StateLimits::default()
+        };
+        let mut small =
+            FeatureStore::read_snapshot("s", bytes(&live).as_slice(), limits).expect("reads");
+        let entities = small.len();
+        small.observe(&payment(3, 1));
+        assert_eq!(small.stats().repeated, 1);
+        small.observe(&payment(1, 7));
+        assert_eq!(small.stats().repeated, 1, "payment 1 counted again");
+        assert!(small.len() > entities, "card 7 is new");
+    }
+
+    #[test]
+    fn a_damaged_recent_payment_is_refused_by_its_place() {
+        let good = bytes(&store(&[(1, 1), (2, 2)]));
+        let (last, sum) = (good.len() - 16, good.len() - 8);
+        let with = |key: u64| {
+            let mut b = good[..sum].to_vec();
+            b[last..].copy_from_slice(&key.to_le_bytes());
+            let sum = b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, x| {
+                (h ^ u64::from(*x)).wrapping_mul(0x0100_0000_01b3)
+            });
+            b.extend_from_slice(&sum.to_le_bytes());
+            read_back(&b).map(drop)
+        };
+        assert_eq!(
+            with(u64::from_le_bytes(good[last..sum].try_into().expect("8"))),
+            Ok(())
+        );
+        let e = with(1 << 50).expect_err("wider than a key");
+        assert!(
+            e.contains("recent payment 2") && e.contains("not a payment's key"),
+            "{e}"
+        );
+        let first = u64::from_le_bytes(good[last - 8..last].try_into().expect("8"));
+        let e = with(first).expect_err("twice");
+        assert!(e.contains("recent payment 2: its key appears twice"), "{e}");
     }
 
     #[test]

@@ -4,6 +4,7 @@ use ensuresec_model::event::{PaymentAuthorization, PaymentOutcome};
 use ensuresec_model::hash::{BuildPreHashed, hash_bytes, hash_ip};
 
 use super::entity::EntityState;
+use super::recent::{self, Counted, RecentPayments};
 use super::{F, Features};
 use crate::journal::Pending;
 use crate::request::{PaymentRequest, ThreeDs};
@@ -22,6 +23,10 @@ pub struct StateLimits {
     /// million entities): reserving the expected population keeps even that out of the
     /// latency. Costs about 65 bytes per reserved entity and kind, touched as the tables fill.
     pub reserved_entities: usize,
+    /// Payments remembered by merchant and payment id, most recent first, so that a payment
+    /// scored again (a retry, or an event detected again after a restart) is not counted
+    /// twice. About 25 bytes each once filled; 0 counts every score.
+    pub recent_payments: usize,
 }
 
 impl Default for StateLimits {
@@ -30,9 +35,15 @@ impl Default for StateLimits {
             max_entities: 10_000_000,
             ttl_seconds: 90 * 86_400,
             reserved_entities: 1 << 17,
+            recent_payments: DEFAULT_RECENT_PAYMENTS,
         }
     }
 }
+
+/// Payments remembered by default: more than a crash can leave detected but not stored at the
+/// pipeline's default queues and usual batch sizes, and a few minutes of a busy provider's
+/// retries; about 6.5 MB once filled.
+const DEFAULT_RECENT_PAYMENTS: usize = 1 << 18;
 
 /// Counters of the state, for metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -41,6 +52,9 @@ pub struct StateStats {
     pub expired: u64,
     /// Entities evicted early because a table was at its ceiling.
     pub evicted: u64,
+    /// Payments scored again and declines reported again since the start, not counted again
+    /// (not kept in the state file).
+    pub repeated: u64,
 }
 
 /// The kinds of entity a payment is keyed by.
@@ -71,6 +85,8 @@ pub struct FeatureStore {
     pub(super) tables: [Table; KINDS],
     pub(super) limits: StateLimits,
     pub(super) stats: StateStats,
+    /// What was counted last, by payment.
+    pub(super) recent: RecentPayments,
     /// What was counted since the journal was last written, when the state is journaled.
     pub(super) journal: Option<Pending>,
     /// The first journal file that continues this state (read from its snapshot).
@@ -107,6 +123,7 @@ impl FeatureStore {
             }),
             limits,
             stats: StateStats::default(),
+            recent: RecentPayments::new(limits.recent_payments),
             journal: None,
             journal_from: 0,
         }
@@ -122,11 +139,15 @@ impl FeatureStore {
         self.len() == 0
     }
 
-    /// Approximate heap bytes of the tables: every slot (used or free) holds a key, a state and
-    /// one control byte.
+    /// Approximate heap bytes of the tables (every slot, used or free, holds a key, a state and
+    /// one control byte) and of the payments remembered.
     pub fn heap_bytes(&self) -> usize {
         let slot = std::mem::size_of::<(u64, EntityState)>() + 1;
-        self.tables.iter().map(|t| t.capacity() * slot).sum()
+        self.tables
+            .iter()
+            .map(|t| t.capacity() * slot)
+            .sum::<usize>()
+            + self.recent.heap_bytes()
     }
 
     /// The number of the first journal file that continues this state: the records of the
@@ -140,7 +161,10 @@ impl FeatureStore {
         self.stats
     }
 
-    /// Computes the features of `request` from what was seen before it, then counts it.
+    /// Computes the features of `request` from what was seen before it, then counts it. A
+    /// payment counted already (the same merchant and payment id among the recent ones) is not
+    /// counted again: its features are read from the state less itself, which gives those of
+    /// its first score when nothing else of its entities came in between.
     pub fn observe(&mut self, request: &PaymentRequest) -> Features {
         let payment = PaymentKeys::of(request);
         let (now, amount) = (payment.time, payment.amount);
@@ -150,7 +174,12 @@ impl FeatureStore {
             F::HourOfDay,
             f64::from((now.rem_euclid(86_400) / 3600) as u32),
         );
-        let seen = self.count(&payment);
+        let seen = if self.recent.contains(payment.id) {
+            self.stats.repeated += 1;
+            self.peek(&payment)
+        } else {
+            self.count(&payment)
+        };
         let card = seen.card;
         f.set(F::CardCount1h, f64::from(card.counts[0]));
         f.set(F::CardCount24h, f64::from(card.counts[1]));
@@ -211,12 +240,23 @@ impl FeatureStore {
     }
 
     /// Counts a decline reported by the payment pipeline against the card and the IP address,
-    /// so that decline ratios reflect what the issuers said.
+    /// so that decline ratios reflect what the issuers said; once per payment among the recent
+    /// ones.
     pub fn record_outcome(&mut self, authorization: &PaymentAuthorization, time: i64) {
         if authorization.outcome != PaymentOutcome::Declined {
             return;
         }
+        let id = recent::key(
+            authorization.merchant.as_deref().unwrap_or_default(),
+            &authorization.payment_id,
+            Counted::Decline,
+        );
+        if self.recent.contains(id) {
+            self.stats.repeated += 1;
+            return;
+        }
         let decline = DeclineKeys {
+            id,
             time,
             card: hash_bytes(authorization.card_fingerprint.as_bytes()),
             ip: authorization.ip.map(hash_ip),
@@ -230,38 +270,39 @@ impl FeatureStore {
         if let Some(journal) = &mut self.journal {
             super::journal::payment(journal, p);
         }
-        let (now, amount) = (p.time, p.amount);
-        // The card links to its device (devices per card); every other entity links to the card.
-        let card = self.touch(Kind::Card, p.card, now, amount, p.device);
-        let linked = Some(p.card);
-        let device = p
-            .device
-            .map(|k| self.touch(Kind::Device, k, now, amount, linked));
-        let ip = p.ip.map(|k| self.touch(Kind::Ip, k, now, amount, linked));
-        let email = p
-            .email
-            .map(|k| self.touch(Kind::Email, k, now, amount, linked));
-        let account = p.account.map(|k| {
-            let seen = self.touch(Kind::Account, k, now, amount, linked);
-            (seen, self.note_address(k, p.shipping, now))
-        });
-        let shipping = p
-            .shipping
-            .map(|k| self.touch(Kind::Shipping, k, now, amount, linked));
-        SeenAll {
-            card,
-            device,
-            ip,
-            email,
-            account,
-            shipping,
+        if p.id != 0 {
+            self.recent.insert(p.id);
         }
+        let (now, amount) = (p.time, p.amount);
+        SeenAll::gather(p, |kind, key, link| {
+            let seen = self.touch(kind, key, now, amount, link);
+            let changed = (kind == Kind::Account)
+                .then(|| self.note_address(key, p.shipping, now))
+                .flatten();
+            (seen, changed)
+        })
+    }
+
+    /// A payment's entities as they were before it, for a payment counted already: read, not
+    /// counted.
+    fn peek(&self, p: &PaymentKeys) -> SeenAll {
+        SeenAll::gather(p, |kind, key, link| {
+            let seen = self.peek_entity(kind, key, p.time, p.amount, link);
+            let changed = (kind == Kind::Account)
+                .then(|| self.tables[kind as usize].get(&key))
+                .flatten()
+                .and_then(|s| (s.address_changed != 0).then_some(s.address_changed));
+            (seen, changed)
+        })
     }
 
     /// Counts a decline against its card and IP address, when they are known.
     pub(super) fn count_decline(&mut self, d: &DeclineKeys) {
         if let Some(journal) = &mut self.journal {
             super::journal::decline(journal, d);
+        }
+        if d.id != 0 {
+            self.recent.insert(d.id);
         }
         for (kind, key) in [(Kind::Card, Some(d.card)), (Kind::Ip, d.ip)] {
             if let Some(state) = key.and_then(|k| self.tables[kind as usize].get_mut(&k)) {
@@ -289,17 +330,31 @@ impl FeatureStore {
         if let Some(l) = link {
             state.link(l);
         }
-        Seen {
-            counts: before.counts,
-            amount_24h: before.amount_24h,
-            first_seen: before.first_seen,
-            linked: if link.is_some() {
-                state.linked_count()
-            } else {
-                f64::NAN
-            },
-            decline_ratio: before.decline_ratio(),
+        Seen::of(&before, state, link.is_some())
+    }
+
+    /// `kind`'s entity `key` as [`FeatureStore::touch`] saw it for a payment of `amount` at
+    /// `now` that was counted already, without changing it: its state less that payment.
+    fn peek_entity(&self, kind: Kind, key: u64, now: i64, amount: f64, link: Option<u64>) -> Seen {
+        let held = self.tables[kind as usize]
+            .get(&key)
+            .filter(|s| now - s.last_seen < self.limits.ttl_seconds);
+        let (mut before, mut after) = match held {
+            Some(s) => (*s, *s),
+            // Forgotten since (evicted or expired): as if it were counted now, into nothing.
+            None => (EntityState::new(now), EntityState::new(now)),
+        };
+        before.decay_to(now);
+        after.decay_to(now);
+        if held.is_some() {
+            before.remove_payment(amount);
+        } else {
+            after.add_payment(amount);
         }
+        if let Some(l) = link {
+            after.link(l);
+        }
+        Seen::of(&before, &after, link.is_some())
     }
 
     /// Records the account's shipping address; returns when it last changed, if ever.
@@ -368,6 +423,8 @@ impl FeatureStore {
 /// and what the journal keeps of it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct PaymentKeys {
+    /// Its key among the recent payments (`recent::key`); 0 in records written before.
+    pub id: u64,
     pub time: i64,
     pub amount: f64,
     pub card: u64,
@@ -382,6 +439,7 @@ impl PaymentKeys {
     fn of(request: &PaymentRequest) -> PaymentKeys {
         let hash = |s: &str| hash_bytes(s.as_bytes());
         PaymentKeys {
+            id: recent::key(&request.merchant, &request.payment_id, Counted::Payment),
             time: request.time.timestamp(),
             amount: request.amount_major(),
             card: hash(&request.card.fingerprint),
@@ -401,6 +459,8 @@ impl PaymentKeys {
 /// The keys of a decline: its card and, when known, its IP address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct DeclineKeys {
+    /// Its key among the recent payments (`recent::key`); 0 in records written before.
+    pub id: u64,
     pub time: i64,
     pub card: u64,
     pub ip: Option<u64>,
@@ -417,6 +477,28 @@ pub(super) struct SeenAll {
     shipping: Option<Seen>,
 }
 
+impl SeenAll {
+    /// Each of `p`'s entities as `entity` gives it, by kind, key and the entity it links to
+    /// (with, for the account, when its shipping address last changed). The card links to its
+    /// device (devices per card); every other entity links to the card.
+    fn gather(
+        p: &PaymentKeys,
+        mut entity: impl FnMut(Kind, u64, Option<u64>) -> (Seen, Option<i64>),
+    ) -> SeenAll {
+        let card = entity(Kind::Card, p.card, p.device).0;
+        let linked = Some(p.card);
+        let mut other = |kind, key: Option<u64>| key.map(|k| entity(kind, k, linked));
+        SeenAll {
+            card,
+            device: other(Kind::Device, p.device).map(|s| s.0),
+            ip: other(Kind::Ip, p.ip).map(|s| s.0),
+            email: other(Kind::Email, p.email).map(|s| s.0),
+            account: other(Kind::Account, p.account),
+            shipping: other(Kind::Shipping, p.shipping).map(|s| s.0),
+        }
+    }
+}
+
 /// An entity as it was before the payment being scored.
 struct Seen {
     counts: [f32; 3],
@@ -425,6 +507,24 @@ struct Seen {
     /// Distinct linked entities, including this payment's (`NaN` when it had none).
     linked: f64,
     decline_ratio: f64,
+}
+
+impl Seen {
+    /// From the entity's state `before` the payment and `after` it and its link (`linked`:
+    /// whether it had one).
+    fn of(before: &EntityState, after: &EntityState, linked: bool) -> Seen {
+        Seen {
+            counts: before.counts,
+            amount_24h: before.amount_24h,
+            first_seen: before.first_seen,
+            linked: if linked {
+                after.linked_count()
+            } else {
+                f64::NAN
+            },
+            decline_ratio: before.decline_ratio(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -439,8 +539,10 @@ mod tests {
         PaymentRequest::from_json(v.to_string().as_bytes()).expect("valid test request")
     }
 
+    /// A payment at `seconds` by `card` from `device`, its id made of the three.
     fn at(seconds: i64, card: &str, device: &str) -> PaymentRequest {
         request(|v| {
+            v["payment_id"] = format!("p{seconds}-{card}-{device}").into();
             let t = chrono::DateTime::from_timestamp(1_770_000_000 + seconds, 0).expect("time");
             v["time"] = t.to_rfc3339().into();
             v["card"]["fingerprint"] = card.into();
@@ -522,7 +624,7 @@ mod tests {
         for i in 0..4 {
             s.observe(&at(i, "c", "d"));
         }
-        let auth = ensuresec_model::event::PaymentAuthorization {
+        let mut auth = ensuresec_model::event::PaymentAuthorization {
             payment_id: "p".into(),
             card_fingerprint: "c".into(),
             amount: ensuresec_model::event::Money {
@@ -548,15 +650,88 @@ mod tests {
             billing_postal_code: None,
             shipping_postal_code: None,
         };
-        for _ in 0..3 {
+        for i in 0..3 {
+            auth.payment_id = format!("p{i}");
             s.record_outcome(&auth, 1_770_000_005);
         }
         let f = s.observe(&at(6, "c", "d"));
+        let ratio = f.get(F::CardDeclineRatio);
+        assert!(ratio > 0.7, "{ratio}");
+        // The same decline reported again is not counted again.
+        s.record_outcome(&auth, 1_770_000_007);
+        let again = s.observe(&at(8, "c", "d")).get(F::CardDeclineRatio);
         assert!(
-            f.get(F::CardDeclineRatio) > 0.7,
-            "{}",
-            f.get(F::CardDeclineRatio)
+            again < ratio,
+            "{again} after {ratio}: one more payment, no more decline"
         );
+        assert_eq!(s.stats().repeated, 1);
+    }
+
+    /// Features equal value by value, but for the rounding of a count taken back (unknowns
+    /// equal unknowns).
+    fn same(a: &Features, b: &Features) -> bool {
+        a.0.iter()
+            .zip(&b.0)
+            .all(|(x, y)| (x - y).abs() <= 1e-5 * x.abs().max(1.0) || (x.is_nan() && y.is_nan()))
+    }
+
+    fn snapshot(s: &FeatureStore) -> Vec<u8> {
+        let mut out = Vec::new();
+        s.write_snapshot(&mut out).expect("in memory");
+        out
+    }
+
+    #[test]
+    fn a_payment_scored_again_is_not_counted_again_and_gets_its_first_features() {
+        let mut s = FeatureStore::new(StateLimits::default());
+        s.observe(&at(0, "c", "d"));
+        s.observe(&at(60, "c", "d2"));
+        let retried = at(120, "c", "d");
+        let first = s.observe(&retried);
+        let state = s.clone();
+        let again = s.observe(&retried);
+        assert!(same(&first, &again), "{first:?} against {again:?}");
+        assert_eq!(s.stats().repeated, 1);
+        assert_eq!(snapshot(&state), snapshot(&s), "nothing counted");
+        // The next payment of the card sees three before it, not four.
+        let next = s.observe(&at(180, "c", "d")).get(F::CardCount1h);
+        assert!(next > 2.9 && next < 3.0, "{next}");
+        // The same id at another merchant is another payment.
+        let elsewhere = request(|v| {
+            v["payment_id"] = "p120-c-d".into();
+            v["merchant"] = "another-shop".into();
+        });
+        s.observe(&elsewhere);
+        assert_eq!(s.stats().repeated, 1);
+    }
+
+    #[test]
+    fn a_payment_whose_entities_were_forgotten_is_still_not_counted_again() {
+        let limits = StateLimits {
+            ttl_seconds: 3600,
+            ..StateLimits::default()
+        };
+        let mut s = FeatureStore::new(limits);
+        let p = at(0, "c", "d");
+        let first = s.observe(&p);
+        s.sweep(1_770_000_000 + 7200);
+        assert!(s.is_empty());
+        let again = s.observe(&p);
+        assert!(same(&first, &again), "{first:?} against {again:?}");
+        assert!(s.is_empty(), "read, not counted");
+    }
+
+    #[test]
+    fn without_a_window_every_score_counts() {
+        let mut s = FeatureStore::new(StateLimits {
+            recent_payments: 0,
+            ..StateLimits::default()
+        });
+        let p = at(0, "c", "d");
+        s.observe(&p);
+        let again = s.observe(&p).get(F::CardCount1h);
+        assert_eq!(again, 1.0);
+        assert_eq!(s.stats().repeated, 0);
     }
 
     #[test]
@@ -592,6 +767,7 @@ mod tests {
             max_entities: 10,
             ttl_seconds: 3600,
             reserved_entities: 0,
+            ..StateLimits::default()
         };
         let mut s = FeatureStore::new(limits);
         s.observe(&at(0, "old", "d-old"));
@@ -606,6 +782,7 @@ mod tests {
             max_entities: cards,
             ttl_seconds,
             reserved_entities: 0,
+            ..StateLimits::default()
         });
         for i in 0..cards {
             s.observe(&at(i as i64, &format!("card{i}"), "d"));
@@ -670,7 +847,7 @@ mod tests {
     proptest! {
         #[test]
         fn tables_never_exceed_the_ceiling(cards in proptest::collection::vec(0u32..500, 1..300)) {
-            let limits = StateLimits { max_entities: 50, ttl_seconds: 1_000_000, reserved_entities: 16 };
+            let limits = StateLimits { max_entities: 50, ttl_seconds: 1_000_000, reserved_entities: 16, ..StateLimits::default() };
             let mut s = FeatureStore::new(limits);
             for (i, c) in cards.iter().enumerate() {
                 s.observe(&at(i as i64, &format!("card{c}"), "d"));
