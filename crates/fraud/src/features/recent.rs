@@ -5,8 +5,9 @@
 //! already hold the batches detected after it). A count twice would raise the card's velocity
 //! and could decline the next genuine payment.
 //!
-//! Bounded by count, oldest forgotten first: 48 bits leave the chance that one of a million
-//! remembered payments is taken for a new one's twin at about one in 270 million.
+//! Bounded by count, oldest forgotten first. A key holds 47 bits of hash: with 262,144
+//! remembered, a new payment has about one chance in 540 million of being taken for one of
+//! them (and not counted).
 
 use std::collections::{HashSet, VecDeque};
 
@@ -67,12 +68,14 @@ impl RecentPayments {
         if self.capacity == 0 || !self.set.insert(mix(k)) {
             return;
         }
-        self.order.push_back(k);
-        if self.order.len() > self.capacity
+        // The oldest goes first, so that the order never holds more than the capacity (a
+        // power of two stays one allocation of its size).
+        if self.order.len() == self.capacity
             && let Some(old) = self.order.pop_front()
         {
             self.set.remove(&mix(old));
         }
+        self.order.push_back(k);
     }
 
     /// The remembered keys, oldest first (what a state file keeps).

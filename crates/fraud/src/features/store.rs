@@ -42,7 +42,7 @@ impl Default for StateLimits {
 
 /// Payments remembered by default: more than a crash can leave detected but not stored at the
 /// pipeline's default queues and usual batch sizes, and a few minutes of a busy provider's
-/// retries; about 6.5 MB once filled.
+/// retries; about 6.7 MB once filled.
 const DEFAULT_RECENT_PAYMENTS: usize = 1 << 18;
 
 /// Counters of the state, for metrics.
