@@ -104,6 +104,32 @@ fn what_was_flushed_before_a_crash_is_taken_again_and_the_ring_is_found() {
 }
 
 #[test]
+fn a_ring_reported_just_before_a_crash_is_reported_again_by_the_same_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let crashed = open(dir.path());
+    for (minute, id, card) in [(0, "p1", "c1"), (1, "p2", "c2"), (2, "p3", "c3")] {
+        pay(&crashed, minute, id, card);
+    }
+    chargeback(&crashed, 3, "p1");
+    chargeback(&crashed, 4, "p2");
+    // Reported here; the crash comes before its alert is stored, after the journal's sync.
+    let reported = chargeback(&crashed, 5, "p3").expect("three frauds of three: a ring");
+    crashed.flush_journal().unwrap();
+    drop(crashed);
+
+    let restarted = open(dir.path());
+    assert_eq!(restarted.replayed().records, 6);
+    assert!(
+        chargeback(&restarted, 4, "p2").is_none(),
+        "another label again reports nothing"
+    );
+    // The pipeline detects the stored chargeback again: its ring is reported again.
+    let again = chargeback(&restarted, 5, "p3").expect("the report's own chargeback");
+    assert_eq!(again.members, reported.members);
+    assert_eq!((again.payments, again.frauds), (3, 3));
+}
+
+#[test]
 fn a_write_of_the_graph_removes_the_journal_files_it_holds() {
     let dir = tempfile::tempdir().unwrap();
     let rings = open(dir.path());

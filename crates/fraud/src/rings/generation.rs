@@ -53,6 +53,11 @@ pub(super) struct Generation {
     pub(super) payments: HashMap<u64, (u32, Label), BuildPreHashed>,
     /// Event time (seconds) of its first payment, when the graph's clock was known then.
     pub(super) started: Option<i64>,
+    /// Per reported group (by root), the key of the payment whose payment or label made its
+    /// last report: that event, detected again after a crash whose alert did not reach the
+    /// store, reports the ring again ([`Generation::again`]). Rebuilt by the journal, not kept
+    /// in the graph's file: few groups are reported, and the window it covers is milliseconds.
+    pub(super) reported_by: HashMap<u32, u64>,
 }
 
 /// [`Generation::linked_to`] of an entity tied to none.
@@ -135,6 +140,14 @@ impl Generation {
         self.parent[small as usize] = big;
         self.next.swap(big as usize, small as usize);
         let s = self.groups[small as usize];
+        // The joined group's last report is the later of the two, and so is who made it.
+        let small_by = self.reported_by.remove(&small);
+        if s.reported > self.groups[big as usize].reported {
+            match small_by {
+                Some(by) => self.reported_by.insert(big, by),
+                None => self.reported_by.remove(&big),
+            };
+        }
         let g = &mut self.groups[big as usize];
         g.size += s.size;
         g.payments += s.payments;
@@ -172,8 +185,8 @@ impl Generation {
     }
 
     /// Labels the payment with key `pay`, which this generation holds, and returns its
-    /// group's root.
-    pub(super) fn label(&mut self, pay: u64, fraud: bool) -> u32 {
+    /// group's root and whether the label changed.
+    pub(super) fn label(&mut self, pay: u64, fraud: bool) -> (u32, bool) {
         let new = if fraud {
             Label::Fraud
         } else {
@@ -188,7 +201,7 @@ impl Generation {
             (true, false) => g.frauds -= 1,
             _ => {}
         }
-        root
+        (root, old != new)
     }
 
     /// Its groups, payments and reports in numbers.
@@ -217,8 +230,8 @@ impl Generation {
     }
 
     /// The ring at `root` if it crosses the thresholds of `l` and was not reported at this
-    /// size yet.
-    pub(super) fn check(&mut self, root: u32, l: &RingLimits) -> Option<Ring> {
+    /// size yet; payment `pay`'s payment or label is what made it so.
+    pub(super) fn check(&mut self, root: u32, l: &RingLimits, pay: u64) -> Option<Ring> {
         let g = self.groups[root as usize];
         let rate = f64::from(g.frauds) / f64::from(g.payments.max(1));
         let due = g.size as usize >= l.min_members
@@ -229,6 +242,21 @@ impl Generation {
             return None;
         }
         self.groups[root as usize].reported = g.frauds;
+        self.reported_by.insert(root, pay);
+        Some(self.ring(root, l))
+    }
+
+    /// The ring at `root` again, when payment `pay`'s payment or label made its last report:
+    /// the same event detected again after a restart, whose alert may not have been stored.
+    pub(super) fn again(&self, root: u32, l: &RingLimits, pay: u64) -> Option<Ring> {
+        let reported = self.groups[root as usize].reported > 0;
+        (reported && self.reported_by.get(&root) == Some(&pay)).then(|| self.ring(root, l))
+    }
+
+    /// The group at `root` as a report lists it.
+    fn ring(&self, root: u32, l: &RingLimits) -> Ring {
+        let g = self.groups[root as usize];
+        let rate = f64::from(g.frauds) / f64::from(g.payments.max(1));
         let mut listed = Vec::new();
         let mut by_kind = HashMap::new();
         let mut i = root;
@@ -257,7 +285,7 @@ impl Generation {
             .iter()
             .map(|&n| self.members[n as usize].clone())
             .collect();
-        Some(Ring {
+        Ring {
             size: g.size as usize,
             by_kind,
             payments: g.payments,
@@ -265,6 +293,6 @@ impl Generation {
             fraud_rate: rate,
             members,
             links,
-        })
+        }
     }
 }

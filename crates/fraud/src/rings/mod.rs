@@ -273,7 +273,8 @@ impl RingGraph {
 
     /// Links the entities of payment `payment_id` (the card first) at event time `time`
     /// (seconds; the graph's clock moves to it first) and returns the group if joining them
-    /// made a reportable ring. A payment seen before is not counted twice.
+    /// made a reportable ring. A payment seen before is not counted twice; if it made its
+    /// group's last report, the ring is returned again (see [`RingGraph::label`]).
     pub fn add_payment(
         &mut self,
         time: i64,
@@ -290,10 +291,12 @@ impl RingGraph {
     /// [`RingGraph::add_payment`] by the payment's key: what it and a replay share.
     fn link(&mut self, time: i64, pay: u64, entities: &[(Link, &str)]) -> Option<Ring> {
         self.age_to(time);
-        if entities.is_empty()
-            || self.current.payments.contains_key(&pay)
-            || self.previous.payments.contains_key(&pay)
-        {
+        for generation in [&self.current, &self.previous] {
+            if let Some(&(node, _)) = generation.payments.get(&pay) {
+                return generation.again(generation.root_of(node), &self.limits, pay);
+            }
+        }
+        if entities.is_empty() {
             return None;
         }
         if !self.has_room(self.current.new_nodes(entities)) {
@@ -308,12 +311,16 @@ impl RingGraph {
         }
         self.current.started = self.current.started.or(self.now);
         let root = self.current.link(pay, entities);
-        self.current.check(root, &self.limits)
+        self.current.check(root, &self.limits, pay)
     }
 
     /// Records a label for `payment_id` at event time `time` (a chargeback or an analyst's
     /// verdict: `fraud`); a later label replaces an earlier one. Returns the payment's group if
-    /// it is now a reportable ring.
+    /// it is now a reportable ring, or if this same label made its last report: an event
+    /// detected again after a restart (the pipeline resumes from what the store holds) reports
+    /// its ring again, since the crash may have come before its alert was stored. The same
+    /// label sent twice by its source reports the ring twice, which the correlator joins into
+    /// one incident: a duplicate, where the other way would lose a report.
     pub fn label(&mut self, time: i64, payment_id: &str, fraud: bool) -> Option<Ring> {
         let pay = hash_bytes(payment_id.as_bytes());
         if let Some(journal) = &mut self.journal {
@@ -333,8 +340,13 @@ impl RingGraph {
             self.stats.unknown_labels += 1;
             return None;
         };
-        let root = generation.label(pay, fraud);
-        generation.check(root, &self.limits)
+        let (root, changed) = generation.label(pay, fraud);
+        let ring = generation.check(root, &self.limits, pay);
+        if changed {
+            ring
+        } else {
+            ring.or_else(|| generation.again(root, &self.limits, pay))
+        }
     }
 }
 
@@ -428,6 +440,37 @@ mod tests {
         assert_eq!(ring.links, [[1, 3], [2, 3], [3, 0], [4, 0]]);
         // Reported once; the next fraud does not double the count.
         assert!(g.label(0, "p3", true).is_none());
+        // The label that made the report, detected again after a restart, makes it again;
+        // the payment that made it too; other labels and payments again do not.
+        let again = g.label(0, "p2", true).expect("the report's own label");
+        assert_eq!((again.size, again.frauds), (5, 3), "the ring as it is now");
+        assert!(g.label(0, "p1", true).is_none());
+        let dev_x = [(Link::Card, "c1"), (Link::Device, "dev-x")];
+        assert!(g.add_payment(0, "p1", &dev_x).is_none());
+        assert!(g.label(0, "p4", false).is_none(), "the unrelated customer");
+    }
+
+    #[test]
+    fn a_ring_completed_by_a_payment_is_reported_again_by_that_payment_only() {
+        let mut g = graph();
+        g.add_payment(0, "a1", &[(Link::Card, "a"), (Link::Email, "ea")]);
+        g.add_payment(0, "b1", &[(Link::Card, "b"), (Link::Email, "eb")]);
+        g.label(0, "a1", true);
+        g.label(0, "b1", true);
+        let joining = [(Link::Card, "a"), (Link::Email, "eb")];
+        assert!(g.add_payment(0, "ab", &joining).is_some());
+        assert!(g.add_payment(0, "ab", &joining).is_some(), "again");
+        assert!(g.label(0, "b1", true).is_none(), "b1 made no report");
+        // A later report, made by another event, takes over.
+        g.add_payment(0, "c1", &[(Link::Card, "c"), (Link::Email, "eb")]);
+        g.add_payment(0, "d1", &[(Link::Card, "d"), (Link::Email, "eb")]);
+        g.label(0, "c1", true);
+        assert!(g.label(0, "d1", true).is_some(), "four frauds: twice two");
+        assert!(
+            g.add_payment(0, "ab", &joining).is_none(),
+            "no longer the last"
+        );
+        assert!(g.label(0, "d1", true).is_some());
     }
 
     #[test]
