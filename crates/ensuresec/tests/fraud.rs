@@ -474,6 +474,54 @@ fn the_feature_state_survives_a_kill_9_through_the_journal() {
 }
 
 #[test]
+fn payment_events_detected_again_after_a_crash_are_not_counted_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = Server::start(&data, &[]);
+    let lines: Vec<String> = (1..=3)
+        .map(|i| payment_event(i, &format!("ev{i}"), "card-6", json!({})))
+        .collect();
+    assert_eq!(post_events(&server, lines.join("\n")).status(), 200);
+    wait_for("the three payments in the fraud journal", 30, || {
+        (status(&server)["journaled"].as_u64().unwrap() >= 3).then_some(())
+    });
+    server.kill_hard();
+    // What a crash leaves between the journal's sync and the commit of the findings: the
+    // store's detection progress behind what the feature state counted.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use ensuresec_store::{DetectionProgress, Findings, SqliteOptions, SqliteStore, Store};
+        let store = SqliteStore::open(&data, SqliteOptions::default()).unwrap();
+        let rewound = Findings {
+            progress: Some(DetectionProgress { next_seq: vec![1] }),
+            ..Findings::default()
+        };
+        store.record(rewound).await.unwrap();
+    });
+
+    let server = Server::start(&data, &[]);
+    server.printed("detection resumed over 3 events stored but not detected");
+    server.printed("fraud journal: 3 payments and declines counted again from 1 file(s)");
+    wait_for("the three payments scored again", 30, || {
+        (status(&server)["repeated"].as_u64().unwrap() == 3).then_some(())
+    });
+    // Counted once, the card has three payments in the hour; twice, six would be card
+    // testing (five or more).
+    let mut probe = request("probe", "card-6");
+    probe["time"] = "2026-11-21T10:05:00Z".into();
+    let a: Value = score(&server, &probe).json().unwrap();
+    assert_eq!(a["decision"], "approve", "{a}");
+    assert!(
+        a["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["code"] != "card-testing"),
+        "{a}"
+    );
+}
+
+#[test]
 fn a_full_journal_has_the_state_written_early() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("ensuresec.toml");
