@@ -55,8 +55,8 @@ pub(super) struct Generation {
     pub(super) started: Option<i64>,
     /// Per reported group (by root), the key of the payment whose payment or label made its
     /// last report: that event, detected again after a crash whose alert did not reach the
-    /// store, reports the ring again ([`Generation::again`]). Rebuilt by the journal, not kept
-    /// in the graph's file: few groups are reported, and the window it covers is milliseconds.
+    /// store, reports the ring again ([`Generation::again`]). Kept in the graph's file and
+    /// taken again from the journal; few groups are reported, so a map beside the groups.
     pub(super) reported_by: HashMap<u32, u64>,
 }
 

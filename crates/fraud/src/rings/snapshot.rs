@@ -10,7 +10,9 @@
 //! and per entity the root of its group, the frauds its group had when it was last reported
 //! (roots only), the entity it is linked to (`u32::MAX` for none), its kind and its value
 //! (length, bytes), then its payment count and per payment
-//! its key, its card's entity and its label. Group sizes, payments and frauds are not stored but
+//! its key, its card's entity and its label; then, from version 5, per generation (older
+//! first) the count of its reported groups whose report's event is known and per group its
+//! root and the key of the payment whose payment or label made the report. Group sizes, payments and frauds are not stored but
 //! counted again from the entities and payments, so that they cannot disagree with them; the
 //! member lists are rebuilt (in another order, which no report shows: members are sorted). A
 //! file is read completely before it is used, and a wrong header or version, a count above half
@@ -30,9 +32,10 @@ use crate::error::FileError;
 /// First bytes of every ring file.
 const MAGIC: &[u8; 22] = b"ensuresec fraud rings\n";
 /// The format's version: a file of another version is refused, but for versions 2 (written
-/// before the journal, read as continued by no journal file before the first) and 3 (written
-/// before the links, read as a graph whose entities are linked to none).
-const VERSION: u32 = 4;
+/// before the journal, read as continued by no journal file before the first), 3 (written
+/// before the links, read as a graph whose entities are linked to none) and 4 (written before
+/// the reports' events, read as knowing none).
+const VERSION: u32 = 5;
 /// An unknown time in the file (the graph's clock, a generation's start).
 const NO_TIME: i64 = i64::MIN;
 /// The labels by their byte in the file.
@@ -57,7 +60,8 @@ impl RingGraph {
             g.members.iter().map(|m| m.value.len()).sum::<usize>()
                 + 17 * g.members.len()
                 + 13 * g.payments.len()
-                + 16
+                + 12 * g.reported_by.len()
+                + 24
         };
         let mut bytes = Vec::with_capacity(64 + size(older) + size(newer));
         write(self, &mut bytes);
@@ -117,6 +121,20 @@ fn write(g: &RingGraph, out: &mut Vec<u8>) {
     for generation in [&g.previous, &g.current] {
         write_generation(generation, out);
     }
+    for generation in [&g.previous, &g.current] {
+        // In order of their roots, so that equal graphs make equal files.
+        let mut reporters: Vec<(u32, u64)> = generation
+            .reported_by
+            .iter()
+            .map(|(root, pay)| (*root, *pay))
+            .collect();
+        reporters.sort_unstable();
+        out.extend_from_slice(&(reporters.len() as u64).to_le_bytes());
+        for (root, pay) in reporters {
+            out.extend_from_slice(&root.to_le_bytes());
+            out.extend_from_slice(&pay.to_le_bytes());
+        }
+    }
 }
 
 fn write_generation(g: &Generation, out: &mut Vec<u8>) {
@@ -158,14 +176,14 @@ fn read(input: impl Read, limits: RingLimits) -> Result<RingGraph, String> {
     let version = u32::from_le_bytes(input.take(&header)?);
     let journal_from = match version {
         2 => 0,
-        3 | VERSION => u64::from_le_bytes(input.take(&header)?),
+        3..=VERSION => u64::from_le_bytes(input.take(&header)?),
         _ => {
             return Err(format!(
                 "format version {version}; this build reads versions 2 to {VERSION}"
             ));
         }
     };
-    let links = version == VERSION;
+    let links = version >= 4;
     let mut g = RingGraph::new(limits);
     g.journal_from = journal_from;
     g.stats.rotations = u64::from_le_bytes(input.take(&header)?);
@@ -174,6 +192,10 @@ fn read(input: impl Read, limits: RingLimits) -> Result<RingGraph, String> {
     g.now = time(i64::from_le_bytes(input.take(&header)?));
     g.previous = read_generation(&mut input, GENERATIONS[0], limits, links, None)?;
     g.current = read_generation(&mut input, GENERATIONS[1], limits, links, Some(&g.previous))?;
+    if version >= 5 {
+        read_reporters(&mut input, GENERATIONS[0], &mut g.previous)?;
+        read_reporters(&mut input, GENERATIONS[1], &mut g.current)?;
+    }
     for (name, generation) in GENERATIONS.iter().zip([&g.previous, &g.current]) {
         let after = match (generation.started, g.now) {
             (Some(started), Some(now)) => started > now,
@@ -306,6 +328,43 @@ fn read_generation(
     Ok(g)
 }
 
+/// Reads which payment made the last report of generation `g`'s groups (`name` in errors):
+/// each at the root of a reported group, once, by a payment the generation holds.
+fn read_reporters(
+    input: &mut Checksum<impl Read>,
+    name: &str,
+    g: &mut Generation,
+) -> Result<(), String> {
+    let count = u64::from_le_bytes(input.take(&|| format!("the {name} report count"))?);
+    if count > g.nodes() as u64 {
+        return Err(format!(
+            "{count} {name} reports, more than its {} entities",
+            g.nodes()
+        ));
+    }
+    for r in 0..count {
+        let what = || format!("{name} report {}", r + 1);
+        let root = u32::from_le_bytes(input.take(&what)?);
+        let pay = u64::from_le_bytes(input.take(&what)?);
+        let reported_root =
+            g.parent.get(root as usize) == Some(&root) && g.groups[root as usize].reported > 0;
+        if !reported_root {
+            return Err(format!(
+                "{}: entity {} is not the root of a reported group",
+                what(),
+                u64::from(root) + 1
+            ));
+        }
+        if !g.payments.contains_key(&pay) {
+            return Err(format!("{}: made by a payment it does not hold", what()));
+        }
+        if g.reported_by.insert(root, pay).is_some() {
+            return Err(format!("{}: its group is reported twice", what()));
+        }
+    }
+    Ok(())
+}
+
 /// Refuses links that tie two groups (`roots` gives each entity's group) or that run in a
 /// cycle, which the links the graph makes never do and which would leave a later join walking
 /// round the cycle for ever. Each entity is walked from once: a walk stops at an entity
@@ -409,7 +468,8 @@ mod tests {
     /// The header of a hand-made file (no time known), then the start of a generation.
     fn header_and_start() -> Vec<u8> {
         let mut b = MAGIC.to_vec();
-        b.extend(VERSION.to_le_bytes());
+        // Version 4, which has all but the reports' events: hand-made files leave them out.
+        b.extend(4u32.to_le_bytes());
         b.extend([0u8; 32]);
         b.extend(NO_TIME.to_le_bytes());
         b.extend(NO_TIME.to_le_bytes());
@@ -500,6 +560,73 @@ mod tests {
             .label(0, "p4", true)
             .expect("4 frauds: reported again");
         assert_eq!((ring.size, ring.payments, ring.frauds), (5, 4, 4));
+    }
+
+    /// Three cards on one device, two of their payments charged back: a ring, reported by
+    /// the chargeback of `p2`.
+    fn reported() -> RingGraph {
+        let mut g = RingGraph::new(limits());
+        for (id, card) in [("p1", "c1"), ("p2", "c2"), ("p3", "c3")] {
+            g.add_payment(0, id, &[(Link::Card, card), (Link::Device, "shared")]);
+        }
+        g.label(0, "p1", true);
+        assert!(g.label(0, "p2", true).is_some(), "two of three: a ring");
+        g
+    }
+
+    #[test]
+    fn a_graph_read_back_knows_which_event_made_each_report() {
+        let mut restored = read_back(&reported().snapshot()).expect("valid");
+        assert!(restored.label(0, "p1", true).is_none());
+        let again = restored
+            .label(0, "p2", true)
+            .expect("the report's own chargeback");
+        assert_eq!((again.size, again.frauds), (4, 2));
+        // A version 4 file (the same graph without its reports' events) still reads, and
+        // knows none.
+        let v5 = reported().snapshot();
+        let mut v4 = v5[..v5.len() - 8 - 8 - 20].to_vec();
+        v4[22..26].copy_from_slice(&4u32.to_le_bytes());
+        let mut old = read_back(&sealed(&v4)).expect("a version 4 file reads");
+        assert!(old.label(0, "p2", true).is_none());
+        assert_eq!(old.stats(), reported().stats());
+    }
+
+    #[test]
+    fn a_damaged_report_is_refused_by_name() {
+        let good = reported().snapshot();
+        let body = &good[..good.len() - 8];
+        // The newer generation's one report: its root (4 bytes) and payment (8), at the end.
+        let at = body.len() - 12;
+        let with = |change: &dyn Fn(&mut Vec<u8>)| {
+            let mut b = body.to_vec();
+            change(&mut b);
+            read_back(&sealed(&b)).map(drop).expect_err("refused")
+        };
+        let e = with(&|b| b[at..at + 4].copy_from_slice(&1u32.to_le_bytes()));
+        assert!(
+            e.contains("newer report 1: entity 2 is not the root of a reported group"),
+            "{e}"
+        );
+        let e = with(&|b| b[at + 4..at + 12].copy_from_slice(&9u64.to_le_bytes()));
+        assert!(
+            e.contains("newer report 1: made by a payment it does not hold"),
+            "{e}"
+        );
+        let e = with(&|b| {
+            let last = b[at..].to_vec();
+            b.extend(last);
+            b[at - 8..at].copy_from_slice(&2u64.to_le_bytes());
+        });
+        assert!(
+            e.contains("newer report 2: its group is reported twice"),
+            "{e}"
+        );
+        let e = with(&|b| b[at - 8..at].copy_from_slice(&99u64.to_le_bytes()));
+        assert!(
+            e.contains("99 newer reports, more than its 4 entities"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -658,10 +785,10 @@ mod tests {
         let back = read_back(&sealed(&body)).expect("valid");
         assert_eq!(back.journal_from, 7);
         let mut future = body.clone();
-        future[22..26].copy_from_slice(&5u32.to_le_bytes());
-        let e = read_back(&sealed(&future)).expect_err("version 5");
+        future[22..26].copy_from_slice(&6u32.to_le_bytes());
+        let e = read_back(&sealed(&future)).expect_err("version 6");
         assert!(
-            e.contains("format version 5; this build reads versions 2 to 4"),
+            e.contains("format version 6; this build reads versions 2 to 5"),
             "{e}"
         );
     }
@@ -714,7 +841,7 @@ mod tests {
             assert_eq!(listed, ["c1", "c2", "c3", "c4", "d1"]);
             assert_eq!(ring.links, [[1, 4], [2, 4], [3, 4]], "version {version}");
             assert_eq!(g.summary().newer.linked, 3, "c2, c3 and c4");
-            // Written again, the graph is a version 4 file with its links.
+            // Written again, the graph is a file of this version, with its links.
             let again = read_back(&g.snapshot()).expect("valid");
             assert_eq!(again.current.linked_to, g.current.linked_to);
         }
