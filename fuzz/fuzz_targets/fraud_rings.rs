@@ -1,6 +1,7 @@
 //! The ring-graph file reader on arbitrary bytes: errors, never panics; a graph it accepts is
 //! written again at the same size (for an older version, plus its journal file's number (version
-//! 2) and each entity's link (versions 2 and 3)) and goes on linking and labelling payments
+//! 2), each entity's link (versions 2 and 3) and its generations' report counts, none
+//! (versions 2 to 4)) and goes on linking and labelling payments
 //! without a panic (nor an endless walk: links are checked for cycles when read).
 //! Each input is read twice: as it is, and with its last eight bytes replaced by the right
 //! checksum of the rest, so that mutations reach the checks behind the checksum (roots, kinds,
@@ -24,7 +25,8 @@ fn read(data: &[u8]) {
     if let Ok(mut graph) = RingGraph::read_snapshot("fuzz.bin", data, limits) {
         let version = u32::from_le_bytes(data[22..26].try_into().expect("four bytes"));
         let links = if version < 4 { 4 * graph.stats().nodes } else { 0 };
-        let grown = if version == 2 { 8 } else { 0 } + links;
+        let reports = if version < 5 { 16 } else { 0 };
+        let grown = if version == 2 { 8 } else { 0 } + links + reports;
         assert_eq!(
             graph.snapshot().len(),
             data.len() + grown,

@@ -1,5 +1,6 @@
 //! The feature-state file reader on arbitrary bytes: errors, never panics; a state it accepts
-//! is written again at the same size (8 bytes more for a version 1 file). Each input is read
+//! is written again at the same size (for an older version, plus the count of the payments
+//! remembered, none (versions 1 and 2), and its journal file's number (version 1)). Each input is read
 //! twice: as it is, and with its last eight bytes replaced by the right checksum of the rest,
 //! so that mutations reach the checks behind the checksum (counts, values, duplicate keys)
 //! instead of all failing at it.
@@ -20,9 +21,15 @@ fn read(data: &[u8]) {
     if let Ok(state) = FeatureStore::read_snapshot("fuzz.bin", data, limits) {
         let mut again = Vec::new();
         state.write_snapshot(&mut again).expect("write to memory");
-        // A version 1 file (before the journal) is written back as version 2, with the
-        // number of the journal file that continues it.
-        let grown = if data[22..26] == 1u32.to_le_bytes() { 8 } else { 0 };
+        // An older file is written back in this version: a version 1 file (before the
+        // journal) with the number of the journal file that continues it, and a file of
+        // version 1 or 2 (before the payments were remembered) with their count, 0.
+        let version = u32::from_le_bytes(data[22..26].try_into().expect("four bytes"));
+        let grown = match version {
+            1 => 16,
+            2 => 8,
+            _ => 0,
+        };
         assert_eq!(again.len(), data.len() + grown, "same size written back");
     }
 }

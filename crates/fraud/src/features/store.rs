@@ -23,8 +23,8 @@ pub struct StateLimits {
     /// million entities): reserving the expected population keeps even that out of the
     /// latency. Costs about 65 bytes per reserved entity and kind, touched as the tables fill.
     pub reserved_entities: usize,
-    /// Payments remembered by merchant and payment id, most recent first, so that a payment
-    /// scored again (a retry, or an event detected again after a restart) is not counted
+    /// How many of the latest payments are remembered by merchant and payment id, so that a
+    /// payment scored again (a retry, or an event detected again after a restart) is not counted
     /// twice. About 25 bytes each once filled; 0 counts every score.
     pub recent_payments: usize,
 }
@@ -45,7 +45,8 @@ impl Default for StateLimits {
 /// retries; about 6.7 MB once filled.
 const DEFAULT_RECENT_PAYMENTS: usize = 1 << 18;
 
-/// Counters of the state, for metrics.
+/// Counters of the state, for metrics. Read back from the state file, so they saturate instead
+/// of overflowing: a damaged file cannot make counting panic.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StateStats {
     /// Entities forgotten because their time to live passed.
@@ -322,7 +323,7 @@ impl FeatureStore {
         if now - state.last_seen >= self.limits.ttl_seconds {
             // Not seen for its time to live: it starts afresh, as if a sweep had forgotten it.
             *state = EntityState::new(now);
-            self.stats.expired += 1;
+            self.stats.expired = self.stats.expired.saturating_add(1);
         }
         state.decay_to(now);
         let before = *state;
@@ -377,7 +378,10 @@ impl FeatureStore {
         for table in &mut self.tables {
             let before = table.len();
             table.retain(|_, s| now - s.last_seen < ttl);
-            self.stats.expired += (before - table.len()) as u64;
+            self.stats.expired = self
+                .stats
+                .expired
+                .saturating_add((before - table.len()) as u64);
         }
     }
 
@@ -414,8 +418,8 @@ impl FeatureStore {
                 true
             }
         });
-        self.stats.expired += expired;
-        self.stats.evicted += evicted;
+        self.stats.expired = self.stats.expired.saturating_add(expired);
+        self.stats.evicted = self.stats.evicted.saturating_add(evicted);
     }
 }
 

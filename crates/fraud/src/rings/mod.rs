@@ -102,7 +102,8 @@ impl Default for RingLimits {
     }
 }
 
-/// Counters, for metrics.
+/// Counters, for metrics. They are read back from the graph's file, so they saturate instead
+/// of overflowing: a damaged file cannot make counting panic.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct RingStats {
     /// Entities held.
@@ -257,7 +258,7 @@ impl RingGraph {
     fn rotate(&mut self) {
         self.previous = std::mem::take(&mut self.current);
         self.current.started = self.now;
-        self.stats.rotations += 1;
+        self.stats.rotations = self.stats.rotations.saturating_add(1);
     }
 
     /// Entities and payments one generation may hold: half of each ceiling.
@@ -304,7 +305,7 @@ impl RingGraph {
             // A payment that would not fit in an empty generation either is not linked, and
             // no generation is forgotten for it.
             if entities.len() > nodes || payments == 0 {
-                self.stats.dropped += 1;
+                self.stats.dropped = self.stats.dropped.saturating_add(1);
                 return None;
             }
             self.rotate();
@@ -337,7 +338,7 @@ impl RingGraph {
         } else if self.previous.payments.contains_key(&pay) {
             &mut self.previous
         } else {
-            self.stats.unknown_labels += 1;
+            self.stats.unknown_labels = self.stats.unknown_labels.saturating_add(1);
             return None;
         };
         let (root, changed) = generation.label(pay, fraud);

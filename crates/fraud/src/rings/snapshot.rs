@@ -630,6 +630,17 @@ mod tests {
     }
 
     #[test]
+    fn counters_at_their_ceiling_in_a_file_saturate() {
+        let mut body = reported().snapshot_body();
+        // The rotations, after the magic, the version and the journal file's number.
+        body[34..42].copy_from_slice(&u64::MAX.to_le_bytes());
+        let mut g = read_back(&sealed(&body)).expect("a counter is any number");
+        // A month later: the newer generation is too old and is rotated.
+        g.add_payment(31 * 86_400, "p9", &[(Link::Card, "c9")]);
+        assert_eq!(g.stats().rotations, u64::MAX);
+    }
+
+    #[test]
     fn a_hand_made_file_is_read() {
         let g = hand_made(|_| {}).expect("valid");
         assert_eq!((g.stats().nodes, g.stats().payments), (2, 1));
