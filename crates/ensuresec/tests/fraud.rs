@@ -402,6 +402,10 @@ fn the_feature_state_survives_a_restart() {
         "{inspected}"
     );
     assert_eq!(inspected["entities"]["card"], 1, "{inspected}");
+    assert_eq!(
+        inspected["recent_payments"], 6,
+        "remembered by id: {inspected}"
+    );
 
     let server = Server::start(&data, &[]);
     server.printed(&format!("({entities} entities read back)"));

@@ -244,6 +244,7 @@ fn inspect(path: &Path) -> anyhow::Result<ExitCode> {
             "expired": stats.expired,
             "evicted": stats.evicted,
             "journal_from": store.journal_from(),
+            "recent_payments": store.recent_payments(),
         })
     } else if is_journal::<FeatureStore>(&head) {
         // Counted into an empty state, as a start would count it after its state file.

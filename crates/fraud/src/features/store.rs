@@ -157,6 +157,12 @@ impl FeatureStore {
         self.journal_from
     }
 
+    /// Payments remembered by merchant and id, which are not counted again (for `ensuresec
+    /// fraud inspect`).
+    pub fn recent_payments(&self) -> usize {
+        self.recent.keys().len()
+    }
+
     /// Expiry and eviction counts so far.
     pub fn stats(&self) -> StateStats {
         self.stats
