@@ -435,10 +435,7 @@ mod tests {
         let mut old = v3[..22].to_vec();
         old.extend_from_slice(&version.to_le_bytes());
         old.extend_from_slice(&v3[if version == 1 { 34 } else { 26 }..v3.len() - 16 - 8 * recent]);
-        let sum = old.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-        });
-        old.extend_from_slice(&sum.to_le_bytes());
+        crate::checksum::seal(&mut old);
         old
     }
 
@@ -492,10 +489,7 @@ mod tests {
         let with = |key: u64| {
             let mut b = good[..sum].to_vec();
             b[last..].copy_from_slice(&key.to_le_bytes());
-            let sum = b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, x| {
-                (h ^ u64::from(*x)).wrapping_mul(0x0100_0000_01b3)
-            });
-            b.extend_from_slice(&sum.to_le_bytes());
+            crate::checksum::seal(&mut b);
             read_back(&b).map(drop)
         };
         assert_eq!(

@@ -715,13 +715,17 @@ mod tests {
         assert_eq!(s.stats().repeated, 1);
     }
 
-    #[test]
-    fn a_payment_whose_entities_were_forgotten_is_still_not_counted_again() {
-        let limits = StateLimits {
+    /// A store whose entities live an hour.
+    fn hour_to_live() -> FeatureStore {
+        FeatureStore::new(StateLimits {
             ttl_seconds: 3600,
             ..StateLimits::default()
-        };
-        let mut s = FeatureStore::new(limits);
+        })
+    }
+
+    #[test]
+    fn a_payment_whose_entities_were_forgotten_is_still_not_counted_again() {
+        let mut s = hour_to_live();
         let p = at(0, "c", "d");
         let first = s.observe(&p);
         s.sweep(1_770_000_000 + 7200);
@@ -746,11 +750,7 @@ mod tests {
 
     #[test]
     fn an_entity_seen_again_after_its_time_to_live_starts_afresh() {
-        let limits = StateLimits {
-            ttl_seconds: 3600,
-            ..StateLimits::default()
-        };
-        let mut s = FeatureStore::new(limits);
+        let mut s = hour_to_live();
         s.observe(&at(0, "card", "device"));
         let soon = s.observe(&at(3599, "card", "device"));
         assert!(
