@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use ensuresec_store::{SqliteOptions, SqliteStore, Store};
 use serde_json::Value;
-use support::{Server, TOKEN, client, failed_login, stuffing, wait_for};
+use support::{Server, TOKEN, client, failed_login, metric, stuffing, wait_for};
 
 #[test]
 fn kill_9_loses_no_acknowledged_event() {
@@ -170,5 +170,60 @@ fn offline_ingest_detects_what_the_last_run_stored_but_did_not_detect() {
     assert!(
         alerts.iter().any(|a| a.entity.value == "203.0.113.63"),
         "{alerts:#?}"
+    );
+}
+
+/// Makes the store in `data` refuse (or take again) every alert, from a second connection, as
+/// a full disk would.
+fn refuse_alerts(data: &std::path::Path, refuse: bool) {
+    let db = rusqlite::Connection::open(data.join("ensuresec.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(30)).unwrap();
+    db.execute_batch(if refuse {
+        "CREATE TRIGGER refuse_alerts BEFORE INSERT ON alerts \
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+    } else {
+        "DROP TRIGGER refuse_alerts"
+    })
+    .unwrap();
+}
+
+fn readiness(server: &Server) -> u16 {
+    client()
+        .get(server.url("/readyz"))
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn an_alert_the_store_refuses_waits_for_the_store_and_the_server_says_it_is_not_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    assert_eq!(readiness(&server), 200);
+    refuse_alerts(&data, true);
+    let r = support::post_events(&server, stuffing("203.0.113.71", 12));
+    assert_eq!(r.status(), 200, "events are still acknowledged");
+    wait_for("the server to say it is not ready", 30, || {
+        (readiness(&server) == 503).then_some(())
+    });
+    assert_eq!(
+        metric(&server, "ensuresec_findings_waiting_for_store"),
+        Some(1.0)
+    );
+    assert!(metric(&server, "ensuresec_store_write_retries_total").unwrap() >= 1.0);
+    assert_eq!(alerts_for(&server, "203.0.113.71"), 0);
+
+    refuse_alerts(&data, false);
+    wait_for("the refused alert to be stored", 30, || {
+        (alerts_for(&server, "203.0.113.71") == 1).then_some(())
+    });
+    wait_for("the server to be ready again", 30, || {
+        (readiness(&server) == 200).then_some(())
+    });
+    assert_eq!(
+        metric(&server, "ensuresec_findings_waiting_for_store"),
+        Some(0.0)
     );
 }

@@ -7,9 +7,10 @@
 //! * [`Pipeline`] runs one worker thread per partition. Every worker holds its own instance of
 //!   every detector and processes only the events whose grouping entity hashes to it, so detector
 //!   state needs no locks.
-//! * One correlator task turns alerts into incidents and hands the findings to every [`Sink`],
-//!   with how far detection has come (the store keeps it with the findings, and
-//!   [`Pipeline::resume`] takes detection up from there after a restart).
+//! * One correlator task turns alerts into incidents, stores the findings with how far
+//!   detection has come (writing a refused round again until the store takes it, see
+//!   [`StoreHealth`]; [`Pipeline::resume`] takes detection up from there after a restart), and
+//!   then hands them to every [`Sink`].
 //!
 //! New sources implement [`Source`]; new detectors implement
 //! [`Detector`](ensuresec_model::Detector) and are registered in [`detectors`]; new responders
@@ -29,11 +30,13 @@ mod recorder;
 mod resume;
 mod sink;
 mod source;
+mod store_writer;
 
 pub use clock::SystemClock;
 pub use ingest::{IngestError, Ingestor};
 pub use pipeline::{Batch, LifecycleHandle, Pipeline, PipelineConfig, PipelineHandle};
 pub use recorder::{Recorder, RecorderError};
 pub use resume::ResumeError;
-pub use sink::{BroadcastSink, Sink, SinkError, StoreSink};
+pub use sink::{BroadcastSink, Sink, SinkError};
 pub use source::{Source, SourceError};
+pub use store_writer::{RetryPolicy, StoreHealth};

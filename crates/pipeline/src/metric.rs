@@ -26,3 +26,7 @@ pub const CORRELATOR_DROPPED: &str = "ensuresec_correlator_dropped_total";
 /// Events fed through detection again at start because they were stored but not yet detected
 /// when the last run stopped.
 pub const EVENTS_RESUMED: &str = "ensuresec_events_resumed_total";
+/// Writes of findings the store refused and the pipeline tried again (detection waits).
+pub const STORE_WRITE_RETRIES: &str = "ensuresec_store_write_retries_total";
+/// 1 while a round of findings waits for the store to take it, else 0.
+pub const FINDINGS_WAITING: &str = "ensuresec_findings_waiting_for_store";

@@ -11,13 +11,14 @@ use ensuresec_model::{
     Alert, AlertChain, Clock, Detector, EntityKind, EntityRef, Event, Incident, IncidentStatus,
 };
 use ensuresec_store::{DetectionProgress, Findings, Store, StoreError};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::metric as m;
 use crate::recorder::Recorder;
 use crate::resume::{self, ResumeError, Taken};
 use crate::sink::Sink;
+use crate::store_writer::{RetryPolicy, StoreHealth, StoreWriter};
 
 /// Tuning of the pipeline.
 #[derive(Debug, Clone)]
@@ -28,6 +29,8 @@ pub struct PipelineConfig {
     pub queue_batches: usize,
     /// Correlation settings.
     pub correlator: CorrelatorConfig,
+    /// How long to wait before writing again a round of findings the store refused.
+    pub store_retry: RetryPolicy,
 }
 
 impl Default for PipelineConfig {
@@ -36,6 +39,7 @@ impl Default for PipelineConfig {
             partitions: std::thread::available_parallelism().map_or(2, |n| n.get()),
             queue_batches: 64,
             correlator: CorrelatorConfig::default(),
+            store_retry: RetryPolicy::default(),
         }
     }
 }
@@ -156,12 +160,15 @@ pub struct Pipeline {
     correlator: JoinHandle<()>,
     store: Arc<dyn Store>,
     resume_from: u64,
+    stop: watch::Sender<bool>,
+    store_health: watch::Receiver<StoreHealth>,
 }
 
 impl Pipeline {
     /// Starts the workers and the correlator and [resumes](Pipeline::resume) detection of the
     /// events stored but not yet detected. `store` gives the ids, open incidents and detection
-    /// progress to resume from; findings go to every sink in order.
+    /// progress to resume from; findings are stored in it, with how far detection has come,
+    /// and then go to every sink in order.
     pub async fn start(
         config: PipelineConfig,
         detectors: Vec<DetectorFactory>,
@@ -181,8 +188,9 @@ impl Pipeline {
     /// stamps their leaf indexes before the sinks see them; detection is not resumed until the
     /// caller calls [`Pipeline::resume`], so that what the sinks need is connected first.
     ///
-    /// How far detection has come is kept with the findings: a [`StoreSink`](crate::StoreSink)
-    /// writes it in their transaction, and rounds without findings write it to `store`.
+    /// How far detection has come is written to `store` in the transaction of the findings
+    /// (alone for rounds without findings). A round the store refuses is written again until
+    /// it is taken, and meanwhile detection waits ([`Pipeline::store_health`]).
     pub async fn start_recorded(
         config: PipelineConfig,
         detectors: Vec<DetectorFactory>,
@@ -217,6 +225,8 @@ impl Pipeline {
         drop(alert_tx);
         let (lifecycle_tx, lifecycle_rx) = mpsc::channel(256);
         let resume_from = taken.replay_from();
+        let (stop, stopping) = watch::channel(false);
+        let (health, store_health) = watch::channel(StoreHealth::Writing);
         let correlator = tokio::spawn(run_correlator(
             correlator,
             chains,
@@ -225,6 +235,7 @@ impl Pipeline {
             taken.progress_for(partitions),
             Outputs {
                 store: store.clone(),
+                writer: StoreWriter::new(store.clone(), config.store_retry, health, stopping),
                 recorder,
                 sinks,
                 clock,
@@ -239,6 +250,8 @@ impl Pipeline {
             correlator,
             store,
             resume_from,
+            stop,
+            store_health,
         })
     }
 
@@ -260,9 +273,18 @@ impl Pipeline {
         self.lifecycle.clone()
     }
 
+    /// How the writes of findings to the store are going: readiness checks answer "not ready"
+    /// while a refused round waits.
+    pub fn store_health(&self) -> watch::Receiver<StoreHealth> {
+        self.store_health.clone()
+    }
+
     /// Stops taking batches, finishes everything queued, delivers the last findings and returns.
-    /// Handles still held elsewhere must be dropped first, or this waits for them.
+    /// Handles still held elsewhere must be dropped first, or this waits for them. A round the
+    /// store refuses is not waited for: it and the rest are left to the next start, which
+    /// detects their events again.
     pub async fn shutdown(self) {
+        self.stop.send_replace(true);
         drop(self.handle);
         let workers = self.workers;
         let _ = tokio::task::spawn_blocking(move || {
@@ -377,17 +399,19 @@ const CORRELATE_ROUND: usize = 64;
 
 /// Where the correlator's findings go.
 struct Outputs {
+    /// Read for status changes; written only through `writer`.
     store: Arc<dyn Store>,
+    writer: StoreWriter,
     recorder: Option<Arc<dyn Recorder>>,
     sinks: Vec<Arc<dyn Sink>>,
     clock: Arc<dyn Clock>,
 }
 
 impl Outputs {
-    /// Records findings in the audit log, then hands them to every sink. `progress`, when
-    /// given, is how far detection has come with them: it goes to the store with the findings,
-    /// or alone when there are none.
-    async fn emit(&self, out: Correlated, progress: Option<DetectionProgress>) {
+    /// Records findings in the audit log, stores them, then hands them to every sink; answers
+    /// whether they were stored. `progress`, when given, is how far detection has come with
+    /// them: it goes to the store with the findings, or alone when there are none.
+    async fn emit(&mut self, out: Correlated, progress: Option<DetectionProgress>) -> bool {
         let mut findings = Findings {
             alerts: out.alerts,
             incidents: out.incidents,
@@ -398,13 +422,7 @@ impl Outputs {
             && findings.incidents.is_empty()
             && findings.actions.is_empty()
         {
-            if findings.progress.is_some()
-                && let Err(e) = self.store.record(findings).await
-            {
-                metrics::counter!(m::SINK_ERRORS, "sink" => "store").increment(1);
-                tracing::error!(error = %e, "storing the detection progress failed");
-            }
-            return;
+            return findings.progress.is_none() || self.writer.write(&findings).await;
         }
         if let Some(recorder) = &self.recorder
             && let Err(e) = recorder.record(&mut findings).await
@@ -415,16 +433,21 @@ impl Outputs {
                 .increment(1);
             tracing::error!(error = %e, "audit log append failed; findings stored without ledger_index");
         }
+        if !self.writer.write(&findings).await {
+            // Not stored: the next start detects these events again and delivers what it finds.
+            return false;
+        }
         for sink in &self.sinks {
             if let Err(e) = sink.deliver(&findings).await {
                 metrics::counter!(m::SINK_ERRORS, "sink" => sink.name().to_string()).increment(1);
                 tracing::error!(error = %e, "sink failed");
             }
         }
+        true
     }
 
     /// Applies a status change and emits it; answers the requester.
-    async fn change(&self, correlator: &mut Correlator, c: StatusChange) {
+    async fn change(&mut self, correlator: &mut Correlator, c: StatusChange) {
         let stored = match self.store.incident(c.incident).await {
             Ok(detail) => detail.map(|d| d.incident),
             Err(e) => {
@@ -439,9 +462,13 @@ impl Outputs {
         match result {
             Ok(out) => {
                 let incident = out.incidents.first().cloned();
-                self.emit(out, None).await;
+                let stored = self.emit(out, None).await;
                 if let (Some(reply), Some(i)) = (c.reply, incident) {
-                    let _ = reply.send(Ok(i));
+                    let _ = reply.send(if stored {
+                        Ok(i)
+                    } else {
+                        Err("the store refused the change; the pipeline is stopping".to_string())
+                    });
                 }
             }
             Err(e) => {
@@ -460,7 +487,7 @@ async fn run_correlator(
     mut rx: mpsc::Receiver<AlertBatch>,
     mut lifecycle: mpsc::Receiver<StatusChange>,
     mut progress: DetectionProgress,
-    outputs: Outputs,
+    mut outputs: Outputs,
 ) {
     let latency = metrics::histogram!(m::EVENT_TO_ALERT_SECONDS);
     let mut round = Vec::with_capacity(CORRELATE_ROUND);

@@ -1,10 +1,10 @@
 //! The seam for responders: a [`Sink`] receives every batch of findings (alerts with their
-//! incidents and actions) after correlation.
+//! incidents and actions) after correlation, once the store has taken it.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use ensuresec_store::{Findings, Store};
+use ensuresec_store::Findings;
 use tokio::sync::broadcast;
 
 /// Why a sink failed to take a batch.
@@ -17,7 +17,8 @@ pub struct SinkError {
     pub message: String,
 }
 
-/// Receives findings. A slow sink slows only the correlator, never ingest acknowledgement.
+/// Receives findings. A slow sink slows the correlator; ingest waits for it only once the
+/// pipeline's queues are full.
 #[async_trait]
 pub trait Sink: Send + Sync + 'static {
     /// A stable name for logs and metrics.
@@ -25,26 +26,6 @@ pub trait Sink: Send + Sync + 'static {
 
     /// Takes one batch.
     async fn deliver(&self, findings: &Findings) -> Result<(), SinkError>;
-}
-
-/// Stores findings: the sink every deployment has.
-pub struct StoreSink(pub Arc<dyn Store>);
-
-#[async_trait]
-impl Sink for StoreSink {
-    fn name(&self) -> &str {
-        "store"
-    }
-
-    async fn deliver(&self, findings: &Findings) -> Result<(), SinkError> {
-        self.0
-            .record(findings.clone())
-            .await
-            .map_err(|e| SinkError {
-                sink: "store".into(),
-                message: e.to_string(),
-            })
-    }
 }
 
 /// Publishes findings to live subscribers (the dashboard's live view, tests waiting for an

@@ -9,9 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use ensuresec_behaviour::{DEFAULT_RULES, RuleSet};
 use ensuresec_model::fixtures::{self, t0};
 use ensuresec_model::{Clock, Event, IncidentStatus};
-use ensuresec_pipeline::{
-    BroadcastSink, Ingestor, Pipeline, PipelineConfig, Sink, StoreSink, detectors,
-};
+use ensuresec_pipeline::{BroadcastSink, Ingestor, Pipeline, PipelineConfig, Sink, detectors};
 use ensuresec_store::{
     AlertFilter, IncidentFilter, PageRequest, SqliteOptions, SqliteStore, Store,
 };
@@ -28,18 +26,16 @@ fn failed_login(account: &str, ip: &str, seconds: i64) -> Event {
 }
 
 /// Starts a pipeline of `partitions` workers with the shipped threshold rules over the store in
-/// `dir` (which resumes detection), storing findings and handing them to `more_sinks` too;
+/// `dir` (which resumes detection), storing findings and handing them to `sinks` too;
 /// ingests `batches`, stops, and returns the store.
 async fn ingest_through(
     dir: &std::path::Path,
     partitions: usize,
     batches: Vec<Vec<Event>>,
-    more_sinks: Vec<Arc<dyn Sink>>,
+    sinks: Vec<Arc<dyn Sink>>,
 ) -> Arc<dyn Store> {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir, SqliteOptions::default()).unwrap());
     let rules = RuleSet::from_yaml("thresholds.yaml", DEFAULT_RULES).unwrap();
-    let mut sinks: Vec<Arc<dyn Sink>> = vec![Arc::new(StoreSink(store.clone()))];
-    sinks.extend(more_sinks);
     let pipeline = Pipeline::start(
         PipelineConfig {
             partitions,

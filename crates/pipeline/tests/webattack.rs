@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use ensuresec_model::{Clock, Event, EventData};
-use ensuresec_pipeline::{Ingestor, Pipeline, PipelineConfig, StoreSink, detectors};
+use ensuresec_pipeline::{Ingestor, Pipeline, PipelineConfig, detectors};
 use ensuresec_simulator::{DEFAULT_PROFILE, Profile, Scenario, SimConfig, Simulator};
 use ensuresec_store::{
     AlertFilter, IncidentFilter, PageRequest, SqliteOptions, SqliteStore, Store,
@@ -87,7 +87,7 @@ async fn check(scenario: &str, class: &str) {
         },
         vec![detectors::webattack(engine)],
         store.clone(),
-        vec![Arc::new(StoreSink(store.clone()))],
+        Vec::new(),
         Arc::new(FixedClock),
     )
     .await

@@ -10,7 +10,7 @@ use ensuresec_behaviour::{DEFAULT_RULES, RuleError, RuleSet};
 use ensuresec_correlate::CorrelatorConfig;
 use ensuresec_model::Clock;
 use ensuresec_pipeline::{
-    BroadcastSink, Ingestor, Pipeline, PipelineConfig, Recorder, Sink, StoreSink, SystemClock,
+    BroadcastSink, Ingestor, Pipeline, PipelineConfig, Recorder, Sink, StoreHealth, SystemClock,
     detectors,
 };
 use ensuresec_store::{SqliteOptions, SqliteStore, Store, StoreError};
@@ -168,8 +168,7 @@ impl Platform {
     ) -> Result<Platform, PlatformError> {
         let rules = load_rules(config)?;
         let live = BroadcastSink::new(1024);
-        let mut sinks: Vec<Arc<dyn Sink>> =
-            vec![Arc::new(StoreSink(store.clone())), Arc::new(live.clone())];
+        let mut sinks: Vec<Arc<dyn Sink>> = vec![Arc::new(live.clone())];
         let defaults = PipelineConfig::default();
         let pipeline_config = PipelineConfig {
             partitions: match config.pipeline.partitions {
@@ -185,6 +184,7 @@ impl Platform {
                 max_tracked: config.correlation.max_tracked_incidents,
                 ..CorrelatorConfig::default()
             },
+            ..defaults
         };
         let ledger = if config.ledger.enabled {
             let ledger = Arc::new(Ledger::open(
@@ -328,6 +328,12 @@ impl Platform {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// Whether detection's writes of findings to the store go through, for readiness: while
+    /// the store refuses a round, detection waits for it.
+    pub fn store_health(&self) -> StoreHealth {
+        self.pipeline.store_health().borrow().clone()
     }
 
     /// The entry for events.

@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use ensuresec_pipeline::StoreHealth;
 
 use crate::app::AppState;
 
@@ -15,9 +16,25 @@ pub(crate) async fn healthz() -> &'static str {
 }
 
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "The store answers"), (status = 503, description = "The store does not answer")))]
-/// Readiness: the store answers a query.
+    responses((status = 200, description = "The store answers and takes findings"),
+        (status = 503, description = "The store does not answer, or refuses findings and detection waits for it")))]
+/// Readiness: the store answers a query, and detection's last write of findings went through.
 pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.platform.store_health() {
+        StoreHealth::Writing => {}
+        StoreHealth::Retrying { .. } => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store refuses findings; detection waits\n",
+            );
+        }
+        StoreHealth::GaveUp { .. } => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store refused findings; stopping\n",
+            );
+        }
+    }
     match state.platform.store().max_ids().await {
         Ok(_) => (StatusCode::OK, "ready\n"),
         Err(e) => {
