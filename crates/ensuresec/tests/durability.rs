@@ -196,12 +196,28 @@ fn readiness(server: &Server) -> u16 {
         .as_u16()
 }
 
+fn set_status(server: &Server, incident: u64) -> u16 {
+    client()
+        .patch(server.url(&format!("/v1/incidents/{incident}")))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({"status": "mitigating", "reason": "blocking the address"}))
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 #[test]
 fn an_alert_the_store_refuses_waits_for_the_store_and_the_server_says_it_is_not_ready() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let server = Server::start(&data, &[]);
     assert_eq!(readiness(&server), 200);
+    let r = support::post_events(&server, stuffing("203.0.113.70", 12));
+    assert_eq!(r.status(), 200);
+    let incident = wait_for("an incident stored before the fault", 30, || {
+        server.get_json("/v1/incidents")["items"][0]["id"].as_u64()
+    });
     refuse_alerts(&data, true);
     let r = support::post_events(&server, stuffing("203.0.113.71", 12));
     assert_eq!(r.status(), 200, "events are still acknowledged");
@@ -214,6 +230,11 @@ fn an_alert_the_store_refuses_waits_for_the_store_and_the_server_says_it_is_not_
     );
     assert!(metric(&server, "ensuresec_store_write_retries_total").unwrap() >= 1.0);
     assert_eq!(alerts_for(&server, "203.0.113.71"), 0);
+    assert_eq!(
+        set_status(&server, incident),
+        503,
+        "a status change would wait behind the refused round"
+    );
 
     refuse_alerts(&data, false);
     wait_for("the refused alert to be stored", 30, || {
@@ -226,4 +247,5 @@ fn an_alert_the_store_refuses_waits_for_the_store_and_the_server_says_it_is_not_
         metric(&server, "ensuresec_findings_waiting_for_store"),
         Some(0.0)
     );
+    assert_eq!(set_status(&server, incident), 200);
 }

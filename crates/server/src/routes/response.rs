@@ -4,9 +4,11 @@
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use ensuresec_model::{Incident, IncidentStatus};
+use ensuresec_pipeline::StoreHealth;
 use ensuresec_respond::breach::{BreachDraft, draft};
 use ensuresec_respond::db::{Delivery, StepRow};
 use ensuresec_respond::failsafe::FailSafeState;
+use ensuresec_store::StoreError;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -42,6 +44,7 @@ pub(crate) struct StatusBody {
         (status = 400, description = "The body is bad", body = ErrorBody),
         (status = 404, description = "No such incident", body = ErrorBody),
         (status = 409, description = "The change is refused (same status, or a closed incident moved elsewhere than open)", body = ErrorBody),
+        (status = 503, description = "The store refuses findings: the change would wait for it", body = ErrorBody),
     ),
     security(("bearer" = ["admin"])),
 )]
@@ -61,6 +64,12 @@ pub(crate) async fn set_status(
     }
     if state.platform.store().incident(id).await?.is_none() {
         return Err(ApiError::NotFound(format!("incident {id}")));
+    }
+    if state.platform.store_health() != StoreHealth::Writing {
+        // Detection waits for the store; the change would wait behind it with the request open.
+        return Err(ApiError::Store(StoreError::Commit(
+            "the store refuses findings; change the status once it takes them again".into(),
+        )));
     }
     state
         .platform
