@@ -220,13 +220,13 @@ impl PaymentRequest {
             billing: Address {
                 country: required("data.billing_country", &p.billing_country)?.to_string(),
                 hash: None,
-                location: None,
+                location: p.billing_location,
                 postal_code: p.billing_postal_code.clone(),
             },
             shipping: p.shipping_country.as_ref().map(|country| Address {
                 country: country.clone(),
                 hash: p.shipping_address_hash.clone(),
-                location: None,
+                location: p.shipping_location,
                 postal_code: p.shipping_postal_code.clone(),
             }),
             ip: p.ip,
@@ -412,6 +412,39 @@ pub(crate) mod tests {
         a.shipping_postal_code = Some("75001; DROP".into());
         let e = PaymentRequest::from_authorization(time, &a).expect_err("bad postal code");
         assert_eq!(e.field, "shipping.postal_code");
+    }
+
+    #[test]
+    fn authorization_locations_place_its_addresses() {
+        let time = "2026-03-01T12:00:00Z".parse().expect("time");
+        let mut a = authorization();
+        let berlin = GeoPoint {
+            lat: 52.52,
+            lon: 13.405,
+        };
+        let paris = GeoPoint {
+            lat: 48.857,
+            lon: 2.352,
+        };
+        a.billing_location = Some(berlin);
+        a.shipping_location = Some(paris);
+        let r = PaymentRequest::from_authorization(time, &a).expect("request");
+        assert_eq!(r.billing.location, Some(berlin));
+        let shipping = r.shipping.as_ref().expect("shipping");
+        assert_eq!(shipping.location, Some(paris));
+        // Placed without postal centroids: the distance features have both ends.
+        let (from, to) = (
+            crate::geo::place(&r.billing, None).expect("billing placed"),
+            crate::geo::place(shipping, None).expect("shipping placed"),
+        );
+        let km = crate::geo::haversine_km(from, to);
+        assert!((870.0..890.0).contains(&km), "Berlin to Paris: {km} km");
+        a.billing_location = Some(GeoPoint {
+            lat: 91.0,
+            lon: 0.0,
+        });
+        let e = PaymentRequest::from_authorization(time, &a).expect_err("off the globe");
+        assert_eq!(e.field, "billing.location.lat");
     }
 
     #[test]

@@ -269,6 +269,20 @@ fn validate(event: &Event, limits: &Limits, now: DateTime<Utc>) -> Result<(), In
                     format!("over the limit of {MAX_ACCOUNT_AGE_DAYS} days"),
                 ));
             }
+            geo("data.billing_location", p.billing_location)?;
+            geo("data.shipping_location", p.shipping_location)?;
+            // A shipping address is placed within its country: without it, they would be
+            // dropped unseen.
+            if p.shipping_country.is_none() {
+                for (field, given) in [
+                    ("data.shipping_location", p.shipping_location.is_some()),
+                    ("data.shipping_postal_code", p.shipping_postal_code.is_some()),
+                ] {
+                    if given {
+                        return Err(invalid(field, "needs data.shipping_country"));
+                    }
+                }
+            }
         }
         EventData::Chargeback(c) => {
             non_empty("data.payment_id", &c.payment_id)?;

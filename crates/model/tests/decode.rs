@@ -220,3 +220,47 @@ fn a_photo_hash_must_be_sha256_hex() {
     let body = r#"{"type":"delivery_scan","time":"2026-11-21T10:00:00Z","source":"carrier","data":{"parcel_id":"P1","scan":"delivered","photo_sha256":"abc"}}"#;
     check_refused(body, Some(1), Some("data.photo_sha256"), "64 hex digits");
 }
+
+const PAYMENT: &str = r#"{"type":"payment_authorization","time":"2026-11-21T10:00:00Z","source":"psp","data":{"payment_id":"p1","card_fingerprint":"c1","amount":{"minor":1000,"currency":"EUR"},"outcome":"approved","billing_country":"DE","billing_location":{"lat":52.52,"lon":13.405},"shipping_country":"FR","shipping_location":{"lat":48.857,"lon":2.352}}}"#;
+
+#[test]
+fn payment_addresses_carry_their_locations() {
+    let events = decode(PAYMENT).unwrap();
+    let ensuresec_model::EventData::PaymentAuthorization(p) = &events[0].data else {
+        panic!("{:?}", events[0].data);
+    };
+    assert_eq!(p.billing_location.map(|l| l.lat), Some(52.52));
+    assert_eq!(p.shipping_location.map(|l| l.lon), Some(2.352));
+}
+
+#[test]
+fn a_payment_address_off_the_globe_is_named() {
+    let body = PAYMENT.replace(r#""lat":48.857"#, r#""lat":-98.857"#);
+    check_refused(
+        &body,
+        Some(1),
+        Some("data.shipping_location.lat"),
+        "between -90 and 90",
+    );
+}
+
+#[test]
+fn a_shipping_place_without_its_country_is_refused_not_dropped() {
+    let body = PAYMENT.replace(r#""shipping_country":"FR","#, "");
+    check_refused(
+        &body,
+        Some(1),
+        Some("data.shipping_location"),
+        "needs data.shipping_country",
+    );
+    let body = body.replace(
+        r#""shipping_location":{"lat":48.857,"lon":2.352}"#,
+        r#""shipping_postal_code":"75001""#,
+    );
+    check_refused(
+        &body,
+        Some(1),
+        Some("data.shipping_postal_code"),
+        "needs data.shipping_country",
+    );
+}

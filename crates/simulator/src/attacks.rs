@@ -191,6 +191,8 @@ impl Campaign {
                         account_age_days: None,
                         billing_postal_code: None,
                         shipping_postal_code: None,
+                        billing_location: None,
+                        shipping_location: None,
                     }),
                 ));
             }

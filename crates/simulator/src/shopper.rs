@@ -265,6 +265,8 @@ impl Shopper {
                         account_age_days: None,
                         billing_postal_code: None,
                         shipping_postal_code: None,
+                        billing_location: None,
+                        shipping_location: None,
                     }),
                 ));
                 if !declined {

@@ -659,6 +659,8 @@ mod tests {
             account_age_days: None,
             billing_postal_code: None,
             shipping_postal_code: None,
+            billing_location: None,
+            shipping_location: None,
         };
         for i in 0..3 {
             auth.payment_id = format!("p{i}");

@@ -92,7 +92,7 @@ pub enum PaymentOutcome {
 }
 
 /// A card payment authorisation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentAuthorization {
     /// The provider's payment id.
@@ -155,6 +155,13 @@ pub struct PaymentAuthorization {
     /// Postal code of the shipping address, for the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_postal_code: Option<String>,
+    /// Where the billing address is, as the shop's or provider's geocoder placed it: the fraud
+    /// module's distances take it before the postal code's centroid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_location: Option<GeoPoint>,
+    /// Where the shipping address is, for the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_location: Option<GeoPoint>,
 }
 
 impl Entities for PaymentAuthorization {
