@@ -7,6 +7,7 @@ mod journal;
 mod recent;
 mod snapshot;
 mod store;
+mod table;
 
 pub use entity::{ENTITY_BYTES, EntityState};
 pub use journal::RECORD_BYTES;

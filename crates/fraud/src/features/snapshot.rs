@@ -15,7 +15,8 @@ use std::io::{self, Read, Write};
 
 use super::entity::EntityState;
 use super::recent::{self, RecentPayments};
-use super::store::{FeatureStore, KINDS, StateLimits, StateStats, Table};
+use super::store::{FeatureStore, KINDS, StateLimits, StateStats};
+use super::table::Table;
 use crate::checksum::Checksum;
 use crate::error::FileError;
 
@@ -205,7 +206,7 @@ fn read(input: impl Read, limits: StateLimits, len: Option<u64>) -> Result<Featu
         // A quarter more than read, so that the first payments after a start do not make the
         // table double (scoring would wait while it is rehashed).
         let room = reserved.max((count + count / 4).min(limits.max_entities));
-        let mut table = Table::with_capacity_and_hasher(room, Default::default());
+        let mut table = Table::new(limits.max_entities, room);
         for i in 0..count {
             let what = || format!("{kind} record {}", i + 1);
             let record: [u8; RECORD] = input.take(&what)?;

@@ -1,10 +1,11 @@
 //! The per-entity tables and the feature computation for one payment.
 
 use ensuresec_model::event::{PaymentAuthorization, PaymentOutcome};
-use ensuresec_model::hash::{BuildPreHashed, hash_bytes, hash_ip};
+use ensuresec_model::hash::{hash_bytes, hash_ip};
 
 use super::entity::EntityState;
 use super::recent::{self, Counted, RecentPayments};
+use super::table::Table;
 use super::{F, Features};
 use crate::journal::Pending;
 use crate::request::{PaymentRequest, ThreeDs};
@@ -71,13 +72,11 @@ enum Kind {
 
 pub(super) const KINDS: usize = 6;
 
-/// Entities whose last-seen times place the eviction cutoff. A table iterates in the order of
+/// Entities whose last-seen times place the eviction cutoff. A shard iterates in the order of
 /// its hashed keys, which has nothing to do with age, so its first entries are a fair sample:
-/// the tenth percentile of 4,096 is within about half a percentage point of the whole table's,
-/// without copying and ordering ten million last-seen times while scoring waits.
+/// the tenth percentile of 4,096 is within about half a percentage point of the whole shard's,
+/// without copying and ordering its last-seen times while scoring waits.
 const EVICTION_SAMPLE: usize = 4096;
-
-pub(super) type Table = griddle::HashMap<u64, EntityState, BuildPreHashed>;
 
 /// Feature state for every entity, owned by one thread (no locks): the caller shards by card
 /// if it needs more than one core.
@@ -119,9 +118,7 @@ impl FeatureStore {
     pub fn new(limits: StateLimits) -> FeatureStore {
         let reserved = limits.reserved_entities.min(limits.max_entities);
         FeatureStore {
-            tables: std::array::from_fn(|_| {
-                Table::with_capacity_and_hasher(reserved, Default::default())
-            }),
+            tables: std::array::from_fn(|_| Table::new(limits.max_entities, reserved)),
             limits,
             stats: StateStats::default(),
             recent: RecentPayments::new(limits.recent_payments),
@@ -323,9 +320,7 @@ impl FeatureStore {
     /// counts the payment and the link. The distinct count includes this payment's link.
     fn touch(&mut self, kind: Kind, key: u64, now: i64, amount: f64, link: Option<u64>) -> Seen {
         self.make_room(kind, key, now);
-        let state = self.tables[kind as usize]
-            .entry(key)
-            .or_insert_with(|| EntityState::new(now));
+        let state = self.tables[kind as usize].get_or_insert_with(key, || EntityState::new(now));
         if now - state.last_seen >= self.limits.ttl_seconds {
             // Not seen for its time to live: it starts afresh, as if a sweep had forgotten it.
             *state = EntityState::new(now);
@@ -391,15 +386,15 @@ impl FeatureStore {
         }
     }
 
-    /// Before inserting `key` into a full table, in one pass over it: forget its expired
-    /// entities and the others last seen no later than the tenth percentile of a sample
-    /// ([`EVICTION_SAMPLE`]), about the least recently seen tenth in all (only the expired,
-    /// when they are more). The other tables are left to [`FeatureStore::sweep`].
+    /// Before inserting `key` into its full shard of the table, in one pass over that shard:
+    /// forget its expired entities and the others last seen no later than the tenth percentile
+    /// of a sample ([`EVICTION_SAMPLE`]), about the least recently seen tenth in all (only the
+    /// expired, when they are more). The other shards and tables are left to
+    /// [`FeatureStore::sweep`].
     fn make_room(&mut self, kind: Kind, key: u64, now: i64) {
-        let table = &mut self.tables[kind as usize];
-        if table.len() < self.limits.max_entities || table.contains_key(&key) {
+        let Some(table) = self.tables[kind as usize].full_shard_for(key) else {
             return;
-        }
+        };
         let mut seen: Vec<i64> = table
             .values()
             .take(EVICTION_SAMPLE)
@@ -805,7 +800,8 @@ mod tests {
 
     #[test]
     fn a_full_table_evicts_about_the_least_recently_seen_tenth() {
-        let cards = 20_000;
+        // Below two shards' worth: one shard, so the table is the shard.
+        let cards = 8_000;
         let mut s = full_of_cards(cards, 1_000_000);
         s.observe(&at(cards as i64, "one more", "d"));
         let evicted = s.stats().evicted as usize;
@@ -825,13 +821,13 @@ mod tests {
 
     #[test]
     fn a_full_table_with_many_expired_forgets_only_those() {
-        let cards = 20_000;
-        let mut s = full_of_cards(cards, 10_000);
-        // At 20,000 s the cards seen at 10,000 s or before have lived out their 10,000 s.
+        let cards = 8_000;
+        let mut s = full_of_cards(cards, 4_000);
+        // At 8,000 s the cards seen at 4,000 s or before have lived out their 4,000 s.
         s.observe(&at(cards as i64, "one more", "d"));
-        assert_eq!(s.stats().expired, 10_001);
+        assert_eq!(s.stats().expired, 4_001);
         assert_eq!(s.stats().evicted, 0);
-        assert_eq!(s.tables[Kind::Card as usize].len(), cards - 10_001 + 1);
+        assert_eq!(s.tables[Kind::Card as usize].len(), cards - 4_001 + 1);
         // A ceiling of zero keeps nothing to forget and does not fail.
         let mut s = FeatureStore::new(StateLimits {
             max_entities: 0,
@@ -839,6 +835,48 @@ mod tests {
         });
         s.observe(&at(0, "card", "d"));
         assert_eq!(s.stats().evicted + s.stats().expired, 0);
+    }
+
+    #[test]
+    fn a_full_shard_forgets_its_own_oldest_tenth_and_no_other_shard_changes() {
+        // 16 shards of 4,096 cards.
+        let max = 65_536;
+        let mut s = FeatureStore::new(StateLimits {
+            max_entities: max,
+            ttl_seconds: 1_000_000_000,
+            reserved_entities: 0,
+            ..StateLimits::default()
+        });
+        let card = |i: usize| hash_bytes(format!("card{i}").as_bytes());
+        let mut before = Vec::new();
+        let mut cards = 0;
+        while s.stats().evicted == 0 {
+            before = s.tables[Kind::Card as usize].shard_lens();
+            s.observe(&at(cards as i64, &format!("card{cards}"), "d"));
+            cards += 1;
+        }
+        let table = &s.tables[Kind::Card as usize];
+        let after = table.shard_lens();
+        let changed: Vec<usize> = (0..after.len()).filter(|&k| before[k] != after[k]).collect();
+        assert_eq!(changed.len(), 1, "{before:?} → {after:?}");
+        let shard = changed[0];
+        assert_eq!(before[shard], max / 16, "room is made in a full shard");
+        let evicted = s.stats().evicted as usize;
+        assert_eq!(after[shard], max / 16 - evicted + 1);
+        // The sample is the whole shard: a tenth of it, to the entity.
+        assert_eq!(evicted, max / 16 / 10, "{evicted} evicted");
+        assert!(cards < max, "the first full shard filled before the table");
+        // In that shard, everything evicted was seen before everything kept.
+        let in_shard: Vec<usize> = (0..cards)
+            .filter(|&i| table.shard_of(card(i)) == shard)
+            .collect();
+        let first_kept = in_shard
+            .iter()
+            .position(|&i| table.contains_key(&card(i)))
+            .expect("some kept");
+        assert_eq!(first_kept, evicted, "the oldest {evicted} of the shard went");
+        assert!(in_shard[first_kept..].iter().all(|&i| table.contains_key(&card(i))));
+        assert_eq!(table.len(), cards - evicted);
     }
 
     #[test]
