@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Entities, name};
+use super::{Entities, GeoPoint, name};
 use crate::entity::{EntityKind, EntityRef};
 
 /// An amount of money in minor units (cents), so that no float ever rounds a price.
