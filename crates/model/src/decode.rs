@@ -276,7 +276,10 @@ fn validate(event: &Event, limits: &Limits, now: DateTime<Utc>) -> Result<(), In
             if p.shipping_country.is_none() {
                 for (field, given) in [
                     ("data.shipping_location", p.shipping_location.is_some()),
-                    ("data.shipping_postal_code", p.shipping_postal_code.is_some()),
+                    (
+                        "data.shipping_postal_code",
+                        p.shipping_postal_code.is_some(),
+                    ),
                 ] {
                     if given {
                         return Err(invalid(field, "needs data.shipping_country"));

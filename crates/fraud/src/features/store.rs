@@ -857,7 +857,9 @@ mod tests {
         }
         let table = &s.tables[Kind::Card as usize];
         let after = table.shard_lens();
-        let changed: Vec<usize> = (0..after.len()).filter(|&k| before[k] != after[k]).collect();
+        let changed: Vec<usize> = (0..after.len())
+            .filter(|&k| before[k] != after[k])
+            .collect();
         assert_eq!(changed.len(), 1, "{before:?} → {after:?}");
         let shard = changed[0];
         assert_eq!(before[shard], max / 16, "room is made in a full shard");
@@ -874,8 +876,15 @@ mod tests {
             .iter()
             .position(|&i| table.contains_key(&card(i)))
             .expect("some kept");
-        assert_eq!(first_kept, evicted, "the oldest {evicted} of the shard went");
-        assert!(in_shard[first_kept..].iter().all(|&i| table.contains_key(&card(i))));
+        assert_eq!(
+            first_kept, evicted,
+            "the oldest {evicted} of the shard went"
+        );
+        assert!(
+            in_shard[first_kept..]
+                .iter()
+                .all(|&i| table.contains_key(&card(i)))
+        );
         assert_eq!(table.len(), cards - evicted);
     }
 

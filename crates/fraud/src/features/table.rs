@@ -43,7 +43,10 @@ impl Table {
         let shards = ceilings
             .iter()
             .map(|&ceiling| {
-                Shard::with_capacity_and_hasher(reserved.div_ceil(n).min(ceiling), Default::default())
+                Shard::with_capacity_and_hasher(
+                    reserved.div_ceil(n).min(ceiling),
+                    Default::default(),
+                )
             })
             .collect();
         Table { shards, ceilings }
@@ -167,7 +170,9 @@ mod tests {
     #[test]
     fn keys_spread_over_the_shards_and_are_found_again() {
         let mut t = Table::new(100_000, 1_000);
-        let keys: Vec<u64> = (0..20_000u32).map(|i| hash_bytes(&i.to_le_bytes())).collect();
+        let keys: Vec<u64> = (0..20_000u32)
+            .map(|i| hash_bytes(&i.to_le_bytes()))
+            .collect();
         for (i, &k) in keys.iter().enumerate() {
             assert!(t.insert(k, EntityState::new(i as i64)).is_none());
         }
@@ -176,7 +181,10 @@ mod tests {
         let lens = t.shard_lens();
         assert_eq!(lens.len(), 16);
         // 1,250 a shard on average; a fair split stays well within a fifth of it.
-        assert!(lens.iter().all(|&n| (1_000..1_500).contains(&n)), "{lens:?}");
+        assert!(
+            lens.iter().all(|&n| (1_000..1_500).contains(&n)),
+            "{lens:?}"
+        );
         for (i, k) in keys.iter().enumerate() {
             assert_eq!(t.get(k).map(|s| s.last_seen), Some(i as i64));
         }
@@ -200,7 +208,11 @@ mod tests {
         let shard = t.index(full);
         assert_eq!(t.shard_lens()[shard], t.ceilings[shard]);
         assert!(t.len() <= MIN_SHARD_ENTITIES * 2);
-        let held = *t.iter().find(|(k, _)| t.index(**k) == shard).map(|(k, _)| k).unwrap_or(&0);
+        let held = *t
+            .iter()
+            .find(|(k, _)| t.index(**k) == shard)
+            .map(|(k, _)| k)
+            .unwrap_or(&0);
         assert!(t.full_shard_for(held).is_none(), "a held key needs no room");
     }
 }
