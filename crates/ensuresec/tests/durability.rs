@@ -213,6 +213,11 @@ fn an_alert_the_store_refuses_waits_for_the_store_and_the_server_says_it_is_not_
     let data = dir.path().join("data");
     let server = Server::start(&data, &[]);
     assert_eq!(readiness(&server), 200);
+    assert_eq!(
+        metric(&server, "ensuresec_findings_waiting_for_store"),
+        Some(0.0),
+        "the series is there before any refusal"
+    );
     let r = support::post_events(&server, stuffing("203.0.113.70", 12));
     assert_eq!(r.status(), 200);
     let incident = wait_for("an incident stored before the fault", 30, || {

@@ -80,6 +80,8 @@ impl StoreWriter {
         health: watch::Sender<StoreHealth>,
         stopping: watch::Receiver<bool>,
     ) -> Self {
+        // The series exists from the start, so that an alert rule on it has something to read.
+        metrics::gauge!(m::FINDINGS_WAITING).set(0.0);
         StoreWriter {
             store,
             policy,
