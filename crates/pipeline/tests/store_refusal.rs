@@ -96,29 +96,56 @@ async fn stored_rules(store: &Arc<dyn Store>) -> Vec<String> {
     rules
 }
 
-/// Waits until the pipeline reports the store refusing a round.
-async fn until_refused(pipeline: &Pipeline) {
-    let mut health = pipeline.store_health();
-    let refused = health.wait_for(|h| matches!(h, StoreHealth::Retrying { .. }));
-    tokio::time::timeout(WAIT, refused).await.unwrap().unwrap();
+/// A pipeline over a store in its own directory that refuses alerts, with one imported alert
+/// acknowledged and its round refused, and a subscriber to what the sinks are handed.
+struct Refused {
+    dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+    live: BroadcastSink,
+    delivered: tokio::sync::broadcast::Receiver<Arc<ensuresec_store::Findings>>,
+    pipeline: Pipeline,
+    ingestor: Ingestor,
+}
+
+impl Refused {
+    /// Starts the pipeline, ingests alert `1` and waits until the store has refused its round.
+    async fn first_alert() -> Refused {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap());
+        refuse_alerts(dir.path(), true);
+        let live = BroadcastSink::new(64);
+        let delivered = live.subscribe();
+        let pipeline = start(&store, &live).await;
+        let ingestor = Ingestor::new(store.clone(), pipeline.handle(), Arc::new(FixedClock));
+        ingestor
+            .ingest(vec![imported_alert("1", "198.51.100.1", 0)])
+            .await
+            .unwrap();
+        let mut health = pipeline.store_health();
+        let refused = health.wait_for(|h| matches!(h, StoreHealth::Retrying { .. }));
+        tokio::time::timeout(WAIT, refused).await.unwrap().unwrap();
+        Refused {
+            dir,
+            store,
+            live,
+            delivered,
+            pipeline,
+            ingestor,
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_round_the_store_refuses_is_stored_once_the_store_takes_it_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap());
-    refuse_alerts(dir.path(), true);
-    let live = BroadcastSink::new(64);
-    let mut delivered = live.subscribe();
-    let pipeline = start(&store, &live).await;
-    let ingestor = Ingestor::new(store.clone(), pipeline.handle(), Arc::new(FixedClock));
-
-    ingestor
-        .ingest(vec![imported_alert("1", "198.51.100.1", 0)])
-        .await
-        .unwrap();
-    until_refused(&pipeline).await;
+    let Refused {
+        dir,
+        store,
+        mut delivered,
+        pipeline,
+        ingestor,
+        ..
+    } = Refused::first_alert().await;
     // A second batch is acknowledged while the first one's alert waits; its round must not
     // pass the first.
     ingestor
@@ -159,18 +186,14 @@ async fn a_round_the_store_refuses_is_stored_once_the_store_takes_it_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_while_the_store_refuses_leaves_the_round_to_the_next_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap());
-    refuse_alerts(dir.path(), true);
-    let live = BroadcastSink::new(64);
-    let pipeline = start(&store, &live).await;
-    let ingestor = Ingestor::new(store.clone(), pipeline.handle(), Arc::new(FixedClock));
-    ingestor
-        .ingest(vec![imported_alert("1", "198.51.100.1", 0)])
-        .await
-        .unwrap();
-    until_refused(&pipeline).await;
+    let Refused {
+        dir,
+        store,
+        live,
+        pipeline,
+        ingestor,
+        ..
+    } = Refused::first_alert().await;
     let health = pipeline.store_health();
     drop(ingestor);
     tokio::time::timeout(WAIT, pipeline.shutdown())
