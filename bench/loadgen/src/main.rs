@@ -40,6 +40,10 @@ struct Args {
     /// Attack campaigns per simulated hour.
     #[arg(long, default_value_t = 600.0)]
     campaigns_per_hour: f64,
+    /// Send every batch with an `Idempotency-Key` of its own (`<prefix>-<batch number>`), to
+    /// measure what keys cost.
+    #[arg(long)]
+    key_prefix: Option<String>,
 }
 
 #[allow(clippy::disallowed_methods)] // a benchmark driver: event times start at the wall clock
@@ -105,7 +109,7 @@ async fn main() -> anyhow::Result<()> {
             url.clone(),
             args.token.clone(),
         );
-        let (rate, batch) = (args.rate, args.batch);
+        let (rate, batch, key_prefix) = (args.rate, args.batch, args.key_prefix.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             loop {
@@ -117,13 +121,15 @@ async fn main() -> anyhow::Result<()> {
                     tokio::time::sleep_until(due.into()).await;
                 }
                 let t = Instant::now();
-                let resp = client
+                let mut request = client
                     .post(&url)
                     .bearer_auth(&token)
                     .header("content-type", "application/x-ndjson")
-                    .body(body.clone())
-                    .send()
-                    .await?;
+                    .body(body.clone());
+                if let Some(prefix) = &key_prefix {
+                    request = request.header("idempotency-key", format!("{prefix}-{i}"));
+                }
+                let resp = request.send().await?;
                 anyhow::ensure!(
                     resp.status().is_success(),
                     "batch {i}: status {}",

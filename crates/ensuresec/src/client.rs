@@ -1,5 +1,7 @@
 //! A small client for `POST /v1/events`, shared by `ingest` and `simulate`: bearer token, NDJSON
-//! batches, retries with back-off when the server is busy or restarting.
+//! batches, retries with back-off when the server is busy or restarting. Every batch carries an
+//! `Idempotency-Key` of its own, the same on each retry, so that a batch whose answer was lost
+//! (a timeout, a dropped connection) is not stored twice when it is sent again.
 
 use std::time::Duration;
 
@@ -57,6 +59,7 @@ impl EventsClient {
     pub async fn post(&self, body: Vec<u8>) -> Result<u64, PostError> {
         // Cheap to clone for retries: one shared buffer.
         let body = bytes::Bytes::from(body);
+        let key = batch_key()?;
         let mut delay = Duration::from_millis(200);
         let mut last = String::new();
         for _ in 0..RETRIES {
@@ -65,6 +68,7 @@ impl EventsClient {
                 .post(&self.url)
                 .bearer_auth(&self.token)
                 .header("content-type", "application/x-ndjson")
+                .header("idempotency-key", &key)
                 .body(body.clone())
                 .send()
                 .await;
@@ -99,4 +103,11 @@ impl EventsClient {
         }
         Err(PostError::Unavailable(last))
     }
+}
+
+/// A new key for one batch: 128 random bits, so that no two batches of any client share one.
+fn batch_key() -> Result<String, PostError> {
+    let mut bits = [0u8; 16];
+    getrandom::fill(&mut bits).map_err(|e| PostError::Unavailable(format!("random key: {e}")))?;
+    Ok(hex::encode(bits))
 }

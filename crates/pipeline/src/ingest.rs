@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ensuresec_model::{Clock, Event, EventType};
-use ensuresec_store::{SeqRange, Store, StoreError};
+use ensuresec_store::{Appended, BatchKey, SeqRange, Store, StoreError};
 
 use crate::last_seen::LastSeen;
 use crate::metric as m;
@@ -49,7 +49,7 @@ impl Ingestor {
     /// Ingests one batch: when this returns `Ok`, every event of it is durable and queued for
     /// detection. On `Err`, nothing of the batch is acknowledged.
     pub async fn ingest(&self, events: Vec<Event>) -> Result<SeqRange, IngestError> {
-        self.ingest_with_raw(events, None).await
+        Ok(self.ingest_with_raw(events, None, None).await?.range())
     }
 
     /// Like [`ingest`](Self::ingest), keeping `raw_ndjson` — the NDJSON the events were decoded
@@ -59,23 +59,52 @@ impl Ingestor {
         events: Vec<Event>,
         raw_ndjson: &[u8],
     ) -> Result<SeqRange, IngestError> {
-        self.ingest_with_raw(events, Some(raw_ndjson)).await
+        Ok(self
+            .ingest_with_raw(events, Some(raw_ndjson), None)
+            .await?
+            .range())
+    }
+
+    /// Like [`ingest`](Self::ingest) or [`ingest_ndjson`](Self::ingest_ndjson), at most once per
+    /// `key`: a batch stored under it before is answered with [`Appended::Earlier`] and is
+    /// neither stored nor detected again (the first time it was, or a restart will).
+    pub async fn ingest_once(
+        &self,
+        events: Vec<Event>,
+        raw_ndjson: Option<&[u8]>,
+        key: BatchKey,
+    ) -> Result<Appended, IngestError> {
+        self.ingest_with_raw(events, raw_ndjson, Some(key)).await
     }
 
     async fn ingest_with_raw(
         &self,
         mut events: Vec<Event>,
         raw_ndjson: Option<&[u8]>,
-    ) -> Result<SeqRange, IngestError> {
+        key: Option<BatchKey>,
+    ) -> Result<Appended, IngestError> {
         if events.is_empty() {
-            return Ok(SeqRange { first: 0, len: 0 });
+            return Ok(Appended::Stored(SeqRange { first: 0, len: 0 }));
         }
         let received = Instant::now();
         let now = self.clock.now();
         for e in &mut events {
             e.ingest_time = Some(now);
         }
-        let range = self.store.append_events(&events, raw_ndjson).await?;
+        let range = match key {
+            None => self.store.append_events(&events, raw_ndjson).await?,
+            Some(key) => match self
+                .store
+                .append_events_once(&events, raw_ndjson, key)
+                .await?
+            {
+                Appended::Stored(range) => range,
+                earlier @ Appended::Earlier(_) => {
+                    metrics::counter!(m::BATCHES_SENT_AGAIN).increment(1);
+                    return Ok(earlier);
+                }
+            },
+        };
         self.last_seen.note(&events, now);
         // Counted per type once per batch: a metric lookup per event costs more than it tells.
         let mut per_type = [0u64; EventType::ALL.len()];
@@ -95,6 +124,6 @@ impl Ingestor {
             })
             .await
             .map_err(|_| IngestError::PipelineStopped)?;
-        Ok(range)
+        Ok(Appended::Stored(range))
     }
 }

@@ -3,6 +3,9 @@
 
 /// Events accepted and made durable, by `type`.
 pub const EVENTS_INGESTED: &str = "ensuresec_events_ingested_total";
+/// Batches sent again under an `Idempotency-Key` already used, answered without storing them
+/// twice.
+pub const BATCHES_SENT_AGAIN: &str = "ensuresec_ingest_batches_sent_again_total";
 /// Events run through the detectors.
 pub const EVENTS_PROCESSED: &str = "ensuresec_events_processed_total";
 /// Alerts raised, by `detector` and `rule`.

@@ -130,6 +130,9 @@ impl IntoResponse for ApiError {
             ApiError::Respond(ensuresec_respond::RespondError::Db(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
+            ApiError::Ingest(IngestError::Store(StoreError::KeyReused(_))) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+            }
             ApiError::Store(_) | ApiError::Ingest(_) | ApiError::Ledger(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
@@ -158,11 +161,24 @@ impl IntoResponse for ApiError {
             ApiError::BadParam { param, .. } => (None, Some(param.clone()), None),
             ApiError::Payment(e) => (None, Some(e.field.clone()), None),
             ApiError::TooLarge { limit } => (None, None, Some(*limit)),
+            ApiError::Ingest(IngestError::Store(StoreError::KeyReused(_))) => (
+                None,
+                Some(crate::routes::batch_key::HEADER.to_string()),
+                None,
+            ),
             _ => (None, None, None),
         };
         let message = match &self {
             ApiError::Respond(ensuresec_respond::RespondError::Db(_)) => {
                 "the response database is unavailable; retry later".to_string()
+            }
+            ApiError::Ingest(IngestError::Store(e @ StoreError::KeyReused(_))) => {
+                format!("{e}; send a new batch under a new key")
+            }
+            ApiError::Ingest(IngestError::PipelineStopped) => {
+                "the events were stored, but the server is stopping: they are detected when it \
+                 starts again (a batch sent again under the same Idempotency-Key is not stored twice)"
+                    .to_string()
             }
             ApiError::Store(_) | ApiError::Ingest(_) => {
                 "the server cannot store data right now; nothing of this request was kept, retry later"

@@ -43,6 +43,9 @@ pub enum StoreError {
     /// A token with that name exists already.
     #[error("a token named `{0}` exists already")]
     DuplicateToken(String),
+    /// A batch key was sent again with a different batch.
+    #[error("the key `{0}` was used before for a different batch")]
+    KeyReused(String),
     /// The database was written by a newer ensuresec.
     #[error("database schema version {found} is newer than this ensuresec supports ({supported})")]
     SchemaTooNew {

@@ -37,6 +37,38 @@ pub struct SeqRange {
     pub len: u64,
 }
 
+/// A sender's name for one batch of events, so that the batch sent again (after a timeout or a
+/// lost answer) is stored once: the `Idempotency-Key` of `POST /v1/events`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchKey {
+    /// Who sent it (the API token's name): keys of different senders never meet.
+    pub sender: String,
+    /// The sender's key for the batch.
+    pub key: String,
+    /// SHA-256 of the batch as sent, which tells a batch sent again from another batch under
+    /// the same key.
+    pub digest: [u8; 32],
+}
+
+/// What storing a keyed batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// The batch is stored now, with these sequence numbers.
+    Stored(SeqRange),
+    /// The same batch was stored before under the same key, with these sequence numbers;
+    /// nothing was stored now.
+    Earlier(SeqRange),
+}
+
+impl Appended {
+    /// The batch's sequence numbers, whenever it was stored.
+    pub fn range(self) -> SeqRange {
+        match self {
+            Appended::Stored(r) | Appended::Earlier(r) => r,
+        }
+    }
+}
+
 /// What the pipeline produced for a batch, written in one transaction.
 #[derive(Debug, Clone, Default)]
 pub struct Findings {
@@ -74,6 +106,18 @@ pub trait Store: Send + Sync + 'static {
         events: &[Event],
         raw_ndjson: Option<&[u8]>,
     ) -> Result<SeqRange, StoreError>;
+
+    /// Like [`append_events`](Self::append_events), but at most once per `key`: when a batch
+    /// with the same sender, key and digest is stored already, nothing is stored and its
+    /// sequence numbers are returned as [`Appended::Earlier`]. The key is kept with the batch
+    /// (in the same transaction) and forgotten when retention purges the batch. The same key
+    /// with another digest is [`StoreError::KeyReused`].
+    async fn append_events_once(
+        &self,
+        events: &[Event],
+        raw_ndjson: Option<&[u8]>,
+        key: BatchKey,
+    ) -> Result<Appended, StoreError>;
 
     /// Stores alerts, incident updates and actions together.
     async fn record(&self, findings: Findings) -> Result<(), StoreError>;

@@ -4,7 +4,7 @@
 
 mod contract;
 
-use ensuresec_store::{SqliteOptions, SqliteStore, Store};
+use ensuresec_store::{Appended, BatchKey, SqliteOptions, SqliteStore, Store};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_passes_the_store_contract() {
@@ -60,6 +60,69 @@ async fn concurrent_batches_are_all_stored() {
         );
     }
     assert_eq!(store.count_events().await.unwrap(), 32 * 50);
+}
+
+fn shop_key(key: &str) -> BatchKey {
+    BatchKey {
+        sender: "shop".into(),
+        key: key.into(),
+        digest: [3; 32],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_sent_many_times_at_once_is_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        std::sync::Arc::new(SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap());
+    let batch: Vec<_> = (0..20)
+        .map(|j| contract::login(&format!("u{j}"), contract::t0()))
+        .collect();
+    // Sent together, the copies share group commits: the key must hold within a transaction.
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (store, batch) = (store.clone(), batch.clone());
+        tasks.push(tokio::spawn(async move {
+            store
+                .append_events_once(&batch, None, shop_key("same"))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    let stored = answers
+        .iter()
+        .filter(|a| matches!(a, Appended::Stored(_)))
+        .count();
+    assert_eq!(stored, 1, "one copy is stored: {answers:?}");
+    assert!(
+        answers.iter().all(|a| a.range() == answers[0].range()),
+        "every copy learns the same sequence numbers: {answers:?}"
+    );
+    assert_eq!(store.count_events().await.unwrap(), 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_key_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let batch = [contract::login("a", contract::t0())];
+    let first = {
+        let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
+        store
+            .append_events_once(&batch, None, shop_key("k"))
+            .await
+            .unwrap()
+    };
+    let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
+    let again = store
+        .append_events_once(&batch, None, shop_key("k"))
+        .await
+        .unwrap();
+    assert_eq!(again, Appended::Earlier(first.range()));
+    assert_eq!(store.count_events().await.unwrap(), 1);
 }
 
 #[test]

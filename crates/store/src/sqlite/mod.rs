@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 use crate::query::{AlertFilter, IncidentDetail, IncidentFilter, Page, PageRequest};
 use crate::summary::{Activity, IncidentCount};
 use crate::tokens::{NewToken, TokenInfo};
-use crate::{DetectionProgress, Findings, SeqRange, Store, StoreError};
+use crate::{Appended, BatchKey, DetectionProgress, Findings, SeqRange, Store, StoreError};
 use writer::{EncodedBatch, Write};
 
 /// Tuning of the SQLite backend.
@@ -124,6 +124,25 @@ impl SqliteStore {
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
+    async fn append(
+        &self,
+        events: &[Event],
+        raw_ndjson: Option<&[u8]>,
+        key: Option<BatchKey>,
+    ) -> Result<Appended, StoreError> {
+        let Some(first) = events.first() else {
+            return Ok(Appended::Stored(SeqRange { first: 0, len: 0 }));
+        };
+        let batch = EncodedBatch {
+            count: events.len() as u64,
+            ingest_ms: first.ingest_time.unwrap_or(first.time).timestamp_millis(),
+            codec: crate::codec::LZ4_NDJSON,
+            body: crate::codec::encode(events, raw_ndjson)?,
+            key,
+        };
+        self.write(|tx| Write::Events(batch, tx)).await
+    }
+
     async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
@@ -154,16 +173,16 @@ impl Store for SqliteStore {
         events: &[Event],
         raw_ndjson: Option<&[u8]>,
     ) -> Result<SeqRange, StoreError> {
-        let Some(first) = events.first() else {
-            return Ok(SeqRange { first: 0, len: 0 });
-        };
-        let batch = EncodedBatch {
-            count: events.len() as u64,
-            ingest_ms: first.ingest_time.unwrap_or(first.time).timestamp_millis(),
-            codec: crate::codec::LZ4_NDJSON,
-            body: crate::codec::encode(events, raw_ndjson)?,
-        };
-        self.write(|tx| Write::Events(batch, tx)).await
+        Ok(self.append(events, raw_ndjson, None).await?.range())
+    }
+
+    async fn append_events_once(
+        &self,
+        events: &[Event],
+        raw_ndjson: Option<&[u8]>,
+        key: BatchKey,
+    ) -> Result<Appended, StoreError> {
+        self.append(events, raw_ndjson, Some(key)).await
     }
 
     async fn record(&self, findings: Findings) -> Result<(), StoreError> {

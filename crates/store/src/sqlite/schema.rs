@@ -73,6 +73,18 @@ const MIGRATIONS: &[&str] = &[
      );
      INSERT INTO detection_progress (partition, next_seq)
          SELECT 0, COALESCE(MAX(first_seq + count), 1) FROM event_batches;",
+    // 4: batch keys (`Idempotency-Key`), one per keyed batch, written in the batch's
+    // transaction and purged with it, so that a batch sent again is answered from here.
+    "CREATE TABLE batch_keys (
+         sender TEXT NOT NULL,
+         key TEXT NOT NULL,
+         digest BLOB NOT NULL,
+         first_seq INTEGER NOT NULL,
+         count INTEGER NOT NULL,
+         ingest_ms INTEGER NOT NULL,
+         PRIMARY KEY (sender, key)
+     ) WITHOUT ROWID;
+     CREATE INDEX batch_keys_ingest ON batch_keys(ingest_ms);",
 ];
 
 /// Brings the database up to the latest schema.

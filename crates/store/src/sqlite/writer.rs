@@ -6,11 +6,11 @@ use std::collections::VecDeque;
 
 use crossbeam_channel::Receiver;
 use ensuresec_model::{Action, Alert, Incident};
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::oneshot;
 
 use crate::tokens::{NewToken, generate_secret, hash_token, scopes_to_text};
-use crate::{DetectionProgress, Findings, SeqRange, StoreError};
+use crate::{Appended, BatchKey, DetectionProgress, Findings, SeqRange, StoreError};
 
 /// A batch already encoded by the caller (encoding is spread over the callers' threads).
 pub(crate) struct EncodedBatch {
@@ -18,11 +18,13 @@ pub(crate) struct EncodedBatch {
     pub ingest_ms: i64,
     pub codec: &'static str,
     pub body: Vec<u8>,
+    /// Stored at most once under this key, when there is one.
+    pub key: Option<BatchKey>,
 }
 
 /// One queued write and where its answer goes.
 pub(crate) enum Write {
-    Events(EncodedBatch, oneshot::Sender<Result<SeqRange, StoreError>>),
+    Events(EncodedBatch, oneshot::Sender<Result<Appended, StoreError>>),
     Findings(Findings, oneshot::Sender<Result<(), StoreError>>),
     Purge(i64, oneshot::Sender<Result<u64, StoreError>>),
     CreateToken(NewToken, oneshot::Sender<Result<String, StoreError>>),
@@ -32,8 +34,8 @@ pub(crate) enum Write {
 /// An answer held back until the transaction is durable.
 enum Reply {
     Events(
-        oneshot::Sender<Result<SeqRange, StoreError>>,
-        Result<SeqRange, StoreError>,
+        oneshot::Sender<Result<Appended, StoreError>>,
+        Result<Appended, StoreError>,
     ),
     Unit(
         oneshot::Sender<Result<(), StoreError>>,
@@ -142,7 +144,7 @@ fn apply(tx: &mut Transaction<'_>, write: Write, next_seq: &mut u64) -> Reply {
         Write::Events(batch, reply) => {
             let first = *next_seq;
             let result = in_savepoint(tx, |t| insert_events(t, &batch, first));
-            if let Ok(range) = &result {
+            if let Ok(Appended::Stored(range)) = &result {
                 *next_seq += range.len;
             }
             Reply::Events(reply, result)
@@ -169,15 +171,59 @@ fn insert_events(
     tx: &Connection,
     batch: &EncodedBatch,
     first: u64,
-) -> Result<SeqRange, StoreError> {
+) -> Result<Appended, StoreError> {
+    if let Some(key) = &batch.key
+        && let Some(earlier) = stored_under(tx, key)?
+    {
+        return Ok(Appended::Earlier(earlier));
+    }
     tx.prepare_cached(
         "INSERT INTO event_batches (first_seq, count, ingest_ms, codec, body) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![first as i64, batch.count as i64, batch.ingest_ms, batch.codec, batch.body])?;
-    Ok(SeqRange {
+    if let Some(key) = &batch.key {
+        tx.prepare_cached(
+            "INSERT INTO batch_keys (sender, key, digest, first_seq, count, ingest_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            key.sender,
+            key.key,
+            key.digest.as_slice(),
+            first as i64,
+            batch.count as i64,
+            batch.ingest_ms
+        ])?;
+    }
+    Ok(Appended::Stored(SeqRange {
         first,
         len: batch.count,
-    })
+    }))
+}
+
+/// The range of the batch stored under `key` before, if any; the key with another digest is
+/// an error. Earlier writes of the same group are seen too: they share the transaction.
+fn stored_under(tx: &Connection, key: &BatchKey) -> Result<Option<SeqRange>, StoreError> {
+    let found = tx
+        .prepare_cached(
+            "SELECT digest, first_seq, count FROM batch_keys WHERE sender = ?1 AND key = ?2",
+        )?
+        .query_row(params![key.sender, key.key], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .optional()?;
+    match found {
+        None => Ok(None),
+        Some((digest, _, _)) if digest != key.digest => Err(StoreError::KeyReused(key.key.clone())),
+        Some((_, first, count)) => Ok(Some(SeqRange {
+            first: first as u64,
+            len: count as u64,
+        })),
+    }
 }
 
 /// The sequence number after the last stored event.
@@ -285,6 +331,8 @@ fn purge(tx: &Connection, cutoff_ms: i64) -> Result<u64, StoreError> {
         "DELETE FROM event_batches WHERE ingest_ms < ?1",
         [cutoff_ms],
     )?;
+    // A batch's key goes with it: sent again after that, the batch is stored anew.
+    tx.execute("DELETE FROM batch_keys WHERE ingest_ms < ?1", [cutoff_ms])?;
     Ok(count as u64)
 }
 

@@ -6,8 +6,8 @@ use ensuresec_model::{
     Action, Alert, EntityKey, EntityKind, Event, Incident, IncidentStatus, Severity, Transition,
 };
 use ensuresec_store::{
-    AlertFilter, DetectionProgress, Findings, IncidentFilter, NewToken, PageRequest, Scope, Store,
-    StoreError,
+    AlertFilter, Appended, BatchKey, DetectionProgress, Findings, IncidentFilter, NewToken,
+    PageRequest, Scope, Store, StoreError,
 };
 
 pub use ensuresec_model::fixtures::t0;
@@ -61,6 +61,7 @@ pub fn incident(id: u64, status: IncidentStatus, ip: &str) -> Incident {
 
 pub async fn run_all(store: &dyn Store) {
     events_get_consecutive_sequence_numbers(store).await;
+    a_keyed_batch_is_stored_once(store).await;
     findings_are_listed_filtered_and_paged(store).await;
     incident_detail_holds_its_alerts_and_actions(store).await;
     incident_updates_replace_the_stored_state(store).await;
@@ -179,6 +180,63 @@ async fn events_get_consecutive_sequence_numbers(store: &dyn Store) {
         "an event reads back as written"
     );
     assert_eq!(back[0].0, a.first);
+}
+
+async fn a_keyed_batch_is_stored_once(store: &dyn Store) {
+    let key = |sender: &str, key: &str, digest: u8| BatchKey {
+        sender: sender.into(),
+        key: key.into(),
+        digest: [digest; 32],
+    };
+    let batch = [login("k1", t0()), login("k2", t0())];
+    let before = store.count_events().await.unwrap();
+    let first = store
+        .append_events_once(&batch, None, key("shop", "batch-1", 7))
+        .await
+        .unwrap();
+    let Appended::Stored(range) = first else {
+        panic!("a new key stores its batch, got {first:?}");
+    };
+    assert_eq!(range.len, 2);
+    let again = store
+        .append_events_once(&batch, None, key("shop", "batch-1", 7))
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        Appended::Earlier(range),
+        "the same batch under the same key is answered with its first sequence numbers"
+    );
+    assert_eq!(
+        store.count_events().await.unwrap(),
+        before + 2,
+        "the batch sent again is not stored twice"
+    );
+    match store
+        .append_events_once(&batch[..1], None, key("shop", "batch-1", 8))
+        .await
+    {
+        Err(StoreError::KeyReused(k)) => assert_eq!(k, "batch-1"),
+        other => panic!("the key with another batch is refused, got {other:?}"),
+    }
+    let other_sender = store
+        .append_events_once(&batch, None, key("psp", "batch-1", 7))
+        .await
+        .unwrap();
+    assert!(
+        matches!(other_sender, Appended::Stored(r) if r.first == range.first + 2),
+        "another sender's key is its own: {other_sender:?}"
+    );
+    let next = store
+        .append_events(&[login("k3", t0())], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        next.first,
+        range.first + 4,
+        "a batch answered from its key takes no sequence numbers"
+    );
+    assert_eq!(store.count_events().await.unwrap(), before + 5);
 }
 
 async fn findings_are_listed_filtered_and_paged(store: &dyn Store) {
@@ -389,6 +447,28 @@ async fn retention_purges_only_old_batches(store: &dyn Store) {
             .await
             .unwrap(),
         0
+    );
+    // A key goes with its batch: sent again after the purge, the batch is stored anew.
+    let key = || BatchKey {
+        sender: "shop".into(),
+        key: "old-batch".into(),
+        digest: [1; 32],
+    };
+    let mut e = login("old", old);
+    e.ingest_time = Some(old);
+    let stored = store
+        .append_events_once(std::slice::from_ref(&e), None, key())
+        .await
+        .unwrap();
+    assert!(matches!(stored, Appended::Stored(_)), "{stored:?}");
+    store
+        .purge_events_before(t0() - Duration::days(1))
+        .await
+        .unwrap();
+    let again = store.append_events_once(&[e], None, key()).await.unwrap();
+    assert!(
+        matches!(again, Appended::Stored(r) if r.first > stored.range().first),
+        "a purged batch's key is forgotten with it: {again:?}"
     );
 }
 
