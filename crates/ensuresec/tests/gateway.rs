@@ -353,3 +353,82 @@ group = "checkout"
     });
     assert_eq!(status(c.get(url("/checkout/order")).send()), 200);
 }
+
+#[test]
+fn an_event_sent_while_the_serve_restarts_reaches_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // The same address before and after the restart, as the gateway's link names it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let start = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ensuresec"));
+        command
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(&data)
+            .env("ENSURESEC_ADMIN_TOKEN", TOKEN);
+        Server::spawn(command)
+    };
+    let mut serve = start();
+    let shop = start_shop();
+    let gw = gateway(dir.path(), &config(&serve, &shop));
+    serve.kill_hard();
+
+    // While the serve is down, its port refuses the request's event once; only then does the
+    // serve start again, so the event arrives only if the gateway sends it again.
+    let refusing = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    assert_eq!(status(client().get(gw.url("/products")).send()), 200);
+    refuse_until_events_are_posted(&refusing);
+    drop(refusing);
+    let serve = start();
+    let http_events = "ensuresec_events_ingested_total{type=\"http_request\"}";
+    within(
+        "the event at the restarted serve",
+        Duration::from_secs(20),
+        || support::metric(&serve, http_events),
+    );
+    assert_eq!(
+        support::metric(&serve, http_events),
+        Some(1.0),
+        "the one request's event arrives once"
+    );
+}
+
+/// Answers every request on `listener` with 503 and closes the connection, until one posts
+/// events (the decision and fail-safe polls come to the same port); fails after 20 s.
+fn refuse_until_events_are_posted(listener: &std::net::TcpListener) {
+    use std::io::{ErrorKind, Read, Write};
+    listener.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                assert!(Instant::now() < deadline, "the gateway posted no events");
+                std::thread::park_timeout(Duration::from_millis(10));
+                continue;
+            }
+            Err(e) => panic!("accept: {e}"),
+        };
+        stream.set_nonblocking(false).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut head = [0u8; 4096];
+        let n = stream.read(&mut head).unwrap();
+        stream
+            .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .unwrap();
+        if head[..n].starts_with(b"POST /v1/events ") {
+            return;
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Every request becomes an `http_request` event, queued and handed on in batches — posted as
-//! NDJSON to a remote serve's `POST /v1/events`, or given to the serve's own ingestor
+//! NDJSON to a remote serve's `POST /v1/events` (sent again for a few seconds while the serve
+//! does not take it, see [`crate::events_client`]), or given to the serve's own ingestor
 //! in-process (see [`Deliver`]). The queue is bounded: when the pipeline is slower than the
 //! traffic, events are dropped and counted (a warning names the count), never held in memory
 //! without bound.

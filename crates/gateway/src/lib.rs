@@ -18,6 +18,8 @@
 //!   remote serve ([`link`]) or the serve the gateway runs in ([`inprocess`]).
 //! - [`enforce`], [`failsafe`], [`events`]: the decision index, the local fail-safe floor, the
 //!   event batcher.
+//! - [`events_client`]: batches posted to a serve with a key and retries (the link, and the
+//!   `ingest` and `simulate` commands).
 //! - [`limits`], [`smuggling`]: rate limits, bounded bodies, CL/TE conflicts.
 //! - [`challenge`], [`challenge_http`]: the proof-of-work page for challenged clients.
 //! - [`age`]: proof of age at checkout for restricted products, verified by the platform.
@@ -33,6 +35,7 @@ pub mod config;
 pub mod enforce;
 pub mod error;
 pub mod events;
+pub mod events_client;
 pub mod failsafe;
 pub mod headers;
 pub mod inprocess;

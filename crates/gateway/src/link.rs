@@ -19,6 +19,7 @@ use crate::config::ServeLink;
 use crate::enforce::{Decisions, Sanction, Subject};
 use crate::error::GatewayError;
 use crate::events::{self, Deliver, EventSink};
+use crate::events_client::EventsClient;
 
 /// A client for the serve.
 pub fn client(link: &ServeLink) -> Result<reqwest::Client, GatewayError> {
@@ -139,11 +140,7 @@ impl Remote {
             token: link.token.clone(),
         };
         let events = events::start(
-            Post {
-                client,
-                url: format!("{base}/v1/events"),
-                token: link.token.clone(),
-            },
+            Post(EventsClient::new(client, &base, link.token.clone())),
             link.max_batch_events,
             Duration::from_millis(link.flush_interval_ms),
         );
@@ -174,12 +171,10 @@ impl Authority for Remote {
     }
 }
 
-/// Batches posted as NDJSON to the serve's `POST /v1/events`.
-struct Post {
-    client: reqwest::Client,
-    url: String,
-    token: String,
-}
+/// Batches posted as NDJSON to the serve's `POST /v1/events`, each under its own key and sent
+/// again while the serve is busy or restarting, so that a short restart loses no batch and a lost
+/// answer stores none twice.
+struct Post(EventsClient);
 
 impl Deliver for Post {
     async fn deliver(&self, batch: Vec<Event>) -> Result<(), String> {
@@ -189,16 +184,7 @@ impl Deliver for Post {
                 body.push(b'\n');
             }
         }
-        self.client
-            .post(&self.url)
-            .bearer_auth(&self.token)
-            .header("content-type", "application/x-ndjson")
-            .body(body)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map(drop)
-            .map_err(|e| e.to_string())
+        self.0.post(body).await.map(drop).map_err(|e| e.to_string())
     }
 }
 

@@ -13,7 +13,7 @@ use ensuresec_server::Platform;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::foreign::{InputFormat, convert, ndjson_batches};
-use crate::client::{EventsClient, PostError};
+use crate::client::{EventsClient, PostError, events_client};
 
 /// Arguments of `ensuresec ingest`.
 #[derive(clap::Args)]
@@ -92,11 +92,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let token = args.token.clone().context(
             "a token is needed to send to a server: --token or ENSURESEC_TOKEN (or use --offline)",
         )?;
-        Target::Server(EventsClient::new(
-            &args.server,
-            token,
-            args.ca_cert.as_deref(),
-        )?)
+        Target::Server(events_client(&args.server, token, args.ca_cert.as_deref())?)
     };
     let mut live = match &target {
         Target::Local(p) => Some(p.live().subscribe()),

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use ensuresec_simulator::{DEFAULT_PROFILE, Profile, Scenario, SimConfig, Simulator};
 use indicatif::ProgressBar;
 
-use crate::client::EventsClient;
+use crate::client::events_client;
 
 /// Arguments of `ensuresec simulate`.
 #[derive(clap::Args)]
@@ -171,7 +171,7 @@ async fn send(
         }
         Some(server) => {
             let token = token.context("--server needs a token: --token or ENSURESEC_TOKEN")?;
-            let client = EventsClient::new(&server, token, ca_cert.as_deref())?;
+            let client = events_client(&server, token, ca_cert.as_deref())?;
             let bar = ProgressBar::new_spinner();
             let mut sent = 0u64;
             let mut body = Vec::new();
