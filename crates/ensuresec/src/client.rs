@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-pub use ensuresec_gateway::events_client::{EventsClient, PostError};
+pub use ensuresec_gateway::events_client::{EventsClient, PostError, Posted};
 
 /// A client for `server` (e.g. `https://ensuresec.example:8080`) using `token`, trusting
 /// `ca_cert` (PEM) in addition to the usual roots.

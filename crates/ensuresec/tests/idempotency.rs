@@ -210,7 +210,7 @@ fn ingest_sends_a_batch_again_under_the_same_key_when_its_answer_is_lost() {
 
     let keys = seen.keys.lock().unwrap().clone();
     assert_eq!(keys.len(), 4, "three batches and one sent again: {keys:?}");
-    assert!(keys.iter().all(|k| k.len() == 32), "{keys:?}");
+    assert!(keys.iter().all(|k| k.len() == 64), "{keys:?}");
     assert_eq!(keys[0], keys[1], "the batch is sent again under its key");
     let mut distinct = keys.clone();
     distinct.sort();
@@ -224,5 +224,71 @@ fn ingest_sends_a_batch_again_under_the_same_key_when_its_answer_is_lost() {
         next_seq(&server, 59),
         8,
         "the server holds the file's seven events once"
+    );
+}
+
+/// Runs `ensuresec ingest` of `file` to `server` in batches of three.
+fn ingest(server: &Server, file: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+        .env("ENSURESEC_LOG", "warn")
+        .args([
+            "ingest",
+            "--batch-events",
+            "3",
+            "--server",
+            &server.base,
+            "--token",
+            TOKEN,
+        ])
+        .args(extra)
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn ingest_run_again_after_a_fix_stores_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let file = dir.path().join("events.ndjson");
+    let mut lines: Vec<String> = (0..7)
+        .map(|i| support::failed_login("a", "192.0.2.1", i))
+        .collect();
+    let good = lines[4].clone();
+    lines[4] = good.replace("\"login\"", "\"levitate\"");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+
+    let failed = ingest(&server, &file, &[]);
+    assert!(!failed.status.success());
+    let text = support::output_text(&failed);
+    assert!(
+        text.contains("the 3 events before the failing batch are stored")
+            && text.contains("run the same command again"),
+        "{text}"
+    );
+
+    // Fixed, and run again: the first batch is the same lines, so it is not stored again.
+    lines[4] = good;
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let fixed = ingest(&server, &file, &[]);
+    support::assert_success(&fixed);
+    assert!(support::output_text(&fixed).contains("stored before"));
+    assert_eq!(next_seq(&server, 50), 8, "the file's seven events, once");
+
+    // The same file once more: nothing new.
+    support::assert_success(&ingest(&server, &file, &[]));
+    assert_eq!(next_seq(&server, 51), 9, "only the probe before it");
+    assert_eq!(
+        support::metric(&server, "ensuresec_ingest_batches_sent_again_total"),
+        Some(4.0),
+        "one batch in the second run, three in the third"
+    );
+
+    // Asked to, it stores the lines again.
+    support::assert_success(&ingest(&server, &file, &["--store-again"]));
+    assert_eq!(
+        next_seq(&server, 52),
+        17,
+        "seven more after the second probe"
     );
 }

@@ -1,10 +1,13 @@
 //! A client for a serve's `POST /v1/events`, shared by the gateway's link and the `ingest` and
 //! `simulate` commands: bearer token, NDJSON batches, retries with back-off when the serve is
-//! busy or restarting. Every batch carries an `Idempotency-Key` of its own, the same on each
-//! retry, so that a batch whose answer was lost (a timeout, a dropped connection, a proxy's 504)
-//! is not stored twice when it is sent again.
+//! busy or restarting. Every batch carries an `Idempotency-Key`, the same on each retry, so that
+//! a batch whose answer was lost (a timeout, a dropped connection, a proxy's 504) is not stored
+//! twice when it is sent again: a random key, or one made from the batch's lines, so that the
+//! same lines sent again by a later run are not stored twice either.
 
 use std::time::Duration;
+
+use sha2::{Digest, Sha256};
 
 /// Why a batch was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +32,16 @@ const ATTEMPTS: u32 = 6;
 /// The wait after the first failed attempt; it doubles after each (6.2 s in all).
 const FIRST_WAIT: Duration = Duration::from_millis(200);
 
+/// What the serve answered for a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Posted {
+    /// Events in the batch.
+    pub events: u64,
+    /// Whether the serve had stored the batch before, under the same key, and did not store it
+    /// again (`Idempotent-Replayed`).
+    pub before: bool,
+}
+
 /// Posts batches to one serve.
 #[derive(Debug, Clone)]
 pub struct EventsClient {
@@ -48,11 +61,22 @@ impl EventsClient {
         }
     }
 
-    /// Sends one NDJSON batch; returns the number of events accepted.
-    pub async fn post(&self, body: Vec<u8>) -> Result<u64, PostError> {
+    /// Sends one NDJSON batch under a random key of its own.
+    pub async fn post(&self, body: Vec<u8>) -> Result<Posted, PostError> {
+        let key = random_key()?;
+        self.post_under(body, key).await
+    }
+
+    /// Sends one NDJSON batch under a key made from its bytes (their SHA-256): the same lines
+    /// sent again, by this run or a later one, are stored once.
+    pub async fn post_by_content(&self, body: Vec<u8>) -> Result<Posted, PostError> {
+        let key = hex::encode(Sha256::digest(&body));
+        self.post_under(body, key).await
+    }
+
+    async fn post_under(&self, body: Vec<u8>, key: String) -> Result<Posted, PostError> {
         // Cheap to clone for retries: one shared buffer.
         let body = bytes::Bytes::from(body);
-        let key = batch_key()?;
         let mut wait = FIRST_WAIT;
         let mut last = String::new();
         for attempt in 1..=ATTEMPTS {
@@ -67,11 +91,18 @@ impl EventsClient {
                 .await;
             match sent {
                 Ok(resp) if resp.status().is_success() => {
+                    let before = resp
+                        .headers()
+                        .get("idempotent-replayed")
+                        .is_some_and(|v| v == "true");
                     let value: serde_json::Value = resp
                         .json()
                         .await
                         .map_err(|e| PostError::Unavailable(e.to_string()))?;
-                    return Ok(value["accepted"].as_u64().unwrap_or(0));
+                    return Ok(Posted {
+                        events: value["accepted"].as_u64().unwrap_or(0),
+                        before,
+                    });
                 }
                 Ok(resp)
                     if resp.status().is_server_error()
@@ -104,7 +135,7 @@ impl EventsClient {
 }
 
 /// A new key for one batch: 128 random bits, so that no two batches of any client share one.
-fn batch_key() -> Result<String, PostError> {
+fn random_key() -> Result<String, PostError> {
     let mut bits = [0u8; 16];
     getrandom::fill(&mut bits).map_err(|e| PostError::Unavailable(format!("random key: {e}")))?;
     Ok(hex::encode(bits))
@@ -166,7 +197,14 @@ mod tests {
         ])
         .await;
         let client = client(&base);
-        assert_eq!(client.post(b"a\nb\n".to_vec()).await.unwrap(), 2);
+        let posted = client.post(b"a\nb\n".to_vec()).await.unwrap();
+        assert_eq!(
+            posted,
+            Posted {
+                events: 2,
+                before: false
+            }
+        );
         let sent = stand_in.keys.lock().unwrap().clone();
         assert_eq!(sent.len(), 3, "{sent:?}");
         assert!(
@@ -176,6 +214,23 @@ mod tests {
         client.post(b"c\n".to_vec()).await.unwrap();
         let sent = stand_in.keys.lock().unwrap().clone();
         assert_ne!(sent[3], sent[0], "another batch has another key");
+    }
+
+    #[tokio::test]
+    async fn a_key_made_from_the_lines_is_the_same_for_the_same_lines() {
+        let (base, stand_in) = serve(vec![(
+            StatusCode::OK,
+            r#"{"accepted":1,"first_seq":1,"last_seq":1}"#,
+        )])
+        .await;
+        let client = client(&base);
+        for body in [&b"a\n"[..], b"a\n", b"b\n"] {
+            client.post_by_content(body.to_vec()).await.unwrap();
+        }
+        let sent = stand_in.keys.lock().unwrap().clone();
+        assert_eq!(sent[0], sent[1], "{sent:?}");
+        assert_ne!(sent[1], sent[2], "{sent:?}");
+        assert_eq!(sent[0], hex::encode(Sha256::digest(b"a\n")));
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@ use ensuresec_server::Platform;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::foreign::{InputFormat, convert, ndjson_batches};
-use crate::client::{EventsClient, PostError, events_client};
+use crate::client::{EventsClient, PostError, Posted, events_client};
 
 /// Arguments of `ensuresec ingest`.
 #[derive(clap::Args)]
@@ -49,6 +49,11 @@ pub struct Args {
     /// Events per batch.
     #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     batch_events: u64,
+    /// Store every batch, also one whose lines the server holds already. Without it each batch
+    /// is sent under a key made from its lines, so that running the same command again (after
+    /// a failure, say) stores nothing twice.
+    #[arg(long)]
+    store_again: bool,
 }
 
 /// A batch read from one input, with where it started.
@@ -98,7 +103,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Target::Local(p) => Some(p.live().subscribe()),
         Target::Server(_) => None,
     };
-    let (mut events, mut batches) = (0u64, 0u64);
+    let (mut events, mut before, mut batches) = (0u64, 0u64, 0u64);
     let mut failure: Option<String> = None;
     'inputs: for path in &args.files {
         let name = path.display().to_string();
@@ -125,12 +130,23 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("reading {name}"))?
         {
             let result = match &target {
-                Target::Server(client) => send(client, chunk, &label).await,
-                Target::Local(platform) => ingest_local(platform, chunk, &label).await,
+                Target::Server(client) => send(client, chunk, &label, args.store_again).await,
+                Target::Local(platform) => {
+                    ingest_local(platform, chunk, &label)
+                        .await
+                        .map(|events| Posted {
+                            events,
+                            before: false,
+                        })
+                }
             };
             match result {
-                Ok(n) => {
-                    events += n;
+                Ok(posted) => {
+                    if posted.before {
+                        before += posted.events;
+                    } else {
+                        events += posted.events;
+                    }
                     batches += 1;
                     bar.set_message(format!("{events} events"));
                 }
@@ -142,8 +158,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     bar.finish_and_clear();
-    let (mut alerts, mut incidents) = (None, None);
+    let (mut alerts, mut incidents, mut stored_before) = (None, None, Some(before));
     if let Target::Local(platform) = target {
+        stored_before = None;
         (*platform).shutdown().await;
         let (mut a, mut i) = (0u64, 0u64);
         if let Some(rx) = live.as_mut() {
@@ -163,6 +180,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut table = Table::new();
     table.set_header([
         "events stored",
+        "stored before",
         "batches",
         "seconds",
         "events/s",
@@ -172,6 +190,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let or_dash = |v: Option<u64>| v.map_or("-".to_string(), |n| n.to_string());
     table.add_row([
         events.to_string(),
+        or_dash(stored_before),
         batches.to_string(),
         format!("{seconds:.2}"),
         format!("{:.0}", events as f64 / seconds.max(1e-9)),
@@ -182,8 +201,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match failure {
         Some(message) => {
             eprintln!("error: {message}");
+            let rerun = if stored_before.is_some() && !args.store_again {
+                "fix the input and run the same command again: what is stored is not stored twice"
+            } else {
+                "fix the input and resend from there"
+            };
             eprintln!(
-                "(the {events} events before the failing batch are stored; fix the input and resend from there)"
+                "(the {} events before the failing batch are stored; {rerun})",
+                events + before
             );
             Ok(ExitCode::FAILURE)
         }
@@ -241,8 +266,18 @@ fn read_chunk(
     Ok((!body.is_empty()).then_some(Chunk { body, first_line }))
 }
 
-async fn send(client: &EventsClient, chunk: Chunk, name: &str) -> Result<u64, String> {
-    client.post(chunk.body).await.map_err(|e| match e {
+async fn send(
+    client: &EventsClient,
+    chunk: Chunk,
+    name: &str,
+    store_again: bool,
+) -> Result<Posted, String> {
+    let posted = if store_again {
+        client.post(chunk.body).await
+    } else {
+        client.post_by_content(chunk.body).await
+    };
+    posted.map_err(|e| match e {
         PostError::Refused {
             line: Some(l),
             message,

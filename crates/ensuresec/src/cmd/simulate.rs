@@ -181,14 +181,14 @@ async fn send(
                 body.push(b'\n');
                 in_batch += 1;
                 if in_batch == batch_events.max(1) {
-                    sent += client.post(std::mem::take(&mut body)).await?;
+                    sent += client.post(std::mem::take(&mut body)).await?.events;
                     in_batch = 0;
                     bar.set_message(format!("{sent} events sent"));
                     bar.tick();
                 }
             }
             if in_batch > 0 {
-                sent += client.post(body).await?;
+                sent += client.post(body).await?.events;
             }
             bar.finish_and_clear();
             eprintln!("{sent} events sent to {server}");
