@@ -6,7 +6,7 @@ mod support;
 
 use std::process::Command;
 
-use support::{Server, TOKEN};
+use support::Server;
 
 fn ensuresec() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ensuresec"));
@@ -175,24 +175,10 @@ fn online_ingest_reports_the_file_line_of_a_bad_event() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &[]);
     let file = dir.path().join("events.ndjson");
-    let mut lines: Vec<String> = (0..7)
-        .map(|i| support::failed_login("a", "192.0.2.1", i))
-        .collect();
+    let mut lines = support::seven_logins();
     lines[5] = lines[5].replace("\"login\"", "\"levitate\"");
     std::fs::write(&file, lines.join("\n")).unwrap();
-    let out = ensuresec()
-        .args([
-            "ingest",
-            "--batch-events",
-            "3",
-            "--server",
-            &server.base,
-            "--token",
-            TOKEN,
-        ])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = support::ingest_in_threes(&server.base, &file, &[]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -187,26 +186,8 @@ fn ingest_sends_a_batch_again_under_the_same_key_when_its_answer_is_lost() {
             .with_state(seen.clone()),
     );
     let file = dir.path().join("events.ndjson");
-    let lines: Vec<String> = (0..7)
-        .map(|i| support::failed_login("a", "192.0.2.1", i))
-        .collect();
-    std::fs::write(&file, lines.join("\n")).unwrap();
-
-    let out = Command::new(env!("CARGO_BIN_EXE_ensuresec"))
-        .env("ENSURESEC_LOG", "warn")
-        .args([
-            "ingest",
-            "--batch-events",
-            "3",
-            "--server",
-            &proxy,
-            "--token",
-            TOKEN,
-        ])
-        .arg(&file)
-        .output()
-        .unwrap();
-    support::assert_success(&out);
+    std::fs::write(&file, support::seven_logins().join("\n")).unwrap();
+    support::assert_success(&support::ingest_in_threes(&proxy, &file, &[]));
 
     let keys = seen.keys.lock().unwrap().clone();
     assert_eq!(keys.len(), 4, "three batches and one sent again: {keys:?}");
@@ -227,38 +208,17 @@ fn ingest_sends_a_batch_again_under_the_same_key_when_its_answer_is_lost() {
     );
 }
 
-/// Runs `ensuresec ingest` of `file` to `server` in batches of three.
-fn ingest(server: &Server, file: &std::path::Path, extra: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ensuresec"))
-        .env("ENSURESEC_LOG", "warn")
-        .args([
-            "ingest",
-            "--batch-events",
-            "3",
-            "--server",
-            &server.base,
-            "--token",
-            TOKEN,
-        ])
-        .args(extra)
-        .arg(file)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn ingest_run_again_after_a_fix_stores_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &[]);
     let file = dir.path().join("events.ndjson");
-    let mut lines: Vec<String> = (0..7)
-        .map(|i| support::failed_login("a", "192.0.2.1", i))
-        .collect();
+    let mut lines = support::seven_logins();
     let good = lines[4].clone();
     lines[4] = good.replace("\"login\"", "\"levitate\"");
     std::fs::write(&file, lines.join("\n")).unwrap();
 
-    let failed = ingest(&server, &file, &[]);
+    let failed = support::ingest_in_threes(&server.base, &file, &[]);
     assert!(!failed.status.success());
     let text = support::output_text(&failed);
     assert!(
@@ -270,13 +230,13 @@ fn ingest_run_again_after_a_fix_stores_nothing_twice() {
     // Fixed, and run again: the first batch is the same lines, so it is not stored again.
     lines[4] = good;
     std::fs::write(&file, lines.join("\n")).unwrap();
-    let fixed = ingest(&server, &file, &[]);
+    let fixed = support::ingest_in_threes(&server.base, &file, &[]);
     support::assert_success(&fixed);
     assert!(support::output_text(&fixed).contains("stored before"));
     assert_eq!(next_seq(&server, 50), 8, "the file's seven events, once");
 
     // The same file once more: nothing new.
-    support::assert_success(&ingest(&server, &file, &[]));
+    support::assert_success(&support::ingest_in_threes(&server.base, &file, &[]));
     assert_eq!(next_seq(&server, 51), 9, "only the probe before it");
     assert_eq!(
         support::metric(&server, "ensuresec_ingest_batches_sent_again_total"),
@@ -285,7 +245,11 @@ fn ingest_run_again_after_a_fix_stores_nothing_twice() {
     );
 
     // Asked to, it stores the lines again.
-    support::assert_success(&ingest(&server, &file, &["--store-again"]));
+    support::assert_success(&support::ingest_in_threes(
+        &server.base,
+        &file,
+        &["--store-again"],
+    ));
     assert_eq!(
         next_seq(&server, 52),
         17,

@@ -143,6 +143,31 @@ pub fn failed_login(account: &str, ip: &str, second: u32) -> String {
     )
 }
 
+/// Seven failed logins of one account as NDJSON lines: the file the ingest tests send.
+pub fn seven_logins() -> Vec<String> {
+    (0..7).map(|i| failed_login("a", "192.0.2.1", i)).collect()
+}
+
+/// Runs `ensuresec ingest` of `file` to the server at `base` in batches of three, with `extra`
+/// arguments, and waits for it.
+pub fn ingest_in_threes(base: &str, file: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+        .env("ENSURESEC_LOG", "warn")
+        .args([
+            "ingest",
+            "--batch-events",
+            "3",
+            "--server",
+            base,
+            "--token",
+            TOKEN,
+        ])
+        .args(extra)
+        .arg(file)
+        .output()
+        .expect("run ensuresec ingest")
+}
+
 /// A credential-stuffing wave: `n` accounts from one address.
 pub fn stuffing(ip: &str, n: u32) -> String {
     (0..n)
