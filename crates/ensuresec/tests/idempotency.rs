@@ -256,3 +256,31 @@ fn ingest_run_again_after_a_fix_stores_nothing_twice() {
         "seven more after the second probe"
     );
 }
+
+#[test]
+fn offline_ingest_run_again_stores_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("events.ndjson");
+    std::fs::write(&file, support::seven_logins().join("\n")).unwrap();
+    let offline = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+            .env("ENSURESEC_LOG", "warn")
+            .args(["ingest", "--offline", "--batch-events", "3", "--data-dir"])
+            .arg(&data)
+            .args(extra)
+            .arg(&file)
+            .output()
+            .unwrap();
+        support::assert_success(&out);
+    };
+    offline(&[]);
+    offline(&[]);
+    offline(&["--store-again"]);
+    let server = Server::start(&data, &[]);
+    assert_eq!(
+        next_seq(&server, 50),
+        15,
+        "seven events, none for the run again, seven for --store-again"
+    );
+}

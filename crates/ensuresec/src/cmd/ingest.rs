@@ -10,7 +10,9 @@ use anyhow::Context;
 use comfy_table::Table;
 use ensuresec_model::decode_batch;
 use ensuresec_server::Platform;
+use ensuresec_store::{Appended, BatchKey};
 use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
 
 use super::foreign::{InputFormat, convert, ndjson_batches};
 use crate::client::{EventsClient, PostError, Posted, events_client};
@@ -49,9 +51,9 @@ pub struct Args {
     /// Events per batch.
     #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     batch_events: u64,
-    /// Store every batch, also one whose lines the server holds already. Without it each batch
-    /// is sent under a key made from its lines, so that running the same command again (after
-    /// a failure, say) stores nothing twice.
+    /// Store every batch, also one whose lines the server (or the data directory) holds
+    /// already. Without it each batch goes under a key made from its lines, so that running the
+    /// same command again (after a failure, say) stores nothing twice.
     #[arg(long)]
     store_again: bool,
 }
@@ -132,12 +134,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let result = match &target {
                 Target::Server(client) => send(client, chunk, &label, args.store_again).await,
                 Target::Local(platform) => {
-                    ingest_local(platform, chunk, &label)
-                        .await
-                        .map(|events| Posted {
-                            events,
-                            before: false,
-                        })
+                    ingest_local(platform, chunk, &label, args.store_again).await
                 }
             };
             match result {
@@ -158,9 +155,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     bar.finish_and_clear();
-    let (mut alerts, mut incidents, mut stored_before) = (None, None, Some(before));
+    let (mut alerts, mut incidents) = (None, None);
     if let Target::Local(platform) = target {
-        stored_before = None;
         (*platform).shutdown().await;
         let (mut a, mut i) = (0u64, 0u64);
         if let Some(rx) = live.as_mut() {
@@ -190,7 +186,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let or_dash = |v: Option<u64>| v.map_or("-".to_string(), |n| n.to_string());
     table.add_row([
         events.to_string(),
-        or_dash(stored_before),
+        before.to_string(),
         batches.to_string(),
         format!("{seconds:.2}"),
         format!("{:.0}", events as f64 / seconds.max(1e-9)),
@@ -201,7 +197,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match failure {
         Some(message) => {
             eprintln!("error: {message}");
-            let rerun = if stored_before.is_some() && !args.store_again {
+            let rerun = if !args.store_again {
                 "fix the input and run the same command again: what is stored is not stored twice"
             } else {
                 "fix the input and resend from there"
@@ -293,7 +289,15 @@ async fn send(
     })
 }
 
-async fn ingest_local(platform: &Platform, chunk: Chunk, name: &str) -> Result<u64, String> {
+/// The sender the batches of `--offline` are keyed for (online, the sender is the token's name).
+const OFFLINE_SENDER: &str = "ingest --offline";
+
+async fn ingest_local(
+    platform: &Platform,
+    chunk: Chunk,
+    name: &str,
+    store_again: bool,
+) -> Result<Posted, String> {
     let config = platform.config();
     let events =
         decode_batch(&chunk.body, &config.limits(), platform.clock().now()).map_err(|e| match e
@@ -307,12 +311,25 @@ async fn ingest_local(platform: &Platform, chunk: Chunk, name: &str) -> Result<u
             None => format!("{name} (batch from line {}): {e}", chunk.first_line),
         })?;
     let n = events.len() as u64;
-    platform
-        .ingestor()
-        .ingest(events)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(n)
+    let ingestor = platform.ingestor();
+    let before = if store_again {
+        ingestor.ingest(events).await.map_err(|e| e.to_string())?;
+        false
+    } else {
+        // The same key as online: the hash of the batch's lines.
+        let digest: [u8; 32] = Sha256::digest(&chunk.body).into();
+        let key = BatchKey {
+            sender: OFFLINE_SENDER.to_string(),
+            key: hex::encode(digest),
+            digest,
+        };
+        let appended = ingestor
+            .ingest_once(events, None, key)
+            .await
+            .map_err(|e| e.to_string())?;
+        matches!(appended, Appended::Earlier(_))
+    };
+    Ok(Posted { events: n, before })
 }
 
 /// A decoder message without its own `line N:` prefix (we print the file's line instead).
