@@ -161,11 +161,9 @@ impl IntoResponse for ApiError {
             ApiError::BadParam { param, .. } => (None, Some(param.clone()), None),
             ApiError::Payment(e) => (None, Some(e.field.clone()), None),
             ApiError::TooLarge { limit } => (None, None, Some(*limit)),
-            ApiError::Ingest(IngestError::Store(StoreError::KeyReused(_))) => (
-                None,
-                Some(crate::routes::batch_key::HEADER.to_string()),
-                None,
-            ),
+            ApiError::Ingest(IngestError::Store(StoreError::KeyReused(_))) => {
+                (None, Some(crate::batch_key::HEADER.to_string()), None)
+            }
             _ => (None, None, None),
         };
         let message = match &self {

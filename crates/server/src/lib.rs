@@ -10,6 +10,7 @@ pub mod access_log;
 pub mod app;
 pub mod assets;
 mod auth;
+pub mod batch_key;
 mod client;
 pub mod config;
 pub mod demo;

@@ -13,8 +13,8 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::auth::{Ingest, Scoped};
+use crate::batch_key;
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::batch_key;
 
 /// What was accepted.
 #[derive(Debug, Serialize, ToSchema)]

@@ -2,7 +2,6 @@
 
 pub(crate) mod alerts;
 pub(crate) mod assets;
-pub(crate) mod batch_key;
 pub(crate) mod body;
 pub(crate) mod decisions;
 pub(crate) mod diagnosis;

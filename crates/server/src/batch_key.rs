@@ -6,17 +6,17 @@ use axum::http::HeaderMap;
 use crate::error::ApiError;
 
 /// The header's name, as the documentation and errors spell it.
-pub(crate) const HEADER: &str = "Idempotency-Key";
+pub const HEADER: &str = "Idempotency-Key";
 
 /// The response header that tells a client its batch was stored before and not again.
-pub(crate) const REPLAYED: &str = "Idempotent-Replayed";
+pub const REPLAYED: &str = "Idempotent-Replayed";
 
 /// Longest key taken, in bytes: room for any UUID, ULID or hash a client may use.
-pub(crate) const MAX_BYTES: usize = 255;
+pub const MAX_BYTES: usize = 255;
 
 /// The key sent with the request, if any. A key is 1 to [`MAX_BYTES`] visible ASCII
 /// characters; a structured-field string (the key in double quotes) is taken without its quotes.
-pub(crate) fn from_headers(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub fn from_headers(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let mut values = headers.get_all(HEADER).iter();
     let Some(value) = values.next() else {
         return Ok(None);
