@@ -49,7 +49,7 @@ impl Ingestor {
     /// Ingests one batch: when this returns `Ok`, every event of it is durable and queued for
     /// detection. On `Err`, nothing of the batch is acknowledged.
     pub async fn ingest(&self, events: Vec<Event>) -> Result<SeqRange, IngestError> {
-        Ok(self.ingest_with_raw(events, None, None).await?.range())
+        Ok(self.ingest_batch(events, None, None).await?.range())
     }
 
     /// Like [`ingest`](Self::ingest), keeping `raw_ndjson` — the NDJSON the events were decoded
@@ -60,24 +60,16 @@ impl Ingestor {
         raw_ndjson: &[u8],
     ) -> Result<SeqRange, IngestError> {
         Ok(self
-            .ingest_with_raw(events, Some(raw_ndjson), None)
+            .ingest_batch(events, Some(raw_ndjson), None)
             .await?
             .range())
     }
 
-    /// Like [`ingest`](Self::ingest) or [`ingest_ndjson`](Self::ingest_ndjson), at most once per
-    /// `key`: a batch stored under it before is answered with [`Appended::Earlier`] and is
-    /// neither stored nor detected again (the first time it was, or a restart will).
-    pub async fn ingest_once(
-        &self,
-        events: Vec<Event>,
-        raw_ndjson: Option<&[u8]>,
-        key: BatchKey,
-    ) -> Result<Appended, IngestError> {
-        self.ingest_with_raw(events, raw_ndjson, Some(key)).await
-    }
-
-    async fn ingest_with_raw(
+    /// Like [`ingest`](Self::ingest) or [`ingest_ndjson`](Self::ingest_ndjson) (with
+    /// `raw_ndjson`), and with a `key` at most once per key: a batch stored under it before is
+    /// answered with [`Appended::Earlier`] and is neither stored nor detected again (the first
+    /// time it was, or a restart will).
+    pub async fn ingest_batch(
         &self,
         mut events: Vec<Event>,
         raw_ndjson: Option<&[u8]>,

@@ -311,24 +311,21 @@ async fn ingest_local(
             None => format!("{name} (batch from line {}): {e}", chunk.first_line),
         })?;
     let n = events.len() as u64;
-    let ingestor = platform.ingestor();
-    let before = if store_again {
-        ingestor.ingest(events).await.map_err(|e| e.to_string())?;
-        false
-    } else {
-        // The same key as online: the hash of the batch's lines.
+    // Unless asked to store again, the same key as online: the hash of the batch's lines.
+    let key = (!store_again).then(|| {
         let digest: [u8; 32] = Sha256::digest(&chunk.body).into();
-        let key = BatchKey {
+        BatchKey {
             sender: OFFLINE_SENDER.to_string(),
             key: hex::encode(digest),
             digest,
-        };
-        let appended = ingestor
-            .ingest_once(events, None, key)
-            .await
-            .map_err(|e| e.to_string())?;
-        matches!(appended, Appended::Earlier(_))
-    };
+        }
+    });
+    let appended = platform
+        .ingestor()
+        .ingest_batch(events, None, key)
+        .await
+        .map_err(|e| e.to_string())?;
+    let before = matches!(appended, Appended::Earlier(_));
     Ok(Posted { events: n, before })
 }
 

@@ -96,13 +96,7 @@ pub(crate) async fn post_events(
     // NDJSON is stored as received; a JSON array is re-encoded as NDJSON by the store.
     let ingestor = state.platform.ingestor();
     let raw = is_ndjson(&bytes).then_some(&bytes[..]);
-    let appended = match key {
-        Some(key) => ingestor.ingest_once(events, raw, key).await?,
-        None => Appended::Stored(match raw {
-            Some(raw) => ingestor.ingest_ndjson(events, raw).await?,
-            None => ingestor.ingest(events).await?,
-        }),
-    };
+    let appended = ingestor.ingest_batch(events, raw, key).await?;
     let range = appended.range();
     let again = matches!(appended, Appended::Earlier(_));
     tracing::debug!(token = %auth.token.name, events = count, first_seq = range.first, again, "batch ingested");
