@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use support::{Server, TOKEN};
+use support::{Server, TOKEN, next_seq};
 
 /// Posts `body` to the server's events endpoint under `key`.
 fn post_keyed(server: &Server, key: &str, body: &str) -> reqwest::blocking::Response {
@@ -22,17 +22,6 @@ fn post_keyed(server: &Server, key: &str, body: &str) -> reqwest::blocking::Resp
         .body(body.to_string())
         .send()
         .unwrap()
-}
-
-/// The sequence number the server gives the next event: one more than it holds.
-fn next_seq(server: &Server, second: u32) -> u64 {
-    let answer: serde_json::Value = support::post_events(
-        server,
-        support::failed_login("probe", "192.0.2.200", second),
-    )
-    .json()
-    .unwrap();
-    answer["first_seq"].as_u64().unwrap()
 }
 
 fn error_field(response: reqwest::blocking::Response) -> (u16, serde_json::Value) {

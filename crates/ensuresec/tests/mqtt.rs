@@ -1,6 +1,8 @@
 //! Delivery events over MQTT: a real Mosquitto broker on localhost, `mosquitto_pub` as the
 //! trackers, and `serve` subscribed. A frozen reading becomes a cold-chain alert, a bad message is
-//! counted and skipped, and messages published while `serve` was down arrive when it is back.
+//! counted and skipped, messages published while `serve` was down arrive when it is back, and a
+//! message the broker delivers again (its acknowledgement lost to a crash or a cut connection)
+//! is stored once.
 
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
@@ -11,7 +13,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{Server, TOKEN, client, metric};
+use support::mqtt_proxy::{MqttProxy, PUBACK, PUBLISH, SUBACK, Seen, Way};
+use support::{Server, TOKEN, client, metric, next_seq, wait_for};
 
 const BROKER: &str = "127.0.0.1:1883";
 
@@ -61,15 +64,48 @@ fn publish(topic: &str, payload: &str) {
 }
 
 fn write_config(dir: &Path, prefix: &str, client_id: &str) -> String {
+    write_config_for(
+        dir,
+        BROKER,
+        prefix,
+        client_id,
+        "flush_interval_milliseconds = 50",
+    )
+}
+
+/// A config subscribing to `prefix/#` on `broker`, with `extra` lines in the source's section.
+fn write_config_for(
+    dir: &Path,
+    broker: &str,
+    prefix: &str,
+    client_id: &str,
+    extra: &str,
+) -> String {
     let config = dir.join("ensuresec.toml");
     std::fs::write(
         &config,
         format!(
-            "[[sources.mqtt]]\nbroker = \"{BROKER}\"\ntopics = [\"{prefix}/#\"]\nclient_id = \"{client_id}\"\nflush_interval_milliseconds = 50\n"
+            "[[sources.mqtt]]\nbroker = \"{broker}\"\ntopics = [\"{prefix}/#\"]\nclient_id = \"{client_id}\"\n{extra}\n"
         ),
     )
     .unwrap();
     config.to_str().unwrap().to_string()
+}
+
+/// The value of the MQTT message counter for `outcome` (0 before the first).
+fn messages(server: &Server, outcome: &str) -> f64 {
+    metric(
+        server,
+        &format!("ensuresec_mqtt_messages_total{{outcome=\"{outcome}\"}}"),
+    )
+    .unwrap_or(0.0)
+}
+
+/// Waits until the counter for `outcome` reads `n`.
+fn wait_for_messages(server: &Server, outcome: &str, n: f64) {
+    wait_for(&format!("{n} MQTT messages {outcome}"), 30, || {
+        (messages(server, outcome) == n).then_some(())
+    });
 }
 
 fn plan(parcel: &str) -> String {
@@ -204,4 +240,114 @@ fn messages_published_while_serve_was_down_arrive_when_it_is_back() {
     let alerts = wait_for_alert(&server, "cold-chain-frozen", "P-MQTT-2");
     assert_eq!(alerts.len(), 1, "the queued readings were not delivered");
     assert_eq!(alerts[0]["evidence"]["temperature_c"], -3.0);
+}
+
+#[test]
+fn a_message_stored_before_a_crash_lost_its_acknowledgement_is_stored_once() {
+    if !broker_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let prefix = unique("ensuresec-test");
+    let proxy = MqttProxy::start(BROKER);
+    let config = write_config_for(
+        dir.path(),
+        &proxy.addr,
+        &prefix,
+        &unique("es"),
+        "flush_interval_milliseconds = 50",
+    );
+    // Every acknowledgement `serve` sends is lost on the way: the broker still waits for them
+    // when `serve` dies, with the messages' events stored.
+    proxy.hold_acks(true);
+    let mut server = Server::start(&data, &["--config", &config]);
+    wait_for("the subscription", 30, || {
+        (proxy.seen(Seen::Passed(Way::ToClient, SUBACK)) >= 1).then_some(())
+    });
+    for minute in 1..=3 {
+        publish(
+            &format!("{prefix}/sensors/tt"),
+            &reading("P-MQTT-3", minute, 5.0),
+        );
+    }
+    wait_for_messages(&server, "ingested", 3.0);
+    wait_for("the three acknowledgements", 30, || {
+        (proxy.seen(Seen::AckHeld) == 3).then_some(())
+    });
+    let held = next_seq(&server, 1) - 1;
+    assert_eq!(held, 3, "the three readings are stored");
+    server.kill_hard();
+
+    proxy.hold_acks(false);
+    let server = Server::start(&data, &["--config", &config]);
+    wait_for_messages(&server, "redelivered", 3.0);
+    assert!(
+        proxy.seen(Seen::PublishedAgain(Way::ToClient)) >= 3,
+        "the broker delivered the three messages again, flagged as duplicates"
+    );
+    assert_eq!(messages(&server, "ingested"), 0.0);
+    assert_eq!(
+        next_seq(&server, 2),
+        held + 2,
+        "nothing was stored for the copies: only the two probes came after the readings"
+    );
+    // The copies were acknowledged this time, and a new message is taken as before.
+    publish(
+        &format!("{prefix}/sensors/tt"),
+        &reading("P-MQTT-3", 4, 5.0),
+    );
+    wait_for_messages(&server, "ingested", 1.0);
+    wait_for("the acknowledgements", 30, || {
+        (proxy.seen(Seen::Passed(Way::ToBroker, PUBACK)) == 4).then_some(())
+    });
+    assert_eq!(next_seq(&server, 3), held + 4);
+}
+
+#[test]
+fn a_message_delivered_again_after_a_cut_connection_is_stored_once() {
+    if !broker_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = unique("ensuresec-test");
+    let proxy = MqttProxy::start(BROKER);
+    // A batch is ingested when it holds four events: the first two messages wait in it while
+    // the connection is cut, and come again on the next one.
+    let config = write_config_for(
+        dir.path(),
+        &proxy.addr,
+        &prefix,
+        &unique("es"),
+        "flush_interval_milliseconds = 600000\nmax_batch_events = 4",
+    );
+    let server = Server::start(&dir.path().join("data"), &["--config", &config]);
+    wait_for("the subscription", 30, || {
+        (proxy.seen(Seen::Passed(Way::ToClient, SUBACK)) >= 1).then_some(())
+    });
+    let topic = format!("{prefix}/sensors/tt");
+    publish(&topic, &reading("P-MQTT-4", 1, 5.0));
+    publish(&topic, &reading("P-MQTT-4", 2, 5.0));
+    wait_for("the two messages to reach serve", 30, || {
+        (proxy.seen(Seen::Passed(Way::ToClient, PUBLISH)) == 2).then_some(())
+    });
+    proxy.cut();
+    wait_for_messages(&server, "redelivered", 2.0);
+    assert_eq!(
+        proxy.seen(Seen::PublishedAgain(Way::ToClient)),
+        2,
+        "the broker delivered both again on the new connection, flagged as duplicates"
+    );
+    assert_eq!(messages(&server, "ingested"), 0.0, "the batch still waits");
+    publish(&topic, &reading("P-MQTT-4", 3, 5.0));
+    publish(&topic, &reading("P-MQTT-4", 4, 5.0));
+    wait_for_messages(&server, "ingested", 4.0);
+    assert_eq!(
+        next_seq(&server, 1),
+        5,
+        "the four readings are stored once each"
+    );
+    wait_for("the acknowledgements", 30, || {
+        (proxy.seen(Seen::Passed(Way::ToBroker, PUBACK)) == 4).then_some(())
+    });
 }

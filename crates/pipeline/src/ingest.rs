@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ensuresec_model::{Clock, Event, EventType};
-use ensuresec_store::{Appended, BatchKey, SeqRange, Store, StoreError};
+use ensuresec_store::{Appended, MessageMark, Resend, SeqRange, Store, StoreError};
 
 use crate::last_seen::LastSeen;
 use crate::metric as m;
@@ -49,7 +49,10 @@ impl Ingestor {
     /// Ingests one batch: when this returns `Ok`, every event of it is durable and queued for
     /// detection. On `Err`, nothing of the batch is acknowledged.
     pub async fn ingest(&self, events: Vec<Event>) -> Result<SeqRange, IngestError> {
-        Ok(self.ingest_batch(events, None, None).await?.range())
+        Ok(self
+            .ingest_batch(events, None, Resend::Unknown)
+            .await?
+            .range())
     }
 
     /// Like [`ingest`](Self::ingest), keeping `raw_ndjson` — the NDJSON the events were decoded
@@ -60,20 +63,21 @@ impl Ingestor {
         raw_ndjson: &[u8],
     ) -> Result<SeqRange, IngestError> {
         Ok(self
-            .ingest_batch(events, Some(raw_ndjson), None)
+            .ingest_batch(events, Some(raw_ndjson), Resend::Unknown)
             .await?
             .range())
     }
 
     /// Like [`ingest`](Self::ingest) or [`ingest_ndjson`](Self::ingest_ndjson) (with
-    /// `raw_ndjson`), and with a `key` at most once per key: a batch stored under it before is
-    /// answered with [`Appended::Earlier`] and is neither stored nor detected again (the first
-    /// time it was, or a restart will).
+    /// `raw_ndjson`), telling a batch sent again as `resend` says. With [`Resend::Key`], at most
+    /// once per key: a batch stored under it before is answered with [`Appended::Earlier`] and is
+    /// neither stored nor detected again (the first time it was, or a restart will). With
+    /// [`Resend::Marks`], the marks are kept with the batch for [`is_stored`](Self::is_stored).
     pub async fn ingest_batch(
         &self,
         mut events: Vec<Event>,
         raw_ndjson: Option<&[u8]>,
-        key: Option<BatchKey>,
+        resend: Resend,
     ) -> Result<Appended, IngestError> {
         if events.is_empty() {
             return Ok(Appended::Stored(SeqRange { first: 0, len: 0 }));
@@ -83,9 +87,14 @@ impl Ingestor {
         for e in &mut events {
             e.ingest_time = Some(now);
         }
-        let range = match key {
-            None => self.store.append_events(&events, raw_ndjson).await?,
-            Some(key) => match self
+        let range = match resend {
+            Resend::Unknown => self.store.append_events(&events, raw_ndjson).await?,
+            Resend::Marks(marks) => {
+                self.store
+                    .append_events_marked(&events, raw_ndjson, marks)
+                    .await?
+            }
+            Resend::Key(key) => match self
                 .store
                 .append_events_once(&events, raw_ndjson, key)
                 .await?
@@ -117,5 +126,11 @@ impl Ingestor {
             .await
             .map_err(|_| IngestError::PipelineStopped)?;
         Ok(Appended::Stored(range))
+    }
+
+    /// Whether the message of `mark` is in a stored batch (ingested with [`Resend::Marks`]):
+    /// a copy its source delivers again is then to be left out.
+    pub async fn is_stored(&self, mark: &MessageMark) -> Result<bool, IngestError> {
+        Ok(self.store.is_marked(mark).await?)
     }
 }

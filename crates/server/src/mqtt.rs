@@ -10,6 +10,12 @@
 //!   acknowledged to the broker only after its events are durable in the store, so that a crash
 //!   before that makes the broker deliver it again. Messages are handed to the ingestor in batches
 //!   (full, or the flush interval after the batch's first message).
+//! * **Once.** A message whose events were stored but whose acknowledgement was lost (a crash,
+//!   a dropped connection) is delivered again, flagged as a duplicate under the same packet id.
+//!   Each batch keeps a mark per message (session, packet id, SHA-256 of topic and payload) in
+//!   its transaction; a copy flagged as a duplicate whose mark is stored, or that the pending
+//!   batch already holds, is acknowledged and left out. Only flagged copies are looked up: a new
+//!   message that happens to repeat an earlier one is stored.
 //! * **Faults.** A lost connection is retried with exponential back-off (1 s doubling to 60 s);
 //!   subscriptions are renewed on every connection.
 
@@ -18,12 +24,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ensuresec_model::{Clock, Event, Limits, decode_batch};
-use ensuresec_pipeline::{Ingestor, Source, SourceError};
+use ensuresec_pipeline::{IngestError, Ingestor, Source, SourceError};
+use ensuresec_store::{MessageMark, Resend};
 use rumqttc::{AsyncClient, MqttOptions, Packet, Publish, QoS};
+use sha2::{Digest, Sha256};
 
 use crate::config::MqttConfig;
 
-/// Metric: MQTT messages received, by `outcome` (`ingested`, `bad`).
+/// Metric: MQTT messages received, by `outcome` (`ingested`, `bad`, `redelivered`: a copy of a
+/// message already stored or pending, left out).
 pub const MESSAGES_METRIC: &str = "ensuresec_mqtt_messages_total";
 /// Metric: connection failures to the broker.
 pub const RECONNECTS_METRIC: &str = "ensuresec_mqtt_reconnects_total";
@@ -38,6 +47,8 @@ pub struct MqttSource {
     limits: Limits,
     clock: Arc<dyn Clock>,
     name: String,
+    /// The broker session the packet ids belong to, for the messages' marks.
+    session: String,
 }
 
 impl MqttSource {
@@ -49,12 +60,14 @@ impl MqttSource {
         clock: Arc<dyn Clock>,
     ) -> MqttSource {
         let name = format!("mqtt:{}", config.broker);
+        let session = format!("mqtt:{}/{}", config.broker, config.client_id);
         MqttSource {
             config,
             password,
             limits,
             clock,
             name,
+            session,
         }
     }
 
@@ -84,7 +97,10 @@ impl MqttSource {
 struct Pending {
     events: Vec<Event>,
     messages: Vec<Publish>,
+    marks: Vec<MessageMark>,
     bad: usize,
+    /// Copies of messages stored before, acknowledged with the batch but not in it.
+    again: usize,
 }
 
 #[async_trait]
@@ -124,7 +140,9 @@ impl Source for MqttSource {
                     continue;
                 }
                 Some(Ok(rumqttc::Event::Incoming(Packet::Publish(message)))) => {
-                    self.take(message, &mut pending);
+                    self.take(message, &mut pending, &ingestor)
+                        .await
+                        .map_err(|e| fail(e.to_string()))?;
                     if !pending.messages.is_empty() && deadline.is_none() {
                         deadline = Some(tokio::time::Instant::now() + flush);
                     }
@@ -146,12 +164,12 @@ impl Source for MqttSource {
             let batch = std::mem::take(&mut pending);
             if !batch.events.is_empty() {
                 ingestor
-                    .ingest(batch.events)
+                    .ingest_batch(batch.events, None, Resend::Marks(batch.marks))
                     .await
                     .map_err(|e| fail(e.to_string()))?;
             }
             metrics::counter!(MESSAGES_METRIC, "outcome" => "ingested")
-                .increment((batch.messages.len() - batch.bad) as u64);
+                .increment((batch.messages.len() - batch.bad - batch.again) as u64);
             for m in &batch.messages {
                 client.ack(m).await.map_err(|e| fail(e.to_string()))?;
             }
@@ -160,8 +178,32 @@ impl Source for MqttSource {
 }
 
 impl MqttSource {
-    /// Decodes one message into the pending batch.
-    fn take(&self, message: Publish, pending: &mut Pending) {
+    /// Decodes one message into the pending batch, or leaves it out when it is a copy of a
+    /// message stored before or pending.
+    async fn take(
+        &self,
+        message: Publish,
+        pending: &mut Pending,
+        ingestor: &Ingestor,
+    ) -> Result<(), IngestError> {
+        // QoS 0 messages have no packet id, and are never delivered again.
+        let mark = (message.qos != QoS::AtMostOnce).then(|| self.mark(&message));
+        if let Some(mark) = mark.as_ref().filter(|_| message.dup) {
+            if pending.marks.contains(mark) {
+                // Delivered again after a reconnect while its first copy waits in this batch:
+                // that copy's acknowledgement, under the same packet id, answers both.
+                metrics::counter!(MESSAGES_METRIC, "outcome" => "redelivered").increment(1);
+                return Ok(());
+            }
+            if ingestor.is_stored(mark).await? {
+                metrics::counter!(MESSAGES_METRIC, "outcome" => "redelivered").increment(1);
+                tracing::debug!(topic = %message.topic, pkid = message.pkid, "MQTT message stored before, acknowledged again");
+                pending.again += 1;
+                pending.messages.push(message);
+                return Ok(());
+            }
+        }
+        pending.marks.extend(mark);
         match decode_batch(&message.payload, &self.limits, self.clock.now()) {
             Ok(events) => pending.events.extend(events),
             Err(e) => {
@@ -171,5 +213,19 @@ impl MqttSource {
             }
         }
         pending.messages.push(message);
+        Ok(())
+    }
+
+    /// The message's mark: its session and packet id, and the SHA-256 of its topic and payload.
+    fn mark(&self, message: &Publish) -> MessageMark {
+        let mut digest = Sha256::new();
+        digest.update(message.topic.as_bytes());
+        digest.update([0]);
+        digest.update(&message.payload);
+        MessageMark {
+            source: self.session.clone(),
+            id: u32::from(message.pkid),
+            digest: digest.finalize().into(),
+        }
     }
 }

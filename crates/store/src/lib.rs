@@ -50,6 +50,38 @@ pub struct BatchKey {
     pub digest: [u8; 32],
 }
 
+/// One message of a batch whose source may deliver it again although its events were stored:
+/// an MQTT broker delivers a message again, flagged as a duplicate and under the same packet id,
+/// when the acknowledgement of its first delivery was lost (a crash, a dropped connection).
+/// Kept in the batch's transaction, so that a copy delivered again is known exactly when the
+/// first is durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageMark {
+    /// The delivering session (for MQTT the broker and client id): ids of different sessions
+    /// never meet.
+    pub source: String,
+    /// The message's id in that session (the MQTT packet id). Sources reuse ids, so a newer
+    /// message's mark replaces an older one's.
+    pub id: u32,
+    /// SHA-256 of the message (for MQTT its topic and payload), which tells a copy delivered
+    /// again from a newer message that reuses the id.
+    pub digest: [u8; 32],
+}
+
+/// How a batch its sender may send again is told from a new batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Resend {
+    /// It is not: every batch is stored.
+    #[default]
+    Unknown,
+    /// By the sender's key for the whole batch (`Idempotency-Key`): see
+    /// [`Store::append_events_once`].
+    Key(BatchKey),
+    /// By the marks of the messages it was made of, kept with it (MQTT): see
+    /// [`Store::append_events_marked`] and [`Store::is_marked`].
+    Marks(Vec<MessageMark>),
+}
+
 /// What storing a keyed batch did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Appended {
@@ -118,6 +150,20 @@ pub trait Store: Send + Sync + 'static {
         raw_ndjson: Option<&[u8]>,
         key: BatchKey,
     ) -> Result<Appended, StoreError>;
+
+    /// Like [`append_events`](Self::append_events), keeping `marks`, one per message the batch
+    /// was made of, in the batch's transaction. A mark replaces an earlier one of the same source
+    /// and id.
+    async fn append_events_marked(
+        &self,
+        events: &[Event],
+        raw_ndjson: Option<&[u8]>,
+        marks: Vec<MessageMark>,
+    ) -> Result<SeqRange, StoreError>;
+
+    /// Whether a batch holding the message of `mark` (same source, id and digest) is stored:
+    /// a copy delivered again is then left out.
+    async fn is_marked(&self, mark: &MessageMark) -> Result<bool, StoreError>;
 
     /// Stores alerts, incident updates and actions together.
     async fn record(&self, findings: Findings) -> Result<(), StoreError>;

@@ -10,7 +10,7 @@ use anyhow::Context;
 use comfy_table::Table;
 use ensuresec_model::decode_batch;
 use ensuresec_server::Platform;
-use ensuresec_store::{Appended, BatchKey};
+use ensuresec_store::{Appended, BatchKey, Resend};
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
@@ -322,7 +322,7 @@ async fn ingest_local(
     });
     let appended = platform
         .ingestor()
-        .ingest_batch(events, None, key)
+        .ingest_batch(events, None, key.map_or(Resend::Unknown, Resend::Key))
         .await
         .map_err(|e| e.to_string())?;
     let before = matches!(appended, Appended::Earlier(_));

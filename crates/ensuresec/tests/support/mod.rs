@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each test file uses a different subset of these helpers
 
+pub mod mqtt_proxy;
 pub mod web;
 
 use std::io::{BufRead, BufReader};
@@ -192,6 +193,16 @@ pub fn metric(server: &Server, series: &str) -> Option<f64> {
             .parse()
             .ok()
     })
+}
+
+/// The sequence number the server gives the next event, one more than the events it holds:
+/// found by storing one probe event (a failed login at `second`).
+pub fn next_seq(server: &Server, second: u32) -> u64 {
+    let answer: serde_json::Value =
+        post_events(server, failed_login("probe", "192.0.2.200", second))
+            .json()
+            .unwrap();
+    answer["first_seq"].as_u64().unwrap()
 }
 
 pub fn post_events(server: &Server, body: String) -> reqwest::blocking::Response {

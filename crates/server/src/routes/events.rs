@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use ensuresec_model::{decode_batch, is_ndjson};
-use ensuresec_store::{Appended, BatchKey};
+use ensuresec_store::{Appended, BatchKey, Resend};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -96,7 +96,9 @@ pub(crate) async fn post_events(
     // NDJSON is stored as received; a JSON array is re-encoded as NDJSON by the store.
     let ingestor = state.platform.ingestor();
     let raw = is_ndjson(&bytes).then_some(&bytes[..]);
-    let appended = ingestor.ingest_batch(events, raw, key).await?;
+    let appended = ingestor
+        .ingest_batch(events, raw, key.map_or(Resend::Unknown, Resend::Key))
+        .await?;
     let range = appended.range();
     let again = matches!(appended, Appended::Earlier(_));
     tracing::debug!(token = %auth.token.name, events = count, first_seq = range.first, again, "batch ingested");

@@ -20,7 +20,9 @@ use tokio::sync::oneshot;
 use crate::query::{AlertFilter, IncidentDetail, IncidentFilter, Page, PageRequest};
 use crate::summary::{Activity, IncidentCount};
 use crate::tokens::{NewToken, TokenInfo};
-use crate::{Appended, BatchKey, DetectionProgress, Findings, SeqRange, Store, StoreError};
+use crate::{
+    Appended, BatchKey, DetectionProgress, Findings, MessageMark, SeqRange, Store, StoreError,
+};
 use writer::{EncodedBatch, Write};
 
 /// Tuning of the SQLite backend.
@@ -129,6 +131,7 @@ impl SqliteStore {
         events: &[Event],
         raw_ndjson: Option<&[u8]>,
         key: Option<BatchKey>,
+        marks: Vec<MessageMark>,
     ) -> Result<Appended, StoreError> {
         let Some(first) = events.first() else {
             return Ok(Appended::Stored(SeqRange { first: 0, len: 0 }));
@@ -139,6 +142,7 @@ impl SqliteStore {
             codec: crate::codec::LZ4_NDJSON,
             body: crate::codec::encode(events, raw_ndjson)?,
             key,
+            marks,
         };
         self.write(|tx| Write::Events(batch, tx)).await
     }
@@ -173,7 +177,10 @@ impl Store for SqliteStore {
         events: &[Event],
         raw_ndjson: Option<&[u8]>,
     ) -> Result<SeqRange, StoreError> {
-        Ok(self.append(events, raw_ndjson, None).await?.range())
+        Ok(self
+            .append(events, raw_ndjson, None, Vec::new())
+            .await?
+            .range())
     }
 
     async fn append_events_once(
@@ -182,7 +189,21 @@ impl Store for SqliteStore {
         raw_ndjson: Option<&[u8]>,
         key: BatchKey,
     ) -> Result<Appended, StoreError> {
-        self.append(events, raw_ndjson, Some(key)).await
+        self.append(events, raw_ndjson, Some(key), Vec::new()).await
+    }
+
+    async fn append_events_marked(
+        &self,
+        events: &[Event],
+        raw_ndjson: Option<&[u8]>,
+        marks: Vec<MessageMark>,
+    ) -> Result<SeqRange, StoreError> {
+        Ok(self.append(events, raw_ndjson, None, marks).await?.range())
+    }
+
+    async fn is_marked(&self, mark: &MessageMark) -> Result<bool, StoreError> {
+        let mark = mark.clone();
+        self.read(move |c| reads::is_marked(c, &mark)).await
     }
 
     async fn record(&self, findings: Findings) -> Result<(), StoreError> {

@@ -4,12 +4,12 @@
 use chrono::{TimeZone, Utc};
 use ensuresec_model::{Action, Alert, EntityKey, Event, Incident, IncidentId};
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde::de::DeserializeOwned;
 
 use crate::query::{AlertFilter, IncidentDetail, IncidentFilter, Page, PageRequest};
 use crate::tokens::{TokenInfo, scopes_from_text};
-use crate::{DetectionProgress, StoreError};
+use crate::{DetectionProgress, MessageMark, StoreError};
 
 /// A WHERE clause under construction.
 #[derive(Default)]
@@ -263,4 +263,13 @@ pub(crate) fn list_tokens(conn: &Connection) -> Result<Vec<TokenInfo>, StoreErro
         .prepare_cached("SELECT name, scopes, created_ms, revoked FROM api_tokens ORDER BY name")?;
     let rows = stmt.query_map([], token_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Whether the message of `mark` is kept: its source and id with the same digest.
+pub(crate) fn is_marked(conn: &Connection, mark: &MessageMark) -> Result<bool, StoreError> {
+    let found = conn
+        .prepare_cached("SELECT digest FROM message_marks WHERE source = ?1 AND id = ?2")?
+        .query_row(params![mark.source, mark.id], |r| r.get::<_, Vec<u8>>(0))
+        .optional()?;
+    Ok(found.is_some_and(|digest| digest == mark.digest))
 }

@@ -85,6 +85,16 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (sender, key)
      ) WITHOUT ROWID;
      CREATE INDEX batch_keys_ingest ON batch_keys(ingest_ms);",
+    // 5: the marks of messages a source may deliver again (MQTT packet ids), one per source
+    // and id, replaced when the id comes back with a newer message and purged with the batch.
+    "CREATE TABLE message_marks (
+         source TEXT NOT NULL,
+         id INTEGER NOT NULL,
+         digest BLOB NOT NULL,
+         ingest_ms INTEGER NOT NULL,
+         PRIMARY KEY (source, id)
+     ) WITHOUT ROWID;
+     CREATE INDEX message_marks_ingest ON message_marks(ingest_ms);",
 ];
 
 /// Brings the database up to the latest schema.

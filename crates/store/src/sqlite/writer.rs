@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::oneshot;
 
 use crate::tokens::{NewToken, generate_secret, hash_token, scopes_to_text};
-use crate::{Appended, BatchKey, DetectionProgress, Findings, SeqRange, StoreError};
+use crate::{Appended, BatchKey, DetectionProgress, Findings, MessageMark, SeqRange, StoreError};
 
 /// A batch already encoded by the caller (encoding is spread over the callers' threads).
 pub(crate) struct EncodedBatch {
@@ -20,6 +20,8 @@ pub(crate) struct EncodedBatch {
     pub body: Vec<u8>,
     /// Stored at most once under this key, when there is one.
     pub key: Option<BatchKey>,
+    /// The marks of the messages the batch was made of, kept with it.
+    pub marks: Vec<MessageMark>,
 }
 
 /// One queued write and where its answer goes.
@@ -195,6 +197,19 @@ fn insert_events(
             batch.ingest_ms
         ])?;
     }
+    if !batch.marks.is_empty() {
+        let mut mark_stmt = tx.prepare_cached(
+            "INSERT OR REPLACE INTO message_marks (source, id, digest, ingest_ms) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for mark in &batch.marks {
+            mark_stmt.execute(params![
+                mark.source,
+                mark.id,
+                mark.digest.as_slice(),
+                batch.ingest_ms
+            ])?;
+        }
+    }
     Ok(Appended::Stored(SeqRange {
         first,
         len: batch.count,
@@ -333,6 +348,10 @@ fn purge(tx: &Connection, cutoff_ms: i64) -> Result<u64, StoreError> {
     )?;
     // A batch's key goes with it: sent again after that, the batch is stored anew.
     tx.execute("DELETE FROM batch_keys WHERE ingest_ms < ?1", [cutoff_ms])?;
+    tx.execute(
+        "DELETE FROM message_marks WHERE ingest_ms < ?1",
+        [cutoff_ms],
+    )?;
     Ok(count as u64)
 }
 

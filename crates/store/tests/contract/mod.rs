@@ -6,8 +6,8 @@ use ensuresec_model::{
     Action, Alert, EntityKey, EntityKind, Event, Incident, IncidentStatus, Severity, Transition,
 };
 use ensuresec_store::{
-    AlertFilter, Appended, BatchKey, DetectionProgress, Findings, IncidentFilter, NewToken,
-    PageRequest, Scope, Store, StoreError,
+    AlertFilter, Appended, BatchKey, DetectionProgress, Findings, IncidentFilter, MessageMark,
+    NewToken, PageRequest, Scope, Store, StoreError,
 };
 
 pub use ensuresec_model::fixtures::t0;
@@ -62,6 +62,7 @@ pub fn incident(id: u64, status: IncidentStatus, ip: &str) -> Incident {
 pub async fn run_all(store: &dyn Store) {
     events_get_consecutive_sequence_numbers(store).await;
     a_keyed_batch_is_stored_once(store).await;
+    a_batch_keeps_the_marks_of_its_messages(store).await;
     findings_are_listed_filtered_and_paged(store).await;
     incident_detail_holds_its_alerts_and_actions(store).await;
     incident_updates_replace_the_stored_state(store).await;
@@ -237,6 +238,48 @@ async fn a_keyed_batch_is_stored_once(store: &dyn Store) {
         "a batch answered from its key takes no sequence numbers"
     );
     assert_eq!(store.count_events().await.unwrap(), before + 5);
+}
+
+fn mark(source: &str, id: u32, digest: u8) -> MessageMark {
+    MessageMark {
+        source: source.into(),
+        id,
+        digest: [digest; 32],
+    }
+}
+
+async fn a_batch_keeps_the_marks_of_its_messages(store: &dyn Store) {
+    let before = store.count_events().await.unwrap();
+    assert!(!store.is_marked(&mark("mqtt:a", 1, 1)).await.unwrap());
+    let range = store
+        .append_events_marked(
+            &[login("m1", t0()), login("m2", t0())],
+            None,
+            vec![mark("mqtt:a", 1, 1), mark("mqtt:a", 2, 2)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(range.len, 2);
+    assert_eq!(store.count_events().await.unwrap(), before + 2);
+    assert!(store.is_marked(&mark("mqtt:a", 1, 1)).await.unwrap());
+    assert!(store.is_marked(&mark("mqtt:a", 2, 2)).await.unwrap());
+    assert!(
+        !store.is_marked(&mark("mqtt:a", 1, 2)).await.unwrap(),
+        "the id with another digest is another message"
+    );
+    assert!(
+        !store.is_marked(&mark("mqtt:b", 1, 1)).await.unwrap(),
+        "another source's ids are its own"
+    );
+    // Sources reuse ids: the newer message's mark replaces the older one's.
+    store
+        .append_events_marked(&[login("m3", t0())], None, vec![mark("mqtt:a", 1, 3)])
+        .await
+        .unwrap();
+    assert!(store.is_marked(&mark("mqtt:a", 1, 3)).await.unwrap());
+    assert!(!store.is_marked(&mark("mqtt:a", 1, 1)).await.unwrap());
+    assert!(store.is_marked(&mark("mqtt:a", 2, 2)).await.unwrap());
+    assert_eq!(store.count_events().await.unwrap(), before + 3);
 }
 
 async fn findings_are_listed_filtered_and_paged(store: &dyn Store) {
@@ -469,6 +512,22 @@ async fn retention_purges_only_old_batches(store: &dyn Store) {
     assert!(
         matches!(again, Appended::Stored(r) if r.first > stored.range().first),
         "a purged batch's key is forgotten with it: {again:?}"
+    );
+    // So are the marks of its messages.
+    let mut e = login("old", old);
+    e.ingest_time = Some(old);
+    store
+        .append_events_marked(&[e], None, vec![mark("mqtt:old", 9, 9)])
+        .await
+        .unwrap();
+    assert!(store.is_marked(&mark("mqtt:old", 9, 9)).await.unwrap());
+    store
+        .purge_events_before(t0() - Duration::days(1))
+        .await
+        .unwrap();
+    assert!(
+        !store.is_marked(&mark("mqtt:old", 9, 9)).await.unwrap(),
+        "a purged batch's marks are forgotten with it"
     );
 }
 
