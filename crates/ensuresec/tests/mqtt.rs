@@ -8,6 +8,7 @@
 
 mod support;
 
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
@@ -38,6 +39,33 @@ fn unique(name: &str) -> String {
         .elapsed()
         .map_or(0, |d| d.as_nanos());
     format!("{name}-{}-{nanos}", std::process::id())
+}
+
+/// Publishes each line of `lines` as a message of its own, from one client, as fast as the
+/// broker takes them.
+fn publish_lines(topic: &str, lines: &str) {
+    let mut child = Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "1883",
+            "-q",
+            "1",
+            "-t",
+            topic,
+            "-l",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "mosquitto_pub -l failed");
 }
 
 fn publish(topic: &str, payload: &str) {
@@ -349,5 +377,38 @@ fn a_message_delivered_again_after_a_cut_connection_is_stored_once() {
     );
     wait_for("the acknowledgements", 30, || {
         (proxy.seen(Seen::Passed(Way::ToBroker, PUBACK)) == 4).then_some(())
+    });
+}
+
+#[test]
+fn a_burst_of_a_thousand_messages_is_stored_whole() {
+    if !broker_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = unique("ensuresec-test");
+    let proxy = MqttProxy::start(BROKER);
+    let config = write_config_for(
+        dir.path(),
+        &proxy.addr,
+        &prefix,
+        &unique("es"),
+        "flush_interval_milliseconds = 50",
+    );
+    let server = Server::start(&dir.path().join("data"), &["--config", &config]);
+    wait_for("the subscription", 30, || {
+        (proxy.seen(Seen::Passed(Way::ToClient, SUBACK)) >= 1).then_some(())
+    });
+    // Far more messages in one flush interval than the client's request channel used to hold
+    // acknowledgements for: the source stopped at the first such batch. (A thousand is what
+    // Mosquitto queues for a client by default, `max_queued_messages`; past that it drops.)
+    let lines: String = (0..1000)
+        .map(|i| format!("{}\n", reading(&format!("P-BURST-{}", i % 50), i % 60, 5.0)))
+        .collect();
+    publish_lines(&format!("{prefix}/sensors/tt"), &lines);
+    wait_for_messages(&server, "ingested", 1000.0);
+    assert_eq!(next_seq(&server, 1), 1001, "every message stored once");
+    wait_for("every acknowledgement", 30, || {
+        (proxy.seen(Seen::Passed(Way::ToBroker, PUBACK)) == 1000).then_some(())
     });
 }

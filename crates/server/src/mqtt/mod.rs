@@ -17,7 +17,10 @@
 //!   batch already holds, is acknowledged and left out. Only flagged copies are looked up: a new
 //!   message that happens to repeat an earlier one is stored.
 //! * **Faults.** A lost connection is retried with exponential back-off (1 s doubling to 60 s);
-//!   subscriptions are renewed on every connection.
+//!   subscriptions are renewed on every connection. The connection runs in a task of its own
+//!   ([`connection`]), so that acknowledgements go out whatever the batching loop is doing.
+
+mod connection;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,8 +29,9 @@ use async_trait::async_trait;
 use ensuresec_model::{Clock, Event, Limits, decode_batch};
 use ensuresec_pipeline::{IngestError, Ingestor, Source, SourceError};
 use ensuresec_store::{MessageMark, Resend};
-use rumqttc::{AsyncClient, MqttOptions, Packet, Publish, QoS};
+use rumqttc::{AsyncClient, MqttOptions, Publish, QoS};
 use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
 
 use crate::config::MqttConfig;
 
@@ -36,9 +40,6 @@ use crate::config::MqttConfig;
 pub const MESSAGES_METRIC: &str = "ensuresec_mqtt_messages_total";
 /// Metric: connection failures to the broker.
 pub const RECONNECTS_METRIC: &str = "ensuresec_mqtt_reconnects_total";
-
-/// Longest wait between reconnection attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// Subscribes to a broker and ingests what is published.
 pub struct MqttSource {
@@ -114,32 +115,31 @@ impl Source for MqttSource {
             source_name: self.name.clone(),
             message,
         };
-        let (client, mut events) = AsyncClient::new(self.options().map_err(fail)?, 256);
+        let (client, events) =
+            AsyncClient::new(self.options().map_err(fail)?, connection::REQUEST_ROOM);
+        let (sender, mut received) = mpsc::channel(connection::RECEIVED_ROOM);
+        let driver = tokio::spawn(connection::drive(
+            events,
+            client.clone(),
+            self.config.broker.clone(),
+            self.config.topics.clone(),
+            sender,
+        ));
+        let _stop = AbortOnDrop(driver);
         let flush = Duration::from_millis(self.config.flush_interval_milliseconds);
         let mut pending = Pending::default();
         let mut deadline: Option<tokio::time::Instant> = None;
-        let mut backoff = Duration::from_secs(1);
         loop {
-            let polled = match deadline {
+            // `recv` is cancel-safe: a message is never lost to the timer.
+            let next = match deadline {
                 Some(at) => tokio::select! {
-                    p = events.poll() => Some(p),
+                    m = received.recv() => Some(m),
                     () = tokio::time::sleep_until(at) => None,
                 },
-                None => Some(events.poll().await),
+                None => Some(received.recv().await),
             };
-            match polled {
-                Some(Ok(rumqttc::Event::Incoming(Packet::ConnAck(_)))) => {
-                    backoff = Duration::from_secs(1);
-                    tracing::info!(broker = %self.config.broker, "connected to the MQTT broker");
-                    for topic in &self.config.topics {
-                        client
-                            .subscribe(topic, QoS::AtLeastOnce)
-                            .await
-                            .map_err(|e| fail(e.to_string()))?;
-                    }
-                    continue;
-                }
-                Some(Ok(rumqttc::Event::Incoming(Packet::Publish(message)))) => {
+            match next {
+                Some(Some(message)) => {
                     self.take(message, &mut pending, &ingestor)
                         .await
                         .map_err(|e| fail(e.to_string()))?;
@@ -150,14 +150,7 @@ impl Source for MqttSource {
                         continue;
                     }
                 }
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => {
-                    metrics::counter!(RECONNECTS_METRIC).increment(1);
-                    tracing::warn!(broker = %self.config.broker, error = %e, retry_in = ?backoff, "MQTT connection failed");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                    continue;
-                }
+                Some(None) => return Err(fail("the MQTT connection task ended".into())),
                 None => {}
             }
             deadline = None;
@@ -174,6 +167,15 @@ impl Source for MqttSource {
                 client.ack(m).await.map_err(|e| fail(e.to_string()))?;
             }
         }
+    }
+}
+
+/// Ends the connection task when the batching loop ends, whichever way it does.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
