@@ -120,6 +120,43 @@ fn write_config_for(
     config.to_str().unwrap().to_string()
 }
 
+/// `serve` subscribed to the broker through a proxy that reads its packets.
+struct Proxied {
+    dir: tempfile::TempDir,
+    prefix: String,
+    config: String,
+    server: Server,
+}
+
+impl Proxied {
+    /// Starts `serve` with `extra` lines in its MQTT section, connected through `proxy`, and
+    /// returns once the broker has confirmed its subscription.
+    fn start(proxy: &MqttProxy, extra: &str) -> Proxied {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = unique("ensuresec-test");
+        let config = write_config_for(dir.path(), &proxy.addr, &prefix, &unique("es"), extra);
+        let server = Server::start(&dir.path().join("data"), &["--config", &config]);
+        wait_for("the subscription", 30, || {
+            (proxy.seen(Seen::Passed(Way::ToClient, SUBACK)) >= 1).then_some(())
+        });
+        Proxied {
+            dir,
+            prefix,
+            config,
+            server,
+        }
+    }
+
+    /// `serve` again, on the same data directory and session, after the first was killed.
+    fn restart(&self) -> Server {
+        Server::start(&self.dir.path().join("data"), &["--config", &self.config])
+    }
+
+    fn topic(&self) -> String {
+        format!("{}/sensors/tt", self.prefix)
+    }
+}
+
 /// The value of the MQTT message counter for `outcome` (0 before the first).
 fn messages(server: &Server, outcome: &str) -> f64 {
     metric(
@@ -275,40 +312,24 @@ fn a_message_stored_before_a_crash_lost_its_acknowledgement_is_stored_once() {
     if !broker_present() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let prefix = unique("ensuresec-test");
-    let proxy = MqttProxy::start(BROKER);
-    let config = write_config_for(
-        dir.path(),
-        &proxy.addr,
-        &prefix,
-        &unique("es"),
-        "flush_interval_milliseconds = 50",
-    );
     // Every acknowledgement `serve` sends is lost on the way: the broker still waits for them
     // when `serve` dies, with the messages' events stored.
+    let proxy = MqttProxy::start(BROKER);
     proxy.hold_acks(true);
-    let mut server = Server::start(&data, &["--config", &config]);
-    wait_for("the subscription", 30, || {
-        (proxy.seen(Seen::Passed(Way::ToClient, SUBACK)) >= 1).then_some(())
-    });
+    let mut first = Proxied::start(&proxy, "flush_interval_milliseconds = 50");
     for minute in 1..=3 {
-        publish(
-            &format!("{prefix}/sensors/tt"),
-            &reading("P-MQTT-3", minute, 5.0),
-        );
+        publish(&first.topic(), &reading("P-MQTT-3", minute, 5.0));
     }
-    wait_for_messages(&server, "ingested", 3.0);
+    wait_for_messages(&first.server, "ingested", 3.0);
     wait_for("the three acknowledgements", 30, || {
         (proxy.seen(Seen::AckHeld) == 3).then_some(())
     });
-    let held = next_seq(&server, 1) - 1;
+    let held = next_seq(&first.server, 1) - 1;
     assert_eq!(held, 3, "the three readings are stored");
-    server.kill_hard();
+    first.server.kill_hard();
 
     proxy.hold_acks(false);
-    let server = Server::start(&data, &["--config", &config]);
+    let server = first.restart();
     wait_for_messages(&server, "redelivered", 3.0);
     assert!(
         proxy.seen(Seen::PublishedAgain(Way::ToClient)) >= 3,
@@ -321,10 +342,7 @@ fn a_message_stored_before_a_crash_lost_its_acknowledgement_is_stored_once() {
         "nothing was stored for the copies: only the two probes came after the readings"
     );
     // The copies were acknowledged this time, and a new message is taken as before.
-    publish(
-        &format!("{prefix}/sensors/tt"),
-        &reading("P-MQTT-3", 4, 5.0),
-    );
+    publish(&first.topic(), &reading("P-MQTT-3", 4, 5.0));
     wait_for_messages(&server, "ingested", 1.0);
     wait_for("the acknowledgements", 30, || {
         (proxy.seen(Seen::Passed(Way::ToBroker, PUBACK)) == 4).then_some(())
@@ -337,41 +355,32 @@ fn a_message_delivered_again_after_a_cut_connection_is_stored_once() {
     if !broker_present() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let prefix = unique("ensuresec-test");
-    let proxy = MqttProxy::start(BROKER);
     // A batch is ingested when it holds four events: the first two messages wait in it while
     // the connection is cut, and come again on the next one.
-    let config = write_config_for(
-        dir.path(),
-        &proxy.addr,
-        &prefix,
-        &unique("es"),
+    let proxy = MqttProxy::start(BROKER);
+    let proxied = Proxied::start(
+        &proxy,
         "flush_interval_milliseconds = 600000\nmax_batch_events = 4",
     );
-    let server = Server::start(&dir.path().join("data"), &["--config", &config]);
-    wait_for("the subscription", 30, || {
-        (proxy.seen(Seen::Passed(Way::ToClient, SUBACK)) >= 1).then_some(())
-    });
-    let topic = format!("{prefix}/sensors/tt");
+    let (server, topic) = (&proxied.server, proxied.topic());
     publish(&topic, &reading("P-MQTT-4", 1, 5.0));
     publish(&topic, &reading("P-MQTT-4", 2, 5.0));
     wait_for("the two messages to reach serve", 30, || {
         (proxy.seen(Seen::Passed(Way::ToClient, PUBLISH)) == 2).then_some(())
     });
     proxy.cut();
-    wait_for_messages(&server, "redelivered", 2.0);
+    wait_for_messages(server, "redelivered", 2.0);
     assert_eq!(
         proxy.seen(Seen::PublishedAgain(Way::ToClient)),
         2,
         "the broker delivered both again on the new connection, flagged as duplicates"
     );
-    assert_eq!(messages(&server, "ingested"), 0.0, "the batch still waits");
+    assert_eq!(messages(server, "ingested"), 0.0, "the batch still waits");
     publish(&topic, &reading("P-MQTT-4", 3, 5.0));
     publish(&topic, &reading("P-MQTT-4", 4, 5.0));
-    wait_for_messages(&server, "ingested", 4.0);
+    wait_for_messages(server, "ingested", 4.0);
     assert_eq!(
-        next_seq(&server, 1),
+        next_seq(server, 1),
         5,
         "the four readings are stored once each"
     );
@@ -385,29 +394,18 @@ fn a_burst_of_a_thousand_messages_is_stored_whole() {
     if !broker_present() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let prefix = unique("ensuresec-test");
     let proxy = MqttProxy::start(BROKER);
-    let config = write_config_for(
-        dir.path(),
-        &proxy.addr,
-        &prefix,
-        &unique("es"),
-        "flush_interval_milliseconds = 50",
-    );
-    let server = Server::start(&dir.path().join("data"), &["--config", &config]);
-    wait_for("the subscription", 30, || {
-        (proxy.seen(Seen::Passed(Way::ToClient, SUBACK)) >= 1).then_some(())
-    });
+    let proxied = Proxied::start(&proxy, "flush_interval_milliseconds = 50");
+    let server = &proxied.server;
     // Far more messages in one flush interval than the client's request channel used to hold
     // acknowledgements for: the source stopped at the first such batch. (A thousand is what
     // Mosquitto queues for a client by default, `max_queued_messages`; past that it drops.)
     let lines: String = (0..1000)
         .map(|i| format!("{}\n", reading(&format!("P-BURST-{}", i % 50), i % 60, 5.0)))
         .collect();
-    publish_lines(&format!("{prefix}/sensors/tt"), &lines);
-    wait_for_messages(&server, "ingested", 1000.0);
-    assert_eq!(next_seq(&server, 1), 1001, "every message stored once");
+    publish_lines(&proxied.topic(), &lines);
+    wait_for_messages(server, "ingested", 1000.0);
+    assert_eq!(next_seq(server, 1), 1001, "every message stored once");
     wait_for("every acknowledgement", 30, || {
         (proxy.seen(Seen::Passed(Way::ToBroker, PUBACK)) == 1000).then_some(())
     });
