@@ -2,7 +2,7 @@
 //! trackers, and `serve` subscribed. A frozen reading becomes a cold-chain alert, a bad message is
 //! counted and skipped, messages published while `serve` was down arrive when it is back, and a
 //! message the broker delivers again (its acknowledgement lost to a crash or a cut connection)
-//! is stored once.
+//! is stored once, and a broker reached over TLS with a client certificate.
 
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
@@ -409,4 +409,177 @@ fn a_burst_of_a_thousand_messages_is_stored_whole() {
     wait_for("every acknowledgement", 30, || {
         (proxy.seen(Seen::Passed(Way::ToBroker, PUBACK)) == 1000).then_some(())
     });
+}
+
+/// A Mosquitto of the test's own, listening on an ephemeral port with TLS only and wanting a
+/// client certificate; its certificate (for 127.0.0.1) and the client's are self-signed, made
+/// here. Stopped when dropped.
+struct TlsBroker {
+    child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl TlsBroker {
+    /// `None` (after saying why) where Mosquitto is not installed; in CI that is a failure.
+    fn start() -> Option<TlsBroker> {
+        if !broker_present() {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for (name, subject) in [("server", "127.0.0.1"), ("client", "ensuresec")] {
+            let made = rcgen::generate_simple_self_signed(vec![subject.into()]).unwrap();
+            std::fs::write(dir.path().join(format!("{name}.pem")), made.cert.pem()).unwrap();
+            std::fs::write(
+                dir.path().join(format!("{name}.key")),
+                made.signing_key.serialize_pem(),
+            )
+            .unwrap();
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let file = |name: &str| dir.path().join(name).display().to_string();
+        let config = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "listener {port} 127.0.0.1\ncafile {}\ncertfile {}\nkeyfile {}\n\
+                 require_certificate true\nallow_anonymous true\npersistence false\n",
+                file("client.pem"),
+                file("server.pem"),
+                file("server.key")
+            ),
+        )
+        .unwrap();
+        let child = Command::new("/usr/sbin/mosquitto")
+            .arg("-c")
+            .arg(&config)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for("the TLS broker to listen", 30, || {
+            TcpStream::connect(("127.0.0.1", port)).ok()
+        });
+        Some(TlsBroker { child, port, dir })
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    /// Publishes `payload` over TLS with the client certificate.
+    fn publish(&self, topic: &str, payload: &str) {
+        let out = Command::new("mosquitto_pub")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q", "1"])
+            .args(["--cafile", &self.file("server.pem")])
+            .args(["--cert", &self.file("client.pem")])
+            .args(["--key", &self.file("client.key")])
+            .args(["-t", topic, "-m", payload])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mosquitto_pub over TLS failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A config for `serve` reaching this broker over TLS, with `tls` as its `tls` table.
+    fn serve_config(&self, dir: &Path, prefix: &str, tls: &str) -> String {
+        write_config_for(
+            dir,
+            &format!("127.0.0.1:{}", self.port),
+            prefix,
+            &unique("es"),
+            &format!("flush_interval_milliseconds = 50\ntls = {tls}"),
+        )
+    }
+}
+
+impl Drop for TlsBroker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn messages_arrive_over_tls_from_a_broker_that_wants_a_client_certificate() {
+    let Some(broker) = TlsBroker::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = unique("ensuresec-test");
+    let tls = format!(
+        "{{ ca_file = {:?}, client = {{ cert_file = {:?}, key_file = {:?} }} }}",
+        broker.file("server.pem"),
+        broker.file("client.pem"),
+        broker.file("client.key")
+    );
+    let config = broker.serve_config(dir.path(), &prefix, &tls);
+    let server = Server::start(&dir.path().join("data"), &["--config", &config]);
+    server.printed("subscribing to mqtts://");
+    // Published until the first is taken: the subscription is made once connected.
+    let mut minute = 0;
+    wait_for("a reading over TLS", 30, || {
+        minute += 1;
+        broker.publish(
+            &format!("{prefix}/sensors/tt"),
+            &reading("P-TLS-1", minute, 5.0),
+        );
+        (messages(&server, "ingested") >= 1.0).then_some(())
+    });
+    assert_eq!(messages(&server, "bad"), 0.0);
+    assert!(next_seq(&server, 1) >= 2, "the reading is stored");
+}
+
+#[test]
+fn without_its_client_certificate_serve_is_refused_and_stores_nothing() {
+    let Some(broker) = TlsBroker::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = unique("ensuresec-test");
+    let tls = format!("{{ ca_file = {:?} }}", broker.file("server.pem"));
+    let config = broker.serve_config(dir.path(), &prefix, &tls);
+    let server = Server::start(&dir.path().join("data"), &["--config", &config]);
+    wait_for("a refused connection", 30, || {
+        (metric(&server, "ensuresec_mqtt_reconnects_total").unwrap_or(0.0) >= 1.0).then_some(())
+    });
+    broker.publish(&format!("{prefix}/sensors/tt"), &reading("P-TLS-2", 1, 5.0));
+    // Another attempt after the message was published: refused again, nothing taken.
+    wait_for("a second refused connection", 30, || {
+        (metric(&server, "ensuresec_mqtt_reconnects_total").unwrap_or(0.0) >= 2.0).then_some(())
+    });
+    assert_eq!(messages(&server, "ingested"), 0.0);
+}
+
+#[test]
+fn a_tls_ca_file_without_a_certificate_stops_serve_at_start_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("not-a-ca.pem");
+    std::fs::write(&ca, "not a certificate\n").unwrap();
+    let config = write_config_for(
+        dir.path(),
+        "127.0.0.1:8883",
+        "ensuresec-test",
+        "es",
+        &format!("tls = {{ ca_file = {:?} }}", ca.display().to_string()),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["--config", &config])
+        .env("ENSURESEC_ADMIN_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    let text = support::output_text(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("sources.mqtt.tls") && text.contains("not-a-ca.pem"),
+        "{text}"
+    );
 }

@@ -31,6 +31,7 @@ pub mod authority;
 pub mod challenge;
 pub mod challenge_http;
 pub mod client_ip;
+pub mod client_tls;
 pub mod config;
 pub mod enforce;
 pub mod error;

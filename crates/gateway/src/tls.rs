@@ -17,24 +17,36 @@ pub fn install_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// A certificate chain and its private key, as this side of a TLS connection presents them.
+pub type Identity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+/// Reads a certificate chain (leaf first) and its key from PEM files: the server's, or a
+/// client certificate for mutual TLS. Errors name the file.
+pub fn identity(c: &TlsConfig) -> Result<Identity, GatewayError> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&c.cert_file)
+        .map_err(|e| in_file(&c.cert_file, &e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| in_file(&c.cert_file, &e))?;
+    if certs.is_empty() {
+        return Err(in_file(&c.cert_file, &"no certificate in the file"));
+    }
+    let key = PrivateKeyDer::from_pem_file(&c.key_file).map_err(|e| in_file(&c.key_file, &e))?;
+    Ok((certs, key))
+}
+
+/// An error about `path`, naming it.
+fn in_file(path: &std::path::Path, e: &dyn std::fmt::Display) -> GatewayError {
+    GatewayError::Tls(format!("{}: {e}", path.display()))
+}
+
 /// Reads the files and builds a server configuration.
 pub fn load(c: &TlsConfig) -> Result<Arc<ServerConfig>, GatewayError> {
     install_provider();
-    let name = |p: &std::path::Path, e: &dyn std::fmt::Display| {
-        GatewayError::Tls(format!("{}: {e}", p.display()))
-    };
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&c.cert_file)
-        .map_err(|e| name(&c.cert_file, &e))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| name(&c.cert_file, &e))?;
-    if certs.is_empty() {
-        return Err(name(&c.cert_file, &"no certificate in the file"));
-    }
-    let key = PrivateKeyDer::from_pem_file(&c.key_file).map_err(|e| name(&c.key_file, &e))?;
+    let (certs, key) = identity(c)?;
     let mut config = ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| name(&c.cert_file, &e))?;
+        .map_err(|e| in_file(&c.cert_file, &e))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

@@ -9,13 +9,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::uri::{Authority, PathAndQuery, Scheme, Uri};
 use http_body_util::Full;
-use hyper_rustls::{ConfigBuilderExt, HttpsConnector, HttpsConnectorBuilder};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use rustls::{ClientConfig, RootCertStore};
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 
 use crate::error::GatewayError;
 
@@ -77,34 +75,14 @@ pub type Pool = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 /// The roots upstream certificates are checked against: the CA file's certificates when one is
 /// configured, else the platform's (read only when some upstream uses TLS).
 fn client_tls(ca_file: Option<&Path>, any_tls: bool) -> Result<ClientConfig, GatewayError> {
-    crate::tls::install_provider();
-    let builder = ClientConfig::builder();
-    let config = match ca_file {
-        Some(path) => {
-            let name = |e: &dyn std::fmt::Display| {
-                GatewayError::Tls(format!("gateway.upstream_ca_file {}: {e}", path.display()))
-            };
-            let mut roots = RootCertStore::empty();
-            for cert in CertificateDer::pem_file_iter(path).map_err(|e| name(&e))? {
-                roots
-                    .add(cert.map_err(|e| name(&e))?)
-                    .map_err(|e| name(&e))?;
-            }
-            if roots.is_empty() {
-                return Err(name(&"no certificate in the file"));
-            }
-            builder.with_root_certificates(roots)
-        }
-        None if any_tls => builder.with_native_roots().map_err(|e| {
-            GatewayError::Tls(format!(
-                "no usable root certificates on this system for https:// upstreams ({e}); \
-                 set gateway.upstream_ca_file"
-            ))
-        })?,
-        None => builder.with_root_certificates(RootCertStore::empty()),
-    };
+    if ca_file.is_none() && !any_tls {
+        crate::tls::install_provider();
+        return Ok(ClientConfig::builder()
+            .with_root_certificates(RootCertStore::empty())
+            .with_no_client_auth());
+    }
     // ALPN is left to the connector, which offers what the pool speaks (HTTP/1.1).
-    Ok(config.with_no_client_auth())
+    crate::client_tls::client_config(ca_file, "gateway.upstream_ca_file", None)
 }
 
 /// A pool keeping up to 256 idle connections per upstream for 90 s; `any_tls` when some route

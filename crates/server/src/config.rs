@@ -148,6 +148,22 @@ pub struct MqttConfig {
     /// Largest message accepted, in bytes.
     #[serde(default = "default_mqtt_message")]
     pub max_message_bytes: usize,
+    /// Connect over TLS (`tls = {}` trusts the platform's roots).
+    #[serde(default)]
+    pub tls: Option<MqttTlsConfig>,
+}
+
+/// `tls` of `[[sources.mqtt]]`: the connection to the broker over TLS (rustls), so that the
+/// password and the messages do not cross the network in clear.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttTlsConfig {
+    /// The CA (PEM) the broker's certificate must chain to; without it, the platform's roots.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// A client certificate to present, when the broker wants one (mutual TLS).
+    #[serde(default)]
+    pub client: Option<ensuresec_gateway::config::TlsConfig>,
 }
 
 fn default_mqtt_topics() -> Vec<String> {

@@ -173,16 +173,25 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map(|p| p.read())
             .transpose()
             .map_err(|e| anyhow::anyhow!("sources.mqtt.password: {e}"))?;
+        let scheme = if broker.tls.is_some() {
+            "mqtts"
+        } else {
+            "mqtt"
+        };
         println!(
-            "subscribing to mqtt://{} {:?}",
+            "subscribing to {scheme}://{} {:?}",
             broker.broker, broker.topics
         );
+        if password.is_some() && broker.tls.is_none() {
+            tracing::warn!(broker = %broker.broker, "the MQTT password crosses the network in clear: set tls in [[sources.mqtt]]");
+        }
         let source = MqttSource::new(
             broker.clone(),
             password,
             config.limits(),
             platform.clock().clone(),
-        );
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
         let ingestor = platform.ingestor().clone();
         background.spawn(async move {
             let name = source.name().to_owned();

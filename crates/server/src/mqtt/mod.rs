@@ -29,7 +29,7 @@ use async_trait::async_trait;
 use ensuresec_model::{Clock, Event, Limits, decode_batch};
 use ensuresec_pipeline::{IngestError, Ingestor, Source, SourceError};
 use ensuresec_store::{MessageMark, Resend};
-use rumqttc::{AsyncClient, MqttOptions, Publish, QoS};
+use rumqttc::{AsyncClient, MqttOptions, Publish, QoS, TlsConfiguration, Transport};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
@@ -50,26 +50,41 @@ pub struct MqttSource {
     name: String,
     /// The broker session the packet ids belong to, for the messages' marks.
     session: String,
+    /// The TLS client configuration, when the broker is reached over TLS.
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl MqttSource {
-    /// A source for one `[[sources.mqtt]]` section; `password` was read from its secret.
+    /// A source for one `[[sources.mqtt]]` section; `password` was read from its secret. Fails
+    /// when its TLS files cannot be used, naming the file.
     pub fn new(
         config: MqttConfig,
         password: Option<String>,
         limits: Limits,
         clock: Arc<dyn Clock>,
-    ) -> MqttSource {
+    ) -> Result<MqttSource, String> {
+        let tls = match &config.tls {
+            None => None,
+            Some(t) => Some(Arc::new(
+                ensuresec_gateway::client_tls::client_config(
+                    t.ca_file.as_deref(),
+                    "sources.mqtt.tls.ca_file",
+                    t.client.as_ref(),
+                )
+                .map_err(|e| format!("sources.mqtt.tls: {e}"))?,
+            )),
+        };
         let name = format!("mqtt:{}", config.broker);
         let session = format!("mqtt:{}/{}", config.broker, config.client_id);
-        MqttSource {
+        Ok(MqttSource {
             config,
             password,
             limits,
             clock,
             name,
             session,
-        }
+            tls,
+        })
     }
 
     fn options(&self) -> Result<MqttOptions, String> {
@@ -84,6 +99,11 @@ impl MqttSource {
         o.set_clean_session(false);
         o.set_manual_acks(true);
         o.set_max_packet_size(self.config.max_message_bytes, 64 * 1024);
+        if let Some(tls) = &self.tls {
+            o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+                Arc::clone(tls),
+            )));
+        }
         if let Some(user) = &self.config.username {
             o.set_credentials(user, self.password.clone().unwrap_or_default());
         }
