@@ -19,6 +19,9 @@ use support::{Server, TOKEN, client, metric, next_seq, wait_for};
 
 const BROKER: &str = "127.0.0.1:1883";
 
+/// `mosquitto_pub`'s arguments for the broker above, at QoS 1.
+const TO_BROKER: [&str; 6] = ["-h", "127.0.0.1", "-p", "1883", "-q", "1"];
+
 /// Whether a broker and `mosquitto_pub` are here; in CI their absence is a failure.
 fn broker_present() -> bool {
     let broker = TcpStream::connect(BROKER).is_ok();
@@ -45,17 +48,8 @@ fn unique(name: &str) -> String {
 /// broker takes them.
 fn publish_lines(topic: &str, lines: &str) {
     let mut child = Command::new("mosquitto_pub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            "1883",
-            "-q",
-            "1",
-            "-t",
-            topic,
-            "-l",
-        ])
+        .args(TO_BROKER)
+        .args(["-t", topic, "-l"])
         .stdin(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -70,18 +64,8 @@ fn publish_lines(topic: &str, lines: &str) {
 
 fn publish(topic: &str, payload: &str) {
     let out = Command::new("mosquitto_pub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            "1883",
-            "-q",
-            "1",
-            "-t",
-            topic,
-            "-m",
-            payload,
-        ])
+        .args(TO_BROKER)
+        .args(["-t", topic, "-m", payload])
         .output()
         .unwrap();
     assert!(
