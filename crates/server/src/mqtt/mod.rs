@@ -19,6 +19,9 @@
 //! * **Faults.** A lost connection is retried with exponential back-off (1 s doubling to 60 s);
 //!   subscriptions are renewed on every connection. The connection runs in a task of its own
 //!   ([`connection`]), so that acknowledgements go out whatever the batching loop is doing.
+//! * **TLS** (rustls) when the section has a `tls` table: the broker's certificate checked
+//!   against its CA file or the platform's roots, and a client certificate presented when
+//!   configured (mutual TLS).
 
 mod connection;
 
