@@ -87,24 +87,12 @@ impl Ingestor {
         for e in &mut events {
             e.ingest_time = Some(now);
         }
-        let range = match resend {
-            Resend::Unknown => self.store.append_events(&events, raw_ndjson).await?,
-            Resend::Marks(marks) => {
-                self.store
-                    .append_events_marked(&events, raw_ndjson, marks)
-                    .await?
+        let range = match self.store.append_batch(&events, raw_ndjson, resend).await? {
+            Appended::Stored(range) => range,
+            earlier @ Appended::Earlier(_) => {
+                metrics::counter!(m::BATCHES_SENT_AGAIN).increment(1);
+                return Ok(earlier);
             }
-            Resend::Key(key) => match self
-                .store
-                .append_events_once(&events, raw_ndjson, key)
-                .await?
-            {
-                Appended::Stored(range) => range,
-                earlier @ Appended::Earlier(_) => {
-                    metrics::counter!(m::BATCHES_SENT_AGAIN).increment(1);
-                    return Ok(earlier);
-                }
-            },
         };
         self.last_seen.note(&events, now);
         // Counted per type once per batch: a metric lookup per event costs more than it tells.

@@ -74,11 +74,10 @@ pub enum Resend {
     /// It is not: every batch is stored.
     #[default]
     Unknown,
-    /// By the sender's key for the whole batch (`Idempotency-Key`): see
-    /// [`Store::append_events_once`].
+    /// By the sender's key for the whole batch (`Idempotency-Key`).
     Key(BatchKey),
     /// By the marks of the messages it was made of, kept with it (MQTT): see
-    /// [`Store::append_events_marked`] and [`Store::is_marked`].
+    /// [`Store::is_marked`].
     Marks(Vec<MessageMark>),
 }
 
@@ -133,33 +132,34 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a batch of events (all with the same `ingest_time`) and returns their sequence
     /// numbers once durable. `raw_ndjson`, when given, is the NDJSON the events were decoded from
     /// (its non-blank lines are exactly `events`); it is kept as received instead of re-encoding.
+    /// `resend` says how a batch sent again is told from a new one:
+    /// - [`Resend::Key`]: at most once per key. When a batch with the same sender, key and
+    ///   digest is stored already, nothing is stored and its sequence numbers are returned as
+    ///   [`Appended::Earlier`]. The key is kept with the batch (in the same transaction) and
+    ///   forgotten when retention purges the batch. The same key with another digest is
+    ///   [`StoreError::KeyReused`].
+    /// - [`Resend::Marks`]: the marks, one per message the batch was made of, are kept in the
+    ///   batch's transaction (see [`is_marked`](Self::is_marked)); a mark replaces an earlier
+    ///   one of the same source and id.
+    async fn append_batch(
+        &self,
+        events: &[Event],
+        raw_ndjson: Option<&[u8]>,
+        resend: Resend,
+    ) -> Result<Appended, StoreError>;
+
+    /// [`append_batch`](Self::append_batch) of a batch that is never told from a batch sent
+    /// again.
     async fn append_events(
         &self,
         events: &[Event],
         raw_ndjson: Option<&[u8]>,
-    ) -> Result<SeqRange, StoreError>;
-
-    /// Like [`append_events`](Self::append_events), but at most once per `key`: when a batch
-    /// with the same sender, key and digest is stored already, nothing is stored and its
-    /// sequence numbers are returned as [`Appended::Earlier`]. The key is kept with the batch
-    /// (in the same transaction) and forgotten when retention purges the batch. The same key
-    /// with another digest is [`StoreError::KeyReused`].
-    async fn append_events_once(
-        &self,
-        events: &[Event],
-        raw_ndjson: Option<&[u8]>,
-        key: BatchKey,
-    ) -> Result<Appended, StoreError>;
-
-    /// Like [`append_events`](Self::append_events), keeping `marks`, one per message the batch
-    /// was made of, in the batch's transaction. A mark replaces an earlier one of the same source
-    /// and id.
-    async fn append_events_marked(
-        &self,
-        events: &[Event],
-        raw_ndjson: Option<&[u8]>,
-        marks: Vec<MessageMark>,
-    ) -> Result<SeqRange, StoreError>;
+    ) -> Result<SeqRange, StoreError> {
+        Ok(self
+            .append_batch(events, raw_ndjson, Resend::Unknown)
+            .await?
+            .range())
+    }
 
     /// Whether a batch holding the message of `mark` (same source, id and digest) is stored:
     /// a copy delivered again is then left out.

@@ -4,7 +4,7 @@
 
 mod contract;
 
-use ensuresec_store::{Appended, BatchKey, SqliteOptions, SqliteStore, Store};
+use ensuresec_store::{Appended, BatchKey, Resend, SqliteOptions, SqliteStore, Store};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_passes_the_store_contract() {
@@ -84,7 +84,7 @@ async fn a_batch_sent_many_times_at_once_is_stored_once() {
         let (store, batch) = (store.clone(), batch.clone());
         tasks.push(tokio::spawn(async move {
             store
-                .append_events_once(&batch, None, shop_key("same"))
+                .append_batch(&batch, None, Resend::Key(shop_key("same")))
                 .await
                 .unwrap()
         }));
@@ -112,13 +112,13 @@ async fn a_batch_key_survives_reopening() {
     let first = {
         let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
         store
-            .append_events_once(&batch, None, shop_key("k"))
+            .append_batch(&batch, None, Resend::Key(shop_key("k")))
             .await
             .unwrap()
     };
     let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
     let again = store
-        .append_events_once(&batch, None, shop_key("k"))
+        .append_batch(&batch, None, Resend::Key(shop_key("k")))
         .await
         .unwrap();
     assert_eq!(again, Appended::Earlier(first.range()));

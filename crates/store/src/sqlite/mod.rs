@@ -21,7 +21,7 @@ use crate::query::{AlertFilter, IncidentDetail, IncidentFilter, Page, PageReques
 use crate::summary::{Activity, IncidentCount};
 use crate::tokens::{NewToken, TokenInfo};
 use crate::{
-    Appended, BatchKey, DetectionProgress, Findings, MessageMark, SeqRange, Store, StoreError,
+    Appended, DetectionProgress, Findings, MessageMark, Resend, SeqRange, Store, StoreError,
 };
 use writer::{EncodedBatch, Write};
 
@@ -130,8 +130,7 @@ impl SqliteStore {
         &self,
         events: &[Event],
         raw_ndjson: Option<&[u8]>,
-        key: Option<BatchKey>,
-        marks: Vec<MessageMark>,
+        resend: Resend,
     ) -> Result<Appended, StoreError> {
         let Some(first) = events.first() else {
             return Ok(Appended::Stored(SeqRange { first: 0, len: 0 }));
@@ -141,8 +140,7 @@ impl SqliteStore {
             ingest_ms: first.ingest_time.unwrap_or(first.time).timestamp_millis(),
             codec: crate::codec::LZ4_NDJSON,
             body: crate::codec::encode(events, raw_ndjson)?,
-            key,
-            marks,
+            resend,
         };
         self.write(|tx| Write::Events(batch, tx)).await
     }
@@ -172,33 +170,13 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn append_events(
+    async fn append_batch(
         &self,
         events: &[Event],
         raw_ndjson: Option<&[u8]>,
-    ) -> Result<SeqRange, StoreError> {
-        Ok(self
-            .append(events, raw_ndjson, None, Vec::new())
-            .await?
-            .range())
-    }
-
-    async fn append_events_once(
-        &self,
-        events: &[Event],
-        raw_ndjson: Option<&[u8]>,
-        key: BatchKey,
+        resend: Resend,
     ) -> Result<Appended, StoreError> {
-        self.append(events, raw_ndjson, Some(key), Vec::new()).await
-    }
-
-    async fn append_events_marked(
-        &self,
-        events: &[Event],
-        raw_ndjson: Option<&[u8]>,
-        marks: Vec<MessageMark>,
-    ) -> Result<SeqRange, StoreError> {
-        Ok(self.append(events, raw_ndjson, None, marks).await?.range())
+        self.append(events, raw_ndjson, resend).await
     }
 
     async fn is_marked(&self, mark: &MessageMark) -> Result<bool, StoreError> {

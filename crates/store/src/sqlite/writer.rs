@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::oneshot;
 
 use crate::tokens::{NewToken, generate_secret, hash_token, scopes_to_text};
-use crate::{Appended, BatchKey, DetectionProgress, Findings, MessageMark, SeqRange, StoreError};
+use crate::{Appended, BatchKey, DetectionProgress, Findings, Resend, SeqRange, StoreError};
 
 /// A batch already encoded by the caller (encoding is spread over the callers' threads).
 pub(crate) struct EncodedBatch {
@@ -18,10 +18,8 @@ pub(crate) struct EncodedBatch {
     pub ingest_ms: i64,
     pub codec: &'static str,
     pub body: Vec<u8>,
-    /// Stored at most once under this key, when there is one.
-    pub key: Option<BatchKey>,
-    /// The marks of the messages the batch was made of, kept with it.
-    pub marks: Vec<MessageMark>,
+    /// How the batch sent again is told from a new one: its key, or its messages' marks.
+    pub resend: Resend,
 }
 
 /// One queued write and where its answer goes.
@@ -174,7 +172,7 @@ fn insert_events(
     batch: &EncodedBatch,
     first: u64,
 ) -> Result<Appended, StoreError> {
-    if let Some(key) = &batch.key
+    if let Resend::Key(key) = &batch.resend
         && let Some(earlier) = stored_under(tx, key)?
     {
         return Ok(Appended::Earlier(earlier));
@@ -183,31 +181,34 @@ fn insert_events(
         "INSERT INTO event_batches (first_seq, count, ingest_ms, codec, body) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![first as i64, batch.count as i64, batch.ingest_ms, batch.codec, batch.body])?;
-    if let Some(key) = &batch.key {
-        tx.prepare_cached(
-            "INSERT INTO batch_keys (sender, key, digest, first_seq, count, ingest_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![
-            key.sender,
-            key.key,
-            key.digest.as_slice(),
-            first as i64,
-            batch.count as i64,
-            batch.ingest_ms
-        ])?;
-    }
-    if !batch.marks.is_empty() {
-        let mut mark_stmt = tx.prepare_cached(
-            "INSERT OR REPLACE INTO message_marks (source, id, digest, ingest_ms) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        for mark in &batch.marks {
-            mark_stmt.execute(params![
-                mark.source,
-                mark.id,
-                mark.digest.as_slice(),
+    match &batch.resend {
+        Resend::Unknown => {}
+        Resend::Key(key) => {
+            tx.prepare_cached(
+                "INSERT INTO batch_keys (sender, key, digest, first_seq, count, ingest_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                key.sender,
+                key.key,
+                key.digest.as_slice(),
+                first as i64,
+                batch.count as i64,
                 batch.ingest_ms
             ])?;
+        }
+        Resend::Marks(marks) => {
+            let mut mark_stmt = tx.prepare_cached(
+                "INSERT OR REPLACE INTO message_marks (source, id, digest, ingest_ms) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for mark in marks {
+                mark_stmt.execute(params![
+                    mark.source,
+                    mark.id,
+                    mark.digest.as_slice(),
+                    batch.ingest_ms
+                ])?;
+            }
         }
     }
     Ok(Appended::Stored(SeqRange {

@@ -7,7 +7,7 @@ use ensuresec_model::{
 };
 use ensuresec_store::{
     AlertFilter, Appended, BatchKey, DetectionProgress, Findings, IncidentFilter, MessageMark,
-    NewToken, PageRequest, Scope, Store, StoreError,
+    NewToken, PageRequest, Resend, Scope, Store, StoreError,
 };
 
 pub use ensuresec_model::fixtures::t0;
@@ -192,7 +192,7 @@ async fn a_keyed_batch_is_stored_once(store: &dyn Store) {
     let batch = [login("k1", t0()), login("k2", t0())];
     let before = store.count_events().await.unwrap();
     let first = store
-        .append_events_once(&batch, None, key("shop", "batch-1", 7))
+        .append_batch(&batch, None, Resend::Key(key("shop", "batch-1", 7)))
         .await
         .unwrap();
     let Appended::Stored(range) = first else {
@@ -200,7 +200,7 @@ async fn a_keyed_batch_is_stored_once(store: &dyn Store) {
     };
     assert_eq!(range.len, 2);
     let again = store
-        .append_events_once(&batch, None, key("shop", "batch-1", 7))
+        .append_batch(&batch, None, Resend::Key(key("shop", "batch-1", 7)))
         .await
         .unwrap();
     assert_eq!(
@@ -214,14 +214,14 @@ async fn a_keyed_batch_is_stored_once(store: &dyn Store) {
         "the batch sent again is not stored twice"
     );
     match store
-        .append_events_once(&batch[..1], None, key("shop", "batch-1", 8))
+        .append_batch(&batch[..1], None, Resend::Key(key("shop", "batch-1", 8)))
         .await
     {
         Err(StoreError::KeyReused(k)) => assert_eq!(k, "batch-1"),
         other => panic!("the key with another batch is refused, got {other:?}"),
     }
     let other_sender = store
-        .append_events_once(&batch, None, key("psp", "batch-1", 7))
+        .append_batch(&batch, None, Resend::Key(key("psp", "batch-1", 7)))
         .await
         .unwrap();
     assert!(
@@ -252,13 +252,14 @@ async fn a_batch_keeps_the_marks_of_its_messages(store: &dyn Store) {
     let before = store.count_events().await.unwrap();
     assert!(!store.is_marked(&mark("mqtt:a", 1, 1)).await.unwrap());
     let range = store
-        .append_events_marked(
+        .append_batch(
             &[login("m1", t0()), login("m2", t0())],
             None,
-            vec![mark("mqtt:a", 1, 1), mark("mqtt:a", 2, 2)],
+            Resend::Marks(vec![mark("mqtt:a", 1, 1), mark("mqtt:a", 2, 2)]),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .range();
     assert_eq!(range.len, 2);
     assert_eq!(store.count_events().await.unwrap(), before + 2);
     assert!(store.is_marked(&mark("mqtt:a", 1, 1)).await.unwrap());
@@ -273,7 +274,11 @@ async fn a_batch_keeps_the_marks_of_its_messages(store: &dyn Store) {
     );
     // Sources reuse ids: the newer message's mark replaces the older one's.
     store
-        .append_events_marked(&[login("m3", t0())], None, vec![mark("mqtt:a", 1, 3)])
+        .append_batch(
+            &[login("m3", t0())],
+            None,
+            Resend::Marks(vec![mark("mqtt:a", 1, 3)]),
+        )
         .await
         .unwrap();
     assert!(store.is_marked(&mark("mqtt:a", 1, 3)).await.unwrap());
@@ -500,7 +505,7 @@ async fn retention_purges_only_old_batches(store: &dyn Store) {
     let mut e = login("old", old);
     e.ingest_time = Some(old);
     let stored = store
-        .append_events_once(std::slice::from_ref(&e), None, key())
+        .append_batch(std::slice::from_ref(&e), None, Resend::Key(key()))
         .await
         .unwrap();
     assert!(matches!(stored, Appended::Stored(_)), "{stored:?}");
@@ -508,7 +513,10 @@ async fn retention_purges_only_old_batches(store: &dyn Store) {
         .purge_events_before(t0() - Duration::days(1))
         .await
         .unwrap();
-    let again = store.append_events_once(&[e], None, key()).await.unwrap();
+    let again = store
+        .append_batch(&[e], None, Resend::Key(key()))
+        .await
+        .unwrap();
     assert!(
         matches!(again, Appended::Stored(r) if r.first > stored.range().first),
         "a purged batch's key is forgotten with it: {again:?}"
@@ -517,7 +525,7 @@ async fn retention_purges_only_old_batches(store: &dyn Store) {
     let mut e = login("old", old);
     e.ingest_time = Some(old);
     store
-        .append_events_marked(&[e], None, vec![mark("mqtt:old", 9, 9)])
+        .append_batch(&[e], None, Resend::Marks(vec![mark("mqtt:old", 9, 9)]))
         .await
         .unwrap();
     assert!(store.is_marked(&mark("mqtt:old", 9, 9)).await.unwrap());
