@@ -210,6 +210,7 @@ fn bench(c: &mut Criterion) {
     drop(s);
     ten_million_cards();
     feature_journal();
+    save_while_scoring();
     ring_file();
     ring_merges();
 }
@@ -374,6 +375,95 @@ fn feature_journal() {
         bytes as f64 / records as f64,
         records as f64 / replayed
     );
+}
+
+/// A write of the feature state of ten million cards while payments are scored on another
+/// thread and the journal is flushed every 50 ms, as `serve` does: copied under the scorer's
+/// lock (without the journal) against made from the last state file and the journal (with
+/// it). The figures are the longest single score during the write and how long it took.
+fn save_while_scoring() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    let cards: usize = 10_000_000;
+    let mut r = card_only_request();
+    r.ip = None;
+    for journal in [false, true] {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let service = FraudService::open(&ServiceConfig {
+            state_file: Some(dir.path().join("fraud-state.bin")),
+            journal,
+            ..ServiceConfig::default()
+        })
+        .expect("open");
+        let mut n = 0usize;
+        let mut next = |r: &mut PaymentRequest, card: usize| {
+            r.card.fingerprint = format!("card{card}");
+            r.payment_id = format!("p{n}");
+            r.time = chrono::DateTime::from_timestamp(START + (n / 100) as i64, 0).expect("time");
+            n += 1;
+        };
+        for card in 0..cards {
+            next(&mut r, card);
+            service.score(&r).expect("score");
+            if card % 100_000 == 99_999 {
+                service.flush_journal().expect("flush");
+            }
+        }
+        // The first write; then what comes before the next one.
+        service.save().expect("first save");
+        for i in 0..1_000_000 {
+            next(&mut r, i * 7 % cards);
+            service.score(&r).expect("score");
+            if i % 100_000 == 99_999 {
+                service.flush_journal().expect("flush");
+            }
+        }
+        let done = AtomicBool::new(false);
+        let (took, longest, over_1ms, scored) = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    service.flush_journal().expect("flush");
+                    std::thread::park_timeout(Duration::from_millis(50));
+                }
+            });
+            let scorer = scope.spawn(|| {
+                let (mut longest, mut over_1ms, mut scored) = (Duration::ZERO, 0usize, 0usize);
+                while !done.load(Ordering::Relaxed) {
+                    next(&mut r, scored * 13 % cards);
+                    let call = Instant::now();
+                    service.score(&r).expect("score");
+                    let t = call.elapsed();
+                    longest = longest.max(t);
+                    over_1ms += usize::from(t > Duration::from_millis(1));
+                    scored += 1;
+                }
+                (longest, over_1ms, scored)
+            });
+            let started = Instant::now();
+            service.save().expect("save");
+            let took = started.elapsed();
+            done.store(true, Ordering::Relaxed);
+            let (longest, over_1ms, scored) = scorer.join().expect("scorer");
+            (took, longest, over_1ms, scored)
+        });
+        let status = service.status();
+        assert_eq!(
+            status.saves_from_journal,
+            if journal { 2 } else { 0 },
+            "the write the bench means"
+        );
+        println!(
+            "state of {} entities written {} in {:.2} s while {scored} payments were scored: longest single score {:.1} ms, {over_1ms} scores over 1 ms",
+            status.entities,
+            if journal {
+                "from the last file and the journal"
+            } else {
+                "from a copy under the lock"
+            },
+            took.as_secs_f64(),
+            longest.as_secs_f64() * 1e3,
+        );
+    }
 }
 
 /// The ring graph at its default ceiling (two million entities: both generations full) built

@@ -82,6 +82,8 @@ pub struct FraudService {
     refused: AtomicU64,
     /// The state file and its journal, when the state is kept.
     keeper: Option<Keeper>,
+    /// The feature state's bounds, for a state read back from its file to be written again.
+    limits: StateLimits,
 }
 
 impl Kept for FraudService {
@@ -90,16 +92,35 @@ impl Kept for FraudService {
     }
 
     /// Writes the feature state to the configured state file and returns how many entities
-    /// it holds. The state is copied under the lock into room made before it (scoring waits
-    /// only for the copy: figures in bench/RESULTS.md) and written outside it by
-    /// `ensuresec_durable::replace_with`. With the journal, what was counted before the copy
-    /// goes to the current journal file, the copy names the next one, and the files before it
-    /// are removed once the state file is synced ([`Keeper::save`]).
+    /// it holds. With the journal, the file is made from the last state file and the journal
+    /// files that continue it, on this thread, and scoring waits only while the records
+    /// counted last are handed to the journal ([`Keeper::save_from_journal`]). Without one,
+    /// or when records were dropped from it, the state is copied under the lock into room
+    /// made before it (scoring waits for the copy: figures in bench/RESULTS.md) and written
+    /// outside it ([`Keeper::save`]). Either way the file is written by
+    /// `ensuresec_durable::replace_with`, names the journal file started for what comes
+    /// after, and the files before it are removed once it is synced.
     fn save(&self) -> Result<usize, FileError> {
         let keeper = self
             .keeper
             .as_ref()
             .ok_or_else(|| FileError::new("[fraud] state_file", "no state file is configured"))?;
+        let from_journal = keeper.save_from_journal(
+            |pending| self.scorer().state_mut().take_journal(pending),
+            |path| FeatureStore::load(path, self.limits),
+            |mut state, journal_from| {
+                state.set_journal_from(journal_from);
+                write_state_file(keeper.path(), |file| state.write_snapshot(file))?;
+                Ok(state.len())
+            },
+        );
+        match from_journal {
+            Ok(Some(entities)) => return Ok(entities),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "fraud state not made from its journal; copying it instead");
+            }
+        }
         let per_kind = self.scorer().state().entities_per_kind();
         let mut room = StateCopy::with_room(&per_kind);
         keeper.save(
@@ -111,9 +132,7 @@ impl Kept for FraudService {
             },
             |mut copy, journal_from| {
                 copy.set_journal_from(journal_from);
-                let path = keeper.path();
-                ensuresec_durable::replace_with(path, 0o600, |file| copy.write(file))
-                    .map_err(|e| FileError::writing(path, e))?;
+                write_state_file(keeper.path(), |file| copy.write(file))?;
                 Ok(copy.len())
             },
         )
@@ -125,6 +144,15 @@ impl Kept for FraudService {
             None => Ok(0),
         }
     }
+}
+
+/// Replaces the state file at `path` by what `write` writes, owner-only; a crash leaves the
+/// previous file whole.
+fn write_state_file(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<(), FileError> {
+    ensuresec_durable::replace_with(path, 0o600, write).map_err(|e| FileError::writing(path, e))
 }
 
 /// What the service holds and has done, for operators.
@@ -151,6 +179,9 @@ pub struct Status {
     pub journaled: u64,
     /// Payments and declines not journaled (the disk did not keep up, or a write failed).
     pub journal_dropped: u64,
+    /// Writes of the state file made from the last one and the journal since start, while
+    /// scoring went on; the others copied the state under the scorer's lock.
+    pub saves_from_journal: u64,
 }
 
 impl FraudService {
@@ -172,16 +203,7 @@ impl FraudService {
         }
         let mut keeper = None;
         if let Some(path) = &config.state_file {
-            let name = path.display().to_string();
-            match std::fs::File::open(path) {
-                Ok(file) => {
-                    *scorer.state_mut() =
-                        FeatureStore::read_snapshot_file(&name, file, config.limits)?
-                }
-                // Not written yet: the first start.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(FileError::new(&name, e.to_string())),
-            }
+            *scorer.state_mut() = FeatureStore::load(path, config.limits)?;
             keeper = Some(Keeper::open(path, config.journal, scorer.state_mut())?);
         }
         let service = FraudService {
@@ -192,6 +214,7 @@ impl FraudService {
             loads: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             keeper,
+            limits: config.limits,
         };
         if config.model.is_some() {
             service.reload_model()?;
@@ -290,6 +313,7 @@ impl FraudService {
             repeated,
             journaled: self.journaled(),
             journal_dropped: self.journal_dropped(),
+            saves_from_journal: self.saves_from_journal(),
         }
     }
 

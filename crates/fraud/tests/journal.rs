@@ -305,3 +305,49 @@ fn the_journal_counts_what_a_start_would_count_again_until_the_state_is_written(
     service.save().unwrap();
     assert_eq!(service.journal_records(), 0, "a new file after the state");
 }
+
+#[test]
+fn a_state_written_from_its_journal_holds_what_was_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = journaled(dir.path());
+    let live = FraudService::open(&config).unwrap();
+    score_all(&live, 0..3, "card-1");
+    score_all(&live, 3..5, "card-2");
+    // No state file yet: made from the journal alone.
+    live.save().unwrap();
+    score_all(&live, 5..9, "card-1");
+    // Scored again: remembered, not counted again, in the file as in memory.
+    live.score(&payment("p0", "card-1", 0)).unwrap();
+    // Made from the first file and the journal since, not copied under the scorer's lock.
+    live.save().unwrap();
+    assert_eq!(live.status().saves_from_journal, 2);
+    assert_eq!(journal_files(dir.path()), ["state.bin.journal.2"]);
+
+    // The file alone, without the journal, holds what the live state holds.
+    let back = FraudService::open(&ServiceConfig {
+        journal: false,
+        ..config.clone()
+    })
+    .unwrap();
+    assert_eq!(back.status().entities, live.status().entities);
+    let probe = |service: &FraudService, card: &str| {
+        let id = format!("probe-{card}");
+        service.score(&payment(&id, card, 100)).unwrap().probability
+    };
+    for card in ["card-1", "card-2"] {
+        assert_eq!(probe(&back, card), probe(&live, card), "{card}");
+    }
+    back.score(&payment("p3", "card-2", 30)).unwrap();
+    assert_eq!(back.status().repeated, 1, "p3 was remembered");
+
+    // Without the journal the state is copied, as before.
+    let copied = FraudService::open(&ServiceConfig {
+        journal: false,
+        state_file: Some(dir.path().join("copied.bin")),
+        ..config
+    })
+    .unwrap();
+    score_all(&copied, 0..3, "card-1");
+    copied.save().unwrap();
+    assert_eq!(copied.status().saves_from_journal, 0);
+}

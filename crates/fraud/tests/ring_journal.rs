@@ -210,3 +210,29 @@ fn a_graph_kept_in_no_file_is_not_written() {
     let e = rings.save().unwrap_err().to_string();
     assert!(e.contains("not kept"), "{e}");
 }
+
+#[test]
+fn a_graph_written_from_its_journal_holds_what_was_linked() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = open(dir.path());
+    pay(&live, 0, "p1", "c1");
+    pay(&live, 1, "p2", "c2");
+    // No ring file yet: made from the journal alone.
+    live.save().unwrap();
+    pay(&live, 2, "p3", "c3");
+    assert!(chargeback(&live, 3, "p1").is_none());
+    assert!(chargeback(&live, 4, "p2").is_none());
+    // Made from the first file and the journal since, not from the graph under its lock.
+    live.save().unwrap();
+    assert_eq!(live.saves_from_journal(), 2);
+    assert_eq!(journal_files(dir.path()), ["rings.bin.journal.2"]);
+
+    // The file alone, without the journal, holds what the live graph holds: the ring half
+    // built before the write is completed by the next chargeback on both.
+    let back = RingService::open(&dir.path().join("rings.bin"), limits(), false).unwrap();
+    assert_eq!(back.stats(), live.stats());
+    pay(&back, 5, "p4", "c4");
+    pay(&live, 5, "p4", "c4");
+    let found = chargeback(&back, 6, "p3").expect("the ring, from the file");
+    assert_eq!(chargeback(&live, 6, "p3"), Some(found));
+}

@@ -12,6 +12,7 @@
 //! crate would add a layer without adding a check.
 
 use std::io::{self, Read, Write};
+use std::path::Path;
 
 use super::entity::EntityState;
 use super::recent::{self, RecentPayments};
@@ -79,24 +80,45 @@ impl StateCopy {
 
     /// Writes the copy to `out` (see the module's format).
     pub fn write(&self, out: impl Write) -> io::Result<()> {
-        let mut out = Checksum::new(io::BufWriter::new(out));
-        out.put(MAGIC)?;
-        out.put(&VERSION.to_le_bytes())?;
-        out.put(&self.journal_from.to_le_bytes())?;
-        out.put(&self.stats.expired.to_le_bytes())?;
-        out.put(&self.stats.evicted.to_le_bytes())?;
-        for kind in &self.kinds {
-            out.put(&(kind.len() as u64).to_le_bytes())?;
-            for (key, state) in kind {
-                out.put(&encode(*key, state))?;
-            }
-        }
-        out.put(&(self.recent.len() as u64).to_le_bytes())?;
-        for key in &self.recent {
-            out.put(&key.to_le_bytes())?;
-        }
-        out.end()
+        write_state(
+            out,
+            self.stats,
+            self.journal_from,
+            self.kinds
+                .iter()
+                .map(|kind| (kind.len(), kind.iter().copied())),
+            self.recent.iter().copied(),
+        )
     }
+}
+
+/// Writes a state file's bytes: `kinds` gives each kind's count and entities in file order,
+/// `recent` the payments remembered, oldest first. Shared by a [`StateCopy`] and a
+/// [`FeatureStore`] written whole, so that both make the same file.
+fn write_state<E: IntoIterator<Item = (u64, EntityState)>>(
+    out: impl Write,
+    stats: StateStats,
+    journal_from: u64,
+    kinds: impl Iterator<Item = (usize, E)>,
+    recent: impl ExactSizeIterator<Item = u64>,
+) -> io::Result<()> {
+    let mut out = Checksum::new(io::BufWriter::new(out));
+    out.put(MAGIC)?;
+    out.put(&VERSION.to_le_bytes())?;
+    out.put(&journal_from.to_le_bytes())?;
+    out.put(&stats.expired.to_le_bytes())?;
+    out.put(&stats.evicted.to_le_bytes())?;
+    for (len, entities) in kinds {
+        out.put(&(len as u64).to_le_bytes())?;
+        for (key, state) in entities {
+            out.put(&encode(key, &state))?;
+        }
+    }
+    out.put(&(recent.len() as u64).to_le_bytes())?;
+    for key in recent {
+        out.put(&key.to_le_bytes())?;
+    }
+    out.end()
 }
 
 impl FeatureStore {
@@ -131,10 +153,37 @@ impl FeatureStore {
     }
 
     /// Writes every entity's state to `out` (see the module's format).
+    /// Straight from the tables, without a copy: for a state no one else holds (one read back
+    /// and continued by its journal, `crate::journal::Keeper::save_from_journal`); a live
+    /// state is copied under its lock and the copy written ([`StateCopy`]).
     pub fn write_snapshot(&self, out: impl Write) -> io::Result<()> {
-        let mut copy = StateCopy::with_room(&self.entities_per_kind());
-        self.copy_into(&mut copy);
-        copy.write(out)
+        write_state(
+            out,
+            self.stats,
+            self.journal_from,
+            self.tables
+                .iter()
+                .map(|t| (t.len(), t.iter().map(|(k, s)| (*k, *s)))),
+            self.recent.keys(),
+        )
+    }
+
+    /// Names `number` as the first journal file that continues this state, for a state made
+    /// from a file and the journal files before `number`.
+    pub(crate) fn set_journal_from(&mut self, number: u64) {
+        self.journal_from = number;
+    }
+
+    /// Reads the state file at `path`, to go on under `limits`, as
+    /// [`FeatureStore::read_snapshot_file`] does; a new state when there is no file yet (the
+    /// first start).
+    pub fn load(path: &Path, limits: StateLimits) -> Result<FeatureStore, FileError> {
+        let name = path.display().to_string();
+        match std::fs::File::open(path) {
+            Ok(file) => FeatureStore::read_snapshot_file(&name, file, limits),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(FeatureStore::new(limits)),
+            Err(e) => Err(FileError::new(name, e.to_string())),
+        }
     }
 
     /// Reads a state written by [`FeatureStore::write_snapshot`], to go on under `limits`;

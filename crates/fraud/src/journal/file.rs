@@ -83,10 +83,7 @@ impl Journal {
         for (i, number) in kept.iter().enumerate() {
             let path = file_path(state_file, *number);
             let name = path.display().to_string();
-            let last = i + 1 == kept.len();
-            let file = File::open(&path).map_err(|e| FileError::new(&name, e.to_string()))?;
-            let read = replay_file(BufReader::new(file), Some(*number), last, state)
-                .map_err(|m| FileError::new(&name, m))?;
+            let read = replay_numbered(&path, *number, i + 1 == kept.len(), state)?;
             // A file made just before the crash, without its whole header, goes; a torn end is
             // cut off. Either way the file reads whole once it is no longer the last.
             let mended = if read.whole_bytes == 0 {
@@ -222,6 +219,42 @@ impl Journal {
         }
         Ok(before.len())
     }
+}
+
+/// Takes again into `state` the journal files of `state_file` numbered from `from` up to
+/// (not including) `to`, in order, each read whole (a torn end is an error: these files were
+/// finished when the next one was started); returns the records taken. For a write of the
+/// state from its last file and its journal ([`super::Keeper::save_from_journal`]).
+pub fn replay_files<S: Journaled>(
+    state_file: &Path,
+    from: u64,
+    to: u64,
+    state: &mut S,
+) -> Result<u64, FileError> {
+    let mut numbers: Vec<u64> = file_numbers(state_file)?
+        .into_iter()
+        .filter(|n| (from..to).contains(n))
+        .collect();
+    numbers.sort_unstable();
+    let mut records = 0;
+    for number in numbers {
+        records += replay_numbered(&file_path(state_file, number), number, false, state)?.records;
+    }
+    Ok(records)
+}
+
+/// Takes the journal file `number` at `path` again into `state` ([`replay_file`]), naming the
+/// file in an error.
+fn replay_numbered<S: Journaled>(
+    path: &Path,
+    number: u64,
+    last: bool,
+    state: &mut S,
+) -> Result<FileReplay, FileError> {
+    let name = || path.display().to_string();
+    let file = File::open(path).map_err(|e| FileError::new(name(), e.to_string()))?;
+    replay_file(BufReader::new(file), Some(number), last, state)
+        .map_err(|m| FileError::new(name(), m))
 }
 
 /// For a state written without the journal: removes the journal files a run with it left

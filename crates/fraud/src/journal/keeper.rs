@@ -2,12 +2,19 @@
 //! the ring graph: its journal flushed every few milliseconds, and the state written whole now
 //! and then, starting a new journal file under the state's lock so that the files before it
 //! can go once the state file is synced.
+//!
+//! While the journal holds every change since the state file was written, the next state file
+//! is made from the files alone ([`Keeper::save_from_journal`]): the last state file read back
+//! and its journal taken again into it, as a start after a crash would, on the saving thread.
+//! The live state's lock is then held only to hand over its last records, not to copy it
+//! (0.15 s at ten million entities, while every payment waited). When records were dropped,
+//! or there is no journal, the state is copied under its lock instead ([`Keeper::save`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::{Journal, Journaled, Pending, Replayed, retire};
+use super::{Journal, Journaled, Pending, Replayed, replay_files, retire};
 use crate::error::FileError;
 
 /// A state's file and, when it is journaled, its journal, with the counts operators see.
@@ -19,11 +26,12 @@ pub struct Keeper {
     journal: Option<Mutex<Journal>>,
     /// Held through a whole write of the state: two at once (the timer's and the journal's
     /// size's) could rename the older copy over the newer after its journal files are gone.
-    /// Without a journal it also holds the number the next write names.
-    saving: Mutex<u64>,
+    saving: Mutex<Saved>,
     replayed: Replayed,
     journaled: AtomicU64,
     dropped: AtomicU64,
+    /// Writes of the state made from its last file and journal, not from a copy.
+    from_journal: AtomicU64,
 }
 
 impl Keeper {
@@ -45,10 +53,14 @@ impl Keeper {
         Ok(Keeper {
             path: path.to_path_buf(),
             journal,
-            saving: Mutex::new(state.journal_from()),
+            saving: Mutex::new(Saved {
+                journal_from: state.journal_from(),
+                dropped: 0,
+            }),
             replayed,
             journaled: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            from_journal: AtomicU64::new(0),
         })
     }
 
@@ -71,7 +83,7 @@ impl Keeper {
         copy: impl FnOnce(Option<&mut Pending>) -> (C, u64),
         write: impl FnOnce(C, u64) -> Result<usize, FileError>,
     ) -> Result<usize, FileError> {
-        let mut next = lock(&self.saving);
+        let mut saved = lock(&self.saving);
         let mut journal = self.journal.as_ref().map(lock);
         let (copied, dropped) = copy(journal.as_deref_mut().map(Journal::pending));
         self.dropped.fetch_add(dropped, Ordering::Relaxed);
@@ -82,15 +94,71 @@ impl Keeper {
                 let _ = self.write(journal);
                 journal.rotate()?
             }
-            None => retire(&self.path, *next)?,
+            None => retire(&self.path, saved.journal_from)?,
         };
+        let dropped = self.dropped();
         drop(journal);
         let written = write(copied, from)?;
-        *next = from;
+        self.saved(&mut saved, from, dropped)?;
+        Ok(written)
+    }
+
+    /// Writes the state whole without copying it: hands the state's records over (`take`
+    /// runs under the state's lock and returns how many it dropped), writes them to the
+    /// current journal file and starts the next one; then, with no lock of the state held,
+    /// `read` reads the state file as it was last written (or makes a new state when there is
+    /// none), the journal files that continue it are taken again into it in order, through
+    /// the same code as at a start after a crash, and `write` writes the result, naming the
+    /// file just started (as in [`Keeper::save`]). The file written then holds what the state
+    /// held when the new journal file was started, except which entities a full table chose
+    /// to forget: the same as a start after a crash would hold.
+    ///
+    /// Returns `Ok(None)`, having written nothing, when the journal cannot stand for the state:
+    /// there is none, or records were dropped (not journaled) since the state file was
+    /// written, so that they are in memory only; the caller then saves by [`Keeper::save`].
+    /// An error after the new journal file was started leaves the state file as it was and
+    /// the journal whole; the caller may save by [`Keeper::save`] then too.
+    pub fn save_from_journal<S: Journaled>(
+        &self,
+        take: impl FnOnce(&mut Pending) -> u64,
+        read: impl FnOnce(&Path) -> Result<S, FileError>,
+        write: impl FnOnce(S, u64) -> Result<usize, FileError>,
+    ) -> Result<Option<usize>, FileError> {
+        let Some(journal) = &self.journal else {
+            return Ok(None);
+        };
+        let mut saved = lock(&self.saving);
+        let mut journal = lock(journal);
+        let dropped = take(journal.pending());
+        self.dropped.fetch_add(dropped, Ordering::Relaxed);
+        // Every record since the state file was written must be on disk: a failed write of
+        // the last ones is counted as dropped like any other.
+        let _ = self.write(&mut journal);
+        let dropped = self.dropped();
+        if dropped != saved.dropped {
+            return Ok(None);
+        }
+        let from = journal.rotate()?;
+        drop(journal);
+        let mut state = read(&self.path)?;
+        replay_files(&self.path, state.journal_from(), from, &mut state)?;
+        let written = write(state, from)?;
+        self.saved(&mut saved, from, dropped)?;
+        self.from_journal.fetch_add(1, Ordering::Relaxed);
+        Ok(Some(written))
+    }
+
+    /// After the state file naming `from` is synced: remembers it and the records dropped
+    /// until then, and removes the journal files before it.
+    fn saved(&self, saved: &mut Saved, from: u64, dropped: u64) -> Result<(), FileError> {
+        *saved = Saved {
+            journal_from: from,
+            dropped,
+        };
         if let Some(journal) = &self.journal {
             lock(journal).remove_before(from)?;
         }
-        Ok(written)
+        Ok(())
     }
 
     /// Writes the records `take` moves from the state (under its lock, returning how many it
@@ -139,6 +207,20 @@ impl Keeper {
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
+
+    /// Writes of the state made from its last file and journal since start
+    /// ([`Keeper::save_from_journal`]).
+    pub fn saves_from_journal(&self) -> u64 {
+        self.from_journal.load(Ordering::Relaxed)
+    }
+}
+
+/// What the last write of the state left: the first journal file that continues it (without a
+/// journal, the number the next write names) and the records dropped, in all, until it.
+#[derive(Debug, Clone, Copy)]
+struct Saved {
+    journal_from: u64,
+    dropped: u64,
 }
 
 /// A state a [`Keeper`] may keep (the feature state's `FraudService`, the `RingService`): how
@@ -179,10 +261,189 @@ pub trait Kept {
     fn journal_dropped(&self) -> u64 {
         self.keeper().map_or(0, Keeper::dropped)
     }
+
+    /// Writes of the state made from its last file and journal since start, without holding
+    /// the state's lock for a copy; the others copied it.
+    fn saves_from_journal(&self) -> u64 {
+        self.keeper().map_or(0, Keeper::saves_from_journal)
+    }
 }
 
 /// A lock; a panic while it was held leaves at worst a count half updated, which is no reason
 /// to stop keeping the state: the poison is ignored.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{Frame, MAX_RECORD_BYTES};
+
+    /// A state of one number, the total length of the records it took; its file holds the
+    /// total and the first journal file that continues it.
+    #[derive(Debug, Default)]
+    struct Total {
+        total: u64,
+        from: u64,
+        journal: Option<Pending>,
+    }
+
+    impl Total {
+        fn take(&mut self, record: &[u8]) {
+            self.total += record.len() as u64;
+            if let Some(pending) = &mut self.journal {
+                pending.push(record);
+            }
+        }
+    }
+
+    impl Journaled for Total {
+        const MAGIC: &'static [u8; 24] = b"ensuresec test journal\n\n";
+        const FRAME: Frame = Frame::Prefixed;
+        fn journal_from(&self) -> u64 {
+            self.from
+        }
+        fn replay(&mut self, record: &[u8]) -> Result<(), String> {
+            self.total += record.len() as u64;
+            Ok(())
+        }
+        fn journal_pending(&mut self) -> &mut Option<Pending> {
+            &mut self.journal
+        }
+    }
+
+    /// The total and journal number in the file at `path` (a new state when there is none).
+    fn read(path: &Path) -> Result<Total, FileError> {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let number = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+                Ok(Total {
+                    total: number(0),
+                    from: number(8),
+                    journal: None,
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Total::default()),
+            Err(e) => Err(FileError::new(path.display().to_string(), e.to_string())),
+        }
+    }
+
+    fn write(path: &Path, total: u64, from: u64) -> Result<usize, FileError> {
+        let bytes = [total.to_le_bytes(), from.to_le_bytes()].concat();
+        std::fs::write(path, bytes)
+            .map_err(|e| FileError::new(path.display().to_string(), e.to_string()))?;
+        Ok(1)
+    }
+
+    /// A state kept at `dir/total.bin`, with its journal when `journal`.
+    fn kept(dir: &Path, journal: bool) -> (PathBuf, Keeper, Mutex<Total>) {
+        let path = dir.join("total.bin");
+        let mut state = read(&path).unwrap();
+        let keeper = Keeper::open(&path, journal, &mut state).unwrap();
+        (path, keeper, Mutex::new(state))
+    }
+
+    fn from_journal(path: &Path, keeper: &Keeper, state: &Mutex<Total>) -> Option<usize> {
+        keeper
+            .save_from_journal(
+                |pending| lock(state).take_journal(pending),
+                read,
+                |s, from| write(path, s.total, from),
+            )
+            .unwrap()
+    }
+
+    fn copied(path: &Path, keeper: &Keeper, state: &Mutex<Total>) {
+        keeper
+            .save(
+                |pending| {
+                    let mut s = lock(state);
+                    let dropped = pending.map_or(0, |p| s.take_journal(p));
+                    (s.total, dropped)
+                },
+                |total, from| write(path, total, from),
+            )
+            .unwrap();
+    }
+
+    fn journal_files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".journal."))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_state_is_written_from_its_last_file_and_its_journal_not_from_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, keeper, state) = kept(dir.path(), true);
+        lock(&state).take(&[1; 3]);
+        lock(&state).take(&[1; 5]);
+        keeper
+            .flush(|into| lock(&state).take_journal(into))
+            .unwrap();
+        assert_eq!(from_journal(&path, &keeper, &state), Some(1));
+        let first = read(&path).unwrap();
+        assert_eq!((first.total, first.from), (8, 1));
+        // Not flushed: the write hands these over itself.
+        lock(&state).take(&[1; 7]);
+        // What only memory holds, and no record says, is not in a file made from the journal.
+        lock(&state).total += 1_000;
+        assert_eq!(from_journal(&path, &keeper, &state), Some(1));
+        let second = read(&path).unwrap();
+        assert_eq!((second.total, second.from), (15, 2));
+        assert_eq!(journal_files(dir.path()), ["total.bin.journal.2"]);
+        assert_eq!(keeper.saves_from_journal(), 2);
+    }
+
+    #[test]
+    fn a_record_dropped_since_the_last_write_makes_the_next_one_a_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, keeper, state) = kept(dir.path(), true);
+        lock(&state).take(&[1; 4]);
+        // Too long to journal: counted by the state, dropped from the journal.
+        lock(&state).take(&vec![1; MAX_RECORD_BYTES + 1]);
+        assert_eq!(from_journal(&path, &keeper, &state), None);
+        assert!(!path.exists(), "nothing written");
+        assert_eq!(keeper.dropped(), 1);
+        copied(&path, &keeper, &state);
+        let whole = 4 + MAX_RECORD_BYTES as u64 + 1;
+        assert_eq!(read(&path).unwrap().total, whole);
+        // The copy holds the dropped record: the journal stands for the state again.
+        lock(&state).take(&[1; 2]);
+        assert_eq!(from_journal(&path, &keeper, &state), Some(1));
+        assert_eq!(read(&path).unwrap().total, whole + 2);
+        assert_eq!(keeper.saves_from_journal(), 1);
+    }
+
+    #[test]
+    fn without_a_journal_nothing_is_made_from_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, keeper, state) = kept(dir.path(), false);
+        lock(&state).take(&[1; 4]);
+        assert_eq!(from_journal(&path, &keeper, &state), None);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_start_after_a_crash_takes_again_what_a_write_from_the_journal_left() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (path, keeper, state) = kept(dir.path(), true);
+            lock(&state).take(&[1; 6]);
+            assert_eq!(from_journal(&path, &keeper, &state), Some(1));
+            lock(&state).take(&[1; 9]);
+            keeper
+                .flush(|into| lock(&state).take_journal(into))
+                .unwrap();
+            // The crash: dropped without a write.
+        }
+        let (_, keeper, state) = kept(dir.path(), true);
+        assert_eq!(lock(&state).total, 15);
+        assert_eq!(keeper.replayed().records, 1);
+    }
 }

@@ -14,7 +14,7 @@
 mod file;
 mod keeper;
 
-pub use file::{FileReplay, Journal, Replayed, is_journal, replay_file, retire};
+pub use file::{FileReplay, Journal, Replayed, is_journal, replay_file, replay_files, retire};
 pub use keeper::{Keeper, Kept};
 
 /// Most bytes of records waiting to be written (about 880,000 payments of the feature state,

@@ -14,6 +14,8 @@ use crate::journal::{Journaled as _, Keeper, Kept};
 pub struct RingService {
     graph: Arc<Mutex<RingGraph>>,
     keeper: Option<Keeper>,
+    /// The graph's bounds, for a graph read back from its file to be written again.
+    limits: RingLimits,
 }
 
 impl Kept for RingService {
@@ -21,16 +23,36 @@ impl Kept for RingService {
         self.keeper.as_ref()
     }
 
-    /// Writes the graph to its file whole, owner-only, and returns the entities written. The
-    /// graph's lock is held only while its bytes are made (and its journal records taken), not
-    /// while they are written; with the journal, the file names the journal file started for
-    /// what comes after, and the files before it are removed once it is synced. Without a file
-    /// configured it is an error.
+    /// Writes the graph to its file whole, owner-only, and returns the entities written. With
+    /// the journal, the file is made from the last ring file and the journal files that
+    /// continue it, and the graph's lock is held only to hand its last records to the journal
+    /// ([`Keeper::save_from_journal`]); without one, or when records were dropped from it, the
+    /// lock is held while the graph's bytes are made, not while they are written
+    /// ([`Keeper::save`]). The file names the journal file started for what comes after, and
+    /// the files before it are removed once it is synced. Without a file configured it is an
+    /// error.
     fn save(&self) -> Result<usize, FileError> {
         let keeper = self
             .keeper
             .as_ref()
             .ok_or_else(|| FileError::new("[fraud.rings]", "the ring graph is not kept"))?;
+        let write = |mut body: Vec<u8>, entities: usize, journal_from: u64| {
+            snapshot::set_journal_from(&mut body, journal_from);
+            snapshot::write_file(keeper.path(), body)?;
+            Ok(entities)
+        };
+        let from_journal = keeper.save_from_journal(
+            |pending| self.lock().take_journal(pending),
+            |path| snapshot::load(path, self.limits),
+            |graph, journal_from| write(graph.snapshot_body(), graph.stats().nodes, journal_from),
+        );
+        match from_journal {
+            Ok(Some(entities)) => return Ok(entities),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "fraud ring graph not made from its journal; copying it instead");
+            }
+        }
         keeper.save(
             |pending| {
                 let mut graph = self.lock();
@@ -38,11 +60,7 @@ impl Kept for RingService {
                 let dropped = pending.map_or(0, |p| graph.take_journal(p));
                 (body, dropped)
             },
-            |(mut body, entities), journal_from| {
-                snapshot::set_journal_from(&mut body, journal_from);
-                snapshot::write_file(keeper.path(), body)?;
-                Ok(entities)
-            },
+            |(body, entities), journal_from| write(body, entities, journal_from),
         )
     }
 
@@ -62,6 +80,7 @@ impl RingService {
         RingService {
             graph: Arc::new(Mutex::new(RingGraph::new(limits))),
             keeper: None,
+            limits,
         }
     }
 
@@ -76,6 +95,7 @@ impl RingService {
         Ok(RingService {
             graph: Arc::new(Mutex::new(graph)),
             keeper: Some(keeper),
+            limits,
         })
     }
 

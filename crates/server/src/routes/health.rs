@@ -57,12 +57,15 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         metrics::gauge!("ensuresec_fraud_model_refused").set(s.model_refused as f64);
         metrics::gauge!("ensuresec_fraud_journaled").set(s.journaled as f64);
         metrics::gauge!("ensuresec_fraud_journal_dropped").set(s.journal_dropped as f64);
+        metrics::gauge!("ensuresec_fraud_saves_from_journal").set(s.saves_from_journal as f64);
     }
     if let Some(rings) = state.platform.fraud_rings() {
         use ensuresec_fraud::journal::Kept as _;
         let r = rings.stats();
         metrics::gauge!("ensuresec_fraud_ring_journaled").set(rings.journaled() as f64);
         metrics::gauge!("ensuresec_fraud_ring_journal_dropped").set(rings.journal_dropped() as f64);
+        metrics::gauge!("ensuresec_fraud_ring_saves_from_journal")
+            .set(rings.saves_from_journal() as f64);
         metrics::gauge!("ensuresec_fraud_ring_nodes").set(r.nodes as f64);
         metrics::gauge!("ensuresec_fraud_ring_payments").set(r.payments as f64);
         // How often the older generation was forgotten: how far back the graph remembers.
