@@ -547,6 +547,9 @@ fn a_full_journal_has_the_state_written_early() {
     let state = inspect(&data.join("fraud-state.bin"));
     assert_eq!(state["entities"]["card"], 1, "{state}");
     assert!(state["journal_from"].as_u64().unwrap() >= 1, "{state}");
+    // Made from the journal, not copied under the scorer's lock.
+    let from_journal = support::metric(&server, "ensuresec_fraud_saves_from_journal");
+    assert!(from_journal.is_some_and(|n| n >= 1.0), "{from_journal:?}");
 }
 
 /// A chargeback for payment `ring{i}` of card `stolen{i}`, as a line of events.
