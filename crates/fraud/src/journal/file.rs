@@ -428,7 +428,7 @@ fn file_path(state_file: &Path, number: u64) -> PathBuf {
 }
 
 /// The numbers of the journal files of `state_file` in its folder.
-fn file_numbers(state_file: &Path) -> Result<Vec<u64>, FileError> {
+pub(super) fn file_numbers(state_file: &Path) -> Result<Vec<u64>, FileError> {
     let dir = ensuresec_durable::folder_of(state_file);
     let prefix = match state_file.file_name() {
         Some(name) => format!("{}.journal.", name.to_string_lossy()),

@@ -278,6 +278,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::file::file_numbers;
     use crate::journal::{Frame, MAX_RECORD_BYTES};
 
     /// A state of one number, the total length of the records it took; its file holds the
@@ -367,16 +368,6 @@ mod tests {
             .unwrap();
     }
 
-    fn journal_files(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.contains(".journal."))
-            .collect();
-        names.sort();
-        names
-    }
-
     #[test]
     fn a_state_is_written_from_its_last_file_and_its_journal_not_from_memory() {
         let dir = tempfile::tempdir().unwrap();
@@ -396,7 +387,7 @@ mod tests {
         assert_eq!(from_journal(&path, &keeper, &state), Some(1));
         let second = read(&path).unwrap();
         assert_eq!((second.total, second.from), (15, 2));
-        assert_eq!(journal_files(dir.path()), ["total.bin.journal.2"]);
+        assert_eq!(file_numbers(&path).unwrap(), [2], "the journal files left");
         assert_eq!(keeper.saves_from_journal(), 2);
     }
 

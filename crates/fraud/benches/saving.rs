@@ -1,0 +1,181 @@
+//! A write of the feature state while payments are scored, as `serve` makes one every
+//! `save_state_secs`: how long a score waits during it. Run with `serve`'s allocator, since
+//! what a write that builds and frees a second state costs the scoring thread depends on it
+//! (bench/RESULTS.md, "A write of the state while scoring").
+#![allow(missing_docs)] // criterion_main! generates undocumented items
+
+use ensuresec_fraud::journal::Kept as _;
+use ensuresec_fraud::{FraudService, PaymentRequest, ServiceConfig};
+
+/// `serve`'s allocator (`crates/ensuresec/src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Event time of the first payment.
+const START: i64 = 1_770_000_000;
+
+/// A payment whose only entity is its card: the state it makes is the card's.
+fn card_payment() -> PaymentRequest {
+    let json = serde_json::json!({
+        "payment_id": "p0",
+        "time": "2026-02-02T02:40:00Z",
+        "amount": {"minor": 1_999, "currency": "EUR"},
+        "merchant": "shop",
+        "card": {"fingerprint": "card0", "bin": "424242", "country": "DE"},
+        "billing": {"country": "DE"},
+    });
+    PaymentRequest::from_json(json.to_string().as_bytes()).expect("valid")
+}
+
+/// A write of the feature state of ten million cards while 2,000 payments a second are scored
+/// on another thread and the journal is flushed every 50 ms, as `serve` does: copied under the
+/// scorer's lock (without the journal) against made from the last state file and the journal
+/// (with it). The figures are the longest single score during the write counted from when it
+/// was due, when it came, the scores over 1 ms, how long the write took, and the same scoring
+/// for five seconds just before without a write.
+fn save_while_scoring() {
+    use std::time::{Duration, Instant};
+    let cards: usize = 10_000_000;
+    let mut r = card_payment();
+    for journal in [false, true] {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let service = FraudService::open(&ServiceConfig {
+            state_file: Some(dir.path().join("fraud-state.bin")),
+            journal,
+            ..ServiceConfig::default()
+        })
+        .expect("open");
+        let mut n = 0usize;
+        let mut next = |r: &mut PaymentRequest, card: usize| {
+            r.card.fingerprint = format!("card{card}");
+            r.payment_id = format!("p{n}");
+            r.time = chrono::DateTime::from_timestamp(START + (n / 100) as i64, 0).expect("time");
+            n += 1;
+        };
+        for card in 0..cards {
+            next(&mut r, card);
+            service.score(&r).expect("score");
+            if card % 100_000 == 99_999 {
+                service.flush_journal().expect("flush");
+            }
+        }
+        // The first write; then what comes before the next one.
+        service.save().expect("first save");
+        for i in 0..1_000_000 {
+            next(&mut r, i * 7 % cards);
+            service.score(&r).expect("score");
+            if i % 100_000 == 99_999 {
+                service.flush_journal().expect("flush");
+            }
+        }
+        let quiet = score_during(&service, &mut r, &mut next, cards, || {
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(5) {
+                std::thread::park_timeout(Duration::from_secs(5) - started.elapsed());
+            }
+        });
+        let saving = score_during(&service, &mut r, &mut next, cards, || {
+            service.save().expect("save");
+        });
+        let status = service.status();
+        assert_eq!(
+            status.saves_from_journal,
+            if journal { 2 } else { 0 },
+            "the write the bench means"
+        );
+        println!(
+            "state of {} entities written {} in {:.2} s while {} payments were scored at 2,000/s: longest single score from when it was due {:.1} ms ({:.2} s into the write), {} over 1 ms; for 5 s before without a write, {} payments: longest {:.1} ms, {} over 1 ms",
+            status.entities,
+            if journal {
+                "from the last file and the journal"
+            } else {
+                "from a copy under the lock"
+            },
+            saving.took.as_secs_f64(),
+            saving.scored,
+            saving.longest.as_secs_f64() * 1e3,
+            saving.longest_at.as_secs_f64(),
+            saving.over_1ms,
+            quiet.scored,
+            quiet.longest.as_secs_f64() * 1e3,
+            quiet.over_1ms,
+        );
+    }
+}
+
+/// What scoring on one thread saw while something else ran.
+struct Window {
+    /// How long the other work took.
+    took: std::time::Duration,
+    /// The longest single score, and when it started after the work did.
+    longest: std::time::Duration,
+    longest_at: std::time::Duration,
+    over_1ms: usize,
+    scored: usize,
+}
+
+/// One payment due every half millisecond: 2,000 a second, the rate of the HTTP benchmark.
+const PACE: std::time::Duration = std::time::Duration::from_micros(500);
+
+/// Scores payments of `cards` cards (each made by `next`), one due every [`PACE`], on one
+/// thread, with the journal flushed every 50 ms on another, as `serve` does, while `work`
+/// runs on this one. Each score's time is counted from when it was due.
+fn score_during(
+    service: &FraudService,
+    r: &mut PaymentRequest,
+    next: &mut (dyn FnMut(&mut PaymentRequest, usize) + Send),
+    cards: usize,
+    work: impl FnOnce(),
+) -> Window {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    let done = AtomicBool::new(false);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                service.flush_journal().expect("flush");
+                std::thread::park_timeout(Duration::from_millis(50));
+            }
+        });
+        let scorer = scope.spawn(|| {
+            let mut w = Window {
+                took: Duration::ZERO,
+                longest: Duration::ZERO,
+                longest_at: Duration::ZERO,
+                over_1ms: 0,
+                scored: 0,
+            };
+            let mut due = Instant::now();
+            while !done.load(Ordering::Relaxed) {
+                due += PACE;
+                while Instant::now() < due {
+                    std::hint::spin_loop();
+                }
+                next(r, w.scored * 13 % cards);
+                service.score(r).expect("score");
+                // From when it was due, as a client sees it: a score that waited for the
+                // lock delays every one due meanwhile.
+                let t = due.elapsed();
+                if t > w.longest {
+                    w.longest = t;
+                    w.longest_at = due - started;
+                }
+                w.over_1ms += usize::from(t > Duration::from_millis(1));
+                w.scored += 1;
+            }
+            w
+        });
+        work();
+        let took = started.elapsed();
+        done.store(true, Ordering::Relaxed);
+        Window {
+            took,
+            ..scorer.join().expect("scorer")
+        }
+    })
+}
+
+fn main() {
+    save_while_scoring();
+}
