@@ -48,6 +48,9 @@ pub struct ServiceConfig {
     /// `Kept::flush_journal`) and count it again at open, so that a crash loses only
     /// what was not flushed yet (`crate::journal`).
     pub journal: bool,
+    /// Write the state by a copy under the scorer's lock even with the journal, not from the
+    /// last state file and the journal (`Kept::save`).
+    pub save_by_copy: bool,
 }
 
 /// The loaded model, for status pages and logs.
@@ -204,7 +207,10 @@ impl FraudService {
         let mut keeper = None;
         if let Some(path) = &config.state_file {
             *scorer.state_mut() = FeatureStore::load(path, config.limits)?;
-            keeper = Some(Keeper::open(path, config.journal, scorer.state_mut())?);
+            keeper = Some(
+                Keeper::open(path, config.journal, scorer.state_mut())?
+                    .save_by_copy(config.save_by_copy),
+            );
         }
         let service = FraudService {
             scorer: Mutex::new(scorer),

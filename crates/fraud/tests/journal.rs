@@ -340,14 +340,17 @@ fn a_state_written_from_its_journal_holds_what_was_counted() {
     back.score(&payment("p3", "card-2", 30)).unwrap();
     assert_eq!(back.status().repeated, 1, "p3 was remembered");
 
-    // Without the journal the state is copied, as before.
-    let copied = FraudService::open(&ServiceConfig {
-        journal: false,
-        state_file: Some(dir.path().join("copied.bin")),
-        ..config
-    })
-    .unwrap();
-    score_all(&copied, 0..3, "card-1");
-    copied.save().unwrap();
-    assert_eq!(copied.status().saves_from_journal, 0);
+    // Without the journal, or when told to, the state is copied, as before.
+    for (journal, name) in [(false, "unjournaled.bin"), (true, "by-copy.bin")] {
+        let copied = FraudService::open(&ServiceConfig {
+            journal,
+            save_by_copy: true,
+            state_file: Some(dir.path().join(name)),
+            ..config.clone()
+        })
+        .unwrap();
+        score_all(&copied, 0..3, "card-1");
+        assert_eq!(copied.save().unwrap(), copied.status().entities);
+        assert_eq!(copied.status().saves_from_journal, 0, "{name}");
+    }
 }

@@ -55,6 +55,10 @@ pub struct FraudConfig {
     /// Records in a journal past which its state is written early (and the journal starts
     /// again): what a start after a crash may have to take again.
     pub journal_max_records: u64,
+    /// Write the feature state and the ring graph by a copy under their locks even with the
+    /// journal: one pause of scoring per write (0.14–0.15 s at ten million entities) instead
+    /// of a write made from the journal, which takes longer and slows scoring meanwhile.
+    pub save_by_copy: bool,
     /// Fraud rings (`[fraud.rings]`).
     pub rings: RingsConfig,
 }
@@ -78,6 +82,7 @@ impl Default for FraudConfig {
             save_state_secs: 300,
             journal_sync_ms: 50,
             journal_max_records: 10_000_000,
+            save_by_copy: false,
             rings: RingsConfig::default(),
         }
     }
@@ -223,6 +228,7 @@ impl FraudConfig {
             postal_centroids: self.postal_centroids.clone(),
             state_file: None,
             journal: false,
+            save_by_copy: self.save_by_copy,
         }
     }
 
@@ -280,7 +286,8 @@ impl FraudConfig {
             ..RingLimits::default()
         };
         let rings = match self.rings_file(data_dir) {
-            Some(path) => RingService::open(&path, limits, self.journal_sync_ms > 0)?,
+            Some(path) => RingService::open(&path, limits, self.journal_sync_ms > 0)?
+                .save_by_copy(self.save_by_copy),
             None => RingService::in_memory(limits),
         };
         Ok(Some(Arc::new(rings)))
@@ -441,6 +448,26 @@ mod tests {
         };
         let (key, _) = never.validate().err().unwrap_or_default();
         assert_eq!(key, "fraud.journal_max_records");
+    }
+
+    #[test]
+    fn save_by_copy_reaches_the_feature_state_and_the_ring_graph() {
+        let dir = tempfile::tempdir().unwrap();
+        for by_copy in [false, true] {
+            let config = FraudConfig {
+                save_by_copy: by_copy,
+                ..FraudConfig::default()
+            };
+            let data = dir.path().join(format!("data-{by_copy}"));
+            std::fs::create_dir_all(&data).unwrap();
+            let service = config.service(&data).unwrap().unwrap();
+            let rings = config.rings(&data).unwrap().unwrap();
+            service.save().unwrap();
+            rings.save().unwrap();
+            let from_journal = u64::from(!by_copy);
+            assert_eq!(service.saves_from_journal(), from_journal, "{by_copy}");
+            assert_eq!(rings.saves_from_journal(), from_journal, "{by_copy}");
+        }
     }
 
     #[test]

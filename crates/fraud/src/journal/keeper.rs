@@ -32,6 +32,9 @@ pub struct Keeper {
     dropped: AtomicU64,
     /// Writes of the state made from its last file and journal, not from a copy.
     from_journal: AtomicU64,
+    /// Always write the state by a copy under its lock, even with a journal
+    /// ([`Keeper::save_by_copy`]).
+    by_copy: bool,
 }
 
 impl Keeper {
@@ -61,7 +64,18 @@ impl Keeper {
             journaled: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             from_journal: AtomicU64::new(0),
+            by_copy: false,
         })
+    }
+
+    /// With `yes`, [`Keeper::save_from_journal`] writes nothing and the state is always
+    /// written by a copy under its lock ([`Keeper::save`]): a single pause of the state's users
+    /// instead of a longer write that slows them (figures in bench/RESULTS.md).
+    pub fn save_by_copy(self, yes: bool) -> Keeper {
+        Keeper {
+            by_copy: yes,
+            ..self
+        }
     }
 
     /// The state's file.
@@ -115,7 +129,8 @@ impl Keeper {
     ///
     /// Returns `Ok(None)`, having written nothing, when the journal cannot stand for the state:
     /// there is none, or records were dropped (not journaled) since the state file was
-    /// written, so that they are in memory only; the caller then saves by [`Keeper::save`].
+    /// written, so that they are in memory only; and when the keeper writes by copy
+    /// ([`Keeper::save_by_copy`]). The caller then saves by [`Keeper::save`].
     /// An error after the new journal file was started leaves the state file as it was and
     /// the journal whole; the caller may save by [`Keeper::save`] then too.
     pub fn save_from_journal<S: Journaled>(
@@ -124,7 +139,7 @@ impl Keeper {
         read: impl FnOnce(&Path) -> Result<S, FileError>,
         write: impl FnOnce(S, u64) -> Result<usize, FileError>,
     ) -> Result<Option<usize>, FileError> {
-        let Some(journal) = &self.journal else {
+        let Some(journal) = self.journal.as_ref().filter(|_| !self.by_copy) else {
             return Ok(None);
         };
         let mut saved = lock(&self.saving);
@@ -409,6 +424,19 @@ mod tests {
         assert_eq!(from_journal(&path, &keeper, &state), Some(1));
         assert_eq!(read(&path).unwrap().total, whole + 2);
         assert_eq!(keeper.saves_from_journal(), 1);
+    }
+
+    #[test]
+    fn a_keeper_that_saves_by_copy_makes_nothing_from_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, keeper, state) = kept(dir.path(), true);
+        let keeper = keeper.save_by_copy(true);
+        lock(&state).take(&[1; 4]);
+        assert_eq!(from_journal(&path, &keeper, &state), None);
+        assert!(!path.exists());
+        copied(&path, &keeper, &state);
+        assert_eq!(read(&path).unwrap().total, 4);
+        assert_eq!(keeper.saves_from_journal(), 0);
     }
 
     #[test]

@@ -99,6 +99,15 @@ impl RingService {
         })
     }
 
+    /// With `yes`, the graph is always written by making its bytes under its lock, even with
+    /// the journal ([`Keeper::save_by_copy`]); for a graph kept in no file it changes nothing.
+    pub fn save_by_copy(self, yes: bool) -> RingService {
+        RingService {
+            keeper: self.keeper.map(|k| k.save_by_copy(yes)),
+            ..self
+        }
+    }
+
     /// The graph, for the detector that feeds it.
     pub fn graph(&self) -> &Arc<Mutex<RingGraph>> {
         &self.graph
