@@ -97,10 +97,10 @@ impl Kept for FraudService {
     /// Writes the feature state to the configured state file and returns how many entities
     /// it holds. With the journal, the file is made from the last state file and the journal
     /// files that continue it, on this thread, and scoring waits only while the records
-    /// counted last are handed to the journal ([`Keeper::save_from_journal`]). Without one,
-    /// or when records were dropped from it, the state is copied under the lock into room
+    /// counted last are handed to the journal. Without one, when records were dropped from
+    /// it, or with `save_by_copy`, the state is copied under the lock into room
     /// made before it (scoring waits for the copy: figures in bench/RESULTS.md) and written
-    /// outside it ([`Keeper::save`]). Either way the file is written by
+    /// outside it ([`Keeper::save_either`]). Either way the file is written by
     /// `ensuresec_durable::replace_with`, names the journal file started for what comes
     /// after, and the files before it are removed once it is synced.
     fn save(&self) -> Result<usize, FileError> {
@@ -108,7 +108,7 @@ impl Kept for FraudService {
             .keeper
             .as_ref()
             .ok_or_else(|| FileError::new("[fraud] state_file", "no state file is configured"))?;
-        let from_journal = keeper.save_from_journal(
+        keeper.save_either(
             |pending| self.scorer().state_mut().take_journal(pending),
             |path| FeatureStore::load(path, self.limits),
             |mut state, journal_from| {
@@ -116,27 +116,22 @@ impl Kept for FraudService {
                 write_state_file(keeper.path(), |file| state.write_snapshot(file))?;
                 Ok(state.len())
             },
-        );
-        match from_journal {
-            Ok(Some(entities)) => return Ok(entities),
-            Ok(None) => {}
-            Err(error) => {
-                tracing::warn!(%error, "fraud state not made from its journal; copying it instead");
-            }
-        }
-        let per_kind = self.scorer().state().entities_per_kind();
-        let mut room = StateCopy::with_room(&per_kind);
-        keeper.save(
-            |pending| {
-                let mut scorer = self.scorer();
-                scorer.state().copy_into(&mut room);
-                let dropped = pending.map_or(0, |p| scorer.state_mut().take_journal(p));
-                (room, dropped)
-            },
-            |mut copy, journal_from| {
-                copy.set_journal_from(journal_from);
-                write_state_file(keeper.path(), |file| copy.write(file))?;
-                Ok(copy.len())
+            || {
+                let per_kind = self.scorer().state().entities_per_kind();
+                let mut room = StateCopy::with_room(&per_kind);
+                keeper.save(
+                    |pending| {
+                        let mut scorer = self.scorer();
+                        scorer.state().copy_into(&mut room);
+                        let dropped = pending.map_or(0, |p| scorer.state_mut().take_journal(p));
+                        (room, dropped)
+                    },
+                    |mut copy, journal_from| {
+                        copy.set_journal_from(journal_from);
+                        write_state_file(keeper.path(), |file| copy.write(file))?;
+                        Ok(copy.len())
+                    },
+                )
             },
         )
     }

@@ -154,7 +154,7 @@ impl FeatureStore {
 
     /// Writes every entity's state to `out` (see the module's format).
     /// Straight from the tables, without a copy: for a state no one else holds (one read back
-    /// and continued by its journal, `crate::journal::Keeper::save_from_journal`); a live
+    /// and continued by its journal, `crate::journal::Keeper::save_either`); a live
     /// state is copied under its lock and the copy written ([`StateCopy`]).
     pub fn write_snapshot(&self, out: impl Write) -> io::Result<()> {
         write_state(

@@ -224,7 +224,7 @@ impl Journal {
 /// Takes again into `state` the journal files of `state_file` numbered from `from` up to
 /// (not including) `to`, in order, each read whole (a torn end is an error: these files were
 /// finished when the next one was started); returns the records taken. For a write of the
-/// state from its last file and its journal ([`super::Keeper::save_from_journal`]).
+/// state from its last file and its journal ([`super::Keeper::save_either`]).
 pub fn replay_files<S: Journaled>(
     state_file: &Path,
     from: u64,

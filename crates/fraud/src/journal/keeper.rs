@@ -4,7 +4,7 @@
 //! can go once the state file is synced.
 //!
 //! While the journal holds every change since the state file was written, the next state file
-//! is made from the files alone ([`Keeper::save_from_journal`]): the last state file read back
+//! is made from the files alone ([`Keeper::save_either`]): the last state file read back
 //! and its journal taken again into it, as a start after a crash would, on the saving thread.
 //! The live state's lock is then held only to hand over its last records, not to copy it
 //! (0.15 s at ten million entities, while every payment waited). When records were dropped,
@@ -68,8 +68,8 @@ impl Keeper {
         })
     }
 
-    /// With `yes`, [`Keeper::save_from_journal`] writes nothing and the state is always
-    /// written by a copy under its lock ([`Keeper::save`]): a single pause of the state's users
+    /// With `yes`, [`Keeper::save_either`] always writes the state by a copy under its lock
+    /// ([`Keeper::save`]), even with a journal: a single pause of the state's users
     /// instead of a longer write that slows them (figures in bench/RESULTS.md).
     pub fn save_by_copy(self, yes: bool) -> Keeper {
         Keeper {
@@ -117,6 +117,31 @@ impl Keeper {
         Ok(written)
     }
 
+    /// Writes the state whole: from its last file and journal (`Keeper::save_from_journal`)
+    /// when the journal can stand for it, and otherwise, or when that fails (logged, naming
+    /// the file), by `copy`, which saves through [`Keeper::save`]. What `serve` calls for
+    /// every kept state, so that each holds its lock only to hand over its last records when
+    /// it can.
+    pub fn save_either<S: Journaled>(
+        &self,
+        take: impl FnOnce(&mut Pending) -> u64,
+        read: impl FnOnce(&Path) -> Result<S, FileError>,
+        write: impl FnOnce(S, u64) -> Result<usize, FileError>,
+        copy: impl FnOnce() -> Result<usize, FileError>,
+    ) -> Result<usize, FileError> {
+        match self.save_from_journal(take, read, write) {
+            Ok(Some(written)) => Ok(written),
+            Ok(None) => copy(),
+            Err(error) => {
+                tracing::warn!(
+                    file = %self.path.display(), %error,
+                    "state not made from its journal; copying it instead"
+                );
+                copy()
+            }
+        }
+    }
+
     /// Writes the state whole without copying it: hands the state's records over (`take`
     /// runs under the state's lock and returns how many it dropped), writes them to the
     /// current journal file and starts the next one; then, with no lock of the state held,
@@ -130,10 +155,11 @@ impl Keeper {
     /// Returns `Ok(None)`, having written nothing, when the journal cannot stand for the state:
     /// there is none, or records were dropped (not journaled) since the state file was
     /// written, so that they are in memory only; and when the keeper writes by copy
-    /// ([`Keeper::save_by_copy`]). The caller then saves by [`Keeper::save`].
+    /// ([`Keeper::save_by_copy`]). The caller then saves by [`Keeper::save`]
+    /// ([`Keeper::save_either`] does both).
     /// An error after the new journal file was started leaves the state file as it was and
     /// the journal whole; the caller may save by [`Keeper::save`] then too.
-    pub fn save_from_journal<S: Journaled>(
+    fn save_from_journal<S: Journaled>(
         &self,
         take: impl FnOnce(&mut Pending) -> u64,
         read: impl FnOnce(&Path) -> Result<S, FileError>,
@@ -224,7 +250,7 @@ impl Keeper {
     }
 
     /// Writes of the state made from its last file and journal since start
-    /// ([`Keeper::save_from_journal`]).
+    /// (`Keeper::save_from_journal`).
     pub fn saves_from_journal(&self) -> u64 {
         self.from_journal.load(Ordering::Relaxed)
     }

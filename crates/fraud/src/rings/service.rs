@@ -25,10 +25,9 @@ impl Kept for RingService {
 
     /// Writes the graph to its file whole, owner-only, and returns the entities written. With
     /// the journal, the file is made from the last ring file and the journal files that
-    /// continue it, and the graph's lock is held only to hand its last records to the journal
-    /// ([`Keeper::save_from_journal`]); without one, or when records were dropped from it, the
-    /// lock is held while the graph's bytes are made, not while they are written
-    /// ([`Keeper::save`]). The file names the journal file started for what comes after, and
+    /// continue it, and the graph's lock is held only to hand its last records to the journal;
+    /// without one, when records were dropped from it, or with `save_by_copy`, the lock is held
+    /// while the graph's bytes are made, not while they are written ([`Keeper::save_either`]). The file names the journal file started for what comes after, and
     /// the files before it are removed once it is synced. Without a file configured it is an
     /// error.
     fn save(&self) -> Result<usize, FileError> {
@@ -41,26 +40,21 @@ impl Kept for RingService {
             snapshot::write_file(keeper.path(), body)?;
             Ok(entities)
         };
-        let from_journal = keeper.save_from_journal(
+        keeper.save_either(
             |pending| self.lock().take_journal(pending),
             |path| snapshot::load(path, self.limits),
             |graph, journal_from| write(graph.snapshot_body(), graph.stats().nodes, journal_from),
-        );
-        match from_journal {
-            Ok(Some(entities)) => return Ok(entities),
-            Ok(None) => {}
-            Err(error) => {
-                tracing::warn!(%error, "fraud ring graph not made from its journal; copying it instead");
-            }
-        }
-        keeper.save(
-            |pending| {
-                let mut graph = self.lock();
-                let body = (graph.snapshot_body(), graph.stats().nodes);
-                let dropped = pending.map_or(0, |p| graph.take_journal(p));
-                (body, dropped)
+            || {
+                keeper.save(
+                    |pending| {
+                        let mut graph = self.lock();
+                        let body = (graph.snapshot_body(), graph.stats().nodes);
+                        let dropped = pending.map_or(0, |p| graph.take_journal(p));
+                        (body, dropped)
+                    },
+                    |(body, entities), journal_from| write(body, entities, journal_from),
+                )
             },
-            |(body, entities), journal_from| write(body, entities, journal_from),
         )
     }
 
