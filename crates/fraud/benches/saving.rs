@@ -30,9 +30,11 @@ fn card_payment() -> PaymentRequest {
 /// A write of the feature state of ten million cards while 2,000 payments a second are scored
 /// on another thread and the journal is flushed every 50 ms, as `serve` does: copied under the
 /// scorer's lock (without the journal, and with it under `save_by_copy`) against made from the
-/// last state file and the journal. The figures are the longest single score during the write counted from when it
-/// was due, when it came, the scores over 1 ms, how long the write took, and the same scoring
-/// for five seconds just before without a write.
+/// last state file and the journal. The figures are the longest single score during the write
+/// counted from when it was due, when it came, the scores over 1 ms, how long the write took,
+/// and the same scoring for five seconds just before without a write; for the write from the
+/// journal also the same scoring while another process only keeps the other core busy; and
+/// the CPU time the host took from the machine (a virtual one) meanwhile.
 fn save_while_scoring() {
     use std::time::{Duration, Instant};
     let cards: usize = 10_000_000;
@@ -76,9 +78,18 @@ fn save_while_scoring() {
                 std::thread::park_timeout(Duration::from_secs(5) - started.elapsed());
             }
         });
+        // For the write from the journal: the same scoring while another process only keeps
+        // the other core busy, to tell what the write costs from what any work beside it does.
+        let busy = (!by_copy).then(|| {
+            let stolen = Stolen::start();
+            let window = score_during(&service, &mut r, &mut next, cards, keep_the_other_core_busy);
+            (window, stolen.ms())
+        });
+        let stolen = Stolen::start();
         let saving = score_during(&service, &mut r, &mut next, cards, || {
             service.save().expect("save");
         });
+        let stolen_saving = stolen.ms();
         let status = service.status();
         assert_eq!(
             status.saves_from_journal,
@@ -86,7 +97,7 @@ fn save_while_scoring() {
             "the write the bench means"
         );
         println!(
-            "state of {} entities written {} in {:.2} s while {} payments were scored at 2,000/s: longest single score from when it was due {:.1} ms ({:.2} s into the write), {} over 1 ms; for 5 s before without a write, {} payments: longest {:.1} ms, {} over 1 ms",
+            "state of {} entities written {} in {:.2} s while {} payments were scored at 2,000/s: longest single score from when it was due {:.1} ms ({:.2} s into the write), {} over 1 ms, CPU time the host took from this machine during it {stolen_saving} ms; for 5 s before without a write, {} payments: longest {:.1} ms, {} over 1 ms",
             status.entities,
             match (journal, by_copy) {
                 (true, false) => "from the last file and the journal",
@@ -102,7 +113,56 @@ fn save_while_scoring() {
             quiet.longest.as_secs_f64() * 1e3,
             quiet.over_1ms,
         );
+        if let Some((busy, stolen_busy)) = busy {
+            println!(
+                "  beside it, for {:.1} s without a write while another process kept the other core busy, {} payments: longest {:.1} ms, {} over 1 ms, CPU time the host took {stolen_busy} ms",
+                busy.took.as_secs_f64(),
+                busy.scored,
+                busy.longest.as_secs_f64() * 1e3,
+                busy.over_1ms,
+            );
+        }
     }
+}
+
+/// Runs a shell loop that does nothing but use a core, for four seconds: work that shares no
+/// memory, lock, file or allocator with the scorer.
+fn keep_the_other_core_busy() {
+    let status = std::process::Command::new("timeout")
+        .args(["4", "sh", "-c", "while :; do :; done"])
+        .status()
+        .expect("timeout and sh");
+    // `timeout` ends the loop: its status says so (124).
+    assert_eq!(
+        status.code(),
+        Some(124),
+        "the busy loop ran its four seconds"
+    );
+}
+
+/// CPU time the host took from this virtual machine since [`Stolen::start`] (the `steal`
+/// column of `/proc/stat`, all cores; 0 where there is none).
+struct Stolen(u64);
+
+impl Stolen {
+    fn start() -> Stolen {
+        Stolen(steal_ticks())
+    }
+
+    fn ms(&self) -> u64 {
+        // Ticks of 1/100 s (USER_HZ).
+        steal_ticks().saturating_sub(self.0) * 10
+    }
+}
+
+fn steal_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let cpu = stat.lines().next().unwrap_or_default();
+    // cpu user nice system idle iowait irq softirq steal ...
+    cpu.split_whitespace()
+        .nth(8)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0)
 }
 
 /// What scoring on one thread saw while something else ran.
