@@ -1,7 +1,7 @@
 //! A write of the feature state while payments are scored, as `serve` makes one every
 //! `save_state_secs`: how long a score waits during it. Run with `serve`'s allocator, since
-//! what a write that builds and frees a second state costs the scoring thread depends on it
-//! (bench/RESULTS.md, "A write of the state while scoring").
+//! where in a write that builds and frees a second state the scoring thread was slowed
+//! depended on it (bench/RESULTS.md, "A write of the state while scoring").
 #![allow(missing_docs)] // criterion_main! generates undocumented items
 
 use ensuresec_fraud::journal::Kept as _;
