@@ -203,8 +203,8 @@ echo "training summary:"; cat "$WORK/train.json"
 echo "== in-process scoring (criterion, one core)"
 cargo bench -q -p ensuresec-fraud --bench scoring -- --noplot 2>&1 | grep -E 'time:|thrpt:|bytes|scor|^model:' || true
 
-echo "== a write of the feature state while scoring (copied under the lock / made from the journal)"
-cargo bench -q -p ensuresec-fraud --bench saving 2>&1 | grep -E '^state of' || true
+echo "== a write of the feature state while scoring (copied under the lock / made from the journal; and beside a spinning process)"
+cargo bench -q -p ensuresec-fraud --bench saving 2>&1 | grep -E '^state of|^  beside it' || true
 
 echo "== HTTP: POST /v1/payments/score at a steady rate"
 bash bench/fraud_http.sh
