@@ -53,7 +53,7 @@ impl RingGraph {
 
     /// The file's bytes but its checksum: the part that needs the graph, so that whoever holds
     /// the graph's lock (`Kept::save` of [`super::RingService`]) holds it only for this, and names the
-    /// journal file that continues it ([`set_journal_from`]), seals and writes the file after.
+    /// journal file that continues it (`set_journal_from`), seals and writes the file after.
     pub fn snapshot_body(&self) -> Vec<u8> {
         let [older, newer] = [&self.previous, &self.current];
         let size = |g: &Generation| {
