@@ -178,12 +178,11 @@ impl FeatureStore {
     /// [`FeatureStore::read_snapshot_file`] does; a new state when there is no file yet (the
     /// first start).
     pub fn load(path: &Path, limits: StateLimits) -> Result<FeatureStore, FileError> {
-        let name = path.display().to_string();
-        match std::fs::File::open(path) {
-            Ok(file) => FeatureStore::read_snapshot_file(&name, file, limits),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(FeatureStore::new(limits)),
-            Err(e) => Err(FileError::new(name, e.to_string())),
-        }
+        crate::journal::read_or_new(
+            path,
+            |name, file| FeatureStore::read_snapshot_file(name, file, limits),
+            || FeatureStore::new(limits),
+        )
     }
 
     /// Reads a state written by [`FeatureStore::write_snapshot`], to go on under `limits`;

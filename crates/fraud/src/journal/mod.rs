@@ -17,6 +17,27 @@ mod keeper;
 pub use file::{FileReplay, Journal, Replayed, is_journal, replay_file, replay_files, retire};
 pub use keeper::{Keeper, Kept};
 
+use std::path::Path;
+
+use crate::error::FileError;
+
+/// The state kept at `path`, read by `read` (given the file's name, for its errors), or
+/// `new()` when there is no file yet (the first start); a file that cannot be opened is an
+/// error naming it. How every kept state is read back, at start and for a write made from
+/// its last file and its journal ([`Keeper::save_either`]).
+pub(crate) fn read_or_new<S>(
+    path: &Path,
+    read: impl FnOnce(&str, std::fs::File) -> Result<S, FileError>,
+    new: impl FnOnce() -> S,
+) -> Result<S, FileError> {
+    let name = path.display().to_string();
+    match std::fs::File::open(path) {
+        Ok(file) => read(&name, file),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(new()),
+        Err(e) => Err(FileError::new(name, e.to_string())),
+    }
+}
+
 /// Most bytes of records waiting to be written (about 880,000 payments of the feature state,
 /// seconds of the highest scoring rate): past it, while the disk does not keep up, new records
 /// are dropped and counted rather than letting memory grow without bound.

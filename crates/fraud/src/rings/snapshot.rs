@@ -102,12 +102,11 @@ pub(super) fn write_file(path: &Path, mut body: Vec<u8>) -> Result<(), FileError
 /// The graph kept at `path`, or an empty one when the file does not exist yet (the first
 /// start); a file that cannot be read or is refused is an error naming it.
 pub fn load(path: &Path, limits: RingLimits) -> Result<RingGraph, FileError> {
-    let name = path.display().to_string();
-    match std::fs::File::open(path) {
-        Ok(file) => RingGraph::read_snapshot(&name, file, limits),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(RingGraph::new(limits)),
-        Err(e) => Err(FileError::new(name, e.to_string())),
-    }
+    crate::journal::read_or_new(
+        path,
+        |name, file| RingGraph::read_snapshot(name, file, limits),
+        || RingGraph::new(limits),
+    )
 }
 
 fn write(g: &RingGraph, out: &mut Vec<u8>) {
