@@ -75,11 +75,18 @@ fn score_needs_a_token_names_bad_fields_and_keeps_state() {
     assert_eq!(a["decision"], "approve", "{a}");
     assert!(a["probability"].as_f64().unwrap() < 0.1, "{a}");
 
-    let cases: [(&str, Value, &str); 4] = [
+    // The server reads the wall clock; a minute either side of its 300 s limit is far more
+    // than a request takes.
+    #[allow(clippy::disallowed_methods)]
+    let ahead = |seconds| (chrono::Utc::now() + chrono::Duration::seconds(seconds)).to_rfc3339();
+    let cases: [(&str, Value, &str); 7] = [
         ("/merchant", Value::Null, "merchant"),
         ("/amount/currency", "EURO".into(), "amount.currency"),
         ("/amount/minor", 1_000_000_000_000i64.into(), "amount.minor"),
         ("/card/bin", "4242".into(), "card.bin"),
+        ("/time", ahead(360).into(), "time"),
+        ("/time", "9999-12-31T00:00:00Z".into(), "time"),
+        ("/time", "1985-06-01T00:00:00Z".into(), "time"),
     ];
     for (pointer, value, field) in cases {
         let mut bad = request("bad", "card-2");
@@ -117,6 +124,9 @@ fn score_needs_a_token_names_bad_fields_and_keeps_state() {
         3,
         "only the valid payment was counted: its card, device and IP address"
     );
+    let mut soon = request("p-soon", "card-1");
+    soon["time"] = ahead(240).into();
+    assert_eq!(score(&server, &soon).status(), 200, "within the clock skew");
 
     // A blocking rule declines and is the first reason.
     let mut blocked = request("p2", "card-3");

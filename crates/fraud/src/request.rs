@@ -186,6 +186,16 @@ impl PaymentRequest {
         Ok(())
     }
 
+    /// Checks the payment's time against the receiving clock: not before 1990, nor more than
+    /// `max_ahead_seconds` ahead of `now` ([`ensuresec_model::check_time`]). Scoring itself
+    /// reads no clock, so whoever has one calls this first: a payment dated ahead is counted
+    /// at its own time, and until then its card, device, address… keep every later payment
+    /// at full weight, as if all had come at once.
+    pub fn check_time(&self, now: DateTime<Utc>, max_ahead_seconds: i64) -> Result<(), InputError> {
+        ensuresec_model::check_time(self.time, now, max_ahead_seconds)
+            .map_err(|message| InputError::new("time", message))
+    }
+
     /// The request a `payment_authorization` event of the pipeline stands for, at the event's
     /// `time`. The event's optional merchant, BIN and billing country are required here (the
     /// error names the missing `data.…` field): a payment is never scored on invented values.
@@ -377,6 +387,24 @@ pub(crate) mod tests {
             *v.pointer_mut(pointer).expect("pointer") = value;
             assert_eq!(decode(&v).expect_err(pointer).field, field, "{pointer}");
         }
+    }
+
+    #[test]
+    fn a_time_ahead_of_the_clock_or_before_1990_is_named() {
+        let r = decode(&sample_json()).expect("valid"); // 2026-03-01T12:00:00Z
+        let now: DateTime<Utc> = "2026-03-01T11:55:00Z".parse().expect("time");
+        assert_eq!(r.check_time(now, 300), Ok(()), "exactly at the limit");
+        let e = r.check_time(now, 299).expect_err("a second over");
+        assert_eq!(e.field, "time");
+        assert!(e.message.contains("299 s ahead"), "{e:?}");
+        let later: DateTime<Utc> = "2030-01-01T00:00:00Z".parse().expect("time");
+        assert_eq!(r.check_time(later, 0), Ok(()), "the past is not refused");
+        let mut v = sample_json();
+        v["time"] = "1989-12-31T23:59:59Z".into();
+        let old = decode(&v).expect("valid until checked against the clock");
+        let e = old.check_time(now, 300).expect_err("before 1990");
+        assert_eq!(e.field, "time");
+        assert!(e.message.contains("before 1990"), "{e:?}");
     }
 
     fn authorization() -> PaymentAuthorization {

@@ -188,20 +188,30 @@ fn invalid(field: &str, message: impl Into<String>) -> Invalid {
     (field.to_string(), message.into())
 }
 
-/// Checks what the types alone cannot: ranges, codes, sizes, plausible times.
-fn validate(event: &Event, limits: &Limits, now: DateTime<Utc>) -> Result<(), Invalid> {
-    if event.time.year() < 1990 {
-        return Err(invalid("time", format!("{} is before 1990", event.time)));
+/// Whether `time`, an event's or a payment's own, is one a sender's clock could give when the
+/// receiving clock reads `now`: not before 1990, nor more than `max_ahead_seconds` ahead. One
+/// far-future time would otherwise stop the decay of every count kept for its entities until
+/// that time; the error says which bound it broke.
+pub fn check_time(
+    time: DateTime<Utc>,
+    now: DateTime<Utc>,
+    max_ahead_seconds: i64,
+) -> Result<(), String> {
+    if time.year() < 1990 {
+        return Err(format!("{time} is before 1990"));
     }
-    if (event.time - now).num_seconds() > limits.max_future_skew_seconds {
-        return Err(invalid(
-            "time",
-            format!(
-                "{} is more than {} s ahead of the receiving clock",
-                event.time, limits.max_future_skew_seconds
-            ),
+    if (time - now).num_seconds() > max_ahead_seconds {
+        return Err(format!(
+            "{time} is more than {max_ahead_seconds} s ahead of the receiving clock"
         ));
     }
+    Ok(())
+}
+
+/// Checks what the types alone cannot: ranges, codes, sizes, plausible times.
+fn validate(event: &Event, limits: &Limits, now: DateTime<Utc>) -> Result<(), Invalid> {
+    check_time(event.time, now, limits.max_future_skew_seconds)
+        .map_err(|message| invalid("time", message))?;
     if event.source.trim().is_empty() {
         return Err(invalid("source", "must not be empty"));
     }

@@ -21,7 +21,7 @@ pub mod severity;
 
 pub use action::{Action, ActionId};
 pub use alert::{Alert, AlertId};
-pub use decode::{DecodeError, decode_batch, decode_line, is_ndjson};
+pub use decode::{DecodeError, check_time, decode_batch, decode_line, is_ndjson};
 pub use detector::{AlertChain, Detector};
 pub use entity::{EntityKey, EntityKind, EntityRef};
 pub use event::{Event, EventData, EventType};

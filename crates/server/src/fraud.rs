@@ -41,6 +41,11 @@ pub struct FraudConfig {
     pub ttl_days: u32,
     /// Largest body of `POST /v1/payments/score`, in bytes.
     pub max_body_bytes: usize,
+    /// How far ahead of the server's clock a payment's `time` may be for
+    /// `POST /v1/payments/score`, in seconds: an authorisation is scored as it happens, and
+    /// one dated ahead would keep its entities' counts from fading until then. Payment events
+    /// keep `[ingest] max_future_skew_seconds`.
+    pub max_future_skew_seconds: i64,
     /// Keep the feature state across restarts: read at start, written every
     /// `save_state_secs` and when `serve` stops.
     pub persist_state: bool,
@@ -77,6 +82,7 @@ impl Default for FraudConfig {
             recent_payments: StateLimits::default().recent_payments,
             ttl_days: 90,
             max_body_bytes: 16 * 1024,
+            max_future_skew_seconds: 300,
             persist_state: true,
             state_file: None,
             save_state_secs: 300,
@@ -161,6 +167,12 @@ impl FraudConfig {
             return Err((
                 "fraud.max_body_bytes",
                 "must be between 256 and 1048576".into(),
+            ));
+        }
+        if !(1..=86_400).contains(&self.max_future_skew_seconds) {
+            return Err((
+                "fraud.max_future_skew_seconds",
+                "must be between 1 and 86400".into(),
             ));
         }
         if self.save_state_secs > 86_400 {
@@ -448,6 +460,23 @@ mod tests {
         };
         let (key, _) = never.validate().err().unwrap_or_default();
         assert_eq!(key, "fraud.journal_max_records");
+    }
+
+    #[test]
+    fn a_future_skew_outside_a_second_to_a_day_is_refused_by_name() {
+        for (skew, ok) in [(0, false), (1, true), (86_400, true), (86_401, false)] {
+            let config = FraudConfig {
+                max_future_skew_seconds: skew,
+                ..FraudConfig::default()
+            };
+            match config.validate() {
+                Ok(()) => assert!(ok, "{skew} taken"),
+                Err((key, _)) => {
+                    assert!(!ok, "{skew} refused");
+                    assert_eq!(key, "fraud.max_future_skew_seconds");
+                }
+            }
+        }
     }
 
     #[test]

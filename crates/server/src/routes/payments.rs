@@ -40,7 +40,7 @@ fn service(state: &AppState) -> Result<&std::sync::Arc<FraudService>, ApiError> 
     ),
     responses(
         (status = 200, description = "{payment_id, probability, decision: approve|challenge|review|decline, blocked_by?, reasons: [{code, text, contribution}]}"),
-        (status = 400, description = "A field is missing or invalid; `field` names it. Nothing was scored or counted", body = ErrorBody),
+        (status = 400, description = "A field is missing or invalid (`time` also when before 1990 or more than [fraud] max_future_skew_seconds ahead of the server's clock); `field` names it. Nothing was scored or counted", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
         (status = 403, description = "The token lacks the ingest scope", body = ErrorBody),
         (status = 404, description = "Fraud scoring is disabled in [fraud]", body = ErrorBody),
@@ -56,10 +56,16 @@ pub(crate) async fn score(
     body: Body,
 ) -> Result<Json<Assessment>, ApiError> {
     let service = service(&state)?;
-    let limit = state.platform.config().fraud.max_body_bytes;
-    let bytes = crate::routes::body::read(&headers, body, limit, state.body_timeout).await?;
+    let config = &state.platform.config().fraud;
+    let bytes =
+        crate::routes::body::read(&headers, body, config.max_body_bytes, state.body_timeout)
+            .await?;
+    let now = state.platform.clock().now();
     let assessment = PaymentRequest::from_json(&bytes)
-        .and_then(|request| service.score(&request))
+        .and_then(|request| {
+            request.check_time(now, config.max_future_skew_seconds)?;
+            service.score(&request)
+        })
         .inspect_err(|_| metrics::counter!(REFUSED).increment(1))?;
     metrics::counter!(SCORED, "decision" => assessment.decision.as_str()).increment(1);
     Ok(Json(assessment))
