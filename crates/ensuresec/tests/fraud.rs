@@ -730,6 +730,49 @@ fn replace(from: &Path, to: &Path) {
 }
 
 #[test]
+fn exchange_rates_count_amounts_in_one_currency_and_are_read_again_on_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let rates = dir.path().join("rates.yaml");
+    std::fs::write(&rates, "reference: EUR\nrates: {JPY: 0.0062}\n").unwrap();
+    let config = dir.path().join("ensuresec.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[fraud]\nexchange_rates = {:?}\n",
+            rates.display().to_string()
+        ),
+    )
+    .unwrap();
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    assert_eq!(status(&server)["reference_currency"], "EUR");
+
+    // 100,000 yen with 3-D Secure failed is about 620 euros: under the blocking rule's 1000.
+    let mut yen = request("p-yen", "card-yen");
+    yen["amount"] = json!({"minor": 100_000, "currency": "JPY"});
+    yen["three_ds"] = "failed".into();
+    let a: Value = score(&server, &yen).json().unwrap();
+    assert!(a.get("blocked_by").is_none(), "{a}");
+
+    let mut pounds = request("p-gbp", "card-gbp");
+    pounds["amount"]["currency"] = "GBP".into();
+    let r = score(&server, &pounds);
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().unwrap();
+    assert_eq!(e["error"]["field"], "amount.currency", "{e}");
+
+    let staged = dir.path().join("rates-next.yaml");
+    std::fs::write(&staged, "reference: EUR\nrates: {JPY: 0.0062, GBP: 1.17}\n").unwrap();
+    replace(&staged, &rates);
+    signal(&server, "HUP");
+    wait_for("the new rates", 30, || {
+        (score(&server, &pounds).status() == 200).then_some(())
+    });
+}
+
+#[test]
 fn sighup_swaps_the_model_refuses_a_bad_one_and_drops_no_request() {
     let dir = tempfile::tempdir().unwrap();
     let first = train(dir.path(), "first", false, &[]);
@@ -1010,4 +1053,17 @@ fn score_reads_requests_and_refuses_bad_files_by_name() {
     let out = score(&["--model".as_ref(), missing.as_os_str()]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-model.json"));
+
+    let rates = dir.path().join("rates.yaml");
+    std::fs::write(&rates, "reference: EUR\nrates: {USD: 0.95}\n").unwrap();
+    let out = score(&["--exchange-rates".as_ref(), rates.as_os_str()]);
+    support::assert_success(&out);
+    std::fs::write(&rates, "reference: EUR\nrates: {USD: 0}\n").unwrap();
+    let out = score(&["--exchange-rates".as_ref(), rates.as_os_str()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("rates.yaml") && err.contains("`rates.USD`"),
+        "{err}"
+    );
 }

@@ -40,6 +40,7 @@ pub mod metrics;
 pub mod model;
 pub mod platt;
 pub mod postal;
+pub mod rates;
 pub mod request;
 pub mod rings;
 pub mod rules;
@@ -71,4 +72,17 @@ pub(crate) fn read_limited(path: &std::path::Path, limit: usize) -> Result<Strin
         return Err(format!("file is over {limit} bytes"));
     }
     Ok(text)
+}
+
+/// Decodes a YAML data file of at most `limit` bytes (rules, exchange rates); `file` names it
+/// in errors.
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+    limit: usize,
+) -> Result<T, FileError> {
+    if text.len() > limit {
+        return Err(FileError::new(file, format!("file is over {limit} bytes")));
+    }
+    serde_yaml_ng::from_str(text).map_err(|e| FileError::new(file, e.to_string()))
 }

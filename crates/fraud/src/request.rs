@@ -257,8 +257,7 @@ impl PaymentRequest {
 
     /// The amount in major units of its currency (validated requests only).
     pub fn amount_major(&self) -> f64 {
-        let exponent = minor_exponent(&self.amount.currency).unwrap_or(2);
-        self.amount.minor as f64 / 10f64.powi(exponent as i32)
+        crate::rates::major(&self.amount)
     }
 }
 

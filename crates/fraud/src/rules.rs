@@ -258,14 +258,7 @@ struct RawFile {
 impl RuleSet {
     /// Parses and validates one file; `file` names it in errors.
     pub fn from_yaml(file: &str, text: &str) -> Result<RuleSet, FileError> {
-        if text.len() > MAX_FILE_BYTES {
-            return Err(FileError::new(
-                file,
-                format!("file is over {MAX_FILE_BYTES} bytes"),
-            ));
-        }
-        let raw: RawFile =
-            serde_yaml_ng::from_str(text).map_err(|e| FileError::new(file, e.to_string()))?;
+        let raw: RawFile = crate::parse_yaml(file, text, MAX_FILE_BYTES)?;
         if !(raw.base_rate > 0.0 && raw.base_rate < 1.0) {
             return Err(FileError::new(
                 file,

@@ -19,6 +19,7 @@ use crate::ip_location::IpLocator;
 use crate::journal::{Journaled as _, Keeper, Kept};
 use crate::model::Model;
 use crate::postal::PostalCentroids;
+use crate::rates::ExchangeRates;
 use crate::request::PaymentRequest;
 use crate::rules::{RuleSet, Thresholds};
 use crate::scorer::{Assessment, Scorer};
@@ -41,6 +42,10 @@ pub struct ServiceConfig {
     /// A GeoNames postal-code file placing addresses that come without coordinates [default:
     /// none, so their distances are unknown].
     pub postal_centroids: Option<PathBuf>,
+    /// Exchange rates into one reference currency ([`crate::rates`]) [default: none, each
+    /// amount counted in its own currency]; read again by
+    /// [`FraudService::reload_exchange_rates`].
+    pub exchange_rates: Option<PathBuf>,
     /// Where the feature state is kept between runs: read at open when it exists, written by
     /// `Kept::save` [default: none, the state lives in memory only].
     pub state_file: Option<PathBuf>,
@@ -79,6 +84,7 @@ impl ModelInfo {
 pub struct FraudService {
     scorer: Mutex<Scorer>,
     model_file: Option<PathBuf>,
+    rates_file: Option<PathBuf>,
     model_info: Mutex<Option<ModelInfo>>,
     unscored: AtomicU64,
     loads: AtomicU64,
@@ -164,6 +170,8 @@ pub struct Status {
     pub model_refused: u64,
     /// The decision thresholds.
     pub thresholds: Thresholds,
+    /// The currency amounts are counted in, when exchange rates are loaded.
+    pub reference_currency: Option<String>,
     /// Entities in the feature state.
     pub entities: usize,
     /// Approximate heap bytes of the feature state.
@@ -199,6 +207,9 @@ impl FraudService {
         if let Some(path) = &config.postal_centroids {
             scorer.set_postal_centroids(Some(Arc::new(PostalCentroids::open(path)?)));
         }
+        if let Some(path) = &config.exchange_rates {
+            scorer.set_exchange_rates(Some(Arc::new(ExchangeRates::load(path)?)));
+        }
         let mut keeper = None;
         if let Some(path) = &config.state_file {
             *scorer.state_mut() = FeatureStore::load(path, config.limits)?;
@@ -210,6 +221,7 @@ impl FraudService {
         let service = FraudService {
             scorer: Mutex::new(scorer),
             model_file: config.model.clone(),
+            rates_file: config.exchange_rates.clone(),
             model_info: Mutex::new(None),
             unscored: AtomicU64::new(0),
             loads: AtomicU64::new(0),
@@ -260,6 +272,22 @@ impl FraudService {
         result
     }
 
+    /// Reads the configured exchange rates file again and swaps it in, returning how many
+    /// currencies it prices; a file that cannot be read or is refused keeps the rates in use.
+    /// Amounts counted before keep the rates of their time.
+    pub fn reload_exchange_rates(&self) -> Result<usize, FileError> {
+        let path = self.rates_file.as_deref().ok_or_else(|| {
+            FileError::new(
+                "[fraud] exchange_rates",
+                "no exchange rates file is configured",
+            )
+        })?;
+        let rates = ExchangeRates::load(path)?;
+        let currencies = rates.len();
+        self.scorer().set_exchange_rates(Some(Arc::new(rates)));
+        Ok(currencies)
+    }
+
     fn swap_model(&self, path: &Path, model: Model) -> Result<ModelInfo, FileError> {
         let name = path.display().to_string();
         let info = ModelInfo::of(&name, &model);
@@ -294,10 +322,11 @@ impl FraudService {
 
     /// The model, counters and state size.
     pub fn status(&self) -> Status {
-        let (thresholds, entities, state_bytes, repeated) = {
+        let (thresholds, reference_currency, entities, state_bytes, repeated) = {
             let scorer = self.scorer();
             (
                 scorer.rules().thresholds,
+                scorer.exchange_rates().map(|r| r.reference().to_string()),
                 scorer.state().len(),
                 scorer.state().heap_bytes(),
                 scorer.state().stats().repeated,
@@ -308,6 +337,7 @@ impl FraudService {
             model_loads: self.loads.load(Ordering::Relaxed),
             model_refused: self.refused.load(Ordering::Relaxed),
             thresholds,
+            reference_currency,
             entities,
             state_bytes,
             unscored_events: self.unscored_events(),
@@ -354,6 +384,37 @@ mod tests {
                 .thresholds(),
             RuleSet::builtin().expect("rules").thresholds
         );
+    }
+
+    #[test]
+    fn exchange_rates_are_read_again_and_a_refused_file_keeps_those_in_use() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("rates.yaml");
+        std::fs::write(&path, "reference: EUR\nrates: {}\n").expect("write");
+        let service = FraudService::open(&ServiceConfig {
+            exchange_rates: Some(path.clone()),
+            ..ServiceConfig::default()
+        })
+        .expect("open");
+        assert_eq!(service.status().reference_currency.as_deref(), Some("EUR"));
+        let mut v = sample_json();
+        v["amount"]["currency"] = "USD".into();
+        let dollars = PaymentRequest::from_json(v.to_string().as_bytes()).expect("valid");
+        assert_eq!(
+            service.score(&dollars).expect_err("no rate").field,
+            "amount.currency"
+        );
+
+        std::fs::write(&path, "reference: EUR\nrates: {USD: minus one}\n").expect("write");
+        let e = service.reload_exchange_rates().expect_err("refused");
+        assert!(e.to_string().contains("rates.yaml"), "{e}");
+        assert!(service.score(&dollars).is_err(), "the rates in use stay");
+
+        std::fs::write(&path, "reference: EUR\nrates: {USD: 0.95}\n").expect("write");
+        assert_eq!(service.reload_exchange_rates().expect("reloaded"), 2);
+        service.score(&dollars).expect("USD has a rate now");
+        let none = FraudService::open(&ServiceConfig::default()).expect("open");
+        assert!(none.reload_exchange_rates().is_err(), "no file configured");
     }
 
     #[test]

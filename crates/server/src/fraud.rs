@@ -29,6 +29,9 @@ pub struct FraudConfig {
     /// A GeoNames postal-code file placing addresses that come without coordinates, for the
     /// same distances.
     pub postal_centroids: Option<PathBuf>,
+    /// Exchange rates into one reference currency (YAML, docs/fraud.md): amounts are counted
+    /// in it, and a payment in a currency without a rate is refused. Read again on SIGHUP.
+    pub exchange_rates: Option<PathBuf>,
     /// Most entities kept per kind (cards, devices, IP addresses…).
     pub max_entities: usize,
     /// Entities per kind the feature tables are sized for at start (see
@@ -77,6 +80,7 @@ impl Default for FraudConfig {
             thresholds: None,
             ip_locations: None,
             postal_centroids: None,
+            exchange_rates: None,
             max_entities: StateLimits::default().max_entities,
             reserved_entities: StateLimits::default().reserved_entities,
             recent_payments: StateLimits::default().recent_payments,
@@ -238,6 +242,7 @@ impl FraudConfig {
             },
             ip_locations: self.ip_locations.clone(),
             postal_centroids: self.postal_centroids.clone(),
+            exchange_rates: self.exchange_rates.clone(),
             state_file: None,
             journal: false,
             save_by_copy: self.save_by_copy,
@@ -413,6 +418,18 @@ pub async fn reload_model(service: Arc<FraudService>) {
             tracing::error!(error = %e, "fraud model refused; keeping the model in use")
         }
         Err(e) => tracing::error!(error = %e, "fraud model reload failed"),
+    }
+}
+
+/// Reads the exchange rates file of `service` again, logging the outcome: a refused file
+/// leaves the rates in use untouched. Runs the file reading on a blocking thread.
+pub async fn reload_exchange_rates(service: Arc<FraudService>) {
+    match tokio::task::spawn_blocking(move || service.reload_exchange_rates()).await {
+        Ok(Ok(currencies)) => tracing::info!(currencies, "fraud exchange rates reloaded"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "fraud exchange rates refused; keeping the rates in use")
+        }
+        Err(e) => tracing::error!(error = %e, "fraud exchange rates reload failed"),
     }
 }
 

@@ -130,6 +130,9 @@ pub enum Command {
         /// GeoNames postal-code file placing addresses that come without coordinates.
         #[arg(long)]
         postal_centroids: Option<PathBuf>,
+        /// Exchange rates (YAML): amounts counted in its reference currency.
+        #[arg(long)]
+        exchange_rates: Option<PathBuf>,
     },
     /// Check a state file `serve` keeps (the feature state or the ring graph) as a start would,
     /// and print what it holds as JSON; a file a start would refuse is refused with the reason.
@@ -199,12 +202,18 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             model,
             ip_locations,
             postal_centroids,
+            exchange_rates,
         } => score(
             input.as_deref(),
-            rules.as_deref(),
-            model.as_deref(),
-            ip_locations.as_deref(),
-            postal_centroids.as_deref(),
+            // The same loading as `serve`.
+            &ServiceConfig {
+                rules,
+                model,
+                ip_locations,
+                postal_centroids,
+                exchange_rates,
+                ..ServiceConfig::default()
+            },
         ),
         Command::Inspect { file } => inspect(&file),
     }
@@ -457,21 +466,8 @@ fn evaluate_events(
     Ok(ExitCode::SUCCESS)
 }
 
-fn score(
-    input: Option<&Path>,
-    rules: Option<&Path>,
-    model: Option<&Path>,
-    ip_locations: Option<&Path>,
-    postal_centroids: Option<&Path>,
-) -> anyhow::Result<ExitCode> {
-    // The same loading as `serve`: rules, model, IP locations and postal centroids.
-    let service = FraudService::open(&ServiceConfig {
-        rules: rules.map(Path::to_path_buf),
-        model: model.map(Path::to_path_buf),
-        ip_locations: ip_locations.map(Path::to_path_buf),
-        postal_centroids: postal_centroids.map(Path::to_path_buf),
-        ..ServiceConfig::default()
-    })?;
+fn score(input: Option<&Path>, config: &ServiceConfig) -> anyhow::Result<ExitCode> {
+    let service = FraudService::open(config)?;
     let reader: Box<dyn BufRead> = match input {
         Some(p) => Box::new(std::io::BufReader::new(
             std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?,

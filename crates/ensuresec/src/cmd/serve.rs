@@ -270,6 +270,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             ),
             None => println!("fraud scoring: POST /v1/payments/score, rules only (no model)"),
         }
+        if let Some(reference) = fraud.status().reference_currency {
+            println!("fraud amounts counted in {reference} (exchange rates reloaded on SIGHUP)");
+        }
         if let Some(keeper) = fraud.keeper() {
             println!(
                 "fraud feature state: {} ({} entities read back)",
@@ -313,12 +316,21 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             });
         }
         #[cfg(unix)]
-        if config.fraud.model.is_some() {
+        if config.fraud.model.is_some() || config.fraud.exchange_rates.is_some() {
             let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
             let fraud = fraud.clone();
+            let (model, rates) = (
+                config.fraud.model.is_some(),
+                config.fraud.exchange_rates.is_some(),
+            );
             background.spawn(async move {
                 while hup.recv().await.is_some() {
-                    ensuresec_server::fraud::reload_model(fraud.clone()).await;
+                    if model {
+                        ensuresec_server::fraud::reload_model(fraud.clone()).await;
+                    }
+                    if rates {
+                        ensuresec_server::fraud::reload_exchange_rates(fraud.clone()).await;
+                    }
                 }
             });
         }

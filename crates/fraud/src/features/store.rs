@@ -170,7 +170,13 @@ impl FeatureStore {
     /// counted again: its features are read from the state less itself, which gives those of
     /// its first score when nothing else of its entities came in between.
     pub fn observe(&mut self, request: &PaymentRequest) -> Features {
-        let payment = PaymentKeys::of(request);
+        self.observe_amount(request, request.amount_major())
+    }
+
+    /// [`FeatureStore::observe`], counting the payment at `amount`: in the reference
+    /// currency of the exchange rates ([`crate::rates`]) when they are loaded.
+    pub fn observe_amount(&mut self, request: &PaymentRequest, amount: f64) -> Features {
+        let payment = PaymentKeys::of(request, amount);
         let (now, amount) = (payment.time, payment.amount);
         let mut f = Features::unknown();
         f.set(F::Amount, amount);
@@ -441,12 +447,12 @@ pub(super) struct PaymentKeys {
 }
 
 impl PaymentKeys {
-    fn of(request: &PaymentRequest) -> PaymentKeys {
+    fn of(request: &PaymentRequest, amount: f64) -> PaymentKeys {
         let hash = |s: &str| hash_bytes(s.as_bytes());
         PaymentKeys {
             id: recent::key(&request.merchant, &request.payment_id, Counted::Payment),
             time: request.time.timestamp(),
-            amount: request.amount_major(),
+            amount,
             card: hash(&request.card.fingerprint),
             device: request.device.as_deref().map(hash),
             ip: request.ip.map(hash_ip),

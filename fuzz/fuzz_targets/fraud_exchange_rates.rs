@@ -1,0 +1,29 @@
+//! The fraud exchange rates loader on arbitrary text: errors, never panics; and rates it
+//! accepts convert any valid amount to a finite positive number or refuse its currency by name.
+#![no_main]
+
+use ensuresec_fraud::rates::ExchangeRates;
+use ensuresec_model::event::Money;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(rates) = ExchangeRates::from_yaml("fuzz.yaml", text) else {
+        return;
+    };
+    assert!(rates.len() >= 1, "the reference currency has its rate");
+    for currency in ["EUR", "USD", "JPY", "KWD", "CLF", "GBP", rates.reference()] {
+        for minor in [1, 99, 100_000_000_000] {
+            let amount = Money {
+                minor,
+                currency: currency.to_string(),
+            };
+            match rates.convert(&amount) {
+                Ok(v) => assert!(v.is_finite() && v > 0.0, "{currency} {minor}: {v}"),
+                Err(e) => assert_eq!(e.field, "amount.currency"),
+            }
+        }
+    }
+});
