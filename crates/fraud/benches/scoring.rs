@@ -149,6 +149,30 @@ fn bench(c: &mut Criterion) {
         None,
         with_model,
     );
+    // With exchange rates for the thirty currencies of a central bank's daily list: each
+    // amount is looked up and converted.
+    let rates = std::sync::Arc::new(
+        ensuresec_fraud::rates::ExchangeRates::from_yaml(
+            "rates.yaml",
+            "reference: EUR\nrates: {USD: 0.95, JPY: 0.0062, BGN: 0.51, CZK: 0.040, DKK: 0.134, \
+             GBP: 1.17, HUF: 0.0025, PLN: 0.23, RON: 0.20, SEK: 0.087, CHF: 1.07, ISK: 0.0068, \
+             NOK: 0.085, TRY: 0.027, AUD: 0.61, BRL: 0.17, CAD: 0.68, CNY: 0.13, HKD: 0.12, \
+             IDR: 0.000058, ILS: 0.25, INR: 0.011, KRW: 0.00066, MXN: 0.047, MYR: 0.21, \
+             NZD: 0.55, PHP: 0.016, SGD: 0.71, THB: 0.027, ZAR: 0.052}\n",
+        )
+        .expect("rates"),
+    );
+    time_scoring(
+        &mut group,
+        "score_with_model_and_exchange_rates",
+        &reqs,
+        Some(&day_before),
+        || {
+            let mut s = with_model();
+            s.set_exchange_rates(Some(rates.clone()));
+            s
+        },
+    );
     // With the journal: each score also keeps its record for the journal writer (which runs
     // on another thread in `serve`, outside the scorer's lock, and is not timed here).
     time_scoring(
