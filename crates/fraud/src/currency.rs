@@ -90,6 +90,13 @@ pub fn minor_exponent(code: &str) -> Option<u32> {
     }
 }
 
+/// `amount` in major units of its own currency (an unknown currency read as two decimals:
+/// requests are validated before they are counted).
+pub fn major_units(amount: &ensuresec_model::event::Money) -> f64 {
+    let exponent = minor_exponent(&amount.currency).unwrap_or(2);
+    amount.minor as f64 / 10f64.powi(exponent as i32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

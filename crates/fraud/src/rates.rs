@@ -18,7 +18,7 @@ use std::path::Path;
 use ensuresec_model::event::Money;
 use serde::Deserialize;
 
-use crate::currency::minor_exponent;
+use crate::currency::{major_units, minor_exponent};
 use crate::error::{FileError, InputError};
 
 /// Largest rates file read, in bytes: every currency in use takes a few kilobytes.
@@ -138,15 +138,8 @@ impl ExchangeRates {
                     ),
                 )
             })?;
-        Ok(major(amount) * rate)
+        Ok(major_units(amount) * rate)
     }
-}
-
-/// `amount` in major units of its own currency (an unknown currency read as two decimals:
-/// requests are validated before they are counted).
-pub fn major(amount: &Money) -> f64 {
-    let exponent = minor_exponent(&amount.currency).unwrap_or(2);
-    amount.minor as f64 / 10f64.powi(exponent as i32)
 }
 
 #[cfg(test)]
@@ -218,7 +211,7 @@ mod tests {
             let text = format!("reference: EUR\nrates:\n  {currency}: {rate:e}\n");
             let r = ExchangeRates::from_yaml("rates.yaml", &text).expect("rates");
             let converted = r.convert(&money(minor, currency)).expect("converted");
-            let expected = major(&money(minor, currency)) * rate;
+            let expected = major_units(&money(minor, currency)) * rate;
             prop_assert!(converted.is_finite() && converted > 0.0);
             prop_assert!((converted - expected).abs() <= expected * 1e-9, "{converted} vs {expected}");
         }

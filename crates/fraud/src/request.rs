@@ -257,7 +257,7 @@ impl PaymentRequest {
 
     /// The amount in major units of its currency (validated requests only).
     pub fn amount_major(&self) -> f64 {
-        crate::rates::major(&self.amount)
+        crate::currency::major_units(&self.amount)
     }
 }
 

@@ -88,6 +88,7 @@ pub struct FraudService {
     model_info: Mutex<Option<ModelInfo>>,
     unscored: AtomicU64,
     loads: AtomicU64,
+    rates_refused: AtomicU64,
     refused: AtomicU64,
     /// The state file and its journal, when the state is kept.
     keeper: Option<Keeper>,
@@ -172,6 +173,9 @@ pub struct Status {
     pub thresholds: Thresholds,
     /// The currency amounts are counted in, when exchange rates are loaded.
     pub reference_currency: Option<String>,
+    /// Exchange rates files refused on reload (the rates in use were kept): a job that writes
+    /// a bad file each day shows here, not only in the log.
+    pub exchange_rates_refused: u64,
     /// Entities in the feature state.
     pub entities: usize,
     /// Approximate heap bytes of the feature state.
@@ -225,6 +229,7 @@ impl FraudService {
             model_info: Mutex::new(None),
             unscored: AtomicU64::new(0),
             loads: AtomicU64::new(0),
+            rates_refused: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             keeper,
             limits: config.limits,
@@ -282,7 +287,8 @@ impl FraudService {
                 "no exchange rates file is configured",
             )
         })?;
-        let rates = ExchangeRates::load(path)?;
+        let rates = ExchangeRates::load(path)
+            .inspect_err(|_| _ = self.rates_refused.fetch_add(1, Ordering::Relaxed))?;
         let currencies = rates.len();
         self.scorer().set_exchange_rates(Some(Arc::new(rates)));
         Ok(currencies)
@@ -338,6 +344,7 @@ impl FraudService {
             model_refused: self.refused.load(Ordering::Relaxed),
             thresholds,
             reference_currency,
+            exchange_rates_refused: self.rates_refused.load(Ordering::Relaxed),
             entities,
             state_bytes,
             unscored_events: self.unscored_events(),
@@ -409,6 +416,7 @@ mod tests {
         let e = service.reload_exchange_rates().expect_err("refused");
         assert!(e.to_string().contains("rates.yaml"), "{e}");
         assert!(service.score(&dollars).is_err(), "the rates in use stay");
+        assert_eq!(service.status().exchange_rates_refused, 1);
 
         std::fs::write(&path, "reference: EUR\nrates: {USD: 0.95}\n").expect("write");
         assert_eq!(service.reload_exchange_rates().expect("reloaded"), 2);

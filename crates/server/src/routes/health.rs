@@ -55,6 +55,8 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         metrics::gauge!("ensuresec_fraud_unscored_events").set(s.unscored_events as f64);
         metrics::gauge!("ensuresec_fraud_repeated").set(s.repeated as f64);
         metrics::gauge!("ensuresec_fraud_model_refused").set(s.model_refused as f64);
+        metrics::gauge!("ensuresec_fraud_exchange_rates_refused")
+            .set(s.exchange_rates_refused as f64);
         metrics::gauge!("ensuresec_fraud_journaled").set(s.journaled as f64);
         metrics::gauge!("ensuresec_fraud_journal_dropped").set(s.journal_dropped as f64);
         metrics::gauge!("ensuresec_fraud_saves_from_journal").set(s.saves_from_journal as f64);
