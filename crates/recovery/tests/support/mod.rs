@@ -22,6 +22,7 @@ use ensuresec_recovery::DepGraph;
 use ensuresec_recovery::config::RecoveryConfig;
 use ensuresec_recovery::probe::Heartbeats;
 use tempfile::TempDir;
+use tokio::net::TcpSocket;
 use tokio::task::JoinHandle;
 
 pub const ORIGINAL_SCRIPT: &str = "/* ORIGINAL-CHECKOUT v1 */ function pay() { submit(form); }";
@@ -33,27 +34,43 @@ pub fn now() -> DateTime<Utc> {
 }
 
 /// A TCP service that accepts connections on a fixed port while running.
+///
+/// The port stays bound (not listening) for the service's whole life, so while it is stopped
+/// nothing else can take it: not another test's service choosing a free port, and not the
+/// kernel choosing it as the source port of a probe's connection (which would then connect to
+/// itself). A probe of a stopped service is always refused.
 pub struct Service {
     pub name: &'static str,
     pub address: SocketAddr,
+    _reserved: TcpSocket,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// A TCP socket that may share its port with the service's reservation.
+fn shareable_socket() -> TcpSocket {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_reuseaddr(true).unwrap();
+    socket
+}
+
 impl Service {
-    async fn new(name: &'static str) -> Arc<Service> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        drop(listener);
+    fn new(name: &'static str) -> Arc<Service> {
+        let reserved = shareable_socket();
+        reserved.bind(([127, 0, 0, 1], 0).into()).unwrap();
+        let address = reserved.local_addr().unwrap();
         Arc::new(Service {
             name,
             address,
+            _reserved: reserved,
             task: Mutex::new(None),
         })
     }
 
-    /// Starts accepting (binding the same port again).
-    pub async fn start(&self) {
-        let listener = tokio::net::TcpListener::bind(self.address).await.unwrap();
+    /// Starts accepting on the reserved port.
+    pub fn start(&self) {
+        let socket = shareable_socket();
+        socket.bind(self.address).unwrap();
+        let listener = socket.listen(128).unwrap();
         let task = tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 drop(socket);
@@ -166,11 +183,11 @@ impl Shop {
         let state = ensuresec_integrity::StateDir::open(&state_dir, None).unwrap();
         ensuresec_integrity::ops::create(&state, &web_root, vec![], now(), None).unwrap();
 
-        let order_db = Service::new("order-db").await;
-        let customer_db = Service::new("customer-db").await;
-        let gateway = Service::new("sensor-gateway").await;
+        let order_db = Service::new("order-db");
+        let customer_db = Service::new("customer-db");
+        let gateway = Service::new("sensor-gateway");
         for s in [&order_db, &customer_db, &gateway] {
-            s.start().await;
+            s.start();
         }
         let heartbeats = Arc::new(Mutex::new(HashMap::from([(
             "delivery-partner".to_string(),
@@ -207,7 +224,7 @@ impl Shop {
                     if flag.exists() {
                         std::fs::remove_file(&flag).unwrap();
                         s.stop();
-                        s.start().await;
+                        s.start();
                     }
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
