@@ -10,9 +10,9 @@
 //! second pass. Eight walks run side by side, each through every eighth tree: a leaf leads
 //! straight on to the root of the lane's next tree, so a step is one load, one comparison and
 //! one addition, without a branch (a payment's path through a tree cannot be predicted), and
-//! eight independent walks let the processor overlap their reads. Unknown values need no test of their own: the walk reads a
-//! copy of the row where they are +∞ or −∞, whichever sends them the split's way. Nodes are 32
-//! bytes with children as short forward offsets. Written here because the booster's own
+//! eight independent walks let the processor overlap their reads. Unknown values need no test
+//! of their own: the walk reads a copy of the row where they are +∞ or −∞, whichever sends
+//! them the split's way. Nodes are 32 bytes with children as short forward offsets. Written here because the booster's own
 //! predictor allocates per call and no maintained crate compiles its trees.
 
 use serde::{Deserialize, Serialize};
@@ -398,7 +398,7 @@ impl CompiledTrees {
     fn explain_in<const S: usize>(&self, row: &[f64], contributions: &mut [f64]) -> f64 {
         // Shares kept per lane: lanes whose splits read the same column (most of them, as a
         // few columns carry a model) would otherwise each wait for the other's addition to
-        // land in memory before making their own; kept apart, the walk explains 20 % faster.
+        // land in memory before making their own; kept apart, the walk explains a fifth faster.
         let mut shares = [[0.0; S]; LANES];
         self.walk::<S>(row, |lane, column, delta| shares[lane][column] += delta);
         for (c, share) in contributions[..self.columns].iter_mut().enumerate() {
