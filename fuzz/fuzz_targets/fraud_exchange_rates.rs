@@ -1,5 +1,6 @@
-//! The fraud exchange rates loader on arbitrary text: errors, never panics; and rates it
-//! accepts convert any valid amount to a finite positive number or refuse its currency by name.
+//! The fraud exchange rates loaders (the YAML file and the ECB's CSV) on arbitrary text:
+//! errors, never panics; and rates they accept convert any valid amount to a finite positive
+//! number or refuse its currency by name.
 #![no_main]
 
 use ensuresec_fraud::rates::ExchangeRates;
@@ -10,9 +11,16 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(rates) = ExchangeRates::from_yaml("fuzz.yaml", text) else {
-        return;
-    };
+    let parsed = [
+        ExchangeRates::from_yaml("fuzz.yaml", text),
+        ExchangeRates::from_ecb_csv("fuzz.csv", text),
+    ];
+    for rates in parsed.into_iter().flatten() {
+        check(&rates);
+    }
+});
+
+fn check(rates: &ExchangeRates) {
     assert!(rates.len() >= 1, "the reference currency has its rate");
     for currency in ["EUR", "USD", "JPY", "KWD", "CLF", "GBP", rates.reference()] {
         for minor in [1, 99, 100_000_000_000] {
@@ -26,4 +34,4 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-});
+}

@@ -729,12 +729,11 @@ fn replace(from: &Path, to: &Path) {
     std::fs::rename(&staged, to).unwrap();
 }
 
-#[test]
-fn exchange_rates_count_amounts_in_one_currency_and_are_read_again_on_sighup() {
-    let dir = tempfile::tempdir().unwrap();
-    let rates = dir.path().join("rates.yaml");
-    std::fs::write(&rates, "reference: EUR\nrates: {JPY: 0.0062}\n").unwrap();
-    let config = dir.path().join("ensuresec.toml");
+/// A server whose `[fraud] exchange_rates` is the file `name` in `dir`, holding `text`.
+fn serve_with_rates(dir: &Path, name: &str, text: &str) -> Server {
+    let rates = dir.join(name);
+    std::fs::write(&rates, text).unwrap();
+    let config = dir.join("ensuresec.toml");
     std::fs::write(
         &config,
         format!(
@@ -743,33 +742,80 @@ fn exchange_rates_count_amounts_in_one_currency_and_are_read_again_on_sighup() {
         ),
     )
     .unwrap();
-    let server = Server::start(
-        &dir.path().join("data"),
-        &["--config", config.to_str().unwrap()],
+    Server::start(&dir.join("data"), &["--config", config.to_str().unwrap()])
+}
+
+/// Whether a payment of `minor` units of `currency` with 3-D Secure failed is blocked: the
+/// default rules block at 1000 or more, counted in the reference currency.
+fn blocked_with_3ds_failed(server: &Server, minor: i64, currency: &str) -> bool {
+    let mut payment = request(&format!("p-{currency}"), &format!("card-{currency}"));
+    payment["amount"] = json!({"minor": minor, "currency": currency});
+    payment["three_ds"] = "failed".into();
+    let r: Value = score(server, &payment).json().unwrap();
+    assert!(r.get("decision").is_some(), "{r}");
+    r.get("blocked_by").is_some()
+}
+
+/// The status of scoring a payment in `currency`, and the field its error names if refused.
+fn score_in(server: &Server, currency: &str) -> (u16, Value) {
+    let mut payment = request(&format!("q-{currency}"), &format!("card-q-{currency}"));
+    payment["amount"]["currency"] = currency.into();
+    let r = score(server, &payment);
+    let status = r.status().as_u16();
+    let body: Value = r.json().unwrap();
+    (status, body["error"]["field"].clone())
+}
+
+#[test]
+fn exchange_rates_count_amounts_in_one_currency_and_are_read_again_on_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_with_rates(
+        dir.path(),
+        "rates.yaml",
+        "reference: EUR\nrates: {JPY: 0.0062}\n",
     );
     assert_eq!(status(&server)["reference_currency"], "EUR");
+    assert!(status(&server)["exchange_rates_date"].is_null());
 
     // 100,000 yen with 3-D Secure failed is about 620 euros: under the blocking rule's 1000.
-    let mut yen = request("p-yen", "card-yen");
-    yen["amount"] = json!({"minor": 100_000, "currency": "JPY"});
-    yen["three_ds"] = "failed".into();
-    let a: Value = score(&server, &yen).json().unwrap();
-    assert!(a.get("blocked_by").is_none(), "{a}");
-
-    let mut pounds = request("p-gbp", "card-gbp");
-    pounds["amount"]["currency"] = "GBP".into();
-    let r = score(&server, &pounds);
-    assert_eq!(r.status(), 400);
-    let e: Value = r.json().unwrap();
-    assert_eq!(e["error"]["field"], "amount.currency", "{e}");
+    assert!(!blocked_with_3ds_failed(&server, 100_000, "JPY"));
+    // In euros the same figure is 1,000.
+    assert!(blocked_with_3ds_failed(&server, 100_000, "EUR"));
+    assert_eq!(score_in(&server, "GBP"), (400, json!("amount.currency")));
 
     let staged = dir.path().join("rates-next.yaml");
     std::fs::write(&staged, "reference: EUR\nrates: {JPY: 0.0062, GBP: 1.17}\n").unwrap();
-    replace(&staged, &rates);
+    replace(&staged, &dir.path().join("rates.yaml"));
     signal(&server, "HUP");
     wait_for("the new rates", 30, || {
-        (score(&server, &pounds).status() == 200).then_some(())
+        (score_in(&server, "GBP").0 == 200).then_some(())
     });
+}
+
+#[test]
+fn the_ecb_reference_rates_file_is_read_as_published_and_its_day_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    // The ECB's daily file as it comes out of its zip: what one euro buys, the day on top.
+    let server = serve_with_rates(
+        dir.path(),
+        "eurofxref.csv",
+        "Date, USD, JPY, BGN, \n04 December 2026, 1.0845, 162.38, N/A, \n",
+    );
+    let s = status(&server);
+    assert_eq!(s["reference_currency"], "EUR", "{s}");
+    assert_eq!(s["exchange_rates_date"], "2026-12-04", "{s}");
+    assert_eq!(
+        support::metric(&server, "ensuresec_fraud_exchange_rates_date_seconds"),
+        Some(1_796_342_400.0),
+        "midnight UTC of 2026-12-04"
+    );
+
+    // 100,000 yen are about 616 euros at 162.38: under the blocking rule's 1000.
+    assert!(!blocked_with_3ds_failed(&server, 100_000, "JPY"));
+    // 2,000 dollars are about 1,844 euros: over it.
+    assert!(blocked_with_3ds_failed(&server, 200_000, "USD"));
+    // Not quoted that day: no rate, a 400 naming the field.
+    assert_eq!(score_in(&server, "BGN"), (400, json!("amount.currency")));
 }
 
 #[test]

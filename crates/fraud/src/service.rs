@@ -173,6 +173,9 @@ pub struct Status {
     pub thresholds: Thresholds,
     /// The currency amounts are counted in, when exchange rates are loaded.
     pub reference_currency: Option<String>,
+    /// The day the exchange rates are of, when their file says (the ECB's does): rates that
+    /// stopped being fetched show their age here and in the metrics.
+    pub exchange_rates_date: Option<chrono::NaiveDate>,
     /// Exchange rates files refused on reload (the rates in use were kept): a job that writes
     /// a bad file each day shows here, not only in the log.
     pub exchange_rates_refused: u64,
@@ -277,10 +280,10 @@ impl FraudService {
         result
     }
 
-    /// Reads the configured exchange rates file again and swaps it in, returning how many
-    /// currencies it prices; a file that cannot be read or is refused keeps the rates in use.
+    /// Reads the configured exchange rates file again and swaps it in, returning the rates
+    /// now in use; a file that cannot be read or is refused keeps the rates in use.
     /// Amounts counted before keep the rates of their time.
-    pub fn reload_exchange_rates(&self) -> Result<usize, FileError> {
+    pub fn reload_exchange_rates(&self) -> Result<Arc<ExchangeRates>, FileError> {
         let path = self.rates_file.as_deref().ok_or_else(|| {
             FileError::new(
                 "[fraud] exchange_rates",
@@ -289,9 +292,9 @@ impl FraudService {
         })?;
         let rates = ExchangeRates::load(path)
             .inspect_err(|_| _ = self.rates_refused.fetch_add(1, Ordering::Relaxed))?;
-        let currencies = rates.len();
-        self.scorer().set_exchange_rates(Some(Arc::new(rates)));
-        Ok(currencies)
+        let rates = Arc::new(rates);
+        self.scorer().set_exchange_rates(Some(rates.clone()));
+        Ok(rates)
     }
 
     fn swap_model(&self, path: &Path, model: Model) -> Result<ModelInfo, FileError> {
@@ -328,22 +331,27 @@ impl FraudService {
 
     /// The model, counters and state size.
     pub fn status(&self) -> Status {
-        let (thresholds, reference_currency, entities, state_bytes, repeated) = {
+        let (thresholds, rates, entities, state_bytes, repeated) = {
             let scorer = self.scorer();
             (
                 scorer.rules().thresholds,
-                scorer.exchange_rates().map(|r| r.reference().to_string()),
+                scorer
+                    .exchange_rates()
+                    .map(|r| (r.reference().to_string(), r.date())),
                 scorer.state().len(),
                 scorer.state().heap_bytes(),
                 scorer.state().stats().repeated,
             )
         };
+        let (reference_currency, exchange_rates_date) =
+            rates.map_or((None, None), |(currency, date)| (Some(currency), date));
         Status {
             model: self.model(),
             model_loads: self.loads.load(Ordering::Relaxed),
             model_refused: self.refused.load(Ordering::Relaxed),
             thresholds,
             reference_currency,
+            exchange_rates_date,
             exchange_rates_refused: self.rates_refused.load(Ordering::Relaxed),
             entities,
             state_bytes,
@@ -419,7 +427,7 @@ mod tests {
         assert_eq!(service.status().exchange_rates_refused, 1);
 
         std::fs::write(&path, "reference: EUR\nrates: {USD: 0.95}\n").expect("write");
-        assert_eq!(service.reload_exchange_rates().expect("reloaded"), 2);
+        assert_eq!(service.reload_exchange_rates().expect("reloaded").len(), 2);
         service.score(&dollars).expect("USD has a rate now");
         let none = FraudService::open(&ServiceConfig::default()).expect("open");
         assert!(none.reload_exchange_rates().is_err(), "no file configured");

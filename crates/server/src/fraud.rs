@@ -425,7 +425,11 @@ pub async fn reload_model(service: Arc<FraudService>) {
 /// leaves the rates in use untouched. Runs the file reading on a blocking thread.
 pub async fn reload_exchange_rates(service: Arc<FraudService>) {
     match tokio::task::spawn_blocking(move || service.reload_exchange_rates()).await {
-        Ok(Ok(currencies)) => tracing::info!(currencies, "fraud exchange rates reloaded"),
+        Ok(Ok(rates)) => tracing::info!(
+            currencies = rates.len(),
+            date = rates.date().map(tracing::field::display),
+            "fraud exchange rates reloaded"
+        ),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "fraud exchange rates refused; keeping the rates in use")
         }

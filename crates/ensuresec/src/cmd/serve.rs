@@ -270,8 +270,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             ),
             None => println!("fraud scoring: POST /v1/payments/score, rules only (no model)"),
         }
-        if let Some(reference) = fraud.status().reference_currency {
-            println!("fraud amounts counted in {reference} (exchange rates reloaded on SIGHUP)");
+        let status = fraud.status();
+        if let Some(reference) = status.reference_currency {
+            let of = status
+                .exchange_rates_date
+                .map(|d| format!(" of {d}"))
+                .unwrap_or_default();
+            println!(
+                "fraud amounts counted in {reference} (exchange rates{of} reloaded on SIGHUP)"
+            );
         }
         if let Some(keeper) = fraud.keeper() {
             println!(

@@ -57,6 +57,10 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         metrics::gauge!("ensuresec_fraud_model_refused").set(s.model_refused as f64);
         metrics::gauge!("ensuresec_fraud_exchange_rates_refused")
             .set(s.exchange_rates_refused as f64);
+        if let Some(day) = s.exchange_rates_date {
+            let midnight = day.and_time(chrono::NaiveTime::MIN).and_utc().timestamp();
+            metrics::gauge!("ensuresec_fraud_exchange_rates_date_seconds").set(midnight as f64);
+        }
         metrics::gauge!("ensuresec_fraud_journaled").set(s.journaled as f64);
         metrics::gauge!("ensuresec_fraud_journal_dropped").set(s.journal_dropped as f64);
         metrics::gauge!("ensuresec_fraud_saves_from_journal").set(s.saves_from_journal as f64);

@@ -76,7 +76,7 @@ pub(crate) async fn score(
     path = "/v1/payments/status",
     tag = "fraud",
     responses(
-        (status = 200, description = "{model: {file, features, validation_pr_auc}|null, model_loads, model_refused, thresholds, reference_currency, exchange_rates_refused, entities, state_bytes, unscored_events, repeated, journaled, journal_dropped, saves_from_journal, rings: {nodes, payments, rotations, dropped, unknown_labels}|null}"),
+        (status = 200, description = "{model: {file, features, validation_pr_auc}|null, model_loads, model_refused, thresholds, reference_currency, exchange_rates_date, exchange_rates_refused, entities, state_bytes, unscored_events, repeated, journaled, journal_dropped, saves_from_journal, rings: {nodes, payments, rotations, dropped, unknown_labels}|null}"),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
         (status = 404, description = "Fraud scoring is disabled in [fraud]", body = ErrorBody),
     ),

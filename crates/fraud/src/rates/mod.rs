@@ -3,7 +3,7 @@
 //! the `amount` feature, the card's 24-hour total and every rule on them, and a Japanese
 //! customer looks like a big spender to rules written in euros.
 //!
-//! The rates are a data file the operator keeps current (a provider has its own daily rates):
+//! The rates are a data file the operator keeps current: either a provider's own daily rates,
 //!
 //! ```yaml
 //! reference: EUR      # the currency amounts are counted in
@@ -11,18 +11,26 @@
 //!   USD: 0.95
 //!   JPY: 0.0062
 //! ```
+//!
+//! or, in a file named `*.csv`, the European Central Bank's euro reference rates as it
+//! publishes them ([`ecb`]), amounts then counted in euros.
+
+mod ecb;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use chrono::NaiveDate;
 use ensuresec_model::event::Money;
 use serde::Deserialize;
 
 use crate::currency::{major_units, minor_exponent};
 use crate::error::{FileError, InputError};
 
-/// Largest rates file read, in bytes: every currency in use takes a few kilobytes.
+/// Largest YAML rates file read, in bytes: every currency in use takes a few kilobytes.
 pub const MAX_FILE_BYTES: usize = 1 << 16;
+
+pub use ecb::MAX_FILE_BYTES as MAX_ECB_FILE_BYTES;
 
 /// Lowest and highest rate taken: wider than any pair of currencies in use, and narrow enough
 /// that every amount accepted converts to a finite number above zero.
@@ -42,32 +50,24 @@ pub struct ExchangeRates {
     reference: String,
     /// By currency code, sorted for the binary search; the reference currency among them at 1.
     rates: Vec<([u8; 3], f64)>,
+    /// The day the rates are of, when the file says (the ECB's do).
+    date: Option<NaiveDate>,
 }
 
 impl ExchangeRates {
     /// Loads rates from YAML text; `file` names it in errors, which name the key at fault.
     pub fn from_yaml(file: &str, text: &str) -> Result<ExchangeRates, FileError> {
         let raw: RawFile = crate::parse_yaml(file, text, MAX_FILE_BYTES)?;
-        let code = |key: &str, value: &str| {
-            if minor_exponent(value).is_none() {
-                return Err(FileError::new(
-                    file,
-                    format!("`{key}`: `{value}` is not an ISO 4217 currency in use"),
-                ));
-            }
-            let b = value.as_bytes();
-            Ok([b[0], b[1], b[2]])
-        };
-        let reference = code("reference", &raw.reference)?;
+        let reference = currency_code(file, "`reference`", &raw.reference)?;
         let mut rates = vec![(reference, 1.0)];
         for (currency, rate) in &raw.rates {
-            let key = format!("rates.{currency}");
-            let c = code(&key, currency)?;
+            let key = format!("`rates.{currency}`");
+            let c = currency_code(file, &key, currency)?;
             if !RATE_RANGE.contains(rate) {
                 return Err(FileError::new(
                     file,
                     format!(
-                        "`{key}`: {rate} is not a rate between {:e} and {:e}",
+                        "{key}: {rate} is not a rate between {:e} and {:e}",
                         RATE_RANGE.start(),
                         RATE_RANGE.end()
                     ),
@@ -77,31 +77,71 @@ impl ExchangeRates {
                 if *rate != 1.0 {
                     return Err(FileError::new(
                         file,
-                        format!("`{key}`: the reference currency is worth 1, not {rate}"),
+                        format!("{key}: the reference currency is worth 1, not {rate}"),
                     ));
                 }
                 continue;
             }
             rates.push((c, *rate));
         }
-        rates.sort_by_key(|(c, _)| *c);
-        Ok(ExchangeRates {
-            reference: raw.reference,
-            rates,
-        })
+        Ok(ExchangeRates::sorted(raw.reference, rates, None))
     }
 
-    /// Reads and loads the file at `path`.
+    /// Loads the European Central Bank's reference rates file (its daily `eurofxref.csv` or
+    /// its history `eurofxref-hist.csv`), the rates of its newest day, into euros; `file`
+    /// names it in errors, which name the line and the column at fault.
+    pub fn from_ecb_csv(file: &str, text: &str) -> Result<ExchangeRates, FileError> {
+        let day = ecb::newest_day(file, text)?;
+        let mut rates = vec![(*b"EUR", 1.0)];
+        for (currency, per_euro) in &day.per_euro {
+            let key = format!("line {}, column `{currency}`", day.line);
+            rates.push((currency_code(file, &key, currency)?, 1.0 / per_euro));
+        }
+        Ok(ExchangeRates::sorted("EUR".into(), rates, Some(day.date)))
+    }
+
+    fn sorted(
+        reference: String,
+        mut rates: Vec<([u8; 3], f64)>,
+        date: Option<NaiveDate>,
+    ) -> ExchangeRates {
+        rates.sort_by_key(|(c, _)| *c);
+        ExchangeRates {
+            reference,
+            rates,
+            date,
+        }
+    }
+
+    /// Reads and loads the file at `path`: the ECB's reference rates when its name ends in
+    /// `.csv`, YAML otherwise.
     pub fn load(path: &Path) -> Result<ExchangeRates, FileError> {
         let name = path.display().to_string();
-        let text =
-            crate::read_limited(path, MAX_FILE_BYTES).map_err(|m| FileError::new(&name, m))?;
-        ExchangeRates::from_yaml(&name, &text)
+        let ecb = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        let limit = if ecb {
+            MAX_ECB_FILE_BYTES
+        } else {
+            MAX_FILE_BYTES
+        };
+        let text = crate::read_limited(path, limit).map_err(|m| FileError::new(&name, m))?;
+        if ecb {
+            ExchangeRates::from_ecb_csv(&name, &text)
+        } else {
+            ExchangeRates::from_yaml(&name, &text)
+        }
     }
 
     /// The currency amounts are counted in.
     pub fn reference(&self) -> &str {
         &self.reference
+    }
+
+    /// The day the rates are of, when the file says: rates an operator forgot to fetch show
+    /// their age.
+    pub fn date(&self) -> Option<NaiveDate> {
+        self.date
     }
 
     /// How many currencies have a rate, the reference among them.
@@ -140,6 +180,19 @@ impl ExchangeRates {
             })?;
         Ok(major_units(amount) * rate)
     }
+}
+
+/// `value` as a currency code, refused naming `key` (where in the file) when it is not an
+/// ISO 4217 currency in use.
+fn currency_code(file: &str, key: &str, value: &str) -> Result<[u8; 3], FileError> {
+    if minor_exponent(value).is_none() {
+        return Err(FileError::new(
+            file,
+            format!("{key}: `{value}` is not an ISO 4217 currency in use"),
+        ));
+    }
+    let b = value.as_bytes();
+    Ok([b[0], b[1], b[2]])
 }
 
 #[cfg(test)]
@@ -201,19 +254,81 @@ mod tests {
         assert!(e.to_string().contains("over"), "{e}");
     }
 
+    #[test]
+    fn the_ecb_rates_of_the_newest_day_count_amounts_in_euros() {
+        let text = "Date,USD,JPY,CYP,\n2026-12-04,1.25,160,N/A,\n2026-12-03,2,100,N/A,\n";
+        let r = ExchangeRates::from_ecb_csv("eurofxref-hist.csv", text).expect("rates");
+        assert_eq!((r.reference(), r.len()), ("EUR", 3));
+        assert_eq!(r.date(), NaiveDate::from_ymd_opt(2026, 12, 4));
+        let usd = r.convert(&money(10_000, "USD")).expect("usd");
+        assert!((usd - 80.0).abs() < 1e-9, "{usd}");
+        let jpy = r.convert(&money(10_000, "JPY")).expect("jpy");
+        assert!((jpy - 62.5).abs() < 1e-9, "{jpy}");
+        let eur = r.convert(&money(250, "EUR")).expect("eur");
+        assert!((eur - 2.5).abs() < 1e-9, "{eur}");
+        let e = r
+            .convert(&money(100, "CYP"))
+            .expect_err("not quoted that day");
+        assert!(e.message.contains("into EUR for `CYP`"), "{e:?}");
+        assert_eq!(
+            ExchangeRates::from_yaml("r.yaml", FILE)
+                .expect("yaml")
+                .date(),
+            None
+        );
+    }
+
+    #[test]
+    fn an_ecb_rate_for_a_currency_out_of_use_names_its_line_and_column() {
+        let text = "Date,USD,CYP,\n2026-12-04,1.25,0.58,\n";
+        let e = ExchangeRates::from_ecb_csv("eurofxref.csv", text).expect_err("CYP");
+        let shown = e.to_string();
+        assert!(
+            shown.contains("line 2, column `CYP`: `CYP` is not an ISO 4217 currency in use"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_file_named_csv_is_read_as_the_ecb_rates_and_any_other_as_yaml() {
+        let dir = tempfile::tempdir().expect("dir");
+        let csv = dir.path().join("eurofxref.csv");
+        std::fs::write(&csv, "Date, USD, \n04 December 2026, 1.25, \n").expect("write");
+        let r = ExchangeRates::load(&csv).expect("csv");
+        assert_eq!(r.date(), NaiveDate::from_ymd_opt(2026, 12, 4));
+        let yaml = dir.path().join("rates.yml");
+        std::fs::write(&yaml, FILE).expect("write");
+        assert_eq!(ExchangeRates::load(&yaml).expect("yaml").len(), 4);
+        // The same YAML under a CSV name is refused as not the ECB's file, by its name.
+        let misnamed = dir.path().join("rates.CSV");
+        std::fs::write(&misnamed, FILE).expect("write");
+        let e = ExchangeRates::load(&misnamed).expect_err("yaml as csv");
+        assert!(e.to_string().contains("rates.CSV"), "{e}");
+        assert!(e.to_string().contains("not `Date`"), "{e}");
+    }
+
     proptest! {
         #[test]
-        fn a_converted_amount_is_the_major_amount_times_its_rate(
+        fn a_converted_amount_is_the_major_amount_times_its_rate_from_either_file(
             minor in 1i64..=crate::request::MAX_AMOUNT_MINOR,
             rate in 1e-9f64..=1e9,
             currency in proptest::sample::select(vec!["USD", "JPY", "KWD", "CLF"]),
         ) {
-            let text = format!("reference: EUR\nrates:\n  {currency}: {rate:e}\n");
-            let r = ExchangeRates::from_yaml("rates.yaml", &text).expect("rates");
-            let converted = r.convert(&money(minor, currency)).expect("converted");
+            let yaml = format!("reference: EUR\nrates:\n  {currency}: {rate:e}\n");
+            // The ECB's file gives what a euro buys: the inverse.
+            let ecb = format!("Date,{currency},\n2026-12-04,{:e},\n", 1.0 / rate);
             let expected = major_units(&money(minor, currency)) * rate;
-            prop_assert!(converted.is_finite() && converted > 0.0);
-            prop_assert!((converted - expected).abs() <= expected * 1e-9, "{converted} vs {expected}");
+            for r in [
+                ExchangeRates::from_yaml("rates.yaml", &yaml).expect("yaml"),
+                ExchangeRates::from_ecb_csv("eurofxref.csv", &ecb).expect("ecb"),
+            ] {
+                let converted = r.convert(&money(minor, currency)).expect("converted");
+                prop_assert!(converted.is_finite() && converted > 0.0);
+                prop_assert!(
+                    (converted - expected).abs() <= expected * 1e-9,
+                    "{converted} vs {expected}"
+                );
+            }
         }
     }
 }
