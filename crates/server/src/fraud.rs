@@ -29,8 +29,9 @@ pub struct FraudConfig {
     /// A GeoNames postal-code file placing addresses that come without coordinates, for the
     /// same distances.
     pub postal_centroids: Option<PathBuf>,
-    /// Exchange rates into one reference currency (YAML, docs/fraud.md): amounts are counted
-    /// in it, and a payment in a currency without a rate is refused. Read again on SIGHUP.
+    /// Exchange rates into one reference currency (YAML, or the ECB's reference rates as
+    /// published when named `*.csv`; docs/fraud.md): amounts are counted in it, and a payment
+    /// in a currency without a rate is refused. Read again on SIGHUP.
     pub exchange_rates: Option<PathBuf>,
     /// Most entities kept per kind (cards, devices, IP addresses…).
     pub max_entities: usize,

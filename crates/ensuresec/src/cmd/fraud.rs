@@ -130,7 +130,8 @@ pub enum Command {
         /// GeoNames postal-code file placing addresses that come without coordinates.
         #[arg(long)]
         postal_centroids: Option<PathBuf>,
-        /// Exchange rates (YAML): amounts counted in its reference currency.
+        /// Exchange rates (YAML, or the ECB's reference rates as published when named
+        /// `*.csv`): amounts counted in its reference currency.
         #[arg(long)]
         exchange_rates: Option<PathBuf>,
     },
