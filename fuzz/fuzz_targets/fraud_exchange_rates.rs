@@ -1,6 +1,6 @@
 //! The fraud exchange rates loaders (the YAML file and the ECB's CSV) on arbitrary text:
 //! errors, never panics; and rates they accept convert any valid amount to a finite positive
-//! number or refuse its currency by name.
+//! number or refuse its currency by name, also when counted in another reference currency.
 #![no_main]
 
 use ensuresec_fraud::rates::ExchangeRates;
@@ -17,6 +17,11 @@ fuzz_target!(|data: &[u8]| {
     ];
     for rates in parsed.into_iter().flatten() {
         check(&rates);
+        // Counted in another currency, when the file prices it: the same guarantees.
+        if let Ok(in_dollars) = rates.counted_in("fuzz", "USD") {
+            assert_eq!(in_dollars.reference(), "USD");
+            check(&in_dollars);
+        }
     }
 });
 

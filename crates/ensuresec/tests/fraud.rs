@@ -729,15 +729,16 @@ fn replace(from: &Path, to: &Path) {
     std::fs::rename(&staged, to).unwrap();
 }
 
-/// A server whose `[fraud] exchange_rates` is the file `name` in `dir`, holding `text`.
-fn serve_with_rates(dir: &Path, name: &str, text: &str) -> Server {
+/// A server whose `[fraud] exchange_rates` is the file `name` in `dir`, holding `text`, with
+/// `more` lines of `[fraud]`.
+fn serve_with_rates(dir: &Path, name: &str, text: &str, more: &str) -> Server {
     let rates = dir.join(name);
     std::fs::write(&rates, text).unwrap();
     let config = dir.join("ensuresec.toml");
     std::fs::write(
         &config,
         format!(
-            "[fraud]\nexchange_rates = {:?}\n",
+            "[fraud]\nexchange_rates = {:?}\n{more}",
             rates.display().to_string()
         ),
     )
@@ -773,6 +774,7 @@ fn exchange_rates_count_amounts_in_one_currency_and_are_read_again_on_sighup() {
         dir.path(),
         "rates.yaml",
         "reference: EUR\nrates: {JPY: 0.0062}\n",
+        "",
     );
     assert_eq!(status(&server)["reference_currency"], "EUR");
     assert!(status(&server)["exchange_rates_date"].is_null());
@@ -792,15 +794,13 @@ fn exchange_rates_count_amounts_in_one_currency_and_are_read_again_on_sighup() {
     });
 }
 
+/// The ECB's daily file as it comes out of its zip: what one euro buys, the day on top.
+const ECB_DAY: &str = "Date, USD, JPY, BGN, \n04 December 2026, 1.0845, 162.38, N/A, \n";
+
 #[test]
 fn the_ecb_reference_rates_file_is_read_as_published_and_its_day_shown() {
     let dir = tempfile::tempdir().unwrap();
-    // The ECB's daily file as it comes out of its zip: what one euro buys, the day on top.
-    let server = serve_with_rates(
-        dir.path(),
-        "eurofxref.csv",
-        "Date, USD, JPY, BGN, \n04 December 2026, 1.0845, 162.38, N/A, \n",
-    );
+    let server = serve_with_rates(dir.path(), "eurofxref.csv", ECB_DAY, "");
     let s = status(&server);
     assert_eq!(s["reference_currency"], "EUR", "{s}");
     assert_eq!(s["exchange_rates_date"], "2026-12-04", "{s}");
@@ -815,6 +815,25 @@ fn the_ecb_reference_rates_file_is_read_as_published_and_its_day_shown() {
     // 2,000 dollars are about 1,844 euros: over it.
     assert!(blocked_with_3ds_failed(&server, 200_000, "USD"));
     // Not quoted that day: no rate, a 400 naming the field.
+    assert_eq!(score_in(&server, "BGN"), (400, json!("amount.currency")));
+}
+
+#[test]
+fn the_ecb_rates_count_amounts_in_dollars_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_with_rates(
+        dir.path(),
+        "eurofxref.csv",
+        ECB_DAY,
+        "exchange_rates_reference = \"USD\"\n",
+    );
+    let s = status(&server);
+    assert_eq!(s["reference_currency"], "USD", "{s}");
+    assert_eq!(s["exchange_rates_date"], "2026-12-04", "{s}");
+    // The blocking rule's 1000 is now in dollars: 1,000 dollars reach it (922 euros would
+    // not), 900 euros (976 dollars) do not.
+    assert!(blocked_with_3ds_failed(&server, 100_000, "USD"));
+    assert!(!blocked_with_3ds_failed(&server, 90_000, "EUR"));
     assert_eq!(score_in(&server, "BGN"), (400, json!("amount.currency")));
 }
 
@@ -1112,4 +1131,19 @@ fn score_reads_requests_and_refuses_bad_files_by_name() {
         err.contains("rates.yaml") && err.contains("`rates.USD`"),
         "{err}"
     );
+
+    std::fs::write(&rates, "reference: EUR\nrates: {USD: 0.95}\n").unwrap();
+    let in_ = |currency: &str| {
+        score(&[
+            "--exchange-rates".as_ref(),
+            rates.as_os_str(),
+            "--exchange-rates-reference".as_ref(),
+            currency.as_ref(),
+        ])
+    };
+    support::assert_success(&in_("USD"));
+    let out = in_("GBP");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no rate for `GBP`"), "{err}");
 }

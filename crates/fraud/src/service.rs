@@ -46,6 +46,9 @@ pub struct ServiceConfig {
     /// amount counted in its own currency]; read again by
     /// [`FraudService::reload_exchange_rates`].
     pub exchange_rates: Option<PathBuf>,
+    /// Count amounts in this currency instead of the rates file's reference
+    /// ([`ExchangeRates::counted_in`]) [default: the file's].
+    pub exchange_rates_reference: Option<String>,
     /// Where the feature state is kept between runs: read at open when it exists, written by
     /// `Kept::save` [default: none, the state lives in memory only].
     pub state_file: Option<PathBuf>,
@@ -85,6 +88,7 @@ pub struct FraudService {
     scorer: Mutex<Scorer>,
     model_file: Option<PathBuf>,
     rates_file: Option<PathBuf>,
+    rates_reference: Option<String>,
     model_info: Mutex<Option<ModelInfo>>,
     unscored: AtomicU64,
     loads: AtomicU64,
@@ -215,7 +219,8 @@ impl FraudService {
             scorer.set_postal_centroids(Some(Arc::new(PostalCentroids::open(path)?)));
         }
         if let Some(path) = &config.exchange_rates {
-            scorer.set_exchange_rates(Some(Arc::new(ExchangeRates::load(path)?)));
+            let rates = ExchangeRates::load(path, config.exchange_rates_reference.as_deref())?;
+            scorer.set_exchange_rates(Some(Arc::new(rates)));
         }
         let mut keeper = None;
         if let Some(path) = &config.state_file {
@@ -229,6 +234,7 @@ impl FraudService {
             scorer: Mutex::new(scorer),
             model_file: config.model.clone(),
             rates_file: config.exchange_rates.clone(),
+            rates_reference: config.exchange_rates_reference.clone(),
             model_info: Mutex::new(None),
             unscored: AtomicU64::new(0),
             loads: AtomicU64::new(0),
@@ -290,7 +296,7 @@ impl FraudService {
                 "no exchange rates file is configured",
             )
         })?;
-        let rates = ExchangeRates::load(path)
+        let rates = ExchangeRates::load(path, self.rates_reference.as_deref())
             .inspect_err(|_| _ = self.rates_refused.fetch_add(1, Ordering::Relaxed))?;
         let rates = Arc::new(rates);
         self.scorer().set_exchange_rates(Some(rates.clone()));
@@ -431,6 +437,36 @@ mod tests {
         service.score(&dollars).expect("USD has a rate now");
         let none = FraudService::open(&ServiceConfig::default()).expect("open");
         assert!(none.reload_exchange_rates().is_err(), "no file configured");
+    }
+
+    #[test]
+    fn the_reference_asked_for_holds_at_open_and_on_every_reload() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("eurofxref.csv");
+        std::fs::write(&path, "Date,USD,\n2026-12-04,1.25,\n").expect("write");
+        let config = ServiceConfig {
+            exchange_rates: Some(path.clone()),
+            exchange_rates_reference: Some("USD".into()),
+            ..ServiceConfig::default()
+        };
+        let service = FraudService::open(&config).expect("open");
+        assert_eq!(service.status().reference_currency.as_deref(), Some("USD"));
+
+        // The next day's file does not quote the dollar: refused, the rates in use stay.
+        std::fs::write(&path, "Date,USD,JPY,\n2026-12-05,N/A,160,\n").expect("write");
+        let e = service.reload_exchange_rates().expect_err("no dollar");
+        assert!(e.to_string().contains("no rate for `USD`"), "{e}");
+        assert_eq!(service.status().reference_currency.as_deref(), Some("USD"));
+        assert_eq!(service.status().exchange_rates_refused, 1);
+
+        std::fs::write(&path, "Date,USD,JPY,\n2026-12-07,1.2,160,\n").expect("write");
+        let rates = service.reload_exchange_rates().expect("reloaded");
+        assert_eq!((rates.reference(), rates.len()), ("USD", 3));
+
+        // At open, a file that cannot be counted in the reference stops the start.
+        std::fs::write(&path, "Date,JPY,\n2026-12-07,160,\n").expect("write");
+        let e = FraudService::open(&config).expect_err("no dollar at open");
+        assert!(e.to_string().contains("eurofxref.csv"), "{e}");
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub struct FraudConfig {
     /// published when named `*.csv`; docs/fraud.md): amounts are counted in it, and a payment
     /// in a currency without a rate is refused. Read again on SIGHUP.
     pub exchange_rates: Option<PathBuf>,
+    /// Count amounts in this currency instead of the rates file's reference, when the file
+    /// prices it: dollars from the ECB's euro rates, say [default: the file's reference].
+    pub exchange_rates_reference: Option<String>,
     /// Most entities kept per kind (cards, devices, IP addresses…).
     pub max_entities: usize,
     /// Entities per kind the feature tables are sized for at start (see
@@ -82,6 +85,7 @@ impl Default for FraudConfig {
             ip_locations: None,
             postal_centroids: None,
             exchange_rates: None,
+            exchange_rates_reference: None,
             max_entities: StateLimits::default().max_entities,
             reserved_entities: StateLimits::default().reserved_entities,
             recent_payments: StateLimits::default().recent_payments,
@@ -165,6 +169,20 @@ impl FraudConfig {
                 format!("must be at most {MAX_RECENT_PAYMENTS}"),
             ));
         }
+        if let Some(reference) = &self.exchange_rates_reference {
+            if self.exchange_rates.is_none() {
+                return Err((
+                    "fraud.exchange_rates_reference",
+                    "needs fraud.exchange_rates, the file the rates come from".into(),
+                ));
+            }
+            if ensuresec_fraud::currency::minor_exponent(reference).is_none() {
+                return Err((
+                    "fraud.exchange_rates_reference",
+                    format!("`{reference}` is not an ISO 4217 currency in use"),
+                ));
+            }
+        }
         if !(1..=3650).contains(&self.ttl_days) {
             return Err(("fraud.ttl_days", "must be between 1 and 3650".into()));
         }
@@ -244,6 +262,7 @@ impl FraudConfig {
             ip_locations: self.ip_locations.clone(),
             postal_centroids: self.postal_centroids.clone(),
             exchange_rates: self.exchange_rates.clone(),
+            exchange_rates_reference: self.exchange_rates_reference.clone(),
             state_file: None,
             journal: false,
             save_by_copy: self.save_by_copy,
@@ -460,6 +479,32 @@ mod tests {
         let (key, message) = config.validate().err().unwrap_or_default();
         assert_eq!(key, "fraud.recent_payments");
         assert!(message.contains("16777216"), "{message}");
+    }
+
+    #[test]
+    fn a_reference_currency_needs_a_rates_file_and_a_currency_in_use() {
+        let alone = FraudConfig {
+            exchange_rates_reference: Some("USD".into()),
+            ..FraudConfig::default()
+        };
+        let (key, message) = alone.validate().err().unwrap_or_default();
+        assert_eq!(key, "fraud.exchange_rates_reference");
+        assert!(message.contains("needs fraud.exchange_rates"), "{message}");
+        let unknown = FraudConfig {
+            exchange_rates: Some("eurofxref.csv".into()),
+            exchange_rates_reference: Some("usd".into()),
+            ..FraudConfig::default()
+        };
+        let (key, message) = unknown.validate().err().unwrap_or_default();
+        assert_eq!(key, "fraud.exchange_rates_reference");
+        assert!(message.contains("`usd` is not an ISO 4217"), "{message}");
+        let fine = FraudConfig {
+            exchange_rates_reference: Some("USD".into()),
+            ..unknown
+        };
+        assert!(fine.validate().is_ok());
+        let service = fine.service_config();
+        assert_eq!(service.exchange_rates_reference.as_deref(), Some("USD"));
     }
 
     #[test]

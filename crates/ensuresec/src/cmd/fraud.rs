@@ -134,6 +134,10 @@ pub enum Command {
         /// `*.csv`): amounts counted in its reference currency.
         #[arg(long)]
         exchange_rates: Option<PathBuf>,
+        /// Count amounts in this currency instead of the rates file's reference (it must be
+        /// priced there): dollars from the ECB's euro rates, say.
+        #[arg(long, requires = "exchange_rates")]
+        exchange_rates_reference: Option<String>,
     },
     /// Check a state file `serve` keeps (the feature state or the ring graph) as a start would,
     /// and print what it holds as JSON; a file a start would refuse is refused with the reason.
@@ -204,6 +208,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             ip_locations,
             postal_centroids,
             exchange_rates,
+            exchange_rates_reference,
         } => score(
             input.as_deref(),
             // The same loading as `serve`.
@@ -213,6 +218,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                 ip_locations,
                 postal_centroids,
                 exchange_rates,
+                exchange_rates_reference,
                 ..ServiceConfig::default()
             },
         ),

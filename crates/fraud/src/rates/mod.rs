@@ -113,9 +113,47 @@ impl ExchangeRates {
         }
     }
 
+    /// The same rates counted in `reference` instead, a currency the file prices: what one
+    /// unit of each currency is worth in it is its rate over `reference`'s. A provider whose
+    /// rules are written in dollars can so use the ECB's rates, which are in euros. `file`
+    /// names the file in errors: `reference` without a rate, or a rate that would leave
+    /// [`RATE_RANGE`].
+    pub fn counted_in(self, file: &str, reference: &str) -> Result<ExchangeRates, FileError> {
+        if reference == self.reference {
+            return Ok(self);
+        }
+        let code = currency_code(file, "the reference asked for", reference)?;
+        let Some(base) = self.rate_of(code) else {
+            return Err(FileError::new(
+                file,
+                format!(
+                    "no rate for `{reference}`, the reference asked for: amounts cannot be \
+                     counted in it"
+                ),
+            ));
+        };
+        let mut rates = Vec::with_capacity(self.rates.len());
+        for (c, rate) in self.rates {
+            let rebased = rate / base;
+            if !RATE_RANGE.contains(&rebased) {
+                return Err(FileError::new(
+                    file,
+                    format!(
+                        "`{}` would be worth {rebased:e} {reference}, not between {:e} and {:e}",
+                        String::from_utf8_lossy(&c),
+                        RATE_RANGE.start(),
+                        RATE_RANGE.end()
+                    ),
+                ));
+            }
+            rates.push((c, rebased));
+        }
+        Ok(ExchangeRates::sorted(reference.into(), rates, self.date))
+    }
+
     /// Reads and loads the file at `path`: the ECB's reference rates when its name ends in
-    /// `.csv`, YAML otherwise.
-    pub fn load(path: &Path) -> Result<ExchangeRates, FileError> {
+    /// `.csv`, YAML otherwise; counted in `reference` when one is given ([`Self::counted_in`]).
+    pub fn load(path: &Path, reference: Option<&str>) -> Result<ExchangeRates, FileError> {
         let name = path.display().to_string();
         let ecb = path
             .extension()
@@ -126,10 +164,14 @@ impl ExchangeRates {
             MAX_FILE_BYTES
         };
         let text = crate::read_limited(path, limit).map_err(|m| FileError::new(&name, m))?;
-        if ecb {
-            ExchangeRates::from_ecb_csv(&name, &text)
+        let rates = if ecb {
+            ExchangeRates::from_ecb_csv(&name, &text)?
         } else {
-            ExchangeRates::from_yaml(&name, &text)
+            ExchangeRates::from_yaml(&name, &text)?
+        };
+        match reference {
+            Some(r) => rates.counted_in(&name, r),
+            None => Ok(rates),
         }
     }
 
@@ -154,6 +196,13 @@ impl ExchangeRates {
         self.rates.is_empty()
     }
 
+    fn rate_of(&self, code: [u8; 3]) -> Option<f64> {
+        self.rates
+            .binary_search_by_key(&code, |(c, _)| *c)
+            .ok()
+            .map(|i| self.rates[i].1)
+    }
+
     /// `amount` in major units of the reference currency. A currency without a rate is an
     /// error naming `amount.currency`: scoring it unconverted would be the silent default
     /// this file exists to avoid.
@@ -163,12 +212,7 @@ impl ExchangeRates {
             .as_bytes()
             .try_into()
             .ok()
-            .and_then(|c: [u8; 3]| {
-                self.rates
-                    .binary_search_by_key(&c, |(code, _)| *code)
-                    .ok()
-                    .map(|i| self.rates[i].1)
-            })
+            .and_then(|c: [u8; 3]| self.rate_of(c))
             .ok_or_else(|| {
                 InputError::new(
                     "amount.currency",
@@ -294,17 +338,65 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let csv = dir.path().join("eurofxref.csv");
         std::fs::write(&csv, "Date, USD, \n04 December 2026, 1.25, \n").expect("write");
-        let r = ExchangeRates::load(&csv).expect("csv");
+        let r = ExchangeRates::load(&csv, None).expect("csv");
         assert_eq!(r.date(), NaiveDate::from_ymd_opt(2026, 12, 4));
         let yaml = dir.path().join("rates.yml");
         std::fs::write(&yaml, FILE).expect("write");
-        assert_eq!(ExchangeRates::load(&yaml).expect("yaml").len(), 4);
+        assert_eq!(ExchangeRates::load(&yaml, None).expect("yaml").len(), 4);
         // The same YAML under a CSV name is refused as not the ECB's file, by its name.
         let misnamed = dir.path().join("rates.CSV");
         std::fs::write(&misnamed, FILE).expect("write");
-        let e = ExchangeRates::load(&misnamed).expect_err("yaml as csv");
+        let e = ExchangeRates::load(&misnamed, None).expect_err("yaml as csv");
         assert!(e.to_string().contains("rates.CSV"), "{e}");
         assert!(e.to_string().contains("not `Date`"), "{e}");
+    }
+
+    #[test]
+    fn rates_are_counted_in_another_reference_the_file_prices() {
+        let ecb = "Date,USD,JPY,\n2026-12-04,1.25,160,\n";
+        let r = ExchangeRates::from_ecb_csv("eurofxref.csv", ecb)
+            .and_then(|r| r.counted_in("eurofxref.csv", "USD"))
+            .expect("in dollars");
+        assert_eq!((r.reference(), r.len()), ("USD", 3));
+        assert_eq!(
+            r.date(),
+            NaiveDate::from_ymd_opt(2026, 12, 4),
+            "the day is kept"
+        );
+        let eur = r.convert(&money(10_000, "EUR")).expect("eur");
+        assert!(
+            (eur - 125.0).abs() < 1e-9,
+            "100 euros are 125 dollars: {eur}"
+        );
+        let jpy = r.convert(&money(16_000, "JPY")).expect("jpy");
+        assert!(
+            (jpy - 125.0).abs() < 1e-9,
+            "16,000 yen are 100 euros: {jpy}"
+        );
+        let usd = r.convert(&money(4_999, "USD")).expect("usd");
+        assert!((usd - 49.99).abs() < 1e-9, "{usd}");
+
+        let yaml = ExchangeRates::from_yaml("r.yaml", FILE).expect("yaml");
+        assert_eq!(
+            yaml.clone().counted_in("r.yaml", "EUR").expect("same"),
+            yaml
+        );
+        let e = yaml
+            .clone()
+            .counted_in("r.yaml", "GBP")
+            .expect_err("no GBP rate");
+        assert!(e.to_string().contains("no rate for `GBP`"), "{e}");
+        let e = yaml
+            .counted_in("r.yaml", "EURO")
+            .expect_err("not a currency");
+        assert!(e.to_string().contains("`EURO` is not an ISO 4217"), "{e}");
+        let far = "reference: EUR\nrates: {USD: 1e-6, JPY: 1e6}\n";
+        let e = ExchangeRates::from_yaml("r.yaml", far)
+            .expect("each in range")
+            .counted_in("r.yaml", "USD")
+            .expect_err("yen at 1e12 dollars");
+        assert!(e.to_string().contains("`JPY` would be worth"), "{e}");
+        assert!(e.to_string().contains("USD, not between"), "{e}");
     }
 
     proptest! {
