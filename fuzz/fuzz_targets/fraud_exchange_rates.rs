@@ -33,9 +33,12 @@ fn check(rates: &ExchangeRates) {
                 minor,
                 currency: currency.to_string(),
             };
-            match rates.convert(&amount) {
-                Ok(v) => assert!(v.is_finite() && v > 0.0, "{currency} {minor}: {v}"),
-                Err(e) => assert_eq!(e.field, "amount.currency"),
+            // Before, inside and after the days any file can give.
+            for time in [i64::MIN, 0, 1_796_342_400, i64::MAX] {
+                match rates.convert(&amount, time) {
+                    Ok(v) => assert!(v.is_finite() && v > 0.0, "{currency} {minor}: {v}"),
+                    Err(e) => assert_eq!(e.field, "amount.currency"),
+                }
             }
         }
     }

@@ -196,7 +196,7 @@ impl Scorer {
     pub fn score(&mut self, request: &PaymentRequest) -> Result<Assessment, InputError> {
         request.validate()?;
         let amount = match &self.exchange_rates {
-            Some(rates) => rates.convert(&request.amount)?,
+            Some(rates) => rates.convert(&request.amount, request.time.timestamp())?,
             None => request.amount_major(),
         };
         let mut features = self.features.observe_amount(request, amount);
@@ -381,6 +381,35 @@ mod tests {
             6,
             "only the yen payment was counted: {e:?}"
         );
+    }
+
+    #[test]
+    fn a_payment_is_converted_at_the_rates_of_its_own_time() {
+        // 100,000 yen: 1,000 euros at the old day's 100 to the euro (blocked with 3-D Secure
+        // failed), 625 at the new day's 160.
+        let history = "Date,JPY,\n2026-03-02,160,\n2026-02-27,100,\n";
+        let rates = ExchangeRates::from_ecb_csv("hist.csv", history).expect("rates");
+        let mut s = scorer();
+        s.set_exchange_rates(Some(Arc::new(rates)));
+        let yen_at = |id: &str, time: &str| {
+            request(|v| {
+                v["payment_id"] = id.into();
+                v["time"] = time.into();
+                v["amount"] = serde_json::json!({"minor": 100_000, "currency": "JPY"});
+                v["three_ds"] = "failed".into();
+            })
+        };
+        let old = s
+            .score(&yen_at("p-old", "2026-03-01T23:59:59Z"))
+            .expect("old");
+        assert_eq!(
+            old.blocked_by.as_deref(),
+            Some("three-ds-failed-high-value")
+        );
+        let new = s
+            .score(&yen_at("p-new", "2026-03-02T00:00:00Z"))
+            .expect("new");
+        assert_eq!(new.blocked_by, None, "{new:?}");
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The European Central Bank's euro reference rates as it publishes them: `eurofxref.csv` (the
 //! day's rates) or `eurofxref-hist.csv` (every working day since 1999), the files inside the zip
 //! archives on its site. An operator without rates of their own fetches one each working day
-//! and reloads, with nothing to convert. The file gives what one euro buys of each currency;
-//! the rates of the newest day in it are used. A currency not quoted that day (`N/A`) has none.
+//! and reloads, with nothing to convert. The file gives what one euro buys of each currency,
+//! per day. A currency not quoted on a day (`N/A`) has no rate that day.
 //!
 //! ```text
 //! Date, USD, JPY, BGN, CZK,
@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 
 use crate::error::FileError;
 
-/// Largest file read, in bytes: the whole history since 1999 is under 2 MB and grows by about
+/// Largest file read, in bytes: the whole history since 1999 is about 2 MB and grows by about
 /// 80 kB a year.
 pub const MAX_FILE_BYTES: usize = 8 << 20;
 
@@ -34,8 +34,8 @@ pub(super) struct EcbDay {
     pub per_euro: Vec<(String, f64)>,
 }
 
-/// The newest day's rates of the file's `text`; `file` names it in errors.
-pub(super) fn newest_day(file: &str, text: &str) -> Result<EcbDay, FileError> {
+/// Every day's rates of the file's `text`, oldest first; `file` names it in errors.
+pub(super) fn days(file: &str, text: &str) -> Result<Vec<EcbDay>, FileError> {
     let err = |m: String| FileError::new(file, m);
     if text.len() > MAX_FILE_BYTES {
         return Err(err(format!("file is over {MAX_FILE_BYTES} bytes")));
@@ -66,7 +66,7 @@ pub(super) fn newest_day(file: &str, text: &str) -> Result<EcbDay, FileError> {
         }
     }
 
-    let mut newest: Option<EcbDay> = None;
+    let mut days = Vec::new();
     let mut dates = HashSet::new();
     for record in csv.records() {
         let record = record.map_err(|e| err(record_error(&e)))?;
@@ -101,15 +101,18 @@ pub(super) fn newest_day(file: &str, text: &str) -> Result<EcbDay, FileError> {
                 })?;
             per_euro.push((currency.to_string(), rate));
         }
-        if newest.as_ref().is_none_or(|n| date > n.date) {
-            newest = Some(EcbDay {
-                date,
-                line,
-                per_euro,
-            });
-        }
+        days.push(EcbDay {
+            date,
+            line,
+            per_euro,
+        });
     }
-    newest.ok_or_else(|| err("no row of rates under the header".into()))
+    if days.is_empty() {
+        return Err(err("no row of rates under the header".into()));
+    }
+    // The history is newest first, the day's file has one row: whatever the order, sorted.
+    days.sort_by_key(|d| d.date);
+    Ok(days)
 }
 
 /// A row the CSV reader refused, by its line.
@@ -148,7 +151,9 @@ mod tests {
 
     #[test]
     fn the_daily_file_gives_its_day_and_skips_what_was_not_quoted() {
-        let day = newest_day("eurofxref.csv", DAILY).expect("daily file");
+        let days = days("eurofxref.csv", DAILY).expect("daily file");
+        assert_eq!(days.len(), 1);
+        let day = &days[0];
         assert_eq!(day.date, NaiveDate::from_ymd_opt(2026, 12, 4).unwrap());
         let codes: Vec<&str> = day.per_euro.iter().map(|(c, _)| c.as_str()).collect();
         assert_eq!(codes, ["USD", "JPY", "KWD"]);
@@ -156,19 +161,25 @@ mod tests {
     }
 
     #[test]
-    fn the_history_gives_its_newest_day_wherever_it_stands() {
-        let day = newest_day("hist.csv", HISTORY).expect("history");
-        assert_eq!(day.date, NaiveDate::from_ymd_opt(2026, 12, 4).unwrap());
+    fn the_history_gives_every_day_oldest_first_wherever_they_stand() {
+        let newest_first = days("hist.csv", HISTORY).expect("history");
+        let dates: Vec<String> = newest_first.iter().map(|d| d.date.to_string()).collect();
+        assert_eq!(dates, ["2007-12-31", "2026-12-03", "2026-12-04"]);
+        assert_eq!(newest_first[2].line, 2);
         assert_eq!(
-            day.per_euro,
+            newest_first[2].per_euro,
             [("USD".into(), 1.0845), ("JPY".into(), 162.38)]
         );
+        assert_eq!(newest_first[0].per_euro[2], ("CYP".into(), 0.585274));
         // The same rows oldest first.
         let reversed = "Date,USD,JPY,CYP,\n2007-12-31,1.4721,164.93,0.585274,\n\
                         2026-12-04,1.0845,162.38,N/A,\n";
-        let oldest_first = newest_day("hist.csv", reversed).expect("reversed");
-        assert_eq!((oldest_first.date, oldest_first.line), (day.date, 3));
-        assert_eq!(oldest_first.per_euro, day.per_euro);
+        let oldest_first = days("hist.csv", reversed).expect("reversed");
+        assert_eq!(
+            (oldest_first[1].date, oldest_first[1].line),
+            (newest_first[2].date, 3)
+        );
+        assert_eq!(oldest_first[1].per_euro, newest_first[2].per_euro);
     }
 
     #[test]
@@ -208,7 +219,7 @@ mod tests {
             ),
         ];
         for (text, expected) in cases {
-            let e = newest_day("rates.csv", text).expect_err(text);
+            let e = days("rates.csv", text).expect_err(text);
             let shown = e.to_string();
             assert!(shown.contains("rates.csv"), "{shown}");
             assert!(shown.contains(expected), "{text:?}: {shown}");
@@ -217,7 +228,7 @@ mod tests {
             "Date,USD,\n{}",
             "2026-12-04,1.08,\n".repeat(MAX_FILE_BYTES / 10)
         );
-        let e = newest_day("rates.csv", &big).expect_err("too big");
+        let e = days("rates.csv", &big).expect_err("too big");
         assert!(e.to_string().contains("over"), "{e}");
     }
 }

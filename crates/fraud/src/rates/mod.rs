@@ -44,14 +44,42 @@ struct RawFile {
     rates: BTreeMap<String, f64>,
 }
 
-/// What one unit of each currency is worth in the reference currency.
+/// What one unit of each currency is worth in the reference currency, per day when the file
+/// gives days (the ECB's history), so that a payment is counted at the rates of its own day.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExchangeRates {
     reference: String,
+    /// Oldest first, never empty; a file without days has one, from the beginning of time.
+    days: Vec<Day>,
+}
+
+/// The rates of one day.
+#[derive(Debug, Clone, PartialEq)]
+struct Day {
+    /// The day, when the file says (the ECB's do).
+    date: Option<NaiveDate>,
+    /// From when they apply, in Unix seconds: the day's midnight UTC; the earliest time for a
+    /// file without days.
+    from: i64,
     /// By currency code, sorted for the binary search; the reference currency among them at 1.
     rates: Vec<([u8; 3], f64)>,
-    /// The day the rates are of, when the file says (the ECB's do).
-    date: Option<NaiveDate>,
+}
+
+impl Day {
+    fn new(date: Option<NaiveDate>, mut rates: Vec<([u8; 3], f64)>) -> Day {
+        rates.sort_by_key(|(c, _)| *c);
+        let from = date.map_or(i64::MIN, |d| {
+            d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()
+        });
+        Day { date, from, rates }
+    }
+
+    fn rate_of(&self, code: [u8; 3]) -> Option<f64> {
+        self.rates
+            .binary_search_by_key(&code, |(c, _)| *c)
+            .ok()
+            .map(|i| self.rates[i].1)
+    }
 }
 
 impl ExchangeRates {
@@ -84,71 +112,88 @@ impl ExchangeRates {
             }
             rates.push((c, *rate));
         }
-        Ok(ExchangeRates::sorted(raw.reference, rates, None))
+        Ok(ExchangeRates {
+            reference: raw.reference,
+            days: vec![Day::new(None, rates)],
+        })
     }
 
     /// Loads the European Central Bank's reference rates file (its daily `eurofxref.csv` or
-    /// its history `eurofxref-hist.csv`), the rates of its newest day, into euros; `file`
-    /// names it in errors, which name the line and the column at fault.
+    /// its history `eurofxref-hist.csv`) into euros, every day of it; `file` names it in
+    /// errors, which name the line and the column at fault. A currency the file quotes that
+    /// is no longer in use (the Cypriot pound, say) is refused on the newest day and left out
+    /// on older ones: no payment in it is accepted.
     pub fn from_ecb_csv(file: &str, text: &str) -> Result<ExchangeRates, FileError> {
-        let day = ecb::newest_day(file, text)?;
-        let mut rates = vec![(*b"EUR", 1.0)];
-        for (currency, per_euro) in &day.per_euro {
-            let key = format!("line {}, column `{currency}`", day.line);
-            rates.push((currency_code(file, &key, currency)?, 1.0 / per_euro));
+        let ecb_days = ecb::days(file, text)?;
+        let newest = ecb_days.len() - 1;
+        let mut days = Vec::with_capacity(ecb_days.len());
+        for (i, day) in ecb_days.iter().enumerate() {
+            let mut rates = vec![(*b"EUR", 1.0)];
+            for (currency, per_euro) in &day.per_euro {
+                let code = if i == newest {
+                    let key = format!("line {}, column `{currency}`", day.line);
+                    currency_code(file, &key, currency)?
+                } else if minor_exponent(currency).is_some() {
+                    let b = currency.as_bytes();
+                    [b[0], b[1], b[2]]
+                } else {
+                    continue;
+                };
+                rates.push((code, 1.0 / per_euro));
+            }
+            days.push(Day::new(Some(day.date), rates));
         }
-        Ok(ExchangeRates::sorted("EUR".into(), rates, Some(day.date)))
+        Ok(ExchangeRates {
+            reference: "EUR".into(),
+            days,
+        })
     }
 
-    fn sorted(
-        reference: String,
-        mut rates: Vec<([u8; 3], f64)>,
-        date: Option<NaiveDate>,
-    ) -> ExchangeRates {
-        rates.sort_by_key(|(c, _)| *c);
-        ExchangeRates {
-            reference,
-            rates,
-            date,
-        }
-    }
-
-    /// The same rates counted in `reference` instead, a currency the file prices: what one
-    /// unit of each currency is worth in it is its rate over `reference`'s. A provider whose
-    /// rules are written in dollars can so use the ECB's rates, which are in euros. `file`
-    /// names the file in errors: `reference` without a rate, or a rate that would leave
-    /// [`RATE_RANGE`].
+    /// The same rates counted in `reference` instead, a currency the file prices on each of
+    /// its days: what one unit of each currency is worth in it is its rate over
+    /// `reference`'s. A provider whose rules are written in dollars can so use the ECB's
+    /// rates, which are in euros. `file` names the file in errors: `reference` without a rate
+    /// (on the day named), or a rate that would leave [`RATE_RANGE`].
     pub fn counted_in(self, file: &str, reference: &str) -> Result<ExchangeRates, FileError> {
         if reference == self.reference {
             return Ok(self);
         }
         let code = currency_code(file, "the reference asked for", reference)?;
-        let Some(base) = self.rate_of(code) else {
-            return Err(FileError::new(
-                file,
-                format!(
-                    "no rate for `{reference}`, the reference asked for: amounts cannot be \
-                     counted in it"
-                ),
-            ));
-        };
-        let mut rates = Vec::with_capacity(self.rates.len());
-        for (c, rate) in self.rates {
-            let rebased = rate / base;
-            if !RATE_RANGE.contains(&rebased) {
+        let mut days = Vec::with_capacity(self.days.len());
+        for day in self.days {
+            let on = day.date.map(|d| format!(" on {d}")).unwrap_or_default();
+            let Some(base) = day.rate_of(code) else {
                 return Err(FileError::new(
                     file,
                     format!(
-                        "`{}` would be worth {rebased:e} {reference}, not between {:e} and {:e}",
-                        String::from_utf8_lossy(&c),
-                        RATE_RANGE.start(),
-                        RATE_RANGE.end()
+                        "no rate for `{reference}`{on}, the reference asked for: amounts \
+                         cannot be counted in it"
                     ),
                 ));
+            };
+            let mut rates = Vec::with_capacity(day.rates.len());
+            for (c, rate) in day.rates {
+                let rebased = rate / base;
+                if !RATE_RANGE.contains(&rebased) {
+                    return Err(FileError::new(
+                        file,
+                        format!(
+                            "`{}` would be worth {rebased:e} {reference}{on}, not between {:e} \
+                             and {:e}",
+                            String::from_utf8_lossy(&c),
+                            RATE_RANGE.start(),
+                            RATE_RANGE.end()
+                        ),
+                    ));
+                }
+                rates.push((c, rebased));
             }
-            rates.push((c, rebased));
+            days.push(Day::new(day.date, rates));
         }
-        Ok(ExchangeRates::sorted(reference.into(), rates, self.date))
+        Ok(ExchangeRates {
+            reference: reference.into(),
+            days,
+        })
     }
 
     /// Reads and loads the file at `path`: the ECB's reference rates when its name ends in
@@ -180,44 +225,50 @@ impl ExchangeRates {
         &self.reference
     }
 
-    /// The day the rates are of, when the file says: rates an operator forgot to fetch show
-    /// their age.
+    /// The newest day of the rates, when the file says: rates an operator forgot to fetch
+    /// show their age.
     pub fn date(&self) -> Option<NaiveDate> {
-        self.date
+        self.newest().date
     }
 
-    /// How many currencies have a rate, the reference among them.
+    /// How many days of rates the file gives (one for a file without days).
+    pub fn days(&self) -> usize {
+        self.days.len()
+    }
+
+    /// How many currencies have a rate on the newest day, the reference among them.
     pub fn len(&self) -> usize {
-        self.rates.len()
+        self.newest().rates.len()
     }
 
     /// Never true: the reference currency always has its rate.
     pub fn is_empty(&self) -> bool {
-        self.rates.is_empty()
+        self.newest().rates.is_empty()
     }
 
-    fn rate_of(&self, code: [u8; 3]) -> Option<f64> {
-        self.rates
-            .binary_search_by_key(&code, |(c, _)| *c)
-            .ok()
-            .map(|i| self.rates[i].1)
+    fn newest(&self) -> &Day {
+        self.days.last().expect("a file gives at least one day")
     }
 
-    /// `amount` in major units of the reference currency. A currency without a rate is an
-    /// error naming `amount.currency`: scoring it unconverted would be the silent default
-    /// this file exists to avoid.
-    pub fn convert(&self, amount: &Money) -> Result<f64, InputError> {
+    /// `amount` in major units of the reference currency, at the rates of the day of `time`
+    /// (Unix seconds): the newest day not after it, or the oldest for a time before them
+    /// all. A currency without a rate that day is an error naming `amount.currency`: scoring
+    /// it unconverted would be the silent default this file exists to avoid.
+    pub fn convert(&self, amount: &Money, time: i64) -> Result<f64, InputError> {
+        let after = self.days.partition_point(|d| d.from <= time);
+        let day = &self.days[after.saturating_sub(1)];
         let rate = amount
             .currency
             .as_bytes()
             .try_into()
             .ok()
-            .and_then(|c: [u8; 3]| self.rate_of(c))
+            .and_then(|c: [u8; 3]| day.rate_of(c))
             .ok_or_else(|| {
+                let on = day.date.map(|d| format!(" on {d}")).unwrap_or_default();
                 InputError::new(
                     "amount.currency",
                     format!(
-                        "no exchange rate into {} for `{}`",
+                        "no exchange rate into {} for `{}`{on}",
                         self.reference, amount.currency
                     ),
                 )
@@ -244,6 +295,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// 2026-12-07 12:00 UTC: after every day of the files below.
+    const NOW: i64 = 1_796_644_800;
+
     const FILE: &str = "reference: EUR\nrates:\n  USD: 0.95\n  JPY: 0.0062\n  KWD: 3.1\n";
 
     fn money(minor: i64, currency: &str) -> Money {
@@ -257,15 +311,17 @@ mod tests {
     fn amounts_are_counted_in_the_reference_currency() {
         let r = ExchangeRates::from_yaml("rates.yaml", FILE).expect("rates");
         assert_eq!((r.reference(), r.len()), ("EUR", 4));
-        let eur = r.convert(&money(12_345, "EUR")).expect("eur");
+        let eur = r.convert(&money(12_345, "EUR"), NOW).expect("eur");
         assert!((eur - 123.45).abs() < 1e-9, "{eur}");
-        let jpy = r.convert(&money(10_000, "JPY")).expect("jpy: no decimals");
+        let jpy = r
+            .convert(&money(10_000, "JPY"), NOW)
+            .expect("jpy: no decimals");
         assert!((jpy - 62.0).abs() < 1e-9, "{jpy}");
         let kwd = r
-            .convert(&money(1_500, "KWD"))
+            .convert(&money(1_500, "KWD"), NOW)
             .expect("kwd: three decimals");
         assert!((kwd - 4.65).abs() < 1e-9, "{kwd}");
-        let e = r.convert(&money(100, "GBP")).expect_err("no rate");
+        let e = r.convert(&money(100, "GBP"), NOW).expect_err("no rate");
         assert_eq!(e.field, "amount.currency");
         assert!(e.message.contains("into EUR for `GBP`"), "{e:?}");
     }
@@ -304,14 +360,14 @@ mod tests {
         let r = ExchangeRates::from_ecb_csv("eurofxref-hist.csv", text).expect("rates");
         assert_eq!((r.reference(), r.len()), ("EUR", 3));
         assert_eq!(r.date(), NaiveDate::from_ymd_opt(2026, 12, 4));
-        let usd = r.convert(&money(10_000, "USD")).expect("usd");
+        let usd = r.convert(&money(10_000, "USD"), NOW).expect("usd");
         assert!((usd - 80.0).abs() < 1e-9, "{usd}");
-        let jpy = r.convert(&money(10_000, "JPY")).expect("jpy");
+        let jpy = r.convert(&money(10_000, "JPY"), NOW).expect("jpy");
         assert!((jpy - 62.5).abs() < 1e-9, "{jpy}");
-        let eur = r.convert(&money(250, "EUR")).expect("eur");
+        let eur = r.convert(&money(250, "EUR"), NOW).expect("eur");
         assert!((eur - 2.5).abs() < 1e-9, "{eur}");
         let e = r
-            .convert(&money(100, "CYP"))
+            .convert(&money(100, "CYP"), NOW)
             .expect_err("not quoted that day");
         assert!(e.message.contains("into EUR for `CYP`"), "{e:?}");
         assert_eq!(
@@ -319,6 +375,60 @@ mod tests {
                 .expect("yaml")
                 .date(),
             None
+        );
+    }
+
+    #[test]
+    fn a_payment_is_counted_at_the_rates_of_its_own_day() {
+        // Newest first, as the ECB's history; Cypriot pounds quoted only long ago.
+        let text = "Date,USD,CYP,\n2026-12-04,1.25,N/A,\n2026-12-02,2,N/A,\n\
+                    2007-12-31,1.6,0.5,\n";
+        let r = ExchangeRates::from_ecb_csv("eurofxref-hist.csv", text).expect("rates");
+        assert_eq!((r.days(), r.len()), (3, 2));
+        let day = |y: i32, m: u32, d: u32, h: u32| {
+            NaiveDate::from_ymd_opt(y, m, d)
+                .and_then(|d| d.and_hms_opt(h, 0, 0))
+                .expect("time")
+                .and_utc()
+                .timestamp()
+        };
+        let dollars = |time: i64| r.convert(&money(10_000, "USD"), time).expect("usd");
+        // Each day's rates from its midnight UTC until the next published day.
+        assert!((dollars(day(2026, 12, 4, 0)) - 80.0).abs() < 1e-9);
+        assert!(
+            (dollars(day(2026, 12, 3, 23)) - 50.0).abs() < 1e-9,
+            "the 2nd's rates"
+        );
+        assert!((dollars(day(2026, 12, 2, 0)) - 50.0).abs() < 1e-9);
+        assert!(
+            (dollars(day(2026, 12, 1, 23)) - 62.5).abs() < 1e-9,
+            "the 2007 rates"
+        );
+        assert!(
+            (dollars(day(1999, 1, 4, 12)) - 62.5).abs() < 1e-9,
+            "before all: the oldest"
+        );
+        assert!((dollars(NOW) - 80.0).abs() < 1e-9, "after all: the newest");
+        // The pound had a rate in 2007, none since: not a currency in use, so left out.
+        let e = r
+            .convert(&money(100, "CYP"), day(2008, 1, 2, 0))
+            .expect_err("out of use");
+        assert!(e.message.contains("for `CYP` on 2007-12-31"), "{e:?}");
+
+        // Counted in dollars, day by day; the dollar missing on a day names it.
+        let in_dollars = r.clone().counted_in("h.csv", "USD").expect("usd");
+        let eur = in_dollars
+            .convert(&money(10_000, "EUR"), day(2026, 12, 3, 0))
+            .expect("eur");
+        assert!((eur - 200.0).abs() < 1e-9, "{eur}");
+        let gap = "Date,USD,JPY,\n2026-12-04,1.25,160,\n2026-12-03,N/A,161,\n";
+        let e = ExchangeRates::from_ecb_csv("h.csv", gap)
+            .expect("rates")
+            .counted_in("h.csv", "USD")
+            .expect_err("no dollar on the 3rd");
+        assert!(
+            e.to_string().contains("no rate for `USD` on 2026-12-03"),
+            "{e}"
         );
     }
 
@@ -363,17 +473,17 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 12, 4),
             "the day is kept"
         );
-        let eur = r.convert(&money(10_000, "EUR")).expect("eur");
+        let eur = r.convert(&money(10_000, "EUR"), NOW).expect("eur");
         assert!(
             (eur - 125.0).abs() < 1e-9,
             "100 euros are 125 dollars: {eur}"
         );
-        let jpy = r.convert(&money(16_000, "JPY")).expect("jpy");
+        let jpy = r.convert(&money(16_000, "JPY"), NOW).expect("jpy");
         assert!(
             (jpy - 125.0).abs() < 1e-9,
             "16,000 yen are 100 euros: {jpy}"
         );
-        let usd = r.convert(&money(4_999, "USD")).expect("usd");
+        let usd = r.convert(&money(4_999, "USD"), NOW).expect("usd");
         assert!((usd - 49.99).abs() < 1e-9, "{usd}");
 
         let yaml = ExchangeRates::from_yaml("r.yaml", FILE).expect("yaml");
@@ -414,7 +524,7 @@ mod tests {
                 ExchangeRates::from_yaml("rates.yaml", &yaml).expect("yaml"),
                 ExchangeRates::from_ecb_csv("eurofxref.csv", &ecb).expect("ecb"),
             ] {
-                let converted = r.convert(&money(minor, currency)).expect("converted");
+                let converted = r.convert(&money(minor, currency), NOW).expect("converted");
                 prop_assert!(converted.is_finite() && converted > 0.0);
                 prop_assert!(
                     (converted - expected).abs() <= expected * 1e-9,
