@@ -177,8 +177,8 @@ pub struct Status {
     pub thresholds: Thresholds,
     /// The currency amounts are counted in, when exchange rates are loaded.
     pub reference_currency: Option<String>,
-    /// The day the exchange rates are of, when their file says (the ECB's does): rates that
-    /// stopped being fetched show their age here and in the metrics.
+    /// The newest day of the exchange rates, when their file gives days (the ECB's does):
+    /// rates that stopped being fetched show their age here and in the metrics.
     pub exchange_rates_date: Option<chrono::NaiveDate>,
     /// Exchange rates files refused on reload (the rates in use were kept): a job that writes
     /// a bad file each day shows here, not only in the log.
