@@ -12,8 +12,9 @@
 //! one addition, without a branch (a payment's path through a tree cannot be predicted), and
 //! eight independent walks let the processor overlap their reads. Unknown values need no test
 //! of their own: the walk reads a copy of the row where they are +∞ or −∞, whichever sends
-//! them the split's way. Nodes are 32 bytes with children as short forward offsets. Written here because the booster's own
-//! predictor allocates per call and no maintained crate compiles its trees.
+//! them the split's way. Nodes are 32 bytes with children as short forward offsets. Written
+//! here because the booster's own predictor allocates per call and no maintained crate
+//! compiles its trees.
 
 use serde::{Deserialize, Serialize};
 

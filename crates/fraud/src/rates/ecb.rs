@@ -162,24 +162,24 @@ mod tests {
 
     #[test]
     fn the_history_gives_every_day_oldest_first_wherever_they_stand() {
-        let newest_first = days("hist.csv", HISTORY).expect("history");
-        let dates: Vec<String> = newest_first.iter().map(|d| d.date.to_string()).collect();
+        let history = days("hist.csv", HISTORY).expect("history");
+        let dates: Vec<String> = history.iter().map(|d| d.date.to_string()).collect();
         assert_eq!(dates, ["2007-12-31", "2026-12-03", "2026-12-04"]);
-        assert_eq!(newest_first[2].line, 2);
+        assert_eq!(history[2].line, 2);
         assert_eq!(
-            newest_first[2].per_euro,
+            history[2].per_euro,
             [("USD".into(), 1.0845), ("JPY".into(), 162.38)]
         );
-        assert_eq!(newest_first[0].per_euro[2], ("CYP".into(), 0.585274));
+        assert_eq!(history[0].per_euro[2], ("CYP".into(), 0.585274));
         // The same rows oldest first.
         let reversed = "Date,USD,JPY,CYP,\n2007-12-31,1.4721,164.93,0.585274,\n\
                         2026-12-04,1.0845,162.38,N/A,\n";
         let oldest_first = days("hist.csv", reversed).expect("reversed");
         assert_eq!(
             (oldest_first[1].date, oldest_first[1].line),
-            (newest_first[2].date, 3)
+            (history[2].date, 3)
         );
-        assert_eq!(oldest_first[1].per_euro, newest_first[2].per_euro);
+        assert_eq!(oldest_first[1].per_euro, history[2].per_euro);
     }
 
     #[test]

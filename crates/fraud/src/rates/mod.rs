@@ -133,11 +133,11 @@ impl ExchangeRates {
                 let code = if i == newest {
                     let key = format!("line {}, column `{currency}`", day.line);
                     currency_code(file, &key, currency)?
-                } else if minor_exponent(currency).is_some() {
-                    let b = currency.as_bytes();
-                    [b[0], b[1], b[2]]
                 } else {
-                    continue;
+                    let Some(code) = code_in_use(currency) else {
+                        continue;
+                    };
+                    code
                 };
                 rates.push((code, 1.0 / per_euro));
             }
@@ -231,11 +231,6 @@ impl ExchangeRates {
         self.newest().date
     }
 
-    /// How many days of rates the file gives (one for a file without days).
-    pub fn days(&self) -> usize {
-        self.days.len()
-    }
-
     /// How many currencies have a rate on the newest day, the reference among them.
     pub fn len(&self) -> usize {
         self.newest().rates.len()
@@ -280,14 +275,18 @@ impl ExchangeRates {
 /// `value` as a currency code, refused naming `key` (where in the file) when it is not an
 /// ISO 4217 currency in use.
 fn currency_code(file: &str, key: &str, value: &str) -> Result<[u8; 3], FileError> {
-    if minor_exponent(value).is_none() {
-        return Err(FileError::new(
+    code_in_use(value).ok_or_else(|| {
+        FileError::new(
             file,
             format!("{key}: `{value}` is not an ISO 4217 currency in use"),
-        ));
-    }
-    let b = value.as_bytes();
-    Ok([b[0], b[1], b[2]])
+        )
+    })
+}
+
+/// `value`'s three letters, if it is an ISO 4217 currency in use.
+fn code_in_use(value: &str) -> Option<[u8; 3]> {
+    minor_exponent(value)?;
+    value.as_bytes().try_into().ok()
 }
 
 #[cfg(test)]
@@ -384,7 +383,7 @@ mod tests {
         let text = "Date,USD,CYP,\n2026-12-04,1.25,N/A,\n2026-12-02,2,N/A,\n\
                     2007-12-31,1.6,0.5,\n";
         let r = ExchangeRates::from_ecb_csv("eurofxref-hist.csv", text).expect("rates");
-        assert_eq!((r.days(), r.len()), (3, 2));
+        assert_eq!((r.days.len(), r.len()), (3, 2));
         let day = |y: i32, m: u32, d: u32, h: u32| {
             NaiveDate::from_ymd_opt(y, m, d)
                 .and_then(|d| d.and_hms_opt(h, 0, 0))
