@@ -437,6 +437,43 @@ fn the_feature_state_survives_a_restart() {
 }
 
 #[test]
+fn entities_not_seen_for_their_time_to_live_are_forgotten_in_memory_and_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ensuresec.toml");
+    // One shard per kind, so a pass of six steps takes a second.
+    std::fs::write(
+        &config,
+        "[fraud]\nttl_days = 1\nmax_entities = 1000\nreserved_entities = 1000\nsweep_secs = 1\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &["--config", config.to_str().unwrap()]);
+    assert_eq!(score(&server, &request("p-old", "old")).status(), 200);
+    // Two days later: the old card and device have not been seen for their time to live.
+    let mut later = request("p-new", "new");
+    later["time"] = "2026-11-23T10:00:00Z".into();
+    assert_eq!(score(&server, &later).status(), 200);
+    // The new card and device and the IP address both used (which started afresh).
+    let s = wait_for("the sweep", 30, || {
+        let s = status(&server);
+        (s["entities"] == 3).then_some(s)
+    });
+    assert_eq!(
+        (s["expired"].as_u64(), s["evicted"].as_u64()),
+        (Some(3), Some(0)),
+        "{s}"
+    );
+    assert_eq!(
+        support::metric(&server, "ensuresec_fraud_expired"),
+        Some(3.0)
+    );
+    terminate(server);
+    let inspected = inspect(&data.join("fraud-state.bin"));
+    assert_eq!(inspected["total"], 3, "{inspected}");
+    assert_eq!(inspected["expired"], 3, "{inspected}");
+}
+
+#[test]
 fn the_feature_state_survives_a_kill_9_through_the_journal() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

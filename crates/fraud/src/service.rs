@@ -123,6 +123,8 @@ impl Kept for FraudService {
             |pending| self.scorer().state_mut().take_journal(pending),
             |path| FeatureStore::load(path, self.limits),
             |mut state, journal_from| {
+                // The live state forgets them a shard at a time; the file must not keep them.
+                state.sweep_to_newest();
                 state.set_journal_from(journal_from);
                 write_state_file(keeper.path(), |file| state.write_snapshot(file))?;
                 Ok(state.len())
@@ -192,6 +194,13 @@ pub struct Status {
     /// Payments scored again and declines reported again, by merchant and payment id, and
     /// not counted again (retries; events detected again after a restart).
     pub repeated: u64,
+    /// Entities forgotten because they were not seen for their time to live (kept across
+    /// restarts).
+    pub expired: u64,
+    /// Entities forgotten early because their table was full: more than a few means
+    /// `max_entities` is below the population seen within the time to live (kept across
+    /// restarts).
+    pub evicted: u64,
     /// Payments and declines written to the journal since start (synced).
     pub journaled: u64,
     /// Payments and declines not journaled (the disk did not keep up, or a write failed).
@@ -268,6 +277,18 @@ impl FraudService {
             .record_outcome(authorization, time);
     }
 
+    /// Forgets the expired entities of the next shard of the feature state
+    /// ([`FeatureStore::sweep_step`]); returns how many. Scoring waits meanwhile: a pass over
+    /// at most a 64th of one kind's table.
+    pub fn sweep_step(&self) -> usize {
+        self.scorer().state_mut().sweep_step()
+    }
+
+    /// Calls of [`FraudService::sweep_step`] that go through the whole state once.
+    pub fn sweep_steps(&self) -> usize {
+        self.scorer().state().sweep_steps()
+    }
+
     /// Reads the configured model file again and swaps it in. The file is read and checked
     /// without holding the scorer, so scoring goes on meanwhile; a file that cannot be read,
     /// parsed or bound to the online features is refused and the current model kept.
@@ -337,7 +358,7 @@ impl FraudService {
 
     /// The model, counters and state size.
     pub fn status(&self) -> Status {
-        let (thresholds, rates, entities, state_bytes, repeated) = {
+        let (thresholds, rates, entities, state_bytes, stats) = {
             let scorer = self.scorer();
             (
                 scorer.rules().thresholds,
@@ -346,7 +367,7 @@ impl FraudService {
                     .map(|r| (r.reference().to_string(), r.date())),
                 scorer.state().len(),
                 scorer.state().heap_bytes(),
-                scorer.state().stats().repeated,
+                scorer.state().stats(),
             )
         };
         let (reference_currency, exchange_rates_date) =
@@ -362,7 +383,9 @@ impl FraudService {
             entities,
             state_bytes,
             unscored_events: self.unscored_events(),
-            repeated,
+            repeated: stats.repeated,
+            expired: stats.expired,
+            evicted: stats.evicted,
             journaled: self.journaled(),
             journal_dropped: self.journal_dropped(),
             saves_from_journal: self.saves_from_journal(),

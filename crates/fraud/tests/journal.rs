@@ -8,16 +8,18 @@ use std::path::{Path, PathBuf};
 
 use common::journal_files;
 use ensuresec_fraud::journal::Kept as _;
-use ensuresec_fraud::{FraudService, PaymentRequest, ServiceConfig};
+use ensuresec_fraud::{FraudService, PaymentRequest, ServiceConfig, StateLimits};
 
 mod common;
 use ensuresec_model::event::PaymentAuthorization;
 
-/// A payment of card `card` at `second` past a fixed time.
+/// A payment of card `card` at `second` past a fixed time (2026-03-01 12:00 UTC).
 fn payment(id: &str, card: &str, second: u32) -> PaymentRequest {
     let json = serde_json::json!({
         "payment_id": id,
-        "time": format!("2026-03-01T12:{:02}:{:02}Z", second / 60, second % 60),
+        "time": chrono::DateTime::from_timestamp(1_772_366_400 + i64::from(second), 0)
+            .unwrap()
+            .to_rfc3339(),
         "amount": {"minor": 1_999, "currency": "EUR"},
         "merchant": "shop-1",
         "card": {"fingerprint": card, "bin": "424242", "country": "DE"},
@@ -353,4 +355,45 @@ fn a_state_written_from_its_journal_holds_what_was_counted() {
         assert_eq!(copied.save().unwrap(), copied.status().entities);
         assert_eq!(copied.status().saves_from_journal, 0, "{name}");
     }
+}
+
+#[test]
+fn expired_entities_leave_the_live_state_a_shard_at_a_time_and_the_file_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServiceConfig {
+        limits: StateLimits {
+            ttl_seconds: 3600,
+            ..StateLimits::default()
+        },
+        ..journaled(dir.path())
+    };
+    let live = FraudService::open(&config).unwrap();
+    // Card, device and account of `old`, and the IP address both payments share.
+    live.score(&payment("p-old", "old", 0)).unwrap();
+    assert_eq!(live.save().unwrap(), 4);
+    // Two hours later `old`'s three entities have expired: seen again, they would start afresh.
+    live.score(&payment("p-new", "new", 7200)).unwrap();
+    assert_eq!(
+        live.status().entities,
+        7,
+        "still held until a sweep reaches them"
+    );
+
+    // The file is made from the last one and the journal, and holds only what is alive.
+    assert_eq!(live.save().unwrap(), 4);
+    assert_eq!(live.status().saves_from_journal, 2);
+    let back = FraudService::open(&ServiceConfig {
+        journal: false,
+        ..config.clone()
+    })
+    .unwrap();
+    assert_eq!(back.status().entities, 4);
+
+    // The live state forgets them one shard at a time, over one pass.
+    let forgotten: usize = (0..live.sweep_steps()).map(|_| live.sweep_step()).sum();
+    assert_eq!(forgotten, 3);
+    let status = live.status();
+    assert_eq!(status.entities, 4);
+    // The IP address started afresh when seen after its time to live: expired too.
+    assert_eq!((status.expired, status.evicted), (4, 0));
 }

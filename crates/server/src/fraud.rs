@@ -60,6 +60,10 @@ pub struct FraudConfig {
     pub state_file: Option<PathBuf>,
     /// Seconds between two writes of the state while running (0: only when `serve` stops).
     pub save_state_secs: u64,
+    /// Seconds one pass over the feature state takes, forgetting the entities not seen for
+    /// `ttl_days` a shard at a time (0: no pass; they are then forgotten only when their table
+    /// is full, or start afresh when seen again, and stay in memory and the state file).
+    pub sweep_secs: u64,
     /// Milliseconds between two writes of the journals of the feature state and the ring graph,
     /// what was counted and linked since the last write of each (0: no journal, a crash loses
     /// everything since that write).
@@ -95,6 +99,7 @@ impl Default for FraudConfig {
             persist_state: true,
             state_file: None,
             save_state_secs: 300,
+            sweep_secs: 300,
             journal_sync_ms: 50,
             journal_max_records: 10_000_000,
             save_by_copy: false,
@@ -202,6 +207,12 @@ impl FraudConfig {
             return Err((
                 "fraud.save_state_secs",
                 "must be at most 86400 (0: only when serve stops)".into(),
+            ));
+        }
+        if self.sweep_secs > 86_400 {
+            return Err((
+                "fraud.sweep_secs",
+                "must be at most 86400 (0: no pass)".into(),
             ));
         }
         if self.journal_sync_ms > 10_000 {
@@ -383,6 +394,27 @@ async fn save<K: Kept + Send + Sync + 'static>(file: &'static str, state: Arc<K>
     metrics::counter!(STATE_SAVES, "file" => file, "outcome" => outcome).increment(1);
 }
 
+/// Goes through `service`'s feature state a shard at a time, one pass every `pass`, forgetting
+/// the entities not seen for their time to live; runs until the process stops. Each step
+/// runs on a blocking thread: scoring waits for it, which at ten million entities is a pass
+/// over a 64th of a table (figures in bench/RESULTS.md).
+pub async fn sweep_expired(service: Arc<FraudService>, pass: std::time::Duration) {
+    let steps = u32::try_from(service.sweep_steps())
+        .unwrap_or(u32::MAX)
+        .max(1);
+    let mut tick = tokio::time::interval((pass / steps).max(std::time::Duration::from_millis(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let stepping = service.clone();
+        match tokio::task::spawn_blocking(move || stepping.sweep_step()).await {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::debug!(forgotten, "fraud entities expired"),
+            Err(e) => tracing::error!(error = %e, "fraud sweep failed"),
+        }
+    }
+}
+
 /// Writes what the feature state and the ring graph of `kept` took since the last call to
 /// their journals, on blocking threads; a failure is logged (the records it held are counted
 /// as dropped) and the next call goes on. A state whose journal then holds `max_records` or
@@ -505,6 +537,24 @@ mod tests {
         assert!(fine.validate().is_ok());
         let service = fine.service_config();
         assert_eq!(service.exchange_rates_reference.as_deref(), Some("USD"));
+    }
+
+    #[test]
+    fn a_sweep_pass_over_a_day_is_refused_by_name_and_none_is_allowed() {
+        let slow = FraudConfig {
+            sweep_secs: 86_401,
+            ..FraudConfig::default()
+        };
+        let (key, message) = slow.validate().err().unwrap_or_default();
+        assert_eq!(key, "fraud.sweep_secs");
+        assert!(message.contains("0: no pass"), "{message}");
+        for secs in [0, 1, 86_400] {
+            let ok = FraudConfig {
+                sweep_secs: secs,
+                ..FraudConfig::default()
+            };
+            assert!(ok.validate().is_ok(), "{secs}");
+        }
     }
 
     #[test]

@@ -310,6 +310,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             });
         }
+        if config.fraud.sweep_secs > 0 {
+            let pass = Duration::from_secs(config.fraud.sweep_secs);
+            background.spawn(ensuresec_server::fraud::sweep_expired(fraud.clone(), pass));
+        }
         let secs = config.fraud.save_state_secs;
         // 0: written only when serve stops (below).
         if secs > 0 && !kept.is_empty() {

@@ -235,6 +235,7 @@ fn read(input: impl Read, limits: StateLimits, len: Option<u64>) -> Result<Featu
     };
     let reserved = limits.reserved_entities.min(limits.max_entities);
     let mut tables: Vec<Table> = Vec::with_capacity(KINDS);
+    let mut newest = i64::MIN;
     for kind in KIND_NAMES {
         let count = u64::from_le_bytes(input.take(&|| format!("the {kind} count"))?);
         if count > limits.max_entities as u64 {
@@ -259,6 +260,7 @@ fn read(input: impl Read, limits: StateLimits, len: Option<u64>) -> Result<Featu
             let what = || format!("{kind} record {}", i + 1);
             let record: [u8; RECORD] = input.take(&what)?;
             let (key, state) = decode(&record).map_err(|m| format!("{}: {m}", what()))?;
+            newest = newest.max(state.last_seen);
             if table.insert(key, state).is_some() {
                 return Err(format!("{}: its key appears twice", what()));
             }
@@ -281,6 +283,7 @@ fn read(input: impl Read, limits: StateLimits, len: Option<u64>) -> Result<Featu
     store.stats = stats;
     store.journal_from = journal_from;
     store.recent = recent;
+    store.newest = newest;
     Ok(store)
 }
 

@@ -5,7 +5,7 @@ use ensuresec_model::hash::{hash_bytes, hash_ip};
 
 use super::entity::EntityState;
 use super::recent::{self, Counted, RecentPayments};
-use super::table::Table;
+use super::table::{Shard, Table};
 use super::{F, Features};
 use crate::journal::Pending;
 use crate::request::{PaymentRequest, ThreeDs};
@@ -91,6 +91,11 @@ pub struct FeatureStore {
     pub(super) journal: Option<Pending>,
     /// The first journal file that continues this state (read from its snapshot).
     pub(super) journal_from: u64,
+    /// The newest event time counted (or, after a read, the newest time an entity was seen):
+    /// the "now" of [`FeatureStore::sweep_step`].
+    pub(super) newest: i64,
+    /// The shard [`FeatureStore::sweep_step`] goes through next, over every kind's shards.
+    pub(super) sweep_next: usize,
 }
 
 /// Hours between two event times, never negative.
@@ -110,6 +115,13 @@ fn mismatch(a: Option<&str>, b: Option<&str>) -> f64 {
     }
 }
 
+/// Forgets the entities of `shard` not seen for `ttl` seconds before `now`; returns how many.
+fn forget_expired(shard: &mut Shard, now: i64, ttl: i64) -> usize {
+    let before = shard.len();
+    shard.retain(|_, s| now.saturating_sub(s.last_seen) < ttl);
+    before - shard.len()
+}
+
 /// Amount from which a payment by a day-old account counts as high value (major units).
 pub const HIGH_VALUE: f64 = 500.0;
 
@@ -124,6 +136,8 @@ impl FeatureStore {
             recent: RecentPayments::new(limits.recent_payments),
             journal: None,
             journal_from: 0,
+            newest: i64::MIN,
+            sweep_next: 0,
         }
     }
 
@@ -284,6 +298,7 @@ impl FeatureStore {
             self.recent.insert(p.id);
         }
         let (now, amount) = (p.time, p.amount);
+        self.newest = self.newest.max(now);
         SeenAll::gather(p, |kind, key, link| {
             let seen = self.touch(kind, key, now, amount, link);
             let changed = (kind == Kind::Account)
@@ -314,6 +329,7 @@ impl FeatureStore {
         if d.id != 0 {
             self.recent.insert(d.id);
         }
+        self.newest = self.newest.max(d.time);
         for (kind, key) in [(Kind::Card, Some(d.card)), (Kind::Ip, d.ip)] {
             if let Some(state) = key.and_then(|k| self.tables[kind as usize].get_mut(&k)) {
                 state.decay_to(d.time);
@@ -378,18 +394,51 @@ impl FeatureStore {
         (state.address_changed != 0).then_some(state.address_changed)
     }
 
-    /// Forgets every entity not seen for the time to live before `now` (event time); callers
-    /// run it now and then so that memory follows the live population, not the ceiling.
+    /// Forgets every entity not seen for the time to live before `now` (event time), in one
+    /// pass over every table: for a state that no scorer is waiting on (tests, and a state
+    /// rebuilt from its file and journal before it is written). `serve` goes through its live
+    /// state a shard at a time instead ([`FeatureStore::sweep_step`]).
     pub fn sweep(&mut self, now: i64) {
         let ttl = self.limits.ttl_seconds;
         for table in &mut self.tables {
-            let before = table.len();
-            table.retain(|_, s| now - s.last_seen < ttl);
-            self.stats.expired = self
-                .stats
-                .expired
-                .saturating_add((before - table.len()) as u64);
+            for i in 0..table.shard_count() {
+                let forgotten = forget_expired(table.shard_mut(i), now, ttl);
+                self.stats.expired = self.stats.expired.saturating_add(forgotten as u64);
+            }
         }
+    }
+
+    /// [`FeatureStore::sweep`] at the newest event time counted: what a state written to its
+    /// file should no longer hold.
+    pub fn sweep_to_newest(&mut self) {
+        self.sweep(self.newest);
+    }
+
+    /// Forgets the expired entities of one shard of one kind, the next in turn, at the newest
+    /// event time counted; returns how many. Without it an entity not seen for `ttl_seconds`
+    /// would start afresh when seen again but its hashed keys and counts would stay in memory
+    /// and in every state file until its table filled, which for a shop below the ceiling is
+    /// never. One shard keeps scoring waiting for a pass over a 64th of a kind's table at most
+    /// (bench/RESULTS.md); [`FeatureStore::sweep_steps`] calls go through every table once.
+    pub fn sweep_step(&mut self) -> usize {
+        let mut i = self.sweep_next % self.sweep_steps();
+        self.sweep_next = (i + 1) % self.sweep_steps();
+        let (now, ttl) = (self.newest, self.limits.ttl_seconds);
+        for table in &mut self.tables {
+            if i < table.shard_count() {
+                let forgotten = forget_expired(table.shard_mut(i), now, ttl);
+                self.stats.expired = self.stats.expired.saturating_add(forgotten as u64);
+                return forgotten;
+            }
+            i -= table.shard_count();
+        }
+        0
+    }
+
+    /// Calls of [`FeatureStore::sweep_step`] that go through every table once: the shards of
+    /// all kinds (6 to 384).
+    pub fn sweep_steps(&self) -> usize {
+        self.tables.iter().map(Table::shard_count).sum()
     }
 
     /// Before inserting `key` into its full shard of the table, in one pass over that shard:
@@ -787,6 +836,53 @@ mod tests {
         s.sweep(1_770_000_000 + 7200);
         assert!(s.is_empty());
         assert!(s.stats().expired > 0);
+    }
+
+    #[test]
+    fn sweep_steps_forget_the_expired_a_shard_at_a_time_at_the_newest_time_counted() {
+        // 8,192 per kind: two shards each, twelve steps in all.
+        let mut s = FeatureStore::new(StateLimits {
+            max_entities: 8_192,
+            ttl_seconds: 3600,
+            reserved_entities: 0,
+            ..StateLimits::default()
+        });
+        assert_eq!(s.sweep_steps(), 12);
+        for i in 0..200 {
+            s.observe(&at(i, &format!("old{i}"), &format!("d-old{i}")));
+        }
+        let old = s.len();
+        assert_eq!(s.sweep_step(), 0, "nothing expired yet");
+        // An hour after the last old payment every old entity has expired, the new ones not.
+        s.observe(&at(199 + 3600, "new", "d-new"));
+        let new = s.len() - old;
+        let forgotten: usize = (0..s.sweep_steps()).map(|_| s.sweep_step()).sum();
+        assert_eq!(forgotten, 400, "200 cards and 200 devices");
+        assert_eq!(s.len(), old + new - 400);
+        // And the four entities the payments share (IP address, e-mail, account, shipping
+        // address), which started afresh when the new payment saw them.
+        assert_eq!(s.stats().expired, 404);
+        // The devices' two shards held them all and went one step each: none was left over.
+        assert_eq!((0..12).map(|_| s.sweep_step()).sum::<usize>(), 0);
+        let later = s.observe(&at(200 + 3600, "old5", "d-old5"));
+        assert_eq!(later.get(F::CardCount7d), 0.0, "seen again: a new card");
+    }
+
+    #[test]
+    fn a_state_read_back_sweeps_at_the_newest_time_its_entities_were_seen() {
+        let mut s = hour_to_live();
+        s.observe(&at(0, "old", "d-old"));
+        s.observe(&at(3600, "new", "d-new"));
+        let mut file = Vec::new();
+        s.write_snapshot(&mut file).expect("write");
+        let mut back =
+            FeatureStore::read_snapshot("state.bin", &file[..], s.limits).expect("read back");
+        let held = back.len();
+        back.sweep_to_newest();
+        assert_eq!(held - back.len(), 2, "the old card and device");
+        let empty = &mut FeatureStore::new(s.limits);
+        empty.sweep_to_newest();
+        assert_eq!(empty.sweep_step(), 0, "an empty state has no time yet");
     }
 
     /// A store whose card table is at its ceiling of `cards`: card `i` seen at second `i`.

@@ -113,11 +113,14 @@ impl Table {
         self.shards.iter().flat_map(Shard::iter)
     }
 
-    /// Keeps only the entities for which `keep` answers true.
-    pub(super) fn retain(&mut self, mut keep: impl FnMut(&u64, &mut EntityState) -> bool) {
-        for shard in &mut self.shards {
-            shard.retain(&mut keep);
-        }
+    /// How many shards the table is split into.
+    pub(super) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Shard `i` (below [`Table::shard_count`]), to go through it alone.
+    pub(super) fn shard_mut(&mut self, i: usize) -> &mut Shard {
+        &mut self.shards[i]
     }
 
     /// Entities held per shard (tests of the split).
@@ -188,7 +191,9 @@ mod tests {
         for (i, k) in keys.iter().enumerate() {
             assert_eq!(t.get(k).map(|s| s.last_seen), Some(i as i64));
         }
-        t.retain(|_, s| s.last_seen % 2 == 0);
+        for i in 0..t.shard_count() {
+            t.shard_mut(i).retain(|_, s| s.last_seen % 2 == 0);
+        }
         assert_eq!(t.len(), keys.len() / 2);
         assert!(t.contains_key(&keys[0]) && !t.contains_key(&keys[1]));
     }

@@ -54,6 +54,8 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         metrics::gauge!("ensuresec_fraud_state_bytes").set(s.state_bytes as f64);
         metrics::gauge!("ensuresec_fraud_unscored_events").set(s.unscored_events as f64);
         metrics::gauge!("ensuresec_fraud_repeated").set(s.repeated as f64);
+        metrics::gauge!("ensuresec_fraud_expired").set(s.expired as f64);
+        metrics::gauge!("ensuresec_fraud_evicted").set(s.evicted as f64);
         metrics::gauge!("ensuresec_fraud_model_refused").set(s.model_refused as f64);
         metrics::gauge!("ensuresec_fraud_exchange_rates_refused")
             .set(s.exchange_rates_refused as f64);
