@@ -471,6 +471,7 @@ fn entities_not_seen_for_their_time_to_live_are_forgotten_in_memory_and_on_disk(
     let inspected = inspect(&data.join("fraud-state.bin"));
     assert_eq!(inspected["total"], 3, "{inspected}");
     assert_eq!(inspected["expired"], 3, "{inspected}");
+    assert_eq!(inspected["newest_seen"], "2026-11-23T10:00:00+00:00");
 }
 
 #[test]

@@ -257,6 +257,11 @@ fn inspect(path: &Path) -> anyhow::Result<ExitCode> {
                 .map(|(kind, n)| (kind.to_string(), n.into()))
                 .collect::<serde_json::Map<_, _>>(),
             "total": store.len(),
+            // What its entities' time to live counts from.
+            "newest_seen": store
+                .newest()
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                .map(|t| t.to_rfc3339()),
             "expired": stats.expired,
             "evicted": stats.evicted,
             "journal_from": store.journal_from(),

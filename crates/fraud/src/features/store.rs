@@ -435,6 +435,12 @@ impl FeatureStore {
         0
     }
 
+    /// The newest event time counted (after a read, the newest time an entity was seen), if
+    /// any: the time the state's entities are expired against.
+    pub fn newest(&self) -> Option<i64> {
+        (self.newest != i64::MIN).then_some(self.newest)
+    }
+
     /// Calls of [`FeatureStore::sweep_step`] that go through every table once: the shards of
     /// all kinds (6 to 384).
     pub fn sweep_steps(&self) -> usize {
