@@ -3,7 +3,7 @@
 //! remembered, none (versions 1 and 2), and its journal file's number (version 1)). Each input is read
 //! twice: as it is, and with its last eight bytes replaced by the right checksum of the rest,
 //! so that mutations reach the checks behind the checksum (counts, values, duplicate keys)
-//! instead of all failing at it.
+//! instead of all failing at it. A state read is then swept, a shard at a time and whole.
 #![no_main]
 
 use ensuresec_fraud::{FeatureStore, StateLimits};
@@ -18,7 +18,7 @@ fn read(data: &[u8]) {
         reserved_entities: 16,
         ..StateLimits::default()
     };
-    if let Ok(state) = FeatureStore::read_snapshot("fuzz.bin", data, limits) {
+    if let Ok(mut state) = FeatureStore::read_snapshot("fuzz.bin", data, limits) {
         let mut again = Vec::new();
         state.write_snapshot(&mut again).expect("write to memory");
         // An older file is written back in this version: a version 1 file (before the
@@ -31,6 +31,14 @@ fn read(data: &[u8]) {
             _ => 0,
         };
         assert_eq!(again.len(), data.len() + grown, "same size written back");
+        // A pass forgetting what expired before the newest time read (any times the file
+        // holds), then one over the whole state: what the first left is not expired.
+        let held = state.len();
+        let forgotten: usize = (0..state.sweep_steps()).map(|_| state.sweep_step()).sum();
+        assert_eq!(state.len() + forgotten, held);
+        let left = state.len();
+        state.sweep_to_newest();
+        assert_eq!(state.len(), left, "one pass forgot every expired entity");
     }
 }
 

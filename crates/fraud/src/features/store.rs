@@ -868,7 +868,7 @@ mod tests {
         // And the four entities the payments share (IP address, e-mail, account, shipping
         // address), which started afresh when the new payment saw them.
         assert_eq!(s.stats().expired, 404);
-        // The devices' two shards held them all and went one step each: none was left over.
+        // One pass went through every shard: a second finds nothing left to forget.
         assert_eq!((0..12).map(|_| s.sweep_step()).sum::<usize>(), 0);
         let later = s.observe(&at(200 + 3600, "old5", "d-old5"));
         assert_eq!(later.get(F::CardCount7d), 0.0, "seen again: a new card");
