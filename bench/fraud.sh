@@ -201,10 +201,10 @@ echo "training summary:"; cat "$WORK/train.json"
 [ -z "${MODEL_ONLY:-}" ] || exit 0
 
 echo "== in-process scoring (criterion, one core)"
-cargo bench -q -p ensuresec-fraud --bench scoring -- --noplot 2>&1 | grep -E 'time:|thrpt:|bytes|scor|^model:' || true
+cargo bench -q -p ensuresec-fraud --bench scoring -- --noplot 2>&1 | grep -E 'time:|thrpt:|bytes|scor|^model:|^sweep pass' || true
 
-echo "== a write of the feature state while scoring (copied under the lock / made from the journal; and beside a spinning process)"
-cargo bench -q -p ensuresec-fraud --bench saving 2>&1 | grep -E '^state of|^  beside it' || true
+echo "== a write of the feature state while scoring (copied under the lock / made from the journal; and beside a spinning process, and sweep steps)"
+cargo bench -q -p ensuresec-fraud --bench saving 2>&1 | grep -E '^state of|^  beside it|^  sixteen sweep' || true
 
 echo "== HTTP: POST /v1/payments/score at a steady rate"
 bash bench/fraud_http.sh
