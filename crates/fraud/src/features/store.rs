@@ -5,7 +5,7 @@ use ensuresec_model::hash::{hash_bytes, hash_ip};
 
 use super::entity::EntityState;
 use super::recent::{self, Counted, RecentPayments};
-use super::table::{Shard, Table};
+use super::table::Table;
 use super::{F, Features};
 use crate::journal::Pending;
 use crate::request::{PaymentRequest, ThreeDs};
@@ -113,13 +113,6 @@ fn mismatch(a: Option<&str>, b: Option<&str>) -> f64 {
         (Some(a), Some(b)) => flag(a != b),
         _ => f64::NAN,
     }
-}
-
-/// Forgets the entities of `shard` not seen for `ttl` seconds before `now`; returns how many.
-fn forget_expired(shard: &mut Shard, now: i64, ttl: i64) -> usize {
-    let before = shard.len();
-    shard.retain(|_, s| now.saturating_sub(s.last_seen) < ttl);
-    before - shard.len()
 }
 
 /// Amount from which a payment by a day-old account counts as high value (major units).
@@ -399,12 +392,8 @@ impl FeatureStore {
     /// rebuilt from its file and journal before it is written). `serve` goes through its live
     /// state a shard at a time instead ([`FeatureStore::sweep_step`]).
     pub fn sweep(&mut self, now: i64) {
-        let ttl = self.limits.ttl_seconds;
-        for table in &mut self.tables {
-            for i in 0..table.shard_count() {
-                let forgotten = forget_expired(table.shard_mut(i), now, ttl);
-                self.stats.expired = self.stats.expired.saturating_add(forgotten as u64);
-            }
+        for step in 0..self.sweep_steps() {
+            self.forget_expired(step, now);
         }
     }
 
@@ -421,16 +410,26 @@ impl FeatureStore {
     /// never. One shard keeps scoring waiting for a pass over a 64th of a kind's table at most
     /// (bench/RESULTS.md); [`FeatureStore::sweep_steps`] calls go through every table once.
     pub fn sweep_step(&mut self) -> usize {
-        let mut i = self.sweep_next % self.sweep_steps();
-        self.sweep_next = (i + 1) % self.sweep_steps();
-        let (now, ttl) = (self.newest, self.limits.ttl_seconds);
+        let step = self.sweep_next % self.sweep_steps();
+        self.sweep_next = (step + 1) % self.sweep_steps();
+        self.forget_expired(step, self.newest)
+    }
+
+    /// Forgets the entities of shard `step` (counted over every kind's shards, below
+    /// [`FeatureStore::sweep_steps`]) not seen for the time to live before `now`, and counts
+    /// them as expired; returns how many.
+    fn forget_expired(&mut self, mut step: usize, now: i64) -> usize {
+        let ttl = self.limits.ttl_seconds;
         for table in &mut self.tables {
-            if i < table.shard_count() {
-                let forgotten = forget_expired(table.shard_mut(i), now, ttl);
+            if step < table.shard_count() {
+                let shard = table.shard_mut(step);
+                let before = shard.len();
+                shard.retain(|_, s| now.saturating_sub(s.last_seen) < ttl);
+                let forgotten = before - shard.len();
                 self.stats.expired = self.stats.expired.saturating_add(forgotten as u64);
                 return forgotten;
             }
-            i -= table.shard_count();
+            step -= table.shard_count();
         }
         0
     }
