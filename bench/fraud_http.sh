@@ -6,25 +6,32 @@
 # (printed by the fraud crate's `training_rows` example, so both benches score with the same
 # model): every call walks the trees and explains the score; NO_MODEL=1 serves the rules only.
 # The feature state's journal runs as shipped (synced every 50 ms); JOURNAL_SYNC_MS=0 turns it
-# off, another value sets its interval. Prints the machine load, the model's size, the latency
-# quantiles and how many payments the journal wrote.
-# Usage: [SKIP_BUILD=1] [NO_MODEL=1] [JOURNAL_SYNC_MS=ms] bench/fraud_http.sh [rate per second] [seconds] [connections]
+# off, another value sets its interval. STATE_CARDS=n starts the server on a state file of n
+# cards (written by the fraud crate's `state_of_cards` example, dated just before the load's
+# payments) and spreads the payments over those cards, so that each looks up a card of a full
+# state; the state then takes about a gigabyte at ten million. SAVE_STATE_SECS=n writes the
+# state every n seconds while the load runs (`serve` does every 300 by default). Prints the
+# machine load, the model's size, the latency quantiles, the entities held and forgotten, the
+# writes of the state, and how many payments the journal wrote. SERVE_BIN=path serves with
+# another build of `ensuresec` (to compare two builds alternately on one machine).
+# Usage: [SKIP_BUILD=1] [NO_MODEL=1] [JOURNAL_SYNC_MS=ms] [STATE_CARDS=n] [SAVE_STATE_SECS=n] [SERVE_BIN=path] bench/fraud_http.sh [rate per second] [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATE=${1:-2000}
 SECONDS_=${2:-30}
 CONNECTIONS=${3:-8}
 TARGET=${CARGO_TARGET_DIR:-target}
+SERVER_BIN=${SERVE_BIN:-$TARGET/release/ensuresec}
 # SKIP_BUILD=1 uses the binaries already in the target directory as they are.
 if [ -z "${SKIP_BUILD:-}" ]; then
   cargo build --release -q -p ensuresec -p ensuresec-loadgen
-  cargo build --release -q -p ensuresec-fraud --example training_rows
+  cargo build --release -q -p ensuresec-fraud --example training_rows --example state_of_cards
 fi
-for bin in ensuresec payments examples/training_rows; do
+for bin in ensuresec payments examples/training_rows examples/state_of_cards; do
   if [ ! -x "$TARGET/release/$bin" ]; then
     echo "bench/fraud_http.sh: $TARGET/release/$bin is missing; run without SKIP_BUILD=1 or build it:" \
       "cargo build --release -p ensuresec -p ensuresec-loadgen &&" \
-      "cargo build --release -p ensuresec-fraud --example training_rows" >&2
+      "cargo build --release -p ensuresec-fraud --example training_rows --example state_of_cards" >&2
     exit 1
   fi
 done
@@ -35,6 +42,12 @@ PORT=$((20000 + RANDOM % 20000))
 echo "[fraud]" > "$WORK/ensuresec.toml"
 if [ -n "${JOURNAL_SYNC_MS:-}" ]; then
   echo "journal_sync_ms = $JOURNAL_SYNC_MS" >> "$WORK/ensuresec.toml"
+fi
+if [ -n "${SAVE_STATE_SECS:-}" ]; then
+  echo "save_state_secs = $SAVE_STATE_SECS" >> "$WORK/ensuresec.toml"
+fi
+if [ -n "${SWEEP_SECS:-}" ]; then
+  echo "sweep_secs = $SWEEP_SECS" >> "$WORK/ensuresec.toml"
 fi
 if [ -z "${NO_MODEL:-}" ]; then
   "$TARGET/release/examples/training_rows" > "$WORK/train.csv"
@@ -49,21 +62,35 @@ PY
 else
   echo "model: none (rules only)"
 fi
-ENSURESEC_ADMIN_TOKEN=$TOKEN ENSURESEC_LOG=warn "$TARGET/release/ensuresec" serve \
+# The load generator's payments start at event time 1,700,000,000; the state's cards end just
+# before it.
+CARDS=100000
+if [ -n "${STATE_CARDS:-}" ]; then
+  CARDS=$STATE_CARDS
+  mkdir -p "$WORK/data"
+  started=$(date +%s)
+  "$TARGET/release/examples/state_of_cards" "$WORK/data/fraud-state.bin" "$CARDS" 1700000000
+  echo "state file written in $(( $(date +%s) - started )) s: $(du -h "$WORK/data/fraud-state.bin" | cut -f1)"
+fi
+ENSURESEC_ADMIN_TOKEN=$TOKEN ENSURESEC_LOG=warn "$SERVER_BIN" serve \
   --config "$WORK/ensuresec.toml" \
   --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" > "$WORK/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 1 100); do
+started=$(date +%s%N)
+# A state of ten million cards takes seconds to read: wait up to five minutes.
+for _ in $(seq 1 3000); do
   curl -sf "http://127.0.0.1:$PORT/readyz" > /dev/null && break
+  kill -0 $SERVER 2>/dev/null || { cat "$WORK/serve.log" >&2; exit 1; }
   sleep 0.1
 done
+echo "server ready in $(( ($(date +%s%N) - started) / 1000000 )) ms"
 # The server says which model it scores with (none: rules only).
 curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/payments/status" |
   python3 -c 'import json, sys; print("server model:", json.load(sys.stdin)["model"])'
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 "$TARGET/release/payments" --server "http://127.0.0.1:$PORT" --token "$TOKEN" \
-  --rate "$RATE" --seconds "$SECONDS_" --connections "$CONNECTIONS"
+  --rate "$RATE" --seconds "$SECONDS_" --connections "$CONNECTIONS" --cards "$CARDS"
 echo "after: load $(cut -d' ' -f1-3 /proc/loadavg); server resident memory $(grep VmRSS /proc/$SERVER/status | tr -s ' ')"
 curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/payments/status" |
-  python3 -c 'import json, sys; s = json.load(sys.stdin); print("journal:", s["journaled"], "payments written,", s["journal_dropped"], "dropped")'
+  python3 -c 'import json, sys; s = json.load(sys.stdin); print("state:", s["entities"], "entities,", s["saves_from_journal"], "writes from the journal,", s["expired"], "expired,", s["evicted"], "evicted; journal:", s["journaled"], "payments written,", s["journal_dropped"], "dropped")'

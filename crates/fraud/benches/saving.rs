@@ -7,25 +7,16 @@
 use ensuresec_fraud::journal::Kept as _;
 use ensuresec_fraud::{FraudService, PaymentRequest, ServiceConfig};
 
+#[path = "common/card_payment.rs"]
+mod card_payment;
+use card_payment::card_payment;
+
 /// `serve`'s allocator (`crates/ensuresec/src/main.rs`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Event time of the first payment.
 const START: i64 = 1_770_000_000;
-
-/// A payment whose only entity is its card: the state it makes is the card's.
-fn card_payment() -> PaymentRequest {
-    let json = serde_json::json!({
-        "payment_id": "p0",
-        "time": "2026-02-02T02:40:00Z",
-        "amount": {"minor": 1_999, "currency": "EUR"},
-        "merchant": "shop",
-        "card": {"fingerprint": "card0", "bin": "424242", "country": "DE"},
-        "billing": {"country": "DE"},
-    });
-    PaymentRequest::from_json(json.to_string().as_bytes()).expect("valid")
-}
 
 /// A write of the feature state of ten million cards while 2,000 payments a second are scored
 /// on another thread and the journal is flushed every 50 ms, as `serve` does: copied under the
