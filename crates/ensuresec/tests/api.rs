@@ -92,6 +92,51 @@ fn a_read_only_token_cannot_ingest() {
 }
 
 #[test]
+fn a_token_revoked_while_serving_is_refused_from_then_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let token = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ensuresec"))
+            .arg("token")
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap();
+        support::assert_success(&out);
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let secret = token(&["create", "--name", "reviewer", "--scope", "read"]);
+    let server = Server::start(&data, &[]);
+    let c = client();
+    let status = || {
+        c.get(server.url("/v1/alerts"))
+            .bearer_auth(&secret)
+            .send()
+            .unwrap()
+            .status()
+    };
+    // Accepted twice: the second from the tokens the server found valid a moment ago.
+    assert_eq!(status(), 200);
+    assert_eq!(status(), 200);
+    token(&["revoke", "reviewer"]);
+    // The server trusts a token it found valid for at most a second (bench/RESULTS.md, "HTTP").
+    support::wait_for("the revoked token to be refused", 10, || {
+        (status() == 401).then_some(())
+    });
+    for _ in 0..3 {
+        assert_eq!(status(), 401, "refused from then on");
+    }
+    // The server's own token is unaffected.
+    let r = c
+        .get(server.url("/v1/alerts"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[test]
 fn ingested_attack_becomes_an_incident_seen_live_and_in_the_api() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &[]);

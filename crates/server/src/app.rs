@@ -38,6 +38,8 @@ pub struct AppState {
     pub recovery: Arc<ensuresec_recovery::config::RecoveryConfig>,
     /// The latest recovery run and its progress.
     pub runs: Arc<crate::recovery::Runs>,
+    /// API tokens recently found valid.
+    pub(crate) tokens: Arc<crate::token_cache::TokenCache>,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
             assets: Arc::default(),
             recovery: Arc::default(),
             runs: Arc::default(),
+            tokens: Arc::default(),
             platform,
         }
     }

@@ -1,6 +1,7 @@
 //! Bearer-token authentication: handlers state the scope they need by taking a `Scoped<S>`.
 
 use std::marker::PhantomData;
+use std::time::Instant;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -61,8 +62,9 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .and_then(|v| v.strip_prefix("Bearer "))
 }
 
-/// Looks the presented secret up and checks that its token holds `scope`: the one place where a
-/// request's credentials are judged, whichever header carried them.
+/// Looks the presented secret up (in the tokens found valid within the last second, else in the
+/// store) and checks that its token holds `scope`: the one place where a request's credentials
+/// are judged, whichever header carried them.
 async fn authorize(
     state: &AppState,
     secret: Option<&str>,
@@ -72,12 +74,21 @@ async fn authorize(
         .map(str::trim)
         .filter(|s| !s.is_empty() && s.len() <= 256)
         .ok_or(ApiError::Unauthorized)?;
-    let token = state
-        .platform
-        .store()
-        .authenticate(secret)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
+    let hash = ensuresec_store::hash_token(secret);
+    let token = match state.tokens.get(&hash, Instant::now()) {
+        Some(token) => token,
+        None => {
+            let read = Instant::now();
+            let token = state
+                .platform
+                .store()
+                .authenticate(secret)
+                .await?
+                .ok_or(ApiError::Unauthorized)?;
+            state.tokens.insert(hash, token.clone(), read);
+            token
+        }
+    };
     if !token.allows(scope) {
         return Err(ApiError::Forbidden(scope.as_str()));
     }

@@ -31,5 +31,6 @@ pub mod recovery;
 pub mod respond;
 mod routes;
 pub mod telemetry;
+mod token_cache;
 
 pub use platform::{Platform, PlatformError, web_engine};
