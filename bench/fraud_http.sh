@@ -10,11 +10,12 @@
 # cards (written by the fraud crate's `state_of_cards` example, dated just before the load's
 # payments) and spreads the payments over those cards, so that each looks up a card of a full
 # state; the state then takes about a gigabyte at ten million. SAVE_STATE_SECS=n writes the
-# state every n seconds while the load runs (`serve` does every 300 by default). Prints the
+# state every n seconds while the load runs (`serve` does every 300 by default); SWEEP_SECS=n
+# sets `[fraud] sweep_secs` (0: no pass forgetting expired entities). Prints the
 # machine load, the model's size, the latency quantiles, the entities held and forgotten, the
 # writes of the state, and how many payments the journal wrote. SERVE_BIN=path serves with
 # another build of `ensuresec` (to compare two builds alternately on one machine).
-# Usage: [SKIP_BUILD=1] [NO_MODEL=1] [JOURNAL_SYNC_MS=ms] [STATE_CARDS=n] [SAVE_STATE_SECS=n] [SERVE_BIN=path] bench/fraud_http.sh [rate per second] [seconds] [connections]
+# Usage: [SKIP_BUILD=1] [NO_MODEL=1] [JOURNAL_SYNC_MS=ms] [STATE_CARDS=n] [SAVE_STATE_SECS=n] [SWEEP_SECS=n] [SERVE_BIN=path] bench/fraud_http.sh [rate per second] [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATE=${1:-2000}
