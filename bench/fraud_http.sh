@@ -64,13 +64,13 @@ else
   echo "model: none (rules only)"
 fi
 # The load generator's payments start at event time 1,700,000,000; the state's cards end just
-# before it.
-CARDS=100000
+# before it, and the payments are spread over them (the generator's default: 100,000 cards).
+CARDS=()
 if [ -n "${STATE_CARDS:-}" ]; then
-  CARDS=$STATE_CARDS
+  CARDS=(--cards "$STATE_CARDS")
   mkdir -p "$WORK/data"
   started=$(date +%s)
-  "$TARGET/release/examples/state_of_cards" "$WORK/data/fraud-state.bin" "$CARDS" 1700000000
+  "$TARGET/release/examples/state_of_cards" "$WORK/data/fraud-state.bin" "$STATE_CARDS" 1700000000
   echo "state file written in $(( $(date +%s) - started )) s: $(du -h "$WORK/data/fraud-state.bin" | cut -f1)"
 fi
 ENSURESEC_ADMIN_TOKEN=$TOKEN ENSURESEC_LOG=warn "$SERVER_BIN" serve \
@@ -91,7 +91,7 @@ curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/payments/s
   python3 -c 'import json, sys; print("server model:", json.load(sys.stdin)["model"])'
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 "$TARGET/release/payments" --server "http://127.0.0.1:$PORT" --token "$TOKEN" \
-  --rate "$RATE" --seconds "$SECONDS_" --connections "$CONNECTIONS" --cards "$CARDS"
+  --rate "$RATE" --seconds "$SECONDS_" --connections "$CONNECTIONS" "${CARDS[@]}"
 echo "after: load $(cut -d' ' -f1-3 /proc/loadavg); server resident memory $(grep VmRSS /proc/$SERVER/status | tr -s ' ')"
 curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/payments/status" |
   python3 -c 'import json, sys; s = json.load(sys.stdin); print("state:", s["entities"], "entities,", s["saves_from_journal"], "writes from the journal,", s["expired"], "expired,", s["evicted"], "evicted; journal:", s["journaled"], "payments written,", s["journal_dropped"], "dropped")'

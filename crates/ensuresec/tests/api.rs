@@ -120,7 +120,7 @@ fn a_token_revoked_while_serving_is_refused_from_then_on() {
     assert_eq!(status(), 200);
     assert_eq!(status(), 200);
     token(&["revoke", "reviewer"]);
-    // The server trusts a token it found valid for at most a second (bench/RESULTS.md, "HTTP").
+    // The server trusts a token it found valid for at most a second (`token_cache.rs`).
     support::wait_for("the revoked token to be refused", 10, || {
         (status() == 401).then_some(())
     });

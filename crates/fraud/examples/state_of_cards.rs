@@ -16,11 +16,6 @@ use ensuresec_fraud::{FraudService, ServiceConfig};
 mod card_payment;
 use card_payment::card_payment;
 
-/// `serve`'s allocator (`crates/ensuresec/src/main.rs`), so that the example's own memory
-/// figures match the server's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Payments counted per second of event time.
 const PER_SECOND: usize = 100;
 
