@@ -14,8 +14,11 @@
 # sets `[fraud] sweep_secs` (0: no pass forgetting expired entities). Prints the
 # machine load, the model's size, the latency quantiles, the entities held and forgotten, the
 # writes of the state, and how many payments the journal wrote. SERVE_BIN=path serves with
-# another build of `ensuresec` (to compare two builds alternately on one machine).
-# Usage: [SKIP_BUILD=1] [NO_MODEL=1] [JOURNAL_SYNC_MS=ms] [STATE_CARDS=n] [SAVE_STATE_SECS=n] [SWEEP_SECS=n] [SERVE_BIN=path] bench/fraud_http.sh [rate per second] [seconds] [connections]
+# another build of `ensuresec` (to compare two builds alternately on one machine). TLS=1 serves
+# HTTPS (rustls) with a certificate made for the run by openssl, trusted by the load generator.
+# Usage: [SKIP_BUILD=1] [NO_MODEL=1] [JOURNAL_SYNC_MS=ms] [STATE_CARDS=n] [SAVE_STATE_SECS=n]
+#        [SWEEP_SECS=n] [SERVE_BIN=path] [TLS=1] bench/fraud_http.sh [rate per second] [seconds]
+#        [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATE=${1:-2000}
@@ -73,6 +76,21 @@ if [ -n "${STATE_CARDS:-}" ]; then
   "$TARGET/release/examples/state_of_cards" "$WORK/data/fraud-state.bin" "$STATE_CARDS" 1700000000
   echo "state file written in $(( $(date +%s) - started )) s: $(du -h "$WORK/data/fraud-state.bin" | cut -f1)"
 fi
+# HTTPS: a P-256 certificate for 127.0.0.1, valid for a day, written for this run only.
+SCHEME=http
+CURL_TLS=()
+LOADGEN_TLS=()
+if [ -n "${TLS:-}" ]; then
+  SCHEME=https
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2> /dev/null
+  printf '[server.tls]\ncert_file = "%s"\nkey_file = "%s"\n' "$WORK/cert.pem" "$WORK/key.pem" \
+    >> "$WORK/ensuresec.toml"
+  CURL_TLS=(--cacert "$WORK/cert.pem")
+  LOADGEN_TLS=(--ca-cert "$WORK/cert.pem")
+  echo "transport: HTTPS (rustls), P-256 certificate"
+fi
 ENSURESEC_ADMIN_TOKEN=$TOKEN ENSURESEC_LOG=warn "$SERVER_BIN" serve \
   --config "$WORK/ensuresec.toml" \
   --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" > "$WORK/serve.log" 2>&1 &
@@ -81,17 +99,17 @@ trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
 started=$(date +%s%N)
 # A state of ten million cards takes seconds to read: wait up to five minutes.
 for _ in $(seq 1 3000); do
-  curl -sf "http://127.0.0.1:$PORT/readyz" > /dev/null && break
+  curl -sf "${CURL_TLS[@]}" "$SCHEME://127.0.0.1:$PORT/readyz" > /dev/null && break
   kill -0 $SERVER 2>/dev/null || { cat "$WORK/serve.log" >&2; exit 1; }
   sleep 0.1
 done
 echo "server ready in $(( ($(date +%s%N) - started) / 1000000 )) ms"
 # The server says which model it scores with (none: rules only).
-curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/payments/status" |
+curl -sf "${CURL_TLS[@]}" -H "Authorization: Bearer $TOKEN" "$SCHEME://127.0.0.1:$PORT/v1/payments/status" |
   python3 -c 'import json, sys; print("server model:", json.load(sys.stdin)["model"])'
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-"$TARGET/release/payments" --server "http://127.0.0.1:$PORT" --token "$TOKEN" \
-  --rate "$RATE" --seconds "$SECONDS_" --connections "$CONNECTIONS" "${CARDS[@]}"
+"$TARGET/release/payments" --server "$SCHEME://127.0.0.1:$PORT" --token "$TOKEN" \
+  --rate "$RATE" --seconds "$SECONDS_" --connections "$CONNECTIONS" "${CARDS[@]}" "${LOADGEN_TLS[@]}"
 echo "after: load $(cut -d' ' -f1-3 /proc/loadavg); server resident memory $(grep VmRSS /proc/$SERVER/status | tr -s ' ')"
-curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/payments/status" |
+curl -sf "${CURL_TLS[@]}" -H "Authorization: Bearer $TOKEN" "$SCHEME://127.0.0.1:$PORT/v1/payments/status" |
   python3 -c 'import json, sys; s = json.load(sys.stdin); print("state:", s["entities"], "entities,", s["saves_from_journal"], "writes from the journal,", s["expired"], "expired,", s["evicted"], "evicted; journal:", s["journaled"], "payments written,", s["journal_dropped"], "dropped")'

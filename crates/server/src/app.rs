@@ -38,7 +38,7 @@ pub struct AppState {
     pub recovery: Arc<ensuresec_recovery::config::RecoveryConfig>,
     /// The latest recovery run and its progress.
     pub runs: Arc<crate::recovery::Runs>,
-    /// API tokens recently found valid.
+    /// API tokens recently found valid (`[server] token_trust_ms`).
     pub(crate) tokens: Arc<crate::token_cache::TokenCache>,
 }
 
@@ -62,7 +62,9 @@ impl AppState {
             assets: Arc::default(),
             recovery: Arc::default(),
             runs: Arc::default(),
-            tokens: Arc::default(),
+            tokens: Arc::new(crate::token_cache::TokenCache::new(Duration::from_millis(
+                config.server.token_trust_ms,
+            ))),
             platform,
         }
     }

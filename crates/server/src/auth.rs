@@ -62,9 +62,9 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .and_then(|v| v.strip_prefix("Bearer "))
 }
 
-/// Looks the presented secret up (in the tokens found valid within the last second, else in the
-/// store) and checks that its token holds `scope`: the one place where a request's credentials
-/// are judged, whichever header carried them.
+/// Looks the presented secret up (in the tokens found valid within `[server] token_trust_ms`,
+/// else in the store) and checks that its token holds `scope`: the one place where a request's
+/// credentials are judged, whichever header carried them.
 async fn authorize(
     state: &AppState,
     secret: Option<&str>,

@@ -256,7 +256,14 @@ pub struct ServerConfig {
     /// `X-Forwarded-For` headers are believed for the client's address; none by default, so
     /// the address is the connection's.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long an API token found valid is trusted without reading the token table again, in
+    /// milliseconds: a revoked token is refused at most this long after; 0 reads the table on
+    /// every request (at most [`MAX_TOKEN_TRUST_MS`]).
+    pub token_trust_ms: u64,
 }
+
+/// The longest `[server] token_trust_ms`: a revocation should not wait longer than a minute.
+pub const MAX_TOKEN_TRUST_MS: u64 = 60_000;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -266,6 +273,7 @@ impl Default for ServerConfig {
             body_timeout_seconds: 30,
             tls: None,
             trusted_proxies: Vec::new(),
+            token_trust_ms: 1_000,
         }
     }
 }
@@ -572,6 +580,12 @@ impl Config {
         if self.server.max_body_bytes < 1024 {
             return Err(invalid("server.max_body_bytes", "must be at least 1024"));
         }
+        if self.server.token_trust_ms > MAX_TOKEN_TRUST_MS {
+            return Err(invalid(
+                "server.token_trust_ms",
+                "must be at most 60000 (a minute)",
+            ));
+        }
         if self.ingest.max_line_bytes < 256
             || self.ingest.max_line_bytes > self.server.max_body_bytes
         {
@@ -781,6 +795,18 @@ mod tests {
         let e = Config::load(None, env(&[("ENSURESEC_DETECTION__WEB__COLOUR", "1")]))
             .expect_err("unknown key");
         assert!(e.to_string().contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn token_trust_is_a_second_by_default_and_at_most_a_minute() {
+        let c = Config::load(None, env(&[])).expect("defaults are valid");
+        assert_eq!(c.server.token_trust_ms, 1_000);
+        let c = Config::load(None, env(&[("ENSURESEC_SERVER__TOKEN_TRUST_MS", "0")]))
+            .expect("0: read on every request");
+        assert_eq!(c.server.token_trust_ms, 0);
+        let e = Config::load(None, env(&[("ENSURESEC_SERVER__TOKEN_TRUST_MS", "60001")]))
+            .expect_err("over a minute");
+        assert!(e.to_string().contains("server.token_trust_ms"), "{e}");
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! table: that read runs on the store's blocking pool, and the hand-over to another thread and
 //! back cost each `POST /v1/payments/score` more than its scoring (bench/RESULTS.md, "HTTP").
 //!
-//! A token found valid is trusted for [`FRESH`]; `ensuresec token revoke` writes to the database
-//! directly, so a revoked token is refused at most that long after. Only tokens found valid are
-//! kept, keyed by the stored hash of their secret (never the secret), and at most
+//! A token found valid is trusted for `[server] token_trust_ms` (one second by default);
+//! `ensuresec token revoke` writes to the database directly, so a revoked token is refused at
+//! most that long after, and at once with 0, which reads the table on every request. Only tokens
+//! found valid are kept, keyed by the stored hash of their secret (never the secret), and at most
 //! [`MAX_TOKENS`]: a caller without a valid token cannot grow the cache.
 
 use std::collections::HashMap;
@@ -13,30 +14,46 @@ use std::time::{Duration, Instant};
 
 use ensuresec_store::TokenInfo;
 
-/// How long a token found valid is trusted without reading the table again.
-pub(crate) const FRESH: Duration = Duration::from_secs(1);
 /// Most tokens kept; when full, the cache starts again empty.
 const MAX_TOKENS: usize = 1_024;
 
 /// Valid tokens by the hash of their secret, with when they were read.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct TokenCache {
+    /// How long a token found valid is trusted without reading the table again; zero keeps none.
+    trust: Duration,
     valid: Mutex<HashMap<Vec<u8>, (TokenInfo, Instant)>>,
 }
 
 impl TokenCache {
-    /// The token whose secret hashes to `hash`, when it was found valid less than [`FRESH`]
-    /// before `now`.
+    /// A cache that trusts a token found valid for `trust` (zero: never, every request reads
+    /// the table).
+    pub(crate) fn new(trust: Duration) -> TokenCache {
+        TokenCache {
+            trust,
+            valid: Mutex::default(),
+        }
+    }
+
+    /// The token whose secret hashes to `hash`, when it was found valid less than the trust
+    /// duration before `now`.
     pub(crate) fn get(&self, hash: &[u8], now: Instant) -> Option<TokenInfo> {
+        if self.trust.is_zero() {
+            return None;
+        }
         let valid = self.valid.lock().unwrap_or_else(|p| p.into_inner());
         valid
             .get(hash)
-            .filter(|(_, read)| now.saturating_duration_since(*read) < FRESH)
+            .filter(|(_, read)| now.saturating_duration_since(*read) < self.trust)
             .map(|(token, _)| token.clone())
     }
 
-    /// Keeps `token`, read from the table at `read` and valid, under the hash of its secret.
+    /// Keeps `token`, read from the table at `read` and valid, under the hash of its secret
+    /// (unless the trust duration is zero).
     pub(crate) fn insert(&self, hash: Vec<u8>, token: TokenInfo, read: Instant) {
+        if self.trust.is_zero() {
+            return;
+        }
         let mut valid = self.valid.lock().unwrap_or_else(|p| p.into_inner());
         if valid.len() >= MAX_TOKENS && !valid.contains_key(&hash) {
             valid.clear();
@@ -61,13 +78,16 @@ mod tests {
         }
     }
 
+    /// The default trust: one second.
+    const FRESH: Duration = Duration::from_secs(1);
+
     fn key(i: usize) -> Vec<u8> {
         i.to_le_bytes().to_vec()
     }
 
     #[test]
     fn a_token_is_trusted_only_for_its_freshness() {
-        let cache = TokenCache::default();
+        let cache = TokenCache::new(FRESH);
         let t0 = Instant::now();
         assert_eq!(
             cache.get(&key(1), t0),
@@ -82,7 +102,7 @@ mod tests {
         assert_eq!(
             cache.get(&key(1), t0 + FRESH),
             None,
-            "read again once FRESH has passed"
+            "read again once the trust has passed"
         );
         cache.insert(key(1), token("shipper"), t0 + FRESH);
         assert!(
@@ -93,7 +113,7 @@ mod tests {
 
     #[test]
     fn the_cache_holds_at_most_its_bound() {
-        let cache = TokenCache::default();
+        let cache = TokenCache::new(FRESH);
         let now = Instant::now();
         for i in 0..MAX_TOKENS {
             cache.insert(key(i), token("t"), now);
@@ -105,5 +125,18 @@ mod tests {
         assert!(cache.get(&key(MAX_TOKENS), now).is_some());
         assert_eq!(cache.get(&key(0), now), None, "started again empty");
         assert_eq!(cache.valid.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_trust_of_zero_keeps_no_token() {
+        let cache = TokenCache::new(Duration::ZERO);
+        let now = Instant::now();
+        cache.insert(key(1), token("shipper"), now);
+        assert_eq!(
+            cache.get(&key(1), now),
+            None,
+            "every request reads the table"
+        );
+        assert!(cache.valid.lock().unwrap().is_empty(), "nothing kept");
     }
 }

@@ -35,6 +35,9 @@ struct Args {
     /// Distinct cards the payments are spread over.
     #[arg(long, default_value_t = 100_000)]
     cards: u64,
+    /// A CA certificate (PEM) to trust for an `https://` server, besides the usual roots.
+    #[arg(long)]
+    ca_cert: Option<std::path::PathBuf>,
 }
 
 /// A payment request body; `i` varies the card, device, IP and amount.
@@ -71,9 +74,15 @@ async fn main() -> anyhow::Result<()> {
     let bodies: Arc<Vec<bytes::Bytes>> =
         Arc::new((0..total as u64).map(|i| body(i, args.cards)).collect());
     let url = format!("{}/v1/payments/score", args.server.trim_end_matches('/'));
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.connections)
-        .build()?;
+    let mut client = reqwest::Client::builder().pool_max_idle_per_host(args.connections);
+    if let Some(path) = &args.ca_cert {
+        let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        client = client.add_root_certificate(
+            reqwest::Certificate::from_pem(&pem)
+                .with_context(|| format!("{} is not a PEM certificate", path.display()))?,
+        );
+    }
+    let client = client.build()?;
     let run = ensuresec_loadgen::open_loop(
         &client,
         &url,
