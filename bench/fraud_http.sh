@@ -76,20 +76,26 @@ if [ -n "${STATE_CARDS:-}" ]; then
   "$TARGET/release/examples/state_of_cards" "$WORK/data/fraud-state.bin" "$STATE_CARDS" 1700000000
   echo "state file written in $(( $(date +%s) - started )) s: $(du -h "$WORK/data/fraud-state.bin" | cut -f1)"
 fi
-# HTTPS: a P-256 certificate for 127.0.0.1, valid for a day, written for this run only.
+# HTTPS: a private CA and a P-256 certificate for 127.0.0.1 signed by it, valid for a day,
+# written for this run only (rustls, unlike curl, refuses a CA certificate as the server's own).
 SCHEME=http
 CURL_TLS=()
 LOADGEN_TLS=()
 if [ -n "${TLS:-}" ]; then
   SCHEME=https
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
-    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2> /dev/null
+  ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  openssl req -x509 "${ec[@]}" -days 1 -subj "/CN=bench CA" \
+    -keyout "$WORK/ca-key.pem" -out "$WORK/ca.pem" 2> /dev/null
+  openssl req "${ec[@]}" -subj /CN=127.0.0.1 -keyout "$WORK/key.pem" -out "$WORK/cert.csr" \
+    2> /dev/null
+  printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n' > "$WORK/leaf.ext"
+  openssl x509 -req -in "$WORK/cert.csr" -CA "$WORK/ca.pem" -CAkey "$WORK/ca-key.pem" \
+    -CAcreateserial -days 1 -extfile "$WORK/leaf.ext" -out "$WORK/cert.pem" 2> /dev/null
   printf '[server.tls]\ncert_file = "%s"\nkey_file = "%s"\n' "$WORK/cert.pem" "$WORK/key.pem" \
     >> "$WORK/ensuresec.toml"
-  CURL_TLS=(--cacert "$WORK/cert.pem")
-  LOADGEN_TLS=(--ca-cert "$WORK/cert.pem")
-  echo "transport: HTTPS (rustls), P-256 certificate"
+  CURL_TLS=(--cacert "$WORK/ca.pem")
+  LOADGEN_TLS=(--ca-cert "$WORK/ca.pem")
+  echo "transport: HTTPS (rustls), P-256 certificate from a private CA"
 fi
 ENSURESEC_ADMIN_TOKEN=$TOKEN ENSURESEC_LOG=warn "$SERVER_BIN" serve \
   --config "$WORK/ensuresec.toml" \

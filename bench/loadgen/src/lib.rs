@@ -14,6 +14,9 @@ pub struct OpenLoop {
     pub latencies: Vec<f64>,
     /// Measured requests that failed or were not answered with a success.
     pub failures: usize,
+    /// Why the first of them failed (the error with its causes, or the status), so that a run
+    /// of failures says what to fix.
+    pub first_failure: Option<String>,
     /// Seconds from the first measured request being due to the end.
     pub elapsed: f64,
 }
@@ -53,6 +56,7 @@ pub async fn open_loop(
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut failures = 0usize;
+            let mut first_failure = None;
             // When this connection finished its previous request.
             let mut free_at = start;
             loop {
@@ -70,40 +74,47 @@ pub async fn open_loop(
                     .body(bodies[i].clone())
                     .send()
                     .await;
-                let ok = match r {
-                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                    Err(_) => false,
+                let outcome = match r {
+                    Ok(r) if !r.status().is_success() => Err(format!("status {}", r.status())),
+                    Ok(r) => r.bytes().await.map(drop).map_err(|e| format!("{e:#}")),
+                    Err(e) => Err(format!("{:#}", anyhow::Error::from(e))),
                 };
                 free_at = Instant::now();
                 if i >= warm {
-                    if ok {
-                        latencies.push((free_at - origin).as_secs_f64() * 1e3);
-                    } else {
-                        failures += 1;
+                    match outcome {
+                        Ok(()) => latencies.push((free_at - origin).as_secs_f64() * 1e3),
+                        Err(why) => {
+                            failures += 1;
+                            first_failure.get_or_insert(why);
+                        }
                     }
                 }
             }
-            (latencies, failures)
+            (latencies, failures, first_failure)
         }));
     }
     let mut latencies = Vec::new();
     let mut failures = 0;
+    let mut first_failure = None;
     for t in tasks {
-        let (l, f) = t.await?;
+        let (l, f, why) = t.await?;
         latencies.extend(l);
         failures += f;
+        first_failure = first_failure.or(why);
     }
     let elapsed = start.elapsed().as_secs_f64() - warm as f64 / rate;
     latencies.sort_by(f64::total_cmp);
     Ok(OpenLoop {
         latencies,
         failures,
+        first_failure,
         elapsed,
     })
 }
 
 impl OpenLoop {
-    /// Prints the counts, the achieved rate and the latency quantiles.
+    /// Prints the counts, the achieved rate, the latency quantiles and why the first failure
+    /// failed.
     pub fn print(&self, what: &str, warm: usize, rate: f64) {
         let all = &self.latencies;
         println!(
@@ -122,5 +133,8 @@ impl OpenLoop {
             quantile(all, 0.999),
             all.last().copied().unwrap_or(f64::NAN)
         );
+        if let Some(why) = &self.first_failure {
+            println!("first failure: {why}");
+        }
     }
 }
