@@ -583,7 +583,7 @@ impl Config {
         if self.server.token_trust_ms > MAX_TOKEN_TRUST_MS {
             return Err(invalid(
                 "server.token_trust_ms",
-                "must be at most 60000 (a minute)",
+                &format!("must be at most {MAX_TOKEN_TRUST_MS} (a minute)"),
             ));
         }
         if self.ingest.max_line_bytes < 256
