@@ -45,3 +45,7 @@ cargo test --workspace --locked "$@"
 # The dashboard in a real headless Chromium, against the binary cargo just built.
 (cd tests/browser && npm ci --silent --no-audit --no-fund)
 DASHBOARD_TEST_BIN="${CARGO_TARGET_DIR:-target}/debug/ensuresec" node --test tests/browser/
+
+# The HTTP API against its own OpenAPI document, with schemathesis (from PyPI, in a virtual
+# environment of the target directory), against the same binary.
+tests/api/conformance.sh

@@ -333,13 +333,7 @@ fn bad_query_parameters_are_named() {
 fn the_openapi_document_describes_every_route_and_resolves() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &[]);
-    let doc: Value = client()
-        .get(server.url("/v1/openapi.json"))
-        .bearer_auth(TOKEN)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let doc = openapi_document(&server);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     for path in [
         "/v1/events",
@@ -370,6 +364,98 @@ fn the_openapi_document_describes_every_route_and_resolves() {
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
+}
+
+#[test]
+fn the_openapi_document_gives_the_payment_schemas_and_every_error_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let doc = openapi_document(&server);
+    let score = &doc["paths"]["/v1/payments/score"]["post"];
+    let request = &score["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+    assert_eq!(request, "#/components/schemas/PaymentRequest");
+    let payment = &doc["components"]["schemas"]["PaymentRequest"]["properties"];
+    let currencies = payment["amount"]["properties"]["currency"]["enum"]
+        .as_array()
+        .unwrap();
+    assert!(currencies.contains(&"EUR".into()) && currencies.contains(&"JPY".into()));
+    assert!(!currencies.contains(&"XYZ".into()));
+    assert_eq!(
+        payment["amount"]["properties"]["minor"]["maximum"],
+        ensuresec_fraud::request::MAX_AMOUNT_MINOR
+    );
+    let answer = &score["responses"]["200"]["content"]["application/json"]["schema"]["$ref"];
+    assert_eq!(answer, "#/components/schemas/Assessment");
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            let secured = operation.get("security").is_some();
+            for status in ["401", "403"] {
+                assert_eq!(
+                    responses.contains_key(status),
+                    secured,
+                    "{method} {path}: {status}"
+                );
+            }
+            assert!(
+                !secured || responses.contains_key("503"),
+                "{method} {path}: 503"
+            );
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "413", "415"] {
+                    assert!(responses.contains_key(status), "{method} {path}: {status}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn control_bodies_and_proof_requests_are_refused_in_the_error_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let c = client();
+    let url = server.url("/v1/failsafe");
+    let r = c
+        .put(&url)
+        .bearer_auth(TOKEN)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let err: Value = r.json().unwrap();
+    assert_eq!(err["error"]["code"], "unsupported_media_type", "{err}");
+    let r = c
+        .put(&url)
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(r#"{"platform": "sideways"}"#)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let err: Value = r.json().unwrap();
+    assert_eq!(err["error"]["field"], "body", "{err}");
+    // The empty tree has no consistency proof: the request is wrong, not the server.
+    let r = c
+        .get(server.url("/v1/ledger/proof/consistency?old=0"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let err: Value = r.json().unwrap();
+    assert_eq!(err["error"]["field"], "old", "{err}");
+}
+
+/// The server's OpenAPI document.
+fn openapi_document(server: &Server) -> Value {
+    client()
+        .get(server.url("/v1/openapi.json"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
 }
 
 fn collect_refs(v: &Value, out: &mut Vec<String>) {

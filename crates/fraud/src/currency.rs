@@ -90,6 +90,11 @@ pub fn minor_exponent(code: &str) -> Option<u32> {
     }
 }
 
+/// Every ISO 4217 code in use, for the payment request's published schema.
+pub fn codes() -> impl Iterator<Item = &'static str> {
+    NOT_TWO.iter().map(|(code, _)| *code).chain(TWO.split(' '))
+}
+
 /// `amount` in major units of its own currency (an unknown currency read as two decimals:
 /// requests are validated before they are counted).
 pub fn major_units(amount: &ensuresec_model::event::Money) -> f64 {

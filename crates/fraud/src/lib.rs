@@ -42,6 +42,7 @@ pub mod platt;
 pub mod postal;
 pub mod rates;
 pub mod request;
+mod request_schema;
 pub mod rings;
 pub mod rules;
 pub mod scorer;

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use ensuresec_model::event::{GeoPoint, Money, PaymentAuthorization};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::currency::minor_exponent;
@@ -18,28 +19,41 @@ pub const MAX_ID_BYTES: usize = 256;
 pub const MAX_AMOUNT_MINOR: i64 = 100_000_000_000;
 /// Oldest account age accepted, in days (a century).
 pub const MAX_ACCOUNT_AGE_DAYS: u32 = 36_500;
+/// A BIN as the request's JSON Schema states it (the published API document).
+const BIN_PATTERN: &str = "^[0-9]{6,8}$";
+/// An ISO 3166-1 alpha-2 code as the request's JSON Schema states it.
+const COUNTRY_PATTERN: &str = "^[A-Z]{2}$";
+/// A postal code as the request's JSON Schema states it (see [`crate::postal`]).
+const POSTAL_CODE_PATTERN: &str = "^ *[0-9A-Za-z-][0-9A-Za-z -]*$";
 
 /// The card used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "PaymentCard")]
 pub struct Card {
-    /// A stable fingerprint of the card number (never the number).
+    /// A stable fingerprint of the card number (never the number), at most 256 bytes.
+    #[schemars(length(min = 1, max = MAX_ID_BYTES))]
     pub fingerprint: String,
     /// The card's first six or eight digits.
+    #[schemars(pattern(BIN_PATTERN))]
     pub bin: String,
     /// Issuing country of the BIN (ISO 3166-1 alpha-2), when the provider knows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(COUNTRY_PATTERN))]
     pub country: Option<String>,
 }
 
 /// A postal address, reduced to what scoring needs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "PaymentAddress")]
 pub struct Address {
     /// ISO 3166-1 alpha-2 country code.
+    #[schemars(pattern(COUNTRY_PATTERN))]
     pub country: String,
-    /// A hash of the normalised full address (never the address itself).
+    /// A hash of the normalised full address (never the address itself), at most 256 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_ID_BYTES))]
     pub hash: Option<String>,
     /// Where the address is, as the shop's or provider's geocoder placed it: the distance
     /// features need it.
@@ -48,21 +62,25 @@ pub struct Address {
     /// The postal code: placed at its centroid (see [`crate::postal`]) when `location` is
     /// absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(POSTAL_CODE_PATTERN), length(max = crate::postal::MAX_POSTAL_CODE_BYTES))]
     pub postal_code: Option<String>,
 }
 
 /// The customer account, for shops with accounts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "PaymentAccount")]
 pub struct Account {
-    /// The shop's account id.
+    /// The shop's account id, at most 256 bytes.
+    #[schemars(length(min = 1, max = MAX_ID_BYTES))]
     pub id: String,
     /// Days since the account was opened.
+    #[schemars(range(max = MAX_ACCOUNT_AGE_DAYS))]
     pub age_days: u32,
 }
 
 /// Result of 3-D Secure authentication, when it ran.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ThreeDs {
     /// The cardholder authenticated: liability shifts to the issuer.
@@ -78,16 +96,19 @@ pub enum ThreeDs {
 }
 
 /// One payment authorisation to score.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentRequest {
-    /// The provider's payment id.
+    /// The provider's payment id, at most 256 bytes.
+    #[schemars(length(min = 1, max = MAX_ID_BYTES))]
     pub payment_id: String,
     /// When the customer asked to pay (event time: the scorer never reads a clock).
     pub time: DateTime<Utc>,
-    /// Amount asked for, in minor units, with its ISO 4217 currency.
+    /// Amount asked for, in minor units (1 to 10¹¹), with its ISO 4217 currency.
+    #[schemars(schema_with = "crate::request_schema::amount")]
     pub amount: Money,
-    /// The merchant (shop) being paid.
+    /// The merchant (shop) being paid, at most 256 bytes.
+    #[schemars(length(min = 1, max = MAX_ID_BYTES))]
     pub merchant: String,
     /// The card.
     pub card: Card,
@@ -98,15 +119,19 @@ pub struct PaymentRequest {
     pub shipping: Option<Address>,
     /// Client IP address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::request_schema::optional_ip")]
     pub ip: Option<IpAddr>,
     /// Country of the client IP (ISO 3166-1 alpha-2), when the provider resolved it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(COUNTRY_PATTERN))]
     pub ip_country: Option<String>,
-    /// Device identifier (fingerprint of the browser or app install).
+    /// Device identifier (fingerprint of the browser or app install), at most 256 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_ID_BYTES))]
     pub device: Option<String>,
-    /// A hash of the customer's e-mail address.
+    /// A hash of the customer's e-mail address, at most 256 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_ID_BYTES))]
     pub email_hash: Option<String>,
     /// The customer account, if the shop has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]

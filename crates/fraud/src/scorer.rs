@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::error::{FileError, InputError};
@@ -23,8 +24,9 @@ pub const MAX_REASONS: usize = 5;
 const MIN_CONTRIBUTION: f64 = 0.05;
 
 /// What to do with the payment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "PaymentDecision")]
 pub enum Decision {
     /// Send it to the issuer.
     Approve,
@@ -49,7 +51,8 @@ impl Decision {
 }
 
 /// One reason behind a score.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(rename = "PaymentReason")]
 pub struct Reason {
     /// A rule id, or the feature name for the model's share.
     pub code: String,
@@ -60,7 +63,7 @@ pub struct Reason {
 }
 
 /// The answer for one payment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Assessment {
     /// The payment scored.
     pub payment_id: String,

@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// How much of a route group is served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "FailSafeMode")]
 pub enum Mode {
     /// Everything as usual.
     #[default]
@@ -22,7 +24,7 @@ pub enum Mode {
 }
 
 /// The switch positions.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FailSafeState {
     /// For every route group without its own setting.
@@ -30,6 +32,7 @@ pub struct FailSafeState {
     pub platform: Mode,
     /// Per route group (`catalogue`, `checkout`, `login`, `account`, `admin`…).
     #[serde(default)]
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z0-9_-]{1,64}$" }, "maxProperties" = 64))]
     pub groups: BTreeMap<String, Mode>,
     /// The message shown on refused requests.
     #[serde(default)]

@@ -15,6 +15,7 @@ use crate::app::AppState;
 use crate::auth::{Admin, BouncerKey, Read, Scoped};
 use crate::error::{ApiError, ErrorBody};
 use crate::params::Params;
+use crate::routes::body::JsonBody;
 
 /// The responder, or 404 when the module is disabled.
 pub(crate) fn responder(state: &AppState) -> Result<&Arc<Responder>, ApiError> {
@@ -63,7 +64,7 @@ fn scopes(p: &Params, key: &str) -> Result<Vec<DecisionScope>, ApiError> {
         (status = 200, description = "CrowdSec stream: {new: [decision]|null, deleted: [decision]|null}"),
         (status = 401, description = "No valid X-Api-Key", body = ErrorBody),
     ),
-    security(("api_key" = ["bouncer"])),
+    security(("api_key" = ["bouncer"]), ("bearer" = ["bouncer"])),
 )]
 /// The bouncer stream, as CrowdSec's Local API serves it.
 pub(crate) async fn stream(
@@ -114,7 +115,7 @@ pub(crate) async fn stream(
         (status = 200, description = "Active decisions in CrowdSec's shape, or null when there are none"),
         (status = 401, description = "No valid X-Api-Key", body = ErrorBody),
     ),
-    security(("api_key" = ["bouncer"])),
+    security(("api_key" = ["bouncer"]), ("bearer" = ["bouncer"])),
 )]
 /// Active decisions matching a query (live-mode bouncers ask per request).
 pub(crate) async fn query(
@@ -244,7 +245,7 @@ pub(crate) async fn list_all(
 pub(crate) async fn add(
     State(state): State<AppState>,
     auth: Scoped<Admin>,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let many: Vec<NewDecision> = match body {
         Value::Array(_) => serde_json::from_value(body),

@@ -11,6 +11,7 @@ use ensuresec_integrity::IntegrityError;
 use ensuresec_integrity::pages::authz::Authorization;
 use ensuresec_integrity::pages::csp_report::{self, MAX_REPORT_BYTES, ReportFormat};
 use ensuresec_model::{Event, EventData};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -20,6 +21,7 @@ use crate::client::ClientIp;
 use crate::error::{ApiError, ErrorBody};
 use crate::page_authz::{self, PageAuthzError};
 use crate::params::Params;
+use crate::routes::body::JsonBody;
 
 /// Metric: CSP reports received, by `outcome` (`accepted`, `rejected`, `limited`).
 pub const REPORTS_METRIC: &str = "ensuresec_csp_reports_total";
@@ -165,11 +167,15 @@ pub(crate) async fn list_pages(
 }
 
 /// An authorisation request.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct AuthorizeBody {
+#[schemars(rename = "ScriptAuthorizationRequest")]
+pub(crate) struct AuthorizeBody {
+    /// The script: its URL, or `inline:<sha256>` for an inline script.
     script: String,
+    /// Why the page needs it (PCI DSS 6.4.3): required.
     justification: String,
+    /// The SHA-256 (hex) to authorise; by default the hash last seen.
     #[serde(default)]
     sha256: Option<String>,
 }
@@ -192,12 +198,8 @@ struct AuthorizeBody {
 pub(crate) async fn authorize_script(
     State(state): State<AppState>,
     auth: Scoped<Admin>,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<AuthorizeBody>,
 ) -> Result<Json<Authorization>, ApiError> {
-    let body: AuthorizeBody = serde_json::from_value(body).map_err(|e| ApiError::BadParam {
-        param: "body".into(),
-        message: e.to_string(),
-    })?;
     let a = page_authz::authorize(
         &state.platform,
         body.script,

@@ -14,6 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ensuresec_auditlog::StoreError as LogStoreError;
 use ensuresec_auditlog::hash::hash_to_base64;
+use ensuresec_auditlog::merkle::ProveError;
 use ensuresec_auditlog::tiles::TilePath;
 use ensuresec_store::{AlertFilter, PageRequest};
 use serde::Serialize;
@@ -55,7 +56,10 @@ fn ledger(state: &AppState) -> Result<&Arc<Ledger>, ApiError> {
 fn map(e: LedgerError) -> ApiError {
     match e {
         LedgerError::NotFound(what) => ApiError::NotFound(what),
-        LedgerError::Store(LogStoreError::OutOfRange { what, .. }) => ApiError::NotFound(what),
+        LedgerError::Store(
+            LogStoreError::OutOfRange { what, .. }
+            | LogStoreError::Prove(ProveError::OutOfRange { what, .. }),
+        ) => ApiError::NotFound(what),
         other => ApiError::Ledger(other),
     }
 }
@@ -296,10 +300,10 @@ pub(crate) async fn consistency(
         Some(s) => s,
         None => checkpoint_size(l)?,
     };
-    if old > size {
+    if old == 0 || old > size {
         return Err(ApiError::BadParam {
             param: "old".into(),
-            message: format!("{old} is above size {size}"),
+            message: format!("must be 1 to size {size} (the empty tree has no proof)"),
         });
     }
     let proof = l.reader().consistency_proof(old, size).map_err(map_store)?;
@@ -329,7 +333,7 @@ pub(crate) struct EntryBody {
     path = "/v1/ledger/entries",
     tag = "ledger",
     params(
-        ("start" = u64, Query, description = "First leaf index"),
+        ("start" = Option<u64>, Query, description = "First leaf index (default 0)"),
         ("limit" = Option<u64>, Query, description = "How many, 1 to 1000 (default 100)"),
     ),
     responses(

@@ -6,12 +6,14 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use ensuresec_recovery::assess::Assessment;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::auth::{Admin, Read, Scoped};
 use crate::error::{ApiError, ErrorBody};
 use crate::recovery::{Run, RunRequest, diagnose, start_run};
+use crate::routes::body::JsonBody;
 use crate::routes::diagnosis::options;
 
 #[utoipa::path(get, path = "/v1/recovery/plan", tag = "assets",
@@ -37,9 +39,12 @@ pub(crate) async fn plan(
 }
 
 /// The body of `POST /v1/recovery/runs`.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct StartBody {
+#[schemars(rename = "RecoveryRunRequest")]
+pub(crate) struct StartBody {
+    /// Why the plan is run: recorded with the approval.
+    #[schemars(length(min = 1, max = 2000))]
     reason: String,
 }
 
@@ -58,12 +63,8 @@ struct StartBody {
 pub(crate) async fn start(
     State(state): State<AppState>,
     auth: Scoped<Admin>,
-    Json(body): Json<serde_json::Value>,
+    JsonBody(body): JsonBody<StartBody>,
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
-    let body: StartBody = serde_json::from_value(body).map_err(|e| ApiError::BadParam {
-        param: "body".into(),
-        message: e.to_string(),
-    })?;
     let run = start_run(
         &state,
         RunRequest {

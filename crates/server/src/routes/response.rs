@@ -9,6 +9,7 @@ use ensuresec_respond::breach::{BreachDraft, draft};
 use ensuresec_respond::db::{Delivery, StepRow};
 use ensuresec_respond::failsafe::FailSafeState;
 use ensuresec_store::StoreError;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -16,6 +17,7 @@ use crate::app::AppState;
 use crate::auth::{Admin, Read, Scoped};
 use crate::error::{ApiError, ErrorBody};
 use crate::params::Params;
+use crate::routes::body::JsonBody;
 use crate::routes::decisions::responder;
 
 fn id_of(text: &str, what: &str) -> Result<u64, ApiError> {
@@ -26,10 +28,14 @@ fn id_of(text: &str, what: &str) -> Result<u64, ApiError> {
 }
 
 /// `PATCH /v1/incidents/{id}` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "IncidentStatusChange")]
 pub(crate) struct StatusBody {
+    /// The new status.
     status: IncidentStatus,
+    /// Why, 1 to 2000 bytes and not only white space: recorded with the transition.
+    #[schemars(length(min = 1, max = 2000), pattern(r"\S"))]
     reason: String,
 }
 
@@ -53,7 +59,7 @@ pub(crate) async fn set_status(
     State(state): State<AppState>,
     auth: Scoped<Admin>,
     Path(id): Path<String>,
-    Json(body): Json<StatusBody>,
+    JsonBody(body): JsonBody<StatusBody>,
 ) -> Result<Json<Incident>, ApiError> {
     let id = id_of(&id, "an incident id")?;
     if body.reason.trim().is_empty() || body.reason.len() > 2000 {
@@ -248,7 +254,7 @@ pub(crate) async fn get_failsafe(
 pub(crate) async fn put_failsafe(
     State(state): State<AppState>,
     auth: Scoped<Admin>,
-    Json(body): Json<FailSafeState>,
+    JsonBody(body): JsonBody<FailSafeState>,
 ) -> Result<Json<FailSafeState>, ApiError> {
     Ok(Json(
         responder(&state)?

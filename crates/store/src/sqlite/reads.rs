@@ -57,7 +57,8 @@ fn paged<T: DeserializeOwned>(
     page: PageRequest,
 ) -> Result<Page<T>, StoreError> {
     if let Some(before) = page.before_id {
-        filter.push("id < ?", before as i64);
+        // A cursor above every id SQLite can hold asks for the first page.
+        filter.push("id < ?", i64::try_from(before).unwrap_or(i64::MAX));
     }
     let sql = format!(
         "SELECT id, body FROM {table} {} ORDER BY id DESC LIMIT {}",

@@ -339,6 +339,15 @@ async fn findings_are_listed_filtered_and_paged(store: &dyn Store) {
         .unwrap();
     assert_eq!(third.items.len(), 5);
     assert_eq!(third.next_cursor, None, "the last page has no cursor");
+    let above_every_id = store
+        .list_alerts(AlertFilter::default(), PageRequest::new(10, Some(u64::MAX)))
+        .await
+        .unwrap();
+    assert_eq!(
+        above_every_id.items.first().map(|a| a.id),
+        Some(25),
+        "a cursor above any stored id is the first page"
+    );
 
     let critical = store
         .list_alerts(

@@ -1,9 +1,15 @@
 //! The OpenAPI 3.1 document: paths from the handlers' `utoipa` annotations, and the wire types'
-//! schemas from the model's JSON Schemas (one source of truth: the Rust types).
+//! schemas from the Rust types' JSON Schemas (one source of truth: the Rust types), then the
+//! bodies, parameter bounds and error answers the annotations cannot say (see the submodules).
+//! The document is checked against the running server by the API conformance test
+//! (`tests/api`), so what it promises is what the server does.
+
+mod bodies;
+mod parameters;
+mod responses;
 
 use std::sync::OnceLock;
 
-use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -94,64 +100,17 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The model types' schemas, with references pointing into `components/schemas`.
-fn model_schemas() -> serde_json::Map<String, Value> {
-    let mut settings = SchemaSettings::draft2020_12();
-    settings.definitions_path = "/components/schemas".into();
-    let mut generator = settings.into_generator();
-    generator.subschema_for::<ensuresec_model::Event>();
-    generator.subschema_for::<ensuresec_model::Alert>();
-    generator.subschema_for::<ensuresec_model::Incident>();
-    generator.subschema_for::<ensuresec_model::Action>();
-    generator.take_definitions(true)
-}
-
 /// The document, built once.
 pub(crate) fn document() -> Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(build).clone()
 }
 
-fn schema_ref(name: &str) -> Value {
-    json!({ "$ref": format!("#/components/schemas/{name}") })
-}
-
 fn build() -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
     doc["info"]["version"] = json!(env!("CARGO_PKG_VERSION"));
-    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
-        schemas.extend(model_schemas());
-    }
-    // Bodies whose types live in the model crate point at the model's schemas.
-    let events = &mut doc["paths"]["/v1/events"]["post"]["requestBody"]["content"];
-    events["application/x-ndjson"]["schema"] = json!({
-        "description": "One Event object per line",
-        "type": "string",
-    });
-    events["application/json"] =
-        json!({ "schema": { "type": "array", "items": schema_ref("Event") } });
-    let page = |item: &str| {
-        json!({ "application/json": { "schema": {
-            "type": "object",
-            "required": ["items"],
-            "properties": {
-                "items": { "type": "array", "items": schema_ref(item) },
-                "next_cursor": { "type": ["integer", "null"], "minimum": 0 },
-            },
-        }}})
-    };
-    doc["paths"]["/v1/alerts"]["get"]["responses"]["200"]["content"] = page("Alert");
-    doc["paths"]["/v1/incidents"]["get"]["responses"]["200"]["content"] = page("Incident");
-    doc["paths"]["/v1/incidents/{id}"]["get"]["responses"]["200"]["content"] = json!({
-        "application/json": { "schema": {
-            "type": "object",
-            "required": ["incident", "alerts", "actions"],
-            "properties": {
-                "incident": schema_ref("Incident"),
-                "alerts": { "type": "array", "items": schema_ref("Alert") },
-                "actions": { "type": "array", "items": schema_ref("Action") },
-            },
-        }}
-    });
+    bodies::attach(&mut doc);
+    parameters::constrain(&mut doc);
+    responses::add_common(&mut doc);
     doc
 }
