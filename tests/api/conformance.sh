@@ -30,6 +30,23 @@ for _ in $(seq 1 600); do
 done
 curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/openapi.json" \
   > "$WORK/openapi.json"
+# Something for the operations on one incident, alert or audit record to work on: thirty failed
+# logins from one address become alerts and incident 1 (tests/api/schemathesis.toml points the
+# operations on one incident at it).
+for i in $(seq 0 29); do
+  printf '{"type":"auth","time":"2026-11-21T10:00:%02dZ","source":"conformance",' "$i"
+  printf '"data":{"account":"victim%d","ip":"203.0.113.66","action":"login","outcome":"failure"}}\n' "$i"
+done | curl -sf -H "Authorization: Bearer $TOKEN" -H 'content-type: application/x-ndjson' \
+  --data-binary @- "http://127.0.0.1:$PORT/v1/events" > /dev/null
+for _ in $(seq 1 300); do
+  curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/incidents/1" > /dev/null &&
+    break
+  sleep 0.1
+done
+curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/incidents/1" > /dev/null || {
+  echo "tests/api/conformance.sh: the seeded attack did not become incident 1" >&2
+  exit 1
+}
 # The live stream never ends, so it is left out; every other operation is tested. A fixed seed
 # and a bounded number of cases per operation make the run repeatable and keep it to about a
 # minute. Run from the scratch directory, where schemathesis leaves its cache.

@@ -66,7 +66,15 @@ pub(super) fn attach(doc: &mut Value) {
         schemas.of::<ensuresec_model::Alert>(),
         schemas.of::<ensuresec_model::Incident>(),
     );
-    paths["/v1/alerts"]["get"]["responses"]["200"]["content"] = page(alert.clone());
+    // `format=ocsf` answers OCSF 1.3 Detection Findings instead of ensuresec alerts.
+    let finding = json!({
+        "type": "object",
+        "description": "With `format=ocsf`: an OCSF 1.3 Detection Finding",
+        "required": ["class_uid"],
+        "properties": { "class_uid": { "const": 2004 } },
+    });
+    paths["/v1/alerts"]["get"]["responses"]["200"]["content"] =
+        page(json!({ "anyOf": [alert.clone(), finding] }));
     paths["/v1/incidents"]["get"]["responses"]["200"]["content"] = page(incident.clone());
     paths["/v1/incidents/{id}"]["get"]["responses"]["200"]["content"] = json_content(json!({
         "type": "object",
