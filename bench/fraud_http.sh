@@ -12,8 +12,9 @@
 # state; the state then takes about a gigabyte at ten million. SAVE_STATE_SECS=n writes the
 # state every n seconds while the load runs (`serve` does every 300 by default); SWEEP_SECS=n
 # sets `[fraud] sweep_secs` (0: no pass forgetting expired entities). Prints the
-# machine load, the model's size, the latency quantiles, the entities held and forgotten, the
-# writes of the state, and how many payments the journal wrote. SERVE_BIN=path serves with
+# machine load, the model's size, the latency quantiles, the server's CPU time per request,
+# the entities held and forgotten, the writes of the state, and how many payments the journal
+# wrote. SERVE_BIN=path serves with
 # another build of `ensuresec` (to compare two builds alternately on one machine). TLS=1 serves
 # HTTPS (rustls) with a certificate made for the run by openssl, trusted by the load generator.
 # Usage: [SKIP_BUILD=1] [NO_MODEL=1] [JOURNAL_SYNC_MS=ms] [STATE_CARDS=n] [SAVE_STATE_SECS=n]
@@ -114,8 +115,21 @@ echo "server ready in $(( ($(date +%s%N) - started) / 1000000 )) ms"
 curl -sf "${CURL_TLS[@]}" -H "Authorization: Bearer $TOKEN" "$SCHEME://127.0.0.1:$PORT/v1/payments/status" |
   python3 -c 'import json, sys; print("server model:", json.load(sys.stdin)["model"])'
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+# The server's CPU time (user and system, in clock ticks) from /proc: over the load it is what
+# the requests cost, with the little the server does meanwhile on its own (journal, sweep).
+server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
+ticks_before=$(server_ticks)
 "$TARGET/release/payments" --server "$SCHEME://127.0.0.1:$PORT" --token "$TOKEN" \
-  --rate "$RATE" --seconds "$SECONDS_" --connections "$CONNECTIONS" "${CARDS[@]}" "${LOADGEN_TLS[@]}"
+  --rate "$RATE" --seconds "$SECONDS_" --connections "$CONNECTIONS" "${CARDS[@]}" \
+  "${LOADGEN_TLS[@]}" | tee "$WORK/load.txt"
+python3 - "$WORK/load.txt" $(( $(server_ticks) - ticks_before )) "$(getconf CLK_TCK)" <<'PY'
+import re, sys
+load, ticks, per_second = open(sys.argv[1]).read(), int(sys.argv[2]), int(sys.argv[3])
+measured, warm = map(int, re.search(r"(\d+) measured \((\d+) warm-up\)", load).groups())
+cpu_ms = ticks * 1000 / per_second
+print(f"server CPU: {cpu_ms:.0f} ms over the {measured + warm} requests (warm-up included),"
+      f" {1000 * cpu_ms / (measured + warm):.0f} µs per request")
+PY
 echo "after: load $(cut -d' ' -f1-3 /proc/loadavg); server resident memory $(grep VmRSS /proc/$SERVER/status | tr -s ' ')"
 curl -sf "${CURL_TLS[@]}" -H "Authorization: Bearer $TOKEN" "$SCHEME://127.0.0.1:$PORT/v1/payments/status" |
   python3 -c 'import json, sys; s = json.load(sys.stdin); print("state:", s["entities"], "entities,", s["saves_from_journal"], "writes from the journal,", s["expired"], "expired,", s["evicted"], "evicted; journal:", s["journaled"], "payments written,", s["journal_dropped"], "dropped")'
