@@ -19,8 +19,10 @@ fi
 WORK=$(mktemp -d)
 TOKEN=es_api_conformance_token_0123456789
 PORT=$((20000 + RANDOM % 20000))
+# The reference shop's asset model, so that the asset, diagnosis and recovery operations work.
 ENSURESEC_ADMIN_TOKEN=$TOKEN ENSURESEC_LOG=warn "$BIN" serve \
-  --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" > "$WORK/serve.log" 2>&1 &
+  --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" --assets crates/assets/models/shop.yaml \
+  > "$WORK/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 600); do
