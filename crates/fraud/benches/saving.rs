@@ -121,7 +121,7 @@ fn save_while_scoring() {
 }
 
 /// Sixteen steps of `serve`'s pass forgetting expired entities, at its default pace (a pass of
-/// 300 s over the 384 shards of ten million entities: a step every 781 ms), while 2,000
+/// 300 s over the 1,536 shards of ten million entities: a step every 195 ms), while 2,000
 /// payments a second are scored: what the steps' pauses do to the scores' tail. `quiet_over_1ms`
 /// is the count over 1 ms of the five seconds before, for comparison.
 fn sweep_while_scoring(

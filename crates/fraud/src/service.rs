@@ -279,7 +279,7 @@ impl FraudService {
 
     /// Forgets the expired entities of the next shard of the feature state
     /// ([`FeatureStore::sweep_step`]); returns how many. Scoring waits meanwhile: a pass over
-    /// at most a 64th of one kind's table.
+    /// at most a 256th of one kind's table.
     pub fn sweep_step(&self) -> usize {
         self.scorer().state_mut().sweep_step()
     }

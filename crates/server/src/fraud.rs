@@ -397,7 +397,7 @@ async fn save<K: Kept + Send + Sync + 'static>(file: &'static str, state: Arc<K>
 /// Goes through `service`'s feature state a shard at a time, one pass every `pass`, forgetting
 /// the entities not seen for their time to live; runs until the process stops. Each step
 /// runs on a blocking thread: scoring waits for it, which at ten million entities is a pass
-/// over a 64th of a table (figures in bench/RESULTS.md).
+/// over a 256th of a table (figures in bench/RESULTS.md).
 pub async fn sweep_expired(service: Arc<FraudService>, pass: std::time::Duration) {
     let steps = u32::try_from(service.sweep_steps())
         .unwrap_or(u32::MAX)

@@ -407,7 +407,7 @@ impl FeatureStore {
     /// event time counted; returns how many. Without it an entity not seen for `ttl_seconds`
     /// would start afresh when seen again but its hashed keys and counts would stay in memory
     /// and in every state file until its table filled, which for a shop below the ceiling is
-    /// never. One shard keeps scoring waiting for a pass over a 64th of a kind's table at most
+    /// never. One shard keeps scoring waiting for a pass over a 256th of a kind's table at most
     /// (bench/RESULTS.md); [`FeatureStore::sweep_steps`] calls go through every table once.
     pub fn sweep_step(&mut self) -> usize {
         let step = self.sweep_next % self.sweep_steps();
@@ -441,7 +441,7 @@ impl FeatureStore {
     }
 
     /// Calls of [`FeatureStore::sweep_step`] that go through every table once: the shards of
-    /// all kinds (6 to 384).
+    /// all kinds (6 to 1,536).
     pub fn sweep_steps(&self) -> usize {
         self.tables.iter().map(Table::shard_count).sum()
     }

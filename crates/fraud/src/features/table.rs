@@ -1,12 +1,12 @@
 //! One kind's entities, split by key into shards, each a map with its own share of the
 //! ceiling. Whatever must go through a whole map while scoring waits goes through one shard:
 //! making room at the ceiling (one pass that forgets the oldest tenth) and making a bigger map
-//! when one outgrows its size. At ten million entities in 64 shards, each pass is over about
-//! 156,000 entities instead of ten million; the total work is the same, in 64 times smaller
-//! pieces.
+//! when one outgrows its size. At ten million entities in 256 shards, each pass is over about
+//! 39,000 entities instead of ten million; the total work is the same, in 256 times smaller
+//! pieces (with 64 shards a pass held scoring up to 3 ms, bench/RESULTS.md).
 //!
 //! Keys are already mixed hashes ([`BuildPreHashed`] passes them through), and a shard is
-//! chosen by bits 48 to 53 of the key: the maps take their bucket from the lowest bits and a
+//! chosen by bits 48 to 55 of the key: the maps take their bucket from the lowest bits and a
 //! tag from the highest seven, so a shard keeps all of both (shards chosen by the highest bits
 //! would make every key of a shard share part of its tag, and each lookup compare more keys).
 
@@ -18,7 +18,7 @@ use super::entity::EntityState;
 pub(super) type Shard = griddle::HashMap<u64, EntityState, BuildPreHashed>;
 
 /// Most shards per kind.
-const MAX_SHARDS: usize = 64;
+const MAX_SHARDS: usize = 256;
 /// Fewest entities a shard's ceiling holds: the eviction cutoff is read from a sample of 4,096
 /// of a shard's entities, and small tables gain nothing from splitting.
 const MIN_SHARD_ENTITIES: usize = 4_096;
@@ -151,13 +151,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn small_tables_are_one_shard_and_large_ones_up_to_64() {
+    fn small_tables_are_one_shard_and_large_ones_up_to_256() {
         assert_eq!(shards_for(0), 1);
         assert_eq!(shards_for(4_095), 1);
         assert_eq!(shards_for(8_192), 2);
         assert_eq!(shards_for(100_000), 16);
-        assert_eq!(shards_for(10_000_000), 64);
-        assert_eq!(shards_for(usize::MAX), 64);
+        assert_eq!(shards_for(1_000_000), 128);
+        assert_eq!(shards_for(10_000_000), 256);
+        assert_eq!(shards_for(usize::MAX), 256);
     }
 
     #[test]
