@@ -19,8 +19,14 @@ fi
 WORK=$(mktemp -d)
 TOKEN=es_api_conformance_token_0123456789
 PORT=$((20000 + RANDOM % 20000))
+# An issuer of age credentials and its status list, so that the identity operations work.
+"$BIN" identity issuer init --dir "$WORK/issuer" --issuer https://bank.example > /dev/null
+"$BIN" identity status-list token --dir "$WORK/issuer" > "$WORK/status.jwt"
+printf '[identity]\nenabled = true\nverifier_id = "https://shop.example"\n' > "$WORK/ensuresec.toml"
+printf 'trusted_issuers = ["%s"]\nstatus_lists = ["%s"]\n' "$WORK/issuer/metadata.json" \
+  "$WORK/status.jwt" >> "$WORK/ensuresec.toml"
 # The reference shop's asset model, so that the asset, diagnosis and recovery operations work.
-ENSURESEC_ADMIN_TOKEN=$TOKEN ENSURESEC_LOG=warn "$BIN" serve \
+ENSURESEC_ADMIN_TOKEN=$TOKEN ENSURESEC_LOG=warn "$BIN" serve --config "$WORK/ensuresec.toml" \
   --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" --assets crates/assets/models/shop.yaml \
   > "$WORK/serve.log" 2>&1 &
 SERVER=$!

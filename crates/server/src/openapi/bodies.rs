@@ -114,7 +114,17 @@ pub(super) fn attach(doc: &mut Value) {
             { "type": "array", "items": decision, "maxItems": MAX_DECISIONS },
         ],
     }));
-    let control: [(&str, &str, Value); 4] = [
+    let control: [(&str, &str, Value); 6] = [
+        (
+            "/v1/identity/challenge",
+            "post",
+            schemas.of::<routes::identity::ChallengeRequest>(),
+        ),
+        (
+            "/v1/identity/verify",
+            "post",
+            schemas.of::<routes::identity::VerifyRequest>(),
+        ),
         (
             "/v1/failsafe",
             "put",

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat};
 use ensuresec_identity::age::{AGE_VCT, SD_JWT_VC_TYP, age_claim_path};
 use ensuresec_identity::gate::AgeGate;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -48,9 +49,13 @@ async fn json_body<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(&bytes).map_err(|e| bad("body", e.to_string()))
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /v1/identity/challenge`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ChallengeRequest {
+#[schemars(rename = "IdentityChallengeRequest")]
+pub(crate) struct ChallengeRequest {
+    /// The order the proof of age is for.
+    #[schemars(pattern(r"^[A-Za-z0-9._:-]{1,128}$"))]
     order_id: String,
 }
 
@@ -120,9 +125,12 @@ pub(crate) async fn challenge(
     })))
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /v1/identity/verify`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct VerifyRequest {
+#[schemars(rename = "IdentityPresentation")]
+pub(crate) struct VerifyRequest {
+    /// The SD-JWT presentation answering a challenge: `<issuer-jwt>~<disclosure>~…~<kb-jwt>`.
     presentation: String,
 }
 
