@@ -17,6 +17,7 @@ if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VER
   "$VENV/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
 TOKEN=es_api_conformance_token_0123456789
 PORT=$((20000 + RANDOM % 20000))
 # An issuer of age credentials and its status list, so that the identity operations work.

@@ -8,9 +8,7 @@ use schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Value, json};
 
 use crate::routes;
-
-/// Most decisions one `POST /v1/decisions` takes (the handler's own limit).
-const MAX_DECISIONS: usize = 10_000;
+use crate::routes::decisions::MAX_DECISIONS;
 
 /// The schemas of every type a body uses, as `#/components/schemas/<name>` references.
 struct Schemas {

@@ -9,16 +9,8 @@ use ensuresec_store::PageRequest;
 use serde_json::{Value, json};
 
 use crate::batch_key;
+use crate::routes::diagnosis;
 
-const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
-const INCIDENT_STATUSES: [&str; 6] = [
-    "open",
-    "mitigating",
-    "contained",
-    "recovering",
-    "resolved",
-    "false_positive",
-];
 const RECEIPT_FORMATS: [&str; 2] = ["json", "tlog-proof"];
 /// Stored ids and cursors are SQLite integers: none is above this.
 const MAX_ID: i64 = i64::MAX;
@@ -27,6 +19,11 @@ const MAX_ID: i64 = i64::MAX;
 /// three digits (at most six groups, so that it fits 64 bits), and an optional partial width.
 const TILE_PATH: &str = "^(entries|[0-9]|[1-5][0-9]|6[0-3])/(x[0-9]{3}/){0,5}[0-9]{3}\
                          (\\.p/([1-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5]))?$";
+
+/// The schema of a type the document's components hold (the model's and the bodies' types).
+fn component(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
 
 /// `kinds` as a regular-expression alternation.
 fn alternation<T: Copy>(kinds: &[T], name: fn(T) -> &'static str) -> String {
@@ -37,17 +34,14 @@ fn alternation<T: Copy>(kinds: &[T], name: fn(T) -> &'static str) -> String {
 /// What parameter `name` of the operations at `path` takes, where the annotation cannot say it.
 fn schema_for(path: &str, name: &str) -> Option<Value> {
     let page = PageRequest::MAX_LIMIT;
-    let scopes: Vec<&str> = DecisionScope::ALL.iter().map(|s| s.as_str()).collect();
     let schema = match (path, name) {
-        ("/v1/alerts" | "/v1/incidents", "severity") => {
-            json!({ "type": "string", "enum": SEVERITIES })
-        }
-        ("/v1/incidents", "status") => json!({ "type": "string", "enum": INCIDENT_STATUSES }),
+        ("/v1/alerts" | "/v1/incidents", "severity") => component("Severity"),
+        ("/v1/incidents", "status") => component("IncidentStatus"),
         ("/v1/alerts" | "/v1/incidents" | "/v1/ledger/entries", "limit") => {
             json!({ "type": "integer", "minimum": 1, "maximum": page })
         }
         ("/v1/alerts", "format") => json!({ "type": "string", "enum": ["ensuresec", "ocsf"] }),
-        ("/v1/decisions", "scope") => json!({ "type": "string", "enum": scopes }),
+        ("/v1/decisions", "scope") => component("DecisionScope"),
         ("/v1/decisions/stream", "scopes") => {
             let scope = alternation(&DecisionScope::ALL, DecisionScope::as_str);
             json!({ "type": "string", "pattern": format!("^ *{scope} *(, *{scope} *)*$") })
@@ -64,10 +58,10 @@ fn schema_for(path: &str, name: &str) -> Option<Value> {
             json!({ "type": "integer", "minimum": 0, "maximum": u64::MAX })
         }
         ("/v1/diagnosis" | "/v1/recovery/plan", "max_size") => {
-            json!({ "type": "integer", "minimum": 1, "maximum": 5 })
+            json!({ "type": "integer", "minimum": 1, "maximum": diagnosis::MAX_SIZE })
         }
         ("/v1/diagnosis" | "/v1/recovery/plan", "top") => {
-            json!({ "type": "integer", "minimum": 1, "maximum": 50 })
+            json!({ "type": "integer", "minimum": 1, "maximum": diagnosis::MAX_TOP })
         }
         ("/v1/assets/{id}/impact", "min_impact") => {
             json!({ "type": "number", "minimum": 0, "maximum": 1 })

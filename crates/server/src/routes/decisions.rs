@@ -17,6 +17,9 @@ use crate::error::{ApiError, ErrorBody};
 use crate::params::Params;
 use crate::routes::body::JsonBody;
 
+/// Most decisions one `POST /v1/decisions` makes.
+pub(crate) const MAX_DECISIONS: usize = 10_000;
+
 /// The responder, or 404 when the module is disabled.
 pub(crate) fn responder(state: &AppState) -> Result<&Arc<Responder>, ApiError> {
     state
@@ -255,8 +258,10 @@ pub(crate) async fn add(
         param: "body".into(),
         message: e.to_string(),
     })?;
-    if many.len() > 10_000 {
-        return Err(ApiError::TooLarge { limit: 10_000 });
+    if many.len() > MAX_DECISIONS {
+        return Err(ApiError::TooLarge {
+            limit: MAX_DECISIONS,
+        });
     }
     let items: Vec<Decision> = responder(&state)?
         .decide(many, &format!("api:{}", auth.token.name))

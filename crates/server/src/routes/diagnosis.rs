@@ -12,9 +12,9 @@ use crate::params::Params;
 use crate::recovery::{DiagnoseOptions, diagnose};
 
 /// Largest `max_size` a caller may ask for (the search grows fast with it).
-const MAX_SIZE: usize = 5;
+pub(crate) const MAX_SIZE: usize = 5;
 /// Most candidates returned.
-const MAX_TOP: usize = 50;
+pub(crate) const MAX_TOP: usize = 50;
 
 fn bounded(p: &Params, name: &str, default: usize, max: usize) -> Result<usize, ApiError> {
     let v = p.parsed::<usize>(name)?.unwrap_or(default);

@@ -39,14 +39,14 @@ fn bad(field: &str, message: impl Into<String>) -> ApiError {
     }
 }
 
+/// The JSON body, under `[identity] max_body_bytes`.
 async fn json_body<T: serde::de::DeserializeOwned>(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<T, ApiError> {
     let limit = state.platform.config().identity.max_body_bytes;
-    let bytes = crate::routes::body::read(headers, body, limit, state.body_timeout).await?;
-    serde_json::from_slice(&bytes).map_err(|e| bad("body", e.to_string()))
+    crate::routes::body::json(headers, body, limit, state.body_timeout).await
 }
 
 /// The body of `POST /v1/identity/challenge`.
