@@ -4,12 +4,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use ensuresec_model::{EntityKind, Incident};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::stage::stage_of;
 
 /// A draft, for a person to complete and send; every field says what it is based on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct BreachDraft {
     /// The incident.
     pub incident_id: u64,

@@ -155,7 +155,7 @@ pub fn validate_value(scope: DecisionScope, value: &str) -> Result<(), String> {
 pub type DecisionId = u64;
 
 /// One decision, as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Decision {
     /// Assigned by the decision store.
     pub id: DecisionId,
@@ -217,7 +217,7 @@ pub struct NewDecision {
 pub const MAX_DURATION_SECONDS: u64 = 366 * 24 * 3600;
 
 /// A decision in CrowdSec's Local API shape, as bouncers expect it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CsDecision {
     /// The decision id.
     pub id: u64,

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::inventory::Script;
@@ -21,7 +22,7 @@ pub const MAX_AUTHORIZATIONS: usize = 10_000;
 const MAX_FILE_BYTES: u64 = 32 << 20;
 
 /// One authorised script.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Authorization {
     /// The script's key: its URL, or `inline:<sha256>`.

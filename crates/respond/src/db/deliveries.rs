@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{DbError, ms, time};
 
 /// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// To send (again) at `next_try`.
@@ -46,7 +47,7 @@ impl DeliveryStatus {
 }
 
 /// One outbound message.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Delivery {
     /// Its id.
     pub id: u64,

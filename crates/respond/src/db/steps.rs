@@ -3,13 +3,14 @@
 use chrono::{DateTime, Utc};
 use ensuresec_model::Incident;
 use rusqlite::{Connection, OptionalExtension, params};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{DbError, json, ms, time};
 use crate::playbook::Playbook;
 
 /// Where a step stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     /// Not its turn yet.
@@ -75,7 +76,7 @@ impl StepStatus {
 }
 
 /// One step of one run, as stored.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct StepRow {
     /// Idempotency key: `playbook/incident/step`.
     pub key: String,

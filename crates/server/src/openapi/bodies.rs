@@ -11,7 +11,7 @@ use crate::routes;
 use crate::routes::decisions::MAX_DECISIONS;
 
 /// The schemas of every type a body uses, as `#/components/schemas/<name>` references.
-struct Schemas {
+pub(super) struct Schemas {
     generator: SchemaGenerator,
 }
 
@@ -25,13 +25,13 @@ impl Schemas {
     }
 
     /// A reference to `T`'s schema, which is kept for the document's components.
-    fn of<T: JsonSchema>(&mut self) -> Value {
+    pub(super) fn of<T: JsonSchema>(&mut self) -> Value {
         self.generator.subschema_for::<T>().to_value()
     }
 }
 
 /// JSON content of `schema`.
-fn json_content(schema: Value) -> Value {
+pub(super) fn json_content(schema: Value) -> Value {
     json!({ "application/json": { "schema": schema } })
 }
 
@@ -150,6 +150,7 @@ pub(super) fn attach(doc: &mut Value) {
         body["required"] = json!(true);
     }
 
+    super::answers::attach(&mut doc["paths"], &mut schemas);
     if let Some(components) = doc["components"]["schemas"].as_object_mut() {
         components.extend(schemas.generator.take_definitions(true));
     }

@@ -4,6 +4,7 @@
 //! The document is checked against the running server by the API conformance test
 //! (`tests/api`), so what it promises is what the server does.
 
+mod answers;
 mod bodies;
 mod parameters;
 mod responses;

@@ -1,0 +1,180 @@
+//! What operations answer when they succeed, where the handler builds the answer from a type
+//! the `utoipa` annotations cannot name (the response crate's steps, deliveries and decisions,
+//! the fail-safe switch, a breach draft, a script authorisation, an audit-log receipt) or as
+//! JSON written in place (the age-verification answers), and the media types of the answers in
+//! text: a client generated from the document gets typed answers, and the API conformance test
+//! checks every answer's body against its schema.
+
+use ensuresec_integrity::pages::authz::Authorization;
+use ensuresec_respond::breach::BreachDraft;
+use ensuresec_respond::db::{Delivery, StepRow};
+use ensuresec_respond::decision::{CsDecision, Decision};
+use ensuresec_respond::failsafe::FailSafeState;
+use serde_json::{Value, json};
+
+use super::bodies::{Schemas, json_content};
+
+/// `{items: [item]}`: a whole list, without a cursor.
+fn items(item: Value) -> Value {
+    json!({
+        "type": "object",
+        "required": ["items"],
+        "properties": { "items": { "type": "array", "items": item } },
+    })
+}
+
+/// An object with one required property `name` of schema `value`.
+fn one(name: &str, value: Value) -> Value {
+    json!({ "type": "object", "required": [name], "properties": { name: value } })
+}
+
+/// The answer to `POST /v1/identity/challenge`: what the wallet is asked for.
+fn challenge() -> Value {
+    json!({
+        "type": "object",
+        "required": ["order_id", "nonce", "audience", "expires_at", "min_age", "request"],
+        "properties": {
+            "order_id": { "type": "string" },
+            "nonce": { "type": "string" },
+            "audience": { "type": "string" },
+            "expires_at": { "type": ["string", "null"], "format": "date-time" },
+            "min_age": { "type": "integer", "minimum": 0 },
+            "request": {
+                "type": "object",
+                "description": "An OpenID4VP-style authorisation request with a DCQL query",
+                "required": ["response_type", "nonce", "dcql_query"],
+            },
+        },
+    })
+}
+
+/// The answer to an accepted presentation: the age predicate and nothing else about the holder.
+fn accepted() -> Value {
+    json!({
+        "type": "object",
+        "required": ["order_id", "issuer"],
+        "properties": {
+            "order_id": { "type": "string" },
+            "issuer": { "type": "string" },
+        },
+        "patternProperties": { "^age_over_[0-9]+$": { "const": true } },
+        "additionalProperties": false,
+    })
+}
+
+/// Sets the success answers' content of the operations this module knows.
+pub(super) fn attach(paths: &mut Value, schemas: &mut Schemas) {
+    let step = schemas.of::<StepRow>();
+    let decision = schemas.of::<Decision>();
+    let bouncer = schemas.of::<CsDecision>();
+    let bouncer_list = json!({ "type": ["array", "null"], "items": bouncer });
+    let failsafe = schemas.of::<FailSafeState>();
+    let answers: [(&str, &str, &str, Value); 19] = [
+        (
+            "/v1/incidents/{id}/steps",
+            "get",
+            "200",
+            items(step.clone()),
+        ),
+        ("/v1/approvals", "get", "200", items(step.clone())),
+        (
+            "/v1/incidents/{id}/steps/{step}/approve",
+            "post",
+            "200",
+            step.clone(),
+        ),
+        (
+            "/v1/incidents/{id}/steps/{step}/reject",
+            "post",
+            "200",
+            step,
+        ),
+        (
+            "/v1/deadletters",
+            "get",
+            "200",
+            items(schemas.of::<Delivery>()),
+        ),
+        (
+            "/v1/deadletters/{id}/replay",
+            "post",
+            "200",
+            one("replayed", json!({ "type": "integer", "minimum": 1 })),
+        ),
+        ("/v1/failsafe", "get", "200", failsafe.clone()),
+        ("/v1/failsafe", "put", "200", failsafe),
+        (
+            "/v1/incidents/{id}",
+            "patch",
+            "200",
+            schemas.of::<ensuresec_model::Incident>(),
+        ),
+        (
+            "/v1/incidents/{id}/breach-draft",
+            "get",
+            "200",
+            schemas.of::<BreachDraft>(),
+        ),
+        ("/v1/decisions", "get", "200", bouncer_list.clone()),
+        ("/v1/decisions", "post", "200", items(decision.clone())),
+        ("/v1/decisions/all", "get", "200", items(decision.clone())),
+        ("/v1/decisions/{id}", "delete", "200", decision),
+        (
+            "/v1/decisions/stream",
+            "get",
+            "200",
+            json!({
+                "type": "object",
+                "required": ["new", "deleted"],
+                "properties": { "new": bouncer_list.clone(), "deleted": bouncer_list },
+            }),
+        ),
+        ("/v1/identity/challenge", "post", "200", challenge()),
+        ("/v1/identity/verify", "post", "200", accepted()),
+        (
+            "/v1/integrity/pages/authorizations",
+            "post",
+            "200",
+            schemas.of::<Authorization>(),
+        ),
+        (
+            "/v1/integrity/pages/authorizations",
+            "delete",
+            "200",
+            one("revoked", json!({ "type": "string" })),
+        ),
+    ];
+    for (path, method, status, schema) in answers {
+        paths[path][method]["responses"][status]["content"] = json_content(schema);
+    }
+    // Text: the probes, the metrics, and the audit log's signed notes and keys.
+    let text = json!({ "text/plain": { "schema": { "type": "string" } } });
+    for (path, status) in [
+        ("/healthz", "200"),
+        ("/readyz", "200"),
+        ("/readyz", "503"),
+        ("/metrics", "200"),
+        ("/v1/ledger/checkpoint", "200"),
+        ("/v1/ledger/checkpoint/cosigned", "200"),
+        ("/v1/ledger/key", "200"),
+    ] {
+        paths[path]["get"]["responses"][status]["content"] = text.clone();
+    }
+    // Receipts: JSON by default, a C2SP tlog-proof in text with `format=tlog-proof`.
+    let receipt = json!({
+        "application/json": { "schema": schemas.of::<ensuresec_auditlog::receipt::Receipt>() },
+        "text/plain": { "schema": { "type": "string" } },
+    });
+    for path in [
+        "/v1/ledger/receipt/{index}",
+        "/v1/ledger/receipt/alert/{id}",
+        "/v1/ledger/receipt/incident/{id}",
+    ] {
+        paths[path]["get"]["responses"]["200"]["content"] = receipt.clone();
+    }
+    // Documents: JSON Schemas and this very document.
+    for path in ["/v1/schema/{name}", "/v1/openapi.json"] {
+        paths[path]["get"]["responses"]["200"]["content"] =
+            json_content(json!({ "type": "object" }));
+    }
+}
