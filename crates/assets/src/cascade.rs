@@ -8,6 +8,7 @@
 //! algorithm on the product (a max-heap), in `O(E log V)`. Paths whose impact falls below
 //! [`CascadeOptions::min_impact`] stop spreading.
 
+use schemars::JsonSchema;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
@@ -35,7 +36,7 @@ impl Default for CascadeOptions {
 }
 
 /// One affected asset.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Affected {
     /// The asset's id.
     pub id: String,
@@ -54,7 +55,7 @@ pub struct Affected {
 }
 
 /// The result: every affected asset, the origin first, then soonest first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Cascade {
     /// The asset the trouble starts at.
     pub origin: String,

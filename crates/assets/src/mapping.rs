@@ -3,12 +3,13 @@
 //! with them (or carries their `partner:NAME` tag).
 
 use ensuresec_model::{EntityKey, Incident};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::model::{AssetIndex, AssetModel};
 
 /// One way an incident can be recognised as touching an asset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Selector {
     /// The incident is about exactly this entity (`asset:web-frontend`, `device:locker-17`).

@@ -1,5 +1,6 @@
 //! The validated model: assets by id, their dependencies, and the reverse edges the cascade walks.
 
+use schemars::JsonSchema;
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -11,7 +12,7 @@ use crate::ontology::{AssetType, Criticality, DependencyKind, Layer};
 pub type AssetIndex = usize;
 
 /// One thing the shop owns or depends on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Asset {
     /// Unique id (`[a-z0-9._-]`), used in URLs, selectors and incidents (`asset:ID`).
     pub id: String,
@@ -42,7 +43,7 @@ pub struct Asset {
 
 /// "This asset needs that one": trouble at `asset` reaches the dependent after `delay_minutes`,
 /// with `impact` (0..=1) of its severity.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Dependency {
     /// The asset depended on.
     pub asset: String,

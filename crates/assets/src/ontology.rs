@@ -2,10 +2,13 @@
 //! and the kinds of dependency. Closed enums, so that a typo in `assets.yaml` is an error and the
 //! dashboard can colour and group by them. Documented in `docs/ontology.md`.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Which world an asset lives in; the dashboard groups the graph by it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Layer {
     /// Software, hosts and networks.
@@ -28,7 +31,9 @@ impl Layer {
 }
 
 /// What an asset is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AssetType {
     /// A user-facing web application (the shop front end, an admin panel).
@@ -119,7 +124,9 @@ impl AssetType {
 }
 
 /// How much the business cares about an asset, on four steps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Criticality {
     /// Its loss is an inconvenience.
@@ -145,7 +152,9 @@ impl Criticality {
 }
 
 /// Why one asset depends on another: the path along which trouble travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DependencyKind {
     /// It reads or writes the other's data (a leak or corruption travels).

@@ -367,7 +367,7 @@ fn the_openapi_document_describes_every_route_and_resolves() {
 }
 
 #[test]
-fn the_openapi_document_gives_the_payment_schemas_and_every_error_answer() {
+fn the_openapi_document_gives_the_payment_schemas_and_every_answer() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &[]);
     let doc = openapi_document(&server);
@@ -406,8 +406,30 @@ fn the_openapi_document_gives_the_payment_schemas_and_every_error_answer() {
                     assert!(responses.contains_key(status), "{method} {path}: {status}");
                 }
             }
+            // Every answer with a body says its media type, and every JSON body its schema.
+            for (status, response) in responses {
+                if status == "204" {
+                    continue;
+                }
+                let content = response["content"].as_object();
+                let content = content.unwrap_or_else(|| panic!("{method} {path} {status}"));
+                assert!(!content.is_empty(), "{method} {path} {status}");
+                if let Some(json) = content.get("application/json") {
+                    assert!(json.get("schema").is_some(), "{method} {path} {status}");
+                }
+            }
         }
     }
+    // Two types of one name would be told apart by a number, which a generated client
+    // would carry as a type name.
+    for name in doc["components"]["schemas"].as_object().unwrap().keys() {
+        assert!(!name.ends_with(char::is_numeric), "schema name {name}");
+    }
+    let run = &doc["paths"]["/v1/recovery/runs/latest"]["get"]["responses"]["200"];
+    assert_eq!(
+        run["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/RecoveryRun"
+    );
 }
 
 #[test]

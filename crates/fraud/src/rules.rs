@@ -5,6 +5,7 @@
 //! Validation happens while deserialising (`try_from` on every section), so the YAML parser
 //! attaches the line and column of the offending section to every message.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::FileError;
@@ -194,7 +195,7 @@ impl TryFrom<RawRule> for Rule {
 }
 
 /// Probabilities from which each decision applies (approve below `challenge`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "RawThresholds")]
 pub struct Thresholds {
     /// From here: step up to 3-D Secure.
@@ -205,8 +206,10 @@ pub struct Thresholds {
     pub decline: f64,
 }
 
-#[derive(Deserialize)]
+/// [`Thresholds`] as written, before their order is checked; its schema is theirs.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Thresholds")]
 struct RawThresholds {
     challenge: f64,
     review: f64,

@@ -6,6 +6,7 @@
 //! request's network time, and a single state keeps the per-device and per-IP counts exact,
 //! which sharding by card would not.
 
+use schemars::JsonSchema;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -62,7 +63,7 @@ pub struct ServiceConfig {
 }
 
 /// The loaded model, for status pages and logs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ModelInfo {
     /// The file it came from.
     pub file: String,
@@ -167,7 +168,7 @@ fn write_state_file(
 }
 
 /// What the service holds and has done, for operators.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Status {
     /// The model in use, if any.
     pub model: Option<ModelInfo>,

@@ -3,6 +3,7 @@
 //! the same way: priors from the asset model and recent alerts, candidates, the report, and the
 //! dry-run plan for the most likely candidate.
 
+use schemars::JsonSchema;
 use std::collections::HashMap;
 
 use ensuresec_assets::AssetModel;
@@ -18,7 +19,8 @@ use crate::{DepGraph, Diagnoser, DiagnosisReport, Observation, prior};
 const NEXT_PROBES: usize = 3;
 
 /// What one pass found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(rename = "RecoveryAssessment")]
 pub struct Assessment {
     /// The ranked candidates with their reasoning, and the next probes.
     pub diagnosis: DiagnosisReport,

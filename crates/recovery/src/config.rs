@@ -17,6 +17,7 @@
 //! verify: { timeout_seconds: 30, interval_ms: 500 }
 //! ```
 
+use schemars::JsonSchema;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -183,8 +184,9 @@ pub struct AssetActions {
 }
 
 /// One recovery action.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[schemars(rename = "RecoveryAction")]
 pub enum Action {
     /// Put files back from the integrity baseline (tampered rewritten, planted quarantined).
     RestoreFiles {
@@ -236,7 +238,7 @@ impl Action {
 }
 
 /// A configured command: a program and its arguments, run without a shell.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommandSpec {
     /// Program first, then arguments.

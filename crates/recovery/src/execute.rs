@@ -2,6 +2,7 @@
 //! before and after it runs, each asset re-probed until healthy before the next asset's steps.
 //! The first failure stops the plan: later steps assume the earlier ones worked.
 
+use schemars::JsonSchema;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,8 @@ use crate::probe::{Heartbeats, Prober, fold};
 
 /// Who allowed the plan to run. Built by the caller from an authenticated request or an
 /// explicit confirmation; executing without one is impossible by construction.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(rename = "RecoveryApproval")]
 pub struct Approval {
     /// The person (user or token name) who approved.
     pub by: String,

@@ -4,6 +4,7 @@
 //! predicting "faulty" is the mass of those whose dependents-closure contains `x`.
 
 use bit_set::BitSet;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::diagnoser::Diagnoser;
@@ -13,7 +14,7 @@ use crate::observation::Health;
 const MAX_CANDIDATES: usize = 200;
 
 /// One suggested probe.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ProbeSuggestion {
     /// The asset to check.
     pub asset: String,

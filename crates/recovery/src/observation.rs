@@ -1,6 +1,7 @@
 //! Observations: what is known about an asset's health, since when and from where. They come
 //! from health probes, from the platform's alerts mapped to assets, or from a person.
 
+use schemars::JsonSchema;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -9,7 +10,7 @@ use ensuresec_model::Incident;
 use serde::{Deserialize, Serialize};
 
 /// An asset's observed health.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
     /// Works as expected.
@@ -21,7 +22,7 @@ pub enum Health {
 }
 
 /// One observation of one asset.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Observation {
     /// The asset's id.
     pub asset: String,

@@ -5,14 +5,16 @@
 //! Assets that only suffer from the fault (they depend on a faulty asset) get no actions of
 //! their own: they are re-verified, since repairing the cause should bring them back.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::config::{Action, RecoveryConfig};
 use crate::graph::DepGraph;
 
 /// One step of a plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[schemars(rename = "RecoveryStep")]
 pub enum Step {
     /// Run a configured recovery action on an asset.
     Act {
@@ -58,7 +60,8 @@ impl Step {
 }
 
 /// An ordered plan for one diagnosis.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(rename = "RecoveryPlan")]
 pub struct Plan {
     /// The assets assumed faulty.
     pub diagnosis: Vec<String>,

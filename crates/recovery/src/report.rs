@@ -3,6 +3,7 @@
 //! that would tell the most.
 
 use bit_set::BitSet;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::diagnoser::Diagnoser;
@@ -11,7 +12,7 @@ use crate::observation::Health;
 use crate::prior::weight;
 
 /// One candidate diagnosis: these assets faulty together explain every symptom.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Candidate {
     /// 1 for the most likely.
     pub rank: usize,
@@ -24,7 +25,7 @@ pub struct Candidate {
 }
 
 /// The whole answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct DiagnosisReport {
     /// Assets observed faulty, with the evidence.
     pub symptoms: Vec<String>,

@@ -5,6 +5,7 @@
 //! and the dashboard. One run at a time: a second one would act on a shop the first is
 //! repairing.
 
+use schemars::JsonSchema;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -89,8 +90,9 @@ pub async fn diagnose(state: &AppState, options: DiagnoseOptions) -> Result<Asse
 }
 
 /// Where a run stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "RecoveryRunState")]
 pub enum RunState {
     /// Steps are running.
     Running,
@@ -103,8 +105,9 @@ pub enum RunState {
 }
 
 /// Where a step stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "RecoveryStepState")]
 pub enum StepState {
     /// Not started yet.
     Pending,
@@ -119,7 +122,8 @@ pub enum StepState {
 }
 
 /// One step of a run, as progress views show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "RecoveryStepProgress")]
 pub struct StepProgress {
     /// Position in the plan, from 1.
     pub number: usize,
@@ -135,7 +139,8 @@ pub struct StepProgress {
 }
 
 /// A run: who approved it, why, and each step's progress.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "RecoveryRun")]
 pub struct Run {
     /// Counts up from 1 while the server runs.
     pub id: u64,

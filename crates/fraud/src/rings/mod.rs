@@ -14,6 +14,7 @@
 //! file (`snapshot.rs`) and, between two writes of it, its journal (`journal.rs`); `service.rs`
 //! shares it between the pipeline's detector and the server, with both.
 
+use schemars::JsonSchema;
 use std::collections::HashMap;
 
 use ensuresec_model::hash::hash_bytes;
@@ -104,7 +105,7 @@ impl Default for RingLimits {
 
 /// Counters, for metrics. They are read back from the graph's file, so they saturate instead
 /// of overflowing: a damaged file cannot make counting panic.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct RingStats {
     /// Entities held.
     pub nodes: usize,

@@ -10,6 +10,7 @@ pub mod record;
 pub mod witness_http;
 mod witnesses;
 
+use schemars::JsonSchema;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -61,7 +62,7 @@ pub enum LedgerError {
 }
 
 /// What one publication did.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, JsonSchema)]
 pub struct Publication {
     /// The checkpoint's tree size.
     pub size: u64,

@@ -3,6 +3,7 @@
 //! tells that size and the request is retried once from it. Cosignatures are verified against
 //! the witness's configured key before they are kept.
 
+use schemars::JsonSchema;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,7 +26,7 @@ struct Remote {
 }
 
 /// What a witness said about one checkpoint.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, JsonSchema)]
 pub struct WitnessOutcome {
     /// The witness URL.
     pub url: String,

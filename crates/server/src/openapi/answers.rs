@@ -1,9 +1,10 @@
 //! What operations answer when they succeed, where the handler builds the answer from a type
-//! the `utoipa` annotations cannot name (the response crate's steps, deliveries and decisions,
-//! the fail-safe switch, a breach draft, a script authorisation, an audit-log receipt) or as
-//! JSON written in place (the age-verification answers), and the media types of the answers in
-//! text: a client generated from the document gets typed answers, and the API conformance test
-//! checks every answer's body against its schema.
+//! the `utoipa` annotations cannot name (steps, dead letters and decisions of the response
+//! crate, the fail-safe switch, breach drafts, script authorisations, receipts, assets and their
+//! cascades, diagnoses and recovery runs, the scorer's status, a checkpoint's publication) or as
+//! JSON written in place (the age-verification answers, the pages' inventories), and the media
+//! types of the answers in text: a client generated from the document gets typed answers, and
+//! the API conformance test checks every answer's body against its schema.
 
 use ensuresec_integrity::pages::authz::Authorization;
 use ensuresec_respond::breach::BreachDraft;
@@ -13,6 +14,7 @@ use ensuresec_respond::failsafe::FailSafeState;
 use serde_json::{Value, json};
 
 use super::bodies::{Schemas, json_content};
+use crate::routes;
 
 /// `{items: [item]}`: a whole list, without a cursor.
 fn items(item: Value) -> Value {
@@ -62,6 +64,64 @@ fn accepted() -> Value {
     })
 }
 
+/// The answer to a refused presentation: the predicate false, and the check that failed.
+fn refused() -> Value {
+    json!({
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": { "type": "string" },
+                    "message": { "type": "string" },
+                },
+            },
+        },
+        "patternProperties": { "^age_over_[0-9]+$": { "const": false } },
+        "additionalProperties": false,
+    })
+}
+
+/// The answer to `GET /v1/integrity/pages`: each page's last inventory, each script with its
+/// authorisation, and every authorisation.
+fn pages(authorization: Value) -> Value {
+    let script = json!({
+        "type": "object",
+        "required": ["script", "script_info", "authorized", "authorization"],
+        "properties": {
+            "script": { "type": "string", "description": "Its URL, or inline:<sha256>" },
+            "script_info": { "type": "object" },
+            "authorized": { "type": "boolean" },
+            "authorization": { "anyOf": [authorization.clone(), { "type": "null" }] },
+        },
+    });
+    let page = json!({
+        "type": "object",
+        "required": ["url", "fetched", "status", "content_sha256", "scripts", "iframes", "forms",
+                     "headers"],
+        "properties": {
+            "url": { "type": "string" },
+            "fetched": { "type": "string", "format": "date-time" },
+            "status": { "type": "integer" },
+            "content_sha256": { "type": "string" },
+            "scripts": { "type": "array", "items": script },
+            "iframes": { "type": "array" },
+            "forms": { "type": "array" },
+            "headers": { "type": "object" },
+        },
+    });
+    json!({
+        "type": "object",
+        "required": ["items", "authorizations"],
+        "properties": {
+            "items": { "type": "array", "items": page },
+            "authorizations": { "type": "array", "items": authorization },
+        },
+    })
+}
+
 /// Sets the success answers' content of the operations this module knows.
 pub(super) fn attach(paths: &mut Value, schemas: &mut Schemas) {
     let step = schemas.of::<StepRow>();
@@ -69,7 +129,9 @@ pub(super) fn attach(paths: &mut Value, schemas: &mut Schemas) {
     let bouncer = schemas.of::<CsDecision>();
     let bouncer_list = json!({ "type": ["array", "null"], "items": bouncer });
     let failsafe = schemas.of::<FailSafeState>();
-    let answers: [(&str, &str, &str, Value); 19] = [
+    let authorization = schemas.of::<Authorization>();
+    let run = schemas.of::<crate::recovery::Run>();
+    let answers: [(&str, &str, &str, Value); 30] = [
         (
             "/v1/incidents/{id}/steps",
             "get",
@@ -131,17 +193,63 @@ pub(super) fn attach(paths: &mut Value, schemas: &mut Schemas) {
         ),
         ("/v1/identity/challenge", "post", "200", challenge()),
         ("/v1/identity/verify", "post", "200", accepted()),
+        ("/v1/identity/verify", "post", "422", refused()),
         (
             "/v1/integrity/pages/authorizations",
             "post",
             "200",
-            schemas.of::<Authorization>(),
+            authorization.clone(),
         ),
         (
             "/v1/integrity/pages/authorizations",
             "delete",
             "200",
             one("revoked", json!({ "type": "string" })),
+        ),
+        ("/v1/integrity/pages", "get", "200", pages(authorization)),
+        (
+            "/v1/assets",
+            "get",
+            "200",
+            schemas.of::<routes::assets::AssetList>(),
+        ),
+        (
+            "/v1/assets/{id}",
+            "get",
+            "200",
+            schemas.of::<routes::assets::AssetDetail>(),
+        ),
+        (
+            "/v1/assets/{id}/impact",
+            "get",
+            "200",
+            schemas.of::<ensuresec_assets::Cascade>(),
+        ),
+        (
+            "/v1/diagnosis",
+            "get",
+            "200",
+            schemas.of::<ensuresec_recovery::DiagnosisReport>(),
+        ),
+        (
+            "/v1/recovery/plan",
+            "get",
+            "200",
+            schemas.of::<ensuresec_recovery::assess::Assessment>(),
+        ),
+        ("/v1/recovery/runs", "post", "202", run.clone()),
+        ("/v1/recovery/runs/latest", "get", "200", run),
+        (
+            "/v1/payments/status",
+            "get",
+            "200",
+            schemas.of::<routes::payments::PaymentsStatus>(),
+        ),
+        (
+            "/v1/ledger/checkpoint",
+            "post",
+            "200",
+            schemas.of::<crate::ledger::Publication>(),
         ),
     ];
     for (path, method, status, schema) in answers {
@@ -160,6 +268,9 @@ pub(super) fn attach(paths: &mut Value, schemas: &mut Schemas) {
     ] {
         paths[path]["get"]["responses"][status]["content"] = text.clone();
     }
+    paths["/v1/stream"]["get"]["responses"]["200"]["content"] = json!({
+        "text/event-stream": { "schema": { "type": "string" } },
+    });
     // Receipts: JSON by default, a C2SP tlog-proof in text with `format=tlog-proof`.
     let receipt = json!({
         "application/json": { "schema": schemas.of::<ensuresec_auditlog::receipt::Receipt>() },

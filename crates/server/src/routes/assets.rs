@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use ensuresec_assets::{Asset, Cascade, CascadeOptions};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::app::AppState;
@@ -12,13 +13,13 @@ use crate::error::{ApiError, ErrorBody};
 use crate::params::Params;
 
 /// The list answer.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub(crate) struct AssetList {
     items: Vec<Asset>,
 }
 
 /// One asset with the assets that need it.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub(crate) struct AssetDetail {
     asset: Asset,
     dependents: Vec<String>,

@@ -9,6 +9,7 @@ use axum::http::HeaderMap;
 use ensuresec_fraud::rings::RingStats;
 use ensuresec_fraud::service::Status;
 use ensuresec_fraud::{Assessment, FraudService, PaymentRequest};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::app::AppState;
@@ -94,7 +95,7 @@ pub(crate) async fn status(
 }
 
 /// What `GET /v1/payments/status` answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct PaymentsStatus {
     /// The scorer's status.
     #[serde(flatten)]
