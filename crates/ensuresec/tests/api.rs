@@ -467,6 +467,25 @@ fn control_bodies_and_proof_requests_are_refused_in_the_error_shape() {
     assert_eq!(r.status(), 400);
     let err: Value = r.json().unwrap();
     assert_eq!(err["error"]["field"], "old", "{err}");
+    // Ids and cursors above the largest the store holds, and a page over its bound, are
+    // mistakes the answer names, not searches that find nothing or quietly shorter pages.
+    for (query, field) in [
+        ("/v1/incidents/9223372036854775808", "id"),
+        ("/v1/incidents?before=9223372036854775808", "before"),
+        ("/v1/alerts?incident=18446744073709551615", "incident"),
+        ("/v1/ledger/entries?limit=1001", "limit"),
+    ] {
+        let r = c.get(server.url(query)).bearer_auth(TOKEN).send().unwrap();
+        assert_eq!(r.status(), 400, "{query}");
+        let err: Value = r.json().unwrap();
+        assert_eq!(err["error"]["field"], field, "{query}: {err}");
+    }
+    let r = c
+        .get(server.url("/v1/incidents/9223372036854775807"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 404, "the largest id is an id: none such");
 }
 
 /// The server's OpenAPI document.

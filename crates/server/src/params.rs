@@ -9,6 +9,24 @@ use ensuresec_model::{EntityKey, EntityKind};
 
 use crate::error::ApiError;
 
+/// The largest id, and the largest cursor, a request may give: the store keeps ids as SQLite
+/// integers (signed, 64 bits), so none is above it, and a larger value is a mistake to name
+/// rather than a search that finds nothing.
+pub(crate) const MAX_ID: u64 = i64::MAX.unsigned_abs();
+
+/// `raw` as the id of parameter `param` (a path segment or a query value): a 400 naming it when
+/// `raw` is not a number from 0 to [`MAX_ID`]; `what` says what the id is of ("an incident id").
+pub(crate) fn id(param: &str, raw: &str, what: &str) -> Result<u64, ApiError> {
+    match raw.parse::<u64>() {
+        Ok(id) if id <= MAX_ID => Ok(id),
+        Ok(_) => Err(bad(
+            param,
+            format!("`{raw}` is above {MAX_ID}, the largest id"),
+        )),
+        Err(_) => Err(bad(param, format!("`{raw}` is not {what}"))),
+    }
+}
+
 /// The parameters of one request.
 pub(crate) struct Params {
     values: HashMap<String, String>,
@@ -54,6 +72,11 @@ impl Params {
             .get(name)
             .map(|v| v.parse::<T>().map_err(|e| bad(name, e.to_string())))
             .transpose()
+    }
+
+    /// Parameter `name` as an id or cursor (see [`id`]), when given.
+    pub(crate) fn id(&self, name: &str, what: &str) -> Result<Option<u64>, ApiError> {
+        self.values.get(name).map(|v| id(name, v, what)).transpose()
     }
 
     pub(crate) fn time(&self, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
@@ -104,4 +127,42 @@ fn decode(text: &str) -> Result<String, String> {
         i += 1;
     }
     String::from_utf8(out).map_err(|_| "not UTF-8 after decoding".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn field(e: ApiError) -> (String, String) {
+        match e {
+            ApiError::BadParam { param, message } => (param, message),
+            other => panic!("not a parameter error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_id_is_a_number_up_to_the_largest_the_store_holds() {
+        assert_eq!(id("id", "0", "an incident id").unwrap(), 0);
+        assert_eq!(
+            id("id", "9223372036854775807", "an incident id").unwrap(),
+            MAX_ID
+        );
+        let (param, message) =
+            field(id("id", "9223372036854775808", "an incident id").unwrap_err());
+        assert_eq!(param, "id");
+        assert!(message.contains("the largest id"), "{message}");
+        let (param, message) = field(id("before", "-1", "a cursor").unwrap_err());
+        assert_eq!(param, "before");
+        assert!(message.contains("is not a cursor"), "{message}");
+        let p = Params::parse(Some("incident=18446744073709551616"), &["incident"]).unwrap();
+        assert_eq!(
+            field(p.id("incident", "an incident id").unwrap_err()).0,
+            "incident"
+        );
+        let p = Params::parse(Some("incident=7"), &["incident"]).unwrap();
+        assert_eq!(p.id("incident", "an incident id").unwrap(), Some(7));
+        assert_eq!(p.id("before", "a cursor").unwrap(), None);
+    }
 }

@@ -9,11 +9,10 @@ use ensuresec_store::PageRequest;
 use serde_json::{Value, json};
 
 use crate::batch_key;
-use crate::routes::diagnosis;
+use crate::params::MAX_ID;
+use crate::routes::{diagnosis, ledger};
 
 const RECEIPT_FORMATS: [&str; 2] = ["json", "tlog-proof"];
-/// Stored ids and cursors are SQLite integers: none is above this.
-const MAX_ID: i64 = i64::MAX;
 
 /// A C2SP tlog-tiles path below `tile/`: a level (0 to 63) or `entries`, an index in groups of
 /// three digits (at most six groups, so that it fits 64 bits), and an optional partial width.
@@ -37,8 +36,11 @@ fn schema_for(path: &str, name: &str) -> Option<Value> {
     let schema = match (path, name) {
         ("/v1/alerts" | "/v1/incidents", "severity") => component("Severity"),
         ("/v1/incidents", "status") => component("IncidentStatus"),
-        ("/v1/alerts" | "/v1/incidents" | "/v1/ledger/entries", "limit") => {
+        ("/v1/alerts" | "/v1/incidents", "limit") => {
             json!({ "type": "integer", "minimum": 1, "maximum": page })
+        }
+        ("/v1/ledger/entries", "limit") => {
+            json!({ "type": "integer", "minimum": 1, "maximum": ledger::MAX_ENTRIES })
         }
         ("/v1/alerts", "format") => json!({ "type": "string", "enum": ["ensuresec", "ocsf"] }),
         ("/v1/decisions", "scope") => component("DecisionScope"),

@@ -52,7 +52,7 @@ pub(crate) async fn list_alerts(
         detector: p.text("detector"),
         rule_id: p.text("rule"),
         entity: p.entity("entity")?,
-        incident_id: p.parsed("incident")?,
+        incident_id: p.id("incident", "an incident id")?,
         since: p.time("since")?,
         until: p.time("until")?,
     };
@@ -92,5 +92,5 @@ pub(crate) fn page_request(p: &Params) -> Result<PageRequest, ApiError> {
             message: format!("must be 1 to {}", PageRequest::MAX_LIMIT),
         });
     }
-    Ok(PageRequest::new(limit, p.parsed("before")?))
+    Ok(PageRequest::new(limit, p.id("before", "a cursor")?))
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::auth::{Admin, BouncerKey, Read, Scoped};
 use crate::error::{ApiError, ErrorBody};
-use crate::params::Params;
+use crate::params::{self, Params};
 use crate::routes::body::JsonBody;
 
 /// Most decisions one `POST /v1/decisions` makes.
@@ -286,10 +286,7 @@ pub(crate) async fn revoke(
     auth: Scoped<Admin>,
     Path(id): Path<String>,
 ) -> Result<Json<Decision>, ApiError> {
-    let id: u64 = id.parse().map_err(|_| ApiError::BadParam {
-        param: "id".into(),
-        message: format!("`{id}` is not a decision id"),
-    })?;
+    let id = params::id("id", &id, "a decision id")?;
     let r = responder(&state)?;
     Ok(Json(
         r.revoke(id, &format!("api:{}", auth.token.name)).await?,

@@ -8,7 +8,7 @@ use ensuresec_store::{IncidentDetail, IncidentFilter, Page};
 use crate::app::AppState;
 use crate::auth::{Read, Scoped};
 use crate::error::{ApiError, ErrorBody};
-use crate::params::Params;
+use crate::params::{self, Params};
 use crate::routes::alerts::page_request;
 
 #[utoipa::path(
@@ -75,10 +75,7 @@ pub(crate) async fn get_incident(
     _auth: Scoped<Read>,
     Path(id): Path<String>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
-    let id: u64 = id.parse().map_err(|_| ApiError::BadParam {
-        param: "id".into(),
-        message: format!("`{id}` is not an incident id"),
-    })?;
+    let id = params::id("id", &id, "an incident id")?;
     state
         .platform
         .store()

@@ -24,10 +24,10 @@ use crate::app::AppState;
 use crate::auth::{Admin, Read, Scoped};
 use crate::error::{ApiError, ErrorBody};
 use crate::ledger::{Ledger, LedgerError, Publication};
-use crate::params::Params;
+use crate::params::{self, Params};
 
 /// Most entries one `GET /v1/ledger/entries` returns.
-const MAX_ENTRIES: u64 = 1000;
+pub(crate) const MAX_ENTRIES: u64 = 1000;
 
 /// A caller allowed to read the log's public material: anyone with `ledger.public_read`, else a
 /// `read` token.
@@ -351,10 +351,13 @@ pub(crate) async fn entries(
     let l = ledger(&state)?;
     let p = Params::parse(query.as_deref(), &["start", "limit"])?;
     let start: u64 = p.parsed("start")?.unwrap_or(0);
-    let limit = p
-        .parsed::<u64>("limit")?
-        .unwrap_or(100)
-        .clamp(1, MAX_ENTRIES);
+    let limit = p.parsed::<u64>("limit")?.unwrap_or(100);
+    if limit == 0 || limit > MAX_ENTRIES {
+        return Err(ApiError::BadParam {
+            param: "limit".into(),
+            message: format!("must be 1 to {MAX_ENTRIES}"),
+        });
+    }
     let size = l.reader().size();
     if start >= size {
         return Err(ApiError::NotFound(format!(
@@ -394,13 +397,6 @@ fn receipt_response(
     }
 }
 
-fn parse_id(what: &str, raw: &str) -> Result<u64, ApiError> {
-    raw.parse().map_err(|_| ApiError::BadParam {
-        param: what.into(),
-        message: format!("`{raw}` is not a number"),
-    })
-}
-
 #[utoipa::path(
     get,
     path = "/v1/ledger/receipt/{index}",
@@ -422,7 +418,7 @@ pub(crate) async fn receipt(
     Path(index): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let index = parse_id("index", &index)?;
+    let index = params::id("index", &index, "an entry index")?;
     let r = ledger(&state)?.receipt(index).await.map_err(map)?;
     receipt_response(&r, query.as_deref())
 }
@@ -445,7 +441,7 @@ pub(crate) async fn incident_receipt(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let id = parse_id("id", &id)?;
+    let id = params::id("id", &id, "an incident id")?;
     let detail = state
         .platform
         .store()
@@ -478,7 +474,7 @@ pub(crate) async fn alert_receipt(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let id = parse_id("id", &id)?;
+    let id = params::id("id", &id, "an alert id")?;
     let page = state
         .platform
         .store()

@@ -16,16 +16,9 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::auth::{Admin, Read, Scoped};
 use crate::error::{ApiError, ErrorBody};
-use crate::params::Params;
+use crate::params::{self, Params};
 use crate::routes::body::JsonBody;
 use crate::routes::decisions::responder;
-
-fn id_of(text: &str, what: &str) -> Result<u64, ApiError> {
-    text.parse().map_err(|_| ApiError::BadParam {
-        param: "id".into(),
-        message: format!("`{text}` is not {what}"),
-    })
-}
 
 /// `PATCH /v1/incidents/{id}` body.
 #[derive(Deserialize, JsonSchema)]
@@ -61,7 +54,7 @@ pub(crate) async fn set_status(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Result<Json<Incident>, ApiError> {
-    let id = id_of(&id, "an incident id")?;
+    let id = params::id("id", &id, "an incident id")?;
     if body.reason.trim().is_empty() || body.reason.len() > 2000 {
         return Err(ApiError::BadParam {
             param: "reason".into(),
@@ -105,7 +98,7 @@ pub(crate) async fn steps(
     _auth: Scoped<Read>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = id_of(&id, "an incident id")?;
+    let id = params::id("id", &id, "an incident id")?;
     let items: Vec<StepRow> = responder(&state)?.steps(id).await?;
     Ok(Json(json!({ "items": items })))
 }
@@ -133,7 +126,7 @@ async fn decide(
     step: &str,
     approve: bool,
 ) -> Result<Json<StepRow>, ApiError> {
-    let id = id_of(id, "an incident id")?;
+    let id = params::id("id", id, "an incident id")?;
     let row = responder(state)?
         .approve(id, step, approve, &format!("user:{}", auth.token.name))
         .await?;
@@ -217,7 +210,7 @@ pub(crate) async fn replay(
     auth: Scoped<Admin>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = id_of(&id, "a delivery id")?;
+    let id = params::id("id", &id, "a delivery id")?;
     responder(&state)?
         .replay(id, &format!("user:{}", auth.token.name))
         .await?;
@@ -280,7 +273,7 @@ pub(crate) async fn breach_draft(
     _auth: Scoped<Read>,
     Path(id): Path<String>,
 ) -> Result<Json<BreachDraft>, ApiError> {
-    let id = id_of(&id, "an incident id")?;
+    let id = params::id("id", &id, "an incident id")?;
     let detail = state
         .platform
         .store()
