@@ -1,5 +1,5 @@
 //! The fraud scoring benchmark's driver: `POST /v1/payments/score` at a steady rate over N
-//! keep-alive connections, and the latency distribution.
+//! keep-alive connections (or a new connection per request), and the latency distribution.
 //!
 //! Open loop: request `i` is due at `start + i / rate`, and its latency is counted from when it
 //! was due, not from when a connection got round to sending it, so that a slow answer delays
@@ -38,6 +38,10 @@ struct Args {
     /// A CA certificate (PEM) to trust for an `https://` server, besides the usual roots.
     #[arg(long)]
     ca_cert: Option<std::path::PathBuf>,
+    /// A new connection for every request (and over `https://` a full TLS handshake), as a
+    /// client that does not keep connections alive makes them.
+    #[arg(long)]
+    fresh_connections: bool,
 }
 
 /// A payment request body; `i` varies the card, device, IP and amount.
@@ -74,7 +78,13 @@ async fn main() -> anyhow::Result<()> {
     let bodies: Arc<Vec<bytes::Bytes>> =
         Arc::new((0..total as u64).map(|i| body(i, args.cards)).collect());
     let url = format!("{}/v1/payments/score", args.server.trim_end_matches('/'));
-    let mut client = reqwest::Client::builder().pool_max_idle_per_host(args.connections);
+    // No idle connection kept: each request opens its own.
+    let idle = if args.fresh_connections {
+        0
+    } else {
+        args.connections
+    };
+    let mut client = reqwest::Client::builder().pool_max_idle_per_host(idle);
     if let Some(path) = &args.ca_cert {
         let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         client = client.add_root_certificate(

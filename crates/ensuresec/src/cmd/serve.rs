@@ -381,7 +381,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 shutdown_signal().await;
                 stopper.graceful_shutdown(Some(Duration::from_secs(30)));
             });
-            axum_server::from_tcp_rustls(listener.into_std()?, tls)?
+            axum_server::from_tcp(listener.into_std()?)?
+                .acceptor(crate::nodelay::tls_without_nagle(tls))
                 .handle(handle)
                 .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
