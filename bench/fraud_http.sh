@@ -17,11 +17,12 @@
 # wrote. SERVE_BIN=path serves with
 # another build of `ensuresec` (to compare two builds alternately on one machine). TLS=1 serves
 # HTTPS (rustls) with a certificate made for the run by openssl, trusted by the load generator.
-# FRESH=1 opens a new connection for every request (with TLS=1, a full handshake each), as a
-# client that keeps no connection alive does; by default the requests reuse keep-alive ones.
+# FRESH=1 opens a new connection for every request, as a client that keeps no connection alive
+# does (with TLS=1 each resumes an earlier TLS session, the client library's default);
+# FRESH=full makes each TLS handshake a full one. By default the requests reuse keep-alive ones.
 # Usage: [SKIP_BUILD=1] [NO_MODEL=1] [JOURNAL_SYNC_MS=ms] [STATE_CARDS=n] [SAVE_STATE_SECS=n]
-#        [SWEEP_SECS=n] [SERVE_BIN=path] [TLS=1] [FRESH=1] bench/fraud_http.sh [rate per second]
-#        [seconds] [connections]
+#        [SWEEP_SECS=n] [SERVE_BIN=path] [TLS=1] [FRESH=1|full] bench/fraud_http.sh
+#        [rate per second] [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATE=${1:-2000}
@@ -84,6 +85,12 @@ fi
 SCHEME=http
 CURL_TLS=()
 LOADGEN_TLS=()
+FRESH_ARGS=()
+case "${FRESH:-}" in
+  "") ;;
+  full) FRESH_ARGS=(--fresh-connections ${TLS:+--no-tls-resumption}) ;;
+  *) FRESH_ARGS=(--fresh-connections) ;;
+esac
 if [ -n "${TLS:-}" ]; then
   SCHEME=https
   ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
@@ -123,7 +130,7 @@ server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
 ticks_before=$(server_ticks)
 "$TARGET/release/payments" --server "$SCHEME://127.0.0.1:$PORT" --token "$TOKEN" \
   --rate "$RATE" --seconds "$SECONDS_" --connections "$CONNECTIONS" "${CARDS[@]}" \
-  "${LOADGEN_TLS[@]}" ${FRESH:+--fresh-connections} | tee "$WORK/load.txt"
+  "${LOADGEN_TLS[@]}" "${FRESH_ARGS[@]}" | tee "$WORK/load.txt"
 python3 - "$WORK/load.txt" $(( $(server_ticks) - ticks_before )) "$(getconf CLK_TCK)" <<'PY'
 import re, sys
 load, ticks, per_second = open(sys.argv[1]).read(), int(sys.argv[2]), int(sys.argv[3])

@@ -38,10 +38,33 @@ struct Args {
     /// A CA certificate (PEM) to trust for an `https://` server, besides the usual roots.
     #[arg(long)]
     ca_cert: Option<std::path::PathBuf>,
-    /// A new connection for every request (and over `https://` a full TLS handshake), as a
-    /// client that does not keep connections alive makes them.
+    /// A new connection for every request, as a client that does not keep connections alive
+    /// makes them; over `https://` each resumes the TLS session of an earlier one (the TLS
+    /// library's default) unless `--no-tls-resumption`.
     #[arg(long)]
     fresh_connections: bool,
+    /// Every TLS connection a full handshake (the server signs, the client verifies the
+    /// certificate), as clients that keep no session cache make them.
+    #[arg(long, requires = "ca_cert")]
+    no_tls_resumption: bool,
+}
+
+/// A TLS client configuration that trusts the CA certificates of `pem` only and never resumes
+/// a session.
+fn without_resumption(pem: &[u8]) -> anyhow::Result<rustls::ClientConfig> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        roots.add(cert.context("a certificate of --ca-cert")?)?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok(config)
 }
 
 /// A payment request body; `i` varies the card, device, IP and amount.
@@ -87,10 +110,14 @@ async fn main() -> anyhow::Result<()> {
     let mut client = reqwest::Client::builder().pool_max_idle_per_host(idle);
     if let Some(path) = &args.ca_cert {
         let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        client = client.add_root_certificate(
-            reqwest::Certificate::from_pem(&pem)
-                .with_context(|| format!("{} is not a PEM certificate", path.display()))?,
-        );
+        client = if args.no_tls_resumption {
+            client.use_preconfigured_tls(without_resumption(&pem)?)
+        } else {
+            client.add_root_certificate(
+                reqwest::Certificate::from_pem(&pem)
+                    .with_context(|| format!("{} is not a PEM certificate", path.display()))?,
+            )
+        };
     }
     let client = client.build()?;
     let run = ensuresec_loadgen::open_loop(
