@@ -82,7 +82,7 @@ async fn authorize(
             let token = state
                 .platform
                 .store()
-                .authenticate(secret)
+                .token_by_hash(hash.clone())
                 .await?
                 .ok_or(ApiError::Unauthorized)?;
             state.tokens.insert(hash, token.clone(), read);

@@ -209,8 +209,14 @@ pub trait Store: Send + Sync + 'static {
     /// Creates an API token and returns its secret (shown once; only its hash is stored).
     async fn create_token(&self, new: NewToken) -> Result<String, StoreError>;
 
+    /// Looks a token up by the hash of its secret ([`hash_token`]), for a caller that has hashed
+    /// it already (the server keys its cache of valid tokens by it); `None` if unknown or revoked.
+    async fn token_by_hash(&self, hash: Vec<u8>) -> Result<Option<TokenInfo>, StoreError>;
+
     /// Looks a presented secret up; `None` if unknown or revoked.
-    async fn authenticate(&self, secret: &str) -> Result<Option<TokenInfo>, StoreError>;
+    async fn authenticate(&self, secret: &str) -> Result<Option<TokenInfo>, StoreError> {
+        self.token_by_hash(hash_token(secret)).await
+    }
 
     /// All tokens (without secrets).
     async fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;

@@ -255,8 +255,7 @@ impl Store for SqliteStore {
         self.write(|tx| Write::CreateToken(new, tx)).await
     }
 
-    async fn authenticate(&self, secret: &str) -> Result<Option<TokenInfo>, StoreError> {
-        let hash = crate::tokens::hash_token(secret);
+    async fn token_by_hash(&self, hash: Vec<u8>) -> Result<Option<TokenInfo>, StoreError> {
         self.read(move |c| reads::token_by_hash(c, &hash)).await
     }
 

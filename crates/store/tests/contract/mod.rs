@@ -568,6 +568,15 @@ async fn tokens_are_hashed_scoped_and_revocable(store: &dyn Store) {
     assert!(info.allows(Scope::Ingest));
     assert!(!info.allows(Scope::Read));
     assert!(store.authenticate("es_wrong").await.unwrap().is_none());
+    let by_hash = store
+        .token_by_hash(ensuresec_store::hash_token(&secret))
+        .await;
+    assert_eq!(
+        by_hash.unwrap(),
+        Some(info.clone()),
+        "the same token by its hash"
+    );
+    assert!(store.token_by_hash(vec![0; 32]).await.unwrap().is_none());
     let dup = store
         .create_token(NewToken {
             name: "shipper".into(),
