@@ -1,5 +1,6 @@
 //! What operations answer when they succeed, where the handler builds the answer from a type
-//! the `utoipa` annotations cannot name (steps, dead letters and decisions of the response
+//! the `utoipa` annotations cannot name (pages of alerts and incidents, an incident with its
+//! alerts and actions, a payment's assessment, steps, dead letters and decisions of the response
 //! crate, the fail-safe switch, breach drafts, script authorisations, receipts, assets and their
 //! cascades, diagnoses and recovery runs, the scorer's status, a checkpoint's publication) or as
 //! JSON written in place (the age-verification answers, the pages' inventories), and the media
@@ -13,8 +14,20 @@ use ensuresec_respond::decision::{CsDecision, Decision};
 use ensuresec_respond::failsafe::FailSafeState;
 use serde_json::{Value, json};
 
-use super::bodies::{Schemas, json_content};
+use super::schemas::{Schemas, json_content, operation};
 use crate::routes;
+
+/// `{items: [item], next_cursor}`: one page of a list, and where the next one starts.
+fn page(item: Value) -> Value {
+    json!({
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "items": { "type": "array", "items": item },
+            "next_cursor": { "type": ["integer", "null"], "minimum": 0 },
+        },
+    })
+}
 
 /// `{items: [item]}`: a whole list, without a cursor.
 fn items(item: Value) -> Value {
@@ -122,8 +135,33 @@ fn pages(authorization: Value) -> Value {
     })
 }
 
+/// Sets the content of answer `status` of operation `method path`, when the operation exists.
+fn set(paths: &mut Value, path: &str, method: &str, status: &str, content: Value) {
+    if let Some(op) = operation(paths, path, method) {
+        op["responses"][status]["content"] = content;
+    }
+}
+
 /// Sets the success answers' content of the operations this module knows.
 pub(super) fn attach(paths: &mut Value, schemas: &mut Schemas) {
+    let alert = schemas.of::<ensuresec_model::Alert>();
+    let incident = schemas.of::<ensuresec_model::Incident>();
+    // `format=ocsf` answers OCSF 1.3 Detection Findings instead of ensuresec alerts.
+    let finding = json!({
+        "type": "object",
+        "description": "With `format=ocsf`: an OCSF 1.3 Detection Finding",
+        "required": ["class_uid"],
+        "properties": { "class_uid": { "const": 2004 } },
+    });
+    let incident_detail = json!({
+        "type": "object",
+        "required": ["incident", "alerts", "actions"],
+        "properties": {
+            "incident": incident.clone(),
+            "alerts": { "type": "array", "items": alert.clone() },
+            "actions": { "type": "array", "items": schemas.of::<ensuresec_model::Action>() },
+        },
+    });
     let step = schemas.of::<StepRow>();
     let decision = schemas.of::<Decision>();
     let bouncer = schemas.of::<CsDecision>();
@@ -131,7 +169,21 @@ pub(super) fn attach(paths: &mut Value, schemas: &mut Schemas) {
     let failsafe = schemas.of::<FailSafeState>();
     let authorization = schemas.of::<Authorization>();
     let run = schemas.of::<crate::recovery::Run>();
-    let answers: [(&str, &str, &str, Value); 30] = [
+    let answers: [(&str, &str, &str, Value); 34] = [
+        (
+            "/v1/alerts",
+            "get",
+            "200",
+            page(json!({ "anyOf": [alert, finding] })),
+        ),
+        ("/v1/incidents", "get", "200", page(incident.clone())),
+        ("/v1/incidents/{id}", "get", "200", incident_detail),
+        (
+            "/v1/payments/score",
+            "post",
+            "200",
+            schemas.of::<ensuresec_fraud::Assessment>(),
+        ),
         (
             "/v1/incidents/{id}/steps",
             "get",
@@ -165,12 +217,7 @@ pub(super) fn attach(paths: &mut Value, schemas: &mut Schemas) {
         ),
         ("/v1/failsafe", "get", "200", failsafe.clone()),
         ("/v1/failsafe", "put", "200", failsafe),
-        (
-            "/v1/incidents/{id}",
-            "patch",
-            "200",
-            schemas.of::<ensuresec_model::Incident>(),
-        ),
+        ("/v1/incidents/{id}", "patch", "200", incident),
         (
             "/v1/incidents/{id}/breach-draft",
             "get",
@@ -253,7 +300,7 @@ pub(super) fn attach(paths: &mut Value, schemas: &mut Schemas) {
         ),
     ];
     for (path, method, status, schema) in answers {
-        paths[path][method]["responses"][status]["content"] = json_content(schema);
+        set(paths, path, method, status, json_content(schema));
     }
     // Text: the probes, the metrics, and the audit log's signed notes and keys.
     let text = json!({ "text/plain": { "schema": { "type": "string" } } });
@@ -266,11 +313,10 @@ pub(super) fn attach(paths: &mut Value, schemas: &mut Schemas) {
         ("/v1/ledger/checkpoint/cosigned", "200"),
         ("/v1/ledger/key", "200"),
     ] {
-        paths[path]["get"]["responses"][status]["content"] = text.clone();
+        set(paths, path, "get", status, text.clone());
     }
-    paths["/v1/stream"]["get"]["responses"]["200"]["content"] = json!({
-        "text/event-stream": { "schema": { "type": "string" } },
-    });
+    let events = json!({ "text/event-stream": { "schema": { "type": "string" } } });
+    set(paths, "/v1/stream", "get", "200", events);
     // Receipts: JSON by default, a C2SP tlog-proof in text with `format=tlog-proof`.
     let receipt = json!({
         "application/json": { "schema": schemas.of::<ensuresec_auditlog::receipt::Receipt>() },
@@ -281,11 +327,16 @@ pub(super) fn attach(paths: &mut Value, schemas: &mut Schemas) {
         "/v1/ledger/receipt/alert/{id}",
         "/v1/ledger/receipt/incident/{id}",
     ] {
-        paths[path]["get"]["responses"]["200"]["content"] = receipt.clone();
+        set(paths, path, "get", "200", receipt.clone());
     }
     // Documents: JSON Schemas and this very document.
     for path in ["/v1/schema/{name}", "/v1/openapi.json"] {
-        paths[path]["get"]["responses"]["200"]["content"] =
-            json_content(json!({ "type": "object" }));
+        set(
+            paths,
+            path,
+            "get",
+            "200",
+            json_content(json!({ "type": "object" })),
+        );
     }
 }

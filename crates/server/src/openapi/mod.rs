@@ -8,6 +8,7 @@ mod answers;
 mod bodies;
 mod parameters;
 mod responses;
+mod schemas;
 
 use std::sync::OnceLock;
 
@@ -110,7 +111,10 @@ pub(crate) fn document() -> Value {
 fn build() -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
     doc["info"]["version"] = json!(env!("CARGO_PKG_VERSION"));
-    bodies::attach(&mut doc);
+    let mut schemas = schemas::Schemas::new();
+    bodies::attach(&mut doc["paths"], &mut schemas);
+    answers::attach(&mut doc["paths"], &mut schemas);
+    schemas.into_components(&mut doc);
     parameters::constrain(&mut doc);
     responses::add_common(&mut doc);
     doc
